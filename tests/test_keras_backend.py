@@ -1,0 +1,74 @@
+"""Keras backend: architectures with random weights, the compiled call, weights files."""
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from imagenet_bench import keras_backend as kb  # noqa: E402
+from imagenet_bench.registry import get_model  # noqa: E402
+
+from keras_helpers import synthetic_images  # noqa: E402
+
+
+def _check_architecture(name, images):
+    spec = get_model(f"keras:{name}")
+    with kb.loaded(spec, weights=None, preprocess="reference") as clf:
+        assert clf.input_size == spec.input_size
+        xs = [clf.preprocess(kb.load_pixels(p, clf.recipe)) for p in images]
+        assert all(x.shape == (1, spec.input_size, spec.input_size, 3) for x in xs)
+        probs = np.stack([clf.predict_one(x) for x in xs])
+        ref = clf.model.predict(np.concatenate(xs[:1]), verbose=0)[0]
+    assert probs.shape == (len(images), 1000)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-4)
+    # The compiled call and model.predict compute the same thing.
+    np.testing.assert_allclose(probs[0], ref, rtol=1e-5, atol=1e-7)
+    assert np.argsort(-probs[0])[:5].tolist() == np.argsort(-ref)[:5].tolist()
+
+
+@pytest.mark.parametrize("name", ["mobilenet", "resnet50", "densenet121"])
+def test_224_architectures_random_weights(name, tmp_path):
+    _check_architecture(name, synthetic_images(tmp_path, 3))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["xception", "nasnetlarge"])
+def test_299_and_331_architectures_random_weights(name, tmp_path):
+    _check_architecture(name, synthetic_images(tmp_path, 2))
+
+
+def test_preprocess_is_the_modules_own_preprocess_input():
+    pix = np.random.RandomState(1).randint(0, 256, (224, 224, 3)).astype(np.float32)
+    for name, module in [("vgg16", keras.applications.vgg16),
+                         ("mobilenetV2", keras.applications.mobilenet_v2),
+                         ("densenet121", keras.applications.densenet)]:
+        spec = get_model(f"keras:{name}")
+        pre = kb._preprocess_input(spec)
+        assert pre is module.preprocess_input
+        got = np.asarray(pre(pix[None].copy()))
+        assert not np.array_equal(got, pix[None])  # caffe / tf / torch modes all change pixels
+
+
+def test_weights_saved_to_h5_load_back_with_identical_outputs(tmp_path):
+    spec = get_model("keras:mobilenetV2")
+    images = synthetic_images(tmp_path / "img", 3)
+    wfile = tmp_path / "mnv2.weights.h5"
+    legacy = tmp_path / "mnv2_legacy.h5"  # the layout of the files Keras Applications download
+    with kb.loaded(spec, weights=None, seed=123) as clf:
+        clf.model.save_weights(str(wfile))
+        import h5py
+        from keras.src.legacy.saving import legacy_h5_format
+        with h5py.File(legacy, "w") as f:
+            legacy_h5_format.save_weights_to_hdf5_group(f, clf.model)
+        xs = [clf.preprocess(kb.load_pixels(p, clf.recipe)) for p in images]
+        ref = np.stack([clf.predict_one(x) for x in xs])
+    for path in (wfile, legacy):
+        # a different seed: any weight not loaded from the file would show
+        with kb.loaded(spec, weights=str(path), seed=7) as clf:
+            got = np.stack([clf.predict_one(x) for x in xs])
+            assert clf.weights.startswith(f"file:{path} sha256:")
+        assert np.array_equal(got, ref), path.name
+
+
+def test_library_versions_name_keras_and_tensorflow():
+    v = kb.library_versions()
+    assert v["keras"] == keras.__version__ and v["tensorflow"] and v["keras_backend"] == "tensorflow"
