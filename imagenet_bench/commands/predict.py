@@ -1,0 +1,130 @@
+"""``imagenet-bench predict``: run models over a validation directory and write caches.
+
+One cache per model under ``-o DIR`` (default ``precomputed/``); resumable,
+shardable under torchrun/SLURM (see :mod:`imagenet_bench.runner`).
+
+The backend is chosen by ``--framework``: ``imagenet_bench.torch_backend`` or
+``imagenet_bench.keras_backend``. A backend module provides
+``from_args(spec, args) -> backend`` (the :mod:`runner` protocol).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ..errors import BenchError, InputError
+
+DEFAULT_OUT = "precomputed"
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``predict``."""
+    p = subparsers.add_parser(
+        "predict", help="predict the validation set with pretrained models and cache the top-5",
+        description="Predict every image of VAL_DIR (one folder per wnid, or the flat official "
+                    "files) with one or more models; write one cache per model; print acc@1/acc@5. "
+                    "Interrupted runs resume; under torchrun or SLURM each process takes a shard.")
+    add_arguments(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The predict options (shared with scripts/imagenet_pytorch_get_predictions.py)."""
+    p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
+    p.add_argument("--framework", choices=("torch", "keras"), default="torch", help="backend (default torch)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", "-m", nargs="+", metavar="NAME", help="registry model name(s)")
+    which.add_argument("--all", action="store_true", help="every registry model of the framework")
+    which.add_argument("--model-factory", metavar="MODULE:CALLABLE",
+                       help="custom torch model: a callable returning a module with 1,000 ImageNet "
+                            "outputs (e.g. torchvision.models:resnet18 gives random weights)")
+    p.add_argument("--name", help="name of the model in the cache (required with --model-factory)")
+    p.add_argument("--weights", help="torchvision weights name (default: the registry's, IMAGENET1K_V1); "
+                                     "'none' for random weights (seeded)")
+    p.add_argument("--checkpoint", metavar="FILE", help="state_dict file to use instead of downloading "
+                                                        "the weights")
+    p.add_argument("--preprocess", choices=("reference", "legacy2019"), default="reference",
+                   help="reference: each weight's own recipe (weights.transforms()); legacy2019: the "
+                        "2019 study's Resize(256) + CenterCrop(224|299)")
+    custom = p.add_argument_group("custom-model preprocessing (--model-factory)")
+    custom.add_argument("--resize", type=int, default=256, help="shorter side before the crop (256)")
+    custom.add_argument("--crop", type=int, default=224, help="centre crop side (224)")
+    custom.add_argument("--mean", type=float, nargs="+", default=[0.485, 0.456, 0.406],
+                        help="per-channel mean on [0,1] pixels (1 or 3 numbers; ImageNet's)")
+    custom.add_argument("--std", type=float, nargs="+", default=[0.229, 0.224, 0.225],
+                        help="per-channel std on [0,1] pixels (1 or 3 numbers; ImageNet's)")
+    custom.add_argument("--interpolation", default="bilinear", help="nearest|bilinear|bicubic (bilinear)")
+    p.add_argument("-o", "--out", default=DEFAULT_OUT, help=f"cache directory (default {DEFAULT_OUT}/)")
+    p.add_argument("-b", "--batch-size", type=int, default=32, help="images per batch (32)")
+    p.add_argument("-j", "--workers", type=int, help="DataLoader worker processes (default: CPU threads)")
+    p.add_argument("--threads", type=int, help="torch CPU threads per process (default: cores / local procs)")
+    p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cuda, cuda:N, mps or cpu")
+    p.add_argument("--amp", action="store_true",
+                   help="mixed precision (autocast); faster on GPUs but changes the results")
+    p.add_argument("--checkpoint-every", type=int, default=1000, metavar="N",
+                   help="save partial results every N images (1000)")
+    p.add_argument("--skip-bad-images", action="store_true",
+                   help="record unreadable images as missing (counted wrong) instead of stopping")
+    p.add_argument("--save-all-probs", action="store_true", help="also store all 1,000 probabilities (float16)")
+    p.add_argument("--overwrite", action="store_true", help="replace caches made with other settings")
+    p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit "
+                                                   "(default: tensorflow-datasets package data)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def backend_module(framework: str):
+    """``imagenet_bench.<framework>_backend``, or a BenchError saying what is missing."""
+    name = f"imagenet_bench.{framework}_backend"
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as e:
+        if e.name == name:
+            raise BenchError(f"--framework {framework}: this installation has no {name} module") from None
+        extra = "torch" if framework == "torch" else "keras"
+        raise BenchError(f"--framework {framework} needs {e.name}, which is not installed. "
+                         f"Fix: pip install 'imagenet_bench[{extra}]'") from None
+
+
+def run(args) -> int:
+    """Predict with every requested model; exit 2 if any model failed."""
+    from .. import dataset, registry, runner
+
+    if args.model_factory and not args.name:
+        raise InputError("--model-factory needs --name (the model's name in the cache and table)")
+    if args.model_factory and args.framework != "torch":
+        raise InputError("--model-factory is for --framework torch")
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size {args.batch_size}: must be at least 1")
+    valset = dataset.discover(args.val_dir, devkit=args.devkit)
+    module = backend_module(args.framework)
+    if args.model_factory:
+        specs = [None]
+    elif args.all:
+        specs = registry.list_models(framework=args.framework)
+    else:
+        specs = []
+        for name in args.model:
+            try:
+                specs.append(registry.get_model(name, args.framework))
+            except KeyError as e:
+                raise InputError(str(e.args[0])) from None
+    options = runner.RunOptions(out_dir=args.out, checkpoint_every=args.checkpoint_every,
+                                skip_bad_images=args.skip_bad_images, save_all_probs=args.save_all_probs,
+                                overwrite=args.overwrite, progress=not args.no_progress)
+    failures = []
+    for spec in specs:
+        label = spec.qualname if spec else f"{args.framework}:{args.name}"
+        try:
+            backend = module.from_args(spec, args)
+            runner.run(valset, backend, options)
+        except BenchError as e:
+            if len(specs) == 1:
+                raise
+            print(f"imagenet-bench predict: {label}: error: {e}", file=sys.stderr)
+            failures.append(label)
+    if failures:
+        print(f"{len(failures)} of {len(specs)} models failed: {', '.join(failures)}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,450 @@
+"""The prediction run loop shared by the torch and Keras backends.
+
+``run(valset, backend, options)`` predicts every image of a
+:class:`dataset.ValSet` with a backend and writes one cache
+(:mod:`cache`). It owns everything that is not framework-specific:
+
+* **order and batches**: rows are in ImageFolder order; batch ``k`` is always
+  rows ``[k*B, (k+1)*B)`` (B = ``backend.batch_size``), so a resumed or
+  sharded run feeds the network exactly the batches an uninterrupted
+  single-process run feeds it, and gets identical outputs;
+* **shards**: under torchrun (``RANK``/``WORLD_SIZE``) or SLURM
+  (``SLURM_PROCID``/``SLURM_NTASKS``) each process takes a contiguous block of
+  whole batches; each writes ``<cache stem>.shard<r>of<w>.partial.npz`` and
+  the last shard to finish merges them into the cache (no process group and
+  no barrier needed, only a shared file system);
+* **checkpoints**: every ``checkpoint_every`` images (rounded up to whole
+  batches) the rows done so far are written atomically to
+  ``<cache stem>.partial.npz`` (one process) or the shard file; a run killed
+  at any moment (even SIGKILL) and started again with the same options resumes
+  from there. A checkpoint made with other options is refused, not mixed in;
+* **bad images**: a file that cannot be decoded stops the run with an error
+  naming it (the checkpoint is kept); with ``skip_bad_images`` it is recorded
+  as missing (counted wrong) and reported;
+* **progress** (tqdm: images/s and ETA), the final atomic ``cache.save`` and
+  the acc@1 / acc@5 line.
+
+Backend protocol (duck-typed; see ``torch_backend.TorchBackend``)::
+
+    framework: str          # "torch" | "keras"
+    model: str              # model name written in the cache ("resnet50", "inception_v3.legacy2019")
+    batch_size: int         # images per predict() call (the Keras backend uses 1)
+    provenance() -> dict    # JSON-able: "weights", "preprocessing" (Recipe.as_dict()),
+                            # "library_versions", and anything else that changes outputs.
+                            # Must be identical across processes and resumes of one run.
+    preprocess(path) -> np.ndarray   # one image ready for stacking (e.g. pixels.load(path, recipe));
+                                     # raises pixels.BadImageError for an unreadable file
+    predict(inputs) -> np.ndarray    # (n, 1000) float32 softmax probabilities for one batch
+  optional:
+    batches(jobs) -> iterator of Batch
+        # jobs: list of batches, each a list of (row, path); yield one Batch(rows, inputs, bad)
+        # per job, in order (torch: a DataLoader with worker processes). Default:
+        # :func:`prefetch_batches`, a background thread calling preprocess() and np.stack.
+
+Only numpy, tqdm and the standard library are imported here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import cache
+from .atomic import atomic_path
+from .dataset import ValSet
+from .errors import BenchError
+from .pixels import BadImageError
+
+CHECKPOINT_VERSION = 1
+
+
+class Batch(NamedTuple):
+    """One batch as a backend's ``batches`` yields it."""
+
+    rows: List[int]  # dataset rows of the decoded images, in order
+    inputs: Any  # stacked inputs for predict() (None when every image of the batch was bad)
+    bad: List[Tuple[int, str, str]]  # (row, path, reason) of images that could not be read
+
+
+@dataclass(frozen=True)
+class Shard:
+    """This process's share of the work."""
+
+    rank: int = 0  # index of this process
+    world: int = 1  # number of processes
+
+
+@dataclass
+class RunOptions:
+    """How a run behaves (not what it computes, except save_all_probs)."""
+
+    out_dir: str = "precomputed"  # where the cache is written
+    checkpoint_every: int = 1000  # images between checkpoints (rounded up to whole batches)
+    skip_bad_images: bool = False  # record unreadable images as missing instead of stopping
+    save_all_probs: bool = False  # also store the (N, 1000) float16 probabilities
+    overwrite: bool = False  # replace an existing complete cache made with other settings
+    progress: bool = True  # show a tqdm progress bar on stderr
+    shard: Optional[Shard] = None  # None: from the environment (torchrun / SLURM)
+    log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr, flush=True))
+
+
+@dataclass
+class RunResult:
+    """What a call to :func:`run` did."""
+
+    cache_path: str  # the final cache (may not exist yet for a shard that finished early)
+    complete: bool  # True when the final cache exists
+    acc1: Optional[float] = None  # % top-1 over all rows (missing rows wrong), when complete
+    acc5: Optional[float] = None
+    images_done: int = 0  # images predicted by this call
+    seconds: float = 0.0  # wall time of the prediction loop of this call
+    bad_images: List[Tuple[str, str]] = field(default_factory=list)  # (image id, reason)
+
+
+def shard_from_env(environ: Optional[Dict[str, str]] = None) -> Shard:
+    """The shard of this process: torchrun's RANK/WORLD_SIZE, else SLURM's SLURM_PROCID/SLURM_NTASKS."""
+    env = os.environ if environ is None else environ
+    for rank_var, world_var in (("RANK", "WORLD_SIZE"), ("SLURM_PROCID", "SLURM_NTASKS")):
+        if world_var in env:
+            try:
+                rank, world = int(env.get(rank_var, "0")), int(env[world_var])
+            except ValueError:
+                raise BenchError(f"{rank_var}={env.get(rank_var)!r} / {world_var}={env[world_var]!r} "
+                                 f"are not integers") from None
+            if not 0 <= rank < world:
+                raise BenchError(f"{rank_var}={rank} is outside 0..{world_var}-1={world - 1}")
+            return Shard(rank, world)
+    return Shard()
+
+
+def plan_batches(num_rows: int, batch_size: int) -> List[Tuple[int, int]]:
+    """The fixed batches of a run: [(start, stop), ...] of ``batch_size`` rows (last one shorter)."""
+    return [(s, min(s + batch_size, num_rows)) for s in range(0, num_rows, batch_size)]
+
+
+def shard_rows(num_rows: int, batch_size: int, shard: Shard) -> Tuple[int, int]:
+    """Rows [start, stop) of ``shard``: a contiguous block of whole batches."""
+    nb = len(plan_batches(num_rows, batch_size))
+    lo, hi = nb * shard.rank // shard.world, nb * (shard.rank + 1) // shard.world
+    return min(lo * batch_size, num_rows), min(hi * batch_size, num_rows)
+
+
+def prefetch_batches(backend, jobs: Sequence[Sequence[Tuple[int, str]]], depth: int = 2) -> Iterator[Batch]:
+    """Default ``batches``: decode in a background thread, ``depth`` batches ahead."""
+    q: "queue.Queue" = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work():
+        try:
+            for job in jobs:
+                rows, arrays, bad = [], [], []
+                for row, path in job:
+                    try:
+                        arrays.append(backend.preprocess(path))
+                        rows.append(row)
+                    except BadImageError as e:
+                        bad.append((row, path, e.reason))
+                item = Batch(rows, np.stack(arrays) if arrays else None, bad)
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(None)
+        except BaseException as e:  # handed to the consumer
+            q.put(e)
+
+    t = threading.Thread(target=work, daemon=True, name="imagenet_bench-prefetch")
+    t.start()
+    try:
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
+# --- checkpoints ---------------------------------------------------------------------------
+
+def checkpoint_path(cache_path: str, shard: Shard) -> str:
+    """``<stem>.partial.npz`` for one process, ``<stem>.shard<r>of<w>.partial.npz`` for a shard."""
+    stem = cache_path[:-4] if cache_path.endswith(".npz") else cache_path
+    if shard.world == 1:
+        return f"{stem}.partial.npz"
+    return f"{stem}.shard{shard.rank}of{shard.world}.partial.npz"
+
+
+class _State:
+    """Results of one shard's rows [start, stop), as held in memory and in its checkpoint."""
+
+    def __init__(self, start: int, stop: int, key: Dict, all_probs: bool):
+        n = stop - start
+        self.start, self.stop, self.key = start, stop, key
+        self.top5_idx = np.full((n, cache.TOPK), -1, np.int16)
+        self.top5_prob = np.zeros((n, cache.TOPK), np.float32)
+        self.missing = np.zeros(n, bool)
+        self.done = np.zeros(n, bool)
+        self.all_probs = np.zeros((n, cache.NUM_CLASSES), np.float16) if all_probs else None
+        self.bad: List[Tuple[int, str]] = []  # (row, reason)
+        self.complete = False
+
+    def save(self, path: str) -> None:
+        meta = {"checkpoint_version": CHECKPOINT_VERSION, "key": self.key, "start": self.start,
+                "stop": self.stop, "bad": self.bad, "complete": self.complete}
+        arrays = dict(top5_idx=self.top5_idx, top5_prob=self.top5_prob, missing=self.missing,
+                      done=self.done,
+                      meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), np.uint8))
+        if self.all_probs is not None:
+            arrays["all_probs"] = self.all_probs
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+
+    @classmethod
+    def load(cls, path: str) -> "_State":
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(z["meta"].tobytes().decode())
+                st = cls(meta["start"], meta["stop"], meta["key"], "all_probs" in z.files)
+                st.top5_idx, st.top5_prob = z["top5_idx"], z["top5_prob"]
+                st.missing, st.done = z["missing"], z["done"]
+                if st.all_probs is not None:
+                    st.all_probs = z["all_probs"]
+        except (OSError, ValueError, KeyError) as e:
+            raise BenchError(f"checkpoint {path} cannot be read ({type(e).__name__}: {e}). "
+                             f"Fix: delete it to start this model over") from None
+        st.bad = [tuple(b) for b in meta["bad"]]
+        st.complete = bool(meta["complete"])
+        return st
+
+
+def _key_diff(a: Dict, b: Dict) -> List[str]:
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+
+
+# --- the run -------------------------------------------------------------------------------
+
+def run_key(valset: ValSet, backend, options: RunOptions) -> Dict:
+    """Everything that must match for checkpoints and shards to be combined."""
+    key = dict(backend.provenance())
+    key.update(framework=backend.framework, model=backend.model, fingerprint=valset.fingerprint,
+               num_images=valset.num_images, batch_size=int(backend.batch_size),
+               save_all_probs=bool(options.save_all_probs))
+    return json.loads(json.dumps(key, sort_keys=True))  # normalise tuples -> lists
+
+
+def run(valset: ValSet, backend, options: Optional[RunOptions] = None) -> RunResult:
+    """Predict every image of ``valset`` with ``backend`` (or this process's shard of them).
+
+    Returns a :class:`RunResult`; the cache is written to
+    ``options.out_dir/cache.cache_filename(...)`` by the process that
+    completes the last shard. Raises :class:`BadImageError` (a BenchError) for
+    an unreadable image unless ``skip_bad_images``; the checkpoint is kept.
+    """
+    opt = options or RunOptions()
+    shard = opt.shard or shard_from_env()
+    key = run_key(valset, backend, opt)
+    final = os.path.join(opt.out_dir, cache.cache_filename(
+        backend.framework, backend.model, valset.num_images, valset.fingerprint))
+    done = _existing_cache(final, key, opt)
+    if done is not None:
+        return done
+    bs = max(1, int(backend.batch_size))
+    start, stop = shard_rows(valset.num_images, bs, shard)
+    ckpt = checkpoint_path(final, shard)
+    state = _resume_or_new(ckpt, start, stop, key, opt)
+    where = f" [shard {shard.rank + 1}/{shard.world}: rows {start}-{stop - 1}]" if shard.world > 1 else ""
+    opt.log(f"{backend.framework}:{backend.model}: {valset.describe()}{where}")
+    t0, n_new = time.perf_counter(), 0
+    if not state.complete:
+        desc = backend.model if shard.world == 1 else f"{backend.model} [{shard.rank + 1}/{shard.world}]"
+        n_new = _loop(valset, backend, state, ckpt, bs, opt, desc)
+        state.complete = True
+        state.save(ckpt)
+    seconds = time.perf_counter() - t0
+    if shard.world == 1:
+        _write_final(final, valset, key, [state], shard.world)
+        _remove(ckpt)
+    elif not _try_merge(final, valset, key, shard.world):
+        opt.log(f"shard {shard.rank + 1}/{shard.world} done ({ckpt}); the last shard to finish "
+                f"writes {final}")
+        return RunResult(final, False, images_done=n_new, seconds=seconds)
+    result = _report(final, opt)
+    result.images_done, result.seconds = n_new, seconds
+    return result
+
+
+def _existing_cache(final: str, key: Dict, opt: RunOptions) -> Optional[RunResult]:
+    if not os.path.exists(final):
+        return None
+    try:
+        old = cache.load(final)
+    except cache.CacheError:
+        if opt.overwrite:
+            return None
+        raise
+    diff = _key_diff({k: old.provenance.get(k) for k in key}, key)
+    if not diff:
+        opt.log(f"{final} already holds this model's complete predictions; not recomputed")
+        for stale in _stale_partials(final):
+            _remove(stale)
+        return _report(final, opt)
+    if opt.overwrite:
+        return None
+    raise BenchError(f"{final} exists and was made with other settings (differs in: {', '.join(diff)}). "
+                     f"Fix: pass --overwrite to replace it, or -o another directory")
+
+
+def _stale_partials(final: str) -> List[str]:
+    folder, stem = os.path.split(final[:-4])
+    return [os.path.join(folder, f) for f in os.listdir(folder or ".")
+            if f.startswith(stem + ".") and f.endswith(".partial.npz")]
+
+
+def _resume_or_new(ckpt: str, start: int, stop: int, key: Dict, opt: RunOptions) -> _State:
+    if not os.path.exists(ckpt):
+        return _State(start, stop, key, opt.save_all_probs)
+    st = _State.load(ckpt)
+    diff = _key_diff(st.key, key)
+    if (st.start, st.stop) != (start, stop):
+        diff.append("shard rows")
+    if diff:
+        raise BenchError(f"checkpoint {ckpt} belongs to a run with other settings (differs in: "
+                         f"{', '.join(diff)}). Fix: re-run with the same options to resume it, "
+                         f"or delete it to start over")
+    opt.log(f"resuming from {ckpt}: {int(st.done.sum())} of {stop - start} images already done")
+    return st
+
+
+def _loop(valset: ValSet, backend, st: _State, ckpt: str, bs: int, opt: RunOptions, desc: str) -> int:
+    """Predict the batches of ``st`` not done yet; checkpoint as it goes. Returns images done."""
+    from tqdm import tqdm
+
+    jobs = []
+    for s, e in plan_batches(st.stop - st.start, bs):
+        if not st.done[s:e].all():
+            jobs.append([(st.start + r, valset.paths[st.start + r]) for r in range(s, e)])
+    every = max(bs, -(-max(1, opt.checkpoint_every) // bs) * bs)
+    bar = tqdm(total=st.stop - st.start, initial=int(st.done.sum()), unit="img", desc=desc,
+               disable=not opt.progress, file=sys.stderr, dynamic_ncols=True, smoothing=0.05)
+    since, n_new = 0, 0
+    batches = backend.batches(jobs) if hasattr(backend, "batches") else prefetch_batches(backend, jobs)
+    try:
+        for batch in batches:
+            if batch.bad and not opt.skip_bad_images:
+                row, path, reason = batch.bad[0]
+                raise BadImageError(path, reason)
+            if batch.rows:
+                probs = np.asarray(backend.predict(batch.inputs), dtype=np.float32)
+                if probs.shape != (len(batch.rows), cache.NUM_CLASSES):
+                    raise BenchError(f"{backend.framework}:{backend.model} returned outputs of shape "
+                                     f"{probs.shape} for {len(batch.rows)} images; expected "
+                                     f"({len(batch.rows)}, {cache.NUM_CLASSES}) ImageNet probabilities")
+                local = np.asarray(batch.rows) - st.start
+                st.top5_idx[local], st.top5_prob[local] = cache.top5_from_probs(probs)
+                if st.all_probs is not None:
+                    st.all_probs[local] = probs.astype(np.float16)
+                st.done[local] = True
+            for row, path, reason in batch.bad:
+                st.missing[row - st.start] = st.done[row - st.start] = True
+                st.bad.append((row, reason))
+                bar.write(f"skipped unreadable image {path}: {reason}")
+            n = len(batch.rows) + len(batch.bad)
+            bar.update(n)
+            since, n_new = since + n, n_new + n
+            if since >= every:
+                st.save(ckpt)
+                since = 0
+    except BaseException:
+        if since:
+            st.save(ckpt)  # keep everything finished; a resumed run starts after it
+        raise
+    finally:
+        bar.close()
+        close = getattr(batches, "close", None)
+        if close:
+            close()
+    return n_new
+
+
+def _try_merge(final: str, valset: ValSet, key: Dict, world: int) -> bool:
+    """Merge all shard checkpoints into ``final`` if every shard is complete."""
+    states = []
+    for r in range(world):
+        path = checkpoint_path(final, Shard(r, world))
+        try:
+            st = _State.load(path) if os.path.exists(path) else None
+        except BenchError:
+            st = None
+        if st is None or not st.complete:
+            return os.path.exists(final)  # another process may have merged already
+        if _key_diff(st.key, key):
+            raise BenchError(f"shard checkpoint {path} was made with other settings "
+                             f"(differs in: {', '.join(_key_diff(st.key, key))}). Fix: delete it")
+        states.append(st)
+    _write_final(final, valset, key, states, world)
+    for r in range(world):
+        _remove(checkpoint_path(final, Shard(r, world)))
+    return True
+
+
+def _write_final(final: str, valset: ValSet, key: Dict, states: List[_State], world: int) -> None:
+    """Concatenate shard states (in row order) and save the cache atomically."""
+    states = sorted(states, key=lambda s: s.start)
+    if states[0].start != 0 or states[-1].stop != valset.num_images or any(
+            a.stop != b.start for a, b in zip(states, states[1:])):
+        raise BenchError(f"shards of {final} do not cover rows 0-{valset.num_images - 1}")
+    cat = lambda name: np.concatenate([getattr(s, name) for s in states])  # noqa: E731
+    bad = sorted(b for s in states for b in s.bad)
+    prov = {k: v for k, v in key.items() if k not in ("fingerprint", "num_images")}
+    prov.update(complete=True, shards=world, dataset={
+        "layout": valset.layout, "label_source": valset.label_source, "full_set": valset.is_full,
+        "num_classes": valset.num_classes},
+        bad_images=[{"image": valset.image_ids[r], "reason": reason} for r, reason in bad])
+    preds = cache.Predictions.build(
+        cat("top5_idx"), cat("top5_prob"), valset.labels, valset.image_ids, prov,
+        missing=cat("missing"), all_probs=cat("all_probs") if states[0].all_probs is not None else None)
+    cache.save(final, preds)
+
+
+def accuracy(preds: cache.Predictions) -> Tuple[float, float]:
+    """(acc@1, acc@5) in % over all rows; missing rows count as wrong."""
+    ok = ~preds.missing if preds.missing is not None else np.ones(preds.num_images, bool)
+    hit = (preds.top5_idx == preds.labels[:, None]) & ok[:, None]
+    n = max(1, preds.num_images)
+    return 100.0 * hit[:, 0].sum() / n, 100.0 * hit.any(axis=1).sum() / n
+
+
+def _report(final: str, opt: RunOptions) -> RunResult:
+    preds = cache.load(final)
+    acc1, acc5 = accuracy(preds)
+    bad = [(b["image"], b["reason"]) for b in preds.provenance.get("bad_images", [])]
+    ds = preds.provenance.get("dataset", {})
+    scope = "full val set" if ds.get("full_set") else "SUBSET"
+    print(f"{preds.qualname}: acc@1 {acc1:.2f}%  acc@5 {acc5:.2f}%  "
+          f"({preds.num_images:,} images, {scope}"
+          + (f"; {len(bad)} unreadable, counted wrong" if bad else "") + f")  -> {final}", flush=True)
+    for image, reason in bad:
+        opt.log(f"  unreadable: {image}: {reason}")
+    return RunResult(final, True, acc1, acc5, bad_images=bad)
+
+
+def _remove(path: str) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,68 @@
+"""Shared fixtures: tiny synthetic validation sets with real wnids and file names."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import List
+
+import numpy as np
+import pytest
+
+from imagenet_bench import imagenet_meta
+
+#: ../shared beside the repository (CI clones the repo with shared next to it)
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SUBSET = SHARED / "imagenet-val-subset"
+
+
+def official_files(num_classes: int, per_class: int, first_class: int = 0) -> List[tuple]:
+    """(wnid, official file name) pairs whose official label is that wnid."""
+    per_file = imagenet_meta.validation_wnids()
+    wanted = imagenet_meta.wnids()[first_class:first_class + num_classes]
+    out = []
+    for wnid in wanted:
+        nums = [i + 1 for i, w in enumerate(per_file) if w == wnid][:per_class]
+        out += [(wnid, imagenet_meta.val_filename(n)) for n in nums]
+    return out
+
+
+def synthetic_image(seed: int, size=(80, 60)):
+    """A smooth random RGB PIL image (gradients plus noise) of ``size`` (w, h)."""
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    base = rng.uniform(0, 255, 3)
+    slope = rng.uniform(-2, 2, (2, 3))
+    arr = base + xx[..., None] * slope[0] + yy[..., None] * slope[1] + rng.normal(0, 20, (h, w, 3))
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "RGB")
+
+
+def make_valset(root, num_classes=3, per_class=3, layout="imagefolder", first_class=0,
+                sizes=((80, 60), (50, 90), (64, 64))) -> Path:
+    """Write a small validation set of synthetic JPEGs under ``root``; return ``root``."""
+    root = Path(root)
+    for i, (wnid, name) in enumerate(official_files(num_classes, per_class, first_class)):
+        folder = root / wnid if layout == "imagefolder" else root
+        folder.mkdir(parents=True, exist_ok=True)
+        synthetic_image(i, sizes[i % len(sizes)]).save(folder / name, quality=90)
+    return root
+
+
+@pytest.fixture
+def valdir(tmp_path):
+    """A 3-class, 9-image ImageFolder tree."""
+    return make_valset(tmp_path / "val")
+
+
+def require_subset():
+    """Skip unless ../shared/imagenet-val-subset is present."""
+    if not SUBSET.is_dir():
+        pytest.skip(f"real val subset not found at {SUBSET} (../shared beside the repository)")
+    return SUBSET
+
+
+@pytest.fixture(autouse=True)
+def _quiet_threads(monkeypatch):
+    """Keep numeric libraries to 2 threads on the shared CI machines."""
+    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "2"))
