@@ -7,19 +7,23 @@ network alone (batch of 1) with ``model(x, training=False)`` compiled once by
 ``tf.function`` -- about 5x faster than ``model.predict`` per image, with the
 same outputs (see ``benchmarks/keras_single_bench.py``).
 
-Isolation: a model lives inside :func:`loaded` (a context manager); on exit
-its references are dropped, ``keras.backend.clear_session()`` runs and the
-garbage collector is called. ``docs/keras.md`` gives the measured memory.
+:class:`KerasBackend` implements the protocol of :mod:`runner` (which owns
+the run loop, checkpoints, shards, the background decoding thread and the
+cache); pixels come from the shared :mod:`pixels`.
+
+Isolation: a backend is a context manager; on :meth:`KerasBackend.close` its
+model and compiled graphs are dropped, ``keras.backend.clear_session()`` runs
+and the garbage collector is called (``from_args`` closes the previous model
+before building the next). ``docs/keras.md`` gives the measured memory.
 """
 from __future__ import annotations
 
-import contextlib
 import gc
 import hashlib
 import importlib
 import os
-from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterator, Optional
+import weakref
+from typing import Callable, Dict, Optional
 
 import numpy as np
 
@@ -29,9 +33,9 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from . import keras_weights  # noqa: E402
-from .errors import BenchError  # noqa: E402
-from .registry import ModelSpec, Recipe  # noqa: E402
+from . import keras_weights, pixels  # noqa: E402
+from .errors import BenchError, InputError  # noqa: E402
+from .registry import ModelSpec  # noqa: E402
 
 FRAMEWORK = "keras"
 
@@ -115,55 +119,103 @@ def weights_provenance(spec: ModelSpec, weights: Optional[str]) -> str:
     return f"file:{path} sha256:{file_sha256(path)}"
 
 
-@dataclass
-class KerasClassifier:
-    """A built model with its preprocessing and its compiled single-example call."""
 
-    spec: ModelSpec
-    recipe: Recipe
-    model: object
-    weights: str  # provenance string, see weights_provenance
-    _call: Callable = field(init=False, repr=False)
+NO_WEIGHTS = ("none", "random")
 
-    def __post_init__(self):
-        s = self.recipe.crop
-        model = self.model
-        # One trace for shape (1, s, s, 3); batched calls go through _call_any.
-        self._call = tf.function(lambda x: model(x, training=False), reduce_retracing=True,
+
+class KerasBackend:
+    """A Keras Applications model plus its recipe, run by :func:`runner.run` one image at a time.
+
+    Implements the runner's backend protocol (``framework``, ``model``,
+    ``batch_size`` = 1, ``provenance()``, ``preprocess(path)``,
+    ``predict(inputs)``); decoding runs ahead in the runner's background
+    thread (``runner.prefetch_batches``). Use it as a context manager, or call
+    :meth:`close`, to release the model (isolation between models).
+    """
+
+    framework = FRAMEWORK
+    batch_size = 1  # every image goes through the network alone, as in the 2019 study
+
+    def __init__(self, spec: ModelSpec, weights: Optional[str] = "imagenet",
+                 preprocess: str = "reference", seed: int = 0, name: Optional[str] = None):
+        if weights is not None and weights.lower() in NO_WEIGHTS:
+            weights = None
+        self.spec, self.preprocess_mode, self.seed = spec, preprocess, int(seed)
+        self.recipe = spec.recipe(preprocess)
+        self.model = name or model_name(spec, weights, preprocess)
+        self.keras_model = build_model(spec, weights, seed=seed)
+        self._weights = weights_provenance(spec, weights)
+        self._pre = _preprocess_input(spec)
+        s, net = self.recipe.crop, self.keras_model
+        # Compiled once: a graph for exactly (1, s, s, 3), and one for any batch size
+        # (used only by `verify determinism`).
+        self._call = tf.function(lambda x: net(x, training=False), autograph=False,
                                  input_signature=[tf.TensorSpec((1, s, s, 3), tf.float32)])
-        self._call_any = tf.function(lambda x: model(x, training=False),
+        self._call_any = tf.function(lambda x: net(x, training=False), autograph=False,
                                      input_signature=[tf.TensorSpec((None, s, s, 3), tf.float32)])
-        self._pre = _preprocess_input(self.spec)
+
+    # -- runner protocol ---------------------------------------------------------------
+    def provenance(self) -> dict:
+        """Weights, recipe, versions and inference mode: everything that changes outputs."""
+        return {"weights": self._weights, "preprocessing": self.recipe.as_dict(),
+                "preprocess_mode": self.preprocess_mode, "builder": self.spec.builder,
+                "library_versions": library_versions(),
+                "inference": "one image at a time: tf.function(model(x, training=False))",
+                "seed": self.seed if self._weights == "random" else None,
+                "op_determinism": True}
+
+    def preprocess(self, path: str) -> np.ndarray:
+        """Decode, resize and crop one image (shared pixels.py): uint8 (s, s, 3)."""
+        return pixels.load(path, self.recipe)
+
+    def predict(self, inputs) -> np.ndarray:
+        """Probabilities (n, 1000) of uint8 (n, s, s, 3) pixels, each image through the net alone."""
+        inputs = np.asarray(inputs)
+        return np.stack([self.predict_one(self.to_input(px)) for px in inputs])
+
+    # -- building blocks (benchmarks, verify) ------------------------------------------
+    def to_input(self, px: np.ndarray) -> np.ndarray:
+        """(s, s, 3) or (n, s, s, 3) RGB pixels -> float32 network input via the module's preprocess_input."""
+        x = np.array(px, dtype=np.float32, copy=True)  # preprocess_input edits float arrays in place
+        if x.ndim == 3:
+            x = x[None]
+        return np.asarray(self._pre(x), dtype=np.float32)
+
+    def predict_one(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities (1000,) of one network input (1, s, s, 3) through the compiled call."""
+        return self._call(tf.constant(x)).numpy()[0]
+
+    def predict_batch(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities (n, 1000) of network inputs (n, s, s, 3) in one batched call."""
+        return self._call_any(tf.constant(x)).numpy()
 
     @property
     def input_size(self) -> int:
         """Side of the square network input."""
         return self.recipe.crop
 
-    def preprocess(self, pixels: np.ndarray) -> np.ndarray:
-        """uint8/float (s, s, 3) RGB pixels -> float32 (1, s, s, 3) network input.
+    # -- isolation -------------------------------------------------------------------
+    def close(self) -> None:
+        """Drop the model and its compiled graphs, then clear Keras' session and collect garbage."""
+        if self.keras_model is not None:
+            self.keras_model = self._call = self._call_any = None
+            release()
 
-        Applies the model module's own ``preprocess_input`` (e.g. caffe BGR
-        mean subtraction for VGG/ResNet50, [-1, 1] for MobileNet).
-        """
-        x = np.asarray(pixels, dtype=np.float32)[None].copy()  # preprocess_input edits in place
-        return np.asarray(self._pre(x), dtype=np.float32)
+    def __enter__(self) -> "KerasBackend":
+        return self
 
-    def predict_one(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities (1000,) of one preprocessed example (1, s, s, 3), network alone."""
-        return self._call(tf.constant(x)).numpy()[0]
-
-    def predict_batch(self, x: np.ndarray) -> np.ndarray:
-        """Probabilities (n, 1000) of a preprocessed batch (n, s, s, 3), for determinism checks."""
-        return self._call_any(tf.constant(x)).numpy()
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
-def make_classifier(spec: ModelSpec, weights: Optional[str] = "imagenet",
-                    preprocess: str = "reference", seed: int = 0) -> KerasClassifier:
-    """Build ``spec`` and wrap it with its ``preprocess`` recipe and compiled call."""
-    model = build_model(spec, weights, seed=seed)
-    return KerasClassifier(spec=spec, recipe=spec.recipe(preprocess), model=model,
-                           weights=weights_provenance(spec, weights))
+def model_name(spec: ModelSpec, weights: Optional[str], preprocess: str) -> str:
+    """Cache name, as the torch backend forms it: ``xception``, ``xception.random``, ``xception.legacy2019``."""
+    name = spec.name
+    if weights is None:
+        name += ".random"
+    if preprocess != "reference":
+        name += f".{preprocess}"
+    return name
 
 
 def release() -> None:
@@ -172,43 +224,38 @@ def release() -> None:
     gc.collect()
 
 
-@contextlib.contextmanager
-def loaded(spec: ModelSpec, weights: Optional[str] = "imagenet", preprocess: str = "reference",
-           seed: int = 0) -> Iterator[KerasClassifier]:
-    """Context manager: build ``spec``, yield its classifier, release it on exit.
+_LIVE: "weakref.WeakSet[KerasBackend]" = weakref.WeakSet()
 
-    The caller must not keep references to the classifier after the block;
-    on exit the model's graph and variables are freed (``release``).
+
+def from_args(spec: Optional[ModelSpec], args) -> KerasBackend:
+    """The backend for ``imagenet-bench predict --framework keras`` arguments.
+
+    The previous model built here is closed first, so ``predict --all`` holds
+    one model at a time. ``--weights`` is 'imagenet' (default), 'none' or a
+    .h5/.weights.h5 file (``--checkpoint FILE`` is accepted as a synonym).
     """
-    clf = make_classifier(spec, weights, preprocess, seed)
+    if spec is None:
+        raise InputError("--model-factory is for --framework torch")
+    for old in list(_LIVE):
+        old.close()
+    weights = getattr(args, "weights", None) or "imagenet"
+    checkpoint = getattr(args, "checkpoint", None)
+    if checkpoint:
+        if weights not in ("imagenet", checkpoint):
+            raise InputError(f"--weights {weights} and --checkpoint {checkpoint}: give only one file")
+        weights = checkpoint
+    threads = getattr(args, "threads", None)
+    if threads:
+        _set_threads(int(threads))
+    backend = KerasBackend(spec, weights=weights, preprocess=args.preprocess,
+                           name=getattr(args, "name", None))
+    _LIVE.add(backend)
+    return backend
+
+
+def _set_threads(n: int) -> None:
     try:
-        yield clf
-    finally:
-        clf.model = None
-        clf._call = clf._call_any = None
-        del clf
-        release()
-
-
-def load_pixels(path: str, recipe: Recipe) -> np.ndarray:
-    """Decode ``path`` and bring it to (s, s, 3) RGB float32 pixels in 0-255 per ``recipe``.
-
-    legacy2019: ``keras.utils.load_img(path, target_size=(s, s))`` (nearest
-    squash) and ``img_to_array`` -- exactly the 2019 study. reference: the
-    shorter side resized to ``recipe.resize`` (bicubic), centre crop s x s.
-    TODO: delegate to the shared pixels.py (branch torch) once it lands.
-    """
-    s = recipe.crop
-    if recipe.squash:
-        img = keras.utils.load_img(path, target_size=(s, s), interpolation=recipe.interpolation)
-        return keras.utils.img_to_array(img, dtype="float32")
-    from PIL import Image
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        w, h = im.size
-        scale = recipe.resize / min(w, h)
-        nw, nh = (recipe.resize, round(h * scale)) if w <= h else (round(w * scale), recipe.resize)
-        im = im.resize((nw, nh), Image.BICUBIC)
-        left, top = int(round((nw - s) / 2.0)), int(round((nh - s) / 2.0))
-        im = im.crop((left, top, left + s, top + s))
-        return np.asarray(im, dtype=np.float32)
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(1 if n == 1 else 2)
+    except RuntimeError:  # TF already initialised: keep its pools
+        pass

@@ -12,12 +12,12 @@ from keras_helpers import synthetic_images  # noqa: E402
 
 def _check_architecture(name, images):
     spec = get_model(f"keras:{name}")
-    with kb.loaded(spec, weights=None, preprocess="reference") as clf:
+    with kb.KerasBackend(spec, weights=None, preprocess="reference") as clf:
         assert clf.input_size == spec.input_size
-        xs = [clf.preprocess(kb.load_pixels(p, clf.recipe)) for p in images]
+        xs = [clf.to_input(clf.preprocess(p)) for p in images]
         assert all(x.shape == (1, spec.input_size, spec.input_size, 3) for x in xs)
         probs = np.stack([clf.predict_one(x) for x in xs])
-        ref = clf.model.predict(np.concatenate(xs[:1]), verbose=0)[0]
+        ref = clf.keras_model.predict(np.concatenate(xs[:1]), verbose=0)[0]
     assert probs.shape == (len(images), 1000)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-4)
     # The compiled call and model.predict compute the same thing.
@@ -53,19 +53,19 @@ def test_weights_saved_to_h5_load_back_with_identical_outputs(tmp_path):
     images = synthetic_images(tmp_path / "img", 3)
     wfile = tmp_path / "mnv2.weights.h5"
     legacy = tmp_path / "mnv2_legacy.h5"  # the layout of the files Keras Applications download
-    with kb.loaded(spec, weights=None, seed=123) as clf:
-        clf.model.save_weights(str(wfile))
+    with kb.KerasBackend(spec, weights=None, seed=123) as clf:
+        clf.keras_model.save_weights(str(wfile))
         import h5py
         from keras.src.legacy.saving import legacy_h5_format
         with h5py.File(legacy, "w") as f:
-            legacy_h5_format.save_weights_to_hdf5_group(f, clf.model)
-        xs = [clf.preprocess(kb.load_pixels(p, clf.recipe)) for p in images]
+            legacy_h5_format.save_weights_to_hdf5_group(f, clf.keras_model)
+        xs = [clf.to_input(clf.preprocess(p)) for p in images]
         ref = np.stack([clf.predict_one(x) for x in xs])
     for path in (wfile, legacy):
         # a different seed: any weight not loaded from the file would show
-        with kb.loaded(spec, weights=str(path), seed=7) as clf:
+        with kb.KerasBackend(spec, weights=str(path), seed=7) as clf:
             got = np.stack([clf.predict_one(x) for x in xs])
-            assert clf.weights.startswith(f"file:{path} sha256:")
+            assert clf.provenance()["weights"].startswith(f"file:{path} sha256:")
         assert np.array_equal(got, ref), path.name
 
 
