@@ -1,34 +1,31 @@
-"""Shared helpers for the Keras tests: tiny synthetic image sets."""
+"""Shared helpers for the Keras tests."""
+import os
+import subprocess
+import sys
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
+REPO = Path(__file__).resolve().parents[1]
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-SUBSET = SHARED / "imagenet-val-subset"
-
-
-def synthetic_images(folder, n=4, seed=0):
-    """Write ``n`` small JPEG/PNG images of varied sizes and modes; return their paths."""
-    rng = np.random.RandomState(seed)
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    sizes = [(64, 48), (50, 90), (120, 120), (33, 77), (200, 150), (81, 64)]
-    for i in range(n):
-        w, h = sizes[i % len(sizes)]
-        arr = rng.randint(0, 256, (h, w, 3), dtype=np.uint8)
-        img = Image.fromarray(arr)
-        if i % 3 == 1:
-            img = img.convert("L")  # greyscale must come out as RGB
-        p = folder / f"img{i:03d}.{'png' if i % 2 else 'jpg'}"
-        img.save(p)
-        paths.append(str(p))
-    return paths
+#: a `predict` run in a child process; KERAS_TEST_SLEEP slows each image down (for SIGKILL tests)
+CHILD = r"""
+import os, sys, time, argparse
+from imagenet_bench.commands import predict
+from imagenet_bench import keras_backend
+delay = float(os.environ.get("KERAS_TEST_SLEEP", "0"))
+if delay:
+    orig = keras_backend.KerasBackend.predict
+    def slow(self, inputs):
+        time.sleep(delay)
+        return orig(self, inputs)
+    keras_backend.KerasBackend.predict = slow
+p = argparse.ArgumentParser(); sub = p.add_subparsers(); predict.add_parser(sub)
+a = p.parse_args(["predict"] + sys.argv[1:])
+sys.exit(a.func(a))
+"""
 
 
-def real_images(n):
-    """The first ``n`` images of the shared real subset (sorted names), or None when absent."""
-    if not SUBSET.is_dir():
-        return None
-    return [str(p) for p in sorted(SUBSET.glob("*.JPEG"))[:n]]
+def predict_child(args, env=None, **kw):
+    """Start ``imagenet-bench predict ARGS`` in a child process (Popen)."""
+    e = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
+    return subprocess.Popen([sys.executable, "-c", CHILD, *args], env=e, cwd=str(REPO),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)

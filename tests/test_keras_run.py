@@ -1,0 +1,104 @@
+"""The Keras backend driven by the shared runner: cache, resume after SIGKILL, shards, bad images."""
+import os
+import signal
+import time
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from conftest import make_valset  # noqa: E402
+from imagenet_bench import cache, dataset, keras_backend as kb, pixels, runner  # noqa: E402
+from imagenet_bench.errors import BenchError  # noqa: E402
+from imagenet_bench.registry import get_model  # noqa: E402
+
+from keras_helpers import predict_child  # noqa: E402
+
+ARGS = ["--framework", "keras", "--model", "mobilenet", "--weights", "none", "--no-progress"]
+
+
+def opts(out, **kw):
+    return runner.RunOptions(out_dir=str(out), progress=False, shard=kw.pop("shard", runner.Shard()),
+                             log=lambda m: None, **kw)
+
+
+@pytest.fixture(scope="module")
+def mobilenet():
+    with kb.KerasBackend(get_model("keras:mobilenet"), weights=None, preprocess="legacy2019") as b:
+        yield b
+
+
+def test_runner_cache_holds_the_compiled_single_image_outputs(tmp_path, mobilenet):
+    vs = dataset.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=3)))
+    res = runner.run(vs, mobilenet, opts(tmp_path / "out", save_all_probs=True))
+    got = cache.load(res.cache_path, with_all_probs=True)
+    assert os.path.basename(res.cache_path).startswith("keras-mobilenet.random.legacy2019.val6-")
+    prov = got.provenance
+    assert prov["framework"] == "keras" and prov["weights"] == "random"
+    assert prov["preprocessing"] == get_model("keras:mobilenet").recipe("legacy2019").as_dict()
+    assert prov["library_versions"]["keras"] == keras.__version__
+    direct = np.stack([mobilenet.predict_one(mobilenet.to_input(pixels.load(p, mobilenet.recipe)))
+                       for p in vs.paths])
+    idx, prob = cache.top5_from_probs(direct)
+    assert np.array_equal(got.top5_idx, idx) and np.array_equal(got.top5_prob, prob)
+    assert np.array_equal(got.all_probs, direct.astype(np.float16))
+
+
+def test_bad_image_is_named_or_recorded_missing(tmp_path, mobilenet):
+    root = make_valset(tmp_path / "val", num_classes=2, per_class=2)
+    bad = sorted(root.rglob("*.JPEG"))[1]
+    bad.write_bytes(b"not a jpeg")
+    vs = dataset.discover(str(root))
+    with pytest.raises(BenchError, match=bad.name):
+        runner.run(vs, mobilenet, opts(tmp_path / "a"))
+    res = runner.run(vs, mobilenet, opts(tmp_path / "b", skip_bad_images=True))
+    got = cache.load(res.cache_path)
+    assert got.missing.tolist() == [False, True, False, False]
+    assert [i for i, _ in res.bad_images] == [vs.image_ids[1]]
+
+
+def _reference(tmp_path, vs):
+    # a single uninterrupted run of the same settings, in this process
+    with kb.KerasBackend(get_model("keras:mobilenet"), weights=None) as b:
+        return cache.load(runner.run(vs, b, opts(tmp_path / "ref")).cache_path)
+
+
+@pytest.mark.slow
+def test_sigkill_then_resume_gives_identical_cache(tmp_path):
+    root = make_valset(tmp_path / "val", num_classes=4, per_class=3)
+    out = tmp_path / "out"
+    args = ARGS + [str(root), "-o", str(out), "--checkpoint-every", "2"]
+    child = predict_child(args, env={"KERAS_TEST_SLEEP": "0.5"})
+    deadline = time.time() + 120
+    while not list(out.glob("*.partial.npz")) and time.time() < deadline and child.poll() is None:
+        time.sleep(0.2)
+    assert child.poll() is None, child.communicate()[1][-2000:]
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert list(out.glob("*.partial.npz")) and not list(out.glob("*.val12-*[0-9a-f].npz"))
+    again = predict_child(args)
+    _, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err[-2000:]
+    assert "resum" in err.lower()
+    got = cache.load(str(next(out.glob("keras-mobilenet.random.val12-*.npz"))))
+    ref = _reference(tmp_path, dataset.discover(str(root)))
+    assert np.array_equal(got.top5_idx, ref.top5_idx) and np.array_equal(got.top5_prob, ref.top5_prob)
+    assert got.provenance == ref.provenance
+
+
+@pytest.mark.slow
+def test_two_shards_by_rank_merge_into_the_single_process_cache(tmp_path):
+    root = make_valset(tmp_path / "val", num_classes=3, per_class=2)
+    out = tmp_path / "out"
+    kids = [predict_child(ARGS + [str(root), "-o", str(out)],
+                          env={"RANK": str(r), "WORLD_SIZE": "2", "LOCAL_RANK": str(r)})
+            for r in range(2)]
+    for k in kids:
+        _, err = k.communicate(timeout=300)
+        assert k.returncode == 0, err[-2000:]
+    finals = [p for p in out.glob("keras-mobilenet.random.val6-*.npz") if ".partial" not in p.name]
+    assert len(finals) == 1 and not list(out.glob("*.partial.npz"))
+    got = cache.load(str(finals[0]))
+    ref = _reference(tmp_path, dataset.discover(str(root)))
+    assert np.array_equal(got.top5_idx, ref.top5_idx) and np.array_equal(got.top5_prob, ref.top5_prob)
