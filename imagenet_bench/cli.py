@@ -12,9 +12,10 @@ from typing import List, Optional
 
 from . import __version__
 from .commands import import_2019, models, score
+from .commands import verify
 
 #: explicit list, in the order shown by --help
-COMMANDS = [score, models, import_2019]
+COMMANDS = [score, models, import_2019, verify]
 
 
 def build_parser() -> argparse.ArgumentParser:

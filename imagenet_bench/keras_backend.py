@@ -123,6 +123,16 @@ def weights_provenance(spec: ModelSpec, weights: Optional[str]) -> str:
 NO_WEIGHTS = ("none", "random")
 
 
+def compiled_call(net, size: int, batch: Optional[int] = 1) -> Callable:
+    """``net(x, training=False)`` traced once by ``tf.function`` for float32 (batch, size, size, 3).
+
+    This is the production inference call; ``training=False`` keeps batch
+    normalisation on its moving statistics and dropout off.
+    """
+    return tf.function(lambda x: net(x, training=False), autograph=False,
+                       input_signature=[tf.TensorSpec((batch, size, size, 3), tf.float32)])
+
+
 class KerasBackend:
     """A Keras Applications model plus its recipe, run by :func:`runner.run` one image at a time.
 
@@ -146,13 +156,10 @@ class KerasBackend:
         self.keras_model = build_model(spec, weights, seed=seed)
         self._weights = weights_provenance(spec, weights)
         self._pre = _preprocess_input(spec)
-        s, net = self.recipe.crop, self.keras_model
         # Compiled once: a graph for exactly (1, s, s, 3), and one for any batch size
         # (used only by `verify determinism`).
-        self._call = tf.function(lambda x: net(x, training=False), autograph=False,
-                                 input_signature=[tf.TensorSpec((1, s, s, 3), tf.float32)])
-        self._call_any = tf.function(lambda x: net(x, training=False), autograph=False,
-                                     input_signature=[tf.TensorSpec((None, s, s, 3), tf.float32)])
+        self._call = compiled_call(self.keras_model, self.recipe.crop, batch=1)
+        self._call_any = compiled_call(self.keras_model, self.recipe.crop, batch=None)
 
     # -- runner protocol ---------------------------------------------------------------
     def provenance(self) -> dict:

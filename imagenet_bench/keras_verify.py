@@ -157,10 +157,12 @@ def determinism(predict_one: Callable[[np.ndarray], np.ndarray],
                 predict_batch: Callable[[np.ndarray], np.ndarray],
                 examples: Iterable[Tuple[str, np.ndarray]], batch_size: int = 32
                 ) -> DeterminismReport:
-    """Run ``examples`` ((image id, preprocessed (1, ...) input) pairs) three ways and compare.
+    """Run ``examples`` ((image id, one input without batch axis) pairs) three ways and compare.
 
-    Examples are taken ``batch_size`` at a time: each chunk is run one at a
-    time, as one batch, then one at a time again, so memory stays bounded.
+    ``predict_one(x)`` returns the probabilities (1000,) of one input run
+    alone; ``predict_batch(xs)`` those (n, 1000) of stacked inputs run as one
+    batch. Examples are taken ``batch_size`` at a time: each chunk is run one
+    at a time, as one batch, then one at a time again, so memory stays bounded.
     """
     ids: List[str] = []
     single, batched, again = [], [], []
@@ -169,9 +171,9 @@ def determinism(predict_one: Callable[[np.ndarray], np.ndarray],
     def flush():
         if not chunk:
             return
-        single.extend(predict_one(x) for x in chunk)
-        batched.extend(predict_batch(np.concatenate(chunk, axis=0)))
-        again.extend(predict_one(x) for x in chunk)
+        single.extend(np.asarray(predict_one(x)).reshape(-1) for x in chunk)
+        batched.extend(np.asarray(predict_batch(np.stack(chunk))))
+        again.extend(np.asarray(predict_one(x)).reshape(-1) for x in chunk)
         chunk.clear()
 
     for image_id, x in examples:
@@ -194,6 +196,14 @@ def determinism(predict_one: Callable[[np.ndarray], np.ndarray],
         disagree_repeat=[i for i, ok in zip(ids, t5r) if not ok])
 
 
-def ids_and_inputs(image_ids: Sequence[str], inputs: Iterable[np.ndarray]):
-    """Pair image ids with their preprocessed inputs (helper for :func:`determinism`)."""
-    return zip(image_ids, inputs)
+def backend_functions(backend) -> Tuple[Callable, Callable]:
+    """(predict_one, predict_batch) on uint8 pixels for a runner backend of either framework.
+
+    Keras: the compiled single-example call and a batched call of the same
+    model. Torch (or any backend without ``predict_batch``): ``predict`` on a
+    batch of one and on the whole batch.
+    """
+    if hasattr(backend, "predict_batch") and hasattr(backend, "to_input"):
+        return (lambda px: backend.predict_one(backend.to_input(px)),
+                lambda pxs: backend.predict_batch(backend.to_input(pxs)))
+    return (lambda px: backend.predict(px[None])[0], lambda pxs: backend.predict(pxs))

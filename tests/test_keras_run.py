@@ -94,9 +94,10 @@ def test_two_shards_by_rank_merge_into_the_single_process_cache(tmp_path):
     kids = [predict_child(ARGS + [str(root), "-o", str(out)],
                           env={"RANK": str(r), "WORLD_SIZE": "2", "LOCAL_RANK": str(r)})
             for r in range(2)]
-    for k in kids:
+    for r, k in enumerate(kids):
         _, err = k.communicate(timeout=300)
         assert k.returncode == 0, err[-2000:]
+        assert f"[shard {r + 1}/2: rows {3 * r}-{3 * r + 2}]" in err  # each took its own half
     finals = [p for p in out.glob("keras-mobilenet.random.val6-*.npz") if ".partial" not in p.name]
     assert len(finals) == 1 and not list(out.glob("*.partial.npz"))
     got = cache.load(str(finals[0]))

@@ -1,0 +1,104 @@
+"""``imagenet-bench verify``: check that inference neither changes the model nor depends on batching.
+
+* ``verify drift --model NAME VAL [--n N]`` (Keras): fingerprints every
+  variable (batch-norm moving mean/variance included), runs N images through
+  the production call, reports the largest change per layer. Exit 1 if
+  anything moved.
+* ``verify determinism --model NAME VAL [--n N] [--framework keras|torch]``:
+  one-at-a-time vs batched vs a second one-at-a-time run; maximum probability
+  difference, top-1/top-5 agreement, the images that disagree. Exit 1 if the
+  repeated run is not bitwise identical or any top-5 differs.
+
+N images are taken evenly spaced over VAL (in ImageFolder order).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import InputError
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``verify`` with its ``drift`` and ``determinism`` checks."""
+    p = subparsers.add_parser(
+        "verify", help="check inference: variable drift, determinism of single vs batched outputs",
+        description="Checks of the inference path on N validation images. Exit status 0: passed; "
+                    "1: the check found a problem; 2: usage or input error.")
+    sub = p.add_subparsers(dest="check", metavar="CHECK")
+    sub.required = True
+    d = sub.add_parser("drift", help="do any variables (incl. batch-norm statistics) change "
+                                     "while predicting? (keras)")
+    _common(d, frameworks=("keras",))
+    d.set_defaults(func=run)
+    t = sub.add_parser("determinism", help="one-at-a-time vs batched vs repeated outputs (keras, torch)")
+    _common(t, frameworks=("keras", "torch"))
+    t.add_argument("-b", "--batch-size", type=int, default=32, help="batch size of the batched run (32)")
+    t.set_defaults(func=run)
+    return p
+
+
+def _common(p: argparse.ArgumentParser, frameworks) -> None:
+    p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
+    p.add_argument("--model", "-m", required=True, help="registry model name")
+    p.add_argument("--framework", choices=frameworks, default="keras", help="backend (default keras)")
+    p.add_argument("--n", type=int, default=200, help="number of images (200), evenly spaced")
+    p.add_argument("--weights", help="keras: imagenet (default), none, or a .h5/.weights.h5 file; "
+                                     "torch: a torchvision weights name or none")
+    p.add_argument("--preprocess", choices=("reference", "legacy2019"), default="reference",
+                   help="preprocessing recipe (reference)")
+    p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit")
+
+
+def pick_rows(num_images: int, n: int):
+    """``n`` row indices evenly spaced over ``num_images`` (all rows when n >= num_images)."""
+    import numpy as np
+    if n < 1:
+        raise InputError(f"--n {n}: must be at least 1")
+    if n >= num_images:
+        return list(range(num_images))
+    return sorted(set(np.linspace(0, num_images - 1, n).round().astype(int).tolist()))
+
+
+def _backend(args, spec):
+    if args.framework == "keras":
+        from .. import keras_backend
+        return keras_backend.KerasBackend(spec, weights=args.weights or "imagenet",
+                                          preprocess=args.preprocess)
+    from .. import torch_backend
+    return torch_backend.from_spec(spec, weights=args.weights, preprocess=args.preprocess,
+                                   device="cpu", batch_size=args.batch_size, workers=0)
+
+
+def run(args) -> int:
+    """Run the chosen check; print its report; 0 if it passed, 1 if it found a problem."""
+    from .. import dataset, keras_verify, registry
+
+    try:
+        spec = registry.get_model(args.model, args.framework)
+    except KeyError as e:
+        raise InputError(str(e.args[0])) from None
+    valset = dataset.discover(args.val_dir, devkit=args.devkit)
+    rows = pick_rows(valset.num_images, args.n)
+    backend = _backend(args, spec)
+    images = ((valset.image_ids[r], backend.preprocess(valset.paths[r])) for r in rows)
+    try:
+        print(f"verify {args.check}: {spec.qualname} ({backend.model}), {len(rows)} of "
+              f"{valset.num_images} images of {valset.root}")
+        if args.check == "drift":
+            # backend.predict on a batch of one is exactly what `predict` runs per image
+            report = keras_verify.drift(backend.keras_model, backend.predict,
+                                        (px[None] for _, px in images))
+            failed = report.moved
+        else:
+            one, batch = keras_verify.backend_functions(backend)
+            report = keras_verify.determinism(one, batch, images, batch_size=args.batch_size)
+            failed = not report.ok
+    finally:
+        if hasattr(backend, "close"):
+            backend.close()
+    for line in report.lines():
+        print(line)
+    print("FAILED" if failed else "OK")
+    sys.stdout.flush()
+    return 1 if failed else 0
