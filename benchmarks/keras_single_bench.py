@@ -1,0 +1,88 @@
+"""One image at a time: the 2019 Keras method against the project's path, same images, one run.
+
+* 2019: for each image ``load_img(path, target_size=(s, s))``, ``img_to_array``,
+  ``preprocess_input``, ``model.predict(x)`` -- sequential, as
+  cgnorthcutt/benchmarking-keras-pytorch did.
+* project: ``runner.run`` with ``KerasBackend`` and the legacy2019 recipe
+  (identical pixels): decoding in the runner's background thread, each image
+  alone through the ``tf.function``-compiled ``model(x, training=False)``,
+  checkpoints and the atomic cache write included.
+
+Both use the same model object (so the same weights) and are warmed up on one
+image first. Prints images/s of each, the ratio (goal >= 4x) and whether the
+top-5 of every image agree (goal: identical)::
+
+    python benchmarks/keras_single_bench.py [--model mobilenet] [--n 200] [--weights none]
+        [--val ../shared/imagenet-val-subset]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TF C++ logs out of the figures
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+DEFAULT_VAL = os.path.join(HERE, "..", "..", "shared", "imagenet-val-subset")
+
+
+def main(argv=None) -> int:
+    """Run both methods and print the comparison; exit 1 if the top-5 differ anywhere."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--model", default="mobilenet", help="keras registry model (mobilenet)")
+    ap.add_argument("--n", type=int, default=200, help="images (the first N, 200)")
+    ap.add_argument("--weights", default="none", help="none (random, default), imagenet or a file")
+    ap.add_argument("--val", default=DEFAULT_VAL, help="validation directory (../shared subset)")
+    args = ap.parse_args(argv)
+
+    import numpy as np
+    from imagenet_bench import cache, dataset, keras_backend as kb, runner
+    from imagenet_bench.registry import get_model
+    import keras
+
+    if not os.path.isdir(args.val):
+        print(f"no validation images at {args.val}; pass --val DIR", file=sys.stderr)
+        return 2
+    vs = dataset.discover(args.val)
+    vs = vs.select(list(range(min(args.n, vs.num_images))))
+    spec = get_model(f"keras:{args.model}")
+    backend = kb.KerasBackend(spec, weights=args.weights, preprocess="legacy2019")
+    model, s = backend.keras_model, spec.legacy_resize
+    pre = kb._preprocess_input(spec)
+
+    def predict_2019(path):
+        img = keras.utils.load_img(path, target_size=(s, s))
+        x = pre(np.expand_dims(keras.utils.img_to_array(img), 0))
+        return model.predict(x, verbose=0)[0]
+
+    predict_2019(vs.paths[0])  # warm-up both paths
+    backend.predict(backend.preprocess(vs.paths[0])[None])
+
+    t = time.perf_counter()
+    old = np.stack([predict_2019(p) for p in vs.paths])
+    t_old = time.perf_counter() - t
+
+    with tempfile.TemporaryDirectory() as out:
+        opts = runner.RunOptions(out_dir=out, progress=False, log=lambda m: None, shard=runner.Shard())
+        t = time.perf_counter()
+        res = runner.run(vs, backend, opts)
+        t_new = time.perf_counter() - t
+        new = cache.load(res.cache_path)
+    backend.close()
+
+    old_idx, old_prob = cache.top5_from_probs(old)
+    same = (old_idx == new.top5_idx).all(axis=1)
+    n = vs.num_images
+    print(f"keras:{args.model} weights={args.weights} legacy2019, {n} images of {vs.root}")
+    print(f"2019 load_img + model.predict per image : {n / t_old:7.1f} img/s ({1000 * t_old / n:.1f} ms/img)")
+    print(f"project runner + compiled call         : {n / t_new:7.1f} img/s ({1000 * t_new / n:.1f} ms/img)")
+    print(f"speed-up {t_old / t_new:.2f}x; top-5 identical on {int(same.sum())}/{n} images; "
+          f"max |top-5 prob diff| {float(np.abs(old_prob - new.top5_prob).max()):.3g}")
+    return 0 if same.all() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
