@@ -35,7 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
     p.add_argument("--framework", choices=("torch", "keras"), default="torch", help="backend (default torch)")
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--model", "-m", nargs="+", metavar="NAME", help="registry model name(s)")
+    which.add_argument("--model", "-m", action="append", metavar="NAME",
+                       help="registry model name; repeat or separate by commas for several")
     which.add_argument("--all", action="store_true", help="every registry model of the framework")
     which.add_argument("--model-factory", metavar="MODULE:CALLABLE",
                        help="custom torch model: a callable returning a module with 1,000 ImageNet "
@@ -105,7 +106,7 @@ def run(args) -> int:
         specs = registry.list_models(framework=args.framework)
     else:
         specs = []
-        for name in args.model:
+        for name in [n for m in args.model for n in m.split(",") if n]:
             try:
                 specs.append(registry.get_model(name, args.framework))
             except KeyError as e:
