@@ -21,7 +21,9 @@ from __future__ import annotations
 import gc
 import hashlib
 import importlib
+import importlib.util
 import os
+import sys
 import weakref
 from typing import Callable, Dict, Optional
 
@@ -29,6 +31,25 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # silence TF's C++ start-up banner
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
+def _load_triton_before_tensorflow() -> None:
+    """Import triton (if installed) before TensorFlow.
+
+    Measured here (tensorflow-cpu 2.21, torch 2.14 with triton): once TensorFlow
+    is loaded, importing triton -- which torchvision does through ``torch.fx`` --
+    kills the process with SIGSEGV; in the other order both work. A process
+    that uses both frameworks (the test suite, a notebook) therefore needs
+    triton first. Costs ~0.2 s and only when triton is installed.
+    """
+    if "tensorflow" not in sys.modules and importlib.util.find_spec("triton") is not None:
+        try:
+            import triton  # noqa: F401
+        except Exception:  # a broken triton must not stop the Keras backend
+            pass
+
+
+_load_triton_before_tensorflow()
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402

@@ -29,3 +29,18 @@ def predict_child(args, env=None, **kw):
     e = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3", **(env or {}))
     return subprocess.Popen([sys.executable, "-c", CHILD, *args], env=e, cwd=str(REPO),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+def skip_without_keras():
+    """Skip the module without keras/tensorflow; otherwise load imagenet_bench.keras_backend first.
+
+    The backend imports triton before TensorFlow: the other order crashes the
+    process (SIGSEGV) as soon as a torch test imports torchvision.
+    """
+    import importlib.util
+    import pytest
+    for mod in ("keras", "tensorflow"):
+        if importlib.util.find_spec(mod) is None:
+            pytest.skip(f"{mod} is not installed (pip install 'imagenet_bench[keras]')",
+                        allow_module_level=True)
+    import imagenet_bench.keras_backend  # noqa: F401

@@ -2,6 +2,9 @@
 import numpy as np
 import pytest
 
+from keras_helpers import skip_without_keras
+
+skip_without_keras()  # before any TensorFlow import, see keras_helpers
 keras = pytest.importorskip("keras")
 
 from imagenet_bench import keras_backend as kb  # noqa: E402

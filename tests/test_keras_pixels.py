@@ -2,6 +2,9 @@
 import numpy as np
 import pytest
 
+from keras_helpers import skip_without_keras
+
+skip_without_keras()  # before any TensorFlow import, see keras_helpers
 keras = pytest.importorskip("keras")
 
 from conftest import SUBSET, synthetic_image  # noqa: E402

@@ -6,6 +6,9 @@ import time
 import numpy as np
 import pytest
 
+from keras_helpers import skip_without_keras
+
+skip_without_keras()  # before any TensorFlow import, see keras_helpers
 keras = pytest.importorskip("keras")
 
 from conftest import make_valset  # noqa: E402

@@ -1,0 +1,70 @@
+"""Command lines of the Keras backend: predict --framework keras, verify, the 2019 wrapper."""
+import importlib.util
+import os
+
+import pytest
+
+from keras_helpers import skip_without_keras
+
+skip_without_keras()  # before any TensorFlow import, see keras_helpers
+keras = pytest.importorskip("keras")
+
+from conftest import make_valset  # noqa: E402
+from imagenet_bench import cache, cli  # noqa: E402
+
+from keras_helpers import REPO  # noqa: E402
+
+
+def _wrapper():
+    spec = importlib.util.spec_from_file_location(
+        "imagenet_keras_get_predictions", REPO / "scripts" / "imagenet_keras_get_predictions.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_2019_command_line_translates_to_predict(monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    w = _wrapper()
+    assert w.translate(["VAL", "-m", "xception", "-g", "1", "-o", "OUT", "--save-all-probs"]) == [
+        "predict", "VAL", "--framework", "keras", "--preprocess", "legacy2019", "-o", "OUT",
+        "--model", "xception", "--save-all-probs"]
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "1"
+    assert "--all" in w.translate(["VAL"])  # no -m: all 13 models, as in 2019
+
+
+def test_2019_wrapper_writes_a_cache(tmp_path):
+    root = make_valset(tmp_path / "val", num_classes=2, per_class=1)
+    assert _wrapper().main([str(root), "-m", "mobilenet", "--weights", "none",
+                            "-o", str(tmp_path / "out")]) == 0
+    (path,) = (tmp_path / "out").glob("keras-mobilenet.random.legacy2019.val2-*.npz")
+    assert cache.load(str(path)).provenance["preprocess_mode"] == "legacy2019"
+
+
+def test_predict_without_weights_offline_exits_2_naming_the_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "kh"))
+    root = make_valset(tmp_path / "val", num_classes=1, per_class=1)
+    assert cli.main(["predict", "--framework", "keras", "--model", "xception", str(root),
+                     "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert str(tmp_path / "kh" / "models" / "xception_weights_tf_dim_ordering_tf_kernels.h5") in err
+    assert "--weights FILE" in err
+
+
+def test_verify_rejects_unknown_model_and_torch_drift(tmp_path, capsys):
+    root = make_valset(tmp_path / "val", num_classes=1, per_class=1)
+    assert cli.main(["verify", "determinism", "--model", "nope", str(root)]) == 2
+    assert "unknown model 'nope'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["verify", "drift", "--framework", "torch", "--model", "resnet18", str(root)])
+    assert "invalid choice: 'torch'" in capsys.readouterr().err
+
+
+def test_verify_determinism_works_for_the_torch_backend(tmp_path, capsys):
+    pytest.importorskip("torchvision")
+    root = make_valset(tmp_path / "val", num_classes=2, per_class=2)
+    rc = cli.main(["verify", "determinism", "--framework", "torch", "--model", "squeezenet1_1",
+                   "--weights", "none", str(root), "--n", "4", "-b", "4"])
+    out = capsys.readouterr().out
+    assert "torch:squeezenet1_1" in out and "single vs batched" in out and "single vs single" in out
+    assert rc in (0, 1) and out.rstrip().endswith("OK" if rc == 0 else "FAILED")
