@@ -10,7 +10,19 @@ keras = pytest.importorskip("keras")
 from imagenet_bench import keras_backend as kb  # noqa: E402
 from imagenet_bench.registry import get_model  # noqa: E402
 
-from keras_helpers import synthetic_images  # noqa: E402
+from conftest import synthetic_image  # noqa: E402
+
+
+def synthetic_images(folder, n):
+    """``n`` small images of varied sizes and modes (RGB JPEG, greyscale PNG)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        img = synthetic_image(i, [(64, 48), (50, 90), (120, 120)][i % 3])
+        path = folder / (f"{i}.png" if i % 2 else f"{i}.jpg")
+        (img.convert("L") if i % 2 else img).save(path)
+        paths.append(str(path))
+    return paths
 
 
 def _check_architecture(name, images):
