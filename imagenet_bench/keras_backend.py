@@ -273,8 +273,9 @@ def from_args(spec: Optional[ModelSpec], args) -> KerasBackend:
             raise InputError(f"--weights {weights} and --checkpoint {checkpoint}: give only one file")
         weights = checkpoint
     threads = getattr(args, "threads", None)
-    if threads:
-        _set_threads(int(threads))
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
+    if threads or local > 1:  # share the cores among torchrun's processes on this node
+        _set_threads(int(threads or max(1, (os.cpu_count() or 1) // local)))
     backend = KerasBackend(spec, weights=weights, preprocess=args.preprocess,
                            name=getattr(args, "name", None))
     _LIVE.add(backend)
