@@ -102,7 +102,10 @@ def full_val_image_ids() -> List[str]:
     lists a ``valprep.sh`` tree. This is the row order of the 2019 outputs.
     """
     per_file = validation_wnids()
-    return sorted(f"{w}/{val_filename(i + 1)}" for i, w in enumerate(per_file))
+    index = wnid_to_index()
+    # File numbers ascend, so a stable sort by class index gives (wnid, file name) order.
+    order = sorted(range(len(per_file)), key=lambda i: index[per_file[i]])
+    return [f"{per_file[i]}/ILSVRC2012_val_{i + 1:08d}.JPEG" for i in order]
 
 
 @functools.lru_cache(maxsize=None)

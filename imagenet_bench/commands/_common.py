@@ -1,0 +1,25 @@
+"""Options and output handling shared by subcommands (stdlib only)."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Optional
+
+from .. import atomic, report
+
+
+def add_output_args(parser: argparse.ArgumentParser, default_format: str = "text") -> None:
+    """Add ``--format`` and ``-o/--output``."""
+    parser.add_argument("--format", choices=report.FORMATS, default=default_format,
+                        help=f"output format (default: {default_format})")
+    parser.add_argument("-o", "--output", metavar="FILE",
+                        help="write the table to FILE (atomically) instead of standard output")
+
+
+def emit(text: str, output: Optional[str]) -> None:
+    """Print ``text``, or write it atomically to ``output`` and say where."""
+    if output:
+        atomic.write_text(output, text)
+        print(f"wrote {output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)

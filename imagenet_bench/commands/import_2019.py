@@ -1,0 +1,47 @@
+"""``imagenet-bench import``: convert the 2019 output layout to project caches."""
+from __future__ import annotations
+
+import os
+import sys
+
+from .. import cache, northcutt2019
+from ..errors import InputError
+
+
+def add_parser(sub) -> None:
+    """Register the ``import`` subcommand."""
+    p = sub.add_parser(
+        "import", help="convert 2019-layout outputs (keras_imagenet/, pytorch_imagenet/) "
+                       "to project caches",
+        description="Read DIR/keras_imagenet/*_top5preds.npy and DIR/pytorch_imagenet/... as "
+                    "published by the 2019 Keras-vs-PyTorch benchmark, sort each row's top-5 by "
+                    f"probability ({northcutt2019.TIE_RULE}) and write one .npz cache per model.")
+    p.add_argument("directory", metavar="DIR", help="folder with the 2019 layout")
+    p.add_argument("-o", "--output", metavar="OUT", default="precomputed",
+                   help="folder for the caches (default: precomputed)")
+    p.add_argument("--overwrite", action="store_true", help="replace existing caches")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Convert every model found; skip (and say so) caches that already exist."""
+    if not os.path.isdir(args.directory) or not northcutt2019.is_2019_layout(args.directory):
+        raise InputError(f"{args.directory}: no keras_imagenet/ or pytorch_imagenet/ folder. "
+                         f"Fix: point at the folder that holds them")
+    preds = northcutt2019.load_directory(args.directory)
+    if not preds:
+        raise InputError(f"{args.directory}: no *_top5preds.npy files in its keras_imagenet/ or "
+                         f"pytorch_imagenet/ folders")
+    written = skipped = 0
+    for p in preds:
+        path = os.path.join(args.output, cache.cache_filename(p.framework, p.model,
+                                                              p.num_images, p.fingerprint))
+        if os.path.exists(path) and not args.overwrite:
+            skipped += 1
+            continue
+        cache.save(path, p)
+        written += 1
+    print(f"wrote {written} caches to {args.output}"
+          + (f", kept {skipped} existing (use --overwrite to replace)" if skipped else ""),
+          file=sys.stderr)
+    return 0

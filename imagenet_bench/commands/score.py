@@ -1,0 +1,66 @@
+"""``imagenet-bench score``: rank every cached model by top-1 (numpy only)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import report, scorer
+from ..imagenet_meta import NUM_VAL_IMAGES
+from ._common import add_output_args, emit
+
+BASE_COLUMNS = [
+    report.Column("rank1", "rank@1"), report.Column("framework", "framework"),
+    report.Column("model", "model"), report.Column("acc1", "acc@1"),
+    report.Column("acc5", "acc@5"), report.Column("rank5", "rank@5"),
+    report.Column("images", "images"), report.Column("published_acc1", "published@1"),
+    report.Column("delta_acc1", "Δ@1", signed=True),
+]
+CUSTOM_COLUMNS = [
+    report.Column("custom_acc1", "custom acc@1"), report.Column("custom_acc5", "custom acc@5"),
+    report.Column("custom_rank1", "custom rank@1"), report.Column("custom_rank5", "custom rank@5"),
+]
+
+
+def add_parser(sub) -> None:
+    """Register the ``score`` subcommand."""
+    p = sub.add_parser(
+        "score", help="rank all cached models by top-1/top-5 accuracy",
+        description="Score cached predictions (project .npz caches or the 2019 layout with "
+                    "keras_imagenet/ and pytorch_imagenet/ folders) and rank the models. "
+                    "Imports neither torch nor tensorflow.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--precomputed", metavar="DIR", default="precomputed",
+                   help="folder of caches or of the 2019 outputs")
+    p.add_argument("--keep", metavar="FILE.npy",
+                   help="score only these images (integer indices, or a boolean mask)")
+    p.add_argument("--omit", metavar="FILE.npy",
+                   help="leave these images out (integer indices, or a boolean mask)")
+    p.add_argument("--labels", metavar="FILE.npy",
+                   help="custom labels, one class index per scored image; reported as extra "
+                        "columns beside the standard ones")
+    p.add_argument("--allow-mixed-datasets", action="store_true",
+                   help="list caches over different image lists in one table (not comparable)")
+    add_output_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Load, score and print the table."""
+    preds = scorer.load_predictions(args.precomputed, allow_mixed=args.allow_mixed_datasets)
+    options = scorer.ScoreOptions(keep=args.keep, omit=args.omit, labels=args.labels)
+    rows = scorer.score(preds, options)
+    columns = list(BASE_COLUMNS)
+    if args.allow_mixed_datasets:
+        columns.append(report.Column("dataset", "dataset"))
+    if any(r["missing"] for r in rows):
+        columns.append(report.Column("missing", "unreadable"))
+    if args.labels:
+        columns += CUSTOM_COLUMNS
+    sizes = sorted({r["images"] for r in rows})
+    title = (f"{len(rows)} models ranked by top-1 on {', '.join(map(str, sizes))} images "
+             f"({args.precomputed})")
+    if any(p.num_images != NUM_VAL_IMAGES for p in preds):
+        print(f"note: a cache covers a subset, not the {NUM_VAL_IMAGES:,}-image validation set; "
+              f"its accuracies are not comparable to published full-set figures", file=sys.stderr)
+    emit(report.render(rows, columns, args.format, title=title), args.output)
+    return 0

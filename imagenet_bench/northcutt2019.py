@@ -1,0 +1,157 @@
+"""Read the output layout of the 2019 Keras-vs-PyTorch benchmark as-is.
+
+Layout (cgnorthcutt/benchmarking-keras-pytorch)::
+
+    keras_imagenet/<model>_keras_imagenet_top5preds.npy     int64 (50000, 5)
+    keras_imagenet/<model>_keras_imagenet_top5probs.npy     float32 (50000, 5)
+    pytorch_imagenet/<model>_pytorch_imagenet_top5preds.npy
+    pytorch_imagenet/<model>_pytorch_imagenet_top5probs.npy float32 or float16
+
+Rows are the validation images in ImageFolder order (sorted wnid, then file
+name), so the label of row i is ``i // 50`` unless labels are given.
+
+The five columns are not sorted. **Tie rule**: columns are ordered by
+descending probability with a stable sort, so equal probabilities keep their
+column order. The resulting top-1 is exactly that project's
+``top5preds[i, argmax(top5probs[i])]`` (argmax returns the first maximum).
+float16 probabilities are widened to float32 first, which is exact.
+"""
+from __future__ import annotations
+
+import os
+import re
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import registry
+from .cache import FORMAT_VERSION, NUM_CLASSES, CacheError, Predictions, fingerprint
+from .imagenet_meta import IMAGES_PER_CLASS, full_val_image_ids
+
+SUBDIRS = {"keras_imagenet": ("keras", "keras"), "pytorch_imagenet": ("pytorch", "torch")}
+TIE_RULE = "stable sort by descending probability; ties keep the file's column order"
+_PAT = re.compile(r"^(?P<model>.+)_(?P<fw>keras|pytorch)_imagenet_top5preds\.npy$")
+_LIBS = {"keras": {"keras": "2.2.4"}, "torch": {"torch": "1.0"}}
+
+
+def is_2019_layout(directory: str) -> bool:
+    """True when ``directory`` holds a ``keras_imagenet/`` or ``pytorch_imagenet/`` folder."""
+    return any(os.path.isdir(os.path.join(directory, d)) for d in SUBDIRS)
+
+
+def find_pairs(directory: str) -> List[Tuple[str, str, str, str]]:
+    """``(framework, model, preds_path, probs_path)`` for each model, sorted.
+
+    A ``top5preds`` file without its ``top5probs`` partner is an error.
+    """
+    out = []
+    for sub, (tag, framework) in SUBDIRS.items():
+        folder = os.path.join(directory, sub)
+        if not os.path.isdir(folder):
+            continue
+        for fname in sorted(os.listdir(folder)):
+            m = _PAT.match(fname)
+            if not m or m.group("fw") != tag:
+                continue
+            preds = os.path.join(folder, fname)
+            probs = preds[: -len("top5preds.npy")] + "top5probs.npy"
+            if not os.path.isfile(probs):
+                raise CacheError(f"{preds}: its probabilities file {probs} is missing. "
+                                 f"Fix: copy both files of the model from the 2019 outputs")
+            out.append((framework, m.group("model"), preds, probs))
+    return out
+
+
+def sort_columns(preds: np.ndarray, probs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Order each row's five columns by descending probability (see the module tie rule).
+
+    Probabilities must be finite and non-negative. Each cell is packed into one
+    int64 sort key — float32 bits (monotonic for non-negative floats), then the
+    reversed column number, then the class index — so a plain ``np.sort`` does
+    the ordering, tie-break and gather at once.
+    """
+    p32 = np.ascontiguousarray(probs, dtype=np.float32)
+    col = (preds.shape[1] - 1 - np.arange(preds.shape[1], dtype=np.int64)) << 10
+    key = (p32.view(np.int32).astype(np.int64) << 13) | col | preds.astype(np.int64)
+    key = np.sort(key, axis=1)[:, ::-1]
+    idx = (key & 1023).astype(np.int16)
+    prob = (key >> 13).astype(np.int32).view(np.float32)
+    return idx, prob
+
+
+def default_labels(n: int) -> np.ndarray:
+    """Labels of the full validation set in ImageFolder order: ``i // 50``."""
+    return (np.arange(n) // IMAGES_PER_CLASS).astype(np.int16)
+
+
+def read_model(framework: str, model: str, preds_path: str, probs_path: str,
+               labels: np.ndarray, image_ids_blob: np.ndarray, fp: str) -> Predictions:
+    """Read one model's two files into validated :class:`Predictions`."""
+    try:
+        preds = np.load(preds_path, allow_pickle=False)
+        probs = np.load(probs_path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise CacheError(f"{preds_path}: cannot be read ({e}). Fix: re-copy the 2019 files") from None
+    n = len(labels)
+    for path, arr, kind in ((preds_path, preds, "integer"), (probs_path, probs, "floating")):
+        if arr.ndim != 2 or arr.shape[1] != 5:
+            raise CacheError(f"{path}: shape {arr.shape}, expected ({n}, 5)")
+        if arr.shape[0] != n:
+            raise CacheError(f"{path}: {arr.shape[0]} rows, but the image list has {n} "
+                             f"(labels/validation set). Fix: give the validation directory the "
+                             f"outputs were made from")
+        if not np.issubdtype(arr.dtype, getattr(np, kind)):
+            raise CacheError(f"{path}: dtype {arr.dtype}, expected {kind}")
+    if preds.min(initial=0) < 0 or preds.max(initial=0) >= NUM_CLASSES:
+        r = int(np.flatnonzero(((preds < 0) | (preds >= NUM_CLASSES)).any(1))[0])
+        raise CacheError(f"{preds_path}: class index out of range 0-999 at row {r}: "
+                         f"{preds[r].tolist()}")
+    if not np.isfinite(probs).all() or probs.min(initial=0) < 0:
+        r = int(np.flatnonzero((~np.isfinite(probs) | (probs < 0)).any(1))[0])
+        raise CacheError(f"{probs_path}: probability not finite or negative at row {r}: "
+                         f"{probs[r].tolist()}")
+    idx, prob = sort_columns(preds, probs)
+    spec = _spec_or_none(framework, model)
+    prov = {
+        "format_version": FORMAT_VERSION, "model": model, "framework": framework,
+        "weights": "pretrained=True (2019)",
+        "preprocessing": dict(spec.recipe("legacy2019").as_dict(), mode="legacy2019")
+        if spec else {"mode": "legacy2019"},
+        "library_versions": _LIBS[framework], "fingerprint": fp, "num_images": n,
+        "complete": True, "source": "northcutt2019", "tie_rule": TIE_RULE,
+        "original_files": [preds_path, probs_path], "original_probs_dtype": str(probs.dtype),
+    }
+    return Predictions(top5_idx=idx, top5_prob=prob, labels=labels,
+                       image_ids_blob=image_ids_blob, provenance=prov,
+                       missing=np.zeros(n, bool), path=preds_path).validate(check_fingerprint=False)
+
+
+def _spec_or_none(framework: str, model: str) -> Optional[registry.ModelSpec]:
+    try:
+        return registry.get_model(model, framework=framework)
+    except KeyError:
+        return None
+
+
+def load_directory(directory: str, labels: Optional[np.ndarray] = None,
+                   image_ids: Optional[Sequence[str]] = None) -> List[Predictions]:
+    """All models of a 2019-layout directory as :class:`Predictions`.
+
+    Without ``labels``/``image_ids`` the rows are the full validation set in
+    ImageFolder order (labels ``i // 50``, ids from the tensorflow-datasets
+    label files).
+    """
+    pairs = find_pairs(directory)
+    if not pairs:
+        return []
+    if image_ids is None:
+        image_ids = full_val_image_ids()
+    if labels is None:
+        labels = default_labels(len(image_ids))
+    labels = np.asarray(labels, dtype=np.int16)
+    if len(labels) != len(image_ids):
+        raise CacheError(f"{directory}: {len(labels)} labels for {len(image_ids)} images")
+    blob = np.frombuffer("\n".join(image_ids).encode("utf-8"), dtype=np.uint8)
+    fp = fingerprint(image_ids)
+    return [read_model(fw, m, p, q, labels, blob, fp) for fw, m, p, q in pairs]
+

@@ -1,0 +1,203 @@
+"""Framework-free scoring of cached predictions (numpy only).
+
+``load_predictions`` reads a directory of caches (or of the 2019 layout);
+``score`` turns them into ranked table rows. Subsets (``keep``/``omit``) and
+custom labels are applied per image, with errors that name the file and both
+lengths when something does not fit.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import cache, northcutt2019, registry
+from .errors import InputError
+
+
+def load_predictions(directory: str, allow_mixed: bool = False,
+                     labels_2019: Optional[np.ndarray] = None,
+                     image_ids_2019: Optional[Sequence[str]] = None) -> List[cache.Predictions]:
+    """Every complete cache in ``directory`` (project caches and/or the 2019 layout).
+
+    Raises :class:`InputError` when the directory is missing or holds no
+    predictions, and when the caches cover different image lists (different
+    fingerprints) unless ``allow_mixed``.
+    """
+    if not os.path.isdir(directory):
+        raise InputError(f"{directory}: no such directory. Fix: pass the folder holding the "
+                         f".npz caches (default output of `imagenet-bench predict`: precomputed/)")
+    preds = [cache.load(p) for p in cache.find_caches(directory)]
+    if northcutt2019.is_2019_layout(directory):
+        preds += northcutt2019.load_directory(directory, labels=labels_2019,
+                                              image_ids=image_ids_2019)
+    if not preds:
+        raise InputError(
+            f"{directory}: no prediction caches found (no *.npz files, no keras_imagenet/ or "
+            f"pytorch_imagenet/ folders). Fix: make some with `imagenet-bench predict "
+            f"--framework torch --model resnet18 VAL_DIR -o {directory}`, convert 2019 outputs "
+            f"with `imagenet-bench import DIR -o {directory}`, or try `imagenet-bench demo`")
+    check_same_images(preds, allow_mixed)
+    return preds
+
+
+def check_same_images(preds: Sequence[cache.Predictions], allow_mixed: bool = False) -> None:
+    """Refuse to put caches over different image lists in one table (unless allowed)."""
+    by_fp: Dict[str, List[cache.Predictions]] = {}
+    for p in preds:
+        by_fp.setdefault(p.fingerprint, []).append(p)
+    if len(by_fp) > 1 and not allow_mixed:
+        groups = "; ".join(
+            f"{len(ps)} cache(s) over {ps[0].num_images} images, fingerprint {fp[:12]} "
+            f"(e.g. {ps[0].where()})" for fp, ps in by_fp.items())
+        raise InputError(f"the caches cover different image lists: {groups}. Their accuracies "
+                         f"are not comparable. Fix: score each dataset's caches separately, or "
+                         f"pass --allow-mixed-datasets to list them together anyway")
+    seen: Dict[Tuple[str, str], str] = {}
+    for p in preds:
+        key = (p.qualname, p.fingerprint)
+        if key in seen:
+            raise InputError(f"{p.qualname} appears twice for the same images: {seen[key]} and "
+                             f"{p.where()}. Fix: keep one of the two files")
+        seen[key] = p.where()
+
+
+def load_index_file(path: str, n: int, what: str) -> np.ndarray:
+    """Read a ``--keep``/``--omit`` file: integer indices (or a boolean mask of length n)."""
+    arr = _load_npy(path, what)
+    if arr.dtype == bool:
+        if arr.shape != (n,):
+            raise InputError(f"{what} {path}: boolean mask of length {arr.size}, but the caches "
+                             f"hold {n} images. Fix: make a mask with one entry per image")
+        return np.flatnonzero(arr)
+    if not np.issubdtype(arr.dtype, np.integer) or arr.ndim != 1:
+        raise InputError(f"{what} {path}: expected a 1-D array of integer image indices, got "
+                         f"dtype {arr.dtype} shape {arr.shape}")
+    if arr.size and (arr.min() < 0 or arr.max() >= n):
+        bad = int(arr[(arr < 0) | (arr >= n)][0])
+        raise InputError(f"{what} {path}: index {bad} is outside 0..{n - 1} (the caches hold "
+                         f"{n} images). Fix: use indices of the scored image list")
+    if np.unique(arr).size != arr.size:
+        raise InputError(f"{what} {path}: repeated indices. Fix: list each image once")
+    return arr.astype(np.int64)
+
+
+def _load_npy(path: str, what: str) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise InputError(f"{what} {path}: cannot be read as a .npy array ({e}). "
+                         f"Fix: save it with numpy.save") from None
+
+
+def select_rows(n: int, keep: Optional[np.ndarray] = None,
+                omit: Optional[np.ndarray] = None) -> np.ndarray:
+    """Sorted row indices scored after applying ``keep`` then ``omit`` (index arrays)."""
+    rows = np.arange(n) if keep is None else np.sort(keep)
+    if omit is not None:
+        rows = rows[~np.isin(rows, omit)]
+    return rows
+
+
+def load_custom_labels(path: str, n_scored: int) -> np.ndarray:
+    """Read ``--labels FILE.npy``: one class index 0-999 per scored image."""
+    arr = _load_npy(path, "--labels")
+    if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
+        raise InputError(f"--labels {path}: expected a 1-D integer array, got dtype {arr.dtype} "
+                         f"shape {arr.shape}")
+    if arr.size != n_scored:
+        raise InputError(f"--labels {path} has {arr.size} labels but {n_scored} images are "
+                         f"scored. Fix: give one label per scored image (after --keep/--omit)")
+    if arr.size and (arr.min() < 0 or arr.max() >= cache.NUM_CLASSES):
+        bad = int(np.flatnonzero((arr < 0) | (arr >= cache.NUM_CLASSES))[0])
+        raise InputError(f"--labels {path}: value {int(arr[bad])} at position {bad} is not a "
+                         f"class index 0-999")
+    return arr.astype(np.int64)
+
+
+def correct(preds: cache.Predictions, labels: Optional[np.ndarray] = None,
+            rows: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-image top-1 and top-5 correctness (bool arrays) over ``rows``.
+
+    ``labels`` (one per selected row) replace the cache's labels when given.
+    Missing images (rows of -1) are never correct.
+    """
+    idx = preds.top5_idx if rows is None else preds.top5_idx[rows]
+    if labels is None:
+        labels = preds.labels if rows is None else preds.labels[rows]
+    labels = np.asarray(labels)
+    top1 = idx[:, 0] == labels
+    top5 = (idx == labels[:, None]).any(axis=1)
+    return top1, top5
+
+
+def competition_ranks(values: Sequence[float]) -> List[int]:
+    """Rank 1 = highest; equal values share the best rank ("1224" ranking)."""
+    vals = np.asarray(values, dtype=float)
+    return [int((vals > v).sum()) + 1 for v in vals]
+
+
+@dataclass
+class ScoreOptions:
+    """What to score: image subset and optional custom labels (paths)."""
+
+    keep: Optional[str] = None  # .npy of indices (or bool mask) of images to keep
+    omit: Optional[str] = None  # .npy of indices (or bool mask) of images to leave out
+    labels: Optional[str] = None  # .npy of one custom label per scored image
+
+
+def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptions()) -> List[Dict]:
+    """Table rows for ``preds``, ranked by top-1 (then top-5, then name).
+
+    Each row: framework, model, acc1, acc5, rank1, rank5, images, published
+    acc1 and its difference, dataset tag; plus ``custom_acc1``/``custom_acc5``
+    and their ranks when custom labels are given.
+    """
+    rows_out: List[Dict] = []
+    rows_cache: Dict[Tuple[int, str], np.ndarray] = {}
+    for p in preds:
+        n = p.num_images
+        key = (n, p.fingerprint)
+        if key not in rows_cache:
+            keep = load_index_file(options.keep, n, "--keep") if options.keep else None
+            omit = load_index_file(options.omit, n, "--omit") if options.omit else None
+            rows_cache[key] = select_rows(n, keep, omit)
+        rows = rows_cache[key]
+        if rows.size == 0:
+            raise InputError(f"no images left to score for {p.qualname} after --keep/--omit")
+        top1, top5 = correct(p, rows=rows)
+        row = {
+            "framework": p.framework, "model": p.model,
+            "acc1": 100.0 * top1.mean(), "acc5": 100.0 * top5.mean(),
+            "images": int(rows.size), "missing": int(p.missing[rows].sum()),
+            "dataset": cache.dataset_tag(n, p.fingerprint),
+        }
+        spec = _spec(p)
+        row["published_acc1"] = spec.published_acc1 if spec else None
+        row["delta_acc1"] = (row["acc1"] - spec.published_acc1) if spec else None
+        if options.labels:
+            custom = load_custom_labels(options.labels, rows.size)
+            c1, c5 = correct(p, labels=custom, rows=rows)
+            row["custom_acc1"], row["custom_acc5"] = 100.0 * c1.mean(), 100.0 * c5.mean()
+        rows_out.append(row)
+    _add_ranks(rows_out, "acc1", "rank1")
+    _add_ranks(rows_out, "acc5", "rank5")
+    if options.labels:
+        _add_ranks(rows_out, "custom_acc1", "custom_rank1")
+        _add_ranks(rows_out, "custom_acc5", "custom_rank5")
+    rows_out.sort(key=lambda r: (-r["acc1"], -r["acc5"], r["framework"], r["model"]))
+    return rows_out
+
+
+def _add_ranks(rows: List[Dict], metric: str, name: str) -> None:
+    for row, rank in zip(rows, competition_ranks([r[metric] for r in rows])):
+        row[name] = rank
+
+
+def _spec(p: cache.Predictions) -> Optional[registry.ModelSpec]:
+    try:
+        return registry.get_model(p.model, framework=p.framework)
+    except KeyError:
+        return None
