@@ -3,8 +3,8 @@
 matplotlib is imported inside the functions, with the non-interactive Agg
 backend, so importing this module costs nothing and the scorer path never
 loads it. Input rows are the score table's row dicts (``model``,
-``framework``, ``top1`` and, when present, ``top1_low``/``top1_high`` and
-``published_top1``).
+``framework``, ``acc1`` and, when present, ``acc1_low``/``acc1_high`` and
+``published_acc1``).
 """
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def _legend(ax, frameworks: Sequence[str]) -> None:
     ax.legend(handles=handles, loc="lower right", frameon=False)
 
 
-def accuracy_bars(rows: Sequence[Dict], path: str, title: str = "", key: str = "top1") -> str:
+def accuracy_bars(rows: Sequence[Dict], path: str, title: str = "", key: str = "acc1") -> str:
     """Horizontal bar chart of ``key`` accuracy per model, sorted, coloured by framework.
 
     Error bars show ``<key>_low``/``<key>_high`` when the rows carry them.
@@ -67,7 +67,7 @@ def accuracy_bars(rows: Sequence[Dict], path: str, title: str = "", key: str = "
     ax.set_yticklabels([r["model"] for r in rows], fontsize=8)
     low = min(values) if xerr is None else min(r[f"{key}_low"] for r in rows)
     ax.set_xlim(max(0.0, low - 5.0), min(100.0, max(values) + 3.0))
-    label = "ReaL top-1" if key.startswith("real") else key.replace("top", "top-")
+    label = {"acc1": "top-1", "acc5": "top-5", "real_acc1": "ReaL top-1"}.get(key, key)
     ax.set_xlabel(f"{label} accuracy (%)" + (", 95% Wilson interval" if xerr else ""))
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
@@ -85,30 +85,30 @@ def published_scatter(rows: Sequence[Dict], path: str, title: str = "") -> str:
     """Measured top-1 (y) against published top-1 (x), one point per model, with y = x.
 
     Points below the diagonal measure worse than documented. Rows without a
-    ``published_top1`` are skipped. Writes ``path`` atomically.
+    ``published_acc1`` are skipped. Writes ``path`` atomically.
     """
-    pts: List[Dict] = [r for r in rows if r.get("published_top1") is not None
-                       and r.get("top1") is not None]
+    pts: List[Dict] = [r for r in rows if r.get("published_acc1") is not None
+                       and r.get("acc1") is not None]
     if not pts:
         raise BenchError("nothing to plot: no model has a published top-1 figure")
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 5.5))
-    xs = [r["published_top1"] for r in pts]
-    ys = [r["top1"] for r in pts]
+    xs = [r["published_acc1"] for r in pts]
+    ys = [r["acc1"] for r in pts]
     lo = min(xs + ys) - 2.0
     hi = max(xs + ys) + 2.0
     ax.plot([lo, hi], [lo, hi], color="black", lw=0.8, ls="--", label="measured = published")
     for fw in sorted({r.get("framework", "") for r in pts}):
         sel = [r for r in pts if r.get("framework", "") == fw]
         yerr = None
-        if all("top1_low" in r for r in sel):
-            yerr = [[r["top1"] - r["top1_low"] for r in sel], [r["top1_high"] - r["top1"] for r in sel]]
-        ax.errorbar([r["published_top1"] for r in sel], [r["top1"] for r in sel], yerr=yerr,
+        if all("acc1_low" in r for r in sel):
+            yerr = [[r["acc1"] - r["acc1_low"] for r in sel], [r["acc1_high"] - r["acc1"] for r in sel]]
+        ax.errorbar([r["published_acc1"] for r in sel], [r["acc1"] for r in sel], yerr=yerr,
                     fmt="o", ms=4, color=COLOURS.get(fw, OTHER_COLOUR), label=fw, capsize=2,
                     elinewidth=0.8)
     for r in pts:
-        if abs(r["top1"] - r["published_top1"]) >= 1.0:
-            ax.annotate(r["model"].split(":")[-1], (r["published_top1"], r["top1"]), fontsize=6,
+        if abs(r["acc1"] - r["published_acc1"]) >= 1.0:
+            ax.annotate(r["model"].split(":")[-1], (r["published_acc1"], r["acc1"]), fontsize=6,
                         xytext=(3, -3), textcoords="offset points")
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)

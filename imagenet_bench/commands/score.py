@@ -6,6 +6,7 @@ import sys
 
 from .. import report, scorer
 from ..imagenet_meta import NUM_VAL_IMAGES
+from . import score_analysis
 from ._common import add_output_args, emit
 
 BASE_COLUMNS = [
@@ -36,10 +37,10 @@ def add_parser(sub) -> None:
     p.add_argument("--omit", metavar="FILE.npy",
                    help="leave these images out (integer indices, or a boolean mask)")
     p.add_argument("--labels", metavar="FILE.npy",
-                   help="custom labels, one class index per scored image; reported as extra "
-                        "columns beside the standard ones")
+                   help=score_analysis.LABELS_HELP)
     p.add_argument("--allow-mixed-datasets", action="store_true",
                    help="list caches over different image lists in one table (not comparable)")
+    score_analysis.add_arguments(p)
     add_output_args(p)
     p.set_defaults(func=run)
 
@@ -47,15 +48,17 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     """Load, score and print the table."""
     preds = scorer.load_predictions(args.precomputed, allow_mixed=args.allow_mixed_datasets)
-    options = scorer.ScoreOptions(keep=args.keep, omit=args.omit, labels=args.labels)
+    options = scorer.ScoreOptions(keep=args.keep, omit=args.omit,
+                                  labels=score_analysis.custom_labels_file(args))
     rows = scorer.score(preds, options)
     columns = list(BASE_COLUMNS)
     if args.allow_mixed_datasets:
         columns.append(report.Column("dataset", "dataset"))
     if any(r["missing"] for r in rows):
         columns.append(report.Column("missing", "unreadable"))
-    if args.labels:
+    if options.labels:
         columns += CUSTOM_COLUMNS
+    score_analysis.extend(rows, preds, args, columns)
     sizes = sorted({r["images"] for r in rows})
     title = (f"{len(rows)} models ranked by top-1 on {', '.join(map(str, sizes))} images "
              f"({args.precomputed})")
