@@ -11,10 +11,10 @@ import sys
 from typing import List, Optional
 
 from . import __version__
-from .commands import import_2019, models, score
+from .commands import compare, import_2019, models, score
 
 #: explicit list, in the order shown by --help
-COMMANDS = [score, models, import_2019]
+COMMANDS = [score, models, import_2019, compare]
 
 
 def build_parser() -> argparse.ArgumentParser:

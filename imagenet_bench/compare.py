@@ -33,7 +33,8 @@ def paired_row(name_a: str, correct_a: np.ndarray, name_b: str, correct_b: np.nd
 
     ``valid`` (optional bool mask) restricts the comparison to some images
     (e.g. those with a ReaL label). Accuracies and the difference are in
-    percent; ``p_value`` is McNemar's exact two-sided p-value.
+    percent; ``p_value`` is McNemar's exact two-sided p-value (``log10_p`` its
+    log10, finite where ``p_value`` underflows; ``p_text`` formatted).
     """
     a = np.asarray(correct_a, dtype=bool)
     b = np.asarray(correct_b, dtype=bool)
@@ -61,6 +62,8 @@ def paired_row(name_a: str, correct_a: np.ndarray, name_b: str, correct_b: np.nd
         "only_a": only_a,
         "only_b": only_b,
         "p_value": test.p_value,
+        "log10_p": test.log10_p,
+        "p_text": stats.format_p(test.p_value, test.log10_p),
     }
 
 
@@ -115,3 +118,30 @@ def find_model(preds: Sequence, name: str):
         raise CompareError(f"{qual} has predictions on several image sets ({files}). "
                            f"Fix: point --precomputed at a directory holding one of them")
     return hits[0]
+
+
+def correctness(preds, labels: str = "original", k: int = 1):
+    """Per-image correctness of ``preds`` at top-``k`` and the mask of images that count.
+
+    ``labels="original"``: the cache's labels, every image counts.
+    ``labels="real"``: ReaL sets (Beyer et al. 2020); images with an empty set do not count.
+    """
+    if k not in (1, 5):
+        raise CompareError(f"--top {k}: choose 1 or 5")
+    if labels == "real":
+        from . import real_labels
+        return real_labels.real_correct(preds, k)
+    if labels != "original":
+        raise CompareError(f"--labels {labels!r}: choose 'original' or 'real'")
+    from .scorer import correct
+    top1, top5 = correct(preds)
+    return (top1 if k == 1 else top5), None
+
+
+def compare_predictions(a, b, labels: str = "original", k: int = 1,
+                        confidence: float = stats.DEFAULT_CONFIDENCE) -> Dict:
+    """The paired comparison row of predictions ``a`` and ``b`` (same images required)."""
+    check_same_images(a, b)
+    correct_a, valid = correctness(a, labels, k)
+    correct_b, _ = correctness(b, labels, k)
+    return paired_row(a.qualname, correct_a, b.qualname, correct_b, valid, confidence)

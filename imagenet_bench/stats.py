@@ -77,19 +77,23 @@ def wilson_interval(successes, n, confidence: float = DEFAULT_CONFIDENCE):
     return low, high
 
 
-def binom_cdf_half(k: int, n: int) -> float:
-    """P(X <= k) for X ~ Binomial(n, 1/2), computed in log space (exact for small n)."""
+def binom_log_cdf_half(k: int, n: int) -> float:
+    """log P(X <= k) for X ~ Binomial(n, 1/2): exact integers for n <= 1000, log space above."""
     if k < 0:
-        return 0.0
+        return -math.inf
     if k >= n:
-        return 1.0
-    if n <= 1000:  # exact integer arithmetic; cheap at this size
-        return float(sum(math.comb(n, i) for i in range(k + 1)) / (1 << n))
+        return 0.0
+    if n <= 1000:  # exact integer arithmetic; math.log takes arbitrarily large ints
+        return math.log(sum(math.comb(n, i) for i in range(k + 1))) - n * math.log(2.0)
     j = np.arange(1, k + 1, dtype=np.float64)
     log_comb = np.concatenate(([0.0], np.cumsum(np.log((n - j + 1.0) / j))))
-    log_terms = log_comb - n * math.log(2.0)
-    top = log_terms.max()
-    return float(math.exp(top) * np.exp(log_terms - top).sum())
+    top = log_comb.max()
+    return float(top + math.log(np.exp(log_comb - top).sum()) - n * math.log(2.0))
+
+
+def binom_cdf_half(k: int, n: int) -> float:
+    """P(X <= k) for X ~ Binomial(n, 1/2) (0.0 when it underflows a float)."""
+    return math.exp(binom_log_cdf_half(k, n))
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,8 @@ class McNemarResult:
 
     only_a: int  # images only the first model gets right (b)
     only_b: int  # images only the second model gets right (c)
-    p_value: float  # two-sided exact p-value, 2 * P(X <= min(b, c)) capped at 1
+    p_value: float  # two-sided exact p-value, 2 * P(X <= min(b, c)) capped at 1 (may underflow to 0)
+    log10_p: float  # log10 of p_value, finite even where p_value underflows
 
 
 def mcnemar_exact(only_a: int, only_b: int) -> McNemarResult:
@@ -112,8 +117,9 @@ def mcnemar_exact(only_a: int, only_b: int) -> McNemarResult:
     if b < 0 or c < 0:
         raise ValueError(f"discordant counts must be >= 0, got {b}, {c}")
     n = b + c
-    p = 1.0 if n == 0 else min(1.0, 2.0 * binom_cdf_half(min(b, c), n))
-    return McNemarResult(only_a=b, only_b=c, p_value=p)
+    log_p = 0.0 if n == 0 else min(0.0, math.log(2.0) + binom_log_cdf_half(min(b, c), n))
+    return McNemarResult(only_a=b, only_b=c, p_value=math.exp(log_p),
+                         log10_p=log_p / math.log(10.0))
 
 
 def paired_difference_interval(both: int, only_a: int, only_b: int, neither: int,
@@ -144,10 +150,13 @@ def paired_difference_interval(both: int, only_a: int, only_b: int, neither: int
     return diff, max(-1.0, diff - dl), min(1.0, diff + du)
 
 
-def format_p(p: float) -> str:
-    """A p-value for a table: 3 significant digits, ``<1e-300`` when it underflows."""
+def format_p(p: float, log10_p: float = None) -> str:
+    """A p-value for a table, 3 significant digits; ``log10_p`` spells out values below 1e-300."""
     if p != p:
         return "nan"
+    if p < 1e-300 and log10_p is not None and math.isfinite(log10_p):
+        exponent = math.floor(log10_p)
+        return f"{10 ** (log10_p - exponent):.2f}e{exponent}"
     if p == 0.0:
         return "<1e-300"
     if p >= 0.001:

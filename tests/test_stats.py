@@ -66,6 +66,24 @@ def test_mcnemar_against_scipy_small_and_large():
         assert got == pytest.approx(want, rel=1e-9, abs=1e-300), (b, c)
 
 
+def test_mcnemar_log10_p_beyond_float_range():
+    # b = 0, c = 2000: p = 2 / 2**2000, far below the smallest float
+    r = stats.mcnemar_exact(0, 2000)
+    assert r.p_value == 0.0
+    assert r.log10_p == pytest.approx(math.log10(2) - 2000 * math.log10(2), rel=1e-12)
+    # b = 3, c = 1500 (log-space branch): 2 * sum_{i<=3} C(1503, i) / 2**1503, by integers
+    want = math.log10(2 * sum(math.comb(1503, i) for i in range(4))) - 1503 * math.log10(2)
+    assert stats.mcnemar_exact(3, 1500).log10_p == pytest.approx(want, rel=1e-12)
+    assert stats.format_p(r.p_value, r.log10_p) == f"{10 ** (r.log10_p % 1):.2f}e{math.floor(r.log10_p)}"
+
+
+def test_mcnemar_log10_matches_scipy_where_representable():
+    scipy_stats = pytest.importorskip("scipy.stats")
+    for b, c in [(1, 5), (500, 700), (2458, 4814)]:
+        assert stats.mcnemar_exact(b, c).log10_p == pytest.approx(
+            math.log10(scipy_stats.binomtest(b, b + c, 0.5).pvalue), rel=1e-9)
+
+
 def test_binom_cdf_half_log_space_matches_exact_integers():
     # the log-space branch (n > 1000) against exact integer arithmetic
     n, k = 1201, 560
