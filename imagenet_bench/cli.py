@@ -11,10 +11,10 @@ import sys
 from typing import List, Optional
 
 from . import __version__
-from .commands import compare, import_2019, models, score
+from .commands import compare, errors, import_2019, models, per_class, score
 
 #: explicit list, in the order shown by --help
-COMMANDS = [score, models, import_2019, compare]
+COMMANDS = [score, models, import_2019, compare, errors, per_class]
 
 
 def build_parser() -> argparse.ArgumentParser:

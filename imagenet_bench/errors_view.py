@@ -47,24 +47,51 @@ def per_class_rows(preds, top1: np.ndarray, labels: Optional[np.ndarray] = None,
     return rows
 
 
+def wrong_agreement(top1_pred: np.ndarray, wrong: np.ndarray) -> np.ndarray:
+    """Per image, how many models predict the single most common *wrong* class.
+
+    ``top1_pred`` (models, N) predicted classes, ``wrong`` (models, N) bool.
+    Computed with a sort along the model axis and a run-length scan, so it
+    costs a few numpy passes however many images there are.
+    """
+    n_models = top1_pred.shape[0]
+    # right answers become unique negative values so they never form a run
+    masked = np.where(wrong, top1_pred.astype(np.int64),
+                      -1 - np.arange(n_models, dtype=np.int64)[:, None])
+    s = np.sort(masked, axis=0)
+    run = (s[0] >= 0).astype(np.int64)
+    best = run.copy()
+    for j in range(1, n_models):
+        valid = s[j] >= 0
+        run = np.where(valid & (s[j] == s[j - 1]), run + 1, valid.astype(np.int64))
+        np.maximum(best, run, out=best)
+    return best
+
+
 def hard_example_rows(preds: Sequence, top1: Sequence[np.ndarray], limit: int = 100,
                       min_wrong: int = 1, with_real: bool = False) -> List[Dict]:
     """The images most of ``preds`` get wrong at top-1, hardest first.
 
     ``top1[j]`` is the per-image correctness of ``preds[j]``; every model
-    must cover the same images (same fingerprint). Ties in the number of
-    models wrong keep row order. Each row lists the image, its label, how
-    many models miss it, and the wrong classes they predict instead
-    (``name (wnid) xcount``, most frequent first). ``with_real`` adds the
-    image's ReaL label set (Beyer et al. 2020).
+    must cover the same images (same fingerprint). Images are ranked by the
+    number of models that miss them, then by how many of those agree on one
+    wrong class (``models_agreeing``: a strong hint of a label error), then
+    by row. Each row lists the image, its label, and the wrong classes
+    predicted instead (``name (wnid) xcount``, most frequent first).
+    ``with_real`` adds the image's ReaL label set (Beyer et al. 2020).
     """
     if not preds:
         return []
     for p in preds[1:]:
         check_same_images(preds[0], p)
     wrong = ~np.vstack([np.asarray(t, dtype=bool) for t in top1])
+    for j, p in enumerate(preds):  # an unreadable image is not a vote for any class
+        if p.missing is not None:
+            wrong[j] &= ~p.missing
     n_wrong = wrong.sum(axis=0)
-    order = np.argsort(-n_wrong, kind="stable")
+    predicted = np.vstack([p.top5_idx[:, 0] for p in preds])
+    agree = wrong_agreement(predicted, wrong)
+    order = np.lexsort((np.arange(n_wrong.size), -agree, -n_wrong))
     order = order[n_wrong[order] >= min_wrong][:limit]
     first = preds[0]
     ids = first.image_ids
@@ -75,13 +102,13 @@ def hard_example_rows(preds: Sequence, top1: Sequence[np.ndarray], limit: int = 
         real_sets, _ = real_labels.rows_for(ids, first.fingerprint)
     rows = []
     for i in order:
-        instead = Counter(int(p.top5_idx[i, 0]) for j, p in enumerate(preds)
-                          if wrong[j, i] and not (p.missing is not None and p.missing[i]))
+        instead = Counter(int(c) for c in predicted[wrong[:, i], i])
         row = {
             "image": ids[i],
             "label": _class_label(int(labels[i])),
             "models_wrong": int(n_wrong[i]),
             "models": len(preds),
+            "models_agreeing": int(agree[i]),
             "predicted_instead": "; ".join(f"{_class_label(c)} x{k}"
                                            for c, k in instead.most_common()),
         }
