@@ -1,0 +1,129 @@
+"""Cache format: round trips, validation errors that name the file, atomic writes."""
+import json
+import os
+
+import numpy as np
+import pytest
+from conftest import make_preds
+
+from imagenet_bench import cache
+from imagenet_bench.cache import CacheError
+
+
+def test_round_trip(tmp_path):
+    p = make_preds([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], [1, 7], missing=[False, True])
+    path = cache.save(str(tmp_path / "c.npz"), p)
+    q = cache.load(path)
+    assert np.array_equal(q.top5_idx, p.top5_idx) and q.top5_idx.dtype == np.int16
+    assert np.array_equal(q.top5_prob, p.top5_prob)
+    assert np.array_equal(q.labels, p.labels)
+    assert q.image_ids == p.image_ids and q.missing.tolist() == [False, True]
+    assert q.provenance == p.provenance and q.fingerprint == cache.fingerprint(p.image_ids)
+    assert q.qualname == "torch:m" and q.path == path
+
+
+def test_all_probs_round_trip(tmp_path):
+    probs = np.random.default_rng(0).dirichlet(np.ones(1000), size=3).astype(np.float32)
+    idx, top = cache.top5_from_probs(probs)
+    p = make_preds(idx, [0, 1, 2], probs=top)
+    p.all_probs = probs.astype(np.float16)
+    cache.save(str(tmp_path / "c.npz"), p)
+    q = cache.load(str(tmp_path / "c.npz"), with_all_probs=True)
+    assert q.all_probs.dtype == np.float16 and q.all_probs.shape == (3, 1000)
+    assert cache.load(str(tmp_path / "c.npz")).all_probs is None
+
+
+def test_top5_from_probs_sorted_and_ties_to_lower_index():
+    probs = np.zeros((2, 1000), np.float32)
+    probs[0, [10, 3, 500, 7, 8, 9]] = [0.1, 0.3, 0.3, 0.2, 0.05, 0.05]
+    probs[1, 999] = 1.0
+    idx, top = cache.top5_from_probs(probs)
+    assert idx[0].tolist() == [3, 500, 7, 10, 8]
+    assert top[0].tolist() == pytest.approx([0.3, 0.3, 0.2, 0.1, 0.05])
+    assert idx[1, 0] == 999 and idx[1, 1:].tolist() == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match=r"received array with shape \(2, 10\)"):
+        cache.top5_from_probs(np.zeros((2, 10)))
+
+
+def _write_raw(path, **arrays):
+    np.savez(path, **arrays)
+    return str(path)
+
+
+def _raw_from(p):
+    return {"top5_idx": p.top5_idx, "top5_prob": p.top5_prob, "labels": p.labels,
+            "missing": p.missing, "image_ids": p.image_ids_blob,
+            "provenance": np.frombuffer(json.dumps(p.provenance).encode(), np.uint8)}
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda a: a.update(top5_idx=a["top5_idx"][:, :4]), r"top5_idx has shape \(2, 4\)"),
+    (lambda a: a.update(top5_idx=a["top5_idx"].astype(np.float32)), "top5_idx has dtype float32"),
+    (lambda a: a["top5_idx"].__setitem__((1, 2), 1000), r"class index out of range 0-999 at row 1"),
+    (lambda a: a["top5_idx"].__setitem__((0, 0), -3), r"class index out of range 0-999 at row 0"),
+    (lambda a: a["top5_prob"].__setitem__((1, 0), np.nan), "non-finite probability at row 1"),
+    (lambda a: a.update(labels=a["labels"][:1]), r"labels has shape \(1,\), expected \(2,\)"),
+    (lambda a: a["labels"].__setitem__(0, 1000), "label out of range 0-999 at row 0"),
+    (lambda a: a.update(image_ids=np.frombuffer(b"only-one", np.uint8)), "1 image ids for 2"),
+    (lambda a: a.update(image_ids=np.frombuffer(b"x\ny", np.uint8)), "fingerprint does not match"),
+    (lambda a: a.update(top5_prob=a["top5_prob"][:1]), r"top5_prob has shape \(1, 5\)"),
+])
+def test_validation_names_file_and_problem(tmp_path, change, message):
+    arrays = _raw_from(make_preds([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], [1, 7]))
+    arrays = {k: np.array(v) for k, v in arrays.items()}
+    change(arrays)
+    path = _write_raw(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(CacheError, match=message) as e:
+        cache.load(path)
+    assert str(path) in str(e.value) and "Fix:" in str(e.value)
+
+
+def test_incomplete_cache_is_refused_unless_allowed(tmp_path):
+    p = make_preds([[1, 2, 3, 4, 5]], [1], complete=False)
+    path = cache.save(str(tmp_path / "c.npz"), p)
+    with pytest.raises(CacheError, match=r"did not finish \(complete=False\).*resume"):
+        cache.load(path)
+    assert cache.load(path, allow_incomplete=True).num_images == 1
+
+
+def test_missing_provenance_and_foreign_files(tmp_path):
+    p = make_preds([[1, 2, 3, 4, 5]], [1])
+    arrays = _raw_from(p)
+    del p.provenance["weights"]
+    arrays["provenance"] = np.frombuffer(json.dumps(p.provenance).encode(), np.uint8)
+    with pytest.raises(CacheError, match="provenance lacks weights"):
+        cache.load(_write_raw(tmp_path / "a.npz", **arrays))
+    with pytest.raises(CacheError, match="not an imagenet_bench cache"):
+        cache.load(_write_raw(tmp_path / "b.npz", x=np.zeros(3)))
+    (tmp_path / "c.npz").write_bytes(b"garbage")
+    with pytest.raises(CacheError, match=r"c\.npz: cannot be read as a cache"):
+        cache.load(str(tmp_path / "c.npz"))
+
+
+def test_missing_rows_may_hold_minus_one(tmp_path):
+    p = make_preds([[1, 2, 3, 4, 5], [-1] * 5], [1, 2], missing=[False, True])
+    assert cache.load(cache.save(str(tmp_path / "c.npz"), p)).missing.sum() == 1
+
+
+def test_atomic_save_keeps_old_file_on_failure(tmp_path, monkeypatch):
+    good = make_preds([[1, 2, 3, 4, 5]], [1])
+    path = cache.save(str(tmp_path / "c.npz"), good)
+    before = open(path, "rb").read()
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", boom)
+    with pytest.raises(OSError, match="disk full"):
+        cache.save(path, make_preds([[9, 8, 7, 6, 5]], [9]))
+    assert open(path, "rb").read() == before
+    assert os.listdir(tmp_path) == ["c.npz"]  # no temporary file left behind
+
+
+def test_cache_filename_and_find_caches(tmp_path):
+    p = make_preds([[1, 2, 3, 4, 5]], [1], model="resnet50")
+    name = cache.cache_filename("torch", "resnet50", 1, p.fingerprint)
+    assert name == f"torch-resnet50.val1-{p.fingerprint[:8]}.npz"
+    cache.save(str(tmp_path / name), p)
+    (tmp_path / "x.partial.npz").write_bytes(b"")
+    assert cache.find_caches(str(tmp_path)) == [str(tmp_path / name)]

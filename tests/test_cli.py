@@ -1,0 +1,90 @@
+"""The command line: help for every subcommand, formats, -o, exit codes, README coverage."""
+import csv
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import make_preds, write_caches
+
+from imagenet_bench import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _subcommands():
+    parser = cli.build_parser()
+    action = next(a for a in parser._actions if a.dest == "command")
+    return action.choices
+
+
+def test_every_subcommand_has_help_and_is_in_the_readme(capsys):
+    readme = (ROOT / "README.md").read_text()
+    for name, sub in _subcommands().items():
+        assert sub.description or sub.format_help(), name
+        with pytest.raises(SystemExit) as e:
+            cli.main([name, "--help"])
+        assert e.value.code == 0
+        assert "usage: imagenet-bench " + name in capsys.readouterr().out
+        assert f"imagenet-bench {name}" in readme, f"README does not mention `imagenet-bench {name}`"
+
+
+def test_python_dash_m_works():
+    out = subprocess.run([sys.executable, "-m", "imagenet_bench", "models", "--framework", "keras"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "keras:nasnetlarge" in out and "squash 331x331 nearest" in out
+
+
+def _cache_dir(tmp_path):
+    write_caches(tmp_path, [make_preds([[1, 0, 0, 0, 0], [0, 0, 0, 0, 0]], [1, 2], "resnet50"),
+                            make_preds([[1, 0, 0, 0, 0], [2, 0, 0, 0, 0]], [1, 2], "vgg16",
+                                       framework="keras")])
+    return str(tmp_path)
+
+
+def test_formats_round_trip(tmp_path, capsys):
+    d = _cache_dir(tmp_path)
+    assert cli.main(["score", "--precomputed", d, "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert [(r["framework"], r["model"], float(r["acc1"]), int(r["rank1"])) for r in rows] == \
+           [("keras", "vgg16", 100.0, 1), ("torch", "resnet50", 50.0, 2)]
+    assert float(rows[1]["published_acc1"]) == 76.13
+    assert float(rows[1]["delta_acc1"]) == pytest.approx(50 - 76.13)
+    assert cli.main(["score", "--precomputed", d, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data[0]["model"] == "vgg16" and data[1]["acc5"] == 50.0 and data[1]["images"] == 2
+    assert cli.main(["score", "--precomputed", d, "--format", "markdown"]) == 0
+    md = capsys.readouterr().out.splitlines()
+    assert md[2].startswith("| rank@1 | framework |") and md[3].startswith("|---:|---|")
+    assert md[4].startswith("| 1 | keras | vgg16 | 100.00 |")
+    assert cli.main(["score", "--precomputed", d]) == 0
+    text = capsys.readouterr().out
+    assert "keras      vgg16" in text and "-26.13" in text
+
+
+def test_output_file_is_written(tmp_path, capsys):
+    d = _cache_dir(tmp_path / "c")
+    out = tmp_path / "results.csv"
+    assert cli.main(["score", "--precomputed", d, "--format", "csv", "-o", str(out)]) == 0
+    assert capsys.readouterr().out == ""
+    assert out.read_text().splitlines()[0].startswith("rank1,framework,model,acc1,acc5")
+
+
+def test_errors_exit_non_zero_with_message(tmp_path, capsys):
+    assert cli.main(["score", "--precomputed", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "imagenet-bench score: error:" in err and "no prediction caches found" in err
+    assert cli.main(["import", str(tmp_path)]) == 2
+    assert "no keras_imagenet/ or pytorch_imagenet/ folder" in capsys.readouterr().err
+    assert cli.main(["models", "nothing*"]) == 1
+
+
+def test_models_lists_the_registry(capsys):
+    assert cli.main(["models", "--format", "csv"]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 34
+    inc = next(r for r in rows if r["name"] == "torch:inception_v3")
+    assert inc["preprocessing"].startswith("resize 342 + crop 299 bilinear")
+    assert inc["legacy"].startswith("resize 256 + crop 299")
