@@ -68,7 +68,7 @@ def accuracy_bars(rows: Sequence[Dict], path: str, title: str = "", key: str = "
     low = min(values) if xerr is None else min(r[f"{key}_low"] for r in rows)
     ax.set_xlim(max(0.0, low - 5.0), min(100.0, max(values) + 3.0))
     label = {"acc1": "top-1", "acc5": "top-5", "real_acc1": "ReaL top-1"}.get(key, key)
-    ax.set_xlabel(f"{label} accuracy (%)" + (", 95% Wilson interval" if xerr else ""))
+    ax.set_xlabel(f"{label} accuracy (%)" + ("; error bars: Wilson interval" if xerr else ""))
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
     _legend(ax, sorted({r.get("framework", "") for r in rows}))
@@ -81,10 +81,12 @@ def accuracy_bars(rows: Sequence[Dict], path: str, title: str = "", key: str = "
         plt.close(fig)
 
 
-def published_scatter(rows: Sequence[Dict], path: str, title: str = "") -> str:
+def published_scatter(rows: Sequence[Dict], path: str, title: str = "",
+                      label_beyond: float = 2.0) -> str:
     """Measured top-1 (y) against published top-1 (x), one point per model, with y = x.
 
-    Points below the diagonal measure worse than documented. Rows without a
+    Points below the diagonal measure worse than documented; those more than
+    ``label_beyond`` points off it are labelled. Rows without a
     ``published_acc1`` are skipped. Writes ``path`` atomically.
     """
     pts: List[Dict] = [r for r in rows if r.get("published_acc1") is not None
@@ -106,10 +108,16 @@ def published_scatter(rows: Sequence[Dict], path: str, title: str = "") -> str:
         ax.errorbar([r["published_acc1"] for r in sel], [r["acc1"] for r in sel], yerr=yerr,
                     fmt="o", ms=4, color=COLOURS.get(fw, OTHER_COLOUR), label=fw, capsize=2,
                     elinewidth=0.8)
-    for r in pts:
-        if abs(r["acc1"] - r["published_acc1"]) >= 1.0:
-            ax.annotate(r["model"].split(":")[-1], (r["published_acc1"], r["acc1"]), fontsize=6,
-                        xytext=(3, -3), textcoords="offset points")
+    placed: List[tuple] = []
+    for r in sorted(pts, key=lambda r: r["acc1"]):
+        x, y = r["published_acc1"], r["acc1"]
+        if abs(y - x) < label_beyond:
+            continue
+        # stagger labels of points that sit close together so they stay readable
+        near = sum(1 for px, py in placed if abs(px - x) < 1.5 and abs(py - y) < 1.0)
+        placed.append((x, y))
+        ax.annotate(r["model"], (x, y), fontsize=6, xytext=(4, -3 + 7 * near),
+                    textcoords="offset points")
     ax.set_xlim(lo, hi)
     ax.set_ylim(lo, hi)
     ax.set_aspect("equal")
