@@ -123,16 +123,25 @@ def test_reference_compare_counts_match_raw_files():
 
 
 @pytest.mark.skipif(not REFERENCE.is_dir(), reason=SKIP_REASON)
-def test_compare_over_reference_stays_framework_free():
+def test_analysis_over_reference_stays_framework_free(tmp_path):
+    """compare, score --ci --published --labels real, errors, per-class: numpy only."""
+    ref = str(REFERENCE)
     code = (
         "import sys\n"
         "from imagenet_bench import cli\n"
-        f"assert cli.main(['compare', '--precomputed', {str(REFERENCE)!r}, '--format', 'csv']) == 0\n"
-        f"assert cli.main(['compare', '--labels', 'real', '--precomputed', {str(REFERENCE)!r}]) == 0\n"
+        f"assert cli.main(['compare', '--precomputed', {ref!r}, '--format', 'csv']) == 0\n"
+        f"assert cli.main(['compare', '--labels', 'real', '--precomputed', {ref!r}, "
+        f"'-o', {str(tmp_path / 'c.txt')!r}]) == 0\n"
+        f"assert cli.main(['score', '--precomputed', {ref!r}, '--ci', '--published', "
+        f"'--labels', 'real', '-o', {str(tmp_path / 's.txt')!r}]) == 0\n"
+        f"assert cli.main(['errors', '--precomputed', {ref!r}, '--show-real', "
+        f"'-o', {str(tmp_path / 'e.csv')!r}]) == 0\n"
+        f"assert cli.main(['per-class', 'torch:resnet50', '--precomputed', {ref!r}, "
+        f"'-o', {str(tmp_path / 'p.csv')!r}]) == 0\n"
         "bad = [m for m in ('torch', 'tensorflow', 'scipy', 'matplotlib', 'pandas', 'timm') "
         "if m in sys.modules]\n"
         "print('LOADED', bad, file=sys.stderr)\n"
         "sys.exit(1 if bad else 0)\n")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
-    assert res.stdout.count("\n") >= 8  # 7 pair rows and a header, at least
+    assert res.stdout.count("\n") == 8  # csv header and one row per pair
