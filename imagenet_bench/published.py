@@ -4,8 +4,9 @@ The published figures come from the registry (``ModelSpec.published_acc1``
 / ``published_acc5`` and their source). A model is *flagged* when its
 measured top-1 is more than ``margin`` percentage points below the published
 top-1. The likely reason is read from what the cache records — preprocessing
-recipe, weights, image count, unreadable images — and is left empty when
-the cache records nothing that explains the gap.
+recipe, weights, image count, unreadable images. A flagged model whose cache
+records nothing that explains the gap says so (with the library versions
+that made it) rather than guess.
 """
 from __future__ import annotations
 
@@ -81,9 +82,16 @@ def compare_to_published(row: Dict, preds, margin: float = DEFAULT_MARGIN) -> Di
     if spec is None:
         return {"published_acc5": None, "delta_acc5": None, "below_published": None,
                 "likely_reason": "not in the registry: no published figure"}
+    flagged = bool(row["acc1"] < spec.published_acc1 - margin)
+    reasons = likely_reasons(row, preds, spec)
+    if flagged and not reasons:
+        libs = preds.provenance.get("library_versions") or {}
+        made = ", ".join(f"{k} {v}" for k, v in sorted(libs.items())) or "unrecorded libraries"
+        reasons = [f"not explained by the cache (recipe, weights and images match the published "
+                   f"setup; made with {made})"]
     return {
         "published_acc5": spec.published_acc5,
         "delta_acc5": row["acc5"] - spec.published_acc5,
-        "below_published": bool(row["acc1"] < spec.published_acc1 - margin),
-        "likely_reason": "; ".join(likely_reasons(row, preds, spec)),
+        "below_published": flagged,
+        "likely_reason": "; ".join(reasons),
     }
