@@ -20,6 +20,7 @@ import numpy as np
 
 from . import registry, stats
 from .errors import BenchError
+from .scorer import correct
 
 
 class CompareError(BenchError, ValueError):
@@ -133,7 +134,6 @@ def correctness(preds, labels: str = "original", k: int = 1):
         return real_labels.real_correct(preds, k)
     if labels != "original":
         raise CompareError(f"--labels {labels!r}: choose 'original' or 'real'")
-    from .scorer import correct
     top1, top5 = correct(preds)
     return (top1 if k == 1 else top5), None
 

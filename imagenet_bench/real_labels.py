@@ -93,7 +93,8 @@ def real_correct(preds, k: int = 1) -> Tuple[np.ndarray, np.ndarray]:
     for images with an empty set (they are left out of ReaL accuracy).
     Unreadable (missing) rows count as wrong.
     """
-    sets, valid = rows_for(preds.image_ids, preds.fingerprint)
+    cached = _ROWS_CACHE.get(preds.fingerprint)  # skips decoding the ids again
+    sets, valid = cached if cached else rows_for(preds.image_ids, preds.fingerprint)
     top = preds.top5_idx[:, :k].astype(np.int16)
     hit = (top[:, :, None] == sets[:, None, :]).any(axis=(1, 2))
     if preds.missing is not None:

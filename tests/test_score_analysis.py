@@ -105,3 +105,22 @@ def test_reference_ci_brackets_each_accuracy(capsys):
             assert r["likely_reason"].startswith("not explained by the cache")
         else:
             assert r["likely_reason"] == ""
+
+
+def test_labels_real_on_a_kept_subset(tmp_path, capsys):
+    import importlib.util
+    if importlib.util.find_spec("timm") is None:
+        pytest.skip("timm (ReaL labels) not installed")
+    from imagenet_bench import imagenet_meta, real_labels
+    d = _dir(tmp_path)
+    keep = np.arange(0, 40, 2)
+    np.save(tmp_path / "keep.npy", keep)
+    assert cli.main(["score", "--precomputed", d, "--labels", "real", "--keep",
+                     str(tmp_path / "keep.npy"), "--format", "json"]) == 0
+    row = next(r for r in json.loads(capsys.readouterr().out) if r["framework"] == "torch")
+    sets = json.load(open(imagenet_meta.package_file("timm", real_labels.REAL_JSON, "")))
+    _, labels = val_ids(NUMBERS)  # rows are in the order the helper built them
+    top1 = np.where(np.arange(40) < 30, labels, (labels + 1) % 990)
+    kept = [(NUMBERS[i], int(top1[i])) for i in keep if sets[NUMBERS[i] - 1]]
+    assert row["images"] == 20 and row["real_images"] == len(kept)
+    assert row["real_acc1"] == pytest.approx(100 * sum(t in sets[n - 1] for n, t in kept) / len(kept))

@@ -14,6 +14,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from .. import published, report, scorer, stats
+from ..cache import dataset_tag
 
 REAL = "real"
 LABELS_HELP = ("custom labels: FILE.npy with one class index per scored image (extra columns), "
@@ -67,7 +68,7 @@ def _interval_columns(key: str, header: str) -> List[report.Column]:
 
 
 def _by_row(rows: Sequence[Dict], preds: Sequence) -> List:
-    from ..cache import dataset_tag
+    """The predictions each score row came from (rows carry framework, model, dataset tag)."""
     index = {(p.framework, p.model, dataset_tag(p.num_images, p.fingerprint)): p for p in preds}
     return [index[(r["framework"], r["model"], r["dataset"])] for r in rows]
 
