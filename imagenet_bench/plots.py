@@ -30,10 +30,17 @@ def _pyplot():
     return plt
 
 
-def _save(fig, path: str) -> str:
+def _finish(plt, fig, ax, path: str, title: str) -> str:
+    """Title, layout, atomic save (format from the extension), close; return ``path``."""
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
     ext = os.path.splitext(path)[1].lower().lstrip(".") or "png"
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path
 
 
@@ -72,13 +79,7 @@ def accuracy_bars(rows: Sequence[Dict], path: str, title: str = "", key: str = "
     ax.grid(axis="x", alpha=0.3)
     ax.set_axisbelow(True)
     _legend(ax, sorted({r.get("framework", "") for r in rows}))
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _finish(plt, fig, ax, path, title)
 
 
 def published_scatter(rows: Sequence[Dict], path: str, title: str = "",
@@ -125,13 +126,7 @@ def published_scatter(rows: Sequence[Dict], path: str, title: str = "",
     ax.set_ylabel("measured top-1 (%)")
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", frameon=False)
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
-    try:
-        return _save(fig, path)
-    finally:
-        plt.close(fig)
+    return _finish(plt, fig, ax, path, title)
 
 
 def companion_path(path: str, suffix: str) -> str:
