@@ -36,6 +36,11 @@ def _finish(plt, fig, ax, path: str, title: str) -> str:
         ax.set_title(title)
     fig.tight_layout()
     ext = os.path.splitext(path)[1].lower().lstrip(".") or "png"
+    supported = fig.canvas.get_supported_filetypes()
+    if ext not in supported:
+        plt.close(fig)
+        raise BenchError(f"--plot {path}: matplotlib cannot write .{ext} files. Fix: end the "
+                         f"file name in one of {', '.join('.' + e for e in sorted(supported))}")
     try:
         with atomic_path(path) as tmp:
             fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")

@@ -48,6 +48,14 @@ def test_nothing_to_plot_is_a_clear_error(tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
+def test_unknown_extension_is_a_clear_error(tmp_path, capsys):
+    from imagenet_bench import plots
+    from imagenet_bench.errors import BenchError
+    with pytest.raises(BenchError, match=r"\.xyz.*\.png"):
+        plots.accuracy_bars(ROWS, str(tmp_path / "f.xyz"))
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_companion_path():
     from imagenet_bench import plots
     assert plots.companion_path("out/table.png", "published") == "out/table.published.png"
