@@ -9,7 +9,7 @@ gives:
   (:func:`stats.paired_difference_interval`);
 * the counts of images only one of the two gets right.
 
-:func:`pair_by_family` pairs every architecture present in both frameworks
+:func:`family_pairs` pairs every architecture present in both frameworks
 (``registry.paired_families``) among a list of loaded predictions.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import registry, stats
+from . import real_labels, registry, stats
 from .errors import BenchError
 from .scorer import correct
 
@@ -75,7 +75,7 @@ def check_same_images(a, b) -> None:
             f"{a.qualname} ({a.where()}, fingerprint {a.fingerprint[:12]}, {a.num_images} images) "
             f"and {b.qualname} ({b.where()}, fingerprint {b.fingerprint[:12]}, {b.num_images} "
             f"images) were not scored on the same images, so a paired test does not apply. "
-            f"Fix: predict both models on the same image list (same directory and --subset)")
+            f"Fix: predict both models on the same image list (same directory, same subset)")
 
 
 def family_pairs(preds: Sequence) -> Tuple[List[Tuple[object, object]], List[str]]:
@@ -130,7 +130,6 @@ def correctness(preds, labels: str = "original", k: int = 1):
     if k not in (1, 5):
         raise CompareError(f"--top {k}: choose 1 or 5")
     if labels == "real":
-        from . import real_labels
         return real_labels.real_correct(preds, k)
     if labels != "original":
         raise CompareError(f"--labels {labels!r}: choose 'original' or 'real'")

@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from . import imagenet_meta, stats
+from . import imagenet_meta, real_labels, stats
 from .compare import check_same_images
 
 
@@ -98,7 +98,6 @@ def hard_example_rows(preds: Sequence, top1: Sequence[np.ndarray], limit: int = 
     labels = first.labels
     real_sets = None
     if with_real:
-        from . import real_labels
         real_sets, _ = real_labels.rows_for(ids, first.fingerprint)
     rows = []
     for i in order:

@@ -13,8 +13,9 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .. import published, report, scorer, stats
+from .. import published, real_labels, report, scorer, stats
 from ..cache import dataset_tag
+from ..errors import InputError
 
 REAL = "real"
 LABELS_HELP = ("custom labels: FILE.npy with one class index per scored image (extra columns), "
@@ -64,7 +65,8 @@ def add_interval(row: Dict, key: str, confidence: float) -> None:
 
 
 def _interval_columns(key: str, header: str) -> List[report.Column]:
-    return [report.Column(f"{key}_low", f"{header} low"), report.Column(f"{key}_high", f"{header} high")]
+    return [report.Column(f"{key}_low", f"{header} low"),
+            report.Column(f"{key}_high", f"{header} high")]
 
 
 def _by_row(rows: Sequence[Dict], preds: Sequence) -> List:
@@ -75,7 +77,6 @@ def _by_row(rows: Sequence[Dict], preds: Sequence) -> List:
 
 def add_real_columns(rows: List[Dict], preds: Sequence, args) -> None:
     """ReaL top-1 (``real_acc1``) and its image count for every row, over the scored images."""
-    from .. import real_labels
     selected: Dict[str, np.ndarray] = {}
     for row, p in zip(rows, _by_row(rows, preds)):
         if p.fingerprint not in selected:
@@ -94,7 +95,6 @@ def extend(rows: List[Dict], preds: Sequence, args, columns: List[report.Column]
     """Add the requested analysis values to ``rows`` and their columns to ``columns`` (in place)."""
     conf = args.confidence
     if not 0.0 < conf < 1.0:
-        from ..errors import InputError
         raise InputError(f"--confidence {conf}: must be between 0 and 1, e.g. 0.95")
     pct = f"{100 * conf:g}%"
     if args.labels == REAL:
