@@ -34,7 +34,7 @@ def paired_row(name_a: str, correct_a: np.ndarray, name_b: str, correct_b: np.nd
 
     ``valid`` (optional bool mask) restricts the comparison to some images
     (e.g. those with a ReaL label). Accuracies and the difference are in
-    percent; ``p_value`` is McNemar's exact two-sided p-value (``log10_p`` its
+    percent, each with its Wilson interval (``acc_a_low`` ...); ``p_value`` is McNemar's exact two-sided p-value (``log10_p`` its
     log10, finite where ``p_value`` underflows; ``p_text`` formatted).
     """
     a = np.asarray(correct_a, dtype=bool)
@@ -51,12 +51,16 @@ def paired_row(name_a: str, correct_a: np.ndarray, name_b: str, correct_b: np.nd
     neither = n - both - only_a - only_b
     diff, low, high = stats.paired_difference_interval(both, only_a, only_b, neither, confidence)
     test = stats.mcnemar_exact(only_a, only_b)
+    (a_lo, b_lo), (a_hi, b_hi) = stats.wilson_interval(
+        np.array([both + only_a, both + only_b]), np.array([n, n]), confidence)
     return {
         "model_a": name_a,
         "model_b": name_b,
         "images": n,
         "acc_a": 100.0 * (both + only_a) / n if n else float("nan"),
         "acc_b": 100.0 * (both + only_b) / n if n else float("nan"),
+        "acc_a_low": 100.0 * a_lo, "acc_a_high": 100.0 * a_hi,
+        "acc_b_low": 100.0 * b_lo, "acc_b_high": 100.0 * b_hi,
         "diff": 100.0 * diff,
         "diff_low": 100.0 * low,
         "diff_high": 100.0 * high,

@@ -34,6 +34,8 @@ def test_paired_row_counts_by_hand():
     assert row["p_value"] == pytest.approx(10 / 16)
     diff, lo, hi = stats.paired_difference_interval(2, 3, 1, 2)
     assert (row["diff_low"], row["diff_high"]) == pytest.approx((100 * lo, 100 * hi))
+    lo_a, hi_a = stats.wilson_interval(5, 8)
+    assert (row["acc_a_low"], row["acc_a_high"]) == pytest.approx((100 * lo_a, 100 * hi_a))
 
 
 def test_paired_row_with_mask_and_scipy():
@@ -97,10 +99,11 @@ def test_cli_compare_every_format_has_the_interval(tmp_path, capsys):
     save_all(tmp_path, [ka, tb])
     for fmt in ("text", "csv", "markdown", "json"):
         out = tmp_path / f"cmp.{fmt}"
-        assert cli.main(["compare", "--precomputed", str(tmp_path), "--format", fmt,
+        assert cli.main(["compare", "--precomputed", str(tmp_path), "--format", fmt, "--ci",
                          "-o", str(out)]) == 0
         text = out.read_text()
         assert "diff_low" in text or "A-B 95% low" in text, fmt
+        assert "acc_b_high" in text or "acc B 95% high" in text, fmt
 
 
 @pytest.mark.skipif(not REFERENCE.is_dir(), reason=SKIP_REASON)

@@ -9,7 +9,7 @@ from ..errors import InputError
 from ._common import add_output_args, emit
 
 
-def columns(fmt: str, pct: str):
+def columns(fmt: str, pct: str, ci: bool = False):
     """Output columns: the p-value as text everywhere (csv rounds numbers to 6 decimals),
     plus its log10 in csv and json, and the plain float in json."""
     p_cols = [report.Column("p_text", "p (McNemar exact)")]
@@ -17,10 +17,16 @@ def columns(fmt: str, pct: str):
         p_cols.append(report.Column("log10_p", "log10 p", decimals=2))
     if fmt == "json":
         p_cols.append(report.Column("p_value", "p"))
+    acc = [report.Column("acc_a", "acc A"), report.Column("acc_b", "acc B")]
+    if ci:
+        acc = [report.Column("acc_a", "acc A"), report.Column("acc_a_low", f"acc A {pct} low"),
+               report.Column("acc_a_high", f"acc A {pct} high"), report.Column("acc_b", "acc B"),
+               report.Column("acc_b_low", f"acc B {pct} low"),
+               report.Column("acc_b_high", f"acc B {pct} high")]
     return [
         report.Column("model_a", "model A"), report.Column("model_b", "model B"),
-        report.Column("images", "images"), report.Column("acc_a", "acc A"),
-        report.Column("acc_b", "acc B"), report.Column("diff", "A-B", signed=True),
+        report.Column("images", "images")] + acc + [
+        report.Column("diff", "A-B", signed=True),
         report.Column("diff_low", f"A-B {pct} low", signed=True),
         report.Column("diff_high", f"A-B {pct} high", signed=True),
         report.Column("only_a", "only A right"), report.Column("only_b", "only B right"),
@@ -47,6 +53,9 @@ def add_parser(sub) -> None:
                         "ReaL label left out")
     p.add_argument("--top", type=int, choices=(1, 5), default=1,
                    help="compare top-1 or top-5 correctness")
+    p.add_argument("--ci", action="store_true",
+                   help="also show each model's accuracy with its Wilson interval (the "
+                        "difference always has its interval)")
     p.add_argument("--confidence", type=float, default=stats.DEFAULT_CONFIDENCE,
                    help="confidence level of the difference interval")
     add_output_args(p)
@@ -79,5 +88,5 @@ def run(args) -> int:
     what = f"{'ReaL ' if args.labels == 'real' else ''}top-{args.top}"
     title = (f"Paired comparison of {what} accuracy (%): difference with Newcombe {pct} interval, "
              f"McNemar exact two-sided p ({args.precomputed})")
-    emit(report.render(rows, columns(args.format, pct), args.format, title=title), args.output)
+    emit(report.render(rows, columns(args.format, pct, args.ci), args.format, title=title), args.output)
     return 0
