@@ -41,6 +41,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     except BenchError as e:
         print(f"imagenet-bench {args.command}: error: {e}", file=sys.stderr)
         return 2
+    except OSError as e:  # unwritable output, a folder where a file was expected, a full disk
+        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"imagenet-bench {args.command}: error:{where}: {e.strerror or e}. Fix: check the "
+              f"path and its permissions", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("interrupted; finished work is kept", file=sys.stderr)
         return 130

@@ -1,12 +1,11 @@
 """``imagenet-bench compare``: paired McNemar comparison of models (numpy only)."""
 from __future__ import annotations
 
-import argparse
 import sys
 
 from .. import compare, report, scorer, stats
 from ..errors import InputError
-from ._common import add_output_args, emit
+from ._common import HelpFormatter, add_output_args, emit
 
 
 def columns(fmt: str, pct: str, ci: bool = False):
@@ -42,7 +41,7 @@ def add_parser(sub) -> None:
                     "intervals), the counts of images only one model gets right, and McNemar's "
                     "exact two-sided test. Without model names, pairs every architecture that "
                     "exists in both frameworks (keras vs torch), one row per pair.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("models", nargs="*", metavar="MODEL",
                    help="two models as framework:name (e.g. keras:resnet50 torch:resnet50)")
     p.add_argument("--precomputed", metavar="DIR", default="precomputed",

@@ -1,11 +1,10 @@
 """``imagenet-bench errors``: the images most models get wrong (numpy only)."""
 from __future__ import annotations
 
-import argparse
 
 from .. import errors_view, report, scorer
 from ..errors import InputError
-from ._common import add_output_args, emit
+from ._common import HelpFormatter, add_output_args, emit
 
 COLUMNS = [
     report.Column("image", "image"), report.Column("label", "label"),
@@ -23,7 +22,7 @@ def add_parser(sub) -> None:
                     "the classes they predict instead. Images that every model gets wrong "
                     "the same way are often mislabelled: a starting point for finding label "
                     "errors. All caches must cover the same images.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("--precomputed", metavar="DIR", default="precomputed",
                    help="folder of caches or of the 2019 outputs")
     p.add_argument("--limit", type=int, default=100, help="list at most this many images")

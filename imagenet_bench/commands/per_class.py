@@ -1,11 +1,10 @@
 """``imagenet-bench per-class``: top-1 accuracy of a model on each class (numpy only)."""
 from __future__ import annotations
 
-import argparse
 
 from .. import compare, errors_view, report, scorer, stats
 from ..errors import InputError
-from ._common import add_output_args, emit
+from ._common import HelpFormatter, add_output_args, emit
 
 
 def add_parser(sub) -> None:
@@ -14,7 +13,7 @@ def add_parser(sub) -> None:
         "per-class", help="top-1 accuracy of a model on each class (wnid and class name)",
         description="Per-class top-1 accuracy of one or more models, one row per model and "
                     "class, with the wnid and the class name.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("models", nargs="+", metavar="MODEL",
                    help="models as framework:name (e.g. torch:resnet50)")
     p.add_argument("--precomputed", metavar="DIR", default="precomputed",

@@ -1,13 +1,12 @@
 """``imagenet-bench score``: rank every cached model by top-1 (numpy only)."""
 from __future__ import annotations
 
-import argparse
 import sys
 
 from .. import report, scorer
 from ..imagenet_meta import NUM_VAL_IMAGES
 from . import score_analysis
-from ._common import add_output_args, emit
+from ._common import HelpFormatter, add_output_args, emit
 
 BASE_COLUMNS = [
     report.Column("rank1", "rank@1"), report.Column("framework", "framework"),
@@ -29,7 +28,7 @@ def add_parser(sub) -> None:
         description="Score cached predictions (project .npz caches or the 2019 layout with "
                     "keras_imagenet/ and pytorch_imagenet/ folders) and rank the models. "
                     "Imports neither torch nor tensorflow.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("--precomputed", metavar="DIR", default="precomputed",
                    help="folder of caches or of the 2019 outputs")
     p.add_argument("--keep", metavar="FILE.npy",
