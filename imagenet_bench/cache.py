@@ -19,6 +19,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
@@ -256,7 +258,7 @@ def load(path: str, allow_incomplete: bool = False, with_all_probs: bool = False
                 path=path)
     except CacheError:
         raise
-    except (OSError, ValueError, KeyError, json.JSONDecodeError) as e:
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         raise CacheError(f"{path}: cannot be read as a cache ({type(e).__name__}: {e}). "
                          f"Fix: delete it and re-create it with `imagenet-bench predict`") from None
     return preds.validate(allow_incomplete=allow_incomplete)

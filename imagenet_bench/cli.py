@@ -11,10 +11,10 @@ import sys
 from typing import List, Optional
 
 from . import __version__
-from .commands import demo, import_2019, models, predict, prepare_val, score
+from .commands import compare, demo, errors, import_2019, models, per_class, predict, prepare_val, score
 
 #: explicit list, in the order shown by --help
-COMMANDS = [score, models, import_2019, predict, prepare_val, demo]
+COMMANDS = [score, models, import_2019, compare, errors, per_class, predict, prepare_val, demo]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +40,11 @@ def main(argv: Optional[List[str]] = None) -> int:
         return int(args.func(args) or 0)
     except BenchError as e:
         print(f"imagenet-bench {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # unwritable output, a folder where a file was expected, a full disk
+        where = f" {e.filename}" if getattr(e, "filename", None) else ""
+        print(f"imagenet-bench {args.command}: error:{where}: {e.strerror or e}. Fix: check the "
+              f"path and its permissions", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted; finished work is kept", file=sys.stderr)

@@ -26,6 +26,9 @@ def load_predictions(directory: str, allow_mixed: bool = False,
     predictions, and when the caches cover different image lists (different
     fingerprints) unless ``allow_mixed``.
     """
+    if os.path.isfile(directory):
+        raise InputError(f"{directory} is a file, not a directory. Fix: pass the folder that "
+                         f"holds the .npz caches")
     if not os.path.isdir(directory):
         raise InputError(f"{directory}: no such directory. Fix: pass the folder holding the "
                          f".npz caches (default output of `imagenet-bench predict`: precomputed/)")

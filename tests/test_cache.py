@@ -1,6 +1,7 @@
 """Cache format: round trips, validation errors that name the file, atomic writes."""
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -108,7 +109,7 @@ def test_missing_rows_may_hold_minus_one(tmp_path):
 def test_atomic_save_keeps_old_file_on_failure(tmp_path, monkeypatch):
     good = make_preds([[1, 2, 3, 4, 5]], [1])
     path = cache.save(str(tmp_path / "c.npz"), good)
-    before = open(path, "rb").read()
+    before = Path(path).read_bytes()
 
     def boom(*a, **k):
         raise OSError("disk full")
@@ -116,7 +117,7 @@ def test_atomic_save_keeps_old_file_on_failure(tmp_path, monkeypatch):
     monkeypatch.setattr(np, "savez", boom)
     with pytest.raises(OSError, match="disk full"):
         cache.save(path, make_preds([[9, 8, 7, 6, 5]], [9]))
-    assert open(path, "rb").read() == before
+    assert Path(path).read_bytes() == before
     assert os.listdir(tmp_path) == ["c.npz"]  # no temporary file left behind
 
 
@@ -127,3 +128,26 @@ def test_cache_filename_and_find_caches(tmp_path):
     cache.save(str(tmp_path / name), p)
     (tmp_path / "x.partial.npz").write_bytes(b"")
     assert cache.find_caches(str(tmp_path)) == [str(tmp_path / name)]
+
+
+@pytest.mark.parametrize("damage", ["truncate", "empty", "flip"])
+def test_damaged_files_are_named_not_tracebacks(tmp_path, damage):
+    path = cache.save(str(tmp_path / "c.npz"), make_preds([[1, 2, 3, 4, 5]] * 50, [1] * 50))
+    data = Path(path).read_bytes()
+    if damage == "truncate":
+        data = data[: len(data) // 2]
+    elif damage == "empty":
+        data = b""
+    else:
+        mid = len(data) // 2
+        data = data[:mid] + bytes(b ^ 0xFF for b in data[mid:mid + 64]) + data[mid + 64:]
+    Path(path).write_bytes(data)
+    with pytest.raises(CacheError, match=r"c\.npz: cannot be read as a cache.*Fix:"):
+        cache.load(path)
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    path = cache.save(str(tmp_path / "c.npz"), make_preds([[1, 2, 3, 4, 5]], [1]))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~mask

@@ -88,3 +88,22 @@ def test_models_lists_the_registry(capsys):
     inc = next(r for r in rows if r["name"] == "torch:inception_v3")
     assert inc["preprocessing"].startswith("resize 342 + crop 299 bilinear")
     assert inc["legacy"].startswith("resize 256 + crop 299")
+
+
+def test_output_path_problems_are_errors_not_tracebacks(tmp_path, capsys):
+    d = _cache_dir(tmp_path / "c")
+    (tmp_path / "folder").mkdir()
+    assert cli.main(["score", "--precomputed", d, "-o", str(tmp_path / "folder")]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("x")
+    assert cli.main(["score", "--precomputed", str(tmp_path / "afile")]) == 2
+    assert "is a file, not a directory" in capsys.readouterr().err
+    assert cli.main(["score", "--precomputed", d, "-o", str(tmp_path / "afile" / "t.csv")]) == 2
+    assert "error:" in capsys.readouterr().err
+
+
+def test_help_shows_each_default_once(capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["score", "--help"])
+    text = capsys.readouterr().out
+    assert "(default: text) (default: text)" not in text and "(default: None)" not in text

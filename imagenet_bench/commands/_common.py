@@ -8,6 +8,16 @@ from typing import Optional
 from .. import atomic, report
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show an option's default once, and only when it says something."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
 def add_output_args(parser: argparse.ArgumentParser, default_format: str = "text") -> None:
     """Add ``--format`` and ``-o/--output``."""
     parser.add_argument("--format", choices=report.FORMATS, default=default_format,

@@ -1,12 +1,12 @@
 """``imagenet-bench score``: rank every cached model by top-1 (numpy only)."""
 from __future__ import annotations
 
-import argparse
 import sys
 
 from .. import report, scorer
 from ..imagenet_meta import NUM_VAL_IMAGES
-from ._common import add_output_args, emit
+from . import score_analysis
+from ._common import HelpFormatter, add_output_args, emit
 
 BASE_COLUMNS = [
     report.Column("rank1", "rank@1"), report.Column("framework", "framework"),
@@ -28,7 +28,7 @@ def add_parser(sub) -> None:
         description="Score cached predictions (project .npz caches or the 2019 layout with "
                     "keras_imagenet/ and pytorch_imagenet/ folders) and rank the models. "
                     "Imports neither torch nor tensorflow.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=HelpFormatter)
     p.add_argument("--precomputed", metavar="DIR", default="precomputed",
                    help="folder of caches or of the 2019 outputs")
     p.add_argument("--keep", metavar="FILE.npy",
@@ -36,10 +36,10 @@ def add_parser(sub) -> None:
     p.add_argument("--omit", metavar="FILE.npy",
                    help="leave these images out (integer indices, or a boolean mask)")
     p.add_argument("--labels", metavar="FILE.npy",
-                   help="custom labels, one class index per scored image; reported as extra "
-                        "columns beside the standard ones")
+                   help=score_analysis.LABELS_HELP)
     p.add_argument("--allow-mixed-datasets", action="store_true",
                    help="list caches over different image lists in one table (not comparable)")
+    score_analysis.add_arguments(p)
     add_output_args(p)
     p.set_defaults(func=run)
 
@@ -47,15 +47,17 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     """Load, score and print the table."""
     preds = scorer.load_predictions(args.precomputed, allow_mixed=args.allow_mixed_datasets)
-    options = scorer.ScoreOptions(keep=args.keep, omit=args.omit, labels=args.labels)
+    options = scorer.ScoreOptions(keep=args.keep, omit=args.omit,
+                                  labels=score_analysis.custom_labels_file(args))
     rows = scorer.score(preds, options)
     columns = list(BASE_COLUMNS)
     if args.allow_mixed_datasets:
         columns.append(report.Column("dataset", "dataset"))
     if any(r["missing"] for r in rows):
         columns.append(report.Column("missing", "unreadable"))
-    if args.labels:
+    if options.labels:
         columns += CUSTOM_COLUMNS
+    score_analysis.extend(rows, preds, args, columns)
     sizes = sorted({r["images"] for r in rows})
     title = (f"{len(rows)} models ranked by top-1 on {', '.join(map(str, sizes))} images "
              f"({args.precomputed})")

@@ -1,0 +1,91 @@
+"""``imagenet-bench compare``: paired McNemar comparison of models (numpy only)."""
+from __future__ import annotations
+
+import sys
+
+from .. import compare, report, scorer, stats
+from ..errors import InputError
+from ._common import HelpFormatter, add_output_args, emit
+
+
+def columns(fmt: str, pct: str, ci: bool = False):
+    """Output columns: the p-value as text everywhere (csv rounds numbers to 6 decimals),
+    plus its log10 in csv and json, and the plain float in json."""
+    p_cols = [report.Column("p_text", "p (McNemar exact)")]
+    if fmt in ("csv", "json"):
+        p_cols.append(report.Column("log10_p", "log10 p", decimals=2))
+    if fmt == "json":
+        p_cols.append(report.Column("p_value", "p"))
+    acc = [report.Column("acc_a", "acc A"), report.Column("acc_b", "acc B")]
+    if ci:
+        acc = [report.Column("acc_a", "acc A"), report.Column("acc_a_low", f"acc A {pct} low"),
+               report.Column("acc_a_high", f"acc A {pct} high"), report.Column("acc_b", "acc B"),
+               report.Column("acc_b_low", f"acc B {pct} low"),
+               report.Column("acc_b_high", f"acc B {pct} high")]
+    return [
+        report.Column("model_a", "model A"), report.Column("model_b", "model B"),
+        report.Column("images", "images")] + acc + [
+        report.Column("diff", "A-B", signed=True),
+        report.Column("diff_low", f"A-B {pct} low", signed=True),
+        report.Column("diff_high", f"A-B {pct} high", signed=True),
+        report.Column("only_a", "only A right"), report.Column("only_b", "only B right"),
+    ] + p_cols
+
+
+def add_parser(sub) -> None:
+    """Register the ``compare`` subcommand."""
+    p = sub.add_parser(
+        "compare", help="paired test of two models on the same images (McNemar exact)",
+        description="Compare models scored on the same images (same fingerprint): the "
+                    "accuracy difference with Newcombe's paired interval (built from Wilson "
+                    "intervals), the counts of images only one model gets right, and McNemar's "
+                    "exact two-sided test. Without model names, pairs every architecture that "
+                    "exists in both frameworks (keras vs torch), one row per pair.",
+        formatter_class=HelpFormatter)
+    p.add_argument("models", nargs="*", metavar="MODEL",
+                   help="two models as framework:name (e.g. keras:resnet50 torch:resnet50)")
+    p.add_argument("--precomputed", metavar="DIR", default="precomputed",
+                   help="folder of caches or of the 2019 outputs")
+    p.add_argument("--labels", choices=("original", "real"), default="original",
+                   help="'real': correctness against the ReaL label sets (Beyer et al. 2020, "
+                        "'Are we done with ImageNet?', arXiv:2006.07159), images without a "
+                        "ReaL label left out")
+    p.add_argument("--top", type=int, choices=(1, 5), default=1,
+                   help="compare top-1 or top-5 correctness")
+    p.add_argument("--ci", action="store_true",
+                   help="also show each model's accuracy with its Wilson interval (the "
+                        "difference always has its interval)")
+    p.add_argument("--confidence", type=float, default=stats.DEFAULT_CONFIDENCE,
+                   help="confidence level of the difference interval")
+    add_output_args(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Load the caches, build one row per pair and print the table."""
+    if args.models and len(args.models) != 2:
+        raise InputError(f"compare takes two model names or none; got {len(args.models)}: "
+                         f"{' '.join(args.models)}. Fix: e.g. `compare keras:resnet50 "
+                         f"torch:resnet50`, or no names to pair every shared architecture")
+    if not 0.0 < args.confidence < 1.0:
+        raise InputError(f"--confidence {args.confidence}: must be between 0 and 1, e.g. 0.95")
+    preds = scorer.load_predictions(args.precomputed, allow_mixed=True)
+    if args.models:
+        pairs = [(compare.find_model(preds, args.models[0]),
+                  compare.find_model(preds, args.models[1]))]
+    else:
+        pairs, absent = compare.family_pairs(preds)
+        if not pairs:
+            raise InputError(f"{args.precomputed}: no architecture has predictions from both "
+                             f"frameworks (looked for {', '.join(absent)}). Fix: predict the "
+                             f"same architecture with --framework keras and --framework torch")
+        if absent:
+            print(f"note: not in {args.precomputed}: {', '.join(absent)}", file=sys.stderr)
+    rows = [compare.compare_predictions(a, b, args.labels, args.top, args.confidence)
+            for a, b in pairs]
+    pct = f"{100 * args.confidence:g}%"
+    what = f"{'ReaL ' if args.labels == 'real' else ''}top-{args.top}"
+    title = (f"Paired comparison of {what} accuracy (%): difference with Newcombe {pct} interval, "
+             f"McNemar exact two-sided p ({args.precomputed})")
+    emit(report.render(rows, columns(args.format, pct, args.ci), args.format, title=title), args.output)
+    return 0

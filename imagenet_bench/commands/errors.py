@@ -1,0 +1,50 @@
+"""``imagenet-bench errors``: the images most models get wrong (numpy only)."""
+from __future__ import annotations
+
+
+from .. import errors_view, report, scorer
+from ..errors import InputError
+from ._common import HelpFormatter, add_output_args, emit
+
+COLUMNS = [
+    report.Column("image", "image"), report.Column("label", "label"),
+    report.Column("models_wrong", "models wrong"), report.Column("models", "models"),
+    report.Column("models_agreeing", "agree on one class"),
+    report.Column("predicted_instead", "predicted instead (top-1, count)"),
+]
+
+
+def add_parser(sub) -> None:
+    """Register the ``errors`` subcommand."""
+    p = sub.add_parser(
+        "errors", help="list the images most models get wrong (label-error candidates)",
+        description="Rank the scored images by how many models miss them at top-1 and list "
+                    "the classes they predict instead. Images that every model gets wrong "
+                    "the same way are often mislabelled: a starting point for finding label "
+                    "errors. All caches must cover the same images.",
+        formatter_class=HelpFormatter)
+    p.add_argument("--precomputed", metavar="DIR", default="precomputed",
+                   help="folder of caches or of the 2019 outputs")
+    p.add_argument("--limit", type=int, default=100, help="list at most this many images")
+    p.add_argument("--min-wrong", type=int, default=1,
+                   help="list only images at least this many models get wrong")
+    p.add_argument("--show-real", action="store_true",
+                   help="add each image's ReaL label set (Beyer et al. 2020, arXiv:2006.07159; "
+                        "needs timm's package data)")
+    add_output_args(p, default_format="csv")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Load the caches, rank the images and write the table."""
+    if args.limit < 1 or args.min_wrong < 1:
+        raise InputError(f"--limit {args.limit} / --min-wrong {args.min_wrong}: both must be >= 1")
+    preds = scorer.load_predictions(args.precomputed)
+    top1 = [scorer.correct(p)[0] for p in preds]
+    rows = errors_view.hard_example_rows(preds, top1, limit=args.limit,
+                                         min_wrong=args.min_wrong, with_real=args.show_real)
+    columns = COLUMNS + ([report.Column("real_labels", "ReaL labels")] if args.show_real else [])
+    title = (f"{len(rows)} images most of the {len(preds)} models get wrong at top-1 "
+             f"({args.precomputed})")
+    emit(report.render(rows, columns, args.format, title=title), args.output)
+    return 0

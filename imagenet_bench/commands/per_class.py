@@ -1,0 +1,54 @@
+"""``imagenet-bench per-class``: top-1 accuracy of a model on each class (numpy only)."""
+from __future__ import annotations
+
+
+from .. import compare, errors_view, report, scorer, stats
+from ..errors import InputError
+from ._common import HelpFormatter, add_output_args, emit
+
+
+def add_parser(sub) -> None:
+    """Register the ``per-class`` subcommand."""
+    p = sub.add_parser(
+        "per-class", help="top-1 accuracy of a model on each class (wnid and class name)",
+        description="Per-class top-1 accuracy of one or more models, one row per model and "
+                    "class, with the wnid and the class name.",
+        formatter_class=HelpFormatter)
+    p.add_argument("models", nargs="+", metavar="MODEL",
+                   help="models as framework:name (e.g. torch:resnet50)")
+    p.add_argument("--precomputed", metavar="DIR", default="precomputed",
+                   help="folder of caches or of the 2019 outputs")
+    p.add_argument("--ci", action="store_true",
+                   help="add a Wilson score interval per class (50 images per class on the "
+                        "full validation set, so the intervals are wide)")
+    p.add_argument("--confidence", type=float, default=stats.DEFAULT_CONFIDENCE,
+                   help="confidence level of the intervals")
+    p.add_argument("--sort", choices=("class", "accuracy"), default="class",
+                   help="row order: class index, or lowest accuracy first")
+    add_output_args(p, default_format="csv")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Load the named models and write their per-class table."""
+    if not 0.0 < args.confidence < 1.0:
+        raise InputError(f"--confidence {args.confidence}: must be between 0 and 1, e.g. 0.95")
+    preds = scorer.load_predictions(args.precomputed, allow_mixed=True)
+    rows = []
+    for name in args.models:
+        p = compare.find_model(preds, name)
+        rows += errors_view.per_class_rows(p, scorer.correct(p)[0], ci=args.ci,
+                                           confidence=args.confidence)
+    if args.sort == "accuracy":
+        rows.sort(key=lambda r: (r["top1"], r["model"], r["class"]))
+    columns = [report.Column("model", "model"), report.Column("class", "class"),
+               report.Column("wnid", "wnid"), report.Column("name", "name"),
+               report.Column("images", "images"), report.Column("correct", "correct"),
+               report.Column("top1", "top-1")]
+    if args.ci:
+        pct = f"{100 * args.confidence:g}%"
+        columns += [report.Column("top1_low", f"top-1 {pct} low"),
+                    report.Column("top1_high", f"top-1 {pct} high")]
+    title = f"Per-class top-1 (%) of {', '.join(args.models)} ({args.precomputed})"
+    emit(report.render(rows, columns, args.format, title=title), args.output)
+    return 0

@@ -1,0 +1,150 @@
+"""Paired comparison of two models scored on the same images (numpy only).
+
+For two models with per-image correctness vectors over the *same* images
+(same fingerprint), the 2x2 table (both right / only A / only B / neither)
+gives:
+
+* McNemar's exact test of equal accuracy (:func:`stats.mcnemar_exact`);
+* the accuracy difference A - B with Newcombe's paired interval
+  (:func:`stats.paired_difference_interval`);
+* the counts of images only one of the two gets right.
+
+:func:`family_pairs` pairs every architecture present in both frameworks
+(``registry.paired_families``) among a list of loaded predictions.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import real_labels, registry, stats
+from .errors import BenchError
+from .scorer import correct
+
+
+class CompareError(BenchError, ValueError):
+    """Two predictions cannot be compared; the message names both files and the fix."""
+
+
+def paired_row(name_a: str, correct_a: np.ndarray, name_b: str, correct_b: np.ndarray,
+               valid: Optional[np.ndarray] = None,
+               confidence: float = stats.DEFAULT_CONFIDENCE) -> Dict:
+    """One comparison row from two boolean correctness vectors over the same images.
+
+    ``valid`` (optional bool mask) restricts the comparison to some images
+    (e.g. those with a ReaL label). Accuracies and the difference are in
+    percent, each with its Wilson interval (``acc_a_low`` ...); ``p_value`` is McNemar's exact two-sided p-value (``log10_p`` its
+    log10, finite where ``p_value`` underflows; ``p_text`` formatted).
+    """
+    a = np.asarray(correct_a, dtype=bool)
+    b = np.asarray(correct_b, dtype=bool)
+    if a.shape != b.shape:
+        raise CompareError(f"{name_a} has {a.shape[0]} rows, {name_b} has {b.shape[0]}; "
+                           f"a paired comparison needs the same images")
+    if valid is not None:
+        a, b = a[valid], b[valid]
+    n = int(a.size)
+    both = int(np.count_nonzero(a & b))
+    only_a = int(np.count_nonzero(a)) - both
+    only_b = int(np.count_nonzero(b)) - both
+    neither = n - both - only_a - only_b
+    diff, low, high = stats.paired_difference_interval(both, only_a, only_b, neither, confidence)
+    test = stats.mcnemar_exact(only_a, only_b)
+    (a_lo, b_lo), (a_hi, b_hi) = stats.wilson_interval(
+        np.array([both + only_a, both + only_b]), np.array([n, n]), confidence)
+    return {
+        "model_a": name_a,
+        "model_b": name_b,
+        "images": n,
+        "acc_a": 100.0 * (both + only_a) / n if n else float("nan"),
+        "acc_b": 100.0 * (both + only_b) / n if n else float("nan"),
+        "acc_a_low": 100.0 * a_lo, "acc_a_high": 100.0 * a_hi,
+        "acc_b_low": 100.0 * b_lo, "acc_b_high": 100.0 * b_hi,
+        "diff": 100.0 * diff,
+        "diff_low": 100.0 * low,
+        "diff_high": 100.0 * high,
+        "only_a": only_a,
+        "only_b": only_b,
+        "p_value": test.p_value,
+        "log10_p": test.log10_p,
+        "p_text": stats.format_p(test.p_value, test.log10_p),
+    }
+
+
+def check_same_images(a, b) -> None:
+    """Raise :class:`CompareError` unless predictions ``a`` and ``b`` cover the same images."""
+    if a.fingerprint != b.fingerprint:
+        raise CompareError(
+            f"{a.qualname} ({a.where()}, fingerprint {a.fingerprint[:12]}, {a.num_images} images) "
+            f"and {b.qualname} ({b.where()}, fingerprint {b.fingerprint[:12]}, {b.num_images} "
+            f"images) were not scored on the same images, so a paired test does not apply. "
+            f"Fix: predict both models on the same image list (same directory, same subset)")
+
+
+def family_pairs(preds: Sequence) -> Tuple[List[Tuple[object, object]], List[str]]:
+    """(keras, torch) prediction pairs for every architecture present in both frameworks.
+
+    Returns ``(pairs, absent)``: ``absent`` names the registry pairs that lack
+    one side in ``preds``. When a model appears several times (several
+    datasets), the pair is made from the copies that share a fingerprint,
+    preferring the most images.
+    """
+    by_name: Dict[str, List] = {}
+    for p in preds:
+        by_name.setdefault(p.qualname, []).append(p)
+    pairs, absent = [], []
+    for keras_spec, torch_spec in registry.paired_families():
+        ks = by_name.get(keras_spec.qualname, [])
+        ts = by_name.get(torch_spec.qualname, [])
+        match = [(k, t) for k in ks for t in ts if k.fingerprint == t.fingerprint]
+        if match:
+            pairs.append(max(match, key=lambda kt: kt[0].num_images))
+        elif ks and ts:  # both present but never on the same images: say so loudly
+            check_same_images(ks[0], ts[0])
+        else:
+            absent.append(f"{keras_spec.qualname} vs {torch_spec.qualname}")
+    return pairs, absent
+
+
+def find_model(preds: Sequence, name: str):
+    """The predictions named ``name`` (``framework:model``); a clear error if absent or ambiguous."""
+    try:
+        qual = registry.get_model(name).qualname
+    except KeyError:
+        qual = name
+    hits = [p for p in preds if p.qualname == qual]
+    if not hits:
+        have = ", ".join(sorted({p.qualname for p in preds})) or "none"
+        raise CompareError(f"no predictions for {name!r} in the directory (found: {have}). "
+                           f"Fix: name a model that has a cache, e.g. torch:resnet50")
+    if len({p.fingerprint for p in hits}) > 1:
+        files = "; ".join(f"{p.where()} ({p.fingerprint[:12]})" for p in hits)
+        raise CompareError(f"{qual} has predictions on several image sets ({files}). "
+                           f"Fix: point --precomputed at a directory holding one of them")
+    return hits[0]
+
+
+def correctness(preds, labels: str = "original", k: int = 1):
+    """Per-image correctness of ``preds`` at top-``k`` and the mask of images that count.
+
+    ``labels="original"``: the cache's labels, every image counts.
+    ``labels="real"``: ReaL sets (Beyer et al. 2020); images with an empty set do not count.
+    """
+    if k not in (1, 5):
+        raise CompareError(f"--top {k}: choose 1 or 5")
+    if labels == "real":
+        return real_labels.real_correct(preds, k)
+    if labels != "original":
+        raise CompareError(f"--labels {labels!r}: choose 'original' or 'real'")
+    top1, top5 = correct(preds)
+    return (top1 if k == 1 else top5), None
+
+
+def compare_predictions(a, b, labels: str = "original", k: int = 1,
+                        confidence: float = stats.DEFAULT_CONFIDENCE) -> Dict:
+    """The paired comparison row of predictions ``a`` and ``b`` (same images required)."""
+    check_same_images(a, b)
+    correct_a, valid = correctness(a, labels, k)
+    correct_b, _ = correctness(b, labels, k)
+    return paired_row(a.qualname, correct_a, b.qualname, correct_b, valid, confidence)

@@ -1,0 +1,140 @@
+"""Figures for a paper (matplotlib, the optional ``analysis`` extra).
+
+matplotlib is imported inside the functions, with the non-interactive Agg
+backend, so importing this module costs nothing and the scorer path never
+loads it. Input rows are the score table's row dicts (``model``,
+``framework``, ``acc1`` and, when present, ``acc1_low``/``acc1_high`` and
+``published_acc1``).
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Sequence
+
+from .atomic import atomic_path
+from .errors import BenchError
+
+#: colour per framework (colour-blind safe pair) and for anything else
+COLOURS = {"keras": "#D55E00", "torch": "#0072B2"}
+OTHER_COLOUR = "#777777"
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise BenchError("--plot needs matplotlib. Fix: pip install 'imagenet_bench[analysis]'") \
+            from None
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _finish(plt, fig, ax, path: str, title: str) -> str:
+    """Title, layout, atomic save (format from the extension), close; return ``path``."""
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    ext = os.path.splitext(path)[1].lower().lstrip(".") or "png"
+    supported = fig.canvas.get_supported_filetypes()
+    if ext not in supported:
+        plt.close(fig)
+        raise BenchError(f"--plot {path}: matplotlib cannot write .{ext} files. Fix: end the "
+                         f"file name in one of {', '.join('.' + e for e in sorted(supported))}")
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=ext, dpi=150, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return path
+
+
+def _legend(ax, frameworks: Sequence[str]) -> None:
+    from matplotlib.patches import Patch
+    handles = [Patch(color=COLOURS.get(f, OTHER_COLOUR), label=f) for f in frameworks]
+    ax.legend(handles=handles, loc="lower right", frameon=False)
+
+
+def accuracy_bars(rows: Sequence[Dict], path: str, title: str = "", key: str = "acc1") -> str:
+    """Horizontal bar chart of ``key`` accuracy per model, sorted, coloured by framework.
+
+    Error bars show ``<key>_low``/``<key>_high`` when the rows carry them.
+    Writes ``path`` atomically (format from its extension) and returns it.
+    """
+    rows = sorted((r for r in rows if r.get(key) is not None), key=lambda r: r[key])
+    if not rows:
+        raise BenchError(f"nothing to plot: no row has a {key!r} value")
+    plt = _pyplot()
+    values = [r[key] for r in rows]
+    colours = [COLOURS.get(r.get("framework", ""), OTHER_COLOUR) for r in rows]
+    fig, ax = plt.subplots(figsize=(7.0, 1.2 + 0.24 * len(rows)))
+    ys = range(len(rows))
+    xerr = None
+    if all(f"{key}_low" in r for r in rows):
+        xerr = [[v - r[f"{key}_low"] for v, r in zip(values, rows)],
+                [r[f"{key}_high"] - v for v, r in zip(values, rows)]]
+    ax.barh(list(ys), values, color=colours, xerr=xerr, capsize=2,
+            error_kw={"elinewidth": 0.8, "ecolor": "black"})
+    ax.set_yticks(list(ys))
+    ax.set_yticklabels([r["model"] for r in rows], fontsize=8)
+    low = min(values) if xerr is None else min(r[f"{key}_low"] for r in rows)
+    ax.set_xlim(max(0.0, low - 5.0), min(100.0, max(values) + 3.0))
+    label = {"acc1": "top-1", "acc5": "top-5", "real_acc1": "ReaL top-1"}.get(key, key)
+    ax.set_xlabel(f"{label} accuracy (%)" + ("; error bars: Wilson interval" if xerr else ""))
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_axisbelow(True)
+    _legend(ax, sorted({r.get("framework", "") for r in rows}))
+    return _finish(plt, fig, ax, path, title)
+
+
+def published_scatter(rows: Sequence[Dict], path: str, title: str = "",
+                      label_beyond: float = 2.0) -> str:
+    """Measured top-1 (y) against published top-1 (x), one point per model, with y = x.
+
+    Points below the diagonal measure worse than documented; those more than
+    ``label_beyond`` points off it are labelled. Rows without a
+    ``published_acc1`` are skipped. Writes ``path`` atomically.
+    """
+    pts: List[Dict] = [r for r in rows if r.get("published_acc1") is not None
+                       and r.get("acc1") is not None]
+    if not pts:
+        raise BenchError("nothing to plot: no model has a published top-1 figure")
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    xs = [r["published_acc1"] for r in pts]
+    ys = [r["acc1"] for r in pts]
+    lo = min(xs + ys) - 2.0
+    hi = max(xs + ys) + 2.0
+    ax.plot([lo, hi], [lo, hi], color="black", lw=0.8, ls="--", label="measured = published")
+    for fw in sorted({r.get("framework", "") for r in pts}):
+        sel = [r for r in pts if r.get("framework", "") == fw]
+        yerr = None
+        if all("acc1_low" in r for r in sel):
+            yerr = [[r["acc1"] - r["acc1_low"] for r in sel], [r["acc1_high"] - r["acc1"] for r in sel]]
+        ax.errorbar([r["published_acc1"] for r in sel], [r["acc1"] for r in sel], yerr=yerr,
+                    fmt="o", ms=4, color=COLOURS.get(fw, OTHER_COLOUR), label=fw, capsize=2,
+                    elinewidth=0.8)
+    placed: List[tuple] = []
+    for r in sorted(pts, key=lambda r: r["acc1"]):
+        x, y = r["published_acc1"], r["acc1"]
+        if abs(y - x) < label_beyond:
+            continue
+        # stagger labels of points that sit close together so they stay readable
+        near = sum(1 for px, py in placed if abs(px - x) < 1.5 and abs(py - y) < 1.0)
+        placed.append((x, y))
+        ax.annotate(r["model"], (x, y), fontsize=6, xytext=(4, -3 + 7 * near),
+                    textcoords="offset points")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_aspect("equal")
+    ax.set_xlabel("published top-1 (%)")
+    ax.set_ylabel("measured top-1 (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", frameon=False)
+    return _finish(plt, fig, ax, path, title)
+
+
+def companion_path(path: str, suffix: str) -> str:
+    """``table.png`` -> ``table.<suffix>.png``: where a second figure of the same run goes."""
+    stem, ext = os.path.splitext(path)
+    return f"{stem}.{suffix}{ext or '.png'}"

@@ -1,0 +1,97 @@
+"""Measured against published accuracy, with the likely reason for a shortfall (stdlib only).
+
+The published figures come from the registry (``ModelSpec.published_acc1``
+/ ``published_acc5`` and their source). A model is *flagged* when its
+measured top-1 is more than ``margin`` percentage points below the published
+top-1. The likely reason is read from what the cache records — preprocessing
+recipe, weights, image count, unreadable images. A flagged model whose cache
+records nothing that explains the gap says so (with the library versions
+that made it) rather than guess.
+"""
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+from . import registry, report
+
+DEFAULT_MARGIN = 1.0  # percentage points of top-1
+
+COLUMNS = [
+    report.Column("published_acc5", "published@5"),
+    report.Column("delta_acc5", "Δ@5", signed=True),
+    report.Column("below_published", "flag"),
+    report.Column("likely_reason", "likely reason"),
+]
+
+
+def _spec(preds) -> Optional[registry.ModelSpec]:
+    try:
+        return registry.get_model(preds.model, framework=preds.framework)
+    except KeyError:
+        return None
+
+
+def _recipe_text(recipe: Dict) -> str:
+    if recipe.get("squash"):
+        how = f"squash to {recipe.get('crop')}x{recipe.get('crop')}, no crop"
+    else:
+        how = f"resize {recipe.get('resize')}, centre crop {recipe.get('crop')}"
+    return f"{how}, {recipe.get('interpolation')}"
+
+
+def recipe_difference(preds, spec: registry.ModelSpec) -> str:
+    """How the cache's preprocessing departs from the reference recipe ('' if it does not)."""
+    used = preds.provenance.get("preprocessing")
+    if not isinstance(used, dict):
+        return f"preprocessing not recorded as a recipe ({used!r})" if used else ""
+    ref = spec.recipe("reference").as_dict()
+    keys = ("resize", "crop", "squash", "interpolation")
+    if all(used.get(k) == ref[k] for k in keys if k in used):
+        return ""
+    mode = used.get("mode", "custom")
+    return f"{mode} preprocessing ({_recipe_text(used)}; reference: {_recipe_text(ref)})"
+
+
+def likely_reasons(row: Dict, preds, spec: registry.ModelSpec) -> List[str]:
+    """Everything the cache records that makes the measurement differ from the published setup."""
+    reasons = []
+    weights = str(preds.provenance.get("weights", ""))
+    if weights == "random":
+        reasons.append("random weights")
+    elif weights and preds.provenance.get("source") != "northcutt2019" and weights != spec.weights:
+        reasons.append(f"weights {weights} (published figure is for {spec.weights})")
+    diff = recipe_difference(preds, spec)
+    if diff:
+        reasons.append(diff)
+    if row.get("images") and row["images"] != 50000:
+        reasons.append(f"{row['images']} images, not the 50,000 of the published figure")
+    if row.get("missing"):
+        reasons.append(f"{row['missing']} unreadable images counted wrong")
+    return reasons
+
+
+def compare_to_published(row: Dict, preds, margin: float = DEFAULT_MARGIN) -> Dict:
+    """Published acc@5, its difference, the flag and the likely reason for one score row.
+
+    ``row`` is a score row (``acc1``, ``acc5``, ``images``, ``missing``);
+    ``preds`` the predictions it came from. The flag is set when
+    ``acc1 < published_acc1 - margin``. The reason is given for every row
+    whose setup departs from the published one, flagged or not.
+    """
+    spec = _spec(preds)
+    if spec is None:
+        return {"published_acc5": None, "delta_acc5": None, "below_published": None,
+                "likely_reason": "not in the registry: no published figure"}
+    flagged = bool(row["acc1"] < spec.published_acc1 - margin)
+    reasons = likely_reasons(row, preds, spec)
+    if flagged and not reasons:
+        libs = preds.provenance.get("library_versions") or {}
+        made = ", ".join(f"{k} {v}" for k, v in sorted(libs.items())) or "unrecorded libraries"
+        reasons = [f"not explained by the cache (recipe, weights and images match the published "
+                   f"setup; made with {made})"]
+    return {
+        "published_acc5": spec.published_acc5,
+        "delta_acc5": row["acc5"] - spec.published_acc5,
+        "below_published": flagged,
+        "likely_reason": "; ".join(reasons),
+    }
