@@ -342,11 +342,15 @@ class TorchBackend:
 
 # --- construction from the command line ------------------------------------------------------
 
-def model_name(spec: ModelSpec, weights: Optional[str], preprocess: str) -> str:
+def model_name(spec: ModelSpec, weights: Optional[str], preprocess: str,
+               checkpoint: Optional[str] = None) -> str:
     """Cache name: ``resnet50``; non-defaults appended (``inception_v3.legacy2019``, ``resnet50.random``)."""
     name = spec.name
     if weights is not None and weights != spec.weights:
-        name += ".random" if weights in NO_WEIGHTS else f".{weights}"
+        if weights in NO_WEIGHTS:
+            name += ".checkpoint" if checkpoint else ".random"
+        else:
+            name += f".{weights}"
     if preprocess != "reference":
         name += f".{preprocess}"
     return name
@@ -363,7 +367,7 @@ def from_spec(spec: ModelSpec, weights: Optional[str] = None, preprocess: str = 
         recipe = recipe_from_weights(enum or resolve_weights(spec.builder, spec.weights))
     else:
         recipe = spec.recipe(preprocess)
-    return TorchBackend(module, name or model_name(spec, weights, preprocess), recipe, prov,
+    return TorchBackend(module, name or model_name(spec, weights, preprocess, checkpoint), recipe, prov,
                         extra={"builder": spec.builder, "preprocess_mode": preprocess}, **kw)
 
 

@@ -163,3 +163,8 @@ def test_2019_script_runs_offline_from_the_torch_cache(tmp_path, monkeypatch, va
     torch.save(torchvision.models.squeezenet1_1().state_dict(), tb.hub_checkpoint_path(weights))
     assert script.main([str(valdir), "-m", "squeezenet1_1", "-o", str(tmp_path / "o")]) == 0
     assert _only_cache(tmp_path / "o").provenance["weights"] == "IMAGENET1K_V1"
+
+
+def test_name_with_several_models_is_refused(valdir, capsys):
+    assert cli.main(["predict", "-m", "resnet18,resnet34", "--name", "x", str(valdir)]) == 2
+    assert "--name names one model" in capsys.readouterr().err
