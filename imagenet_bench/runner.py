@@ -322,10 +322,13 @@ def _resume_or_new(ckpt: str, start: int, stop: int, key: Dict, opt: RunOptions)
     diff = _key_diff(st.key, key)
     if (st.start, st.stop) != (start, stop):
         diff.append("shard rows")
+    if diff and opt.overwrite:
+        opt.log(f"--overwrite: discarding {ckpt} (made with other settings: {', '.join(diff)})")
+        return _State(start, stop, key, opt.save_all_probs)
     if diff:
         raise BenchError(f"checkpoint {ckpt} belongs to a run with other settings (differs in: "
                          f"{', '.join(diff)}). Fix: re-run with the same options to resume it, "
-                         f"or delete it to start over")
+                         f"or pass --overwrite (or delete it) to start over")
     opt.log(f"resuming from {ckpt}: {int(st.done.sum())} of {stop - start} images already done")
     return st
 

@@ -206,9 +206,14 @@ EFFICIENTNET_LITE0_RECIPE = Recipe(resize=256, crop=224, squash=False, interpola
 
 # --- devices ---------------------------------------------------------------------------------
 
+def _local_rank() -> int:
+    """This process's index on its node: torchrun's LOCAL_RANK or SLURM's SLURM_LOCALID."""
+    return int(os.environ.get("LOCAL_RANK", os.environ.get("SLURM_LOCALID", "0")))
+
+
 def pick_device(name: str = "auto") -> torch.device:
-    """``auto``: CUDA (``cuda:$LOCAL_RANK``) if present, else MPS, else CPU."""
-    local = int(os.environ.get("LOCAL_RANK", "0"))
+    """``auto``: CUDA (``cuda:<local rank>``) if present, else MPS, else CPU."""
+    local = _local_rank()
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda", local % torch.cuda.device_count())
@@ -226,8 +231,9 @@ def pick_device(name: str = "auto") -> torch.device:
 
 
 def default_threads() -> int:
-    """CPU threads per process: the cores divided among torchrun's local processes."""
-    per_node = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    """CPU threads per process: the cores divided among the processes of this node."""
+    per_node = int(os.environ.get("LOCAL_WORLD_SIZE",
+                                  os.environ.get("SLURM_NTASKS_PER_NODE", "1").split("(")[0] or "1"))
     return max(1, (os.cpu_count() or 1) // max(1, per_node))
 
 
@@ -336,11 +342,15 @@ class TorchBackend:
 
 # --- construction from the command line ------------------------------------------------------
 
-def model_name(spec: ModelSpec, weights: Optional[str], preprocess: str) -> str:
+def model_name(spec: ModelSpec, weights: Optional[str], preprocess: str,
+               checkpoint: Optional[str] = None) -> str:
     """Cache name: ``resnet50``; non-defaults appended (``inception_v3.legacy2019``, ``resnet50.random``)."""
     name = spec.name
     if weights is not None and weights != spec.weights:
-        name += ".random" if weights in NO_WEIGHTS else f".{weights}"
+        if weights in NO_WEIGHTS:
+            name += ".checkpoint" if checkpoint else ".random"
+        else:
+            name += f".{weights}"
     if preprocess != "reference":
         name += f".{preprocess}"
     return name
@@ -357,7 +367,7 @@ def from_spec(spec: ModelSpec, weights: Optional[str] = None, preprocess: str = 
         recipe = recipe_from_weights(enum or resolve_weights(spec.builder, spec.weights))
     else:
         recipe = spec.recipe(preprocess)
-    return TorchBackend(module, name or model_name(spec, weights, preprocess), recipe, prov,
+    return TorchBackend(module, name or model_name(spec, weights, preprocess, checkpoint), recipe, prov,
                         extra={"builder": spec.builder, "preprocess_mode": preprocess}, **kw)
 
 

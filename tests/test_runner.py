@@ -140,3 +140,12 @@ def test_skip_bad_images_records_missing_and_counts_wrong(tmp_path, valdir):
     assert (preds.top5_idx[row] == -1).all()
     assert res.bad_images and res.bad_images[0][0] == vs.image_ids[row]
     assert "truncated" in json.dumps(preds.provenance["bad_images"]).lower()
+
+
+def test_overwrite_discards_a_checkpoint_from_other_settings(tmp_path, valdir):
+    vs = dataset.discover(str(valdir))
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(vs, NumpyBackend(fail_after=1), opts(tmp_path / "o", checkpoint_every=1))
+    b = NumpyBackend(batch_size=3)
+    res = runner.run(vs, b, opts(tmp_path / "o", overwrite=True))
+    assert res.complete and b.calls == 3

@@ -129,3 +129,42 @@ def test_prepare_val_links_into_class_folders_without_overwriting(tmp_path, caps
 def test_backend_module_names_the_missing_dependency():
     with pytest.raises(Exception, match="no imagenet_bench.nosuch_backend module"):
         predict.backend_module("nosuch")
+
+
+def _load_script():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "scripts" / "imagenet_pytorch_get_predictions.py"
+    spec = importlib.util.spec_from_file_location("imagenet_pytorch_get_predictions", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_2019_script_translates_its_command_line():
+    script = _load_script()
+    argv = script.to_predict_argv(["/v", "-m", "vgg16", "-b", "16", "-o", "out", "--save-all-probs"])
+    assert argv == ["predict", "--framework", "torch", "/v", "-b", "16", "-o", "out",
+                    "--preprocess", "reference", "--model", "vgg16", "--save-all-probs"]
+    assert "--all" in script.to_predict_argv(["/v"])
+
+
+def test_2019_script_runs_offline_from_the_torch_cache(tmp_path, monkeypatch, valdir, capsys):
+    import torchvision
+    from imagenet_bench import torch_backend as tb
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
+    weights = tb.resolve_weights("torchvision.models:squeezenet1_1", "IMAGENET1K_V1")
+    script = _load_script()
+    monkeypatch.setattr(torch.hub, "download_url_to_file",
+                        lambda *a, **k: (_ for _ in ()).throw(OSError("network unreachable")))
+    assert script.main([str(valdir), "-m", "squeezenet1_1", "-o", str(tmp_path / "o")]) == 2
+    assert tb.hub_checkpoint_path(weights) in capsys.readouterr().err
+    os.makedirs(os.path.dirname(tb.hub_checkpoint_path(weights)), exist_ok=True)
+    torch.save(torchvision.models.squeezenet1_1().state_dict(), tb.hub_checkpoint_path(weights))
+    assert script.main([str(valdir), "-m", "squeezenet1_1", "-o", str(tmp_path / "o")]) == 0
+    assert _only_cache(tmp_path / "o").provenance["weights"] == "IMAGENET1K_V1"
+
+
+def test_name_with_several_models_is_refused(valdir, capsys):
+    assert cli.main(["predict", "-m", "resnet18,resnet34", "--name", "x", str(valdir)]) == 2
+    assert "--name names one model" in capsys.readouterr().err

@@ -96,6 +96,9 @@ def run(args) -> int:
         raise InputError("--model-factory needs --name (the model's name in the cache and table)")
     if args.model_factory and args.framework != "torch":
         raise InputError("--model-factory is for --framework torch")
+    names = [n for m in (args.model or []) for n in m.split(",") if n]
+    if args.name and not args.model_factory and (args.all or len(names) > 1):
+        raise InputError("--name names one model; it cannot be used with --all or several --model")
     if args.batch_size < 1:
         raise InputError(f"--batch-size {args.batch_size}: must be at least 1")
     valset = dataset.discover(args.val_dir, devkit=args.devkit)
@@ -106,7 +109,7 @@ def run(args) -> int:
         specs = registry.list_models(framework=args.framework)
     else:
         specs = []
-        for name in [n for m in args.model for n in m.split(",") if n]:
+        for name in names:
             try:
                 specs.append(registry.get_model(name, args.framework))
             except KeyError as e:
