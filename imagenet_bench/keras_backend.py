@@ -1,11 +1,11 @@
 """Keras Applications backend: one image at a time through a compiled call.
 
-The only module (with ``keras_verify``) that imports TensorFlow/Keras. It
-builds the 13 ``keras.applications`` models named in the registry, applies
-their module's own ``preprocess_input`` and runs each image through the
-network alone (batch of 1) with ``model(x, training=False)`` compiled once by
-``tf.function`` -- about 5x faster than ``model.predict`` per image, with the
-same outputs (see ``benchmarks/keras_single_bench.py``).
+The only module of the package that imports TensorFlow/Keras. It builds the
+13 ``keras.applications`` models named in the registry, applies their
+module's own ``preprocess_input`` and runs each image through the network
+alone (batch of 1) with ``model(x, training=False)`` compiled once by
+``tf.function`` -- several times faster than ``model.predict`` per image,
+with the same outputs (``benchmarks/keras_single_bench.py``, docs/keras.md).
 
 :class:`KerasBackend` implements the protocol of :mod:`runner` (which owns
 the run loop, checkpoints, shards, the background decoding thread and the
