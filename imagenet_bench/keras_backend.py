@@ -252,16 +252,19 @@ def release() -> None:
     gc.collect()
 
 
-_LIVE: "weakref.WeakSet[KerasBackend]" = weakref.WeakSet()
+_LIVE: "weakref.WeakSet" = weakref.WeakSet()  # backends made by from_args
 
 
-def from_args(spec: Optional[ModelSpec], args) -> KerasBackend:
-    """The backend for ``imagenet-bench predict --framework keras`` arguments.
+def from_args(spec: Optional[ModelSpec], args):
+    """The backend for ``imagenet-bench predict --framework keras``: the model in a child process.
 
-    The previous model built here is closed first, so ``predict --all`` holds
+    Each model gets its own process (:class:`keras_process.KerasProcessBackend`),
+    which gives all its memory back when it exits; the previous model's
+    process is closed before the next one starts, so ``predict --all`` holds
     one model at a time. ``--weights`` is 'imagenet' (default), 'none' or a
     .h5/.weights.h5 file (``--checkpoint FILE`` is accepted as a synonym).
     """
+    from .keras_process import KerasProcessBackend
     if spec is None:
         raise InputError("--model-factory is for --framework torch")
     for old in list(_LIVE):
@@ -272,12 +275,16 @@ def from_args(spec: Optional[ModelSpec], args) -> KerasBackend:
         if weights not in ("imagenet", checkpoint):
             raise InputError(f"--weights {weights} and --checkpoint {checkpoint}: give only one file")
         weights = checkpoint
+    if weights.lower() in NO_WEIGHTS:
+        weights = None
+    elif weights != "imagenet":
+        weights = os.path.abspath(os.path.expanduser(weights))
     threads = getattr(args, "threads", None)
     local = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
-    if threads or local > 1:  # share the cores among torchrun's processes on this node
-        _set_threads(int(threads or max(1, (os.cpu_count() or 1) // local)))
-    backend = KerasBackend(spec, weights=weights, preprocess=args.preprocess,
-                           name=getattr(args, "name", None))
+    if not threads and local > 1:  # share the cores among torchrun's processes on this node
+        threads = max(1, (os.cpu_count() or 1) // local)
+    backend = KerasProcessBackend(spec, weights=weights, preprocess=args.preprocess,
+                                  name=getattr(args, "name", None), threads=threads)
     _LIVE.add(backend)
     return backend
 

@@ -83,7 +83,7 @@ def test_real_architectures_show_zero_drift(name, tmp_path):
 
 def test_determinism_report_on_a_real_architecture(tmp_path):
     vs = dataset.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=3)))
-    with kb.KerasBackend(get_model("keras:mobilenet"), weights=None) as b:
+    with kb.KerasBackend(get_model("keras:resnet50"), weights=None) as b:  # informative outputs
         one, batch = kv.backend_functions(b)
         rep = kv.determinism(one, batch, ((i, b.preprocess(p)) for i, p in zip(vs.image_ids, vs.paths)),
                              batch_size=4)
