@@ -306,8 +306,9 @@ class TorchBackend:
         torch.backends.cudnn.benchmark = False  # autotuning picks kernels by timing: results vary
         torch.backends.cuda.matmul.allow_tf32 = False  # TF32 rounds fp32 matmuls/convs to 10 bits
         torch.backends.cudnn.allow_tf32 = False
-        self.workers = (min(8, os.cpu_count() or 1) if self.device.type == "cuda" else
-                        default_threads()) if workers is None else int(workers)
+        if workers is None:  # CPU: as many as threads; CUDA: the node's cores shared, at most 8
+            workers = min(8, default_threads()) if self.device.type == "cuda" else self.threads
+        self.workers = int(workers)
         self.module = module.eval().to(self.device)
         self._mean = torch.tensor(recipe.mean, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(recipe.std, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
