@@ -180,3 +180,11 @@ def test_several_models_each_fail_with_their_own_file_and_the_rest_continue(tmp_
     err = capsys.readouterr().err
     assert rc == 2 and "2 of 2 models failed: torch:squeezenet1_0, torch:squeezenet1_1" in err
     assert "squeezenet1_0-b66bff10.pth" in err and "squeezenet1_1-b8a52dc0.pth" in err
+
+
+def test_mean_and_std_take_comma_lists_and_do_not_swallow_val_dir(tmp_path, valdir):
+    assert cli.main(["predict", "--model-factory", "torchvision.models:squeezenet1_1", "--name", "sq",
+                     "-b", "4", "-j", "0", "--no-progress", "-o", str(tmp_path),
+                     "--mean", "0.4,0.5,0.6", "--std", "0.25", str(valdir)]) == 0
+    p = _only_cache(tmp_path).provenance["preprocessing"]
+    assert p["mean"] == [0.4, 0.5, 0.6] and p["std"] == [0.25] * 3
