@@ -15,6 +15,8 @@ Peak memory: max RSS of this process and of its (worker) children.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import resource
 import statistics
@@ -48,8 +50,9 @@ def end_to_end(backend, valset, out_dir: str) -> float:
     from imagenet_bench import runner
 
     t = time.perf_counter()
-    runner.run(valset, backend, runner.RunOptions(out_dir=out_dir, progress=False, overwrite=True,
-                                                  shard=runner.Shard(), log=lambda m: None))
+    with contextlib.redirect_stdout(io.StringIO()):  # the acc@1 line of random weights is noise here
+        runner.run(valset, backend, runner.RunOptions(out_dir=out_dir, progress=False, overwrite=True,
+                                                      shard=runner.Shard(), log=lambda m: None))
     seconds = time.perf_counter() - t
     for f in os.listdir(out_dir):
         os.remove(os.path.join(out_dir, f))

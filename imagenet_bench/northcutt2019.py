@@ -134,16 +134,23 @@ def _spec_or_none(framework: str, model: str) -> Optional[registry.ModelSpec]:
 
 
 def load_directory(directory: str, labels: Optional[np.ndarray] = None,
-                   image_ids: Optional[Sequence[str]] = None) -> List[Predictions]:
+                   image_ids: Optional[Sequence[str]] = None,
+                   val_dir: Optional[str] = None) -> List[Predictions]:
     """All models of a 2019-layout directory as :class:`Predictions`.
 
     Without ``labels``/``image_ids`` the rows are the full validation set in
     ImageFolder order (labels ``i // 50``, ids from the tensorflow-datasets
-    label files).
+    label files). With ``val_dir`` they are that validation directory's
+    (:func:`dataset.discover`).
     """
     pairs = find_pairs(directory)
     if not pairs:
         return []
+    if val_dir:
+        from . import dataset
+
+        valset = dataset.discover(val_dir)
+        labels, image_ids = valset.labels, valset.image_ids
     if image_ids is None:
         image_ids = full_val_image_ids()
     if labels is None:

@@ -315,7 +315,20 @@ def _stale_partials(final: str) -> List[str]:
             if f.startswith(stem + ".") and f.endswith(".partial.npz")]
 
 
+def _remove_torn_writes(ckpt: str) -> None:
+    """Delete temporary files of this checkpoint left by a process killed while writing it.
+
+    Only this process (this shard) writes ``ckpt``, so its temporaries are safe to remove.
+    """
+    folder, base = os.path.split(os.path.abspath(ckpt))
+    if os.path.isdir(folder):
+        for f in os.listdir(folder):
+            if f.startswith(f".{base}.") and f.endswith(".tmp"):
+                _remove(os.path.join(folder, f))
+
+
 def _resume_or_new(ckpt: str, start: int, stop: int, key: Dict, opt: RunOptions) -> _State:
+    _remove_torn_writes(ckpt)
     if not os.path.exists(ckpt):
         return _State(start, stop, key, opt.save_all_probs)
     st = _State.load(ckpt)

@@ -18,9 +18,12 @@ from .errors import InputError
 
 
 def load_predictions(directory: str, allow_mixed: bool = False,
-                     labels_2019: Optional[np.ndarray] = None,
-                     image_ids_2019: Optional[Sequence[str]] = None) -> List[cache.Predictions]:
+                     val_dir: Optional[str] = None) -> List[cache.Predictions]:
     """Every complete cache in ``directory`` (project caches and/or the 2019 layout).
+
+    2019-layout rows are the full validation set in ImageFolder order (label
+    ``i // 50``) unless ``val_dir`` is given: then the image ids and labels of
+    that validation directory (:func:`dataset.discover`) are used.
 
     Raises :class:`InputError` when the directory is missing or holds no
     predictions, and when the caches cover different image lists (different
@@ -34,8 +37,7 @@ def load_predictions(directory: str, allow_mixed: bool = False,
                          f".npz caches (default output of `imagenet-bench predict`: precomputed/)")
     preds = [cache.load(p) for p in cache.find_caches(directory)]
     if northcutt2019.is_2019_layout(directory):
-        preds += northcutt2019.load_directory(directory, labels=labels_2019,
-                                              image_ids=image_ids_2019)
+        preds += northcutt2019.load_directory(directory, val_dir=val_dir)
     if not preds:
         raise InputError(
             f"{directory}: no prediction caches found (no *.npz files, no keras_imagenet/ or "

@@ -239,6 +239,29 @@ def default_threads() -> int:
 
 # --- data loading ----------------------------------------------------------------------------
 
+def uses_torchvision_transforms(recipe: Recipe) -> bool:
+    """True when torchvision's own functional transforms reproduce ``recipe``.
+
+    That is every aspect-preserving resize + centre crop whose crop fits in the
+    resized image (all reference recipes). Squashes, and the 2019 recipe's
+    299 crop of a 256 image (black padding placed as torchvision 0.2 placed
+    it), go through :mod:`pixels`, which equals torchvision wherever both apply.
+    """
+    return (not recipe.squash and recipe.resize is not None and recipe.resize >= recipe.crop
+            and recipe.interpolation in ("nearest", "bilinear", "bicubic"))
+
+
+def load_pixels(path: str, recipe: Recipe) -> np.ndarray:
+    """Decode with :func:`pixels.load_rgb`, then resize and crop: uint8 (crop, crop, 3)."""
+    if not uses_torchvision_transforms(recipe):
+        return pixels.load(path, recipe)
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms import functional as F
+    img = F.resize(pixels.load_rgb(path), [recipe.resize], InterpolationMode(recipe.interpolation),
+                   antialias=recipe.antialias)
+    return np.array(F.center_crop(img, [recipe.crop]), dtype=np.uint8)
+
+
 class _Images(torch.utils.data.Dataset):
     """(row, path) items decoded with :func:`pixels.load`; a bad file becomes a reason string."""
 
@@ -251,7 +274,7 @@ class _Images(torch.utils.data.Dataset):
     def __getitem__(self, i):
         row, path = self.items[i]
         try:
-            return row, path, pixels.load(path, self.recipe), None
+            return row, path, load_pixels(path, self.recipe), None
         except pixels.BadImageError as e:
             return row, path, None, e.reason
 
@@ -283,8 +306,9 @@ class TorchBackend:
         torch.backends.cudnn.benchmark = False  # autotuning picks kernels by timing: results vary
         torch.backends.cuda.matmul.allow_tf32 = False  # TF32 rounds fp32 matmuls/convs to 10 bits
         torch.backends.cudnn.allow_tf32 = False
-        self.workers = (min(8, os.cpu_count() or 1) if self.device.type == "cuda" else
-                        default_threads()) if workers is None else int(workers)
+        if workers is None:  # CPU: as many as threads; CUDA: the node's cores shared, at most 8
+            workers = min(8, default_threads()) if self.device.type == "cuda" else self.threads
+        self.workers = int(workers)
         self.module = module.eval().to(self.device)
         self._mean = torch.tensor(recipe.mean, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(recipe.std, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
@@ -298,12 +322,14 @@ class TorchBackend:
             preprocessing=self.recipe.as_dict(),
             library_versions={"torch": torch.__version__, "torchvision": torchvision.__version__,
                               "pillow": pixels.Image.__version__, "numpy": np.__version__},
-            device=self.device.type, precision="amp" if self.amp else "fp32")
+            device=self.device.type, precision="amp" if self.amp else "fp32",
+            resize_crop="torchvision.transforms.functional" if uses_torchvision_transforms(self.recipe)
+            else "imagenet_bench.pixels")
         return prov
 
     def preprocess(self, path: str) -> np.ndarray:
         """Decode, resize and crop one image: uint8 (crop, crop, 3)."""
-        return pixels.load(path, self.recipe)
+        return load_pixels(path, self.recipe)
 
     def batches(self, jobs: Sequence[Sequence[Tuple[int, str]]]) -> Iterator[Batch]:
         """Decode ``jobs`` (lists of (row, path)) in DataLoader workers, one Batch per job."""

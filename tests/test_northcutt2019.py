@@ -79,3 +79,28 @@ def test_import_then_score_gives_the_same_table(reference_dir, tmp_path, capsys)
     imported = scorer.score(scorer.load_predictions(str(out)))
     assert [(r["framework"], r["model"], r["acc1"], r["acc5"]) for r in direct] == \
            [(r["framework"], r["model"], r["acc1"], r["acc5"]) for r in imported]
+
+
+def test_val_dir_gives_labels_and_ids(tmp_path, capsys):
+    """With --val-dir the rows take that directory's ids and labels (not i // 50)."""
+    from imagenet_bench import imagenet_meta
+
+    wnids = imagenet_meta.wnids()
+    w10 = imagenet_meta.validation_wnids()[9]  # the official class of ILSVRC2012_val_00000010
+    c10 = wnids.index(w10)
+    val = tmp_path / "val"
+    for w, name in ((w10, "ILSVRC2012_val_00000010.JPEG"), (wnids[999], "b.JPEG")):
+        (val / w).mkdir(parents=True)
+        (val / w / name).write_bytes(b"not read")
+    ref = tmp_path / "ref"
+    probs = np.full((2, 5), 0.2, np.float32)
+    _write_2019(ref, "vgg16", "keras", [[c10, 0, 0, 0, 0], [1, 999, 0, 0, 0]], probs)
+    preds = scorer.load_predictions(str(ref), val_dir=str(val))
+    assert preds[0].labels.tolist() == [c10, 999]
+    assert preds[0].image_ids == [f"{w10}/ILSVRC2012_val_00000010.JPEG", f"{wnids[999]}/b.JPEG"]
+    assert cli.main(["score", "--precomputed", str(ref), "--val-dir", str(val), "--format",
+                     "json"]) == 0
+    assert '"acc1": 50.0' in capsys.readouterr().out and preds[0].top5_idx[1, 0] == 1
+    _write_2019(ref, "vgg16", "keras", np.zeros((3, 5)), np.full((3, 5), 0.2, np.float32))
+    assert cli.main(["import", str(ref), "--val-dir", str(val), "-o", str(tmp_path / "o")]) == 2
+    assert "3 rows, but the image list has 2" in capsys.readouterr().err

@@ -95,3 +95,32 @@ def test_reference_recipe_equals_torchvision_weights_transforms(model):
         ours = torch.from_numpy(pixels.load(path, recipe).copy()).permute(2, 0, 1)
         ours = F.normalize(ours.float().div(255), list(recipe.mean), list(recipe.std))
         assert torch.equal(ours, expected), path
+
+
+@pytest.mark.parametrize("model,mode", [("resnet50", "reference"), ("inception_v3", "reference"),
+                                        ("inception_v3", "legacy2019"), ("vgg16", "legacy2019")])
+def test_torch_backend_pixels_equal_pixels_module(model, mode):
+    """The torch backend resizes with torchvision's functional transforms where they apply;
+    both implementations give the same bytes."""
+    pytest.importorskip("torch")
+    from imagenet_bench import torch_backend
+    photos = _real_photos()
+    if not photos:
+        pytest.skip("no real photos (../shared subset or scikit-image) available")
+    spec = get_model(model, "torch")
+    recipe = (torch_backend.recipe_from_weights(torch_backend.resolve_weights(spec.builder, spec.weights))
+              if mode == "reference" else spec.recipe(mode))
+    assert torch_backend.uses_torchvision_transforms(recipe) == (recipe.resize >= recipe.crop)
+    for path in photos:
+        assert np.array_equal(torch_backend.load_pixels(path, recipe), pixels.load(path, recipe)), path
+
+
+def test_dataset_pixels_runner_do_not_import_torch():
+    import subprocess
+    import sys
+    code = ("import sys; import imagenet_bench.dataset, imagenet_bench.pixels, imagenet_bench.runner; "
+            "bad = [m for m in ('torch', 'torchvision', 'tensorflow', 'keras') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert res.returncode == 0, res.stdout + res.stderr

@@ -149,3 +149,17 @@ def test_overwrite_discards_a_checkpoint_from_other_settings(tmp_path, valdir):
     b = NumpyBackend(batch_size=3)
     res = runner.run(vs, b, opts(tmp_path / "o", overwrite=True))
     assert res.complete and b.calls == 3
+
+
+def test_temporaries_of_a_killed_checkpoint_write_are_removed(tmp_path, valdir):
+    vs = dataset.discover(str(valdir))
+    b = NumpyBackend()
+    final = tmp_path / "o" / cache.cache_filename("test", "linear", vs.num_images, vs.fingerprint)
+    ckpt = runner.checkpoint_path(str(final), runner.Shard())
+    (tmp_path / "o").mkdir()
+    torn = tmp_path / "o" / f".{ckpt.split('/')[-1]}.abc123.tmp"
+    torn.write_bytes(b"half a checkpoint")
+    other = tmp_path / "o" / ".someone-else.npz.xyz.tmp"
+    other.write_bytes(b"")
+    runner.run(vs, b, opts(tmp_path / "o"))
+    assert not torn.exists() and other.exists()

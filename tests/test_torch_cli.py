@@ -168,3 +168,23 @@ def test_2019_script_runs_offline_from_the_torch_cache(tmp_path, monkeypatch, va
 def test_name_with_several_models_is_refused(valdir, capsys):
     assert cli.main(["predict", "-m", "resnet18,resnet34", "--name", "x", str(valdir)]) == 2
     assert "--name names one model" in capsys.readouterr().err
+
+
+def test_several_models_each_fail_with_their_own_file_and_the_rest_continue(tmp_path, monkeypatch,
+                                                                            valdir, capsys):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
+    monkeypatch.setattr(torch.hub, "download_url_to_file",
+                        lambda *a, **k: (_ for _ in ()).throw(OSError("network unreachable")))
+    rc = cli.main(["predict", "-m", "squeezenet1_0", "-m", "squeezenet1_1", "-o", str(tmp_path / "o"),
+                   str(valdir)])
+    err = capsys.readouterr().err
+    assert rc == 2 and "2 of 2 models failed: torch:squeezenet1_0, torch:squeezenet1_1" in err
+    assert "squeezenet1_0-b66bff10.pth" in err and "squeezenet1_1-b8a52dc0.pth" in err
+
+
+def test_mean_and_std_take_comma_lists_and_do_not_swallow_val_dir(tmp_path, valdir):
+    assert cli.main(["predict", "--model-factory", "torchvision.models:squeezenet1_1", "--name", "sq",
+                     "-b", "4", "-j", "0", "--no-progress", "-o", str(tmp_path),
+                     "--mean", "0.4,0.5,0.6", "--std", "0.25", str(valdir)]) == 0
+    p = _only_cache(tmp_path).provenance["preprocessing"]
+    assert p["mean"] == [0.4, 0.5, 0.6] and p["std"] == [0.25] * 3

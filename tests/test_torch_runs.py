@@ -95,3 +95,19 @@ def test_torchrun_two_processes_merge_into_the_single_process_cache(tmp_path):
     assert {k: v for k, v in got.provenance.items() if k != "shards"} == \
         {k: v for k, v in want.provenance.items() if k != "shards"}
     assert not list((tmp_path / "dist").glob("*.partial.npz"))
+
+
+@pytest.mark.slow
+def test_slurm_tasks_merge_into_the_single_process_cache(tmp_path):
+    val = make_valset(tmp_path / "val", num_classes=2, per_class=5)  # 10 images: shards of 6 and 4
+    ref = _predict(val, tmp_path / "ref")
+    assert ref.returncode == 0, ref.stderr
+    cmd = [sys.executable, "-m", "imagenet_bench", *ARGS, "-o", str(tmp_path / "slurm"), str(val)]
+    procs = [subprocess.Popen(cmd, env=dict(_env(), SLURM_PROCID=str(r), SLURM_NTASKS="2",
+                                            SLURM_LOCALID=str(r)),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for r in (0, 1)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    assert sum("acc@1" in out for out, _ in outs) >= 1  # the task that merged reports
+    (path,) = cache.find_caches(str(tmp_path / "slurm"))
+    _same(cache.load(path), cache.load(cache.find_caches(str(tmp_path / "ref"))[0]))

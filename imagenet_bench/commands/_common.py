@@ -33,3 +33,11 @@ def emit(text: str, output: Optional[str]) -> None:
         print(f"wrote {output}", file=sys.stderr)
     else:
         sys.stdout.write(text)
+
+
+def add_val_dir_arg(parser: argparse.ArgumentParser) -> None:
+    """Add ``--val-dir`` (labels and image ids for 2019-layout outputs)."""
+    parser.add_argument("--val-dir", metavar="VAL_DIR",
+                        help="for 2019-layout outputs: take image ids and labels from this "
+                             "validation directory (class folders or the flat official files) "
+                             "instead of assuming the full set in ImageFolder order (label i//50)")

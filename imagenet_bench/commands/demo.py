@@ -98,7 +98,7 @@ def run(args) -> int:
     valset = dataset.discover(val)
     backend = tb.from_factory(FACTORY, MODEL_NAME, tb.EFFICIENTNET_LITE0_RECIPE,
                               device=args.device, batch_size=8, workers=0)
-    result = runner.run(valset, backend, runner.RunOptions(out_dir=out, progress=False))
+    result = runner.run(valset, backend, runner.RunOptions(out_dir=out, progress=False, overwrite=True))
     preds = cache.load(result.cache_path)
     names = imagenet_meta.class_names()
     what = {wnid + "/" + os.path.basename(p): w for p, wnid, w in photos}

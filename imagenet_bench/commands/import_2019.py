@@ -6,6 +6,7 @@ import sys
 
 from .. import cache, northcutt2019
 from ..errors import InputError
+from ._common import add_val_dir_arg
 
 
 def add_parser(sub) -> None:
@@ -20,6 +21,7 @@ def add_parser(sub) -> None:
     p.add_argument("-o", "--output", metavar="OUT", default="precomputed",
                    help="folder for the caches (default: precomputed)")
     p.add_argument("--overwrite", action="store_true", help="replace existing caches")
+    add_val_dir_arg(p)
     p.set_defaults(func=run)
 
 
@@ -28,7 +30,7 @@ def run(args) -> int:
     if not os.path.isdir(args.directory) or not northcutt2019.is_2019_layout(args.directory):
         raise InputError(f"{args.directory}: no keras_imagenet/ or pytorch_imagenet/ folder. "
                          f"Fix: point at the folder that holds them")
-    preds = northcutt2019.load_directory(args.directory)
+    preds = northcutt2019.load_directory(args.directory, val_dir=args.val_dir)
     if not preds:
         raise InputError(f"{args.directory}: no *_top5preds.npy files in its keras_imagenet/ or "
                          f"pytorch_imagenet/ folders")

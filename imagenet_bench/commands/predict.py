@@ -52,10 +52,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     custom = p.add_argument_group("custom-model preprocessing (--model-factory)")
     custom.add_argument("--resize", type=int, default=256, help="shorter side before the crop (256)")
     custom.add_argument("--crop", type=int, default=224, help="centre crop side (224)")
-    custom.add_argument("--mean", type=float, nargs="+", default=[0.485, 0.456, 0.406],
-                        help="per-channel mean on [0,1] pixels (1 or 3 numbers; ImageNet's)")
-    custom.add_argument("--std", type=float, nargs="+", default=[0.229, 0.224, 0.225],
-                        help="per-channel std on [0,1] pixels (1 or 3 numbers; ImageNet's)")
+    custom.add_argument("--mean", type=_floats, default=[0.485, 0.456, 0.406], metavar="M[,M,M]",
+                        help="per-channel mean on [0,1] pixels, 1 or 3 comma-separated numbers "
+                             "(default ImageNet's 0.485,0.456,0.406)")
+    custom.add_argument("--std", type=_floats, default=[0.229, 0.224, 0.225], metavar="S[,S,S]",
+                        help="per-channel std on [0,1] pixels, 1 or 3 comma-separated numbers "
+                             "(default ImageNet's 0.229,0.224,0.225)")
     custom.add_argument("--interpolation", default="bilinear", help="nearest|bilinear|bicubic (bilinear)")
     p.add_argument("-o", "--out", default=DEFAULT_OUT, help=f"cache directory (default {DEFAULT_OUT}/)")
     p.add_argument("-b", "--batch-size", type=int, default=32, help="images per batch (32)")
@@ -73,6 +75,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit "
                                                    "(default: tensorflow-datasets package data)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _floats(text: str):
+    """'0.5' or '0.485,0.456,0.406' -> list of floats (argparse type)."""
+    try:
+        return [float(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected 1 or 3 comma-separated numbers, got {text!r}") from None
 
 
 def backend_module(framework: str):

@@ -6,7 +6,7 @@ import sys
 from .. import report, scorer
 from ..imagenet_meta import NUM_VAL_IMAGES
 from . import score_analysis
-from ._common import HelpFormatter, add_output_args, emit
+from ._common import HelpFormatter, add_output_args, add_val_dir_arg, emit
 
 BASE_COLUMNS = [
     report.Column("rank1", "rank@1"), report.Column("framework", "framework"),
@@ -37,6 +37,7 @@ def add_parser(sub) -> None:
                    help="leave these images out (integer indices, or a boolean mask)")
     p.add_argument("--labels", metavar="FILE.npy",
                    help=score_analysis.LABELS_HELP)
+    add_val_dir_arg(p)
     p.add_argument("--allow-mixed-datasets", action="store_true",
                    help="list caches over different image lists in one table (not comparable)")
     score_analysis.add_arguments(p)
@@ -46,7 +47,8 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     """Load, score and print the table."""
-    preds = scorer.load_predictions(args.precomputed, allow_mixed=args.allow_mixed_datasets)
+    preds = scorer.load_predictions(args.precomputed, allow_mixed=args.allow_mixed_datasets,
+                                    val_dir=args.val_dir)
     options = scorer.ScoreOptions(keep=args.keep, omit=args.omit,
                                   labels=score_analysis.custom_labels_file(args))
     rows = scorer.score(preds, options)
