@@ -72,8 +72,12 @@ def sort_columns(preds: np.ndarray, probs: np.ndarray) -> Tuple[np.ndarray, np.n
     """
     p32 = np.ascontiguousarray(probs, dtype=np.float32)
     col = (preds.shape[1] - 1 - np.arange(preds.shape[1], dtype=np.int64)) << 10
-    key = (p32.view(np.int32).astype(np.int64) << 13) | col | preds.astype(np.int64)
-    key = np.sort(key, axis=1)[:, ::-1]
+    key = p32.view(np.int32).astype(np.int64)
+    key <<= 13
+    key |= col
+    key |= preds
+    key.sort(axis=1)
+    key = key[:, ::-1]
     idx = (key & 1023).astype(np.int16)
     prob = (key >> 13).astype(np.int32).view(np.float32)
     return idx, prob
