@@ -10,14 +10,23 @@
   checkpoints and the atomic cache write included (process start-up is not
   timed; it is ~6 s once per model).
 
-Both build the same weights (seeded random, or the same file) and are warmed
-up on one image first. Prints images/s of each, the ratio (goal >= 4x) and
-whether the top-5 of every image agree (goal: identical). Random-weight
-MobileNets output exactly uniform probabilities, so their top-5 agreement is
-vacuous; the script says so -- use e.g. densenet121 for the agreement check::
+Both load the same weights and are warmed up on one image first. Prints
+images/s of each, the ratio (goal >= 4x), whether the top-5 of every image
+agree (goal: identical) and how informative the outputs are (distinct top-1
+classes, largest probability).
 
-    python benchmarks/keras_single_bench.py [--model mobilenet] [--n 200] [--weights none]
-        [--val ../shared/imagenet-val-subset]
+``--weights informative`` (default): random weights (``weights=None`` after
+``keras.utils.set_random_seed(0)``) whose BatchNormalization moving
+statistics are then set from ``--calib`` images (the ones after the first N,
+legacy2019 pixels) by ``keras_backend.calibrate_batchnorm`` -- a standard
+data-dependent init. Plain random MobileNets (``--weights none``) output
+exactly uniform probabilities, which makes the top-5 check vacuous. The
+weights are saved to a temporary ``.weights.h5`` and that file is given to
+both paths (``--weights FILE`` for the project's), so they run identical
+weights::
+
+    python benchmarks/keras_single_bench.py [--model mobilenet] [--n 200]
+        [--weights informative|none|imagenet|FILE] [--calib 16] [--val ../shared/imagenet-val-subset]
 """
 from __future__ import annotations
 
@@ -38,7 +47,9 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default="mobilenet", help="keras registry model (mobilenet)")
     ap.add_argument("--n", type=int, default=200, help="images (the first N, 200)")
-    ap.add_argument("--weights", default="none", help="none (random, default), imagenet or a file")
+    ap.add_argument("--weights", default="informative",
+                    help="informative (random + BN calibration, default), none (random), imagenet or a file")
+    ap.add_argument("--calib", type=int, default=16, help="calibration images for --weights informative (16)")
     ap.add_argument("--val", default=DEFAULT_VAL, help="validation directory (../shared subset)")
     args = ap.parse_args(argv)
 
@@ -51,18 +62,33 @@ def main(argv=None) -> int:
     if not os.path.isdir(args.val):
         print(f"no validation images at {args.val}; pass --val DIR", file=sys.stderr)
         return 2
-    vs = dataset.discover(args.val)
-    vs = vs.select(list(range(min(args.n, vs.num_images))))
+    all_images = dataset.discover(args.val)
+    n = min(args.n, all_images.num_images)
+    vs = all_images.select(list(range(n)))
     spec = get_model(f"keras:{args.model}")
+    s, pre = spec.legacy_resize, kb._preprocess_input(spec)
+
+    def load_2019(path):
+        return pre(np.expand_dims(keras.utils.img_to_array(keras.utils.load_img(path, target_size=(s, s))), 0))
+
+    tmp = tempfile.TemporaryDirectory()
     weights = None if args.weights.lower() in kb.NO_WEIGHTS else args.weights
-    model, s = kb.build_model(spec, weights, seed=0), spec.legacy_resize
+    if args.weights.lower() == "informative":
+        total = all_images.num_images  # calibrate on the images after the first N when there are any
+        rows = list(range(n, min(total, n + args.calib))) or list(range(min(total, args.calib)))
+        model = kb.build_model(spec, None, seed=0)
+        t = time.perf_counter()
+        nbn = kb.calibrate_batchnorm(model, np.concatenate([load_2019(all_images.paths[i]) for i in rows]))
+        weights = os.path.join(tmp.name, f"{args.model}.informative.weights.h5")
+        model.save_weights(weights)
+        print(f"informative weights: seed 0, {nbn} BN layers calibrated on images {rows[0]}..{rows[-1]} "
+              f"({time.perf_counter() - t:.1f} s), saved to a temporary .weights.h5 used by both paths")
+        kb.release()
+    model = kb.build_model(spec, weights, seed=0)
     backend = KerasProcessBackend(spec, weights=weights, preprocess="legacy2019")
-    pre = kb._preprocess_input(spec)
 
     def predict_2019(path):
-        img = keras.utils.load_img(path, target_size=(s, s))
-        x = pre(np.expand_dims(keras.utils.img_to_array(img), 0))
-        return model.predict(x, verbose=0)[0]
+        return model.predict(load_2019(path), verbose=0)[0]
 
     predict_2019(vs.paths[0])  # warm-up both paths
     backend.predict(backend.preprocess(vs.paths[0])[None])
@@ -78,10 +104,10 @@ def main(argv=None) -> int:
         t_new = time.perf_counter() - t
         new = cache.load(res.cache_path)
     backend.close()
+    tmp.cleanup()
 
     old_idx, old_prob = cache.top5_from_probs(old)
     same = (old_idx == new.top5_idx).all(axis=1)
-    n = vs.num_images
     print(f"keras:{args.model} weights={args.weights} legacy2019, {n} images of {vs.root}")
     print(f"2019 load_img + model.predict per image : {n / t_old:7.1f} img/s ({1000 * t_old / n:.1f} ms/img)")
     print(f"project runner + compiled call         : {n / t_new:7.1f} img/s ({1000 * t_new / n:.1f} ms/img)")
@@ -91,6 +117,10 @@ def main(argv=None) -> int:
     print(f"outputs: {len(set(old_idx[:, 0].tolist()))} distinct top-1 classes, {uniform}/{n} images "
           f"with exactly uniform probabilities"
           + (" -- top-5 agreement is vacuous for these outputs" if uniform == n else ""))
+    top = old.max(1)
+    print(f"largest probability per image: min {top.min():.4f} median {float(np.median(top)):.4f} "
+          f"max {top.max():.4f} (uniform = {1 / old.shape[1]:.4f}); "
+          f"images per top-1 class: at most {int(np.bincount(old_idx[:, 0]).max())}")
     return 0 if same.all() else 1
 
 

@@ -141,6 +141,29 @@ def weights_provenance(spec: ModelSpec, weights: Optional[str]) -> str:
 
 
 
+def calibrate_batchnorm(model, x: np.ndarray) -> int:
+    """Data-dependent init: set every BatchNormalization's moving mean/variance from network inputs ``x``.
+
+    Random Keras MobileNets output exactly uniform probabilities: Glorot
+    initialisation counts a depthwise kernel (3, 3, C, 1) as fan-in 9*C,
+    though each output sees only 9 inputs, so every depthwise layer shrinks
+    the signal by ~sqrt(2/(C+1)) and 13 of them bring the logits to ~1e-19
+    (docs/keras.md). Visiting the BN layers in graph order, each gets the
+    per-channel mean and variance of its input on ``x`` (earlier layers
+    already calibrated), so its output is standardised and activations stay
+    alive. Deterministic for given weights and ``x``. Returns the number of
+    BN layers set.
+    """
+    bns = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization)]
+    x = tf.constant(np.asarray(x, dtype=np.float32))
+    for bn in bns:
+        h = keras.Model(model.inputs, bn.input)(x, training=False).numpy()
+        axes = tuple(i for i in range(h.ndim) if i != bn.axis % h.ndim)  # all but channels
+        bn.moving_mean.assign(h.mean(axis=axes))
+        bn.moving_variance.assign(h.var(axis=axes))
+    return len(bns)
+
+
 NO_WEIGHTS = ("none", "random")
 
 

@@ -87,6 +87,26 @@ def test_weights_saved_to_h5_load_back_with_identical_outputs(tmp_path):
         assert np.array_equal(got, ref), path.name
 
 
+def test_calibrate_batchnorm_makes_random_mobilenet_informative_and_files_agree(tmp_path):
+    spec = get_model("keras:mobilenet")
+    images = synthetic_images(tmp_path / "img", 6)
+    with kb.KerasBackend(spec, weights=None, preprocess="legacy2019") as clf:
+        xs = np.concatenate([clf.to_input(clf.preprocess(p)) for p in images])
+        before = clf.keras_model.predict(xs[3:], verbose=0)
+        assert (before.max(1) == before.min(1)).all()  # the problem: exactly uniform
+        assert kb.calibrate_batchnorm(clf.keras_model, xs[:3]) == 27
+        wfile = str(tmp_path / "mobilenet.informative.weights.h5")
+        clf.keras_model.save_weights(wfile)
+    # the two paths of the benchmark, both from the file: model.predict and the compiled call
+    ref = kb.build_model(spec, wfile, seed=5).predict(xs[3:], verbose=0)
+    with kb.KerasBackend(spec, weights=wfile, preprocess="legacy2019", seed=7) as clf:
+        got = np.stack([clf.predict_one(x[None]) for x in xs[3:]])
+    assert (ref.max(1) > 1.5 / ref.shape[1]).all()  # no longer uniform
+    assert len({tuple(np.argsort(-p)[:5]) for p in ref}) == len(ref)  # a top-5 of its own per image
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-7)
+    assert (np.argsort(-got, 1)[:, :5] == np.argsort(-ref, 1)[:, :5]).all()
+
+
 def test_library_versions_name_keras_and_tensorflow():
     v = kb.library_versions()
     assert v["keras"] == keras.__version__ and v["tensorflow"] and v["keras_backend"] == "tensorflow"

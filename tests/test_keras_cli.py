@@ -68,3 +68,16 @@ def test_verify_determinism_works_for_the_torch_backend(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "torch:squeezenet1_1" in out and "single vs batched" in out and "single vs single" in out
     assert rc in (0, 1) and out.rstrip().endswith("OK" if rc == 0 else "FAILED")
+
+
+def test_predict_with_a_local_weights_file_records_its_hash(tmp_path):
+    from imagenet_bench import keras_backend as kb
+    from imagenet_bench.registry import get_model
+    wfile = tmp_path / "mnv2.weights.h5"
+    with kb.KerasBackend(get_model("keras:mobilenetV2"), weights=None, seed=5) as b:
+        b.keras_model.save_weights(str(wfile))
+    root = make_valset(tmp_path / "val", num_classes=1, per_class=2)
+    assert cli.main(["predict", "--framework", "keras", "--model", "mobilenetV2", "--weights", str(wfile),
+                     str(root), "-o", str(tmp_path / "out"), "--no-progress"]) == 0
+    (path,) = (tmp_path / "out").glob("keras-mobilenetV2.val2-*.npz")
+    assert cache.load(str(path)).provenance["weights"] == f"file:{wfile} sha256:{kb.file_sha256(str(wfile))}"
