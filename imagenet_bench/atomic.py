@@ -1,7 +1,8 @@
-"""Atomic file writes: write to a temporary file beside the target, then rename."""
+"""File helpers: atomic writes (temporary file beside the target, then rename) and file hashes."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from typing import Iterator
@@ -52,3 +53,12 @@ def write_bytes(path: str, data: bytes) -> None:
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             f.write(data)
+
+
+def file_sha256(path: str) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -19,7 +19,6 @@ before building the next). ``docs/keras.md`` gives the measured memory.
 from __future__ import annotations
 
 import gc
-import hashlib
 import importlib
 import importlib.util
 import os
@@ -55,6 +54,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from . import keras_weights, pixels  # noqa: E402
+from .atomic import file_sha256  # noqa: E402
 from .errors import BenchError, InputError  # noqa: E402
 from .registry import ModelSpec  # noqa: E402
 
@@ -84,13 +84,6 @@ def _preprocess_input(spec: ModelSpec) -> Callable:
     return importlib.import_module(spec.normalization).preprocess_input
 
 
-def file_sha256(path: str) -> str:
-    """sha256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def build_model(spec: ModelSpec, weights: Optional[str] = "imagenet", seed: int = 0):

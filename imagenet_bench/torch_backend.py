@@ -19,7 +19,6 @@ backend protocol of :mod:`runner`:
 """
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
 import tempfile
@@ -31,6 +30,7 @@ import torch
 import torchvision
 
 from . import pixels
+from .atomic import file_sha256
 from .errors import BenchError, InputError
 from .registry import ModelSpec, Recipe
 from .runner import Batch
@@ -107,13 +107,6 @@ def _apply_state_dict(model: torch.nn.Module, path: str) -> None:
                          f"a checkpoint of this architecture") from None
 
 
-def sha256_file(path: str) -> str:
-    """Hex sha256 of a file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def build_torchvision(builder: str, weights, checkpoint: Optional[str] = None,
@@ -134,7 +127,7 @@ def build_torchvision(builder: str, weights, checkpoint: Optional[str] = None,
         prov = {"weights": f"random(seed={RANDOM_SEED})"}
         if checkpoint:
             _apply_state_dict(model, checkpoint)
-            prov = {"weights": "checkpoint", "weights_sha256": sha256_file(checkpoint)}
+            prov = {"weights": "checkpoint", "weights_sha256": file_sha256(checkpoint)}
         return model.eval(), prov
     if checkpoint:
         if not os.path.isfile(checkpoint):
@@ -154,7 +147,7 @@ def build_torchvision(builder: str, weights, checkpoint: Optional[str] = None,
                                  f"({str(e).splitlines()[0]})") from None
             finally:
                 torch.hub._hub_dir = saved
-        return model.eval(), {"weights": weights.name, "weights_sha256": sha256_file(checkpoint)}
+        return model.eval(), {"weights": weights.name, "weights_sha256": file_sha256(checkpoint)}
     path = hub_checkpoint_path(weights)
     try:
         model = torchvision.models.get_model(name, weights=weights)
@@ -404,7 +397,7 @@ def from_factory(factory: str, name: str, recipe: Recipe, checkpoint: Optional[s
     prov = {"weights": f"factory {factory}"}
     if checkpoint:
         _apply_state_dict(module, checkpoint)
-        prov["weights_sha256"] = sha256_file(checkpoint)
+        prov["weights_sha256"] = file_sha256(checkpoint)
     return TorchBackend(module, name, recipe, prov, extra={"builder": factory}, **kw)
 
 

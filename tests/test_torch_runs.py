@@ -73,7 +73,7 @@ def test_sigkill_at_any_moment_then_resume_gives_the_uninterrupted_cache(tmp_pat
     assert 0 < done[0] <= done[1] < 48, done  # really killed mid-way, and progress was kept
     res = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
-    assert f"resuming from" in res.stderr
+    assert "resuming from" in res.stderr
     assert not partial()
     _same(cache.load(cache.find_caches(str(out))[0]), cache.load(cache.find_caches(str(tmp_path / "ref"))[0]))
 
