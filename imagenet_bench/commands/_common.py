@@ -35,6 +35,13 @@ def emit(text: str, output: Optional[str]) -> None:
         sys.stdout.write(text)
 
 
+def add_precomputed_args(parser: argparse.ArgumentParser) -> None:
+    """Add ``--precomputed DIR`` and ``--val-dir`` (labels and ids for 2019-layout outputs)."""
+    parser.add_argument("--precomputed", metavar="DIR", default="precomputed",
+                        help="folder of caches or of the 2019 outputs")
+    add_val_dir_arg(parser)
+
+
 def add_val_dir_arg(parser: argparse.ArgumentParser) -> None:
     """Add ``--val-dir`` (labels and image ids for 2019-layout outputs)."""
     parser.add_argument("--val-dir", metavar="VAL_DIR",

@@ -5,7 +5,7 @@ import sys
 
 from .. import compare, report, scorer, stats
 from ..errors import InputError
-from ._common import HelpFormatter, add_output_args, emit
+from ._common import HelpFormatter, add_output_args, add_precomputed_args, emit
 
 
 def columns(fmt: str, pct: str, ci: bool = False):
@@ -44,8 +44,7 @@ def add_parser(sub) -> None:
         formatter_class=HelpFormatter)
     p.add_argument("models", nargs="*", metavar="MODEL",
                    help="two models as framework:name (e.g. keras:resnet50 torch:resnet50)")
-    p.add_argument("--precomputed", metavar="DIR", default="precomputed",
-                   help="folder of caches or of the 2019 outputs")
+    add_precomputed_args(p)
     p.add_argument("--labels", choices=("original", "real"), default="original",
                    help="'real': correctness against the ReaL label sets (Beyer et al. 2020, "
                         "'Are we done with ImageNet?', arXiv:2006.07159), images without a "
@@ -69,7 +68,7 @@ def run(args) -> int:
                          f"torch:resnet50`, or no names to pair every shared architecture")
     if not 0.0 < args.confidence < 1.0:
         raise InputError(f"--confidence {args.confidence}: must be between 0 and 1, e.g. 0.95")
-    preds = scorer.load_predictions(args.precomputed, allow_mixed=True)
+    preds = scorer.load_predictions(args.precomputed, allow_mixed=True, val_dir=args.val_dir)
     if args.models:
         pairs = [(compare.find_model(preds, args.models[0]),
                   compare.find_model(preds, args.models[1]))]

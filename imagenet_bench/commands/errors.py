@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import errors_view, report, scorer
 from ..errors import InputError
-from ._common import HelpFormatter, add_output_args, emit
+from ._common import HelpFormatter, add_output_args, add_precomputed_args, emit
 
 COLUMNS = [
     report.Column("image", "image"), report.Column("label", "label"),
@@ -23,8 +23,7 @@ def add_parser(sub) -> None:
                     "the same way are often mislabelled: a starting point for finding label "
                     "errors. All caches must cover the same images.",
         formatter_class=HelpFormatter)
-    p.add_argument("--precomputed", metavar="DIR", default="precomputed",
-                   help="folder of caches or of the 2019 outputs")
+    add_precomputed_args(p)
     p.add_argument("--limit", type=int, default=100, help="list at most this many images")
     p.add_argument("--min-wrong", type=int, default=1,
                    help="list only images at least this many models get wrong")
@@ -39,7 +38,7 @@ def run(args) -> int:
     """Load the caches, rank the images and write the table."""
     if args.limit < 1 or args.min_wrong < 1:
         raise InputError(f"--limit {args.limit} / --min-wrong {args.min_wrong}: both must be >= 1")
-    preds = scorer.load_predictions(args.precomputed)
+    preds = scorer.load_predictions(args.precomputed, val_dir=args.val_dir)
     top1 = [scorer.correct(p)[0] for p in preds]
     rows = errors_view.hard_example_rows(preds, top1, limit=args.limit,
                                          min_wrong=args.min_wrong, with_real=args.show_real)

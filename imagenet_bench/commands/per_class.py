@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .. import compare, errors_view, report, scorer, stats
 from ..errors import InputError
-from ._common import HelpFormatter, add_output_args, emit
+from ._common import HelpFormatter, add_output_args, add_precomputed_args, emit
 
 
 def add_parser(sub) -> None:
@@ -16,8 +16,7 @@ def add_parser(sub) -> None:
         formatter_class=HelpFormatter)
     p.add_argument("models", nargs="+", metavar="MODEL",
                    help="models as framework:name (e.g. torch:resnet50)")
-    p.add_argument("--precomputed", metavar="DIR", default="precomputed",
-                   help="folder of caches or of the 2019 outputs")
+    add_precomputed_args(p)
     p.add_argument("--ci", action="store_true",
                    help="add a Wilson score interval per class (50 images per class on the "
                         "full validation set, so the intervals are wide)")
@@ -33,7 +32,7 @@ def run(args) -> int:
     """Load the named models and write their per-class table."""
     if not 0.0 < args.confidence < 1.0:
         raise InputError(f"--confidence {args.confidence}: must be between 0 and 1, e.g. 0.95")
-    preds = scorer.load_predictions(args.precomputed, allow_mixed=True)
+    preds = scorer.load_predictions(args.precomputed, allow_mixed=True, val_dir=args.val_dir)
     rows = []
     for name in args.models:
         p = compare.find_model(preds, name)

@@ -6,7 +6,7 @@ import sys
 from .. import report, scorer
 from ..imagenet_meta import NUM_VAL_IMAGES
 from . import score_analysis
-from ._common import HelpFormatter, add_output_args, add_val_dir_arg, emit
+from ._common import HelpFormatter, add_output_args, add_precomputed_args, emit
 
 BASE_COLUMNS = [
     report.Column("rank1", "rank@1"), report.Column("framework", "framework"),
@@ -29,15 +29,13 @@ def add_parser(sub) -> None:
                     "keras_imagenet/ and pytorch_imagenet/ folders) and rank the models. "
                     "Imports neither torch nor tensorflow.",
         formatter_class=HelpFormatter)
-    p.add_argument("--precomputed", metavar="DIR", default="precomputed",
-                   help="folder of caches or of the 2019 outputs")
+    add_precomputed_args(p)
     p.add_argument("--keep", metavar="FILE.npy",
                    help="score only these images (integer indices, or a boolean mask)")
     p.add_argument("--omit", metavar="FILE.npy",
                    help="leave these images out (integer indices, or a boolean mask)")
     p.add_argument("--labels", metavar="FILE.npy",
                    help=score_analysis.LABELS_HELP)
-    add_val_dir_arg(p)
     p.add_argument("--allow-mixed-datasets", action="store_true",
                    help="list caches over different image lists in one table (not comparable)")
     score_analysis.add_arguments(p)
