@@ -13,8 +13,6 @@ fresh interpreter importing the Keras backend. ::
 from __future__ import annotations
 
 import argparse
-import ctypes
-import gc
 import os
 import subprocess
 import sys
@@ -25,20 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-
-def rss_mb(trim: bool) -> float:
-    """Resident set size in MB (after ``malloc_trim(0)`` when ``trim``)."""
-    gc.collect()
-    if trim:
-        try:
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except OSError:
-            pass
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+from imagenet_bench.memory import rss_mb  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,6 @@
 """Isolation: model A, then B, then A again -- A bitwise identical, memory back near baseline."""
-import ctypes
 import gc
+import math
 import os
 
 import numpy as np
@@ -12,7 +12,7 @@ skip_without_keras()  # before any TensorFlow import, see keras_helpers
 keras = pytest.importorskip("keras")
 
 from conftest import make_valset  # noqa: E402
-from imagenet_bench import dataset, keras_backend as kb  # noqa: E402
+from imagenet_bench import dataset, keras_backend as kb, memory  # noqa: E402
 from imagenet_bench.registry import get_model  # noqa: E402
 
 #: stated margin: RSS may stay this far above the baseline (allocator caches); docs/keras.md
@@ -20,17 +20,11 @@ MARGIN_MB = 64
 
 
 def rss_mb() -> float:
-    """Resident set size after returning freed heap pages to the OS (glibc malloc_trim)."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except OSError:
-        pass
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    pytest.skip("no /proc/self/status")
+    """Resident set size after malloc_trim; skips where it cannot be read."""
+    value = memory.rss_mb(trim=True)
+    if math.isnan(value):
+        pytest.skip("no /proc/self/status")
+    return value
 
 
 def _run(name, paths):
