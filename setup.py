@@ -39,6 +39,6 @@ setup(
         "test": TEST,
         "all": sorted(set(TORCH + KERAS + ANALYSIS + REAL_LABELS + DEMO + TEST)),
     },
-    entry_points={"console_scripts": ["imagenet-bench=imagenet_bench.cli:main"]},
+    entry_points={"console_scripts": ["imagenet-bench=imagenet_bench.cli.main:main"]},
     license="MIT",
 )

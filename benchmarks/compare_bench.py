@@ -47,7 +47,7 @@ def baseline(root: str) -> list:
 
 def command(root: str) -> None:
     """The real command, output discarded."""
-    from imagenet_bench import cli
+    from imagenet_bench.cli import main as cli
     with contextlib.redirect_stdout(io.StringIO()):
         status = cli.main(["compare", "--precomputed", root, "--format", "csv"])
     if status != 0:
@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     for _ in range(args.repeat):
         base.append(_time(baseline, root))
         warm.append(_time(command, root))
-    from imagenet_bench import scorer
+    from imagenet_bench.analysis import scorer
     load = statistics.median(_time(scorer.load_predictions, root) for _ in range(args.repeat))
     w, b = statistics.median(warm), statistics.median(base)
     print(f"imagenet-bench compare, 34 reference models, 7 pairs ({root})")

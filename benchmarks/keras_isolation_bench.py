@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 
-from imagenet_bench.memory import rss_mb  # noqa: E402
+from imagenet_bench.run.memory import rss_mb  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -35,8 +35,8 @@ def main(argv=None) -> int:
                                                      "nasnetlarge", "densenet121", "resnet50"])
     args = ap.parse_args(argv)
     import numpy as np
-    from imagenet_bench import keras_backend as kb
-    from imagenet_bench.registry import get_model
+    from imagenet_bench.backends.keras import child as kb
+    from imagenet_bench.models.registry import get_model
 
     rng = np.random.default_rng(0)
     images = {s: rng.integers(0, 256, (4, s, s, 3), dtype=np.uint8) for s in (224, 299, 331)}
@@ -59,7 +59,7 @@ def main(argv=None) -> int:
         print(f"after {name:12s} ({dt:5.1f} s): RSS {rss_mb(False) - base_raw:+7.1f} MB raw, "
               f"{rss_mb(True) - base:+7.1f} MB trimmed{same}")
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import imagenet_bench.keras_backend"], check=True, cwd=ROOT,
+    subprocess.run([sys.executable, "-c", "import imagenet_bench.backends.keras.child"], check=True, cwd=ROOT,
                    env=dict(os.environ, PYTHONPATH=ROOT))
     print(f"child process per model: +{time.perf_counter() - t:.1f} s start-up "
           f"(interpreter + TensorFlow/Keras import) per model")

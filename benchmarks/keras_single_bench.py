@@ -54,9 +54,12 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     import numpy as np
-    from imagenet_bench import cache, dataset, keras_backend as kb, runner
-    from imagenet_bench.keras_process import KerasProcessBackend
-    from imagenet_bench.registry import get_model
+    from imagenet_bench.cache import store as cache
+    from imagenet_bench.data import dataset
+    from imagenet_bench.backends.keras import child as kb
+    from imagenet_bench.run import runner
+    from imagenet_bench.backends.keras.parent import KerasProcessBackend
+    from imagenet_bench.models.registry import get_model
     import keras
 
     if not os.path.isdir(args.val):

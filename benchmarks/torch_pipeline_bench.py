@@ -47,7 +47,7 @@ def forward_only(backend, n: int) -> float:
 
 def end_to_end(backend, valset, out_dir: str) -> float:
     """images/s of a full run (cache written) over ``valset``."""
-    from imagenet_bench import runner
+    from imagenet_bench.run import runner
 
     t = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):  # the acc@1 line of random weights is noise here
@@ -70,7 +70,9 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args(argv)
 
-    from imagenet_bench import dataset, registry, torch_backend
+    from imagenet_bench.data import dataset
+    from imagenet_bench.models import registry
+    from imagenet_bench.backends import torch as torch_backend
 
     vs = dataset.discover(args.val)
     vs = vs.select(range(min(args.images, vs.num_images)))

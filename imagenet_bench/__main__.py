@@ -1,7 +1,7 @@
 """``python -m imagenet_bench`` runs the command-line tool."""
 import sys
 
-from .cli import main
+from imagenet_bench.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -48,7 +48,7 @@ def to_predict_argv(argv: Optional[List[str]] = None) -> List[str]:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run ``imagenet-bench predict`` with the translated arguments."""
-    from imagenet_bench import cli
+    from imagenet_bench.cli import main as cli
     return cli.main(to_predict_argv(argv))
 
 

@@ -7,7 +7,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from imagenet_bench import cache, imagenet_meta
+from imagenet_bench.cache import store as cache
+from imagenet_bench.data import imagenet_meta
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 REFERENCE = SHARED / "reference" / "northcutt2019"

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imagenet_bench import cache
+from imagenet_bench.cache import store as cache
 
 #: ``../shared`` beside the repository (CI clones the repo with shared/ beside it)
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -63,7 +63,7 @@ def write_caches(directory, preds_list):
 # --- synthetic validation sets (torch branch: dataset, pixels, runner, torch tests) ---------
 from typing import List  # noqa: E402
 
-from imagenet_bench import imagenet_meta  # noqa: E402
+from imagenet_bench.data import imagenet_meta  # noqa: E402
 
 SUBSET = VAL_SUBSET
 

@@ -10,7 +10,7 @@ REPO = Path(__file__).resolve().parents[1]
 CHILD = r"""
 import os, sys, time, argparse
 from imagenet_bench.commands import predict
-from imagenet_bench import keras_backend
+from imagenet_bench.backends.keras import child as keras_backend
 delay = float(os.environ.get("KERAS_TEST_SLEEP", "0"))
 if delay:
     orig = keras_backend.KerasBackend.predict
@@ -32,7 +32,7 @@ def predict_child(args, env=None, **kw):
 
 
 def skip_without_keras():
-    """Skip the module without keras/tensorflow; otherwise load imagenet_bench.keras_backend first.
+    """Skip the module without keras/tensorflow; otherwise load imagenet_bench.backends.keras.child first.
 
     The backend imports triton before TensorFlow: the other order crashes the
     process (SIGSEGV) as soon as a torch test imports torchvision.
@@ -43,4 +43,4 @@ def skip_without_keras():
         if importlib.util.find_spec(mod) is None:
             pytest.skip(f"{mod} is not installed (pip install 'imagenet_bench[keras]')",
                         allow_module_level=True)
-    import imagenet_bench.keras_backend  # noqa: F401
+    import imagenet_bench.backends.keras.child  # noqa: F401

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from conftest import make_preds
 
-from imagenet_bench import cache
-from imagenet_bench.cache import CacheError
+from imagenet_bench.cache import store as cache
+from imagenet_bench.cache.store import CacheError
 
 
 def test_round_trip(tmp_path):

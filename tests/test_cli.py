@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import make_preds, write_caches
 
-from imagenet_bench import cli
+from imagenet_bench.cli import main as cli
 
 ROOT = Path(__file__).resolve().parents[1]
 

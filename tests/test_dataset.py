@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from conftest import make_valset, require_subset, SUBSET
-from imagenet_bench import dataset, imagenet_meta
+from imagenet_bench.data import dataset
+from imagenet_bench.data import imagenet_meta
 from imagenet_bench.errors import InputError
 
 

@@ -7,7 +7,10 @@ import numpy as np
 import pytest
 
 from analysis_helpers import REFERENCE, SKIP_REASON, preds_for, save_all, val_ids
-from imagenet_bench import cli, errors_view, imagenet_meta, scorer
+from imagenet_bench.cli import main as cli
+from imagenet_bench.analysis import errors_view
+from imagenet_bench.data import imagenet_meta
+from imagenet_bench.analysis import scorer
 
 # files 1..6 of the validation set, whatever their classes are
 NUMBERS = [1, 2, 3, 4, 5, 6]

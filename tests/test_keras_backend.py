@@ -7,8 +7,8 @@ from keras_helpers import skip_without_keras
 skip_without_keras()  # before any TensorFlow import, see keras_helpers
 keras = pytest.importorskip("keras")
 
-from imagenet_bench import keras_backend as kb  # noqa: E402
-from imagenet_bench.registry import get_model  # noqa: E402
+from imagenet_bench.backends.keras import child as kb  # noqa: E402
+from imagenet_bench.models.registry import get_model  # noqa: E402
 
 from conftest import synthetic_image  # noqa: E402
 

@@ -10,7 +10,8 @@ skip_without_keras()  # before any TensorFlow import, see keras_helpers
 keras = pytest.importorskip("keras")
 
 from conftest import make_valset  # noqa: E402
-from imagenet_bench import cache, cli  # noqa: E402
+from imagenet_bench.cache import store as cache  # noqa: E402
+from imagenet_bench.cli import main as cli  # noqa: E402
 
 from keras_helpers import REPO  # noqa: E402
 
@@ -71,8 +72,8 @@ def test_verify_determinism_works_for_the_torch_backend(tmp_path, capsys):
 
 
 def test_predict_with_a_local_weights_file_records_its_hash(tmp_path):
-    from imagenet_bench import keras_backend as kb
-    from imagenet_bench.registry import get_model
+    from imagenet_bench.backends.keras import child as kb
+    from imagenet_bench.models.registry import get_model
     wfile = tmp_path / "mnv2.weights.h5"
     with kb.KerasBackend(get_model("keras:mobilenetV2"), weights=None, seed=5) as b:
         b.keras_model.save_weights(str(wfile))

@@ -12,8 +12,10 @@ skip_without_keras()  # before any TensorFlow import, see keras_helpers
 keras = pytest.importorskip("keras")
 
 from conftest import make_valset  # noqa: E402
-from imagenet_bench import dataset, keras_backend as kb, memory  # noqa: E402
-from imagenet_bench.registry import get_model  # noqa: E402
+from imagenet_bench.data import dataset  # noqa: E402
+from imagenet_bench.backends.keras import child as kb  # noqa: E402
+from imagenet_bench.run import memory  # noqa: E402
+from imagenet_bench.models.registry import get_model  # noqa: E402
 
 #: stated margin: RSS may stay this far above the baseline (allocator caches); docs/keras.md
 MARGIN_MB = 64
@@ -92,6 +94,6 @@ def test_predict_runs_each_model_in_its_own_process_a_b_a(tmp_path):
 def test_child_process_errors_reach_the_parent_as_bench_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     from imagenet_bench.errors import BenchError
-    from imagenet_bench.keras_process import KerasProcessBackend
+    from imagenet_bench.backends.keras.parent import KerasProcessBackend
     with pytest.raises(BenchError, match=r"expected the file .*mobilenet_1_0_224_tf\.h5"):
         KerasProcessBackend(get_model("keras:mobilenet"), weights="imagenet")

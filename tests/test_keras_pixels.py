@@ -8,8 +8,8 @@ skip_without_keras()  # before any TensorFlow import, see keras_helpers
 keras = pytest.importorskip("keras")
 
 from conftest import SUBSET, synthetic_image  # noqa: E402
-from imagenet_bench import pixels  # noqa: E402
-from imagenet_bench.registry import get_model  # noqa: E402
+from imagenet_bench.data import pixels  # noqa: E402
+from imagenet_bench.models.registry import get_model  # noqa: E402
 
 
 def _load_img_2019(path, s):

@@ -12,9 +12,13 @@ skip_without_keras()  # before any TensorFlow import, see keras_helpers
 keras = pytest.importorskip("keras")
 
 from conftest import make_valset  # noqa: E402
-from imagenet_bench import cache, dataset, keras_backend as kb, pixels, runner  # noqa: E402
+from imagenet_bench.cache import store as cache  # noqa: E402
+from imagenet_bench.data import dataset  # noqa: E402
+from imagenet_bench.backends.keras import child as kb  # noqa: E402
+from imagenet_bench.data import pixels  # noqa: E402
+from imagenet_bench.run import runner  # noqa: E402
 from imagenet_bench.errors import BenchError  # noqa: E402
-from imagenet_bench.registry import get_model  # noqa: E402
+from imagenet_bench.models.registry import get_model  # noqa: E402
 
 from keras_helpers import predict_child  # noqa: E402
 

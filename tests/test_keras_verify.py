@@ -8,8 +8,11 @@ skip_without_keras()  # before any TensorFlow import, see keras_helpers
 keras = pytest.importorskip("keras")
 
 from conftest import make_valset  # noqa: E402
-from imagenet_bench import cli, dataset, keras_backend as kb, keras_verify as kv  # noqa: E402
-from imagenet_bench.registry import get_model  # noqa: E402
+from imagenet_bench.cli import main as cli  # noqa: E402
+from imagenet_bench.data import dataset  # noqa: E402
+from imagenet_bench.backends.keras import child as kb  # noqa: E402
+from imagenet_bench.backends.keras import verify as kv  # noqa: E402
+from imagenet_bench.models.registry import get_model  # noqa: E402
 
 
 class AlwaysTrainingBN(keras.layers.BatchNormalization):

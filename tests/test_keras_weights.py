@@ -8,10 +8,10 @@ from keras_helpers import skip_without_keras
 skip_without_keras()  # before any TensorFlow import, see keras_helpers
 keras = pytest.importorskip("keras")
 
-from imagenet_bench import keras_backend as kb  # noqa: E402
-from imagenet_bench import keras_weights  # noqa: E402
+from imagenet_bench.backends.keras import child as kb  # noqa: E402
+from imagenet_bench.models import keras_weights  # noqa: E402
 from imagenet_bench.errors import BenchError  # noqa: E402
-from imagenet_bench.registry import get_model, list_models  # noqa: E402
+from imagenet_bench.models.registry import get_model, list_models  # noqa: E402
 
 
 def test_every_keras_model_has_a_weights_entry():

@@ -4,7 +4,10 @@ import os
 import numpy as np
 import pytest
 
-from imagenet_bench import cache, cli, northcutt2019, scorer
+from imagenet_bench.cache import store as cache
+from imagenet_bench.cli import main as cli
+from imagenet_bench.cache import northcutt2019
+from imagenet_bench.analysis import scorer
 
 
 def _write_2019(root, model, fw, preds, probs):
@@ -83,7 +86,7 @@ def test_import_then_score_gives_the_same_table(reference_dir, tmp_path, capsys)
 
 def test_val_dir_gives_labels_and_ids(tmp_path, capsys):
     """With --val-dir the rows take that directory's ids and labels (not i // 50)."""
-    from imagenet_bench import imagenet_meta
+    from imagenet_bench.data import imagenet_meta
 
     wnids = imagenet_meta.wnids()
     w10 = imagenet_meta.validation_wnids()[9]  # the official class of ILSVRC2012_val_00000010

@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 from conftest import SUBSET, synthetic_image
-from imagenet_bench import pixels
-from imagenet_bench.registry import Recipe, get_model
+from imagenet_bench.data import pixels
+from imagenet_bench.models.registry import Recipe, get_model
 
 REF = Recipe(resize=256, crop=224, squash=False, interpolation="bilinear", normalization="torch")
 
@@ -82,7 +82,7 @@ def _real_photos():
 def test_reference_recipe_equals_torchvision_weights_transforms(model):
     torch = pytest.importorskip("torch")
     from torchvision.transforms import functional as F
-    from imagenet_bench import torch_backend
+    from imagenet_bench.backends import torch as torch_backend
     photos = _real_photos()
     if not photos:
         pytest.skip("no real photos (../shared subset or scikit-image) available")
@@ -103,7 +103,7 @@ def test_torch_backend_pixels_equal_pixels_module(model, mode):
     """The torch backend resizes with torchvision's functional transforms where they apply;
     both implementations give the same bytes."""
     pytest.importorskip("torch")
-    from imagenet_bench import torch_backend
+    from imagenet_bench.backends import torch as torch_backend
     photos = _real_photos()
     if not photos:
         pytest.skip("no real photos (../shared subset or scikit-image) available")
@@ -118,7 +118,7 @@ def test_torch_backend_pixels_equal_pixels_module(model, mode):
 def test_dataset_pixels_runner_do_not_import_torch():
     import subprocess
     import sys
-    code = ("import sys; import imagenet_bench.dataset, imagenet_bench.pixels, imagenet_bench.runner; "
+    code = ("import sys; import imagenet_bench.data.dataset, imagenet_bench.data.pixels, imagenet_bench.run.runner; "
             "bad = [m for m in ('torch', 'torchvision', 'tensorflow', 'keras') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from analysis_helpers import REFERENCE, SKIP_REASON, preds_for, save_all, val_ids
-from imagenet_bench import cli
+from imagenet_bench.cli import main as cli
 
 pytest.importorskip("matplotlib")
 
@@ -29,7 +29,7 @@ ROWS = [
 
 
 def test_bar_chart_and_scatter_render(tmp_path):
-    from imagenet_bench import plots
+    from imagenet_bench.report import plots
     bars = tmp_path / "bars.png"
     scatter = tmp_path / "scatter.png"
     assert plots.accuracy_bars(ROWS, str(bars), title="t") == str(bars)
@@ -41,7 +41,7 @@ def test_bar_chart_and_scatter_render(tmp_path):
 
 
 def test_nothing_to_plot_is_a_clear_error(tmp_path):
-    from imagenet_bench import plots
+    from imagenet_bench.report import plots
     from imagenet_bench.errors import BenchError
     with pytest.raises(BenchError, match="published"):
         plots.published_scatter([{"acc1": 1.0, "model": "x"}], str(tmp_path / "x.png"))
@@ -49,7 +49,7 @@ def test_nothing_to_plot_is_a_clear_error(tmp_path):
 
 
 def test_unknown_extension_is_a_clear_error(tmp_path, capsys):
-    from imagenet_bench import plots
+    from imagenet_bench.report import plots
     from imagenet_bench.errors import BenchError
     with pytest.raises(BenchError, match=r"\.xyz.*\.png"):
         plots.accuracy_bars(ROWS, str(tmp_path / "f.xyz"))
@@ -57,7 +57,7 @@ def test_unknown_extension_is_a_clear_error(tmp_path, capsys):
 
 
 def test_companion_path():
-    from imagenet_bench import plots
+    from imagenet_bench.report import plots
     assert plots.companion_path("out/table.png", "published") == "out/table.published.png"
 
 
@@ -74,7 +74,7 @@ def test_score_plot_option_writes_both_figures(tmp_path):
 
 
 def test_importing_plots_does_not_import_matplotlib():
-    code = ("import sys; import imagenet_bench.plots, imagenet_bench.commands.score_analysis; "
+    code = ("import sys; import imagenet_bench.report.plots, imagenet_bench.commands.score_analysis; "
             "sys.exit('matplotlib' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 

@@ -6,8 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from imagenet_bench import imagenet_meta, real_labels
-from imagenet_bench.cache import Predictions
+from imagenet_bench.data import imagenet_meta
+from imagenet_bench.data import real_labels
+from imagenet_bench.cache.store import Predictions
 
 # ReaL labels ship as timm package data; locate the wheel without importing timm (and torch)
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("timm") is None,

@@ -5,7 +5,7 @@ import json
 import subprocess
 import sys
 
-from imagenet_bench import cli
+from imagenet_bench.cli import main as cli
 
 
 def test_34_rows_valid_accuracies_ranks_a_permutation(reference_dir, capsys):
@@ -24,7 +24,7 @@ def test_34_rows_valid_accuracies_ranks_a_permutation(reference_dir, capsys):
 
 SCRIPT = """
 import json, sys
-from imagenet_bench import cli
+from imagenet_bench.cli import main as cli
 code = cli.main(["score", "--precomputed", sys.argv[1], "--format", "json", "-o", sys.argv[2]])
 heavy = [m for m in ("torch", "tensorflow", "keras", "pandas", "scipy", "matplotlib",
                      "tensorflow_datasets", "timm", "PIL") if m in sys.modules]

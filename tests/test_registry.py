@@ -3,7 +3,7 @@ import dataclasses
 
 import pytest
 
-from imagenet_bench import registry
+from imagenet_bench.models import registry
 
 KERAS = ("densenet121 densenet169 densenet201 inceptionresnetv2 inceptionv3 mobilenet "
          "mobilenetV2 nasnetlarge nasnetmobile resnet50 vgg16 vgg19 xception").split()

@@ -5,9 +5,12 @@ import numpy as np
 import pytest
 
 from conftest import make_valset
-from imagenet_bench import cache, dataset, pixels, runner
+from imagenet_bench.cache import store as cache
+from imagenet_bench.data import dataset
+from imagenet_bench.data import pixels
+from imagenet_bench.run import runner
 from imagenet_bench.errors import BenchError
-from imagenet_bench.registry import Recipe
+from imagenet_bench.models.registry import Recipe
 
 RECIPE = Recipe(resize=20, crop=16, squash=False, interpolation="bilinear", normalization="torch")
 

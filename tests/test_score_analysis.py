@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 
 from analysis_helpers import REFERENCE, SKIP_REASON, preds_for, save_all, val_ids
-from imagenet_bench import cli, registry, stats
+from imagenet_bench.cli import main as cli
+from imagenet_bench.models import registry
+from imagenet_bench.analysis import stats
 
 NUMBERS = list(range(1, 41))
 
@@ -59,7 +61,8 @@ def test_published_flag_and_reason_from_the_recipe(tmp_path, capsys):
 
 
 def test_labels_real_beside_original(tmp_path, capsys):
-    from imagenet_bench import imagenet_meta, real_labels
+    from imagenet_bench.data import imagenet_meta
+    from imagenet_bench.data import real_labels
     import importlib.util
     if importlib.util.find_spec("timm") is None:
         pytest.skip("timm (ReaL labels) not installed")
@@ -111,7 +114,8 @@ def test_labels_real_on_a_kept_subset(tmp_path, capsys):
     import importlib.util
     if importlib.util.find_spec("timm") is None:
         pytest.skip("timm (ReaL labels) not installed")
-    from imagenet_bench import imagenet_meta, real_labels
+    from imagenet_bench.data import imagenet_meta
+    from imagenet_bench.data import real_labels
     d = _dir(tmp_path)
     keep = np.arange(0, 40, 2)
     np.save(tmp_path / "keep.npy", keep)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from conftest import make_preds, write_caches
 
-from imagenet_bench import scorer
+from imagenet_bench.analysis import scorer
 from imagenet_bench.errors import InputError
 
 # 4 images, labels 1, 2, 3, 4.

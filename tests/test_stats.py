@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from imagenet_bench import stats
+from imagenet_bench.analysis import stats
 
 
 def test_z_value_matches_known_quantiles():

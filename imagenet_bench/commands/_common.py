@@ -5,7 +5,8 @@ import argparse
 import sys
 from typing import Optional
 
-from .. import atomic, report
+from imagenet_bench.cache import atomic
+from imagenet_bench.report import tables as report
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

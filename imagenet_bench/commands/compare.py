@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import sys
 
-from .. import compare, report, scorer, stats
-from ..errors import InputError
-from ._common import HelpFormatter, add_output_args, add_precomputed_args, emit
+from imagenet_bench.analysis import compare
+from imagenet_bench.report import tables as report
+from imagenet_bench.analysis import scorer
+from imagenet_bench.analysis import stats
+from imagenet_bench.errors import InputError
+from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit
 
 
 def columns(fmt: str, pct: str, ci: bool = False):

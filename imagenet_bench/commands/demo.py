@@ -31,7 +31,7 @@ PHOTOS = [
 # (a silhouette), and the textures, microscopy and astronomy images.
 
 MODEL_NAME = "efficientnet_lite0"
-FACTORY = "imagenet_bench.torch_backend:efficientnet_lite0"
+FACTORY = "imagenet_bench.backends.torch:efficientnet_lite0"
 
 
 def default_dir() -> str:
@@ -71,7 +71,7 @@ def find_photos() -> List[Tuple[str, str, str]]:
 
 def build_set(folder: str) -> List[Tuple[str, str, str]]:
     """Copy the photos into ``folder/<wnid>/``; existing identical files are kept."""
-    from ..errors import BenchError
+    from imagenet_bench.errors import BenchError
 
     photos = find_photos()
     if not photos:
@@ -88,8 +88,12 @@ def build_set(folder: str) -> List[Tuple[str, str, str]]:
 
 def run(args) -> int:
     """Build the set, predict it, print the per-photo results and the scored table."""
-    from .. import cache, cli, dataset, imagenet_meta, runner
-    from .predict import backend_module
+    from imagenet_bench.cache import store as cache
+    from imagenet_bench.cli import main as cli
+    from imagenet_bench.data import dataset
+    from imagenet_bench.data import imagenet_meta
+    from imagenet_bench.run import runner
+    from imagenet_bench.commands.predict import backend_module
 
     tb = backend_module("torch")
     val = os.path.join(args.dir, "val")

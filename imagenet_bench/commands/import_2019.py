@@ -4,9 +4,10 @@ from __future__ import annotations
 import os
 import sys
 
-from .. import cache, northcutt2019
-from ..errors import InputError
-from ._common import add_val_dir_arg
+from imagenet_bench.cache import store as cache
+from imagenet_bench.cache import northcutt2019
+from imagenet_bench.errors import InputError
+from imagenet_bench.commands._common import add_val_dir_arg
 
 
 def add_parser(sub) -> None:

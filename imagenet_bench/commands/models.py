@@ -1,8 +1,9 @@
 """``imagenet-bench models``: list the model registry."""
 from __future__ import annotations
 
-from .. import registry, report
-from ._common import add_output_args, emit
+from imagenet_bench.models import registry
+from imagenet_bench.report import tables as report
+from imagenet_bench.commands._common import add_output_args, emit
 
 COLUMNS = [
     report.Column("name", "name"), report.Column("framework", "framework"),

@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 
-from .. import compare, errors_view, report, scorer, stats
-from ..errors import InputError
-from ._common import HelpFormatter, add_output_args, add_precomputed_args, emit
+from imagenet_bench.analysis import compare
+from imagenet_bench.analysis import errors_view
+from imagenet_bench.report import tables as report
+from imagenet_bench.analysis import scorer
+from imagenet_bench.analysis import stats
+from imagenet_bench.errors import InputError
+from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit
 
 
 def add_parser(sub) -> None:

@@ -1,10 +1,10 @@
 """``imagenet-bench predict``: run models over a validation directory and write caches.
 
 One cache per model under ``-o DIR`` (default ``precomputed/``); resumable,
-shardable under torchrun/SLURM (see :mod:`imagenet_bench.runner`).
+shardable under torchrun/SLURM (see :mod:`imagenet_bench.run.runner`).
 
-The backend is chosen by ``--framework``: ``imagenet_bench.torch_backend`` or
-``imagenet_bench.keras_backend``. A backend module provides
+The backend is chosen by ``--framework``: ``imagenet_bench.backends.torch`` or
+``imagenet_bench.backends.keras.child``. A backend module provides
 ``from_args(spec, args) -> backend`` (the :mod:`runner` protocol).
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import argparse
 import importlib
 import sys
 
-from ..errors import BenchError, InputError
+from imagenet_bench.errors import BenchError, InputError
 
 DEFAULT_OUT = "precomputed"
 
@@ -85,22 +85,33 @@ def _floats(text: str):
         raise argparse.ArgumentTypeError(f"expected 1 or 3 comma-separated numbers, got {text!r}") from None
 
 
+#: framework name -> the module of its adapter (the runner's backend protocol, ``from_args``)
+BACKENDS = {
+    "torch": ("imagenet_bench.backends.torch", "torch"),
+    "keras": ("imagenet_bench.backends.keras.child", "keras"),
+}
+
+
 def backend_module(framework: str):
-    """``imagenet_bench.<framework>_backend``, or a BenchError saying what is missing."""
-    name = f"imagenet_bench.{framework}_backend"
+    """The adapter module of ``framework``, or a BenchError naming the extra to install."""
+    if framework not in BACKENDS:
+        raise BenchError(f"--framework {framework}: no such backend; choose one of "
+                         f"{', '.join(sorted(BACKENDS))}")
+    name, extra = BACKENDS[framework]
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as e:
-        if e.name == name:
-            raise BenchError(f"--framework {framework}: this installation has no {name} module") from None
-        extra = "torch" if framework == "torch" else "keras"
+        if e.name and e.name.startswith("imagenet_bench"):
+            raise BenchError(f"--framework {framework}: this installation has no {e.name} module") from None
         raise BenchError(f"--framework {framework} needs {e.name}, which is not installed. "
                          f"Fix: pip install 'imagenet_bench[{extra}]'") from None
 
 
 def run(args) -> int:
     """Predict with every requested model; exit 2 if any model failed."""
-    from .. import dataset, registry, runner
+    from imagenet_bench.data import dataset
+    from imagenet_bench.models import registry
+    from imagenet_bench.run import runner
 
     if args.model_factory and not args.name:
         raise InputError("--model-factory needs --name (the model's name in the cache and table)")

@@ -14,7 +14,7 @@ import os
 import shutil
 import sys
 
-from ..errors import InputError
+from imagenet_bench.errors import InputError
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -57,7 +57,7 @@ def _place(src: str, dst: str, mode: str) -> str:
 
 def run(args) -> int:
     """Place every flat validation file in its wnid folder; report how each was placed."""
-    from .. import dataset
+    from imagenet_bench.data import dataset
 
     src, dst = os.path.abspath(args.src), os.path.abspath(args.dst)
     valset = dataset.discover(src, devkit=args.devkit)

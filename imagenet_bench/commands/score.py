@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import sys
 
-from .. import report, scorer
-from ..imagenet_meta import NUM_VAL_IMAGES
-from . import score_analysis
-from ._common import HelpFormatter, add_output_args, add_precomputed_args, emit
+from imagenet_bench.report import tables as report
+from imagenet_bench.analysis import scorer
+from imagenet_bench.data.imagenet_meta import NUM_VAL_IMAGES
+from imagenet_bench.commands import score_analysis
+from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit
 
 BASE_COLUMNS = [
     report.Column("rank1", "rank@1"), report.Column("framework", "framework"),

@@ -13,9 +13,13 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .. import published, real_labels, report, scorer, stats
-from ..cache import dataset_tag
-from ..errors import InputError
+from imagenet_bench.models import published
+from imagenet_bench.data import real_labels
+from imagenet_bench.report import tables as report
+from imagenet_bench.analysis import scorer
+from imagenet_bench.analysis import stats
+from imagenet_bench.cache.store import dataset_tag
+from imagenet_bench.errors import InputError
 
 REAL = "real"
 LABELS_HELP = ("custom labels: FILE.npy with one class index per scored image (extra columns), "
@@ -120,7 +124,7 @@ def extend(rows: List[Dict], preds: Sequence, args, columns: List[report.Column]
 
 
 def _plot(rows: List[Dict], args) -> None:
-    from .. import plots
+    from imagenet_bench.report import plots
     fig_rows = [dict(r, model=f"{r['framework']}:{r['model']}") for r in rows]
     pct = f"{100 * args.confidence:g}%"
     plots.accuracy_bars(fig_rows, args.plot, title=f"ImageNet top-1 with {pct} Wilson intervals")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..errors import InputError
+from imagenet_bench.errors import InputError
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -62,17 +62,19 @@ def pick_rows(num_images: int, n: int):
 
 def _backend(args, spec):
     if args.framework == "keras":
-        from .. import keras_backend
+        from imagenet_bench.backends.keras import child as keras_backend
         return keras_backend.KerasBackend(spec, weights=args.weights or "imagenet",
                                           preprocess=args.preprocess)
-    from .. import torch_backend
+    from imagenet_bench.backends import torch as torch_backend
     return torch_backend.from_spec(spec, weights=args.weights, preprocess=args.preprocess,
                                    device="cpu", batch_size=args.batch_size, workers=0)
 
 
 def run(args) -> int:
     """Run the chosen check; print its report; 0 if it passed, 1 if it found a problem."""
-    from .. import dataset, keras_verify, registry
+    from imagenet_bench.data import dataset
+    from imagenet_bench.backends.keras import verify as keras_verify
+    from imagenet_bench.models import registry
 
     try:
         spec = registry.get_model(args.model, args.framework)

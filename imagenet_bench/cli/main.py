@@ -10,9 +10,9 @@ import argparse
 import sys
 from typing import List, Optional
 
-from . import __version__
-from .commands import compare, demo, errors, import_2019, models, per_class, predict, prepare_val, score
-from .commands import verify
+from imagenet_bench import __version__
+from imagenet_bench.commands import compare, demo, errors, import_2019, models, per_class, predict, prepare_val, score
+from imagenet_bench.commands import verify
 
 #: explicit list, in the order shown by --help
 COMMANDS = [score, models, import_2019, compare, errors, per_class, predict, prepare_val, demo, verify]
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the tool; return the exit status (0 ok, 2 usage or input error)."""
-    from .errors import BenchError
+    from imagenet_bench.errors import BenchError
 
     parser = build_parser()
     args = parser.parse_args(argv)

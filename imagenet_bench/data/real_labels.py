@@ -22,8 +22,8 @@ from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
-from . import imagenet_meta
-from .errors import BenchError
+from imagenet_bench.data import imagenet_meta
+from imagenet_bench.errors import BenchError
 
 REAL_JSON = "data/_info/imagenet_real_labels.json"
 REFERENCE = ('Beyer et al., "Are we done with ImageNet?", arXiv:2006.07159 (2020); '

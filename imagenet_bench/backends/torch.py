@@ -29,11 +29,11 @@ import numpy as np
 import torch
 import torchvision
 
-from . import pixels
-from .atomic import file_sha256
-from .errors import BenchError, InputError
-from .registry import ModelSpec, Recipe
-from .runner import Batch
+from imagenet_bench.data import pixels
+from imagenet_bench.cache.atomic import file_sha256
+from imagenet_bench.errors import BenchError, InputError
+from imagenet_bench.models.registry import ModelSpec, Recipe
+from imagenet_bench.run.runner import Batch
 
 RANDOM_SEED = 0  # random weights (weights=None) are drawn from this seed, so every process agrees
 NO_WEIGHTS = ("none", "random", "None")
@@ -317,7 +317,7 @@ class TorchBackend:
                               "pillow": pixels.Image.__version__, "numpy": np.__version__},
             device=self.device.type, precision="amp" if self.amp else "fp32",
             resize_crop="torchvision.transforms.functional" if uses_torchvision_transforms(self.recipe)
-            else "imagenet_bench.pixels")
+            else "imagenet_bench.data.pixels")
         return prov
 
     def preprocess(self, path: str) -> np.ndarray:

@@ -23,16 +23,16 @@ from typing import Optional
 
 import numpy as np
 
-from . import pixels
-from .errors import BenchError
-from .registry import ModelSpec, get_model
+from imagenet_bench.data import pixels
+from imagenet_bench.errors import BenchError
+from imagenet_bench.models.registry import ModelSpec, get_model
 
 
 def _serve(conn, qualname: str, weights: Optional[str], preprocess: str, seed: int,
            name: Optional[str], threads: Optional[int]) -> None:
     """Child process: build the model, then answer ("predict", pixels) until "close" or EOF."""
     try:
-        from . import keras_backend as kb
+        from imagenet_bench.backends.keras import child as kb
         if threads:
             kb._set_threads(int(threads))
         backend = kb.KerasBackend(get_model(qualname), weights=weights, preprocess=preprocess,

@@ -56,11 +56,11 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Se
 
 import numpy as np
 
-from . import cache
-from .atomic import atomic_path
-from .dataset import ValSet
-from .errors import BenchError
-from .pixels import BadImageError
+from imagenet_bench.cache import store as cache
+from imagenet_bench.cache.atomic import atomic_path
+from imagenet_bench.data.dataset import ValSet
+from imagenet_bench.errors import BenchError
+from imagenet_bench.data.pixels import BadImageError
 
 CHECKPOINT_VERSION = 1
 

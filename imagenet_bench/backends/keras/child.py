@@ -53,10 +53,11 @@ _load_triton_before_tensorflow()
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from . import keras_weights, pixels  # noqa: E402
-from .atomic import file_sha256  # noqa: E402
-from .errors import BenchError, InputError  # noqa: E402
-from .registry import ModelSpec  # noqa: E402
+from imagenet_bench.models import keras_weights  # noqa: E402
+from imagenet_bench.data import pixels  # noqa: E402
+from imagenet_bench.cache.atomic import file_sha256  # noqa: E402
+from imagenet_bench.errors import BenchError, InputError  # noqa: E402
+from imagenet_bench.models.registry import ModelSpec  # noqa: E402
 
 FRAMEWORK = "keras"
 
@@ -280,7 +281,7 @@ def from_args(spec: Optional[ModelSpec], args):
     one model at a time. ``--weights`` is 'imagenet' (default), 'none' or a
     .h5/.weights.h5 file (``--checkpoint FILE`` is accepted as a synonym).
     """
-    from .keras_process import KerasProcessBackend
+    from imagenet_bench.backends.keras.parent import KerasProcessBackend
     if spec is None:
         raise InputError("--model-factory is for --framework torch")
     for old in list(_LIVE):

@@ -18,9 +18,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import real_labels, registry, stats
-from .errors import BenchError
-from .scorer import correct
+from imagenet_bench.data import real_labels
+from imagenet_bench.models import registry
+from imagenet_bench.analysis import stats
+from imagenet_bench.errors import BenchError
+from imagenet_bench.analysis.scorer import correct
 
 
 class CompareError(BenchError, ValueError):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Dict, Tuple
 
-from .errors import BenchError
+from imagenet_bench.errors import BenchError
 
 _BASE = "https://storage.googleapis.com/tensorflow/keras-applications/"
 

@@ -13,8 +13,10 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import cache, northcutt2019, registry
-from .errors import InputError
+from imagenet_bench.cache import store as cache
+from imagenet_bench.cache import northcutt2019
+from imagenet_bench.models import registry
+from imagenet_bench.errors import InputError
 
 
 def load_predictions(directory: str, allow_mixed: bool = False,

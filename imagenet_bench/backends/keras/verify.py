@@ -19,7 +19,7 @@ from typing import Callable, Dict, Iterable, List, Tuple
 
 import numpy as np
 
-from .cache import top5_from_probs
+from imagenet_bench.cache.store import top5_from_probs
 
 
 # --------------------------------------------------------------------- drift

@@ -14,8 +14,10 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from . import imagenet_meta, real_labels, stats
-from .compare import check_same_images
+from imagenet_bench.data import imagenet_meta
+from imagenet_bench.data import real_labels
+from imagenet_bench.analysis import stats
+from imagenet_bench.analysis.compare import check_same_images
 
 
 def _class_label(index: int) -> str:

@@ -24,9 +24,9 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from . import registry
-from .cache import FORMAT_VERSION, NUM_CLASSES, CacheError, Predictions, fingerprint
-from .imagenet_meta import IMAGES_PER_CLASS, full_val_image_ids
+from imagenet_bench.models import registry
+from imagenet_bench.cache.store import FORMAT_VERSION, NUM_CLASSES, CacheError, Predictions, fingerprint
+from imagenet_bench.data.imagenet_meta import IMAGES_PER_CLASS, full_val_image_ids
 
 SUBDIRS = {"keras_imagenet": ("keras", "keras"), "pytorch_imagenet": ("pytorch", "torch")}
 TIE_RULE = "stable sort by descending probability; ties keep the file's column order"
@@ -151,7 +151,7 @@ def load_directory(directory: str, labels: Optional[np.ndarray] = None,
     if not pairs:
         return []
     if val_dir:
-        from . import dataset
+        from imagenet_bench.data import dataset
 
         valset = dataset.discover(val_dir)
         labels, image_ids = valset.labels, valset.image_ids

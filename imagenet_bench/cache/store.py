@@ -26,8 +26,8 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .atomic import atomic_path
-from .errors import BenchError
+from imagenet_bench.cache.atomic import atomic_path
+from imagenet_bench.errors import BenchError
 
 FORMAT_VERSION = 1
 NUM_CLASSES = 1000

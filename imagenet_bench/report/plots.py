@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 from typing import Dict, List, Sequence
 
-from .atomic import atomic_path
-from .errors import BenchError
+from imagenet_bench.cache.atomic import atomic_path
+from imagenet_bench.errors import BenchError
 
 #: colour per framework (colour-blind safe pair) and for anything else
 COLOURS = {"keras": "#D55E00", "torch": "#0072B2"}

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
-from . import registry, report
+from imagenet_bench.models import registry
+from imagenet_bench.report import tables as report
 
 DEFAULT_MARGIN = 1.0  # percentage points of top-1
 

@@ -27,8 +27,8 @@ from typing import Optional, Tuple
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from .errors import BenchError
-from .registry import Recipe
+from imagenet_bench.errors import BenchError
+from imagenet_bench.models.registry import Recipe
 
 INTERPOLATIONS = {
     "nearest": Image.NEAREST,

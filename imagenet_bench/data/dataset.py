@@ -27,9 +27,9 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from . import imagenet_meta
-from .cache import fingerprint as _fingerprint
-from .errors import InputError
+from imagenet_bench.data import imagenet_meta
+from imagenet_bench.cache.store import fingerprint as _fingerprint
+from imagenet_bench.errors import InputError
 
 #: file extensions read as images (case-insensitive), as torchvision's ImageFolder
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")

@@ -19,7 +19,7 @@ import importlib.util
 import os
 from typing import Dict, List
 
-from .errors import BenchError
+from imagenet_bench.errors import BenchError
 
 NUM_CLASSES = 1000
 NUM_VAL_IMAGES = 50000

@@ -1,0 +1,1 @@
+"""Accuracy, ranks, statistics and comparisons computed from caches (numpy only)."""

@@ -1,0 +1,1 @@
+"""Keras 3: the parent-side adapter (no Keras import) and the child process that runs the model."""

@@ -1,0 +1,1 @@
+"""Prediction caches: the project's .npz format, the 2019 layout reader, atomic writes (numpy only)."""

@@ -1,0 +1,1 @@
+"""The ``imagenet-bench`` command line."""

@@ -1,0 +1,1 @@
+"""Datasets: image discovery, labels and class names, and pixels (decode -> resize -> crop)."""

@@ -1,0 +1,1 @@
+"""Model identity, the registry of pretrained weights and their published figures (stdlib only)."""

@@ -1,0 +1,1 @@
+"""Tables (text, csv, markdown, json) and plots."""

@@ -1,0 +1,1 @@
+"""The resumable, shardable prediction loop shared by every backend."""
