@@ -15,6 +15,7 @@ import numpy as np
 
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache import northcutt2019
+from imagenet_bench.data import datasets
 from imagenet_bench.models import registry
 from imagenet_bench.errors import InputError
 
@@ -179,7 +180,7 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
             "framework": p.framework, "model": p.model,
             "acc1": 100.0 * top1.mean(), "acc5": 100.0 * top5.mean(),
             "images": int(rows.size), "missing": int(p.missing[rows].sum()),
-            "dataset": cache.dataset_tag(n, p.fingerprint),
+            "dataset": cache.dataset_tag(n, p.fingerprint, datasets.name_of(p)),
         }
         spec = _spec(p)
         row["published_acc1"] = spec.published_acc1 if spec else None

@@ -11,6 +11,9 @@ Arrays in the file (``np.savez``, no pickles):
   (``wnid/ILSVRC2012_val_00000293.JPEG``)
 * ``provenance`` uint8 blob: UTF-8 JSON, see :data:`REQUIRED_PROVENANCE`
 * ``all_probs``  float16 (N, 1000), optional (``--save-all-probs``)
+* ``subset_top5_idx`` int16 / ``subset_top5_prob`` float32 (N, 5), optional: for a test
+  set with a class subset (ImageNet-A/R), the top-5 among the subset's classes
+  (provenance ``dataset.class_subset``) of the full softmax, not renormalised
 
 Only numpy is imported here.
 """
@@ -63,14 +66,16 @@ def _ids_blob(image_ids: Sequence[str]) -> np.ndarray:
     return np.frombuffer("\n".join(image_ids).encode("utf-8"), dtype=np.uint8)
 
 
-def dataset_tag(num_images: int, fp: str) -> str:
-    """Short dataset name used in cache file names: ``val<N>-<fingerprint[:8]>``."""
-    return f"val{num_images}-{fp[:8]}"
+def dataset_tag(num_images: int, fp: str, dataset: str = "imagenet-val") -> str:
+    """Short dataset name used in cache file names: ``val<N>-<fingerprint[:8]>`` for ImageNet
+    val, ``<dataset><N>-<fingerprint[:8]>`` for another test set (``imagenet-a7500-...``)."""
+    return f"{'val' if dataset == 'imagenet-val' else dataset}{num_images}-{fp[:8]}"
 
 
-def cache_filename(framework: str, model: str, num_images: int, fp: str) -> str:
+def cache_filename(framework: str, model: str, num_images: int, fp: str,
+                   dataset: str = "imagenet-val") -> str:
     """File name of a model's cache for a dataset: ``torch-resnet50.val50000-1a2b3c4d.npz``."""
-    return f"{framework}-{model}.{dataset_tag(num_images, fp)}.npz"
+    return f"{framework}-{model}.{dataset_tag(num_images, fp, dataset)}.npz"
 
 
 def top5_from_probs(probs: np.ndarray) -> "tuple[np.ndarray, np.ndarray]":
@@ -87,6 +92,16 @@ def top5_from_probs(probs: np.ndarray) -> "tuple[np.ndarray, np.ndarray]":
     return idx.astype(np.int16), np.take_along_axis(probs, idx, axis=1)
 
 
+def top5_within(probs: np.ndarray, classes: Sequence[int]) -> "tuple[np.ndarray, np.ndarray]":
+    """Top-5 of each row among ``classes`` only (sorted class indices): the prediction of a
+    model restricted to a class subset (ImageNet-A/R protocol). Probabilities are the full
+    softmax's, not renormalised; ties go to the lower class index, as in :func:`top5_from_probs`."""
+    classes = np.asarray(classes, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float32)[:, classes]
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :TOPK]
+    return classes[order].astype(np.int16), np.take_along_axis(probs, order, axis=1)
+
+
 @dataclass
 class Predictions:
     """One model's top-5 predictions over an ordered list of images."""
@@ -99,10 +114,12 @@ class Predictions:
     missing: Optional[np.ndarray] = None
     all_probs: Optional[np.ndarray] = None
     path: Optional[str] = field(default=None, compare=False)
+    subset_top5_idx: Optional[np.ndarray] = None  # top-5 within the dataset's class subset
+    subset_top5_prob: Optional[np.ndarray] = None
 
     @classmethod
     def build(cls, top5_idx, top5_prob, labels, image_ids: Sequence[str], provenance: Dict,
-              missing=None, all_probs=None) -> "Predictions":
+              missing=None, all_probs=None, subset_top5=None) -> "Predictions":
         """Assemble predictions from arrays and a list of image ids; fills fingerprint/num_images."""
         blob = _ids_blob(image_ids)
         prov = dict(provenance)
@@ -116,7 +133,9 @@ class Predictions:
             labels=np.asarray(labels, dtype=np.int16),
             image_ids_blob=blob, provenance=prov,
             missing=np.zeros(n, bool) if missing is None else np.asarray(missing, dtype=bool),
-            all_probs=None if all_probs is None else np.asarray(all_probs, dtype=np.float16))
+            all_probs=None if all_probs is None else np.asarray(all_probs, dtype=np.float16),
+            subset_top5_idx=None if subset_top5 is None else np.asarray(subset_top5[0], np.int16),
+            subset_top5_prob=None if subset_top5 is None else np.asarray(subset_top5[1], np.float32))
 
     # -- convenience -------------------------------------------------------
     @property
@@ -211,6 +230,17 @@ class Predictions:
             fail("image-id fingerprint does not match the stored ids (file edited or corrupted)")
         if self.all_probs is not None and self.all_probs.shape != (n, NUM_CLASSES):
             fail(f"all_probs has shape {self.all_probs.shape}, expected ({n}, {NUM_CLASSES})")
+        if self.subset_top5_idx is not None:
+            subset = (self.provenance.get("dataset") or {}).get("class_subset") or []
+            sub_idx = self.subset_top5_idx
+            if sub_idx.shape != (n, TOPK) or getattr(self.subset_top5_prob, "shape", None) != (n, TOPK):
+                fail(f"subset_top5_idx/subset_top5_prob have shapes {sub_idx.shape}/"
+                     f"{getattr(self.subset_top5_prob, 'shape', None)}, expected ({n}, {TOPK})")
+            outside = present[:, None] & ~np.isin(sub_idx, subset)
+            if outside.any():
+                r = int(np.argwhere(outside)[0][0])
+                fail(f"subset_top5_idx row {r} ({sub_idx[r].tolist()}) holds classes outside the "
+                     f"provenance's dataset.class_subset")
         if not allow_incomplete and not self.provenance["complete"]:
             fail("the run that wrote it did not finish (complete=False)",
                  "resume it with the same `imagenet-bench predict` command")
@@ -232,6 +262,9 @@ def save(path: str, preds: Predictions) -> str:
     }
     if preds.all_probs is not None:
         arrays["all_probs"] = preds.all_probs.astype(np.float16)
+    if preds.subset_top5_idx is not None:
+        arrays["subset_top5_idx"] = preds.subset_top5_idx.astype(np.int16)
+        arrays["subset_top5_prob"] = preds.subset_top5_prob.astype(np.float32)
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
@@ -255,7 +288,9 @@ def load(path: str, allow_incomplete: bool = False, with_all_probs: bool = False
                 image_ids_blob=z["image_ids"], provenance=prov,
                 missing=z["missing"] if "missing" in keys else None,
                 all_probs=z["all_probs"] if with_all_probs and "all_probs" in keys else None,
-                path=path)
+                path=path,
+                subset_top5_idx=z["subset_top5_idx"] if "subset_top5_idx" in keys else None,
+                subset_top5_prob=z["subset_top5_prob"] if "subset_top5_prob" in keys else None)
     except CacheError:
         raise
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:

@@ -33,6 +33,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The predict options (shared with scripts/imagenet_pytorch_get_predictions.py)."""
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
+    p.add_argument("--dataset", default="imagenet-val", metavar="NAME",
+                   help="the test set in VAL_DIR: imagenet-val (default; wnid folders or the flat "
+                        "official files), imagenet-v2-matched-frequency, imagenet-v2-threshold0.7, "
+                        "imagenet-v2-top-images (folders 0 ... 999), imagenet-a, imagenet-r "
+                        "(200 wnid folders; the top-5 within the 200 classes is stored too), "
+                        "imagenet-sketch (1,000 wnid folders). See docs/datasets.md")
     p.add_argument("--framework", choices=("torch", "keras"), default="torch", help="backend (default torch)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", "-m", action="append", metavar="NAME",
@@ -109,7 +115,7 @@ def backend_module(framework: str):
 
 def run(args) -> int:
     """Predict with every requested model; exit 2 if any model failed."""
-    from imagenet_bench.data import dataset
+    from imagenet_bench.data import datasets
     from imagenet_bench.models import registry
     from imagenet_bench.run import runner
 
@@ -122,7 +128,7 @@ def run(args) -> int:
         raise InputError("--name names one model; it cannot be used with --all or several --model")
     if args.batch_size < 1:
         raise InputError(f"--batch-size {args.batch_size}: must be at least 1")
-    valset = dataset.discover(args.val_dir, devkit=args.devkit)
+    valset = datasets.discover(args.val_dir, args.dataset, devkit=args.devkit)
     module = backend_module(args.framework)
     if args.model_factory:
         specs = [None]

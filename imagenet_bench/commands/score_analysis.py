@@ -14,7 +14,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from imagenet_bench.models import published
-from imagenet_bench.data import real_labels
+from imagenet_bench.data import datasets, real_labels
 from imagenet_bench.report import tables as report
 from imagenet_bench.analysis import scorer
 from imagenet_bench.analysis import stats
@@ -75,7 +75,7 @@ def _interval_columns(key: str, header: str) -> List[report.Column]:
 
 def _by_row(rows: Sequence[Dict], preds: Sequence) -> List:
     """The predictions each score row came from (rows carry framework, model, dataset tag)."""
-    index = {(p.framework, p.model, dataset_tag(p.num_images, p.fingerprint)): p for p in preds}
+    index = {(p.framework, p.model, dataset_tag(p.num_images, p.fingerprint, datasets.name_of(p))): p for p in preds}
     return [index[(r["framework"], r["model"], r["dataset"])] for r in rows]
 
 
