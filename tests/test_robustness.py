@@ -208,3 +208,23 @@ def test_val_restricted_masked_baseline_from_top5_and_from_all_probs():
     inside = np.isin(idx[rows], classes).any(1)
     assert undetermined2 == int((~inside).sum())
     assert masked2 == (None if undetermined2 else pytest.approx(100 * direct.mean()))
+
+
+SCRIPT = """
+import json, sys
+from imagenet_bench.cli import main as cli
+code = cli.main(["robustness", "--precomputed", sys.argv[1], "--format", "csv", "-o", sys.argv[2]])
+heavy = [m for m in ("torch", "tensorflow", "keras", "pandas", "scipy", "matplotlib",
+                     "tensorflow_datasets", "timm", "PIL") if m in sys.modules]
+print(json.dumps({"code": code, "heavy": heavy}))
+"""
+
+
+def test_robustness_imports_no_framework(tmp_path):
+    import subprocess
+    import sys
+    folder, _ = _caches(tmp_path)
+    out = subprocess.run([sys.executable, "-c", SCRIPT, str(folder), str(tmp_path / "t.csv")],
+                         capture_output=True, text=True, check=True).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == {"code": 0, "heavy": []}
+    assert (tmp_path / "t.csv").read_text().startswith("model,imagenet-val,")
