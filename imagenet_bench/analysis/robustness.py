@@ -100,18 +100,6 @@ def top1(preds: cache.Predictions) -> float:
     return 100.0 * float(scorer.correct(preds)[0].mean()) if preds.num_images else float("nan")
 
 
-def masked_correct(preds: cache.Predictions) -> np.ndarray:
-    """Per row: is the top-1 within the dataset's class subset the label? (missing rows False)
-
-    Uses the cache's ``subset_top5_idx`` (written by ``predict`` for ImageNet-A/R).
-    """
-    if preds.subset_top5_idx is None:
-        raise InputError(f"{preds.where()}: no top-5 within the class subset (subset_top5_idx), "
-                         f"so the masked accuracy cannot be computed. Fix: predict again with "
-                         f"`imagenet-bench predict --dataset {datasets.name_of(preds)} ...`")
-    return (preds.subset_top5_idx[:, 0] == preds.labels) & ~preds.missing
-
-
 def val_restricted(val: cache.Predictions, classes: Sequence[int]
                    ) -> Tuple[float, Optional[float], int, int]:
     """Val top-1 on the images of ``classes`` only: ``(unmasked %, masked % or None, images,
@@ -208,7 +196,7 @@ def _row(model: str, sets: Dict[str, Dict[str, cache.Predictions]], notes: List[
             continue
         if name in MASKED:
             row[f"{name}-unmasked"] = top1(p)
-            row[name] = 100.0 * float(masked_correct(p).mean())
+            row[name] = 100.0 * float(scorer.masked_correct(p).mean())
         else:
             row[name] = top1(p)
         if val is None:

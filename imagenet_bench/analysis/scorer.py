@@ -141,6 +141,18 @@ def correct(preds: cache.Predictions, labels: Optional[np.ndarray] = None,
     return top1, top5
 
 
+def masked_correct(preds: cache.Predictions) -> np.ndarray:
+    """Per row: is the top-1 within the dataset's class subset the label? (missing rows False)
+
+    Uses the cache's ``subset_top5_idx`` (written by ``predict`` for ImageNet-A/R).
+    """
+    if preds.subset_top5_idx is None:
+        raise InputError(f"{preds.where()}: no top-5 within the class subset (subset_top5_idx), "
+                         f"so the masked accuracy cannot be computed. Fix: predict again with "
+                         f"`imagenet-bench predict --dataset {datasets.name_of(preds)} ...`")
+    return (preds.subset_top5_idx[:, 0] == preds.labels) & ~preds.missing
+
+
 def competition_ranks(values: Sequence[float]) -> List[int]:
     """Rank 1 = highest; equal values share the best rank ("1224" ranking)."""
     vals = np.asarray(values, dtype=float)
@@ -182,6 +194,8 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
             "images": int(rows.size), "missing": int(p.missing[rows].sum()),
             "dataset": cache.dataset_tag(n, p.fingerprint, datasets.name_of(p)),
         }
+        if p.subset_top5_idx is not None:  # ImageNet-A/R: predictions restricted to the 200 classes
+            row["masked_acc1"] = 100.0 * masked_correct(p)[rows].mean()
         spec = _spec(p)
         row["published_acc1"] = spec.published_acc1 if spec else None
         row["delta_acc1"] = (row["acc1"] - spec.published_acc1) if spec else None

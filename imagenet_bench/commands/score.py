@@ -54,6 +54,8 @@ def run(args) -> int:
     columns = list(BASE_COLUMNS)
     if args.allow_mixed_datasets:
         columns.append(report.Column("dataset", "dataset"))
+    if any("masked_acc1" in r for r in rows):
+        columns.insert(4, report.Column("masked_acc1", "masked@1"))
     if any(r["missing"] for r in rows):
         columns.append(report.Column("missing", "unreadable"))
     if options.labels:

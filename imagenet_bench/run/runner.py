@@ -471,7 +471,7 @@ def _report(final: str, opt: RunOptions) -> RunResult:
         else "SUBSET"
     masked = ""
     if preds.subset_top5_idx is not None:
-        from imagenet_bench.analysis.robustness import masked_correct
+        from imagenet_bench.analysis.scorer import masked_correct
         m1 = 100.0 * masked_correct(preds).sum() / max(1, preds.num_images)
         masked = f"masked acc@1 {m1:.2f}% ({len(ds.get('class_subset', []))} classes)  "
     print(f"{preds.qualname}: {masked}acc@1 {acc1:.2f}%  acc@5 {acc5:.2f}%  "
