@@ -5,7 +5,7 @@ import sys
 
 from imagenet_bench.report import tables as report
 from imagenet_bench.analysis import scorer
-from imagenet_bench.data.imagenet_meta import NUM_VAL_IMAGES
+from imagenet_bench.data import datasets
 from imagenet_bench.commands import score_analysis
 from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit
 
@@ -64,8 +64,12 @@ def run(args) -> int:
     sizes = sorted({r["images"] for r in rows})
     title = (f"{len(rows)} models ranked by top-1 on {', '.join(map(str, sizes))} images "
              f"({args.precomputed})")
-    if any(p.num_images != NUM_VAL_IMAGES for p in preds):
-        print(f"note: a cache covers a subset, not the {NUM_VAL_IMAGES:,}-image validation set; "
-              f"its accuracies are not comparable to published full-set figures", file=sys.stderr)
+    partial = [p for p in preds if p.num_images != datasets.get(datasets.name_of(p)).num_images]
+    if partial:
+        name = datasets.name_of(partial[0])
+        whole = ("the 50,000-image validation set" if name == datasets.DEFAULT
+                 else f"the {datasets.get(name).num_images:,} images of {name}")
+        print(f"note: a cache covers a subset, not {whole}; its accuracies are not comparable "
+              f"to published full-set figures", file=sys.stderr)
     emit(report.render(rows, columns, args.format, title=title), args.output)
     return 0
