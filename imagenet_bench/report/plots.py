@@ -149,6 +149,7 @@ def robustness_scatter(rows: Sequence[Dict], fits: Dict, path: str, title: str =
                          "models with imagenet-val and that set)")
     import numpy as np
     plt = _pyplot()
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
     fig, axes = plt.subplots(1, len(fits), figsize=(4.2 * len(fits), 4.2), squeeze=False)
     for ax, (name, fit) in zip(axes[0], fits.items()):
         pts = [(r["imagenet-val"] / 100, r[name] / 100) for r in rows
@@ -159,10 +160,14 @@ def robustness_scatter(rows: Sequence[Dict], fits: Dict, path: str, title: str =
                 label=f"fit: slope {fit.slope:.2f}, {fit.models} models")
         ax.plot(grid, grid, color="black", lw=0.8, ls="--", label="y = x")
         ax.plot(xs, ys, "o", ms=4, color="#D55E00")
-        ax.set_xscale("logit")
-        ax.set_yscale("logit")
-        ax.set_xlabel("ImageNet val top-1")
-        ax.set_ylabel(f"{name} top-1")
+        ticks = [0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99]
+        for axis, scale in ((ax.xaxis, ax.set_xscale), (ax.yaxis, ax.set_yscale)):
+            scale("logit")
+            axis.set_major_locator(FixedLocator(ticks))
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:g}"))
+            axis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("ImageNet val top-1 (%)")
+        ax.set_ylabel(f"{name} top-1 (%)")
         ax.grid(alpha=0.3, which="both")
         ax.legend(loc="upper left", frameon=False, fontsize=7)
     return _finish(plt, fig, axes[0][0], path, title)
