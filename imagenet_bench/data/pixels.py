@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from imagenet_bench.errors import BenchError
-from imagenet_bench.models.registry import Recipe
+from imagenet_bench.models.recipe import Recipe
 
 INTERPOLATIONS = {
     "nearest": Image.NEAREST,

@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from imagenet_bench.errors import InputError
 from imagenet_bench.models import catalog
 from imagenet_bench.models import recipe as recipes
-from imagenet_bench.models.identity import IdentityError, ModelId, parse
+from imagenet_bench.models.identity import IdentityError, ModelId, from_string, parse
 from imagenet_bench.models.recipe import IMAGENET_MEAN, IMAGENET_STD, Recipe  # noqa: F401 (re-exported)
 
 FRAMEWORKS = ("torch", "keras", "timm")  # frameworks the catalog may hold, in listing order
@@ -180,17 +180,19 @@ def canonical_names(framework: Optional[str] = None) -> List[str]:
 
 
 def _suggest(text: str, framework: Optional[str]) -> str:
-    names: Dict[str, str] = {}  # lower-case spelling -> the name to show
+    shown: Dict[str, str] = {}  # lower-case full name -> the name to show
     for s in STUDY_2019:
-        names[f"{s.framework}:{s.name}".lower()] = f"{s.framework}:{s.name}"
+        shown[f"{s.framework}:{s.name}".lower()] = f"{s.framework}:{s.name}"
     for (fw, _), es in _index()["by_arch"].items():
-        names[f"{fw}:{es[0].architecture}".lower()] = f"{fw}:{es[0].architecture}"
-    names = {k: v for k, v in names.items() if framework in (None, k.split(":")[0])}
+        shown[f"{fw}:{es[0].architecture}".lower()] = f"{fw}:{es[0].architecture}"
     key = text.split("+")[0].split(".")[0].lower()
-    if ":" not in key:
-        names = {k.split(":", 1)[1]: v for k, v in names.items()}
+    names: Dict[str, List[str]] = {}  # what the typed name is compared with -> names to show
+    for full, show in shown.items():
+        if framework in (None, full.split(":")[0]):
+            names.setdefault(full if ":" in key else full.split(":", 1)[1], []).append(show)
     close = difflib.get_close_matches(key, sorted(names), n=3, cutoff=0.6)
-    hint = f" Did you mean {' or '.join(dict.fromkeys(names[c] for c in close))}?" if close else ""
+    hint = (f" Did you mean {' or '.join(dict.fromkeys(n for c in close for n in names[c]))}?"
+            if close else "")
     return (f"unknown model {text!r}{f' for framework {framework}' if framework else ''}.{hint} "
             f"Fix: `imagenet-bench models` lists every name")
 
@@ -248,9 +250,23 @@ def get_model(text: str, framework: Optional[str] = None) -> ModelSpec:
     return ModelSpec(mid.base, entry, _study_of(entry))
 
 
-def spec_of(model_id: ModelId) -> Optional[ModelSpec]:
-    """The registry spec of a canonical id's base weights, or None if the registry lacks them."""
-    if model_id.framework not in FRAMEWORKS or not model_id.tag:
+def identity_of(name: str) -> Optional[ModelId]:
+    """The parsed canonical identity ``name`` (as caches store it), or None if it is not one."""
+    try:
+        return from_string(name)
+    except IdentityError:
+        return None
+
+
+def spec_of(model_id) -> Optional[ModelSpec]:
+    """The registry spec of a canonical id's base weights (a ModelId or its string), or None.
+
+    ``torch:inception_v3.IMAGENET1K_V1+legacy2019`` -> the spec of
+    ``torch:inception_v3.IMAGENET1K_V1``: a variant is measured against its weights.
+    """
+    if isinstance(model_id, str):
+        model_id = identity_of(model_id)
+    if model_id is None or model_id.framework not in FRAMEWORKS or not model_id.tag:
         return None
     try:
         return get_model(model_id.base.weights_name)
