@@ -157,7 +157,7 @@ def test_overwrite_discards_a_checkpoint_from_other_settings(tmp_path, valdir):
 def test_temporaries_of_a_killed_checkpoint_write_are_removed(tmp_path, valdir):
     vs = dataset.discover(str(valdir))
     b = NumpyBackend()
-    final = tmp_path / "o" / cache.cache_filename("test", "linear", vs.num_images, vs.fingerprint)
+    final = tmp_path / "o" / cache.cache_filename("linear", vs.num_images, vs.fingerprint)
     ckpt = runner.checkpoint_path(str(final), runner.Shard())
     (tmp_path / "o").mkdir()
     torn = tmp_path / "o" / f".{ckpt.split('/')[-1]}.abc123.tmp"
