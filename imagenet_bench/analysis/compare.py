@@ -131,7 +131,9 @@ def find_model(preds: Sequence, name: str):
     try:
         mid, _ = registry.resolve(name)
         qual, base = str(mid), str(mid.base)
-    except BenchError:
+    except registry.AmbiguousNameError:
+        raise
+    except BenchError:  # not a registry name: a custom model's id, matched as written
         qual, base = name, None
     hits = [p for p in preds if p.qualname == qual]
     if not hits and base is not None and qual == base:

@@ -48,17 +48,23 @@ def _builder_name(builder: str) -> str:
     return name
 
 
+def _builder_fn(builder: str):
+    """The torchvision builder function ``module:name`` names."""
+    name = _builder_name(builder)
+    return getattr(importlib.import_module(builder.partition(":")[0]), name)
+
+
 def _get_model(builder: str, weights):
     """torchvision's builder with ``weights`` (quantized builders get ``quantize=True``)."""
     kw = {"quantize": True} if builder.startswith("torchvision.models.quantization") else {}
-    return torchvision.models.get_model(_builder_name(builder), weights=weights, **kw)
+    return _builder_fn(builder)(weights=weights, **kw)
 
 
 def resolve_weights(builder: str, name: Optional[str]):
     """The torchvision weights enum member ``name`` of ``builder`` (None for no weights)."""
     if name is None or name in NO_WEIGHTS:
         return None
-    enum = torchvision.models.get_model_weights(_builder_name(builder))
+    enum = torchvision.models.get_model_weights(_builder_fn(builder))
     try:
         return enum[name]
     except KeyError:
@@ -392,6 +398,8 @@ def from_config(config) -> TorchBackend:
         else:
             module, prov = build_torchvision(spec.builder, enum, config.checkpoint, str(spec.id))
         builder = spec.builder
+        if spec.entry.quantized_backend:  # int8 kernels of the backend the weights were made for
+            torch.backends.quantized.engine = spec.entry.quantized_backend
     if config.amp == "auto":  # --amp alone: the device decides the dtype, named in the id
         config = config.with_amp(_autocast_dtype("auto", pick_device(config.device)))
     extra = dict(config.provenance(), builder=builder)

@@ -35,7 +35,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The predict options (shared with scripts/imagenet_pytorch_get_predictions.py)."""
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
-    p.add_argument("--framework", choices=("torch", "keras"), default="torch", help="backend (default torch)")
+    p.add_argument("--framework", choices=("torch", "keras"),
+                   help="look names up in this framework only (default: the name decides; torch "
+                        "for --all and --model-factory)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", "-m", action="append", metavar="NAME",
                        help="registry model (torch:resnet50, torch:resnet50.IMAGENET1K_V2, "
@@ -122,7 +124,7 @@ def configs(args) -> list:
 
     if args.model_factory and not args.name:
         raise InputError("--model-factory needs --name (the model's name in the cache and table)")
-    if args.model_factory and args.framework != "torch":
+    if args.model_factory and args.framework not in (None, "torch"):
         raise InputError("--model-factory is for --framework torch")
     if args.name and not args.model_factory:
         raise InputError("--name names a --model-factory model; a registry model is named by its "
@@ -131,7 +133,8 @@ def configs(args) -> list:
     if args.model_factory:
         names = [args.name]
     elif args.all:
-        names = [s.qualname for s in registry.list_models(framework=args.framework, study2019=True)]
+        names = [s.qualname for s in registry.list_models(framework=args.framework or "torch",
+                                                           study2019=True)]
     return [config.build(
         name, args.framework, weights=args.weights, checkpoint=args.checkpoint,
         preprocess=args.preprocess, resize=args.resize, crop=args.crop,
@@ -146,15 +149,15 @@ def run(args) -> int:
     from imagenet_bench.run import runner
 
     runs = configs(args)
+    modules = {cfg.framework: backend_module(cfg.framework) for cfg in runs}
     valset = dataset.discover(args.val_dir, devkit=args.devkit)
-    module = backend_module(args.framework)
     options = runner.RunOptions(out_dir=args.out, checkpoint_every=args.checkpoint_every,
                                 skip_bad_images=args.skip_bad_images, save_all_probs=args.save_all_probs,
                                 overwrite=args.overwrite, progress=not args.no_progress)
     failures = []
     for cfg in runs:
         try:
-            runner.run(valset, module.from_config(cfg), options)
+            runner.run(valset, modules[cfg.framework].from_config(cfg), options)
         except BenchError as e:
             if len(runs) == 1:
                 raise

@@ -36,6 +36,10 @@ PREPROCESS_MODES = ("reference", "legacy2019")
 LEGACY = "legacy2019"
 
 
+class AmbiguousNameError(InputError):
+    """A bare name that several frameworks have; the message lists every full name."""
+
+
 @dataclass(frozen=True)
 class Study2019:
     """One of the 34 models of the 2019 study."""
@@ -229,8 +233,8 @@ def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
                  if any(e.weights.lower() == tag.lower() for e in es)} or found
     if len(found) > 1:
         names = [_default_entry(f, es).model for f, es in found.items()]
-        raise InputError(f"{text!r} exists in several frameworks: {' and '.join(names)}. Fix: "
-                         f"write the full name, e.g. {names[0]}")
+        raise AmbiguousNameError(f"{text!r} exists in several frameworks: {' and '.join(names)}. "
+                                 f"Fix: write the full name, e.g. {names[0]}")
     f, entries = next(iter(found.items()))
     if not tag or tag.upper() == "DEFAULT":
         entry = _default_entry(f, entries)
@@ -244,10 +248,15 @@ def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
     return ModelId(f, entry.architecture, entry.weights, settings), entry
 
 
+def spec_of_entry(entry) -> ModelSpec:
+    """The :class:`ModelSpec` of a catalog entry."""
+    return ModelSpec(ModelId(entry.framework, entry.architecture, entry.weights), entry,
+                     _study_of(entry))
+
+
 def get_model(text: str, framework: Optional[str] = None) -> ModelSpec:
     """The :class:`ModelSpec` of the weights ``text`` names (run settings are dropped)."""
-    mid, entry = resolve(text, framework)
-    return ModelSpec(mid.base, entry, _study_of(entry))
+    return spec_of_entry(resolve(text, framework)[1])
 
 
 def identity_of(name: str) -> Optional[ModelId]:
@@ -286,7 +295,7 @@ def list_models(pattern: Optional[str] = None, framework: Optional[str] = None,
     for e in sorted(_all_entries(), key=lambda e: e.model):
         if framework and e.framework != framework:
             continue
-        spec = ModelSpec(ModelId(e.framework, e.architecture, e.weights), e, _study_of(e))
+        spec = spec_of_entry(e)
         if study2019 and spec.study is None:
             continue
         names = [spec.qualname, f"{e.framework}:{e.architecture}", e.architecture, spec.name,

@@ -86,7 +86,7 @@ def _settings_from_name(mid: ModelId, preprocess: Optional[str], weights: Option
     return preprocess, weights, amp
 
 
-def build(name: Optional[str], framework: str, *, weights: Optional[str] = None,
+def build(name: Optional[str], framework: Optional[str] = None, *, weights: Optional[str] = None,
           checkpoint: Optional[str] = None, preprocess: Optional[str] = None,
           resize: Optional[int] = None, crop: Optional[int] = None,
           interpolation: Optional[str] = None, mean: Optional[Sequence[float]] = None,
@@ -96,12 +96,14 @@ def build(name: Optional[str], framework: str, *, weights: Optional[str] = None,
           threads: Optional[int] = None, seed: int = 0) -> RunConfig:
     """The :class:`RunConfig` of one model from command-line values (None = not given).
 
-    ``name`` is a registry spelling, or with ``factory`` the custom model's name.
+    ``name`` is a registry spelling, or with ``factory`` the custom model's name;
+    ``framework`` (``--framework``) restricts the lookup, else the name decides.
     Raises :class:`InputError` for an entry that cannot run, a combination a
     backend cannot honour, or a bad value, naming the option.
     """
     spec = None
     if factory:
+        framework = framework or "torch"
         try:
             _, arch, tag, settings = parse(name or "", "custom")
             mid = ModelId("custom", arch, tag, ())
@@ -109,18 +111,15 @@ def build(name: Optional[str], framework: str, *, weights: Optional[str] = None,
             raise InputError(f"--name {name!r}: {e}") from None
     else:
         mid, entry = registry.resolve(name, framework)
-        settings = mid.settings
+        settings, framework = mid.settings, mid.framework
         if (weights and framework == "torch" and weights.lower() not in NO_WEIGHTS
                 and weights != entry.weights):  # --weights TAG: the same architecture's other weights
             mid, entry = registry.resolve(f"{mid.framework}:{mid.arch}.{weights}")
-        spec = registry.ModelSpec(mid.base, entry, registry._study_of(entry))
+        spec = registry.spec_of_entry(entry)
         if not entry.runnable:
             raise InputError(f"{mid.base} cannot be run by predict: {entry.not_runnable_reason}. "
                              f"Fix: pick another weights of {entry.architecture} "
                              f"(`imagenet-bench models {entry.architecture}`)")
-        if mid.framework != framework:
-            raise InputError(f"{mid.base} is a {mid.framework} model; run it with "
-                             f"--framework {mid.framework}")
     preprocess, weights, amp = _settings_from_name(ModelId("custom", "x", "", settings),
                                                    preprocess, weights, amp)
     mid = mid.base
