@@ -200,3 +200,77 @@ def test_keras_predict_runs_in_the_child_only(tmp_path):
     (path,) = cache.find_caches(str(tmp_path / "o"))
     assert os.path.basename(path).startswith("keras-MobileNet.imagenet+random.val2-")
     assert cache.load(path).provenance["backend"] == "keras"
+
+
+# --- predict: run settings give their own caches; any runnable entry runs with its own recipe ----
+
+FAST = ["--weights", "none", "-b", "4", "-j", "0", "--no-progress"]
+
+
+def _caches(out):
+    from imagenet_bench.cache import store as cache
+    return {cache.load(p).model: cache.load(p) for p in cache.find_caches(str(out))}
+
+
+@pytest.mark.parametrize("name, canonical", [
+    ("torch:mobilenet_v3_small", "torch:mobilenet_v3_small.IMAGENET1K_V1"),
+    ("regnet_x_400mf", "torch:regnet_x_400mf.IMAGENET1K_V2"),  # the library's DEFAULT, resolved
+])
+def test_predict_runs_entries_outside_2019_with_their_own_recipe(name, canonical, tmp_path):
+    pytest.importorskip("torch")
+    from conftest import make_valset
+    from imagenet_bench.cache import store as cache
+    from imagenet_bench.data import dataset
+    valdir = make_valset(tmp_path / "val", num_classes=1, per_class=2)  # one batch: fast
+    assert cli.main(["predict", str(valdir), "-m", name, *FAST, "-o", str(tmp_path)]) == 0
+    vs = dataset.discover(str(valdir))
+    expected = tmp_path / cache.cache_filename(f"{canonical}+random", vs.num_images, vs.fingerprint)
+    assert cache.find_caches(str(tmp_path)) == [str(expected)]
+    used = cache.load(str(expected)).provenance["preprocessing"]
+    entry = registry.resolve(canonical)[1]
+    assert (used["resize"], used["crop"], used["interpolation"]) == (entry.resize, entry.crop,
+                                                                     entry.interpolation)
+    assert used["mean"] == pytest.approx(list(entry.mean)) and used["std"] == pytest.approx(list(entry.std))
+
+
+@pytest.mark.slow
+def test_overrides_amp_and_checkpoint_runs_each_get_their_own_cache(tmp_path, valdir, capsys):
+    torch = pytest.importorskip("torch")
+    import torchvision
+    base = ["predict", str(valdir), "-m", "squeezenet1_1", "-b", "4", "-j", "0", "--no-progress",
+            "-o", str(tmp_path / "o")]
+    ckpt = tmp_path / "tuned.pth"
+    torch.manual_seed(1)
+    torch.save(torchvision.models.squeezenet1_1().state_dict(), ckpt)
+    for extra in (["--weights", "none"], ["--weights", "none", "--crop", "200", "--interpolation",
+                                          "bicubic"], ["--weights", "none", "--amp", "bf16"],
+                  ["--weights", "none", "--checkpoint", str(ckpt)]):
+        assert cli.main(base + extra) == 0, capsys.readouterr().err
+    caches = _caches(tmp_path / "o")
+    import hashlib
+    sha8 = hashlib.sha256(ckpt.read_bytes()).hexdigest()[:8]
+    plain = "torch:squeezenet1_1.IMAGENET1K_V1"
+    assert set(caches) == {f"{plain}+random", f"{plain}+bf16+random", f"{plain}+ckpt-{sha8}"} | {
+        m for m in caches if m.startswith(f"{plain}+random+recipe-")}
+    assert len(caches) == 4
+    (over,) = [p for m, p in caches.items() if "+recipe-" in m]
+    assert over.provenance["recipe_overrides"] == {"crop": 200, "interpolation": "bicubic"}
+    assert (over.provenance["preprocessing"]["crop"], over.provenance["preprocessing"]["resize"]) == (200, 256)
+    assert caches[f"{plain}+bf16+random"].provenance["precision"] == "bf16"
+    assert caches[f"{plain}+ckpt-{sha8}"].provenance["weights_sha256"] == hashlib.sha256(
+        ckpt.read_bytes()).hexdigest()
+    assert not np.array_equal(caches[f"{plain}+random"].top5_prob, caches[f"{plain}+ckpt-{sha8}"].top5_prob)
+
+
+@pytest.mark.slow  # a real download attempt: quick where DNS fails at once, slow where it times out
+def test_offline_torchvision_weights_name_file_url_and_folder(tmp_path, valdir, monkeypatch, capsys):
+    """No mock: this machine cannot reach download.pytorch.org, so the real download fails."""
+    pytest.importorskip("torch")
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
+    rc = cli.main(["predict", str(valdir), "-m", "torch:squeezenet1_1", "-o", str(tmp_path / "o")])
+    if rc == 0:
+        pytest.skip("download.pytorch.org is reachable here: this test needs a machine without it")
+    err = capsys.readouterr().err
+    where = tmp_path / "th" / "hub" / "checkpoints" / "squeezenet1_1-b8a52dc0.pth"
+    assert f"Expected file: {where}" in err and "Traceback" not in err
+    assert "https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth" in err
