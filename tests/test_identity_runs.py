@@ -141,6 +141,8 @@ def test_every_run_setting_changes_the_identity(tmp_path):
     assert run_config.build("torch:resnet50", checkpoint=str(ckpt)).model == \
         f"torch:resnet50.IMAGENET1K_V1+ckpt-{sha8}"
     assert run_config.build("torch:resnet50", weights="IMAGENET1K_V2").model == "torch:resnet50.IMAGENET1K_V2"
+    regnet = run_config.build("regnet_x_400mf")  # outside 2019: the library's DEFAULT, resolved
+    assert regnet.model == "torch:regnet_x_400mf.IMAGENET1K_V2" and regnet.recipe.resize == 232
     assert run_config.build("alexnet+legacy2019+bf16").model == "torch:alexnet.IMAGENET1K_V1+bf16+legacy2019"
     custom = run_config.build("mine", factory="pkg:fn", mean=[0.498], std=[0.502])
     assert custom.model.startswith("custom:mine+recipe-") and custom.framework == "torch"
@@ -214,7 +216,7 @@ def _caches(out):
 
 @pytest.mark.parametrize("name, canonical", [
     ("torch:mobilenet_v3_small", "torch:mobilenet_v3_small.IMAGENET1K_V1"),
-    ("regnet_x_400mf", "torch:regnet_x_400mf.IMAGENET1K_V2"),  # the library's DEFAULT, resolved
+    ("shufflenet_v2_x0_5", "torch:shufflenet_v2_x0_5.IMAGENET1K_V1"),
 ])
 def test_predict_runs_entries_outside_2019_with_their_own_recipe(name, canonical, tmp_path):
     pytest.importorskip("torch")
