@@ -49,19 +49,19 @@ def test_formats_round_trip(tmp_path, capsys):
     assert cli.main(["score", "--precomputed", d, "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
     assert [(r["framework"], r["model"], float(r["acc1"]), int(r["rank1"])) for r in rows] == \
-           [("keras", "vgg16", 100.0, 1), ("torch", "resnet50", 50.0, 2)]
+           [("keras", "keras:VGG16.imagenet", 100.0, 1), ("torch", "torch:resnet50.IMAGENET1K_V1", 50.0, 2)]
     assert float(rows[1]["published_acc1"]) == 76.13
     assert float(rows[1]["delta_acc1"]) == pytest.approx(50 - 76.13)
     assert cli.main(["score", "--precomputed", d, "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data[0]["model"] == "vgg16" and data[1]["acc5"] == 50.0 and data[1]["images"] == 2
+    assert data[0]["model"] == "keras:VGG16.imagenet" and data[1]["acc5"] == 50.0 and data[1]["images"] == 2
     assert cli.main(["score", "--precomputed", d, "--format", "markdown"]) == 0
     md = capsys.readouterr().out.splitlines()
     assert md[2].startswith("| rank@1 | framework |") and md[3].startswith("|---:|---|")
-    assert md[4].startswith("| 1 | keras | vgg16 | 100.00 |")
+    assert md[4].startswith("| 1 | keras | keras:VGG16.imagenet | 100.00 |")
     assert cli.main(["score", "--precomputed", d]) == 0
     text = capsys.readouterr().out
-    assert "keras      vgg16" in text and "-26.13" in text
+    assert "keras      keras:VGG16.imagenet" in text and "-26.13" in text
 
 
 def test_output_file_is_written(tmp_path, capsys):
