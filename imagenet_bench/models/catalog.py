@@ -77,7 +77,8 @@ _KINDS = {  # key -> (accepted JSON types, null allowed)
 }
 
 
-def _check(raw: dict, where: str) -> WeightsEntry:
+def validate(raw: dict, where: str) -> WeightsEntry:
+    """``raw`` (one JSON entry) as a :class:`WeightsEntry`; :class:`CatalogError` unless it fits the schema."""
     if not isinstance(raw, dict):
         raise CatalogError(f"{where}: expected an object, got {type(raw).__name__}")
     missing = [k for k in KEYS if k not in raw]
@@ -120,7 +121,7 @@ def load(library: str) -> Tuple[WeightsEntry, ...]:
     rows = data.get("entries") if isinstance(data, dict) else None
     if not isinstance(rows, list):
         raise CatalogError(f"{where}: no 'entries' list")
-    out = tuple(_check(r, f"{where} entry {i} ({r.get('model') if isinstance(r, dict) else r!r})")
+    out = tuple(validate(r, f"{where} entry {i} ({r.get('model') if isinstance(r, dict) else r!r})")
                 for i, r in enumerate(rows))
     dupes = sorted({e.model for e in out if sum(o.model == e.model for o in out) > 1})
     if dupes:
