@@ -201,3 +201,36 @@ def test_torchvision_figures_and_recipes_are_the_weights_own():
         else:
             assert (e.published_top1, e.published_top5) == (acc["acc@1"], acc["acc@5"]), e.model
         assert e.is_default == (w is type(w).DEFAULT) and e.url == w.url, e.model
+
+
+# --- every torchvision architecture builds and classifies (slow) ----------------
+def _torch_groups():
+    """(architecture, builder, input sizes) of every runnable torchvision architecture."""
+    sizes = {}
+    for e in catalog.load("torchvision"):
+        if e.runnable:
+            sizes.setdefault((e.architecture, e.builder), set()).add(e.input_size)
+    return [(a, b, tuple(sorted(s))) for (a, b), s in sorted(sizes.items())]
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::UserWarning:torchvision.*", "ignore::FutureWarning")
+@pytest.mark.parametrize("arch,builder,sizes", _torch_groups(), ids=[g[0] for g in _torch_groups()])
+def test_every_torchvision_architecture_builds_with_random_weights_and_gives_1000_classes(
+        arch, builder, sizes):
+    torch = pytest.importorskip("torch")
+    import importlib
+    module, name = builder.split(":")
+    fn = getattr(importlib.import_module(module), name)
+    kwargs = {"quantize": False} if module.endswith(".quantization") else {}
+    model = None
+    for size in sizes:
+        # torchvision's ViT builders take image_size from the weights' meta ("min_size"):
+        # with weights=None it must be given for weights that run at another size than 224.
+        if model is None or arch.startswith("vit_"):
+            extra = {"image_size": size} if arch.startswith("vit_") else {}
+            model = fn(weights=None, **kwargs, **extra).eval()
+        with torch.no_grad():
+            out = model(torch.rand(1, 3, size, size))
+        assert tuple(out.shape) == (1, 1000), (arch, size)
+    del model
