@@ -132,6 +132,24 @@ def test_data_files_ship_as_package_data():
     assert files == sorted(f"{lib}.json" for lib in catalog.available())
 
 
+@pytest.mark.slow
+def test_a_built_wheel_carries_the_data_and_its_import_finds_it(tmp_path):
+    import os
+    import zipfile
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path / "dist"), str(REPO)], check=True, cwd=str(tmp_path))
+    (wheel,) = (tmp_path / "dist").glob("imagenet_bench-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        z.extractall(tmp_path / "site")
+    code = ("import imagenet_bench; from imagenet_bench.models import catalog; "
+            "print(imagenet_bench.__file__); print(catalog.available(), len(catalog.entries()))")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(tmp_path), env=env).stdout.splitlines()
+    assert out[0].startswith(str(tmp_path / "site"))
+    assert out[1] == f"{catalog.available()} {len(catalog.entries())}"
+
+
 def test_reading_the_catalog_imports_no_framework():
     code = ("import sys; from imagenet_bench.models import catalog; n = len(catalog.entries()); "
             "print(n, sorted(m for m in ('torch', 'tensorflow', 'keras', 'timm') if m in sys.modules))")
