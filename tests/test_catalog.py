@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def load_generator():
     """tools/gen_registry.py as a module (it is a script, not part of the package)."""
-    spec = importlib.util.spec_from_file_location("gen_registry", REPO / "tools" / "gen_registry.py")
+    path = REPO / "tools" / "gen_registry.py"
+    spec = importlib.util.spec_from_file_location("gen_registry", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -115,7 +116,7 @@ def test_validation_names_the_bad_key():
         catalog.validate(_entry_dict(input_size="224"), "where")
     with pytest.raises(catalog.CatalogError, match="key 'runnable' has None; expected bool$"):
         catalog.validate(_entry_dict(runnable=None), "where")
-    with pytest.raises(catalog.CatalogError, match="key 'params' has True; expected int or null"):
+    with pytest.raises(catalog.CatalogError, match="key 'params' has True; expected int or null$"):
         catalog.validate(_entry_dict(params=True), "where")
 
 
@@ -152,7 +153,8 @@ def test_a_built_wheel_carries_the_data_and_its_import_finds_it(tmp_path):
 
 def test_reading_the_catalog_imports_no_framework():
     code = ("import sys; from imagenet_bench.models import catalog; n = len(catalog.entries()); "
-            "print(n, sorted(m for m in ('torch', 'tensorflow', 'keras', 'timm') if m in sys.modules))")
+            "print(n, sorted(m for m in ('torch', 'tensorflow', 'keras', 'timm') "
+            "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(REPO)).stdout.split(" ", 1)
     assert int(out[0]) == len(catalog.entries()) and out[1].strip() == "[]"
@@ -190,8 +192,9 @@ def test_torchvision_counts_come_from_the_library():
     entries = catalog.load("torchvision")
     assert len(entries) == len(float_weights) + len(quant)
     assert sum(e.quantized_backend is not None for e in entries) == len(quant)
+    archs = set(models.list_models(module=models))
     assert {e.architecture for e in entries} == \
-           set(models.list_models(module=models)) | set(models.list_models(module=models.quantization))
+        archs | set(models.list_models(module=models.quantization))
     not_1000 = sorted(f"torch:{a}.{w.name}" for a in models.list_models(module=models)
                       for w in models.get_model_weights(a)
                       if len(w.meta.get("categories") or ()) != 1000)

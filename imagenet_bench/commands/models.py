@@ -77,8 +77,8 @@ def run(args) -> int:
         raise InputError(
             f"no model matches {args.pattern!r}{where}. The pattern is an fnmatch pattern "
             f"(case-insensitive) over names such as torch:resnet50.IMAGENET1K_V2, "
-            f"keras:MobileNetV2.imagenet and ResNet50_Weights.IMAGENET1K_V2; try '*{args.pattern}*' "
-            f"or run `imagenet-bench models` without a pattern to list all")
+            f"keras:MobileNetV2.imagenet and ResNet50_Weights.IMAGENET1K_V2; try "
+            f"'*{args.pattern}*' or run `imagenet-bench models` without a pattern to list all")
     if args.format == "json":
         keys = catalog.KEYS
         text = report.render([asdict(e) for e in found], [report.Column(k, k) for k in keys],

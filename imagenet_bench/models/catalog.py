@@ -78,7 +78,7 @@ _KINDS = {  # key -> (accepted JSON types, null allowed)
 
 
 def validate(raw: dict, where: str) -> WeightsEntry:
-    """``raw`` (one JSON entry) as a :class:`WeightsEntry`; :class:`CatalogError` unless it fits the schema."""
+    """One JSON entry as a :class:`WeightsEntry`; :class:`CatalogError` if it breaks the schema."""
     if not isinstance(raw, dict):
         raise CatalogError(f"{where}: expected an object, got {type(raw).__name__}")
     missing = [k for k in KEYS if k not in raw]
@@ -92,8 +92,9 @@ def validate(raw: dict, where: str) -> WeightsEntry:
         bad_bool = isinstance(value, bool) and kinds is not bool
         if (value is None and not nullable) or (value is not None and (
                 bad_bool or not isinstance(value, kinds))):
+            names = [k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,))]
             raise CatalogError(f"{where}: key {key!r} has {value!r}; expected "
-                               f"{getattr(kinds, '__name__', kinds)}{' or null' if nullable else ''}")
+                               f"{' or '.join(names + (['null'] if nullable else []))}")
     return WeightsEntry(**{k: tuple(raw[k]) if k in _LISTS and raw[k] is not None else raw[k]
                            for k in KEYS})
 
