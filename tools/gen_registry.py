@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from typing import Dict, List
 
@@ -59,7 +60,7 @@ def _entry(**values) -> dict:
     if unknown:
         raise KeyError(f"not schema keys: {sorted(unknown)}")
     out = {k: values.get(k) for k in catalog.KEYS}
-    catalog._check(out, out["model"])
+    catalog.validate(out, out["model"])
     return out
 
 
@@ -144,18 +145,19 @@ def keras_classifiers() -> Dict[str, object]:
 
 
 def _keras_module(name: str, fn) -> str:
-    """The public keras.applications submodule exporting ``name``: ``resnet50`` before ``resnet``."""
+    """The public keras.applications submodule of ``name``: ``resnet50`` before ``resnet``."""
     import inspect
 
     from keras import applications
 
     mods = {m: getattr(applications, m) for m in dir(applications)
             if inspect.ismodule(getattr(applications, m))}
-    home = fn.__module__.rsplit(".", 1)[-1]
-    for cand in (name.lower(), home):
-        if cand in mods and getattr(mods[cand], name, None) is fn:
-            return cand
-    raise LookupError(f"no keras.applications submodule exports {name}")
+    if name.lower() in mods and getattr(mods[name.lower()], name, None) is fn:
+        return name.lower()  # keras.applications.resnet50 for ResNet50
+    home = fn.__module__.rsplit(".", 1)[-1]  # keras.src.applications.<home>
+    if home in mods and hasattr(mods[home], "preprocess_input"):
+        return home  # (keras.applications.mobilenet_v3 exports only preprocess_input)
+    raise LookupError(f"no keras.applications submodule has the preprocess_input of {name}")
 
 
 def _keras_mode(module) -> tuple:
@@ -179,7 +181,13 @@ def _keras_mode(module) -> tuple:
 
 
 def _keras_build(fn):
-    """Build ``fn(weights="imagenet")`` without downloading; return (model, get_file calls)."""
+    """Build ``fn(weights="imagenet")`` without downloading.
+
+    Returns ``(model, get_file calls, input side)``. The side is the model's
+    fixed input side or, for models built with a free input size (MobileNetV3),
+    the side Keras says its ImageNet weights are for.
+    """
+    import warnings
     from unittest import mock
 
     import keras
@@ -192,15 +200,57 @@ def _keras_build(fn):
         return os.devnull
 
     with mock.patch.object(file_utils, "get_file", fake_get_file), \
-            mock.patch.object(keras.Model, "load_weights", lambda self, path, *a, **k: None):
+            mock.patch.object(keras.Model, "load_weights", lambda self, path, *a, **k: None), \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         model = fn(weights="imagenet")
-    return model, calls
+    shape = tuple(model.input_shape[1:])
+    if shape[:2] == (None, None):
+        said = [re.search(r"[Ww]eights for input shape \((\d+), (\d+)\)", str(w.message))
+                for w in caught]
+        sizes = {m.groups() for m in said if m}
+        if len(sizes) != 1 or len(set(next(iter(sizes)))) != 1:
+            raise ValueError(f"{fn.__name__}: free input shape and no single weights size in "
+                             f"the warnings {[str(w.message) for w in caught]}")
+        shape = (int(next(iter(sizes))[0]),) * 2 + shape[2:]
+    if shape[2:] != (3,) or shape[0] != shape[1]:
+        raise ValueError(f"{fn.__name__}: unexpected input shape {model.input_shape}")
+    return model, calls, int(shape[0])
+
+
+def _docstring_top1(name: str, fn, size: int):
+    """(top-1, source) of the default checkpoint from the builder's own docstring table.
+
+    Keras' MobileNetV3 builders document "Top1 Accuracy" per checkpoint
+    (``mobilenet_v3_large_1.0_224``); other builders have no such table.
+    """
+    import inspect
+
+    import keras
+
+    params = inspect.signature(fn).parameters
+    doc = fn.__doc__ or ""
+    header = re.search(r"^\|(.*Top1 Accuracy.*)\|\s*$", doc, re.M)
+    if header is None or not {"alpha", "minimalistic"} <= set(params):
+        return None, None
+    cols = [c.strip() for c in header.group(1).split("|")]
+    variant = name.replace("MobileNetV3", "").lower()
+    ckpt = (f"mobilenet_v3_{variant}{'_minimalistic' if params['minimalistic'].default else ''}"
+            f"_{params['alpha'].default}_{size}")
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[0] == ckpt:
+            return (float(cells[cols.index("Top1 Accuracy")]),
+                    f"keras.applications.{name} docstring table, Top1 Accuracy of {ckpt} "
+                    f"(keras {_public(keras.__version__)}; no top-5 given)")
+    return None, None
 
 
 def keras_document() -> dict:
     """The keras.json document built from the installed Keras (builds each model once)."""
     import gc
 
+    import imagenet_bench.backends.keras.child  # noqa: F401  (triton before TensorFlow, see there)
     import keras
     import tensorflow as tf
     from keras import applications
@@ -209,16 +259,17 @@ def keras_document() -> dict:
     for name, fn in keras_classifiers().items():
         module = _keras_module(name, fn)
         mode, mean, std = _keras_mode(getattr(applications, module))
-        model, calls = _keras_build(fn)
-        size = int(model.input_shape[1])
-        if model.input_shape[1:] != (size, size, 3):
-            raise ValueError(f"{name}: unexpected input shape {model.input_shape}")
+        model, calls, size = _keras_build(fn)
         classes, params = int(model.output_shape[-1]), int(model.count_params())
         del model
         keras.backend.clear_session()
         gc.collect()
         file_name, url = calls[-1] if calls else (None, None)
-        top = KERAS_DOC_TABLE.get(name)
+        top1, top5, source = None, None, None
+        if name in KERAS_DOC_TABLE:
+            (top1, top5), source = KERAS_DOC_TABLE[name], KERAS_DOC_SOURCE
+        else:
+            top1, source = _docstring_top1(name, fn, size)
         rows.append(_entry(
             framework="keras", architecture=name, weights="imagenet",
             model=f"keras:{name}.imagenet", aliases=[], is_default=True,
@@ -230,9 +281,9 @@ def keras_document() -> dict:
             preprocess_module=f"keras.applications.{module}", num_classes=classes,
             label_set="imagenet-1k" if classes == 1000 else None, runnable=classes == 1000,
             not_runnable_reason=None if classes == 1000 else f"{classes} output classes",
-            published_top1=top[0] if top else None, published_top5=top[1] if top else None,
-            source=KERAS_DOC_SOURCE if top else None, params=params, gflops=None, recipe=None,
-            url=url, file_name=file_name, quantized_backend=None, float_counterpart=None))
+            published_top1=top1, published_top5=top5, source=source, params=params,
+            gflops=None, recipe=None, url=url, file_name=file_name, quantized_backend=None,
+            float_counterpart=None))
     return _document("keras", {"keras": _public(keras.__version__),
                                "tensorflow": _public(tf.__version__)}, rows)
 
