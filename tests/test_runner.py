@@ -10,7 +10,7 @@ from imagenet_bench.data import dataset
 from imagenet_bench.data import pixels
 from imagenet_bench.run import runner
 from imagenet_bench.errors import BenchError
-from imagenet_bench.models.registry import Recipe
+from imagenet_bench.models.recipe import Recipe
 
 RECIPE = Recipe(resize=20, crop=16, squash=False, interpolation="bilinear", normalization="torch")
 

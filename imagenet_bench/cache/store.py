@@ -39,7 +39,7 @@ REQUIRED_PROVENANCE = {
     "model": "canonical model identity (models.identity), e.g. torch:resnet50.IMAGENET1K_V1+bf16",
     "framework": "torch | keras | timm | custom (the identity's framework)",
     "weights": "weights used (enum name, 'imagenet', a file path, or 'random')",
-    "preprocessing": "recipe used (dict, see registry.Recipe.as_dict) or a description",
+    "preprocessing": "recipe used (dict, see models.recipe.Recipe.as_dict) or a description",
     "library_versions": "versions of the libraries that produced the predictions",
     "fingerprint": "sha256 of the ordered image identities",
     "num_images": "number of rows",

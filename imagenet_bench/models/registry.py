@@ -29,7 +29,7 @@ from imagenet_bench.errors import InputError
 from imagenet_bench.models import catalog
 from imagenet_bench.models import recipe as recipes
 from imagenet_bench.models.identity import IdentityError, ModelId, from_string, parse
-from imagenet_bench.models.recipe import IMAGENET_MEAN, IMAGENET_STD, Recipe  # noqa: F401 (re-exported)
+from imagenet_bench.models.recipe import Recipe
 
 FRAMEWORKS = ("torch", "keras", "timm")  # frameworks the catalog may hold, in listing order
 PREPROCESS_MODES = ("reference", "legacy2019")
