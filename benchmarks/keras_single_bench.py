@@ -89,7 +89,8 @@ def main(argv=None) -> int:
               f"({time.perf_counter() - t:.1f} s), saved to a temporary .weights.h5 used by both paths")
         kb.release()
     model = kb.build_model(spec, weights, seed=0)
-    backend = KerasProcessBackend(run_config.build(spec.qualname, weights=weights, preprocess="legacy2019"))
+    backend = KerasProcessBackend(run_config.build(spec.qualname, weights=weights or "none",
+                                                   preprocess="legacy2019"))
 
     def predict_2019(path):
         return model.predict(load_2019(path), verbose=0)[0]

@@ -111,6 +111,11 @@ class ModelSpec:
         return self.recipe().normalization
 
     @property
+    def legacy_resize(self) -> Optional[int]:
+        """2019 study: torch Resize() side / keras squash side (None outside the 34)."""
+        return self.study.legacy_resize if self.study else None
+
+    @property
     def family(self) -> Optional[str]:
         return self.study.family if self.study else None
 
