@@ -160,6 +160,21 @@ def test_options_the_keras_backend_cannot_honour_are_errors(kw, expected):
         run_config.build("keras:MobileNet", **kw)
 
 
+@pytest.mark.parametrize("argv, expected", [
+    (["--model-factory", "torchvision.models:resnet18", "--name", "r", "--weights", "none"],
+     "a --model-factory model comes with the weights its callable gives"),
+    (["-m", "keras:VGG16", "--weights", "a.h5", "--checkpoint", "b.h5"], "give the weights file once"),
+    (["-m", "torch:resnet50.IMAGENET1K_V2", "--preprocess", "legacy2019"], "34 models only"),
+    (["-m", "keras:VGG16", "--amp"], "--amp: the Keras backend runs float32 only"),
+    (["-m", "torch:resnet50", "--std", "0"], "--std: 0 would divide by zero"),
+    (["-m", "torch:resnet50+ckpt-12345678"], "setting +ckpt-12345678 cannot be requested by name"),
+])
+def test_predict_refuses_what_it_cannot_honour(argv, expected, tmp_path, capsys):
+    assert cli.main(["predict", str(tmp_path), *argv]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+
+
 def test_predict_refuses_a_non_classifier_entry_with_the_catalog_reason(tmp_path, capsys):
     assert cli.main(["predict", str(tmp_path), "-m", "torch:vgg16.IMAGENET1K_FEATURES"]) == 2
     err = capsys.readouterr().err

@@ -149,13 +149,15 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
     if used != base:
         mid = mid.with_settings(f"recipe-{recipes.digest(used)}")
     # --- weights --------------------------------------------------------------------------
+    if factory and weights is not None:
+        raise InputError(f"--weights {weights}: a --model-factory model comes with the weights its "
+                         f"callable gives; pass --checkpoint FILE to load a state_dict into it")
     pretrained = not (weights is not None and weights.lower() in NO_WEIGHTS)
-    if weights is not None and pretrained:
-        if framework == "keras" and weights != "imagenet" and not checkpoint:
-            checkpoint = weights  # keras --weights FILE: a weights file
-        elif spec is None:
-            raise InputError(f"--weights {weights}: a --model-factory model builds its own weights; "
-                             f"give --checkpoint FILE for a state_dict, or --weights none")
+    if weights is not None and pretrained and framework == "keras" and weights != "imagenet":
+        if checkpoint:
+            raise InputError(f"--weights {weights} and --checkpoint {checkpoint}: give the weights "
+                             f"file once")
+        checkpoint = weights  # keras --weights FILE: a weights file
     if checkpoint:
         path = os.path.abspath(os.path.expanduser(checkpoint))
         if not os.path.isfile(path):
