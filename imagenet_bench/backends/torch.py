@@ -142,9 +142,11 @@ def build_torchvision(builder: str, weights, checkpoint: Optional[str] = None,
             torch.hub.set_dir(hub)
             try:
                 model = torchvision.models.get_model(name, weights=weights)
-            except RuntimeError as e:
-                raise InputError(f"{checkpoint}: does not fit {name} with weights {weights} "
-                                 f"({str(e).splitlines()[0]})") from None
+            except Exception as e:  # torch raises several types for a damaged or foreign file
+                first = str(e).splitlines()[0] if str(e) else ""
+                raise InputError(f"--checkpoint {checkpoint}: cannot be loaded as the weights of "
+                                 f"{name} ({weights}) ({type(e).__name__}: {first}). Fix: pass an "
+                                 f"undamaged state_dict file of this architecture") from None
             finally:
                 torch.hub._hub_dir = saved
         return model.eval(), {"weights": weights.name, "weights_sha256": file_sha256(checkpoint)}
@@ -250,7 +252,7 @@ def load_pixels(path: str, recipe: Recipe) -> np.ndarray:
         return pixels.load(path, recipe)
     from torchvision.transforms import InterpolationMode
     from torchvision.transforms import functional as F
-    img = F.resize(pixels.load_rgb(path), [recipe.resize], InterpolationMode(recipe.interpolation),
+    img = F.resize(pixels.load_rgb(path, recipe), [recipe.resize], InterpolationMode(recipe.interpolation),
                    antialias=recipe.antialias)
     return np.array(F.center_crop(img, [recipe.crop]), dtype=np.uint8)
 

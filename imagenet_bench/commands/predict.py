@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import Optional
 
 from imagenet_bench.errors import BenchError, InputError
 
@@ -92,12 +93,16 @@ BACKENDS = {
 }
 
 
-def backend_module(framework: str):
-    """The adapter module of ``framework``, or a BenchError naming the extra to install."""
+def backend_module(framework: str, extra: Optional[str] = None):
+    """The adapter module of ``framework``, or a BenchError naming the extra to install.
+
+    ``extra`` overrides the extra named (``demo`` needs more than ``torch``).
+    """
     if framework not in BACKENDS:
         raise BenchError(f"--framework {framework}: no such backend; choose one of "
                          f"{', '.join(sorted(BACKENDS))}")
-    name, extra = BACKENDS[framework]
+    name, default_extra = BACKENDS[framework]
+    extra = extra or default_extra
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as e:
@@ -122,6 +127,7 @@ def run(args) -> int:
         raise InputError("--name names one model; it cannot be used with --all or several --model")
     if args.batch_size < 1:
         raise InputError(f"--batch-size {args.batch_size}: must be at least 1")
+    runner.check_writable(args.out)  # before any data or model is loaded
     valset = dataset.discover(args.val_dir, devkit=args.devkit)
     module = backend_module(args.framework)
     if args.model_factory:

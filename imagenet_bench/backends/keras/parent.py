@@ -67,6 +67,7 @@ class KerasProcessBackend:
 
     framework = "keras"
     batch_size = 1  # every image goes through the network alone
+    _target = staticmethod(_serve)  # the child's main function (tests replace it)
 
     def __init__(self, spec: ModelSpec, weights: Optional[str] = "imagenet",
                  preprocess: str = "reference", seed: int = 0, name: Optional[str] = None,
@@ -75,12 +76,13 @@ class KerasProcessBackend:
         self.recipe = spec.recipe(preprocess)
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited TF state
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, daemon=True, name=f"imagenet_bench-keras-{spec.name}",
+        self._proc = ctx.Process(target=self._target, daemon=True,
+                                 name=f"imagenet_bench-keras-{spec.name}",
                                  args=(child, spec.qualname, weights, preprocess, seed, name, threads))
         self._proc.start()
         child.close()
         try:
-            self.model, self._provenance = self._receive()
+            self.model, self._provenance = self._receive(starting=True)
         except BaseException:
             self.close()
             raise
@@ -90,19 +92,32 @@ class KerasProcessBackend:
         """Process id of the child holding the model (None once closed)."""
         return self._proc.pid if self._proc is not None else None
 
-    def _receive(self):
+    def _died(self, starting: bool) -> BenchError:
+        code = None
+        if self._proc is not None:
+            self._proc.join(5)
+            code = self._proc.exitcode
+        if starting:
+            return BenchError(f"the Keras worker process for {self.spec.qualname} died while "
+                              f"starting (exit code {code}), before building the model. Fix: check "
+                              f"that Keras and TensorFlow import (python -c 'import keras'), that "
+                              f"memory is sufficient, then run the command again")
+        return BenchError(f"the Keras worker process for {self.spec.qualname} died (exit code "
+                          f"{code}); finished images are checkpointed. Fix: run the same command "
+                          f"again to resume")
+
+    def _receive(self, starting: bool = False):
         try:
             status, payload = self._conn.recv()
         except (EOFError, OSError):
-            code = self._proc.exitcode if self._proc is not None else None
-            raise BenchError(f"the Keras worker process for {self.spec.qualname} died "
-                             f"(exit code {code}); finished images are checkpointed. Fix: run the "
-                             f"same command again to resume") from None
+            raise self._died(starting) from None
         if status == "error":
             is_bench, message = payload
             if is_bench:
                 raise BenchError(message)
-            raise RuntimeError(f"Keras worker for {self.spec.qualname}: {message}")
+            raise BenchError(f"the Keras worker for {self.spec.qualname} failed"
+                             f"{' while starting' if starting else ''}: {message}. Fix: if the "
+                             f"message does not point at your input, report it as a bug")
         return payload
 
     def provenance(self) -> dict:
@@ -117,7 +132,10 @@ class KerasProcessBackend:
         """Probabilities (n, 1000) from the child, each image run alone through the compiled call."""
         if self._proc is None:
             raise BenchError(f"{self.spec.qualname}: the backend is closed")
-        self._conn.send(("predict", np.ascontiguousarray(inputs)))
+        try:
+            self._conn.send(("predict", np.ascontiguousarray(inputs)))
+        except (BrokenPipeError, ConnectionResetError, EOFError):
+            raise self._died(False) from None
         return self._receive()
 
     def close(self, timeout: float = 30.0) -> None:
