@@ -86,7 +86,8 @@ def load_index_file(path: str, n: int, what: str) -> np.ndarray:
         return np.flatnonzero(arr)
     if not np.issubdtype(arr.dtype, np.integer) or arr.ndim != 1:
         raise InputError(f"{what} {path}: expected a 1-D array of integer image indices, got "
-                         f"dtype {arr.dtype} shape {arr.shape}")
+                         f"dtype {arr.dtype} shape {arr.shape}. Fix: save integer row indices "
+                         f"(or a boolean mask) with numpy.save")
     if arr.size and (arr.min() < 0 or arr.max() >= n):
         bad = int(arr[(arr < 0) | (arr >= n)][0])
         raise InputError(f"{what} {path}: index {bad} is outside 0..{n - 1} (the caches hold "
@@ -122,14 +123,15 @@ def load_custom_labels(path: str, n_scored: int) -> np.ndarray:
     arr = _load_npy(path, "--labels", max_len=n_scored)
     if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
         raise InputError(f"--labels {path}: expected a 1-D integer array, got dtype {arr.dtype} "
-                         f"shape {arr.shape}")
+                         f"shape {arr.shape}. Fix: save one integer class index per image with "
+                         f"numpy.save")
     if arr.size != n_scored:
         raise InputError(f"--labels {path} has {arr.size} labels but {n_scored} images are "
                          f"scored. Fix: give one label per scored image (after --keep/--omit)")
     if arr.size and (arr.min() < 0 or arr.max() >= cache.NUM_CLASSES):
         bad = int(np.flatnonzero((arr < 0) | (arr >= cache.NUM_CLASSES))[0])
         raise InputError(f"--labels {path}: value {int(arr[bad])} at position {bad} is not a "
-                         f"class index 0-999")
+                         f"class index 0-999. Fix: use class indices of sorted wnid order")
     return arr.astype(np.int64)
 
 
@@ -187,7 +189,8 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
             rows_cache[key] = select_rows(n, keep, omit)
         rows = rows_cache[key]
         if rows.size == 0:
-            raise InputError(f"no images left to score for {p.qualname} after --keep/--omit")
+            raise InputError(f"no images left to score for {p.qualname} after --keep/--omit. "
+                             f"Fix: keep at least one image")
         top1, top5 = correct(p, rows=rows)
         row = {
             "framework": p.framework, "model": p.model,

@@ -47,6 +47,8 @@ def atomic_path(path: str, needed: Optional[int] = None) -> Iterator[str]:
 
 
 def _size(n: int) -> str:
+    if n < 1 << 20:
+        return f"{n:,} bytes"
     return f"{n / (1 << 30):.1f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.1f} MiB"
 
 

@@ -43,50 +43,55 @@ Fail = Callable[[str, str], None]
 
 
 def _gib(n: int) -> str:
+    if n < 1 << 20:
+        return f"{n:,} bytes"
     return f"{n / (1 << 30):.1f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.1f} MiB"
 
 
 def open_check(path: str, kind: str, error: Type[BenchError], what: str = "file",
-               fix: Optional[str] = None) -> None:
+               fix: Optional[str] = None, shown: Optional[str] = None) -> None:
     """Refuse ``path`` unless it is a readable, non-empty regular file of ``kind`` ('npz'|'npy').
 
     Catches the cases numpy reports with a traceback or a misleading message:
     a broken symbolic link, a directory, a file without read permission, an
     empty file, and a ``.npy`` named ``.npz`` (or the reverse). ``fix`` replaces
-    the default advice for a file whose content is wrong.
+    the default advice for a file whose content is wrong; ``shown`` is how the
+    file is named in messages (default: the path).
     """
+    name, path = shown or path, path
     if os.path.islink(path) and not os.path.exists(path):
-        raise error(f"{path}: is a broken symbolic link (to {os.readlink(path)}). "
+        raise error(f"{name}: is a broken symbolic link (to {os.readlink(path)}). "
                     f"Fix: restore the file it points to, or remove the link")
     if os.path.isdir(path):
-        raise error(f"{path}: is a directory, not a {what}. Fix: move it out of the way")
+        raise error(f"{name}: is a directory, not a {what}. Fix: move it out of the way")
     try:
         with open(path, "rb") as f:
             head = f.read(8)
     except PermissionError:
-        raise error(f"{path}: is unreadable (permission denied). Fix: make it readable by "
+        raise error(f"{name}: is unreadable (permission denied). Fix: make it readable by "
                     f"this user (check its owner and mode with `ls -l {path}`); the file itself "
                     f"may be fine") from None
     except FileNotFoundError:
-        raise error(f"{path}: no such file. Fix: check the path") from None
+        raise error(f"{name}: no such file. Fix: check the path") from None
     except OSError as e:
-        raise error(f"{path}: cannot be opened ({e.strerror or e}). Fix: check the path and "
+        raise error(f"{name}: cannot be opened ({e.strerror or e}). Fix: check the path and "
                     f"the file system") from None
     if not head:
-        raise error(f"{path}: cannot be read as a {what}: it is empty (0 bytes), perhaps from an "
+        as_what = f" as a {what}" if kind == "npz" else ""
+        raise error(f"{name}: cannot be read{as_what}: it is empty (0 bytes), perhaps from an "
                     f"interrupted copy. "
                     f"Fix: {fix or f'copy or re-create the {what}'}")
     if kind == "npz" and head.startswith(NPY_MAGIC):
-        raise error(f"{path}: is a single-array .npy file named .npz, not an .npz archive. "
+        raise error(f"{name}: is a single-array .npy file named .npz, not an .npz archive. "
                     f"Fix: {fix or f'give the {what} its right name, or re-create it'}")
     if kind == "npy" and head.startswith(ZIP_MAGIC):
-        raise error(f"{path}: is an .npz (zip) archive named .npy, not a single .npy array. "
+        raise error(f"{name}: is an .npz (zip) archive named .npy, not a single .npy array. "
                     f"Fix: {fix or 'save the array with numpy.save, or give the file its right name'}")
     if kind == "npz" and not head.startswith(ZIP_MAGIC):
-        raise error(f"{path}: cannot be read as a {what} (not a zip archive; first bytes "
+        raise error(f"{name}: cannot be read as a {what} (not a zip archive; first bytes "
                     f"{head!r}). Fix: {fix or 're-create it'}")
     if kind == "npy" and not head.startswith(NPY_MAGIC):
-        raise error(f"{path}: is not a .npy file (first bytes {head!r}). "
+        raise error(f"{name}: is not a .npy file (first bytes {head!r}). "
                     f"Fix: {fix or 'save the array with numpy.save'}")
 
 
@@ -175,7 +180,7 @@ def read_npy(path: str, error: Type[BenchError], what: str,
     ``expected(shape)`` returns a complaint (or None) about the declared shape,
     so a file declaring a huge array is refused before it is read.
     """
-    open_check(path, "npy", error, what)
+    open_check(path, "npy", error, what, shown=f"{what} {path}")
     try:
         with open(path, "rb") as f:
             shape, dtype, header_len = read_header(f)

@@ -110,7 +110,9 @@ def load_rgb(path: str, recipe: Optional[Recipe] = None) -> Image.Image:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
             MemoryError) as e:
         reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-        if isinstance(e, FileNotFoundError):
+        if isinstance(e, Image.DecompressionBombError):
+            reason = f"decompression bomb: {e}"
+        elif isinstance(e, FileNotFoundError):
             reason = "file not found"
             if os.path.islink(path):
                 reason = f"broken symbolic link to {os.readlink(path)}"

@@ -121,9 +121,11 @@ def shard_from_env(environ: Optional[Dict[str, str]] = None) -> Shard:
                 rank, world = int(env.get(rank_var, "0")), int(env[world_var])
             except ValueError:
                 raise BenchError(f"{rank_var}={env.get(rank_var)!r} / {world_var}={env[world_var]!r} "
-                                 f"are not integers") from None
+                                 f"are not integers. Fix: start the processes with torchrun or "
+                                 f"srun, or unset both variables") from None
             if not 0 <= rank < world:
-                raise BenchError(f"{rank_var}={rank} is outside 0..{world_var}-1={world - 1}")
+                raise BenchError(f"{rank_var}={rank} is outside 0..{world_var}-1={world - 1}. Fix: "
+                                 f"start the processes with torchrun or srun, or unset both variables")
             return Shard(rank, world)
     return Shard()
 
