@@ -89,8 +89,10 @@ def _load_state_dict(path: str) -> dict:
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises several types for a bad file
+        first = str(e).splitlines()[0].split(". ")[0] if str(e) else ""
         raise InputError(f"{path}: cannot be loaded as a PyTorch state_dict ({type(e).__name__}: "
-                         f"{str(e).splitlines()[0] if str(e) else ''})") from None
+                         f"{first}). Fix: pass a file saved with torch.save(model.state_dict(), "
+                         f"FILE); files holding other Python objects are never unpickled") from None
     for key in ("state_dict", "model"):
         if isinstance(sd, dict) and isinstance(sd.get(key), dict):
             sd = sd[key]
@@ -143,7 +145,7 @@ def build_torchvision(builder: str, weights, checkpoint: Optional[str] = None,
             try:
                 model = torchvision.models.get_model(name, weights=weights)
             except Exception as e:  # torch raises several types for a damaged or foreign file
-                first = str(e).splitlines()[0] if str(e) else ""
+                first = str(e).splitlines()[0].split(". ")[0] if str(e) else ""
                 raise InputError(f"--checkpoint {checkpoint}: cannot be loaded as the weights of "
                                  f"{name} ({weights}) ({type(e).__name__}: {first}). Fix: pass an "
                                  f"undamaged state_dict file of this architecture") from None
