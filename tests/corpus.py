@@ -706,6 +706,26 @@ def tiny_model():
     return torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(3, 1000))
 
 
+def slow_tiny_model():
+    """:func:`tiny_model` pausing per batch (same outputs): for SIGTERM and lock tests.
+
+    The pause is ``$CORPUS_PAUSE`` seconds (default 0.25).
+    """
+    import time
+
+    import torch
+
+    class Slow(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = tiny_model()
+
+        def forward(self, x):
+            time.sleep(float(os.environ.get("CORPUS_PAUSE", "0.25")))
+            return self.inner(x)
+    return Slow()
+
+
 def must_not_build():
     """A model factory that fails if called: proves a check happened before the model was built."""
     raise AssertionError("the model was built before the check that should have refused the run")
