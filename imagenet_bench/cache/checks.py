@@ -250,6 +250,41 @@ def id_starts(blob: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.flatnonzero(blob == 10) + 1]).astype(np.int64)
 
 
+#: per image-id blob: (first duplicate or None, rows with a wnid prefix, their class indices);
+#: the 34 caches of one table share one blob, so it is parsed once
+_ID_MEMO: Dict[Tuple[int, int], Tuple] = {}
+
+
+def _parse_ids(blob: np.ndarray, wnids: Optional[Sequence[str]]) -> Tuple:
+    key = (blob.size, hash(blob.tobytes()), len(wnids or ()))
+    if key in _ID_MEMO:
+        return _ID_MEMO[key]
+    ids = blob.tobytes().split(b"\n") if blob.size else []
+    dup = None
+    if len(set(ids)) != len(ids):
+        seen = set()
+        for r, i in enumerate(ids):
+            if i in seen:
+                dup = (r, i.decode("utf-8", "replace"))
+                break
+            seen.add(i)
+    rows = cls = np.zeros(0, np.int64)
+    if wnids and blob.size:
+        starts = id_starts(blob)
+        ok = np.flatnonzero(starts + 10 <= blob.size)
+        ok = ok[blob[starts[ok] + 9] == ord("/")]
+        if ok.size:
+            prefix = blob[starts[ok][:, None] + np.arange(9)].view("S9").ravel()
+            table = np.array([w.encode() for w in wnids], dtype="S9")
+            pos = np.clip(np.searchsorted(table, prefix), 0, len(table) - 1)
+            known = table[pos] == prefix
+            rows, cls = ok[known], pos[known].astype(np.int64)
+    if len(_ID_MEMO) > 16:
+        _ID_MEMO.clear()
+    _ID_MEMO[key] = (dup, rows, cls)
+    return _ID_MEMO[key]
+
+
 def check_ids(blob: np.ndarray, labels: np.ndarray, wnids: Optional[Sequence[str]], fail: Fail) -> None:
     """Refuse duplicate image ids, and labels that disagree with an id's leading wnid.
 
@@ -257,37 +292,19 @@ def check_ids(blob: np.ndarray, labels: np.ndarray, wnids: Optional[Sequence[str
     None to skip the label check. Ids that do not start with ``<wnid>/`` are
     not label-checked (custom datasets).
     """
-    ids = blob.tobytes().split(b"\n") if blob.size else []
-    if len(set(ids)) != len(ids):
-        seen, dup = set(), None
-        for r, i in enumerate(ids):
-            if i in seen:
-                dup = (r, i)
-                break
-            seen.add(i)
-        fail(f"image id {dup[1].decode('utf-8', 'replace')!r} appears more than once "
-             f"(again at row {dup[0]}); each row must be a different image",
+    dup, rows, cls = _parse_ids(blob, wnids)
+    if dup:
+        fail(f"image id {dup[1]!r} appears more than once (again at row {dup[0]}); each row must "
+             f"be a different image",
              "re-create it with `imagenet-bench predict` from a validation directory")
-    if not wnids or blob.size == 0:
+    if rows.size == 0:
         return
-    starts = id_starts(blob)
-    ok = starts + 10 <= blob.size
-    starts = starts[ok]
-    ok_rows = np.flatnonzero(ok)
-    sep = blob[starts + 9] == ord("/")
-    starts, ok_rows = starts[sep], ok_rows[sep]
-    if starts.size == 0:
-        return
-    prefix = blob[starts[:, None] + np.arange(9)].view("S9").ravel()
-    table = np.array([w.encode() for w in wnids], dtype="S9")
-    pos = np.clip(np.searchsorted(table, prefix), 0, len(table) - 1)
-    known = table[pos] == prefix
-    rows, cls = ok_rows[known], pos[known]
     wrong = np.flatnonzero(labels[rows].astype(np.int64) != cls)
     if wrong.size:
         r = int(rows[wrong[0]])
+        image_id = bytes(blob[id_starts(blob)[r]:]).split(b"\n", 1)[0].decode("utf-8", "replace")
         fail(f"{wrong.size} label(s) disagree with the wnid of their image id, e.g. row {r}: "
-             f"label {int(labels[r])} but {ids[r].decode('utf-8', 'replace')} is class "
-             f"{int(cls[wrong[0]])} (labels altered?)",
+             f"label {int(labels[r])} but {image_id} is class {int(cls[wrong[0]])} "
+             f"(labels altered?)",
              "re-create it with `imagenet-bench predict`; to score other labels use "
              "`imagenet-bench score --labels FILE.npy`")
