@@ -6,6 +6,7 @@ printed, and that the files of finished work are byte-for-byte unchanged.
 """
 import contextlib
 import hashlib
+import os
 import re
 
 import pytest
@@ -72,3 +73,35 @@ def test_corpus_is_large_and_classified():
     assert len(corpus.CASES) == sum(counts.values()) >= 90
     assert len({c.name for c in corpus.CASES}) == len(corpus.CASES), "duplicate case names"
     assert set(counts) == {"refused", "handled", "correct"}
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode; the corpus case "
+                                               "unreadable_cache injects the PermissionError instead")
+def test_unreadable_cache_real_permissions(tmp_path, capsys):
+    setup = corpus.unreadable_cache(tmp_path)
+    target = setup.protect[0]
+    target.chmod(0)
+    try:
+        assert cli.main(setup.argv) == 2
+    finally:
+        target.chmod(0o644)
+    err = capsys.readouterr().err
+    assert "is unreadable (permission denied)" in err and "delete it" not in err
+
+
+def test_debug_shows_the_traceback_of_an_input_error(tmp_path):
+    with pytest.raises(BenchError, match="no such directory"):
+        cli.main(["--debug", "score", "--precomputed", str(tmp_path / "nope")])
+
+
+def test_a_bug_is_reported_as_internal_error_not_hidden(monkeypatch, capsys, tmp_path):
+    from imagenet_bench.commands import score
+
+    def broken(args):
+        raise TypeError("unsupported operand")
+    monkeypatch.setattr(score, "run", broken)
+    assert cli.main(["score", "--precomputed", str(tmp_path)]) == 3
+    err = capsys.readouterr().err
+    assert "internal error (TypeError: unsupported operand)" in err and "--debug" in err
+    with pytest.raises(TypeError):
+        cli.main(["--debug", "score", "--precomputed", str(tmp_path)])
