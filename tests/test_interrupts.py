@@ -23,9 +23,9 @@ TESTS = Path(__file__).resolve().parent
 REPO = TESTS.parent
 
 
-def _cmd(val, out, *extra):
+def _cmd(val, out, *extra, workers=0):
     return [sys.executable, "-m", "imagenet_bench", "predict", "--model-factory", "corpus:slow_tiny_model",
-            "--name", "slowtiny", "--resize", "32", "--crop", "32", "-b", "2", "-j", "0",
+            "--name", "slowtiny", "--resize", "32", "--crop", "32", "-b", "2", "-j", str(workers),
             "--no-progress", "--checkpoint-every", "2", "-o", str(out), *extra, str(val)]
 
 
@@ -110,3 +110,21 @@ def test_shards_of_one_run_still_run_side_by_side(tmp_path):
     assert [p.returncode for p in procs] == [0, 0], [e for _, e in results]
     (final,) = cache.find_caches(str(out))
     assert cache.load(final).num_images == 12
+
+
+def test_sigterm_to_the_whole_job_step_with_dataloader_workers(tmp_path):
+    """SLURM signals every process of a step: the workers must leave SIGTERM to the main process."""
+    val = make_valset(tmp_path / "val", num_classes=4, per_class=6)
+    out = tmp_path / "out"
+    cmd = _cmd(val, out, workers=2)
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    assert _wait_for(lambda: any(out.glob("*.partial.npz"))), "no checkpoint appeared"
+    time.sleep(0.6)
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    assert "to resume, run the same command again" in stderr
+    again = subprocess.run(cmd, env=_env(), capture_output=True, text=True)
+    assert again.returncode == 0 and "resuming from" in again.stderr, again.stderr

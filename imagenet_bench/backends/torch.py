@@ -276,6 +276,14 @@ class _Images(torch.utils.data.Dataset):
             return row, path, None, e.reason
 
 
+def _ignore_sigterm(worker_id: int) -> None:
+    """DataLoader worker start-up: leave SIGTERM to the main process, which checkpoints and stops
+    the workers (SLURM signals every process of a job step; a worker killed by it would make
+    torch raise in the main process instead)."""
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def _collate(samples) -> Batch:
     good = [(row, arr) for row, _, arr, _ in samples if arr is not None]
     bad = [(row, path, reason) for row, path, arr, reason in samples if arr is None]
@@ -338,6 +346,7 @@ class TorchBackend:
         loader = torch.utils.data.DataLoader(
             _Images(items, self.recipe), batch_sampler=sampler, num_workers=self.workers,
             collate_fn=_collate, pin_memory=self.device.type == "cuda",
+            worker_init_fn=_ignore_sigterm if self.workers else None,
             prefetch_factor=4 if self.workers else None)
         it = iter(loader)
         try:
