@@ -697,6 +697,31 @@ def precomputed_absent(root: Path) -> Setup:
     return Setup(argv=["score", "--precomputed", str(root / "nope")], messages=[r"nope: no such directory"])
 
 
+@case("option", "refused")
+def output_is_a_directory(root: Path) -> Setup:
+    d = cache_dir(root)
+    (root / "table").mkdir()
+    return Setup(argv=["score", "--precomputed", str(d), "-o", str(root / "table")], protect=protected(d),
+                 messages=[r"error: .*table is a directory; give a file name. Fix:"], absent=["error::"])
+
+
+@case("option", "refused")
+def output_under_a_file(root: Path) -> Setup:
+    d = cache_dir(root)
+    (root / "f.txt").write_text("x")
+    return Setup(argv=["score", "--precomputed", str(d), "-o", str(root / "f.txt" / "t.csv")],
+                 protect=[root / "f.txt", *protected(d)],
+                 messages=[r"f.txt: a file is in the way where a folder is needed. Fix:"])
+
+
+@case("option", "refused")
+def keep_is_a_directory(root: Path) -> Setup:
+    d = cache_dir(root)
+    (root / "k").mkdir()
+    return Setup(argv=["score", "--precomputed", str(d), "--keep", str(root / "k")], protect=protected(d),
+                 messages=[r"--keep .*k: is a directory, not a file"])
+
+
 # --- images and runs (a tiny random model) ----------------------------------------------------
 
 def tiny_model():

@@ -63,7 +63,8 @@ def open_check(path: str, kind: str, error: Type[BenchError], what: str = "file"
         raise error(f"{name}: is a broken symbolic link (to {os.readlink(path)}). "
                     f"Fix: restore the file it points to, or remove the link")
     if os.path.isdir(path):
-        raise error(f"{name}: is a directory, not a {what}. Fix: move it out of the way")
+        raise error(f"{name}: is a directory, not a file. Fix: give the path of the file itself "
+                    f"(or move the directory out of the way)")
     try:
         with open(path, "rb") as f:
             head = f.read(8)

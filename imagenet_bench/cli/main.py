@@ -58,9 +58,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     except OSError as e:  # unwritable output, a folder where a file was expected
         if debug:
             raise
-        where = f" {e.filename}" if getattr(e, "filename", None) else ""
-        print(f"imagenet-bench {args.command}: error:{where}: {e.strerror or e}. Fix: check the "
-              f"path and its permissions", file=sys.stderr)
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        why = e.strerror or str(e)
+        if isinstance(e, (FileExistsError, NotADirectoryError)):
+            why = "a file is in the way where a folder is needed"
+        print(f"imagenet-bench {args.command}: error: {where}{why}. Fix: check the path and its "
+              f"permissions", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:
         what = "terminated (SIGTERM)" if isinstance(e, signals.Terminated) else "interrupted"
