@@ -1028,6 +1028,44 @@ def corrupt_checkpoint_option_file(root: Path) -> Setup:
                  messages=[r"w.pth: cannot be loaded as a PyTorch state_dict \(UnpicklingError"])
 
 
+for _opt, _val, _msg in [("--crop", "0", r"--crop 0: must be at least 1"),
+                         ("--resize", "-1", r"--resize -1: must be at least 1"),
+                         ("--threads", "0", r"--threads 0: must be at least 1"),
+                         ("-j", "-1", r"--workers -1: must be at least 0"),
+                         ("--checkpoint-every", "0", r"--checkpoint-every 0: must be at least 1"),
+                         ("--std", "0.5,0,0.5", r"--std 0.5,0.0,0.5: every value must be above 0"),
+                         ("--device", "foo", r"--device 'foo' is not a device")]:
+    def _build(root: Path, opt=_opt, val=_val, msg=_msg) -> Setup:
+        valdir = small_valset(root)
+        argv = predict_argv(valdir, root / "out")
+        return Setup(argv=argv[:-1] + [opt, val, argv[-1]], messages=[msg])
+    _build.__name__ = f"predict_option_{_opt.strip('-').replace('-', '_')}_{_val}".replace(",", "_").replace(
+        "-", "neg").replace(".", "")
+    case("option", "refused", slow=_opt in ("--std", "--device"))(_build)
+
+
+NOT_CALLABLE = [1, 2]
+
+
+def failing_factory():
+    """A factory with a bug of its own."""
+    return {}["missing"]
+
+
+@case("option", "refused", slow=True)
+def model_factory_not_callable(root: Path) -> Setup:
+    val = small_valset(root)
+    return Setup(argv=predict_argv(val, root / "out", factory="corpus:NOT_CALLABLE"),
+                 messages=[r"--model-factory 'corpus:NOT_CALLABLE' is a list, not a callable"])
+
+
+@case("option", "refused", slow=True)
+def model_factory_raises(root: Path) -> Setup:
+    val = small_valset(root)
+    return Setup(argv=predict_argv(val, root / "out", factory="corpus:failing_factory"),
+                 messages=[r"--model-factory 'corpus:failing_factory' raised KeyError: 'missing'.*--debug"])
+
+
 @case("run", "refused")
 def bad_rank_environment(root: Path) -> Setup:
     from imagenet_bench.run import runner

@@ -172,8 +172,16 @@ def load_factory(factory: str) -> torch.nn.Module:
         fn = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as e:
         raise InputError(f"--model-factory {factory!r}: {type(e).__name__}: {e}") from None
+    if not callable(fn):
+        raise InputError(f"--model-factory {factory!r} is a {type(fn).__name__}, not a callable. Fix: "
+                         f"name a function or class that returns a torch.nn.Module")
     torch.manual_seed(RANDOM_SEED)
-    model = fn()
+    try:
+        model = fn()
+    except Exception as e:  # the user's code failed: say so; --debug shows its traceback (the cause)
+        raise InputError(f"--model-factory {factory!r} raised {type(e).__name__}: {e}. Fix: make "
+                         f"{factory} callable with no arguments (run with --debug for its "
+                         f"traceback)") from e
     if not isinstance(model, torch.nn.Module):
         raise InputError(f"--model-factory {factory!r} returned a {type(model).__name__}, "
                          f"not a torch.nn.Module")
@@ -217,7 +225,10 @@ def pick_device(name: str = "auto") -> torch.device:
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    dev = torch.device(name)
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise InputError(f"--device {name!r} is not a device. Fix: auto, cpu, cuda, cuda:N or mps") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda: no CUDA device is available. Fix: --device cpu (or auto)")
     if dev.type == "cuda" and dev.index is None:
@@ -423,6 +434,9 @@ def make_recipe(resize: Optional[int], crop: int, mean: Sequence[float], std: Se
             v = v * 3
         if len(v) != 3:
             raise InputError(f"--{what} takes 1 or 3 numbers, got {len(v)}")
+        if what == "std" and min(v) <= 0:
+            raise InputError(f"--std {','.join(map(str, v))}: every value must be above 0. Fix: give "
+                             f"the per-channel standard deviations the model was trained with")
         return tuple(v)
     if interpolation not in pixels.INTERPOLATIONS:
         raise InputError(f"--interpolation {interpolation!r}: choose one of {', '.join(pixels.INTERPOLATIONS)}")

@@ -125,8 +125,13 @@ def run(args) -> int:
     names = [n for m in (args.model or []) for n in m.split(",") if n]
     if args.name and not args.model_factory and (args.all or len(names) > 1):
         raise InputError("--name names one model; it cannot be used with --all or several --model")
-    if args.batch_size < 1:
-        raise InputError(f"--batch-size {args.batch_size}: must be at least 1")
+    for option, value, low in (("--batch-size", args.batch_size, 1), ("--crop", args.crop, 1),
+                               ("--resize", args.resize, 1), ("--threads", args.threads, 1),
+                               ("--workers", args.workers, 0),
+                               ("--checkpoint-every", args.checkpoint_every, 1)):
+        if value is not None and value < low:
+            raise InputError(f"{option} {value}: must be at least {low}. Fix: pass {option} {low} "
+                             f"or more, or leave it out for the default")
     runner.check_writable(args.out)  # before any data or model is loaded
     valset = dataset.discover(args.val_dir, devkit=args.devkit)
     module = backend_module(args.framework)
