@@ -266,6 +266,67 @@ def duplicate_image_ids(root: Path) -> Setup:
                            r"\(again at row 3\)"])
 
 
+@case("cache", "refused")
+def ids_not_utf8(root: Path) -> Setup:
+    d = cache_dir(root)
+    p = good_preds(4, "latin", first_class=100)
+    arrays = raw_arrays(p)
+    blob = bytearray(arrays["image_ids"].tobytes())
+    blob[blob.index(b"\n", blob.index(b"\n") + 1) + 12] = 0xE9  # a Latin-1 byte in row 2
+    arrays["image_ids"] = np.frombuffer(bytes(blob), np.uint8).copy()
+    set_provenance(arrays, dict(p.provenance, fingerprint=__import__("hashlib").sha256(bytes(blob)).hexdigest()))
+    keep = protected(d)
+    np.savez(d / "torch-latin.val4-0.npz", **arrays)
+    return Setup(argv=["errors", "--precomputed", str(d)], protect=keep,
+                 messages=[r"image id of row 2 is not valid UTF-8"])
+
+
+@case("cache", "refused")
+def symlink_loop_npz(root: Path) -> Setup:
+    d = cache_dir(root)
+    os.symlink(d / "torch-loop.val4-0.npz", d / "torch-loop.val4-0.npz")
+    return Setup(argv=["score", "--precomputed", str(d)], protect=protected(d),
+                 messages=[r"torch-loop.val4-0.npz: is a broken symbolic link"])
+
+
+@case("cache", "correct")
+def symlink_to_a_good_cache(root: Path) -> Setup:
+    d = cache_dir(root)
+    (good,) = protected(d)
+    elsewhere = root / "elsewhere.npz"
+    os.rename(good, elsewhere)
+    os.symlink(elsewhere, good)
+    return Setup(argv=["score", "--precomputed", str(d)], rc=0, protect=[elsewhere],
+                 check=_expect_line("good", "100.00"))
+
+
+@case("cache", "correct")
+def damaged_checkpoint_beside_caches(root: Path) -> Setup:
+    """The scorer never reads checkpoints, whatever they hold."""
+    d = cache_dir(root)
+    (d / "torch-x.val4-0.partial.npz").write_bytes(b"garbage")
+    return Setup(argv=["score", "--precomputed", str(d)], rc=0, protect=protected(d),
+                 check=_expect_line("good", "100.00"))
+
+
+@case("cache", "refused")
+def zero_row_cache(root: Path) -> Setup:
+    d = cache_dir(root, with_good=False)
+    prov = {"model": "empty", "framework": "torch", "weights": "random", "preprocessing": "x",
+            "library_versions": {}, "complete": True}
+    p = cache.Predictions.build(np.zeros((0, 5)), np.zeros((0, 5)), np.zeros(0), [], prov)
+    cache.save(str(d / "torch-empty.val0-0.npz"), p)
+    return Setup(argv=["score", "--precomputed", str(d)], protect=protected(d),
+                 messages=[r"no images left to score for torch:empty"])
+
+
+def _expect_line(model: str, value: str):
+    def check(out: str) -> None:
+        line = next(li for li in out.splitlines() if model in li and "ranked" not in li)
+        assert value in line, line
+    return check
+
+
 @case("cache", "correct")
 def missing_rows_holding_right_answers(root: Path) -> Setup:
     """Rows marked missing whose top-5 happens to hold the label still count as wrong."""

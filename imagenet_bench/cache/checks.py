@@ -251,7 +251,8 @@ def id_starts(blob: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.flatnonzero(blob == 10) + 1]).astype(np.int64)
 
 
-#: per image-id blob: (first duplicate or None, rows with a wnid prefix, their class indices);
+#: per image-id blob: (row of the first byte that is not UTF-8 or None, first duplicate or None,
+#: rows with a wnid prefix, their class indices);
 #: the 34 caches of one table share one blob, so it is parsed once
 _ID_MEMO: Dict[Tuple[int, int], Tuple] = {}
 
@@ -260,7 +261,13 @@ def _parse_ids(blob: np.ndarray, wnids: Optional[Sequence[str]]) -> Tuple:
     key = (blob.size, hash(blob.tobytes()), len(wnids or ()))
     if key in _ID_MEMO:
         return _ID_MEMO[key]
-    ids = blob.tobytes().split(b"\n") if blob.size else []
+    raw = blob.tobytes()
+    try:
+        raw.decode("utf-8")
+        bad_utf8 = None
+    except UnicodeDecodeError as e:
+        bad_utf8 = raw.count(b"\n", 0, e.start)  # the row holding the first bad byte
+    ids = raw.split(b"\n") if blob.size else []
     dup = None
     if len(set(ids)) != len(ids):
         seen = set()
@@ -282,7 +289,7 @@ def _parse_ids(blob: np.ndarray, wnids: Optional[Sequence[str]]) -> Tuple:
             rows, cls = ok[known], pos[known].astype(np.int64)
     if len(_ID_MEMO) > 16:
         _ID_MEMO.clear()
-    _ID_MEMO[key] = (dup, rows, cls)
+    _ID_MEMO[key] = (bad_utf8, dup, rows, cls)
     return _ID_MEMO[key]
 
 
@@ -293,7 +300,9 @@ def check_ids(blob: np.ndarray, labels: np.ndarray, wnids: Optional[Sequence[str
     None to skip the label check. Ids that do not start with ``<wnid>/`` are
     not label-checked (custom datasets).
     """
-    dup, rows, cls = _parse_ids(blob, wnids)
+    bad_utf8, dup, rows, cls = _parse_ids(blob, wnids)
+    if bad_utf8 is not None:
+        fail(f"image id of row {bad_utf8} is not valid UTF-8", "re-create it with `imagenet-bench predict`")
     if dup:
         fail(f"image id {dup[1]!r} appears more than once (again at row {dup[0]}); each row must "
              f"be a different image",

@@ -30,7 +30,13 @@ from imagenet_bench.models.registry import ModelSpec, get_model
 
 def _serve(conn, qualname: str, weights: Optional[str], preprocess: str, seed: int,
            name: Optional[str], threads: Optional[int]) -> None:
-    """Child process: build the model, then answer ("predict", pixels) until "close" or EOF."""
+    """Child process: build the model, then answer ("predict", pixels) until "close" or EOF.
+
+    SIGTERM is left to the parent (SLURM signals every process of a job step): the parent
+    checkpoints and closes this process; if the parent dies, the pipe's EOF ends it.
+    """
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         from imagenet_bench.backends.keras import child as kb
         if threads:
