@@ -95,7 +95,7 @@ def run(args) -> int:
     from imagenet_bench.run import runner
     from imagenet_bench.commands.predict import backend_module
 
-    tb = backend_module("torch")
+    tb = backend_module("torch", extra="demo")
     val = os.path.join(args.dir, "val")
     out = os.path.join(args.dir, "precomputed")
     photos = build_set(val)
