@@ -160,7 +160,7 @@ def test_reading_the_catalog_imports_no_framework():
     assert int(out[0]) == len(catalog.entries()) and out[1].strip() == "[]"
 
 
-# --- the 34 models of 2019 and their published figures ------------------------
+# --- the 34 models of 2019 ---------------------------------------------------
 def entry_for_2019(spec):
     """The catalog entry a 2019 name means: torchvision IMAGENET1K_V1, Keras 'imagenet'."""
     if spec.framework == "torch":
@@ -176,6 +176,11 @@ def test_the_2019_names_resolve_to_the_catalog_entries_of_the_weights_they_used(
     assert registry.resolve(f"{spec.framework}:{spec.name}")[1] == e == spec.entry
     assert e.runnable and e.published_top1 is not None and e.published_top5 is not None
     assert spec.recipe("legacy2019").normalization == spec.recipe().normalization
+    if spec.framework == "keras":  # the 2019 squash side was each application's input size
+        assert e.input_size == spec.legacy_resize and e.file_name and e.url
+        assert e.source.startswith("Keras Applications documentation table")
+    else:
+        assert e.source.startswith(f"torchvision {e.aliases[0]}.meta")
 
 
 # --- generated from the installed torchvision ---------------------------------
