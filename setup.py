@@ -24,8 +24,9 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=find_packages(include=["imagenet_bench", "imagenet_bench.*"]),
-    # the 200-class lists of ImageNet-A and -R (sources named inside the files)
-    package_data={"imagenet_bench.data": ["_info/*.txt"]},
+    # the model catalog (tools/gen_registry.py output) and the 200-class lists of ImageNet-A
+    # and -R (sources named inside the files), read as package data
+    package_data={"imagenet_bench.models": ["data/*.json"], "imagenet_bench.data": ["_info/*.txt"]},
     install_requires=[
         "numpy>=1.21",
         "tqdm>=4.60",

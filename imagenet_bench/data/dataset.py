@@ -106,10 +106,16 @@ def is_image_file(name: str) -> bool:
     return not name.startswith(".") and name.lower().endswith(IMG_EXTENSIONS)
 
 
+def _listed(path: str) -> bool:
+    """A file to list as an image: a regular file, or a broken link (reported when read, not dropped)."""
+    return os.path.isfile(path) or (os.path.islink(path) and not os.path.exists(path))
+
+
 def list_images(folder: str) -> List[str]:
-    """Sorted names of the image files directly inside ``folder``."""
+    """Sorted names of the image files directly inside ``folder`` (broken links included:
+    they are reported when read, not dropped)."""
     return [n for n in sorted(os.listdir(folder))
-            if is_image_file(n) and os.path.isfile(os.path.join(folder, n))]
+            if is_image_file(n) and _listed(os.path.join(folder, n))]
 
 
 def discover(root: str, devkit: Optional[str] = None) -> ValSet:
@@ -126,7 +132,7 @@ def discover(root: str, devkit: Optional[str] = None) -> ValSet:
                          f"Fix: pass the folder that holds the ImageNet validation images")
     entries = sorted(os.listdir(root))
     folders = [e for e in entries if not e.startswith(".") and os.path.isdir(os.path.join(root, e))]
-    files = [e for e in entries if is_image_file(e) and os.path.isfile(os.path.join(root, e))]
+    files = [e for e in entries if is_image_file(e) and _listed(os.path.join(root, e))]
     if folders and files:
         raise InputError(f"{root} mixes image files ({files[0]}, ...) and folders ({folders[0]}, ...). "
                          f"Fix: use either one folder per wnid or a flat folder of images")
