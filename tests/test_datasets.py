@@ -113,6 +113,12 @@ def test_a_and_r_subsets_are_the_papers_fixed_lists_of_200():
     assert a[:3] == (6, 11, 13)
 
 
+def test_class_lists_ship_as_package_data():
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "setup.py").read_text()
+    assert '"imagenet_bench.data": ["_info/*.txt"]' in text.split("package_data=")[1]
+
+
 def test_a_partial_folder_is_a_subset_and_a_class_outside_the_list_is_refused(tmp_path):
     wnids = imagenet_meta.wnids()
     a = datasets.get("imagenet-a").classes
