@@ -194,7 +194,7 @@ def test_sketch_refuses_flat_files(tmp_path):
 
 def test_predict_cli_refuses_unknown_dataset_and_wrong_layout(tmp_path, capsys):
     root = write_class_folders(tmp_path / "v2", [("0", 0), ("10", 10)])
-    base = ["predict", "--model-factory", "torchvision.models:resnet18", "--name", "x",
+    base = ["predict", "--model", "torch:resnet18",
             "-o", str(tmp_path / "out")]
     assert cli.main(base + ["--dataset", "imagenet-c", str(root)]) == 2
     err = capsys.readouterr().err

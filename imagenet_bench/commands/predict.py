@@ -171,8 +171,9 @@ def run(args) -> int:
     datasets.get(args.dataset)  # an unknown --dataset before anything is loaded
     runs = configs(args)
     runner.check_writable(args.out)  # before any data or model is loaded
-    modules = {cfg.framework: backend_module(cfg.framework) for cfg in runs}
+    # the images and their layout before a framework is imported (layout errors come in a second)
     valset = datasets.discover(args.val_dir, args.dataset, devkit=args.devkit)
+    modules = {cfg.framework: backend_module(cfg.framework) for cfg in runs}
     options = runner.RunOptions(out_dir=args.out, checkpoint_every=args.checkpoint_every,
                                 skip_bad_images=args.skip_bad_images, save_all_probs=args.save_all_probs,
                                 overwrite=args.overwrite, progress=not args.no_progress)
