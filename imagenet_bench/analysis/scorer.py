@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from imagenet_bench.cache import locations
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache import northcutt2019
 from imagenet_bench.models import registry
@@ -35,8 +36,13 @@ def load_predictions(directory: str, allow_mixed: bool = False,
         raise InputError(f"{directory} is a file, not a directory. Fix: pass the folder that "
                          f"holds the .npz caches")
     if not os.path.isdir(directory):
+        if os.path.abspath(directory) == locations.shipped_dir():
+            raise InputError(f"{directory}: the shipped 2019 outputs are not here (this "
+                             f"imagenet_bench is not installed from a checkout of the repository). "
+                             f"Fix: pip install -e . in a clone, or pass --precomputed DIR")
         raise InputError(f"{directory}: no such directory. Fix: pass the folder holding the "
-                         f".npz caches (default output of `imagenet-bench predict`: precomputed/)")
+                         f".npz caches (default output of `imagenet-bench predict`: "
+                         f"{locations.RUNS_DIR}/)")
     preds = [cache.load(p) for p in cache.find_caches(directory)]
     if northcutt2019.is_2019_layout(directory):
         preds += northcutt2019.load_directory(directory, val_dir=val_dir)

@@ -132,11 +132,17 @@ def read_model(framework: str, model: str, preds_path: str, probs_path: str,
         if spec else {"mode": "legacy2019"},
         "library_versions": _LIBS[framework], "fingerprint": fp, "num_images": n,
         "complete": True, "source": "northcutt2019", "tie_rule": TIE_RULE,
-        "original_files": [preds_path, probs_path], "original_probs_dtype": str(probs.dtype),
+        "original_files": [_relative(preds_path), _relative(probs_path)],
+        "original_probs_dtype": str(probs.dtype),
     }
     return Predictions(top5_idx=idx, top5_prob=prob, labels=labels,
                        image_ids_blob=image_ids_blob, provenance=prov,
                        missing=np.zeros(n, bool), path=preds_path).validate(check_fingerprint=False)
+
+
+def _relative(path: str) -> str:
+    """``keras_imagenet/<file>``: a 2019 file's name inside its layout (no local folders)."""
+    return "/".join(os.path.normpath(path).split(os.sep)[-2:])
 
 
 def _spec_or_none(framework: str, model: str) -> Optional[registry.ModelSpec]:

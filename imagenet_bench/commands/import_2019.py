@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import sys
 
+from imagenet_bench.cache import locations
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache import northcutt2019
 from imagenet_bench.errors import InputError
@@ -19,9 +20,10 @@ def add_parser(sub) -> None:
                     "published by the 2019 Keras-vs-PyTorch benchmark, sort each row's top-5 by "
                     f"probability ({northcutt2019.TIE_RULE}) and write one .npz cache per model.")
     p.add_argument("directory", metavar="DIR", help="folder with the 2019 layout")
-    p.add_argument("-o", "--output", metavar="OUT", default="precomputed",
-                   help="folder for the caches (default: precomputed)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing caches")
+    p.add_argument("-o", "--output", metavar="OUT", default=locations.RUNS_DIR,
+                   help=f"folder for the caches (default: {locations.RUNS_DIR})")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing caches (default: keep them and say so)")
     add_val_dir_arg(p)
     p.set_defaults(func=run)
 

@@ -1,6 +1,7 @@
 """``imagenet-bench predict``: run models over a validation directory and write caches.
 
-One cache per model under ``-o DIR`` (default ``precomputed/``); resumable,
+One cache per model under ``-o DIR`` (default ``runs/``, see
+:mod:`imagenet_bench.cache.locations`); resumable,
 shardable under torchrun/SLURM (see :mod:`imagenet_bench.run.runner`).
 
 The backend is chosen by ``--framework``: ``imagenet_bench.backends.torch`` or
@@ -13,9 +14,9 @@ import argparse
 import importlib
 import sys
 
+from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.errors import BenchError, InputError
 
-DEFAULT_OUT = "precomputed"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -59,7 +60,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         help="per-channel std on [0,1] pixels, 1 or 3 comma-separated numbers "
                              "(default ImageNet's 0.229,0.224,0.225)")
     custom.add_argument("--interpolation", default="bilinear", help="nearest|bilinear|bicubic (bilinear)")
-    p.add_argument("-o", "--out", default=DEFAULT_OUT, help=f"cache directory (default {DEFAULT_OUT}/)")
+    p.add_argument("-o", "--out", default=RUNS_DIR, help=f"cache directory (default {RUNS_DIR}/)")
     p.add_argument("-b", "--batch-size", type=int, default=32, help="images per batch (32)")
     p.add_argument("-j", "--workers", type=int, help="DataLoader worker processes (default: CPU threads)")
     p.add_argument("--threads", type=int, help="torch CPU threads per process (default: cores / local procs)")
