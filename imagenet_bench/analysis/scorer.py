@@ -106,8 +106,14 @@ def _load_npy(path: str, what: str) -> np.ndarray:
 
 
 def select_rows(n: int, keep: Optional[np.ndarray] = None,
-                omit: Optional[np.ndarray] = None) -> np.ndarray:
-    """Sorted row indices scored after applying ``keep`` then ``omit`` (index arrays)."""
+                omit: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
+    """Sorted row indices scored after applying ``keep`` then ``omit`` (index arrays).
+
+    None when neither is given: every row, without building (and gathering
+    through) an index array.
+    """
+    if keep is None and omit is None:
+        return None
     rows = np.arange(n) if keep is None else np.sort(keep)
     if omit is not None:
         rows = rows[~np.isin(rows, omit)]
@@ -142,7 +148,9 @@ def correct(preds: cache.Predictions, labels: Optional[np.ndarray] = None,
         labels = preds.labels if rows is None else preds.labels[rows]
     labels = np.asarray(labels)
     top1 = idx[:, 0] == labels
-    top5 = (idx == labels[:, None]).any(axis=1)
+    top5 = top1.copy()
+    for j in range(1, idx.shape[1]):  # column by column: several times faster than .any(axis=1)
+        top5 |= idx[:, j] == labels
     return top1, top5
 
 
@@ -178,20 +186,21 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
             omit = load_index_file(options.omit, n, "--omit") if options.omit else None
             rows_cache[key] = select_rows(n, keep, omit)
         rows = rows_cache[key]
-        if rows.size == 0:
+        if rows is not None and rows.size == 0:
             raise InputError(f"no images left to score for {p.qualname} after --keep/--omit")
         top1, top5 = correct(p, rows=rows)
+        missing = None if p.missing is None else p.missing if rows is None else p.missing[rows]
         row = {
             "framework": p.framework, "model": p.model,
             "acc1": 100.0 * top1.mean(), "acc5": 100.0 * top5.mean(),
-            "images": int(rows.size), "missing": int(p.missing[rows].sum()),
+            "images": int(top1.size), "missing": 0 if missing is None else int(np.count_nonzero(missing)),
             "dataset": cache.dataset_tag(n, p.fingerprint),
         }
         spec = _spec(p)
         row["published_acc1"] = spec.published_acc1 if spec else None
         row["delta_acc1"] = (row["acc1"] - spec.published_acc1) if spec else None
         if options.labels:
-            custom = load_custom_labels(options.labels, rows.size)
+            custom = load_custom_labels(options.labels, top1.size)
             c1, c5 = correct(p, labels=custom, rows=rows)
             row["custom_acc1"], row["custom_acc5"] = 100.0 * c1.mean(), 100.0 * c5.mean()
         rows_out.append(row)

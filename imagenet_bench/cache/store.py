@@ -96,6 +96,13 @@ def ids_summary(blob: np.ndarray) -> Tuple[int, str]:
     return count, sha
 
 
+def _any_nonfinite(prob: np.ndarray) -> bool:
+    """True when ``prob`` holds a NaN or infinity (float16: from the exponent bits, 30x faster)."""
+    if prob.dtype == np.float16:
+        return bool(((prob.view(np.uint16) & 0x7C00) == 0x7C00).any())
+    return not np.isfinite(prob).all()
+
+
 def dataset_tag(num_images: int, fp: str) -> str:
     """Short dataset name used in cache file names: ``val<N>-<fingerprint[:8]>``."""
     return f"val{num_images}-{fp[:8]}"
@@ -224,15 +231,16 @@ class Predictions:
         missing = self.missing if self.missing is not None else np.zeros(n, bool)
         if missing.shape != (n,):
             fail(f"missing has shape {missing.shape}, expected ({n},)")
-        present = ~missing
-        bad = present[:, None] & ((idx < 0) | (idx >= NUM_CLASSES))
-        if bad.any():
-            r = int(np.argwhere(bad)[0][0])
-            fail(f"class index out of range 0-{NUM_CLASSES - 1} at row {r}: {idx[r].tolist()}")
+        if idx.size and (idx.min() < 0 or idx.max() >= NUM_CLASSES):  # else nothing to look for
+            bad = ~missing[:, None] & ((idx < 0) | (idx >= NUM_CLASSES))
+            if bad.any():
+                r = int(np.argwhere(bad)[0][0])
+                fail(f"class index out of range 0-{NUM_CLASSES - 1} at row {r}: "
+                     f"{idx[r].tolist()}")
         if n and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
             r = int(np.flatnonzero((labels < 0) | (labels >= NUM_CLASSES))[0])
             fail(f"label out of range 0-{NUM_CLASSES - 1} at row {r}: {int(labels[r])}")
-        if not np.isfinite(prob).all():
+        if _any_nonfinite(prob):
             r = int(np.argwhere(~np.isfinite(prob))[0][0])
             fail(f"non-finite probability at row {r}: {prob[r].tolist()}")
         count = ids_summary(self.image_ids_blob)[0]

@@ -74,7 +74,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--save-all-probs", action="store_true", help="also store all 1,000 probabilities (float16)")
     p.add_argument("--overwrite", action="store_true", help="replace caches made with other settings")
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit "
-                                                   "(default: tensorflow-datasets package data)")
+                                                   "(default: the validation labels shipped with imagenet_bench)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -88,6 +88,8 @@ def add_real_columns(rows: List[Dict], preds: Sequence, args) -> None:
             omit = scorer.load_index_file(args.omit, p.num_images, "--omit") if args.omit else None
             selected[p.fingerprint] = scorer.select_rows(p.num_images, keep, omit)
         sel = selected[p.fingerprint]
+        if sel is None:
+            sel = slice(None)
         correct, valid = real_labels.real_correct(p)
         row["real_acc1"] = 100.0 * correct[sel].sum() / max(1, valid[sel].sum())
         row["real_images"] = int(valid[sel].sum())

@@ -1,0 +1,65 @@
+"""ImageNet label data shipped as package data, cross-checked against the wheels it came from."""
+import subprocess
+import sys
+
+import pytest
+
+from imagenet_bench.data import imagenet_meta
+
+
+def _wheel_file(package, relpath):
+    try:
+        return imagenet_meta.package_file(package, relpath, "")
+    except imagenet_meta.MetadataError as e:
+        pytest.skip(f"cannot cross-check: {e}")
+
+
+def _lines(path):
+    with open(path, encoding="utf-8") as f:
+        return [line.rstrip("\n") for line in f if line.strip()]
+
+
+def test_wnids_and_validation_labels_equal_the_tensorflow_datasets_wheel():
+    labels = _wheel_file("tensorflow_datasets", "datasets/imagenet2012/labels.txt")
+    val = _wheel_file("tensorflow_datasets", "datasets/imagenet2012/validation_labels.txt")
+    assert imagenet_meta.wnids() == _lines(labels)
+    assert imagenet_meta.validation_wnids() == _lines(val)
+    assert len(set(imagenet_meta.validation_wnids())) == imagenet_meta.NUM_CLASSES
+
+
+def test_class_names_equal_timms_first_lemmas():
+    path = _wheel_file("timm", "data/_info/imagenet_synset_to_lemma.txt")
+    lemma = dict(line.split("\t", 1) for line in _lines(path))
+    wnids = imagenet_meta.wnids()
+    assert imagenet_meta.data_lines(imagenet_meta.LEMMA_FILE) == [f"{w}\t{lemma[w]}" for w in wnids]
+    assert imagenet_meta.class_names() == [lemma[w].split(",")[0].strip() for w in wnids]
+
+
+def test_full_set_ids_built_with_numpy_equal_the_plain_construction():
+    per_file, index = imagenet_meta.validation_wnids(), imagenet_meta.wnid_to_index()
+    order = sorted(range(len(per_file)), key=lambda i: index[per_file[i]])
+    plain = [f"{per_file[i]}/{imagenet_meta.val_filename(i + 1)}" for i in order]
+    assert imagenet_meta.full_val_image_ids() == plain
+
+
+BLOCKED = r"""
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("timm", "tensorflow_datasets", "torch", "tensorflow"):
+            raise ImportError(f"{name} blocked")
+sys.meta_path.insert(0, Block())
+from imagenet_bench.data import imagenet_meta as m
+names, wnids, val = m.class_names(), m.wnids(), m.validation_wnids()
+assert len(names) == len(wnids) == 1000 and len(val) == 50000 and all(names)
+assert not any(k.split(".")[0] in ("timm", "tensorflow_datasets") for k in sys.modules)
+print(names[wnids.index(val[0])])
+"""
+
+
+def test_labels_and_class_names_need_neither_timm_nor_tensorflow_datasets():
+    out = subprocess.run([sys.executable, "-c", BLOCKED], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    first = imagenet_meta.class_names()[imagenet_meta.wnid_to_index()[
+        imagenet_meta.validation_wnids()[0]]]
+    assert out.stdout.strip() == first
