@@ -13,6 +13,7 @@ from typing import List, Optional
 from imagenet_bench import __version__
 from imagenet_bench.commands import compare, demo, errors, import_2019, models, per_class, predict, prepare_val, score
 from imagenet_bench.commands import verify
+from imagenet_bench.commands._common import HelpFormatter
 
 #: explicit list, in the order shown by --help
 COMMANDS = [score, models, import_2019, compare, errors, per_class, predict, prepare_val, demo, verify]
@@ -28,6 +29,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for module in COMMANDS:
         module.add_parser(sub)
+    for subparser in sub.choices.values():  # every option's help says its default
+        subparser.formatter_class = HelpFormatter
     return parser
 
 
@@ -43,8 +46,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"imagenet-bench {args.command}: error: {e}", file=sys.stderr)
         return 2
     except OSError as e:  # unwritable output, a folder where a file was expected, a full disk
-        where = f" {e.filename}" if getattr(e, "filename", None) else ""
-        print(f"imagenet-bench {args.command}: error:{where}: {e.strerror or e}. Fix: check the "
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        print(f"imagenet-bench {args.command}: error: {where}{e.strerror or e}. Fix: check the "
               f"path and its permissions", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -9,6 +9,7 @@ from imagenet_bench.cache import store as cache
 from imagenet_bench.cache import northcutt2019
 from imagenet_bench.errors import InputError
 from imagenet_bench.commands._common import add_val_dir_arg
+from imagenet_bench.report import tables as report
 
 
 def add_parser(sub) -> None:
@@ -46,7 +47,7 @@ def run(args) -> int:
             continue
         cache.save(path, p)
         written += 1
-    print(f"wrote {written} caches to {args.output}"
+    print(f"wrote {report.plural(written, 'cache')} to {args.output}"
           + (f", kept {skipped} existing (use --overwrite to replace)" if skipped else ""),
           file=sys.stderr)
     return 0

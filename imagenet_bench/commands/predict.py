@@ -34,7 +34,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The predict options (shared with scripts/imagenet_pytorch_get_predictions.py)."""
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
-    p.add_argument("--framework", choices=("torch", "keras"), default="torch", help="backend (default torch)")
+    p.add_argument("--framework", choices=("torch", "keras"), default="torch", help="backend (default: torch)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", "-m", action="append", metavar="NAME",
                        help="registry model name; repeat or separate by commas for several")
@@ -51,24 +51,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="reference: each weight's own recipe (weights.transforms()); legacy2019: the "
                         "2019 study's Resize(256) + CenterCrop(224|299)")
     custom = p.add_argument_group("custom-model preprocessing (--model-factory)")
-    custom.add_argument("--resize", type=int, default=256, help="shorter side before the crop (256)")
-    custom.add_argument("--crop", type=int, default=224, help="centre crop side (224)")
+    custom.add_argument("--resize", type=int, default=256, help="shorter side before the crop")
+    custom.add_argument("--crop", type=int, default=224, help="centre crop side")
     custom.add_argument("--mean", type=_floats, default=[0.485, 0.456, 0.406], metavar="M[,M,M]",
                         help="per-channel mean on [0,1] pixels, 1 or 3 comma-separated numbers "
                              "(default ImageNet's 0.485,0.456,0.406)")
     custom.add_argument("--std", type=_floats, default=[0.229, 0.224, 0.225], metavar="S[,S,S]",
                         help="per-channel std on [0,1] pixels, 1 or 3 comma-separated numbers "
                              "(default ImageNet's 0.229,0.224,0.225)")
-    custom.add_argument("--interpolation", default="bilinear", help="nearest|bilinear|bicubic (bilinear)")
+    custom.add_argument("--interpolation", default="bilinear", help="nearest|bilinear|bicubic")
     p.add_argument("-o", "--out", default=RUNS_DIR, help=f"cache directory (default {RUNS_DIR}/)")
-    p.add_argument("-b", "--batch-size", type=int, default=32, help="images per batch (32)")
+    p.add_argument("-b", "--batch-size", type=int, default=32, help="images per batch")
     p.add_argument("-j", "--workers", type=int, help="DataLoader worker processes (default: CPU threads)")
     p.add_argument("--threads", type=int, help="torch CPU threads per process (default: cores / local procs)")
     p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cuda, cuda:N, mps or cpu")
     p.add_argument("--amp", action="store_true",
                    help="mixed precision (autocast); faster on GPUs but changes the results")
     p.add_argument("--checkpoint-every", type=int, default=1000, metavar="N",
-                   help="save partial results every N images (1000)")
+                   help="save partial results every N images")
     p.add_argument("--skip-bad-images", action="store_true",
                    help="record unreadable images as missing (counted wrong) instead of stopping")
     p.add_argument("--save-all-probs", action="store_true", help="also store all 1,000 probabilities (float16)")

@@ -60,7 +60,8 @@ def run(args) -> int:
         columns += CUSTOM_COLUMNS
     score_analysis.extend(rows, preds, args, columns)
     sizes = sorted({r["images"] for r in rows})
-    title = (f"{len(rows)} models ranked by top-1 on {', '.join(map(str, sizes))} images "
+    title = (f"{report.plural(len(rows), 'model')} ranked by top-1 on "
+             f"{', '.join(map(str, sizes))} image{'s' if sizes != [1] else ''} "
              f"({args.precomputed})")
     if any(p.num_images != NUM_VAL_IMAGES for p in preds):
         print(f"note: a cache covers a subset, not the {NUM_VAL_IMAGES:,}-image validation set; "
