@@ -74,21 +74,31 @@ def sort_columns(preds: np.ndarray, probs: np.ndarray) -> Tuple[np.ndarray, np.n
     reversed column number, then the class index — so the keys of a row are
     distinct and sorting them does the ordering, tie-break and gather at once.
     The sort is the :data:`SORT5` network applied to whole columns (18
-    vectorised min/max), which gives what ``np.sort(keys, axis=1)`` gives.
+    vectorised min/max without allocations), which gives what
+    ``np.sort(keys, axis=1)`` gives in less time.
     """
     if preds.shape[1] != 5:
         raise ValueError(f"expected 5 columns, got {preds.shape[1]}")
-    p32 = np.ascontiguousarray(probs, dtype=np.float32)
-    key = p32.view(np.int32).astype(np.int64)
-    key <<= 13
-    key |= (4 - np.arange(5, dtype=np.int64)) << 10
-    key |= preds
-    cols = [key[:, j] for j in range(5)]
+    bits = np.asarray(probs, dtype=np.float32).view(np.int32)
+    cols = []
+    for j in range(5):
+        key = bits[:, j].astype(np.int64)
+        key <<= 13
+        key |= (4 - j) << 10
+        key |= preds[:, j]
+        cols.append(key)
+    spare = np.empty_like(cols[0])
     for a, b in SORT5:
-        cols[a], cols[b] = np.minimum(cols[a], cols[b]), np.maximum(cols[a], cols[b])
-    key = np.stack(cols[::-1], axis=1)  # descending
-    idx = (key & 1023).astype(np.int16)
-    prob = (key >> 13).astype(np.int32).view(np.float32)
+        np.minimum(cols[a], cols[b], out=spare)
+        np.maximum(cols[a], cols[b], out=cols[b])
+        cols[a], spare = spare, cols[a]
+    n = preds.shape[0]
+    idx = np.empty((n, 5), np.int16)
+    prob = np.empty((n, 5), np.float32)
+    for j, key in enumerate(reversed(cols)):  # descending
+        idx[:, j] = key & 1023
+        key >>= 13
+        prob.view(np.int32)[:, j] = key
     return idx, prob
 
 

@@ -58,7 +58,7 @@ def data_lines(name: str) -> List[str]:
     except OSError as e:
         raise MetadataError(f"package data imagenet_bench/data/imagenet/{name} cannot be read "
                             f"({e}). Fix: {_REINSTALL}") from None
-    return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
+    return [line for line in text.splitlines() if line]
 
 
 def _is_wnid(text: str) -> bool:
@@ -86,7 +86,7 @@ def validation_wnids() -> List[str]:
     """The wnid of each validation file, in file-number order (val_00000001 first)."""
     ids = data_lines(VALIDATION_FILE)
     known = wnid_to_index()
-    if len(ids) != NUM_VAL_IMAGES or not all(w in known for w in ids):
+    if len(ids) != NUM_VAL_IMAGES or not set(ids) <= known.keys():
         raise MetadataError(f"package data {VALIDATION_FILE}: expected {NUM_VAL_IMAGES} lines, "
                             f"each one of the {NUM_CLASSES} wnids; got {len(ids)} lines. "
                             f"Fix: {_REINSTALL}")
