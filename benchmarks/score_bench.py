@@ -115,7 +115,8 @@ def main(argv=None) -> int:
 
     ours, base = _pair(tool + ["score", "--format", "csv"],
                        [sys.executable, "-c", BASELINE_CACHES, shipped], args.repeat)
-    _report("score, shipped caches (34)", ours, base, "bare numpy over the same .npz", "goal <= 1.3x")
+    _report("score, shipped caches (34)", ours, base, "bare numpy over the same .npz",
+            "goal <= 1.3x")
     if os.path.isdir(args.reference):
         ours, base = _pair(tool + ["score", "--precomputed", args.reference, "--format", "csv"],
                            [sys.executable, "-c", BASELINE_2019, args.reference], args.repeat)

@@ -49,8 +49,8 @@ def test_shipped_equals_the_raw_2019_files(shipped, reference_dir):
         assert np.array_equal(s.top5_idx, r.top5_idx), name
         assert np.array_equal(s.top5_prob, r.top5_prob.astype(np.float16)), name
         assert np.array_equal(s.labels, r.labels) and s.fingerprint == r.fingerprint, name
-    key = lambda row: (row["framework"], row["model"], row["acc1"], row["acc5"], row["rank1"],  # noqa: E731
-                       row["rank5"], row["images"], row["dataset"])
+    fields = ("framework", "model", "acc1", "acc5", "rank1", "rank5", "images", "dataset")
+    key = lambda row: tuple(row[f] for f in fields)  # noqa: E731
     rows_raw = scorer.score(list(raw.values()))
     rows_shipped = scorer.score(list(shipped.values()))
     assert len(rows_raw) == 34 and list(map(key, rows_raw)) == list(map(key, rows_shipped))

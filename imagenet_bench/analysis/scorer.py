@@ -193,7 +193,8 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
         row = {
             "framework": p.framework, "model": p.model,
             "acc1": 100.0 * top1.mean(), "acc5": 100.0 * top5.mean(),
-            "images": int(top1.size), "missing": 0 if missing is None else int(np.count_nonzero(missing)),
+            "images": int(top1.size),
+            "missing": 0 if missing is None else int(np.count_nonzero(missing)),
             "dataset": cache.dataset_tag(n, p.fingerprint),
         }
         spec = _spec(p)

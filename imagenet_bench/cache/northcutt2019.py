@@ -25,7 +25,8 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from imagenet_bench.models import registry
-from imagenet_bench.cache.store import FORMAT_VERSION, NUM_CLASSES, CacheError, Predictions, ids_summary
+from imagenet_bench.cache.store import (FORMAT_VERSION, NUM_CLASSES, CacheError, Predictions,
+                                        ids_summary)
 from imagenet_bench.data.imagenet_meta import IMAGES_PER_CLASS, full_val_ids_blob
 
 SUBDIRS = {"keras_imagenet": ("keras", "keras"), "pytorch_imagenet": ("pytorch", "torch")}

@@ -1,14 +1,15 @@
 """The prediction cache: one ``.npz`` per model and dataset, with provenance.
 
 Arrays in the file (format 2: a deterministic ``.npz``, deflated except
-``top5_prob``/``all_probs``, see :mod:`imagenet_bench.cache.npz`; no pickles):
+``top5_prob``, see :mod:`imagenet_bench.cache.npz`; no pickles):
 
 * ``top5_idx``   int16 (N, 5): class indices, ranked by probability, highest
   first, so column 0 is the top-1; a row of -1 for an image that could not
   be read (see ``missing``)
 * ``top5_prob``  float16 (N, 5): their probabilities (0 on missing rows), stored.
   float16 keeps 11 significant bits (relative error <= 2**-11, about 0.05 %
-  of the value), far finer than any calibration bin; the ranking itself is
+  of the value; absolute error <= 2**-25 below 2**-14), far finer than any
+  calibration bin; the ranking itself is
   taken from the full-precision scores before rounding and kept in
   ``top5_idx``, so rounding never changes a top-1 or top-5
 * ``labels``     int16 (N,): ground-truth class index 0-999
@@ -43,8 +44,8 @@ FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 NUM_CLASSES = 1000
 TOPK = 5
-#: members written uncompressed (float16 probabilities barely deflate; see cache.npz)
-STORED_MEMBERS = ("top5_prob", "all_probs")
+#: members written uncompressed (five float16 probabilities per row barely deflate; cache.npz)
+STORED_MEMBERS = ("top5_prob",)
 
 #: provenance keys every cache must carry, with what they mean
 REQUIRED_PROVENANCE = {

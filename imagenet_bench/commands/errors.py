@@ -45,8 +45,8 @@ def run(args) -> int:
     rows = errors_view.hard_example_rows(preds, top1, limit=args.limit,
                                          min_wrong=args.min_wrong, with_real=args.show_real)
     columns = COLUMNS + ([report.Column("real_labels", "ReaL labels")] if args.show_real else [])
-    title = (f"{report.plural(len(rows), 'image')} most of the {report.plural(len(preds), 'model')} "
-             f"get wrong at top-1 "
+    title = (f"{report.plural(len(rows), 'image')} most of the "
+             f"{report.plural(len(preds), 'model')} get wrong at top-1 "
              f"({args.precomputed})")
     emit(report.render(rows, columns, args.format, title=title), args.output)
     return 0
