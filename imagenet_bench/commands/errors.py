@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 
-from imagenet_bench.analysis import errors_view
 from imagenet_bench.report import tables as report
-from imagenet_bench.analysis import scorer
 from imagenet_bench.errors import InputError
 from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit
 
@@ -38,6 +36,8 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     """Load the caches, rank the images and write the table."""
+    from imagenet_bench.analysis import errors_view, scorer
+
     if args.limit < 1 or args.min_wrong < 1:
         raise InputError(f"--limit {args.limit} / --min-wrong {args.min_wrong}: both must be >= 1")
     preds = scorer.load_predictions(args.precomputed, val_dir=args.val_dir)
