@@ -23,10 +23,10 @@ line1=$(awk '/^```sh$/ {inblock=1; next} inblock {print; exit}' README.md)
 echo "README line 1: $line1"
 bash -c "set -euo pipefail; $line1" > "$work/table.txt" 2> "$work/install.log"
 end=$(date +%s.%N)
-head -1 "$work/table.txt"
+grep -m1 "ranked by top-1" "$work/table.txt"
 echo "rows: $(grep -cE '^ +[0-9]+ ' "$work/table.txt")"
 echo "seconds from clone to table: $(python3 -c "print(round($end - $start, 1))")"
 echo "site-packages: $(du -sm .venv/lib/python3*/site-packages | cut -f1) MB, of which:"
 du -sm .venv/lib/python3*/site-packages/* | sort -rn | head -5 | sed 's#\t.*/site-packages/#  #'
-echo "repository checkout (with .git): $(du -sm --exclude=.venv . | cut -f1) MB; precomputed/: $(du -sm precomputed | cut -f1) MB"
+echo "clone: $(du -sm --exclude=.venv . | cut -f1) MB on disk, of which .git $(du -sm .git | cut -f1) MB and precomputed/ $(du -sm precomputed | cut -f1) MB (MiB, du -m)"
 rm -rf "$work"
