@@ -84,19 +84,21 @@ def _time(cmd):
 
 
 def _pair(a, b, repeat: int):
-    """Median (wall, cpu) of ``a`` and of ``b``, run alternately after one warm-up each."""
+    """(median wall, median cpu, wall ratios of each alternating pair) of ``a`` and ``b``."""
     _time(a), _time(b)
     ta, tb = [], []
     for _ in range(repeat):
         ta.append(_time(a))
         tb.append(_time(b))
     med = lambda ts, i: statistics.median(t[i] for t in ts)  # noqa: E731
-    return (med(ta, 0), med(ta, 1)), (med(tb, 0), med(tb, 1))
+    ratios = sorted(x[0] / y[0] for x, y in zip(ta, tb))
+    return (med(ta, 0), med(ta, 1), ratios), (med(tb, 0), med(tb, 1))
 
 
 def _report(what: str, ours, base, base_name: str, goal: str) -> None:
     print(f"{what}: {ours[0]:.3f} s / {base_name} {base[0]:.3f} s = {ours[0] / base[0]:.2f}x "
-          f"({goal}); CPU {ours[1]:.3f} s / {base[1]:.3f} s = {ours[1] / base[1]:.2f}x")
+          f"({goal}); CPU {ours[1]:.3f} s / {base[1]:.3f} s = {ours[1] / base[1]:.2f}x; "
+          f"pairwise wall ratios {ours[2][0]:.2f}-{ours[2][-1]:.2f}")
 
 
 def main(argv=None) -> int:

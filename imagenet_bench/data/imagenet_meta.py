@@ -50,15 +50,19 @@ LEMMA_FILE = "synset_to_lemma.txt"
 _REINSTALL = "reinstall imagenet_bench (pip install -e . in its checkout)"
 
 
-def data_lines(name: str) -> List[str]:
-    """Non-empty lines of the package-data file ``imagenet_bench/data/imagenet/<name>``."""
+def data_bytes(name: str) -> bytes:
+    """Contents of the package-data file ``imagenet_bench/data/imagenet/<name>``."""
     res = importlib.resources.files("imagenet_bench.data").joinpath("imagenet").joinpath(name)
     try:
-        text = res.read_text(encoding="utf-8")
+        return res.read_bytes()
     except OSError as e:
         raise MetadataError(f"package data imagenet_bench/data/imagenet/{name} cannot be read "
                             f"({e}). Fix: {_REINSTALL}") from None
-    return [line for line in text.splitlines() if line]
+
+
+def data_lines(name: str) -> List[str]:
+    """Non-empty lines of the package-data file ``imagenet_bench/data/imagenet/<name>``."""
+    return [line for line in data_bytes(name).decode("utf-8").splitlines() if line]
 
 
 def _is_wnid(text: str) -> bool:
@@ -82,15 +86,31 @@ def wnid_to_index() -> Dict[str, int]:
 
 
 @functools.lru_cache(maxsize=None)
+def validation_classes() -> np.ndarray:
+    """Class index of each validation file, in file-number order (read-only int64 array).
+
+    The one reader of ``validation_wnids.txt``: 50,000 lines of a 9-character
+    wnid, parsed with numpy.
+    """
+    data = np.frombuffer(data_bytes(VALIDATION_FILE), dtype=np.uint8)
+    ok = data.size == NUM_VAL_IMAGES * 10 and bool((data[9::10] == ord("\n")).all())
+    if ok:  # each line "n01751748\n": look the 9 bytes up in the sorted wnids
+        codes = data.reshape(-1, 10)[:, :9].copy().view("S9").ravel()
+        table = np.array(wnids(), dtype="S9")
+        classes = np.searchsorted(table, codes)
+        ok = bool((table[np.minimum(classes, NUM_CLASSES - 1)] == codes).all())
+    if not ok:
+        raise MetadataError(f"package data {VALIDATION_FILE}: expected {NUM_VAL_IMAGES} lines, "
+                            f"each one of the {NUM_CLASSES} wnids. Fix: {_REINSTALL}")
+    classes.flags.writeable = False
+    return classes
+
+
+@functools.lru_cache(maxsize=None)
 def validation_wnids() -> List[str]:
     """The wnid of each validation file, in file-number order (val_00000001 first)."""
-    ids = data_lines(VALIDATION_FILE)
-    known = wnid_to_index()
-    if len(ids) != NUM_VAL_IMAGES or not set(ids) <= known.keys():
-        raise MetadataError(f"package data {VALIDATION_FILE}: expected {NUM_VAL_IMAGES} lines, "
-                            f"each one of the {NUM_CLASSES} wnids; got {len(ids)} lines. "
-                            f"Fix: {_REINSTALL}")
-    return ids
+    names = wnids()
+    return [names[c] for c in validation_classes().tolist()]
 
 
 def val_filename(number: int) -> str:
@@ -119,9 +139,7 @@ def full_val_ids_blob() -> np.ndarray:
     reader, which needs the blob and its fingerprint but not the 50,000
     strings.
     """
-    index = wnid_to_index()
-    classes = np.fromiter((index[w] for w in validation_wnids()), dtype=np.int64,
-                          count=NUM_VAL_IMAGES)
+    classes = validation_classes()
     # File numbers ascend, so a stable sort by class index gives (wnid, file name) order.
     order = np.argsort(classes, kind="stable")
     width = len(_ID_TEMPLATE) + 1
