@@ -63,3 +63,20 @@ def test_labels_and_class_names_need_neither_timm_nor_tensorflow_datasets():
     first = imagenet_meta.class_names()[imagenet_meta.wnid_to_index()[
         imagenet_meta.validation_wnids()[0]]]
     assert out.stdout.strip() == first
+
+
+@pytest.mark.parametrize("damage", [
+    lambda b: b[:-10],  # a line short
+    lambda b: b.replace(b"n01751748", b"n99999999", 1),  # not a wnid
+    lambda b: b.replace(b"\n", b"\r\n", 1),  # not one 9-character wnid per line
+])
+def test_damaged_validation_labels_are_refused_with_the_fix(monkeypatch, damage):
+    good = imagenet_meta.data_bytes(imagenet_meta.VALIDATION_FILE)
+    monkeypatch.setattr(imagenet_meta, "data_bytes", lambda name: damage(good))
+    imagenet_meta.validation_classes.cache_clear()
+    try:
+        with pytest.raises(imagenet_meta.MetadataError,
+                           match=r"validation_wnids.txt: expected 50000 lines.*Fix: reinstall"):
+            imagenet_meta.validation_classes()
+    finally:
+        imagenet_meta.validation_classes.cache_clear()
