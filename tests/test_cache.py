@@ -196,3 +196,29 @@ def test_float16_infinity_is_refused(tmp_path):
     arrays["top5_prob"][1, 3] = np.inf
     with pytest.raises(CacheError, match="non-finite probability at row 1"):
         cache.load(_write_raw(tmp_path / "inf.npz", **arrays))
+
+
+def test_full_validation_set_ids_are_named_not_stored(tmp_path):
+    from imagenet_bench.data import imagenet_meta
+
+    ids = imagenet_meta.full_val_image_ids()
+    labels = np.arange(len(ids)) // 50
+    p = make_preds(np.tile(np.arange(5), (len(ids), 1)), labels, ids=ids)
+    path = cache.save(str(tmp_path / "full.npz"), p)
+    with np.load(path) as z:
+        assert "image_ids" not in z.files
+        assert z["image_list"].tobytes().decode() == cache.FULL_VAL_LIST
+    q = cache.load(path)
+    assert q.image_ids == ids and q.fingerprint == cache.fingerprint(ids)
+    arrays = {k: np.array(v) for k, v in np.load(path).items()}
+    arrays["image_list"] = np.frombuffer(b"someone-elses-list", np.uint8)
+    with pytest.raises(CacheError, match="unknown image list 'someone-elses-list'.*Fix:"):
+        cache.load(_write_raw(tmp_path / "other.npz", **arrays))
+    del arrays["image_list"]
+    with pytest.raises(CacheError, match="missing arrays image_ids"):
+        cache.load(_write_raw(tmp_path / "none.npz", **arrays))
+    prov = dict(q.provenance, fingerprint="0" * 64)
+    arrays["image_list"] = np.frombuffer(cache.FULL_VAL_LIST.encode(), np.uint8)
+    arrays["provenance"] = np.frombuffer(json.dumps(prov).encode(), np.uint8)
+    with pytest.raises(CacheError, match="fingerprint does not match"):
+        cache.load(_write_raw(tmp_path / "fp.npz", **arrays))

@@ -89,8 +89,9 @@ def test_predict_and_import_write_to_runs_not_to_the_shipped_set():
     assert os.path.abspath(locations.RUNS_DIR) != os.path.abspath(SHIPPED)
 
 
-def test_shipped_probabilities_are_stored_and_indices_deflated():
+def test_shipped_probabilities_are_stored_indices_deflated_and_ids_named():
     with zipfile.ZipFile(cache.find_caches(SHIPPED)[0]) as z:
         kinds = {i.filename: i.compress_type for i in z.infolist()}
     assert kinds["top5_prob.npy"] == zipfile.ZIP_STORED
-    assert kinds["top5_idx.npy"] == kinds["image_ids.npy"] == zipfile.ZIP_DEFLATED
+    assert kinds["top5_idx.npy"] == kinds["labels.npy"] == zipfile.ZIP_DEFLATED
+    assert "image_ids.npy" not in kinds and "image_list.npy" in kinds  # the full set, by name
