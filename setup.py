@@ -26,7 +26,10 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=find_packages(include=["imagenet_bench", "imagenet_bench.*"]),
-    package_data={"imagenet_bench.data": ["imagenet/*.txt", "imagenet/*.md"]},
+    # package data read with importlib.resources: the model catalog (tools/gen_registry.py
+    # output) and the ImageNet label files (sources in imagenet_bench/data/imagenet/README.md)
+    package_data={"imagenet_bench.models": ["data/*.json"],
+                  "imagenet_bench.data": ["imagenet/*.txt", "imagenet/*.md"]},
     install_requires=["numpy>=1.21", "tqdm>=4.60"],
     extras_require={
         "torch": TORCH,

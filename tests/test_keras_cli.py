@@ -39,7 +39,7 @@ def test_2019_wrapper_writes_a_cache(tmp_path):
     root = make_valset(tmp_path / "val", num_classes=2, per_class=1)
     assert _wrapper().main([str(root), "-m", "mobilenet", "--weights", "none",
                             "-o", str(tmp_path / "out")]) == 0
-    (path,) = (tmp_path / "out").glob("keras-mobilenet.random.legacy2019.val2-*.npz")
+    (path,) = (tmp_path / "out").glob("keras-MobileNet.imagenet+legacy2019+random.val2-*.npz")
     assert cache.load(str(path)).provenance["preprocess_mode"] == "legacy2019"
 
 
@@ -57,7 +57,7 @@ def test_predict_without_weights_offline_exits_2_naming_the_file(tmp_path, monke
 def test_verify_rejects_unknown_model_and_torch_drift(tmp_path, capsys):
     root = make_valset(tmp_path / "val", num_classes=1, per_class=1)
     assert cli.main(["verify", "determinism", "--model", "nope", str(root)]) == 2
-    assert "unknown model 'nope'" in capsys.readouterr().err
+    assert "unknown model 'nope' for framework keras" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli.main(["verify", "drift", "--framework", "torch", "--model", "resnet18", str(root)])
     assert "invalid choice: 'torch'" in capsys.readouterr().err
@@ -89,5 +89,6 @@ def test_predict_with_a_local_weights_file_records_its_hash(tmp_path):
     root = make_valset(tmp_path / "val", num_classes=1, per_class=2)
     assert cli.main(["predict", "--framework", "keras", "--model", "mobilenetV2", "--weights", str(wfile),
                      str(root), "-o", str(tmp_path / "out"), "--no-progress"]) == 0
-    (path,) = (tmp_path / "out").glob("keras-mobilenetV2.val2-*.npz")
-    assert cache.load(str(path)).provenance["weights"] == f"file:{wfile} sha256:{kb.file_sha256(str(wfile))}"
+    sha = kb.file_sha256(str(wfile))
+    (path,) = (tmp_path / "out").glob(f"keras-MobileNetV2.imagenet+ckpt-{sha[:8]}.val2-*.npz")
+    assert cache.load(str(path)).provenance["weights"] == f"file:{wfile} sha256:{sha}"

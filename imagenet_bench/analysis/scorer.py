@@ -43,7 +43,7 @@ def load_predictions(directory: str, allow_mixed: bool = False,
         raise InputError(f"{directory}: no such directory. Fix: pass the folder holding the "
                          f".npz caches (default output of `imagenet-bench predict`: "
                          f"{locations.RUNS_DIR}/)")
-    preds = [cache.load(p) for p in cache.find_caches(directory)]
+    preds = [upgrade_identity(cache.load(p)) for p in cache.find_caches(directory)]
     if northcutt2019.is_2019_layout(directory):
         preds += northcutt2019.load_directory(directory, val_dir=val_dir)
     if not preds:
@@ -53,6 +53,13 @@ def load_predictions(directory: str, allow_mixed: bool = False,
             f"--framework torch --model resnet18 VAL_DIR -o {directory}`, convert 2019 outputs "
             f"with `imagenet-bench import DIR -o {directory}`, or try `imagenet-bench demo`")
     check_same_images(preds, allow_mixed)
+    return preds
+
+
+def upgrade_identity(preds: cache.Predictions) -> cache.Predictions:
+    """Give a cache written before model identities its canonical id (in memory only)."""
+    if ":" not in preds.model:
+        preds.provenance["model"] = registry.upgrade_name(preds.framework, preds.model)
     return preds
 
 
@@ -191,15 +198,16 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
         top1, top5 = correct(p, rows=rows)
         missing = None if p.missing is None else p.missing if rows is None else p.missing[rows]
         row = {
-            "framework": p.framework, "model": p.model,
+            "framework": p.framework, "model": p.qualname,
             "acc1": 100.0 * top1.mean(), "acc5": 100.0 * top5.mean(),
             "images": int(top1.size),
             "missing": 0 if missing is None else int(np.count_nonzero(missing)),
             "dataset": cache.dataset_tag(n, p.fingerprint),
         }
         spec = _spec(p)
-        row["published_acc1"] = spec.published_acc1 if spec else None
-        row["delta_acc1"] = (row["acc1"] - spec.published_acc1) if spec else None
+        pub = spec.published_acc1 if spec else None
+        row["published_acc1"] = pub
+        row["delta_acc1"] = (row["acc1"] - pub) if pub is not None else None
         if options.labels:
             custom = load_custom_labels(options.labels, top1.size)
             c1, c5 = correct(p, labels=custom, rows=rows)
@@ -220,7 +228,5 @@ def _add_ranks(rows: List[Dict], metric: str, name: str) -> None:
 
 
 def _spec(p: cache.Predictions) -> Optional[registry.ModelSpec]:
-    try:
-        return registry.get_model(p.model, framework=p.framework)
-    except KeyError:
-        return None
+    """The registry spec of the cache's base weights (variants included), or None."""
+    return registry.spec_of(p.qualname)

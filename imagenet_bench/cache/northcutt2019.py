@@ -15,6 +15,11 @@ descending probability with a stable sort, so equal probabilities keep their
 column order. The resulting top-1 is exactly that project's
 ``top5preds[i, argmax(top5probs[i])]`` (argmax returns the first maximum).
 float16 probabilities are widened to float32 first, which is exact.
+
+Identity: a 2019 file name maps to the canonical id of the weights the study
+used, tagged ``+legacy2019`` because the outputs were made with the 2019
+recipes (``mobilenetV2_keras_...`` -> ``keras:MobileNetV2.imagenet+legacy2019``,
+``resnet50_pytorch_...`` -> ``torch:resnet50.IMAGENET1K_V1+legacy2019``).
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from imagenet_bench.models import registry
 from imagenet_bench.cache.store import (FORMAT_VERSION, NUM_CLASSES, CacheError, Predictions,
                                         ids_summary)
 from imagenet_bench.data.imagenet_meta import IMAGES_PER_CLASS, full_val_ids_blob
+from imagenet_bench.errors import InputError
 
 SUBDIRS = {"keras_imagenet": ("keras", "keras"), "pytorch_imagenet": ("pytorch", "torch")}
 TIE_RULE = "stable sort by descending probability; ties keep the file's column order"
@@ -136,9 +142,14 @@ def read_model(framework: str, model: str, preds_path: str, probs_path: str,
                          f"{probs[r].tolist()}")
     idx, prob = sort_columns(preds, probs)
     spec = _spec_or_none(framework, model)
+    ident = {"model": f"{framework}:{model}", "framework": framework}
+    if spec is not None:
+        mid = spec.id.with_settings(registry.LEGACY)
+        ident = {"model": str(mid), "framework": framework, "architecture": mid.arch,
+                 "weights_tag": mid.tag, "settings": list(mid.settings), "name_2019": model}
     prov = {
-        "format_version": FORMAT_VERSION, "model": model, "framework": framework,
-        "weights": "pretrained=True (2019)",
+        "format_version": FORMAT_VERSION, **ident,
+        "weights": "pretrained=True (2019)", "preprocess_mode": registry.LEGACY,
         "preprocessing": dict(spec.recipe("legacy2019").as_dict(), mode="legacy2019")
         if spec else {"mode": "legacy2019"},
         "library_versions": _LIBS[framework], "fingerprint": fp, "num_images": n,
@@ -158,8 +169,8 @@ def _relative(path: str) -> str:
 
 def _spec_or_none(framework: str, model: str) -> Optional[registry.ModelSpec]:
     try:
-        return registry.get_model(model, framework=framework)
-    except KeyError:
+        return registry.get_model(f"{framework}:{model}")
+    except InputError:
         return None
 
 

@@ -59,10 +59,10 @@ FULL_VAL_LIST = "imagenet2012-val-imagefolder"
 #: provenance keys every cache must carry, with what they mean
 REQUIRED_PROVENANCE = {
     "format_version": "cache format version (int)",
-    "model": "model name within its framework",
-    "framework": "torch | keras",
+    "model": "canonical model identity (models.identity), e.g. torch:resnet50.IMAGENET1K_V1+bf16",
+    "framework": "torch | keras | timm | custom (the identity's framework)",
     "weights": "weights used (enum name, 'imagenet', a file path, or 'random')",
-    "preprocessing": "recipe used (dict, see registry.Recipe.as_dict) or a description",
+    "preprocessing": "recipe used (dict, see models.recipe.Recipe.as_dict) or a description",
     "library_versions": "versions of the libraries that produced the predictions",
     "fingerprint": "sha256 of the ordered image identities",
     "num_images": "number of rows",
@@ -118,9 +118,15 @@ def dataset_tag(num_images: int, fp: str) -> str:
     return f"val{num_images}-{fp[:8]}"
 
 
-def cache_filename(framework: str, model: str, num_images: int, fp: str) -> str:
-    """File name of a model's cache for a dataset: ``torch-resnet50.val50000-1a2b3c4d.npz``."""
-    return f"{framework}-{model}.{dataset_tag(num_images, fp)}.npz"
+def cache_filename(model: str, num_images: int, fp: str) -> str:
+    """File name of a model's cache for a dataset: ``<file stem>.<dataset tag>.npz``.
+
+    ``model`` is a canonical identity (``torch:resnet50.IMAGENET1K_V1``, or a
+    :class:`~imagenet_bench.models.identity.ModelId`); its file stem replaces
+    ``:`` by ``-``: ``torch-resnet50.IMAGENET1K_V1.val50000-1a2b3c4d.npz``.
+    """
+    stem = getattr(model, "file_stem", None) or str(model).replace(":", "-", 1)
+    return f"{stem}.{dataset_tag(num_images, fp)}.npz"
 
 
 def top5_from_probs(probs: np.ndarray) -> "tuple[np.ndarray, np.ndarray]":
@@ -179,8 +185,9 @@ class Predictions:
 
     @property
     def qualname(self) -> str:
-        """``framework:model``."""
-        return f"{self.framework}:{self.model}"
+        """The canonical model identity (``framework:model`` for caches older than identities)."""
+        model = self.model
+        return model if ":" in model else f"{self.framework}:{model}"
 
     @property
     def fingerprint(self) -> str:

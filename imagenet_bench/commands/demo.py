@@ -103,7 +103,7 @@ def run(args) -> int:
 def _run_in(work: str, device: str) -> int:
     """Build the set under ``work``, predict it, print the per-photo results and the scored table."""
     from imagenet_bench.cache import store as cache
-    from imagenet_bench.cli import main as cli
+    from imagenet_bench.commands import score
     from imagenet_bench.data import dataset
     from imagenet_bench.data import imagenet_meta
     from imagenet_bench.run import runner
@@ -129,4 +129,7 @@ def _run_in(work: str, device: str) -> int:
         print(f"    {what.get(image_id, '')}")
     print()
     sys.stdout.flush()
-    return cli.main(["score", "--precomputed", out])
+    parser = argparse.ArgumentParser(prog="imagenet-bench")
+    score.add_parser(parser.add_subparsers())
+    score_args = parser.parse_args(["score", "--precomputed", out])
+    return score_args.func(score_args)

@@ -1,4 +1,4 @@
-"""Decode -> RGB -> resize -> crop, per a :class:`registry.Recipe` (PIL and numpy only).
+"""Decode -> RGB -> resize -> crop, per a :class:`models.recipe.Recipe` (PIL and numpy only).
 
 This is the framework-independent first stage of preprocessing, shared by the
 torch and Keras backends; it returns ``uint8`` arrays of shape (H, W, 3). The
@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from imagenet_bench.errors import BenchError
-from imagenet_bench.models.registry import Recipe
+from imagenet_bench.models.recipe import Recipe
 
 INTERPOLATIONS = {
     "nearest": Image.NEAREST,

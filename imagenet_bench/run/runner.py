@@ -27,7 +27,7 @@
 Backend protocol (duck-typed; see ``torch_backend.TorchBackend``)::
 
     framework: str          # "torch" | "keras"
-    model: str              # model name written in the cache ("resnet50", "inception_v3.legacy2019")
+    model: str              # canonical model identity ("torch:inception_v3.IMAGENET1K_V1+legacy2019")
     batch_size: int         # images per predict() call (the Keras backend uses 1)
     provenance() -> dict    # JSON-able: "weights", "preprocessing" (Recipe.as_dict()),
                             # "library_versions", and anything else that changes outputs.
@@ -242,7 +242,9 @@ def _key_diff(a: Dict, b: Dict) -> List[str]:
 def run_key(valset: ValSet, backend, options: RunOptions) -> Dict:
     """Everything that must match for checkpoints and shards to be combined."""
     key = dict(backend.provenance())
-    key.update(framework=backend.framework, model=backend.model, fingerprint=valset.fingerprint,
+    fw = backend.model.split(":", 1)[0] if ":" in backend.model else backend.framework
+    key.update(framework=fw, backend=backend.framework,
+               model=backend.model, fingerprint=valset.fingerprint,
                num_images=valset.num_images, batch_size=int(backend.batch_size),
                save_all_probs=bool(options.save_all_probs))
     return json.loads(json.dumps(key, sort_keys=True))  # normalise tuples -> lists
@@ -260,7 +262,7 @@ def run(valset: ValSet, backend, options: Optional[RunOptions] = None) -> RunRes
     shard = opt.shard or shard_from_env()
     key = run_key(valset, backend, opt)
     final = os.path.join(opt.out_dir, cache.cache_filename(
-        backend.framework, backend.model, valset.num_images, valset.fingerprint))
+        backend.model, valset.num_images, valset.fingerprint))
     done = _existing_cache(final, key, opt)
     if done is not None:
         return done
@@ -269,7 +271,7 @@ def run(valset: ValSet, backend, options: Optional[RunOptions] = None) -> RunRes
     ckpt = checkpoint_path(final, shard)
     state = _resume_or_new(ckpt, start, stop, key, opt)
     where = f" [shard {shard.rank + 1}/{shard.world}: rows {start}-{stop - 1}]" if shard.world > 1 else ""
-    opt.log(f"{backend.framework}:{backend.model}: {valset.describe()}{where}")
+    opt.log(f"{backend.model}: {valset.describe()}{where}")
     t0, n_new = time.perf_counter(), 0
     if not state.complete:
         desc = backend.model if shard.world == 1 else f"{backend.model} [{shard.rank + 1}/{shard.world}]"
@@ -368,7 +370,7 @@ def _loop(valset: ValSet, backend, st: _State, ckpt: str, bs: int, opt: RunOptio
             if batch.rows:
                 probs = np.asarray(backend.predict(batch.inputs), dtype=np.float32)
                 if probs.shape != (len(batch.rows), cache.NUM_CLASSES):
-                    raise BenchError(f"{backend.framework}:{backend.model} returned outputs of shape "
+                    raise BenchError(f"{backend.model} returned outputs of shape "
                                      f"{probs.shape} for {len(batch.rows)} images; expected "
                                      f"({len(batch.rows)}, {cache.NUM_CLASSES}) ImageNet probabilities")
                 local = np.asarray(batch.rows) - st.start

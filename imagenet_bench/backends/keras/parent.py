@@ -12,31 +12,34 @@ and sends each image's uint8 pixels to a spawned child that holds a
 :class:`keras_backend.KerasBackend` and answers with its probabilities (one
 image at a time through the compiled call). Provenance comes from the child,
 so a cache is the same whichever process ran the model. The parent builds no
-model (``predict`` still imports TensorFlow there, through ``keras_backend``).
+model and never imports Keras or TensorFlow: :func:`from_config` (the adapter
+``predict`` calls) checks the weights file here and leaves the rest to the child.
 This module imports numpy and the standard library only.
 """
 from __future__ import annotations
 
 import multiprocessing
+import os
 import traceback
+import weakref
+from dataclasses import replace
 from typing import Optional
 
 import numpy as np
 
 from imagenet_bench.data import pixels
 from imagenet_bench.errors import BenchError
-from imagenet_bench.models.registry import ModelSpec, get_model
+from imagenet_bench.models import keras_weights
+from imagenet_bench.run import config as run_config
 
 
-def _serve(conn, qualname: str, weights: Optional[str], preprocess: str, seed: int,
-           name: Optional[str], threads: Optional[int]) -> None:
+def _serve(conn, config: "run_config.RunConfig") -> None:
     """Child process: build the model, then answer ("predict", pixels) until "close" or EOF."""
     try:
         from imagenet_bench.backends.keras import child as kb
-        if threads:
-            kb._set_threads(int(threads))
-        backend = kb.KerasBackend(get_model(qualname), weights=weights, preprocess=preprocess,
-                                  seed=seed, name=name)
+        if config.threads:
+            kb.set_threads(int(config.threads))
+        backend = kb.KerasBackend(config=config)
         conn.send(("ready", (backend.model, backend.provenance())))
     except BaseException as e:  # report every failure to the parent, then exit
         conn.send(("error", (isinstance(e, BenchError), _describe(e))))
@@ -68,15 +71,13 @@ class KerasProcessBackend:
     framework = "keras"
     batch_size = 1  # every image goes through the network alone
 
-    def __init__(self, spec: ModelSpec, weights: Optional[str] = "imagenet",
-                 preprocess: str = "reference", seed: int = 0, name: Optional[str] = None,
-                 threads: Optional[int] = None):
-        self.spec, self.preprocess_mode = spec, preprocess
-        self.recipe = spec.recipe(preprocess)
+    def __init__(self, config: "run_config.RunConfig"):
+        self.config, self.spec = config, config.spec
+        self.preprocess_mode, self.recipe = config.preprocess, config.recipe
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited TF state
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, daemon=True, name=f"imagenet_bench-keras-{spec.name}",
-                                 args=(child, spec.qualname, weights, preprocess, seed, name, threads))
+        self._proc = ctx.Process(target=_serve, daemon=True, args=(child, config),
+                                 name=f"imagenet_bench-keras-{config.model_id.file_stem}")
         self._proc.start()
         child.close()
         try:
@@ -95,14 +96,14 @@ class KerasProcessBackend:
             status, payload = self._conn.recv()
         except (EOFError, OSError):
             code = self._proc.exitcode if self._proc is not None else None
-            raise BenchError(f"the Keras worker process for {self.spec.qualname} died "
+            raise BenchError(f"the Keras worker process for {self.config.model} died "
                              f"(exit code {code}); finished images are checkpointed. Fix: run the "
                              f"same command again to resume") from None
         if status == "error":
             is_bench, message = payload
             if is_bench:
                 raise BenchError(message)
-            raise RuntimeError(f"Keras worker for {self.spec.qualname}: {message}")
+            raise RuntimeError(f"Keras worker for {self.config.model}: {message}")
         return payload
 
     def provenance(self) -> dict:
@@ -116,7 +117,7 @@ class KerasProcessBackend:
     def predict(self, inputs) -> np.ndarray:
         """Probabilities (n, 1000) from the child, each image run alone through the compiled call."""
         if self._proc is None:
-            raise BenchError(f"{self.spec.qualname}: the backend is closed")
+            raise BenchError(f"{self.config.model}: the backend is closed")
         self._conn.send(("predict", np.ascontiguousarray(inputs)))
         return self._receive()
 
@@ -140,3 +141,29 @@ class KerasProcessBackend:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+_LIVE: "weakref.WeakSet" = weakref.WeakSet()  # backends made by from_config
+
+
+def from_config(config: "run_config.RunConfig") -> KerasProcessBackend:
+    """The backend of ``predict --framework keras``: the model in a child process of its own.
+
+    Each model gets its own process, which gives all its memory back when it
+    exits; the previous model's process is closed before the next one starts,
+    so ``predict --all`` holds one model at a time. Pretrained weights are
+    looked for here first, so a missing file fails in a second, naming the
+    file, its URL and the folder to put it in -- without starting TensorFlow.
+    """
+    if config.factory:
+        raise BenchError("--model-factory is for --framework torch")
+    for old in list(_LIVE):
+        old.close()
+    if config.pretrained and not config.checkpoint and keras_weights.known(config.spec):
+        keras_weights.check_imagenet_weights(config.spec)
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
+    if not config.threads and local > 1:  # share the cores among torchrun's processes on this node
+        config = replace(config, threads=max(1, (os.cpu_count() or 1) // local))
+    backend = KerasProcessBackend(config)
+    _LIVE.add(backend)
+    return backend
