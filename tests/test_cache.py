@@ -206,19 +206,21 @@ def test_full_validation_set_ids_are_named_not_stored(tmp_path):
     p = make_preds(np.tile(np.arange(5), (len(ids), 1)), labels, ids=ids)
     path = cache.save(str(tmp_path / "full.npz"), p)
     with np.load(path) as z:
-        assert "image_ids" not in z.files
-        assert z["image_list"].tobytes().decode() == cache.FULL_VAL_LIST
+        assert "image_ids" not in z.files and "missing" not in z.files  # nothing missing
+        prov = json.loads(z["provenance"].tobytes())
+    assert prov["image_list"] == cache.FULL_VAL_LIST
     q = cache.load(path)
     assert q.image_ids == ids and q.fingerprint == cache.fingerprint(ids)
-    arrays = {k: np.array(v) for k, v in np.load(path).items()}
-    arrays["image_list"] = np.frombuffer(b"someone-elses-list", np.uint8)
+    assert q.missing.shape == (len(ids),) and not q.missing.any()
+
+    def rewrite(name, **changes):
+        arrays = {k: np.array(v) for k, v in np.load(path).items()}
+        arrays["provenance"] = np.frombuffer(json.dumps(dict(prov, **changes)).encode(), np.uint8)
+        return _write_raw(tmp_path / name, **arrays)
+
     with pytest.raises(CacheError, match="unknown image list 'someone-elses-list'.*Fix:"):
-        cache.load(_write_raw(tmp_path / "other.npz", **arrays))
-    del arrays["image_list"]
-    with pytest.raises(CacheError, match="missing arrays image_ids"):
-        cache.load(_write_raw(tmp_path / "none.npz", **arrays))
-    prov = dict(q.provenance, fingerprint="0" * 64)
-    arrays["image_list"] = np.frombuffer(cache.FULL_VAL_LIST.encode(), np.uint8)
-    arrays["provenance"] = np.frombuffer(json.dumps(prov).encode(), np.uint8)
+        cache.load(rewrite("other.npz", image_list="someone-elses-list"))
+    with pytest.raises(CacheError, match="missing arrays image_ids, and no image_list"):
+        cache.load(rewrite("none.npz", image_list=None))
     with pytest.raises(CacheError, match="fingerprint does not match"):
-        cache.load(_write_raw(tmp_path / "fp.npz", **arrays))
+        cache.load(rewrite("fp.npz", fingerprint="0" * 64))

@@ -94,4 +94,4 @@ def test_shipped_probabilities_are_stored_indices_deflated_and_ids_named():
         kinds = {i.filename: i.compress_type for i in z.infolist()}
     assert kinds["top5_prob.npy"] == zipfile.ZIP_STORED
     assert kinds["top5_idx.npy"] == kinds["labels.npy"] == zipfile.ZIP_DEFLATED
-    assert "image_ids.npy" not in kinds and "image_list.npy" in kinds  # the full set, by name
+    assert "image_ids.npy" not in kinds  # the full set, named in the provenance

@@ -52,7 +52,10 @@ def pick_device(name: str = "auto") -> torch.device:
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    dev = torch.device(name)
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise InputError(f"--device {name!r} is not a device. Fix: auto, cpu, cuda, cuda:N or mps") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda: no CUDA device is available. Fix: --device cpu (or auto)")
     if dev.type == "cuda" and dev.index is None:
@@ -89,7 +92,7 @@ def load_pixels(path: str, recipe: Recipe) -> np.ndarray:
         return pixels.load(path, recipe)
     from torchvision.transforms import InterpolationMode
     from torchvision.transforms import functional as F
-    img = F.resize(pixels.load_rgb(path), [recipe.resize], InterpolationMode(recipe.interpolation),
+    img = F.resize(pixels.load_rgb(path, recipe), [recipe.resize], InterpolationMode(recipe.interpolation),
                    antialias=recipe.antialias)
     return np.array(F.center_crop(img, [recipe.crop]), dtype=np.uint8)
 
@@ -109,6 +112,14 @@ class _Images(torch.utils.data.Dataset):
             return row, path, load_pixels(path, self.recipe), None
         except pixels.BadImageError as e:
             return row, path, None, e.reason
+
+
+def _ignore_sigterm(worker_id: int) -> None:
+    """DataLoader worker start-up: leave SIGTERM to the main process, which checkpoints and stops
+    the workers (SLURM signals every process of a job step; a worker killed by it would make
+    torch raise in the main process instead)."""
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _collate(samples) -> Batch:
@@ -173,6 +184,7 @@ class TorchBackend:
         loader = torch.utils.data.DataLoader(
             _Images(items, self.recipe), batch_sampler=sampler, num_workers=self.workers,
             collate_fn=_collate, pin_memory=self.device.type == "cuda",
+            worker_init_fn=_ignore_sigterm if self.workers else None,
             prefetch_factor=4 if self.workers else None)
         it = iter(loader)
         try:

@@ -84,8 +84,10 @@ def _load_state_dict(path: str) -> dict:
     try:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises several types for a bad file
+        first = str(e).splitlines()[0].split(". ")[0] if str(e) else ""
         raise InputError(f"{path}: cannot be loaded as a PyTorch state_dict ({type(e).__name__}: "
-                         f"{str(e).splitlines()[0] if str(e) else ''})") from None
+                         f"{first}). Fix: pass a file saved with torch.save(model.state_dict(), "
+                         f"FILE); files holding other Python objects are never unpickled") from None
     for key in ("state_dict", "model"):
         if isinstance(sd, dict) and isinstance(sd.get(key), dict):
             sd = sd[key]
@@ -137,9 +139,11 @@ def build_torchvision(builder: str, weights, checkpoint: Optional[str] = None,
             torch.hub.set_dir(hub)
             try:
                 model = _get_model(builder, weights)
-            except RuntimeError as e:
-                raise InputError(f"{checkpoint}: does not fit {name} with weights {weights} "
-                                 f"({str(e).splitlines()[0]})") from None
+            except Exception as e:  # torch raises several types for a damaged or foreign file
+                first = str(e).splitlines()[0].split(". ")[0] if str(e) else ""
+                raise InputError(f"--checkpoint {checkpoint}: cannot be loaded as the weights of "
+                                 f"{name} ({weights}) ({type(e).__name__}: {first}). Fix: pass an "
+                                 f"undamaged state_dict file of this architecture") from None
             finally:
                 torch.hub._hub_dir = saved
         return model.eval(), {"weights": weights.name, "weights_sha256": file_sha256(checkpoint)}
@@ -163,8 +167,16 @@ def load_factory(factory: str) -> torch.nn.Module:
         fn = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as e:
         raise InputError(f"--model-factory {factory!r}: {type(e).__name__}: {e}") from None
+    if not callable(fn):
+        raise InputError(f"--model-factory {factory!r} is a {type(fn).__name__}, not a callable. Fix: "
+                         f"name a function or class that returns a torch.nn.Module")
     torch.manual_seed(RANDOM_SEED)
-    model = fn()
+    try:
+        model = fn()
+    except Exception as e:  # the user's code failed: say so; --debug shows its traceback (the cause)
+        raise InputError(f"--model-factory {factory!r} raised {type(e).__name__}: {e}. Fix: make "
+                         f"{factory} callable with no arguments (run with --debug for its "
+                         f"traceback)") from e
     if not isinstance(model, torch.nn.Module):
         raise InputError(f"--model-factory {factory!r} returned a {type(model).__name__}, "
                          f"not a torch.nn.Module")

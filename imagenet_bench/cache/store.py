@@ -13,14 +13,14 @@ Arrays in the file (format 2: a deterministic ``.npz``, deflated except
   taken from the full-precision scores before rounding and kept in
   ``top5_idx``, so rounding never changes a top-1 or top-5
 * ``labels``     int16 (N,): ground-truth class index 0-999
-* ``missing``    bool (N,): images recorded as unreadable (counted as wrong)
+* ``missing``    bool (N,): images recorded as unreadable (counted as wrong);
+  left out when no image is
 * ``image_ids``  uint8 blob: the N image identities, UTF-8, newline-joined
-  (``wnid/ILSVRC2012_val_00000293.JPEG``); or, for the full validation set
-  in ImageFolder order, instead:
-* ``image_list`` uint8 blob ``imagenet2012-val-imagefolder`` (:data:`FULL_VAL_LIST`):
-  the ids are those of :func:`imagenet_meta.full_val_ids_blob`, rebuilt from
-  the package data (1.95 MB, 0.2 MB deflated, less per file; checked against
-  the fingerprint)
+  (``wnid/ILSVRC2012_val_00000293.JPEG``); left out for the full validation
+  set in ImageFolder order, whose provenance says ``"image_list":
+  "imagenet2012-val-imagefolder"`` (:data:`FULL_VAL_LIST`): its ids are
+  rebuilt from the package data (:func:`imagenet_meta.full_val_ids_blob`;
+  1.95 MB, 0.2 MB deflated, less per file; checked against the fingerprint)
 * ``provenance`` uint8 blob: UTF-8 JSON, see :data:`REQUIRED_PROVENANCE`
 * ``all_probs``  float16 (N, 1000), optional (``--save-all-probs``)
 
@@ -40,7 +40,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from imagenet_bench.cache import npz
+from imagenet_bench.cache import checks, npz
 from imagenet_bench.cache.atomic import atomic_path
 from imagenet_bench.data import imagenet_meta
 from imagenet_bench.errors import BenchError
@@ -53,8 +53,13 @@ TOPK = 5
 #: members written uncompressed (five float16 probabilities per row barely deflate; cache.npz)
 STORED_MEMBERS = ("top5_prob",)
 
-#: ``image_list`` of a cache over the full validation set in ImageFolder order (ids not stored)
+#: provenance ``image_list`` of a cache over the full validation set in ImageFolder order,
+#: whose ids are not stored but rebuilt from the package data
 FULL_VAL_LIST = "imagenet2012-val-imagefolder"
+
+#: member -> shape after the row dimension, checked from the npy headers before reading
+MEMBER_SHAPES = {"top5_idx": (TOPK,), "top5_prob": (TOPK,), "labels": (), "missing": (),
+                 "all_probs": (NUM_CLASSES,)}
 
 #: provenance keys every cache must carry, with what they mean
 REQUIRED_PROVENANCE = {
@@ -224,6 +229,7 @@ class Predictions:
                                       "or `imagenet-bench import`"):
             raise CacheError(f"{where}: {msg}. Fix: {fix}")
 
+        checks.check_provenance_types(self.provenance, fail)
         missing_keys = [k for k in REQUIRED_PROVENANCE if k not in self.provenance]
         if missing_keys:
             fail(f"provenance lacks {', '.join(missing_keys)}")
@@ -246,6 +252,8 @@ class Predictions:
         if not np.issubdtype(labels.dtype, np.integer):
             fail(f"labels has dtype {labels.dtype}, expected an integer type")
         missing = self.missing if self.missing is not None else np.zeros(n, bool)
+        if missing.dtype != np.bool_:
+            fail(f"missing has dtype {missing.dtype}, expected bool (True = image unreadable)")
         if missing.shape != (n,):
             fail(f"missing has shape {missing.shape}, expected ({n},)")
         if idx.size and (idx.min() < 0 or idx.max() >= NUM_CLASSES):  # else nothing to look for
@@ -267,12 +275,22 @@ class Predictions:
             fail(f"provenance says {self.provenance['num_images']} images, arrays hold {n}")
         if check_fingerprint and self._ids_fingerprint() != self.provenance["fingerprint"]:
             fail("image-id fingerprint does not match the stored ids (file edited or corrupted)")
+        checks.check_ids(self.image_ids_blob, labels, _imagenet_wnids(), fail)
         if self.all_probs is not None and self.all_probs.shape != (n, NUM_CLASSES):
             fail(f"all_probs has shape {self.all_probs.shape}, expected ({n}, {NUM_CLASSES})")
         if not allow_incomplete and not self.provenance["complete"]:
             fail("the run that wrote it did not finish (complete=False)",
                  "resume it with the same `imagenet-bench predict` command")
         return self
+
+
+def _imagenet_wnids() -> Optional[List[str]]:
+    """The sorted ImageNet-1k wnids for the label check, or None where the package data is absent."""
+    from imagenet_bench.data import imagenet_meta
+    try:
+        return imagenet_meta.wnids()
+    except imagenet_meta.MetadataError:
+        return None
 
 
 def save(path: str, preds: Predictions) -> str:
@@ -283,22 +301,26 @@ def save(path: str, preds: Predictions) -> str:
     """
     preds.provenance["format_version"] = FORMAT_VERSION
     preds.validate(allow_incomplete=True)
+    full = _is_full_val(preds.image_ids_blob)
+    prov = dict(preds.provenance, image_list=FULL_VAL_LIST) if full else preds.provenance
+    try:
+        prov_json = json.dumps(prov, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise CacheError(f"{preds.where()}: provenance cannot be stored as JSON ({e}). Fix: use "
+                         f"plain Python values (int, float, str, list, dict), not numpy scalars") from None
     arrays = {
         "top5_idx": preds.top5_idx.astype(np.int16),
         "top5_prob": preds.top5_prob.astype(np.float16),
         "labels": preds.labels.astype(np.int16),
-        "missing": (preds.missing if preds.missing is not None
-                    else np.zeros(preds.num_images, bool)),
-        "provenance": np.frombuffer(json.dumps(preds.provenance, sort_keys=True).encode(),
-                                    dtype=np.uint8),
+        "provenance": np.frombuffer(prov_json.encode(), dtype=np.uint8),
     }
-    if _is_full_val(preds.image_ids_blob):
-        arrays["image_list"] = np.frombuffer(FULL_VAL_LIST.encode(), dtype=np.uint8)
-    else:
+    if preds.missing is not None and preds.missing.any():
+        arrays["missing"] = preds.missing
+    if not full:
         arrays["image_ids"] = preds.image_ids_blob
     if preds.all_probs is not None:
         arrays["all_probs"] = preds.all_probs.astype(np.float16)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, needed=sum(a.nbytes for a in arrays.values())) as tmp:
         with open(tmp, "wb") as f:
             npz.write(f, arrays, stored=STORED_MEMBERS)
     preds.path = path
@@ -307,25 +329,33 @@ def save(path: str, preds: Predictions) -> str:
 
 def load(path: str, allow_incomplete: bool = False, with_all_probs: bool = False) -> Predictions:
     """Read and validate a cache file; raise :class:`CacheError` naming the file on any problem."""
+    checks.inspect_npz(path, CacheError, "top5_idx", MEMBER_SHAPES,
+                       blobs=("image_ids", "provenance"))
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = set(z.files)
             need = {"top5_idx", "top5_prob", "labels", "provenance"}
-            lacking = sorted(need - keys) + ([] if keys & {"image_ids", "image_list"}
-                                             else ["image_ids"])
-            if lacking:
+            if not need <= keys:
                 raise CacheError(f"{path}: not an imagenet_bench cache (missing arrays "
-                                 f"{', '.join(lacking)}). Fix: point at a directory of "
+                                 f"{', '.join(sorted(need - keys))}). Fix: point at a directory of "
                                  f"caches made by `imagenet-bench predict` or `imagenet-bench import`")
             prov = json.loads(z["provenance"].tobytes().decode("utf-8"))
+            if not isinstance(prov, dict):
+                raise CacheError(f"{path}: provenance is {type(prov).__name__} ({prov!r:.40}), "
+                                 f"expected a JSON object. Fix: re-create it with "
+                                 f"`imagenet-bench predict` or `imagenet-bench import`")
+            labels = z["labels"]
             preds = Predictions(
-                top5_idx=z["top5_idx"], top5_prob=z["top5_prob"], labels=z["labels"],
-                image_ids_blob=_stored_ids(z, path), provenance=prov,
-                missing=z["missing"] if "missing" in keys else None,
+                top5_idx=z["top5_idx"], top5_prob=z["top5_prob"], labels=labels,
+                image_ids_blob=_stored_ids(z, prov, path), provenance=prov,
+                missing=z["missing"] if "missing" in keys else np.zeros(labels.shape, bool),
                 all_probs=z["all_probs"] if with_all_probs and "all_probs" in keys else None,
                 path=path)
     except CacheError:
         raise
+    except PermissionError:
+        raise CacheError(f"{path}: is unreadable (permission denied). Fix: make it readable by "
+                         f"this user (check `ls -l {path}`)") from None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         raise CacheError(f"{path}: cannot be read as a cache ({type(e).__name__}: {e}). "
                          f"Fix: delete it and re-create it with `imagenet-bench predict`") from None
@@ -338,11 +368,15 @@ def _is_full_val(blob: np.ndarray) -> bool:
     return blob is full or (blob.size == full.size and ids_summary(blob)[1] == ids_summary(full)[1])
 
 
-def _stored_ids(z, path: str) -> np.ndarray:
-    """The image-id blob of an open cache: its ``image_ids``, or the one its ``image_list`` names."""
+def _stored_ids(z, prov: Dict, path: str) -> np.ndarray:
+    """The image-id blob of an open cache: its ``image_ids``, or the list its provenance names."""
     if "image_ids" in z.files:
         return npz.shared_blob(z, "image_ids")
-    name = z["image_list"].tobytes().decode("utf-8", "replace")
+    name = prov.get("image_list")
+    if name is None:
+        raise CacheError(f"{path}: not an imagenet_bench cache (missing arrays image_ids, and "
+                         f"no image_list in its provenance). Fix: point at a directory of caches "
+                         f"made by `imagenet-bench predict` or `imagenet-bench import`")
     if name != FULL_VAL_LIST:
         raise CacheError(f"{path}: unknown image list {name!r} (this imagenet_bench knows "
                          f"{FULL_VAL_LIST!r}). Fix: upgrade imagenet_bench, or re-create the cache")

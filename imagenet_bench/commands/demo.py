@@ -109,7 +109,7 @@ def _run_in(work: str, device: str) -> int:
     from imagenet_bench.run import runner
     from imagenet_bench.commands.predict import backend_module
 
-    tb = backend_module("torch")
+    tb = backend_module("torch", extra="demo")
     val = os.path.join(work, "val")
     out = os.path.join(work, "runs")
     photos = build_set(val)

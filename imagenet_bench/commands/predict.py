@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from typing import Optional
 
 from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.errors import BenchError, InputError
@@ -103,12 +104,18 @@ BACKENDS = {
 }
 
 
-def backend_module(framework: str):
-    """The adapter module of ``framework``, or a BenchError naming the extra to install."""
+def backend_module(framework: str, extra: Optional[str] = None, module: Optional[str] = None):
+    """The adapter module of ``framework``, or a BenchError naming the extra to install.
+
+    ``extra`` overrides the extra named (``demo`` needs more than ``torch``); ``module``
+    imports another module of that framework instead of its adapter (``verify`` runs the
+    Keras model in-process through ``backends.keras.child``).
+    """
     if framework not in BACKENDS:
         raise BenchError(f"--framework {framework}: no such backend; choose one of "
                          f"{', '.join(sorted(BACKENDS))}")
-    name, extra = BACKENDS[framework]
+    name, default_extra = BACKENDS[framework]
+    name, extra = module or name, extra or default_extra
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as e:
@@ -131,6 +138,13 @@ def configs(args) -> list:
         raise InputError("--name names a --model-factory model; a registry model is named by its "
                          "identity (e.g. torch:resnet50.IMAGENET1K_V1)")
     names = [n for m in (args.model or []) for n in m.split(",") if n]
+    for option, value, low in (("--batch-size", args.batch_size, 1), ("--crop", args.crop, 1),
+                               ("--resize", args.resize, 1), ("--threads", args.threads, 1),
+                               ("--workers", args.workers, 0),
+                               ("--checkpoint-every", args.checkpoint_every, 1)):
+        if value is not None and value < low:
+            raise InputError(f"{option} {value}: must be at least {low}. Fix: pass {option} {low} "
+                             f"or more, or leave it out for the default")
     if args.model_factory:
         names = [args.name]
     elif args.all:
@@ -150,6 +164,7 @@ def run(args) -> int:
     from imagenet_bench.run import runner
 
     runs = configs(args)
+    runner.check_writable(args.out)  # before any data or model is loaded
     modules = {cfg.framework: backend_module(cfg.framework) for cfg in runs}
     valset = dataset.discover(args.val_dir, devkit=args.devkit)
     options = runner.RunOptions(out_dir=args.out, checkpoint_every=args.checkpoint_every,

@@ -34,7 +34,13 @@ from imagenet_bench.run import config as run_config
 
 
 def _serve(conn, config: "run_config.RunConfig") -> None:
-    """Child process: build the model, then answer ("predict", pixels) until "close" or EOF."""
+    """Child process: build the model, then answer ("predict", pixels) until "close" or EOF.
+
+    SIGTERM is left to the parent (SLURM signals every process of a job step): the parent
+    checkpoints and closes this process; if the parent dies, the pipe's EOF ends it.
+    """
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         from imagenet_bench.backends.keras import child as kb
         if config.threads:
@@ -70,18 +76,19 @@ class KerasProcessBackend:
 
     framework = "keras"
     batch_size = 1  # every image goes through the network alone
+    _target = staticmethod(_serve)  # the child's main function (tests replace it)
 
     def __init__(self, config: "run_config.RunConfig"):
         self.config, self.spec = config, config.spec
         self.preprocess_mode, self.recipe = config.preprocess, config.recipe
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited TF state
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, daemon=True, args=(child, config),
+        self._proc = ctx.Process(target=self._target, daemon=True, args=(child, config),
                                  name=f"imagenet_bench-keras-{config.model_id.file_stem}")
         self._proc.start()
         child.close()
         try:
-            self.model, self._provenance = self._receive()
+            self.model, self._provenance = self._receive(starting=True)
         except BaseException:
             self.close()
             raise
@@ -91,19 +98,32 @@ class KerasProcessBackend:
         """Process id of the child holding the model (None once closed)."""
         return self._proc.pid if self._proc is not None else None
 
-    def _receive(self):
+    def _died(self, starting: bool) -> BenchError:
+        code = None
+        if self._proc is not None:
+            self._proc.join(5)
+            code = self._proc.exitcode
+        if starting:
+            return BenchError(f"the Keras worker process for {self.config.model} died while "
+                              f"starting (exit code {code}), before building the model. Fix: check "
+                              f"that Keras and TensorFlow import (python -c 'import keras'), that "
+                              f"memory is sufficient, then run the command again")
+        return BenchError(f"the Keras worker process for {self.config.model} died (exit code "
+                          f"{code}); finished images are checkpointed. Fix: run the same command "
+                          f"again to resume")
+
+    def _receive(self, starting: bool = False):
         try:
             status, payload = self._conn.recv()
         except (EOFError, OSError):
-            code = self._proc.exitcode if self._proc is not None else None
-            raise BenchError(f"the Keras worker process for {self.config.model} died "
-                             f"(exit code {code}); finished images are checkpointed. Fix: run the "
-                             f"same command again to resume") from None
+            raise self._died(starting) from None
         if status == "error":
             is_bench, message = payload
             if is_bench:
                 raise BenchError(message)
-            raise RuntimeError(f"Keras worker for {self.config.model}: {message}")
+            raise BenchError(f"the Keras worker for {self.config.model} failed"
+                             f"{' while starting' if starting else ''}: {message}. Fix: if the "
+                             f"message does not point at your input, report it as a bug")
         return payload
 
     def provenance(self) -> dict:
