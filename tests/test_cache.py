@@ -224,3 +224,7 @@ def test_full_validation_set_ids_are_named_not_stored(tmp_path):
         cache.load(rewrite("none.npz", image_list=None))
     with pytest.raises(CacheError, match="fingerprint does not match"):
         cache.load(rewrite("fp.npz", fingerprint="0" * 64))
+    arrays = {k: np.array(v) for k, v in np.load(path).items()}
+    arrays["labels"][1234] = 999  # the ids are not parsed again, but the labels are checked
+    with pytest.raises(CacheError, match=r"1 label\(s\) disagree with the wnid.*row 1234"):
+        cache.load(_write_raw(tmp_path / "label.npz", **arrays))

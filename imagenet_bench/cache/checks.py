@@ -310,6 +310,18 @@ def _parse_ids(blob: np.ndarray, wnids: Optional[Sequence[str]]) -> Tuple:
     return _ID_MEMO[key]
 
 
+def remember_ids(blob: np.ndarray, wnids: Sequence[str], classes: np.ndarray) -> None:
+    """Record what :func:`check_ids` would find in ``blob``, an id list built rather than read.
+
+    For ids made from package data (``imagenet_meta.full_val_ids_blob``): valid
+    UTF-8 and unique by construction, row ``i`` of class ``classes[i]``. The
+    label check then runs against them without parsing 50,000 ids again.
+    """
+    key = (blob.size, _blob_hash(blob), len(wnids))
+    _ID_MEMO[key] = (None, None, np.arange(len(classes), dtype=np.int64),
+                     np.asarray(classes, dtype=np.int64))
+
+
 def check_ids(blob: np.ndarray, labels: np.ndarray, wnids: Optional[Sequence[str]], fail: Fail) -> None:
     """Refuse duplicate image ids, and labels that disagree with an id's leading wnid.
 

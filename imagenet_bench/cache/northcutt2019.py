@@ -32,8 +32,8 @@ import numpy as np
 from imagenet_bench.models import registry
 from imagenet_bench.cache import checks
 from imagenet_bench.cache.store import (FORMAT_VERSION, NUM_CLASSES, CacheError, Predictions,
-                                        ids_summary)
-from imagenet_bench.data.imagenet_meta import IMAGES_PER_CLASS, full_val_ids_blob
+                                        full_val_blob, ids_summary)
+from imagenet_bench.data.imagenet_meta import IMAGES_PER_CLASS
 from imagenet_bench.errors import InputError
 
 SUBDIRS = {"keras_imagenet": ("keras", "keras"), "pytorch_imagenet": ("pytorch", "torch")}
@@ -149,7 +149,7 @@ def read_model(framework: str, model: str, preds_path: str, probs_path: str,
         r = int(np.flatnonzero(((preds < 0) | (preds >= NUM_CLASSES)).any(1))[0])
         raise CacheError(f"{preds_path}: class index out of range 0-999 at row {r}: "
                          f"{preds[r].tolist()}. Fix: re-copy the 2019 files")
-    preds = preds.astype(np.int64)  # in range 0-999: exact for every integer type
+    preds = preds.astype(np.int64, copy=False)  # in range 0-999: exact for every integer type
     if not np.isfinite(probs).all() or probs.min(initial=0) < 0:
         r = int(np.flatnonzero((~np.isfinite(probs) | (probs < 0)).any(1))[0])
         raise CacheError(f"{probs_path}: probability not finite or negative at row {r}: "
@@ -207,7 +207,7 @@ def load_directory(directory: str, labels: Optional[np.ndarray] = None,
         valset = dataset.discover(val_dir)
         labels, image_ids = valset.labels, valset.image_ids
     if image_ids is None:
-        blob = full_val_ids_blob()  # read-only: its fingerprint is computed once
+        blob = full_val_blob()  # read-only: its fingerprint is computed once
     else:
         blob = np.frombuffer("\n".join(image_ids).encode("utf-8"), dtype=np.uint8)
     count, fp = ids_summary(blob)

@@ -368,6 +368,17 @@ def _is_full_val(blob: np.ndarray) -> bool:
     return blob is full or (blob.size == full.size and ids_summary(blob)[1] == ids_summary(full)[1])
 
 
+def full_val_blob() -> np.ndarray:
+    """The ids of the full validation set in ImageFolder order (read-only, from package data).
+
+    Their parse is handed to :func:`checks.remember_ids` (the ids are valid and
+    unique by construction; row ``i`` is of class ``i // 50``).
+    """
+    blob = imagenet_meta.full_val_ids_blob()
+    checks.remember_ids(blob, imagenet_meta.wnids(), imagenet_meta.full_val_classes())
+    return blob
+
+
 def _stored_ids(z, prov: Dict, path: str) -> np.ndarray:
     """The image-id blob of an open cache: its ``image_ids``, or the list its provenance names."""
     if "image_ids" in z.files:
@@ -380,7 +391,7 @@ def _stored_ids(z, prov: Dict, path: str) -> np.ndarray:
     if name != FULL_VAL_LIST:
         raise CacheError(f"{path}: unknown image list {name!r} (this imagenet_bench knows "
                          f"{FULL_VAL_LIST!r}). Fix: upgrade imagenet_bench, or re-create the cache")
-    return imagenet_meta.full_val_ids_blob()
+    return full_val_blob()
 
 
 def find_caches(directory: str) -> List[str]:

@@ -20,7 +20,6 @@ import importlib.util
 import os
 import shutil
 import sys
-import tempfile
 from typing import List, Tuple
 
 #: (package, file inside the package, wnid, what the photo shows)
@@ -91,6 +90,8 @@ def build_set(folder: str) -> List[Tuple[str, str, str]]:
 
 def run(args) -> int:
     """Predict and score in a folder of this run's own (see the module docstring)."""
+    import tempfile
+
     if args.dir:
         os.makedirs(args.dir, exist_ok=True)
         work = tempfile.mkdtemp(prefix="demo-", dir=args.dir)

@@ -107,6 +107,14 @@ def validation_classes() -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=None)
+def full_val_classes() -> np.ndarray:
+    """Class index of each row of :func:`full_val_image_ids` (ImageFolder order), read-only."""
+    classes = np.sort(validation_classes(), kind="stable")
+    classes.flags.writeable = False
+    return classes
+
+
+@functools.lru_cache(maxsize=None)
 def validation_wnids() -> List[str]:
     """The wnid of each validation file, in file-number order (val_00000001 first)."""
     names = wnids()
