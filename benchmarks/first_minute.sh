@@ -17,7 +17,7 @@ for d in ${PATH//:/ }; do [[ -f "$d/../pyvenv.cfg" ]] || path="${path:+$path:}$d
 export PATH="$path"  # no virtual environment's bin folder
 echo "$(date -u '+%F %H:%M UTC'), $(uname -m), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg), $(python3 --version)"
 start=$(date +%s.%N)
-git clone -q --branch "$branch" "$repo" "$work/imagenet_bench"
+git clone -q --no-local --branch "$branch" "$repo" "$work/imagenet_bench"  # as over a network: reachable objects only
 cd "$work/imagenet_bench"
 line1=$(awk '/^```sh$/ {inblock=1; next} inblock {print; exit}' README.md)
 echo "README line 1: $line1"
