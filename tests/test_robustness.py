@@ -143,16 +143,16 @@ def test_robustness_csv_has_exactly_the_issue_columns_and_independent_values(tmp
     for r in rows:
         val = by[(r["model"], "imagenet-val")]
         assert float(r["imagenet-val"]) == pytest.approx(
-            100 * (val.top5_idx[:, 0] == val.labels).mean(), abs=1e-6)
+            100 * (val.top5_idx[:, 0] == val.labels).mean(), abs=1e-4)
         a = by[(r["model"], "imagenet-a")]
         assert float(r["imagenet-a"]) == pytest.approx(
-            100 * (a.subset_top5_idx[:, 0] == a.labels).mean(), abs=1e-6)
+            100 * (a.subset_top5_idx[:, 0] == a.labels).mean(), abs=1e-4)
         assert float(r["imagenet-a-unmasked"]) == pytest.approx(
-            100 * (a.top5_idx[:, 0] == a.labels).mean(), abs=1e-6)
+            100 * (a.top5_idx[:, 0] == a.labels).mean(), abs=1e-4)
     for name in ("imagenet-v2-matched-frequency", "imagenet-a", "imagenet-sketch"):
         want, _, _ = independent_er([float(r["imagenet-val"]) for r in rows],
                                     [float(r[name]) for r in rows])
-        assert [float(r[f"er_{name}"]) for r in rows] == pytest.approx(want.tolist(), abs=1e-5)
+        assert [float(r[f"er_{name}"]) for r in rows] == pytest.approx(want.tolist(), abs=1e-3)
 
 
 def test_robustness_text_json_and_plot(tmp_path, capsys):
@@ -164,8 +164,9 @@ def test_robustness_text_json_and_plot(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert plot.stat().st_size > 1000
     r = rows[0]
-    assert r["delta_imagenet-sketch"] == pytest.approx(r["imagenet-sketch"] - r["imagenet-val"])
-    assert r["delta_imagenet-a"] == pytest.approx(r["imagenet-a"] - r["imagenet-val"])
+    # values as printed (rounded by the table renderer)
+    assert r["delta_imagenet-sketch"] == pytest.approx(r["imagenet-sketch"] - r["imagenet-val"], abs=1e-3)
+    assert r["delta_imagenet-a"] == pytest.approx(r["imagenet-a"] - r["imagenet-val"], abs=1e-3)
     assert "delta_imagenet-a_val200" in r  # None here: val holds none of A's classes' images
     assert cli.main(["robustness", "torch:m2", "torch:m4", "--precomputed", str(folder)]) == 0
     text = capsys.readouterr().out

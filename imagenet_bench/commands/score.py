@@ -4,8 +4,6 @@ from __future__ import annotations
 import sys
 
 from imagenet_bench.report import tables as report
-from imagenet_bench.analysis import scorer
-from imagenet_bench.data import datasets
 from imagenet_bench.commands import score_analysis
 from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit
 
@@ -46,6 +44,9 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     """Load, score and print the table."""
+    from imagenet_bench.analysis import scorer
+    from imagenet_bench.data import datasets
+
     preds = scorer.load_predictions(args.precomputed, allow_mixed=args.allow_mixed_datasets,
                                     val_dir=args.val_dir)
     options = scorer.ScoreOptions(keep=args.keep, omit=args.omit,
@@ -62,7 +63,8 @@ def run(args) -> int:
         columns += CUSTOM_COLUMNS
     score_analysis.extend(rows, preds, args, columns)
     sizes = sorted({r["images"] for r in rows})
-    title = (f"{len(rows)} models ranked by top-1 on {', '.join(map(str, sizes))} images "
+    title = (f"{report.plural(len(rows), 'model')} ranked by top-1 on "
+             f"{', '.join(map(str, sizes))} image{'s' if sizes != [1] else ''} "
              f"({args.precomputed})")
     partial = [p for p in preds if p.num_images != datasets.get(datasets.name_of(p)).num_images]
     if partial:
