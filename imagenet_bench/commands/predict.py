@@ -33,7 +33,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The predict options (shared with scripts/imagenet_pytorch_get_predictions.py)."""
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
-    p.add_argument("--framework", choices=("torch", "keras"), default="torch", help="backend (default torch)")
+    p.add_argument("--framework", choices=tuple(BACKENDS), default="torch", help="backend (default torch)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", "-m", action="append", metavar="NAME",
                        help="registry model name; repeat or separate by commas for several")
@@ -89,6 +89,7 @@ def _floats(text: str):
 BACKENDS = {
     "torch": ("imagenet_bench.backends.torch", "torch"),
     "keras": ("imagenet_bench.backends.keras.child", "keras"),
+    "timm": ("imagenet_bench.backends.timm", "timm"),
 }
 
 
@@ -127,12 +128,14 @@ def run(args) -> int:
     if args.model_factory:
         specs = [None]
     elif args.all:
-        specs = registry.list_models(framework=args.framework)
+        # a backend with its own model list (timm: every tag of the installed timm) provides list_specs
+        specs = getattr(module, "list_specs", lambda: registry.list_models(framework=args.framework))()
     else:
         specs = []
+        lookup = getattr(module, "lookup", registry.get_model)  # timm resolves its own tags
         for name in names:
             try:
-                specs.append(registry.get_model(name, args.framework))
+                specs.append(lookup(name, args.framework))
             except KeyError as e:
                 raise InputError(str(e.args[0])) from None
     options = runner.RunOptions(out_dir=args.out, checkpoint_every=args.checkpoint_every,
