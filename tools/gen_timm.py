@@ -50,11 +50,10 @@ def _dumps(head: Dict, key: str, items) -> str:
 def registry_text() -> str:
     """The text of ``timm.json`` for the installed timm."""
     import timm
-    import torch
 
     from imagenet_bench.backends import timm_meta
     head = {"generator": "tools/gen_timm.py registry", "library": "timm",
-            "versions": {"timm": timm.__version__, "torch": torch.__version__.split("+")[0]},
+            "versions": {"timm": timm.__version__},
             "published": timm_results.source()}
     return _dumps(head, "entries", timm_meta.entries())
 
