@@ -187,3 +187,13 @@ def test_every_runnable_entry_states_timms_own_transform(timm_installed):
         assert norm.std.tolist() == pytest.approx(e["std"], abs=1e-7)
         checked += 1
     assert checked == sum(e["runnable"] for e in _entries()) > 1000
+
+
+def test_committed_timm_json_is_what_the_generator_writes_for_this_timm(timm_installed):
+    listed = _doc("timm.json")["versions"]["timm"]
+    if timm_installed.__version__ != listed:
+        pytest.skip(f"timm.json was generated from timm {listed}; installed is "
+                    f"{timm_installed.__version__} (regenerate with python tools/gen_timm.py registry)")
+    with open(os.path.join(DATA, "timm.json"), encoding="utf-8") as f:
+        committed = f.read()
+    assert _gen().registry_text() == committed, "stale: run python tools/gen_timm.py registry"

@@ -127,9 +127,10 @@ def build(spec: TimmSpec, weights: Optional[str] = None,
             model = timm.create_model(spec.name, pretrained=True,
                                       pretrained_cfg_overlay={"file": os.path.abspath(checkpoint)})
         except (RuntimeError, ValueError, KeyError, OSError) as e:
-            first = " ".join(str(e).split("\n")[:2])
+            lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [""]
+            detail = "; ".join(ln if len(ln) < 160 else ln[:160] + " ..." for ln in lines[:3])
             raise InputError(f"--checkpoint {checkpoint}: cannot be loaded into {spec.qualname} "
-                             f"({type(e).__name__}: {first[:300]}). Fix: pass a checkpoint of this "
+                             f"({type(e).__name__}: {detail}). Fix: pass a checkpoint of this "
                              f"architecture") from None
         return model.eval(), {"weights": "checkpoint", "weights_file": os.path.basename(checkpoint),
                               "weights_sha256": file_sha256(checkpoint)}
