@@ -50,6 +50,7 @@ def test_in_process_a_b_a_b_identical_and_memory_does_not_accumulate(tmp_path):
     assert not [o for o in gc.get_objects() if isinstance(o, keras.Model)]
 
 
+@pytest.mark.slow
 def test_in_process_close_releases_the_model():
     b = kb.KerasBackend(get_model("keras:mobilenet"), weights=None)
     b.close()
@@ -91,6 +92,7 @@ def test_predict_runs_each_model_in_its_own_process_a_b_a(tmp_path):
     assert np.array_equal(outs[0], _run("densenet121", paths))
 
 
+@pytest.mark.slow
 def test_child_process_errors_reach_the_parent_as_bench_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     from imagenet_bench.errors import BenchError

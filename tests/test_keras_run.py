@@ -39,6 +39,7 @@ def net():
         yield b
 
 
+@pytest.mark.slow
 def test_runner_cache_holds_the_compiled_single_image_outputs(tmp_path, net):
     vs = dataset.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=3)))
     res = runner.run(vs, net, opts(tmp_path / "out", save_all_probs=True))
@@ -56,6 +57,7 @@ def test_runner_cache_holds_the_compiled_single_image_outputs(tmp_path, net):
     assert np.array_equal(got.all_probs, direct.astype(np.float16))
 
 
+@pytest.mark.slow
 def test_bad_image_is_named_or_recorded_missing(tmp_path, net):
     root = make_valset(tmp_path / "val", num_classes=2, per_class=2)
     bad = sorted(root.rglob("*.JPEG"))[1]

@@ -39,6 +39,7 @@ def _requested_download(monkeypatch, builder):
     return seen["fname"], seen["origin"], seen["subdir"]
 
 
+@pytest.mark.slow
 def test_mobilenetv2_download_target_is_what_keras_requests(monkeypatch):
     got = _requested_download(monkeypatch, keras.applications.MobileNetV2)
     assert got == keras_weights.IMAGENET_WEIGHTS["mobilenetV2"] + ("models",)
@@ -71,6 +72,7 @@ def test_weights_file_that_does_not_exist(tmp_path):
         kb.build_model(get_model("keras:mobilenet"), str(tmp_path / "nope.h5"))
 
 
+@pytest.mark.slow
 def test_weights_file_of_another_architecture_is_refused(tmp_path):
     path = tmp_path / "mnv2.weights.h5"
     kb.build_model(get_model("keras:mobilenetV2"), None).save_weights(str(path))

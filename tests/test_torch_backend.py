@@ -54,6 +54,7 @@ def _probs(backend, vs):
     return np.concatenate([backend.predict(np.stack([backend.preprocess(p) for p in vs.paths]))])
 
 
+@pytest.mark.slow
 def test_checkpoint_file_and_torch_home_cache_give_identical_outputs(tmp_path, monkeypatch, valdir):
     vs = dataset.discover(str(valdir))
     spec = registry.get_model("squeezenet1_1", "torch")
@@ -89,6 +90,7 @@ def test_checkpoint_of_another_architecture_is_refused(tmp_path):
         tb.from_spec(spec, checkpoint=str(tmp_path / "nope.pth"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["resnet18", "squeezenet1_0", "inception_v3", "densenet121"])
 def test_registry_architectures_run_end_to_end_with_random_weights(tmp_path, name):
     vs = dataset.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=2)))
@@ -104,6 +106,7 @@ def test_registry_architectures_run_end_to_end_with_random_weights(tmp_path, nam
     assert np.all(preds.top5_prob.sum(1) <= 1 + 1e-5)
 
 
+@pytest.mark.slow
 def test_dataloader_and_in_process_loading_agree(tmp_path):
     vs = dataset.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=3)))
     spec = registry.get_model("resnet18", "torch")
@@ -140,6 +143,7 @@ def test_wrong_output_width_is_reported(tmp_path, valdir):
         runner.run(vs, b, quiet(tmp_path / "o"))
 
 
+@pytest.mark.slow
 def test_amp_is_opt_in_and_recorded(tmp_path, valdir):
     vs = dataset.discover(str(valdir))
     spec = registry.get_model("squeezenet1_1", "torch")

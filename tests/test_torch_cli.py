@@ -30,6 +30,7 @@ def test_predict_registry_model_prints_accuracy_and_writes_cache(tmp_path, capsy
     assert preds.provenance["preprocessing"]["resize"] == 256
 
 
+@pytest.mark.slow
 def test_predict_legacy2019_records_its_recipe(tmp_path, valdir):
     assert cli.main(["predict", "-m", "inception_v3", "--preprocess", "legacy2019", *FAST,
                      "-o", str(tmp_path), str(valdir)]) == 0
@@ -86,6 +87,7 @@ def test_grayscale_and_cmyk_jpegs_are_scored(tmp_path):
     assert not preds.missing.any() and preds.top5_idx.min() >= 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["truncated", "empty", "text"])
 def test_bad_image_stops_naming_file_or_is_skipped(tmp_path, capsys, kind):
     root = make_valset(tmp_path / "val", num_classes=2, per_class=3)
@@ -150,6 +152,7 @@ def test_2019_script_translates_its_command_line():
     assert "--all" in script.to_predict_argv(["/v"])
 
 
+@pytest.mark.slow
 def test_2019_script_runs_offline_from_the_torch_cache(tmp_path, monkeypatch, valdir, capsys):
     import torchvision
     from imagenet_bench.backends import torch as tb
@@ -183,6 +186,7 @@ def test_several_models_each_fail_with_their_own_file_and_the_rest_continue(tmp_
     assert "squeezenet1_0-b66bff10.pth" in err and "squeezenet1_1-b8a52dc0.pth" in err
 
 
+@pytest.mark.slow
 def test_mean_and_std_take_comma_lists_and_do_not_swallow_val_dir(tmp_path, valdir):
     assert cli.main(["predict", "--model-factory", "torchvision.models:squeezenet1_1", "--name", "sq",
                      "-b", "4", "-j", "0", "--no-progress", "-o", str(tmp_path),
