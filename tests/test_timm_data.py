@@ -59,6 +59,15 @@ def test_a_tag_has_one_row_per_size_and_crop_and_each_is_found_both_ways():
         assert real[0] == row.top["real"][0] and "results-imagenet-real.csv" in real[2]
 
 
+def test_a_runs_recorded_preprocessing_finds_its_row():
+    (row,) = [r for r in timm_results.rows("resnet50.a1_in1k") if r.img_size == 288]
+    prov = {"mode": "timm", "input_size": 288, "resize": 288, "crop": 288, "crop_pct": 1.0}
+    assert timm_results.for_run("timm:resnet50.a1_in1k+bf16", prov)[:2] == row.top["imagenet"]
+    assert timm_results.for_run("timm:resnet50.a1_in1k", {"crop": 288, "resize": 288}, "sketch")[:2] == \
+        row.top["sketch"]
+    assert timm_results.for_run("timm:resnet50.a1_in1k", {"crop": 288, "resize": 320}) is None
+
+
 def test_unpublished_setting_or_model_gives_none_and_a_bad_dataset_raises():
     assert timm_results.published("timm:resnet50.a1_in1k", 999, 0.95) is None
     assert timm_results.published("timm:no_such_model.x", 224, 0.875) is None

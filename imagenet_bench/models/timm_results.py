@@ -114,3 +114,14 @@ def published(model: str, img_size: int, crop_pct: Optional[float] = None, datas
         return None
     top1, top5 = row.top[dataset]
     return top1, top5, describe(row, dataset)
+
+
+def for_run(model: str, preprocessing: Dict, dataset: str = "imagenet"
+            ) -> Optional[Tuple[Optional[float], Optional[float], str]]:
+    """:func:`published` at the setting a cache records: its provenance ``preprocessing``
+    (``input_size`` and ``crop_pct``, as the timm backend writes them; else ``crop``/``resize``)."""
+    size = preprocessing.get("input_size", preprocessing.get("crop"))
+    if not isinstance(size, int):
+        return None
+    return published(model, size, preprocessing.get("crop_pct"), dataset,
+                     resize=preprocessing.get("resize"))
