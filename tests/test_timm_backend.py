@@ -163,3 +163,25 @@ def test_checkpoint_of_another_architecture_is_refused(valdir, tmp_path, capsys)
     assert f"--checkpoint {ckpt}: cannot be loaded into {MODEL}" in err and "Unexpected key(s) in state_dict" in err
     assert _predict("-m", MODEL, "--checkpoint", str(tmp_path / "nope.pth"), str(valdir)) == 2
     assert "nope.pth: file not found" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_from_config_takes_a_typed_run_config(tmp_path):
+    """The duck-typed RunConfig of run/config.py (branch identity): id, weights origin, numerics."""
+    from types import SimpleNamespace
+    from imagenet_bench.models.identity import ModelId
+    mid = ModelId("timm", "resnet18", "a1_in1k", ("random",))
+
+    def config(**kw):
+        base = dict(model_id=mid, model=str(mid), pretrained=False, checkpoint=None, amp=None,
+                    device="cpu", batch_size=None, workers=0, threads=1, overrides={},
+                    preprocess="reference", provenance=lambda: {"settings": list(mid.settings)})
+        return SimpleNamespace(**dict(base, **kw))
+
+    b = backend.from_config(config())
+    assert b.model == "timm:resnet18.a1_in1k+random" and b.batch_size == 32 and b.amp is None
+    prov = b.provenance()
+    assert prov["settings"] == ["random"] and prov["weights"] == "random(seed=0)"
+    assert backend.from_config(config(amp="bf16")).provenance()["precision"] == "bf16"
+    with pytest.raises(backend.InputError, match="timm models use timm's own transform"):
+        backend.from_config(config(overrides={"crop": 200}))

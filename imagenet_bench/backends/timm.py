@@ -152,6 +152,17 @@ def build(spec: TimmSpec, weights: Optional[str] = None,
 
 # --- the backend -----------------------------------------------------------------------------
 
+def autocast_dtype(amp, device: torch.device) -> Optional[str]:
+    """None/False: float32; True or "auto": float16 on CUDA, bfloat16 elsewhere; else the dtype."""
+    if not amp:
+        return None
+    if amp is True or amp == "auto":
+        return "fp16" if device.type == "cuda" else "bf16"
+    if amp not in ("bf16", "fp16"):
+        raise InputError(f"--amp {amp!r}: choose bf16 or fp16")
+    return amp
+
+
 class _Images(torch.utils.data.Dataset):
     """(row, path) items through timm's transform; a bad file becomes a reason string."""
 
@@ -176,13 +187,13 @@ class TimmBackend:
 
     def __init__(self, module: torch.nn.Module, spec: TimmSpec, model: str, weights_prov: dict,
                  device: str = "auto", batch_size: int = 32, workers: Optional[int] = None,
-                 amp: bool = False, threads: Optional[int] = None):
+                 amp=None, threads: Optional[int] = None):
         self.spec, self.model, self.batch_size = spec, model, int(batch_size)
         cfg = timm_meta.get_pretrained_cfg(spec.name)
         self.data_config = timm_meta.data_config(cfg)
         self.transform = create_transform(**self.data_config, is_training=False)
         self.device = pick_device(device)
-        self.amp = bool(amp)
+        self.amp = autocast_dtype(amp, self.device)  # None (float32), "bf16" or "fp16"
         self.threads = int(threads or default_threads())
         torch.set_num_threads(self.threads)
         torch.backends.cudnn.benchmark = False  # autotuning picks kernels by timing: results vary
@@ -207,7 +218,7 @@ class TimmBackend:
             library_versions={"timm": timm.__version__, "torch": torch.__version__,
                               "torchvision": torchvision.__version__,
                               "pillow": pixels.Image.__version__, "numpy": np.__version__},
-            device=self.device.type, precision="amp" if self.amp else "fp32",
+            device=self.device.type, precision=self.amp or "fp32",
             resize_crop="timm.data.create_transform")
         return prov
 
@@ -237,7 +248,7 @@ class TimmBackend:
         x = torch.as_tensor(inputs).to(self.device, non_blocking=True)
         with torch.inference_mode():
             if self.amp:
-                dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
+                dtype = torch.float16 if self.amp == "fp16" else torch.bfloat16
                 with torch.autocast(self.device.type, dtype=dtype):
                     logits = self.module(x)
             else:
@@ -247,20 +258,23 @@ class TimmBackend:
 
 # --- construction from the command line ------------------------------------------------------
 
-def model_name(spec: TimmSpec, weights_prov: dict) -> str:
-    """Cache name: ``resnet50.a1_in1k``, ``+random`` / ``+ckpt-<sha8>`` for other weights."""
+def model_name(spec: TimmSpec, weights_prov: dict, amp: Optional[str] = None) -> str:
+    """Cache name: ``resnet50.a1_in1k``, ``+random`` / ``+ckpt-<sha8>`` for other weights,
+    ``+bf16`` / ``+fp16`` under autocast (settings sorted, as ``models.identity`` spells them)."""
+    settings = [amp] if amp else []
     if "weights_sha256" in weights_prov:
-        return f"{spec.name}+ckpt-{weights_prov['weights_sha256'][:8]}"
-    if weights_prov["weights"].startswith("random"):
-        return f"{spec.name}+random"
-    return spec.name
+        settings.append(f"ckpt-{weights_prov['weights_sha256'][:8]}")
+    elif weights_prov["weights"].startswith("random"):
+        settings.append("random")
+    return spec.name + "".join(f"+{s}" for s in sorted(settings))
 
 
 def from_spec(spec: TimmSpec, weights: Optional[str] = None, checkpoint: Optional[str] = None,
               name: Optional[str] = None, **kw) -> TimmBackend:
     """A backend for one timm tag (``weights``: None = pretrained, 'none' = random)."""
     module, prov = build(spec, weights, checkpoint)
-    return TimmBackend(module, spec, name or model_name(spec, prov), prov, **kw)
+    amp = autocast_dtype(kw.get("amp"), pick_device(kw.get("device", "auto")))
+    return TimmBackend(module, spec, name or model_name(spec, prov, amp), prov, **kw)
 
 
 def from_args(spec: Optional[TimmSpec], args) -> TimmBackend:
@@ -275,5 +289,27 @@ def from_args(spec: Optional[TimmSpec], args) -> TimmBackend:
                      amp=args.amp, threads=args.threads)
 
 
+def from_config(config) -> TimmBackend:
+    """The backend of a typed run config (``run/config.py``'s ``RunConfig``, duck-typed).
+
+    Uses ``config.model_id`` (arch, tag; its canonical string names the cache),
+    ``pretrained``, ``checkpoint``, ``amp``, ``device``, ``batch_size``, ``workers``,
+    ``threads``; recipe overrides and ``legacy2019`` are refused (timm's own transform).
+    """
+    if getattr(config, "overrides", None) or getattr(config, "preprocess", "reference") != "reference":
+        raise InputError(f"{config.model}: timm models use timm's own transform (resolve_data_config "
+                         f"+ create_transform); drop --resize/--crop/--interpolation/--mean/--std "
+                         f"and --preprocess")
+    spec = lookup(f"{config.model_id.arch}.{config.model_id.tag}")
+    if config.amp == "auto":  # the device decides the dtype, named in the id (as the torch backend)
+        config = config.with_amp(autocast_dtype("auto", pick_device(config.device)))
+    module, prov = build(spec, None if config.pretrained else "none", config.checkpoint)
+    extra = config.provenance() if callable(getattr(config, "provenance", None)) else {}
+    backend = TimmBackend(module, spec, config.model, dict(extra, **prov), device=config.device,
+                          batch_size=config.batch_size or 32, workers=config.workers,
+                          amp=config.amp, threads=config.threads)
+    return backend
+
+
 __all__: List[str] = ["TimmSpec", "TimmBackend", "lookup", "list_specs", "build", "hub_location",
-                      "from_spec", "from_args"]
+                      "from_spec", "from_args", "from_config", "autocast_dtype"]
