@@ -144,8 +144,13 @@ def build(spec: TimmSpec, weights: Optional[str] = None,
                          f"(random weights)")
     try:
         model = timm.create_model(spec.name, pretrained=True)
-    except (OSError, RuntimeError, ValueError) as e:  # hub errors are OSErrors; bad files others
+    except OSError as e:  # huggingface_hub / urllib: not cached and not downloadable
         raise _missing_weights_error(cfg, f"{type(e).__name__}: {str(e).splitlines()[0][:200]}") from None
+    except (RuntimeError, ValueError) as e:  # a cached file that does not load
+        where = hub_location(cfg)[0]
+        raise BenchError(f"the cached weights of {spec.qualname} under {where} cannot be loaded "
+                         f"({type(e).__name__}: {str(e).splitlines()[0][:200]}). Fix: delete them "
+                         f"and fetch them again, or pass --checkpoint FILE") from None
     url, file_name = timm_meta.weights_location(cfg)
     return model.eval(), {"weights": spec.tag, "weights_url": url, "weights_file": file_name}
 
