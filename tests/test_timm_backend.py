@@ -76,6 +76,32 @@ def test_missing_pretrained_weights_name_the_hub_cache_and_the_fix(valdir, tmp_p
     assert "https://huggingface.co/timm/resnet18.a1_in1k/resolve/main/model.safetensors" in err
 
 
+def test_a_cached_file_that_does_not_load_is_named_not_called_missing(valdir, tmp_path, capsys,
+                                                                     monkeypatch):
+    from huggingface_hub import constants
+    repo = tmp_path / "hub" / "models--timm--resnet18.a1_in1k"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("abc")
+    (repo / "snapshots" / "abc").mkdir(parents=True)
+    (repo / "snapshots" / "abc" / "model.safetensors").write_bytes(b"not a safetensors file")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hub"))
+    assert _predict("-m", MODEL, *FAST, "-o", str(tmp_path / "o"), str(valdir)) == 2
+    err = capsys.readouterr().err
+    assert f"the cached weights of {MODEL} under {repo} cannot be loaded (SafetensorError" in err
+    assert "Fix: delete them" in err and "Traceback" not in err
+
+
+def test_a_checkpoint_that_is_no_weights_file_is_refused(valdir, tmp_path, capsys):
+    for name in ("junk.safetensors", "junk.pth"):
+        (tmp_path / name).write_bytes(b"\x00 not weights")
+        assert _predict("-m", MODEL, "--checkpoint", str(tmp_path / name), *FAST, "-o", str(tmp_path / "o"),
+                        str(valdir)) == 2
+        err = capsys.readouterr().err
+        assert f"--checkpoint {tmp_path / name}: cannot be loaded into {MODEL}" in err, err
+        assert "Traceback" not in err
+
+
 # --- pixels: the backend's decode + timm's transform == timm's own loader --------------------
 
 #: one tag per crop mode and interpolation that timm's pretrained cfgs use

@@ -23,6 +23,7 @@ It implements the backend protocol of :mod:`imagenet_bench.run.runner`:
 from __future__ import annotations
 
 import os
+import pickle
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Tuple
 
@@ -30,6 +31,7 @@ import numpy as np
 import timm
 import torch
 import torchvision
+from safetensors import SafetensorError
 from timm.data import create_transform
 
 from imagenet_bench.backends import timm_meta
@@ -40,6 +42,8 @@ from imagenet_bench.errors import BenchError, InputError
 from imagenet_bench.run.runner import Batch
 
 SAFE_FILE, TORCH_FILE = "model.safetensors", "pytorch_model.bin"  # what timm fetches from a hub repo
+#: what loading a weights file that is not one (or not of this model) raises
+LOAD_ERRORS = (RuntimeError, ValueError, KeyError, EOFError, pickle.UnpicklingError, SafetensorError)
 
 
 @dataclass(frozen=True)
@@ -126,7 +130,7 @@ def build(spec: TimmSpec, weights: Optional[str] = None,
         try:
             model = timm.create_model(spec.name, pretrained=True,
                                       pretrained_cfg_overlay={"file": os.path.abspath(checkpoint)})
-        except (RuntimeError, ValueError, KeyError, OSError) as e:
+        except LOAD_ERRORS + (OSError,) as e:
             lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [""]
             detail = "; ".join(ln if len(ln) < 160 else ln[:160] + " ..." for ln in lines[:3])
             raise InputError(f"--checkpoint {checkpoint}: cannot be loaded into {spec.qualname} "
@@ -146,7 +150,7 @@ def build(spec: TimmSpec, weights: Optional[str] = None,
         model = timm.create_model(spec.name, pretrained=True)
     except OSError as e:  # huggingface_hub / urllib: not cached and not downloadable
         raise _missing_weights_error(cfg, f"{type(e).__name__}: {str(e).splitlines()[0][:200]}") from None
-    except (RuntimeError, ValueError) as e:  # a cached file that does not load
+    except LOAD_ERRORS as e:  # a cached file that does not load
         where = hub_location(cfg)[0]
         raise BenchError(f"the cached weights of {spec.qualname} under {where} cannot be loaded "
                          f"({type(e).__name__}: {str(e).splitlines()[0][:200]}). Fix: delete them "
