@@ -76,6 +76,7 @@ def test_missing_pretrained_weights_name_the_hub_cache_and_the_fix(valdir, tmp_p
     assert "https://huggingface.co/timm/resnet18.a1_in1k/resolve/main/model.safetensors" in err
 
 
+@pytest.mark.slow
 def test_a_cached_file_that_does_not_load_is_named_not_called_missing(valdir, tmp_path, capsys,
                                                                      monkeypatch):
     from huggingface_hub import constants
@@ -92,6 +93,7 @@ def test_a_cached_file_that_does_not_load_is_named_not_called_missing(valdir, tm
     assert "Fix: delete them" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_a_checkpoint_that_is_no_weights_file_is_refused(valdir, tmp_path, capsys):
     for name in ("junk.safetensors", "junk.pth"):
         (tmp_path / name).write_bytes(b"\x00 not weights")
@@ -136,6 +138,31 @@ def test_preprocess_equals_timms_transform_on_real_images(model):
         got = b.preprocess(str(path))
         assert got.dtype == np.float32 and got.shape == want.shape
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.slow
+def test_every_runnable_entrys_provenance_records_timms_resolved_config():
+    """What each cache would record (no network built): timm's config, and the registry's recipe."""
+    from timm.data import resolve_data_config
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "imagenet_bench", "models", "data", "timm.json")
+    with open(path, encoding="utf-8") as f:
+        doc = json.load(f)
+    if doc["versions"]["timm"] != timm.__version__:
+        pytest.skip(f"timm.json lists timm {doc['versions']['timm']}, installed is {timm.__version__}")
+    runnable = [e for e in doc["entries"] if e["runnable"]]
+    keys = ("input_size", "resize", "crop", "crop_mode", "interpolation", "mean", "std")
+    for e in runnable:
+        arch, tag = e["architecture"], e["weights"]
+        b = backend.TimmBackend(torch.nn.Identity(), backend.TimmSpec(arch, tag), e["model"],
+                                {"weights": "x"}, device="cpu", workers=0, threads=1)
+        prov = b.provenance()
+        resolved = resolve_data_config({}, pretrained_cfg=timm.models.get_pretrained_cfg(
+            f"{arch}.{tag}").to_dict())
+        assert prov["timm_data_config"] == {k: list(v) if isinstance(v, tuple) else v
+                                            for k, v in resolved.items()}, e["model"]
+        assert {k: prov["preprocessing"][k] for k in keys} == {k: e[k] for k in keys}, e["model"]
+    assert len(runnable) > 1000
 
 
 # --- runs (slow: they build a network) -------------------------------------------------------
