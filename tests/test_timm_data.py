@@ -6,6 +6,7 @@ what must hold is that the recipe the registry states for every runnable
 entry is what timm's transform actually does (its Resize size, crop,
 interpolation, crop mode and Normalize mean/std).
 """
+import functools
 import importlib.util
 import json
 import math
@@ -19,6 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "imagenet_bench", "models", "data")
 
 
+@functools.lru_cache(maxsize=None)
 def _doc(name):
     with open(os.path.join(DATA, name), encoding="utf-8") as f:
         return json.load(f)
@@ -134,13 +136,14 @@ SCHEMA = ["framework", "architecture", "weights", "model", "aliases", "is_defaul
 def test_entries_follow_the_schema_and_refuse_non_1k_heads_with_a_reason():
     entries = _entries()
     assert all(list(e) == SCHEMA for e in entries)
+    commit = timm_results.source()["commit"][:8]
     assert [e["model"] for e in entries] == sorted({e["model"] for e in entries})
     for e in entries:
         assert e["model"] == f"timm:{e['architecture']}.{e['weights']}" == "timm:" + e["builder"][5:] + "." + e["weights"]
         assert e["runnable"] == (e["num_classes"] == 1000 and e["label_set"] == "imagenet-1k")
         assert (e["not_runnable_reason"] is None) == e["runnable"]
         if e["source"]:
-            assert timm_results.source()["commit"][:8] in e["source"]
+            assert commit in e["source"]
     by_id = {e["model"]: e for e in entries}
     assert "imagenet-22k head (21841 classes)" in by_id["timm:convnext_base.fb_in22k"]["not_runnable_reason"]
     assert "no classifier head" in by_id["timm:vit_base_patch16_224.dino"]["not_runnable_reason"]
