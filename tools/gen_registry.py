@@ -60,7 +60,7 @@ def _entry(**values) -> dict:
     if unknown:
         raise KeyError(f"not schema keys: {sorted(unknown)}")
     out = {k: values.get(k) for k in catalog.KEYS}
-    catalog._check(out, out["model"])
+    catalog.validate(out, out["model"])
     return out
 
 
@@ -250,6 +250,7 @@ def keras_document() -> dict:
     """The keras.json document built from the installed Keras (builds each model once)."""
     import gc
 
+    import imagenet_bench.backends.keras.child  # noqa: F401  (triton before TensorFlow, see there)
     import keras
     import tensorflow as tf
     from keras import applications

@@ -77,7 +77,8 @@ _KINDS = {  # key -> (accepted JSON types, null allowed)
 }
 
 
-def _check(raw: dict, where: str) -> WeightsEntry:
+def validate(raw: dict, where: str) -> WeightsEntry:
+    """One JSON entry as a :class:`WeightsEntry`; :class:`CatalogError` if it breaks the schema."""
     if not isinstance(raw, dict):
         raise CatalogError(f"{where}: expected an object, got {type(raw).__name__}")
     missing = [k for k in KEYS if k not in raw]
@@ -91,8 +92,9 @@ def _check(raw: dict, where: str) -> WeightsEntry:
         bad_bool = isinstance(value, bool) and kinds is not bool
         if (value is None and not nullable) or (value is not None and (
                 bad_bool or not isinstance(value, kinds))):
+            names = [k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,))]
             raise CatalogError(f"{where}: key {key!r} has {value!r}; expected "
-                               f"{getattr(kinds, '__name__', kinds)}{' or null' if nullable else ''}")
+                               f"{' or '.join(names + (['null'] if nullable else []))}")
     return WeightsEntry(**{k: tuple(raw[k]) if k in _LISTS and raw[k] is not None else raw[k]
                            for k in KEYS})
 
@@ -120,7 +122,7 @@ def load(library: str) -> Tuple[WeightsEntry, ...]:
     rows = data.get("entries") if isinstance(data, dict) else None
     if not isinstance(rows, list):
         raise CatalogError(f"{where}: no 'entries' list")
-    out = tuple(_check(r, f"{where} entry {i} ({r.get('model') if isinstance(r, dict) else r!r})")
+    out = tuple(validate(r, f"{where} entry {i} ({r.get('model') if isinstance(r, dict) else r!r})")
                 for i, r in enumerate(rows))
     dupes = sorted({e.model for e in out if sum(o.model == e.model for o in out) > 1})
     if dupes:
