@@ -142,6 +142,7 @@ def test_entries_follow_the_schema_and_refuse_non_1k_heads_with_a_reason():
         assert e["model"] == f"timm:{e['architecture']}.{e['weights']}" == "timm:" + e["builder"][5:] + "." + e["weights"]
         assert e["runnable"] == (e["num_classes"] == 1000 and e["label_set"] == "imagenet-1k")
         assert (e["not_runnable_reason"] is None) == e["runnable"]
+        assert (e["source"] is None) == (e["published_top1"] is None), e["model"]
         if e["source"]:
             assert commit in e["source"]
     by_id = {e["model"]: e for e in entries}

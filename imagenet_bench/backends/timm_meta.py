@@ -113,7 +113,7 @@ def entry(name: str, is_default: bool) -> Dict:
     row = timm_results.find(name, rec["input_size"], rec["crop_pct"])
     url, file_name = weights_location(cfg)
     top1 = top5 = source = None
-    if row is not None:
+    if row is not None and row.top["imagenet"][0] is not None:  # a few rows are in other tables only
         top1, top5 = row.top["imagenet"]
         source = timm_results.describe(row)
     return {
