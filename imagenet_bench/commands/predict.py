@@ -43,7 +43,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "imagenet-v2-top-images (folders 0 ... 999), imagenet-a, imagenet-r "
                         "(200 wnid folders; the top-5 within the 200 classes is stored too), "
                         "imagenet-sketch (1,000 wnid folders). See docs/datasets.md")
-    p.add_argument("--framework", choices=("torch", "keras"),
+    p.add_argument("--framework", choices=tuple(BACKENDS),
                    help="look names up in this framework only (default: the name decides; torch "
                         "for --all and --model-factory)")
     which = p.add_mutually_exclusive_group(required=True)
@@ -107,6 +107,7 @@ def _floats(text: str):
 BACKENDS = {
     "torch": ("imagenet_bench.backends.torch", "torch"),
     "keras": ("imagenet_bench.backends.keras.parent", "keras"),
+    "timm": ("imagenet_bench.backends.timm", "timm"),
 }
 
 

@@ -210,7 +210,10 @@ def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
     """``(ModelId with settings, catalog entry)`` for a user's spelling of a model.
 
     Raises :class:`InputError`: an ambiguous bare name lists the full names of
-    every framework that has it; an unknown name suggests the closest ones.
+    every framework that has it; an unknown name suggests the closest ones. A
+    bare name that torchvision or Keras has means theirs (``resnet18`` is
+    ``torch:resnet18.IMAGENET1K_V1``, not timm's re-hosted copy); timm's weights
+    of such an architecture need the ``timm:`` prefix or ``--framework timm``.
     """
     if framework is not None and framework not in FRAMEWORKS:
         raise InputError(f"framework {framework!r}: the registry knows {', '.join(FRAMEWORKS)}")
@@ -233,6 +236,10 @@ def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
             found[f] = entries
     if not found:
         raise InputError(_suggest(text, fw))
+    if fw is None and len(found) > 1 and set(found) - {"timm"}:
+        # a bare name means torchvision's or Keras' weights when either has it; timm's weights of
+        # the same architecture (timm re-hosts most of torchvision's) are spelled timm:<arch>
+        found.pop("timm", None)
     if tag and len(found) > 1:  # a tag only one framework has settles it
         found = {f: es for f, es in found.items()
                  if any(e.weights.lower() == tag.lower() for e in es)} or found

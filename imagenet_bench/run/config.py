@@ -112,7 +112,7 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
     else:
         mid, entry = registry.resolve(name, framework)
         settings, framework = mid.settings, mid.framework
-        if (weights and framework == "torch" and weights.lower() not in NO_WEIGHTS
+        if (weights and framework in ("torch", "timm") and weights.lower() not in NO_WEIGHTS
                 and weights != entry.weights):  # --weights TAG: the same architecture's other weights
             mid, entry = registry.resolve(f"{mid.framework}:{mid.arch}.{weights}")
         spec = registry.spec_of_entry(entry)
@@ -131,6 +131,11 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
                              "for a --model-factory model give --resize/--crop/--interpolation")
         base = CUSTOM_BASE_RECIPE
     else:
+        if framework == "timm" and (preprocess != "reference" or any(
+                v is not None for v in (resize, crop, interpolation, mean, std))):
+            raise InputError(f"{mid}: timm models run timm's own transform (resolve_data_config + "
+                             f"create_transform); --preprocess and --resize/--crop/--interpolation/"
+                             f"--mean/--std are not applied to them. Fix: leave those options out")
         base = spec.recipe(preprocess)
         if preprocess == LEGACY:
             mid = mid.with_settings(LEGACY)

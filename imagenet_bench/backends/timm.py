@@ -1,0 +1,302 @@
+"""The timm backend: any ImageNet-1k pretrained tag of timm, preprocessed by timm itself.
+
+timm, torch and torchvision are imported only here (and in :mod:`timm_meta`).
+It implements the backend protocol of :mod:`imagenet_bench.run.runner`:
+
+* a model is ``timm:<arch>.<tag>`` (``timm:resnet50.a1_in1k``; a bare
+  architecture means timm's default tag); tags whose head is not ImageNet-1k
+  (in21k/in22k/12k, CLIP image towers, feature backbones) are refused with the
+  reason the registry states (:func:`timm_meta.head`);
+* preprocessing is timm's own: ``resolve_data_config`` of the tag's
+  ``pretrained_cfg`` and ``timm.data.create_transform`` of that config, applied
+  to the image decoded by :func:`pixels.load_rgb` (``convert("RGB")``, as timm's
+  own dataset loader does). The resolved config and the transform are recorded
+  in provenance;
+* weights: timm's pretrained loading (Hugging Face hub cache, download when
+  reachable; offline, an error names the cache folder and the file to place),
+  ``--weights none`` for seeded random weights, or ``--checkpoint FILE``
+  loaded by timm's own loader in place of the download (content hash recorded);
+* decoding and transforms run in DataLoader worker processes; eval mode,
+  ``torch.inference_mode``, float32, cuDNN autotuning and TF32 off (as the torch
+  backend); ``amp`` opts in to autocast.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass
+from typing import Iterator, List, Optional, Sequence, Tuple
+
+import numpy as np
+import timm
+import torch
+import torchvision
+from safetensors import SafetensorError
+from timm.data import create_transform
+
+from imagenet_bench.backends import timm_meta
+from imagenet_bench.backends.torch import NO_WEIGHTS, RANDOM_SEED, _collate, default_threads, pick_device
+from imagenet_bench.cache.atomic import file_sha256
+from imagenet_bench.data import pixels
+from imagenet_bench.errors import BenchError, InputError
+from imagenet_bench.run.runner import Batch
+
+SAFE_FILE, TORCH_FILE = "model.safetensors", "pytorch_model.bin"  # what timm fetches from a hub repo
+#: what loading a weights file that is not one (or not of this model) raises
+LOAD_ERRORS = (RuntimeError, ValueError, KeyError, EOFError, pickle.UnpicklingError, SafetensorError)
+
+
+@dataclass(frozen=True)
+class TimmSpec:
+    """One runnable timm tag (what ``predict`` iterates over for ``--framework timm``)."""
+
+    arch: str  # timm architecture ("resnet50")
+    tag: str  # pretrained tag ("a1_in1k")
+
+    @property
+    def name(self) -> str:
+        """``arch.tag``, timm's own spelling."""
+        return f"{self.arch}.{self.tag}"
+
+    @property
+    def qualname(self) -> str:
+        """The canonical model id ``timm:arch.tag``."""
+        return f"timm:{self.name}"
+
+
+def lookup(name: str, framework: Optional[str] = None) -> TimmSpec:
+    """The :class:`TimmSpec` of ``name``; a tag without an ImageNet-1k head is an InputError."""
+    cfg = timm_meta.pretrained_cfg(name)
+    _, _, reason = timm_meta.head(cfg)
+    if reason:
+        others = [n for n in timm.list_pretrained(f"{cfg.architecture}.*")
+                  if timm_meta.head(timm_meta.get_pretrained_cfg(n))[2] is None]
+        hint = (f"; ImageNet-1k tags of {cfg.architecture}: {', '.join('timm:' + n for n in others)}"
+                if others else "")
+        raise InputError(f"--model timm:{cfg.architecture}.{cfg.tag} cannot be scored on ImageNet-1k: "
+                         f"{reason}. Fix: choose a tag with a 1000-class head{hint}")
+    return TimmSpec(cfg.architecture, cfg.tag)
+
+
+# --- weights ---------------------------------------------------------------------------------
+
+def hub_location(cfg) -> Tuple[str, str]:
+    """(where timm looks for the weights, what to download): the HF hub cache folder, or the
+    torch hub checkpoint file for the few tags that have only a URL."""
+    if cfg.hf_hub_id:
+        from huggingface_hub import constants
+        folder = os.path.join(constants.HF_HUB_CACHE, "models--" + cfg.hf_hub_id.replace("/", "--"))
+        return folder, f"https://huggingface.co/{cfg.hf_hub_id}/resolve/main/{SAFE_FILE}"
+    return os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(cfg.url or "")), cfg.url
+
+
+def _missing_weights_error(cfg, reason: str) -> BenchError:
+    where, url = hub_location(cfg)
+    name = f"timm:{cfg.architecture}.{cfg.tag}"
+    if cfg.hf_hub_id:
+        how = (f"timm reads {cfg.hf_hub_id} ({SAFE_FILE}, else {TORCH_FILE}) from the Hugging Face hub "
+               f"cache {where} (set by HF_HUB_CACHE / HF_HOME). Fix: on a machine with internet access "
+               f"run `hf download {cfg.hf_hub_id}` and copy its {os.path.basename(where)} folder into "
+               f"the cache, or download {url} and pass --checkpoint FILE")
+    else:
+        how = f"Expected file: {where}. Fix: fetch {url} and copy it there, or pass --checkpoint FILE"
+    return BenchError(f"the pretrained weights of {name} are not cached and could not be downloaded "
+                      f"({reason}). {how}")
+
+
+def build(spec: TimmSpec, weights: Optional[str] = None,
+          checkpoint: Optional[str] = None) -> Tuple[torch.nn.Module, dict]:
+    """Build ``spec``; return (model in eval mode, provenance of its weights).
+
+    ``checkpoint``: the file stands in for the download (timm's own loader, with the
+    tag's key remapping); ``weights`` in ``none|random``: seeded random weights;
+    otherwise timm's pretrained weights (a :class:`BenchError` names the cache when offline).
+    """
+    cfg = timm_meta.get_pretrained_cfg(spec.name)
+    if checkpoint:
+        if not os.path.isfile(checkpoint):
+            raise InputError(f"--checkpoint {checkpoint}: file not found. Fix: pass the path of a "
+                             f"weights file of {spec.qualname} (model.safetensors or a state_dict)")
+        try:
+            model = timm.create_model(spec.name, pretrained=True,
+                                      pretrained_cfg_overlay={"file": os.path.abspath(checkpoint)})
+        except LOAD_ERRORS + (OSError,) as e:
+            lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [""]
+            detail = "; ".join(ln if len(ln) < 160 else ln[:160] + " ..." for ln in lines[:3])
+            raise InputError(f"--checkpoint {checkpoint}: cannot be loaded into {spec.qualname} "
+                             f"({type(e).__name__}: {detail}). Fix: pass a checkpoint of this "
+                             f"architecture") from None
+        return model.eval(), {"weights": "checkpoint", "weights_file": os.path.basename(checkpoint),
+                              "weights_sha256": file_sha256(checkpoint)}
+    if weights is not None and weights in NO_WEIGHTS:
+        torch.manual_seed(RANDOM_SEED)
+        model = timm.create_model(spec.name, pretrained=False)
+        return model.eval(), {"weights": f"random(seed={RANDOM_SEED})"}
+    if weights is not None and weights != spec.tag:
+        raise InputError(f"--weights {weights}: for timm the weights tag is part of the model name "
+                         f"(--model timm:{spec.arch}.{weights}); --weights takes only 'none' "
+                         f"(random weights)")
+    try:
+        model = timm.create_model(spec.name, pretrained=True)
+    except OSError as e:  # huggingface_hub / urllib: not cached and not downloadable
+        raise _missing_weights_error(cfg, f"{type(e).__name__}: {str(e).splitlines()[0][:200]}") from None
+    except LOAD_ERRORS as e:  # a cached file that does not load
+        where = hub_location(cfg)[0]
+        raise BenchError(f"the cached weights of {spec.qualname} under {where} cannot be loaded "
+                         f"({type(e).__name__}: {str(e).splitlines()[0][:200]}). Fix: delete them "
+                         f"and fetch them again, or pass --checkpoint FILE") from None
+    url, file_name = timm_meta.weights_location(cfg)
+    return model.eval(), {"weights": spec.tag, "weights_url": url, "weights_file": file_name}
+
+
+# --- the backend -----------------------------------------------------------------------------
+
+def autocast_dtype(amp, device: torch.device) -> Optional[str]:
+    """None/False: float32; True or "auto": float16 on CUDA, bfloat16 elsewhere; else the dtype."""
+    if not amp:
+        return None
+    if amp is True or amp == "auto":
+        return "fp16" if device.type == "cuda" else "bf16"
+    if amp not in ("bf16", "fp16"):
+        raise InputError(f"--amp {amp!r}: choose bf16 or fp16")
+    return amp
+
+
+class _Images(torch.utils.data.Dataset):
+    """(row, path) items through timm's transform; a bad file becomes a reason string."""
+
+    def __init__(self, items: Sequence[Tuple[int, str]], transform):
+        self.items, self.transform = list(items), transform
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, i):
+        row, path = self.items[i]
+        try:
+            return row, path, self.transform(pixels.load_rgb(path)).numpy(), None
+        except pixels.BadImageError as e:
+            return row, path, None, e.reason
+
+
+class TimmBackend:
+    """A timm model plus timm's own eval transform, run by :func:`runner.run`."""
+
+    framework = "timm"
+
+    def __init__(self, module: torch.nn.Module, spec: TimmSpec, model: str, weights_prov: dict,
+                 device: str = "auto", batch_size: int = 32, workers: Optional[int] = None,
+                 amp=None, threads: Optional[int] = None):
+        self.spec, self.model, self.batch_size = spec, model, int(batch_size)
+        cfg = timm_meta.get_pretrained_cfg(spec.name)
+        self.data_config = timm_meta.data_config(cfg)
+        self.transform = create_transform(**self.data_config, is_training=False)
+        self.device = pick_device(device)
+        self.amp = autocast_dtype(amp, self.device)  # None (float32), "bf16" or "fp16"
+        self.threads = int(threads or default_threads())
+        torch.set_num_threads(self.threads)
+        torch.backends.cudnn.benchmark = False  # autotuning picks kernels by timing: results vary
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        if workers is None:
+            workers = min(8, default_threads()) if self.device.type == "cuda" else self.threads
+        self.workers = int(workers)
+        self.module = module.eval().to(self.device)
+        self._weights_prov = dict(weights_prov)
+
+    def provenance(self) -> dict:
+        """Weights, timm's resolved data config and transform, library versions, device, precision."""
+        prov = dict(self._weights_prov)
+        prov.update(
+            builder=f"timm:{self.spec.arch}", timm_model=self.spec.name,
+            preprocessing={"mode": "timm", "normalization": "torch",
+                           **timm_meta.recipe(self.data_config)},
+            timm_data_config={k: list(v) if isinstance(v, tuple) else v
+                              for k, v in sorted(self.data_config.items())},
+            transform=[repr(t) for t in self.transform.transforms],
+            library_versions={"timm": timm.__version__, "torch": torch.__version__,
+                              "torchvision": torchvision.__version__,
+                              "pillow": pixels.Image.__version__, "numpy": np.__version__},
+            device=self.device.type, precision=self.amp or "fp32",
+            resize_crop="timm.data.create_transform")
+        return prov
+
+    def preprocess(self, path: str) -> np.ndarray:
+        """Decode one image and apply timm's transform: float32 (3, H, W), normalised."""
+        return self.transform(pixels.load_rgb(path)).numpy()
+
+    def batches(self, jobs: Sequence[Sequence[Tuple[int, str]]]) -> Iterator[Batch]:
+        """Decode and transform ``jobs`` in DataLoader workers, one Batch per job."""
+        items, sampler, i = [], [], 0
+        for job in jobs:
+            items += job
+            sampler.append(list(range(i, i + len(job))))
+            i += len(job)
+        loader = torch.utils.data.DataLoader(
+            _Images(items, self.transform), batch_sampler=sampler, num_workers=self.workers,
+            collate_fn=_collate, pin_memory=self.device.type == "cuda",
+            prefetch_factor=4 if self.workers else None)
+        it = iter(loader)
+        try:
+            yield from it
+        finally:
+            del it
+
+    def predict(self, inputs) -> np.ndarray:
+        """Softmax probabilities (n, 1000) float32 of a float32 NCHW batch from the transform."""
+        x = torch.as_tensor(inputs).to(self.device, non_blocking=True)
+        with torch.inference_mode():
+            if self.amp:
+                dtype = torch.float16 if self.amp == "fp16" else torch.bfloat16
+                with torch.autocast(self.device.type, dtype=dtype):
+                    logits = self.module(x)
+            else:
+                logits = self.module(x)
+            return torch.softmax(logits.float(), dim=1).cpu().numpy()
+
+
+# --- construction from the command line ------------------------------------------------------
+
+def model_name(spec: TimmSpec, weights_prov: dict, amp: Optional[str] = None) -> str:
+    """Cache name: ``resnet50.a1_in1k``, ``+random`` / ``+ckpt-<sha8>`` for other weights,
+    ``+bf16`` / ``+fp16`` under autocast (settings sorted, as ``models.identity`` spells them)."""
+    settings = [amp] if amp else []
+    if "weights_sha256" in weights_prov:
+        settings.append(f"ckpt-{weights_prov['weights_sha256'][:8]}")
+    elif weights_prov["weights"].startswith("random"):
+        settings.append("random")
+    return spec.name + "".join(f"+{s}" for s in sorted(settings))
+
+
+def from_spec(spec: TimmSpec, weights: Optional[str] = None, checkpoint: Optional[str] = None,
+              name: Optional[str] = None, **kw) -> TimmBackend:
+    """A backend for one timm tag (``weights``: None = pretrained, 'none' = random)."""
+    module, prov = build(spec, weights, checkpoint)
+    amp = autocast_dtype(kw.get("amp"), pick_device(kw.get("device", "auto")))
+    return TimmBackend(module, spec, name or model_name(spec, prov, amp), prov, **kw)
+
+
+def from_config(config) -> TimmBackend:
+    """The backend of a typed run config (``run/config.py``'s ``RunConfig``, duck-typed).
+
+    Uses ``config.model_id`` (arch, tag; its canonical string names the cache),
+    ``pretrained``, ``checkpoint``, ``amp``, ``device``, ``batch_size``, ``workers``,
+    ``threads``; recipe overrides and ``legacy2019`` are refused (timm's own transform).
+    """
+    if getattr(config, "overrides", None) or getattr(config, "preprocess", "reference") != "reference":
+        raise InputError(f"{config.model}: timm models use timm's own transform (resolve_data_config "
+                         f"+ create_transform); drop --resize/--crop/--interpolation/--mean/--std "
+                         f"and --preprocess")
+    spec = lookup(f"{config.model_id.arch}.{config.model_id.tag}")
+    if config.amp == "auto":  # the device decides the dtype, named in the id (as the torch backend)
+        config = config.with_amp(autocast_dtype("auto", pick_device(config.device)))
+    module, prov = build(spec, None if config.pretrained else "none", config.checkpoint)
+    extra = config.provenance() if callable(getattr(config, "provenance", None)) else {}
+    backend = TimmBackend(module, spec, config.model, dict(extra, **prov), device=config.device,
+                          batch_size=config.batch_size or 32, workers=config.workers,
+                          amp=config.amp, threads=config.threads)
+    return backend
+
+
+__all__: List[str] = ["TimmSpec", "TimmBackend", "lookup", "build", "hub_location",
+                      "from_spec", "from_config", "autocast_dtype"]
