@@ -288,21 +288,33 @@ class TorchBackend:
 
     def __init__(self, module: torch.nn.Module, model: str, recipe: Recipe, weights_prov: dict,
                  device: str = "auto", batch_size: int = 32, workers: Optional[int] = None,
-                 amp: bool = False, threads: Optional[int] = None, extra: Optional[dict] = None):
+                 amp: bool = False, threads: Optional[int] = None, extra: Optional[dict] = None,
+                 autocast: Optional[str] = None, tf32: bool = False, channels_last: bool = False,
+                 compile: bool = False):
+        """``autocast`` ("bfloat16"|"float16") picks amp's dtype; ``tf32``, ``channels_last``
+        and ``compile`` (``torch.compile``) are the numerics variants of ``verify variants``."""
         self.model, self.recipe, self.batch_size = model, recipe, int(batch_size)
         if recipe.normalization != "torch":
             raise InputError(f"{model}: recipe normalization {recipe.normalization!r} is not 'torch'")
         self.device = pick_device(device)
-        self.amp = bool(amp)
+        self.amp = bool(amp or autocast)
+        self.autocast = autocast or ("float16" if self.device.type == "cuda" else "bfloat16")
+        self.numerics = {k: v for k, v in (("autocast", autocast), ("tf32", tf32),
+                                            ("channels_last", channels_last), ("compile", compile)) if v}
         self.threads = int(threads or default_threads())
         torch.set_num_threads(self.threads)
         torch.backends.cudnn.benchmark = False  # autotuning picks kernels by timing: results vary
-        torch.backends.cuda.matmul.allow_tf32 = False  # TF32 rounds fp32 matmuls/convs to 10 bits
-        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = bool(tf32)  # TF32 rounds fp32 matmuls/convs to 10 bits
+        torch.backends.cudnn.allow_tf32 = bool(tf32)
         if workers is None:  # CPU: as many as threads; CUDA: the node's cores shared, at most 8
             workers = min(8, default_threads()) if self.device.type == "cuda" else self.threads
         self.workers = int(workers)
         self.module = module.eval().to(self.device)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        if channels_last:
+            self.module = self.module.to(memory_format=torch.channels_last)
+        if compile:
+            self.module = torch.compile(self.module)
         self._mean = torch.tensor(recipe.mean, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(recipe.std, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
         self._weights_prov, self._extra = dict(weights_prov), dict(extra or {})
@@ -318,6 +330,8 @@ class TorchBackend:
             device=self.device.type, precision="amp" if self.amp else "fp32",
             resize_crop="torchvision.transforms.functional" if uses_torchvision_transforms(self.recipe)
             else "imagenet_bench.data.pixels")
+        if self.numerics:
+            prov["numerics"] = dict(self.numerics)
         return prov
 
     def preprocess(self, path: str) -> np.ndarray:
@@ -341,14 +355,19 @@ class TorchBackend:
         finally:
             del it
 
-    def predict(self, inputs) -> np.ndarray:
-        """Softmax probabilities (n, 1000) float32 of a uint8 NHWC batch."""
+    def network_input(self, inputs) -> torch.Tensor:
+        """A uint8 NHWC batch as the network's float32 NCHW input (ToTensor + Normalize)."""
         x = torch.as_tensor(inputs).to(self.device, non_blocking=True)
         with torch.inference_mode():
             x = x.permute(0, 3, 1, 2).contiguous().float().div(255)
-            x = x.sub(self._mean).div(self._std)
+            return x.sub(self._mean).div(self._std).contiguous(memory_format=self.memory_format)
+
+    def predict(self, inputs) -> np.ndarray:
+        """Softmax probabilities (n, 1000) float32 of a uint8 NHWC batch."""
+        x = self.network_input(inputs)
+        with torch.inference_mode():
             if self.amp:
-                dtype = torch.float16 if self.device.type == "cuda" else torch.bfloat16
+                dtype = getattr(torch, self.autocast)
                 with torch.autocast(self.device.type, dtype=dtype):
                     logits = self.module(x)
             else:

@@ -18,6 +18,7 @@ This module imports numpy and the standard library only.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import traceback
 from typing import Optional
 
@@ -29,14 +30,21 @@ from imagenet_bench.models.registry import ModelSpec, get_model
 
 
 def _serve(conn, qualname: str, weights: Optional[str], preprocess: str, seed: int,
-           name: Optional[str], threads: Optional[int]) -> None:
-    """Child process: build the model, then answer ("predict", pixels) until "close" or EOF."""
+           name: Optional[str], threads: Optional[int], keras_backend: Optional[str] = None,
+           batch_size: int = 1) -> None:
+    """Child process: build the model, then answer ("predict", pixels) until "close" or EOF.
+
+    ``keras_backend`` ("tensorflow", "jax", "torch") is put in ``KERAS_BACKEND``
+    before this process imports Keras.
+    """
     try:
+        if keras_backend:
+            os.environ["KERAS_BACKEND"] = keras_backend
         from imagenet_bench.backends.keras import child as kb
         if threads:
             kb._set_threads(int(threads))
         backend = kb.KerasBackend(get_model(qualname), weights=weights, preprocess=preprocess,
-                                  seed=seed, name=name)
+                                  seed=seed, name=name, batch_size=batch_size)
         conn.send(("ready", (backend.model, backend.provenance())))
     except BaseException as e:  # report every failure to the parent, then exit
         conn.send(("error", (isinstance(e, BenchError), _describe(e))))
@@ -70,13 +78,17 @@ class KerasProcessBackend:
 
     def __init__(self, spec: ModelSpec, weights: Optional[str] = "imagenet",
                  preprocess: str = "reference", seed: int = 0, name: Optional[str] = None,
-                 threads: Optional[int] = None):
-        self.spec, self.preprocess_mode = spec, preprocess
+                 threads: Optional[int] = None, keras_backend: Optional[str] = None,
+                 batch_size: int = 1):
+        """``keras_backend``: run the child on that Keras 3 backend (default: KERAS_BACKEND or
+        tensorflow); ``batch_size`` > 1: the child runs each batch in one call (``verify variants``)."""
+        self.spec, self.preprocess_mode, self.batch_size = spec, preprocess, int(batch_size)
         self.recipe = spec.recipe(preprocess)
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited TF state
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_serve, daemon=True, name=f"imagenet_bench-keras-{spec.name}",
-                                 args=(child, spec.qualname, weights, preprocess, seed, name, threads))
+                                 args=(child, spec.qualname, weights, preprocess, seed, name, threads,
+                                       keras_backend, self.batch_size))
         self._proc.start()
         child.close()
         try:
@@ -114,7 +126,7 @@ class KerasProcessBackend:
         return pixels.load(path, self.recipe)
 
     def predict(self, inputs) -> np.ndarray:
-        """Probabilities (n, 1000) from the child, each image run alone through the compiled call."""
+        """Probabilities (n, 1000) from the child (each image alone unless ``batch_size`` > 1)."""
         if self._proc is None:
             raise BenchError(f"{self.spec.qualname}: the backend is closed")
         self._conn.send(("predict", np.ascontiguousarray(inputs)))

@@ -1,0 +1,227 @@
+"""``imagenet-bench verify variants``: the same weights run every way, paired against the reference.
+
+Runs the reference (fp32, eager, the framework's default backend: PyTorch
+batches of ``-b N``; Keras on TensorFlow one image at a time) and each chosen
+variant over the same images, each through :func:`imagenet_bench.run.runner.run`
+(cached, resumable; one cache per variant under ``--cache-dir``, named
+``<model>+<variant>``), then prints one row per variant
+(:mod:`imagenet_bench.analysis.variants`): accuracies, Δtop-1 with its paired
+interval, flips each way, McNemar's exact p, top-5 agreement, |Δprob| on the
+reference's top-1 class and images/s. A variant that cannot run here is a
+``skipped: <reason>`` row.
+
+Variants that need calibration images (``onnx-int8``, ``quantized``) take the
+first ``--calibration-split`` rows; those rows are then left out of every
+row's scoring. The Keras parent process never imports Keras or TensorFlow.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import sys
+from typing import Dict, List, Optional, Tuple
+
+from imagenet_bench.analysis import variants as av
+from imagenet_bench.commands import _common
+from imagenet_bench.commands.predict import _floats
+from imagenet_bench.errors import BenchError, InputError
+
+CALIBRATED = ("onnx-int8", "quantized")
+KERAS_DEFAULT = ("batchN", "keras-jax", "keras-torch")
+KERAS_BACKENDS = {"keras-tensorflow": "tensorflow", "keras-jax": "jax", "keras-torch": "torch"}
+TIMING_FILE = "variants-timing.json"  # images/s of each cache's run, beside the caches
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Register ``verify variants`` (on ``verify``'s sub-parsers)."""
+    p = subparsers.add_parser(
+        "variants", help="same weights, every way of running them: paired table against fp32",
+        description="Run the reference (fp32) and each variant of the same weights on the same "
+                    "images (each cached and resumable), then print top-1/top-5, delta top-1 "
+                    "with its Newcombe paired 95% interval, flips each way, McNemar exact p, "
+                    "top-5 agreement, |delta prob| on the reference's top-1 class and images/s.")
+    p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
+    p.add_argument("--framework", choices=("torch", "keras"), default="torch", help="backend (torch)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", "-m", help="registry model name")
+    which.add_argument("--model-factory", metavar="MODULE:CALLABLE",
+                       help="custom torch model (a callable returning a module with 1,000 outputs)")
+    p.add_argument("--name", help="model name in the caches (required with --model-factory)")
+    p.add_argument("--variants", metavar="LIST",
+                   help=f"comma-separated, from {', '.join(av.VARIANTS[1:])} (default torch: "
+                        f"batch1..quantized; keras: {', '.join(KERAS_DEFAULT)})")
+    p.add_argument("--n", type=int, help="use N images evenly spaced over VAL_DIR (default all)")
+    p.add_argument("--calibration-split", type=int, default=100, metavar="N",
+                   help="first N rows calibrate onnx-int8/quantized and are left out of every "
+                        "row's scoring (100; only when such a variant is chosen)")
+    p.add_argument("--weights", help="torch: weights name or none; keras: imagenet, none or a "
+                                     ".weights.h5 file")
+    p.add_argument("--checkpoint", metavar="FILE", help="torch state_dict file for the weights")
+    p.add_argument("--preprocess", choices=("reference", "legacy2019"), default="reference",
+                   help="preprocessing recipe (reference)")
+    custom = p.add_argument_group("custom-model preprocessing (--model-factory)")
+    custom.add_argument("--resize", type=int, default=256, help="shorter side before the crop (256)")
+    custom.add_argument("--crop", type=int, default=224, help="centre crop side (224)")
+    custom.add_argument("--mean", type=_floats, default=[0.485, 0.456, 0.406], metavar="M[,M,M]",
+                        help="per-channel mean on [0,1] pixels (ImageNet's)")
+    custom.add_argument("--std", type=_floats, default=[0.229, 0.224, 0.225], metavar="S[,S,S]",
+                        help="per-channel std on [0,1] pixels (ImageNet's)")
+    custom.add_argument("--interpolation", default="bilinear", help="nearest|bilinear|bicubic (bilinear)")
+    p.add_argument("-b", "--batch-size", type=int, default=32,
+                   help="N of the batched runs (torch reference, keras batchN) (32)")
+    p.add_argument("-j", "--workers", type=int, help="torch DataLoader workers (default: CPU threads)")
+    p.add_argument("--threads", type=int, help="CPU threads per process")
+    p.add_argument("--device", default="auto", help="torch device: auto, cuda, cuda:N, mps or cpu")
+    p.add_argument("--cache-dir", default=os.path.join("precomputed", "variants"), metavar="DIR",
+                   help="where the caches (and ONNX exports) go (precomputed/variants)")
+    p.add_argument("--overwrite", action="store_true", help="replace caches made with other settings")
+    p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _common.add_output_args(p)
+    p.set_defaults(func=run)
+    return p
+
+
+def parse_variants(text: Optional[str], framework: str) -> List[str]:
+    """The requested variant names in order (``fp32`` is always the reference, not listed)."""
+    if text is None:
+        if framework == "keras":
+            return list(KERAS_DEFAULT)
+        from imagenet_bench.backends.torch_variants import DEFAULT
+        return list(DEFAULT)
+    names = [v.strip() for v in text.split(",") if v.strip() and v.strip() != "fp32"]
+    unknown = [v for v in names if v not in av.VARIANTS]
+    if unknown:
+        raise InputError(f"--variants: unknown {', '.join(repr(u) for u in unknown)}; choose from "
+                         f"{', '.join(av.VARIANTS[1:])}")
+    return list(dict.fromkeys(names))
+
+
+class KerasVariants:
+    """Reference (TensorFlow, one image at a time) and variants of a Keras model, each in a child process."""
+
+    def __init__(self, args, spec):
+        """``args``: the ``verify variants`` options; ``spec``: the Keras registry entry."""
+        self.args, self.spec, self.reference_name = args, spec, None
+        w = args.weights or "imagenet"
+        if w.lower() in ("none", "random"):
+            w = None
+        elif w != "imagenet":
+            w = os.path.abspath(os.path.expanduser(w))
+        self.weights = w
+
+    def skip_reason(self, variant: str) -> Optional[str]:
+        """Why ``variant`` cannot run for a Keras model here, or None."""
+        if variant == "keras-tensorflow":
+            return "the reference runs on the TensorFlow backend"
+        if variant == "batch1":
+            return "the Keras reference already runs one image at a time; see batchN"
+        if variant in KERAS_BACKENDS:
+            mod = KERAS_BACKENDS[variant]
+            if importlib.util.find_spec(mod) is None:
+                return f"{mod} not installed (pip install 'imagenet_bench[variants]')"
+            return None
+        if variant != "batchN":
+            return "PyTorch-only variant; this is a Keras model"
+        return None
+
+    def build(self, variant: str):
+        """The child-process backend of ``variant`` ("fp32" = the reference)."""
+        from imagenet_bench.backends.keras.parent import KerasProcessBackend
+        name = None if variant == "fp32" else av.variant_model_name(self.reference_name, variant)
+        backend = KerasProcessBackend(
+            self.spec, weights=self.weights, preprocess=self.args.preprocess, name=name,
+            threads=self.args.threads, keras_backend=KERAS_BACKENDS.get(variant, "tensorflow"),
+            batch_size=self.args.batch_size if variant == "batchN" else 1)
+        if variant == "fp32":
+            self.reference_name = backend.model
+        return backend
+
+
+def _timing(cache_dir: str) -> Dict:
+    path = os.path.join(cache_dir, TIMING_FILE)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}
+
+
+def run_one(valset, backend, args, all_probs: bool) -> Tuple[object, Optional[float]]:
+    """Run ``backend`` through the runner (cached, resumable); return (predictions, images/s).
+
+    images/s is this call's rate, or the one recorded when the cache was made
+    (``variants-timing.json`` beside the caches).
+    """
+    from imagenet_bench.cache import atomic
+    from imagenet_bench.cache import store as cache
+    from imagenet_bench.run import runner
+    opts = runner.RunOptions(out_dir=args.cache_dir, save_all_probs=all_probs, overwrite=args.overwrite,
+                             progress=not args.no_progress, shard=runner.Shard())
+    try:
+        result = runner.run(valset, backend, opts)
+    finally:
+        if hasattr(backend, "close"):
+            backend.close()
+    key = os.path.basename(result.cache_path)
+    timing = _timing(args.cache_dir)
+    if result.images_done:
+        timing[key] = {"images_per_s": result.images_done / max(result.seconds, 1e-9),
+                       "images": result.images_done}
+        atomic.write_text(os.path.join(args.cache_dir, TIMING_FILE), json.dumps(timing, indent=1))
+    rate = timing.get(key, {}).get("images_per_s")
+    return cache.load(result.cache_path, with_all_probs=all_probs), rate
+
+
+def run(args) -> int:
+    """Run the reference and every variant; print the table; 0 when done."""
+    from imagenet_bench.commands.verify import pick_rows
+    from imagenet_bench.data import dataset
+    from imagenet_bench.models import registry
+    from imagenet_bench.report.tables import FORMATS  # noqa: F401  (formats checked by argparse)
+
+    if args.model_factory and not args.name:
+        raise InputError("--model-factory needs --name (the model's name in the caches and table)")
+    if args.model_factory and args.framework != "torch":
+        raise InputError("--model-factory is for --framework torch")
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size {args.batch_size}: must be at least 1")
+    names = parse_variants(args.variants, args.framework)
+    spec = None
+    if args.model:
+        try:
+            spec = registry.get_model(args.model, args.framework)
+        except KeyError as e:
+            raise InputError(str(e.args[0])) from None
+    valset = dataset.discover(args.val_dir, devkit=args.devkit)
+    if args.n is not None:
+        valset = valset.select(pick_rows(valset.num_images, args.n))
+    split = args.calibration_split if any(v in CALIBRATED for v in names) else 0
+    scored = av.scoring_mask(valset.num_images, split)
+    calibration = [(valset.image_ids[r], valset.paths[r]) for r in range(split)]
+    if args.framework == "keras":
+        maker = KerasVariants(args, spec)
+    else:
+        from imagenet_bench.backends.torch_variants import TorchVariants
+        maker = TorchVariants(args, spec, calibration, args.cache_dir)
+    ref, rate = run_one(valset, maker.build("fp32"), args, all_probs=False)
+    rows = [av.accuracy_row("fp32", ref, scored, rate)]
+    for v in names:
+        reason = maker.skip_reason(v)
+        if reason is None:
+            try:
+                preds, rate = run_one(valset, maker.build(v), args, all_probs=True)
+                rows.append(av.paired_row(v, ref, preds, scored, rate))
+                continue
+            except BenchError as e:
+                reason = str(e)
+        print(f"verify variants: {v}: skipped: {reason}", file=sys.stderr)
+        rows.append(av.skipped_row(v, reason))
+    held = (f"; rows 0-{split - 1} ({split} images) calibrate {'/'.join(c for c in CALIBRATED if c in names)}"
+            f" and are excluded from every row" if split else "")
+    title = (f"verify variants: {args.framework}:{maker.reference_name} vs fp32, scored on "
+             f"{int(scored.sum())} of {valset.num_images} images of {valset.root}{held}")
+    _common.emit(av.render(rows, args.format, title=title), args.output)
+    return 0
