@@ -17,6 +17,7 @@ row's scoring. The Keras parent process never imports Keras or TensorFlow.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
@@ -175,12 +176,34 @@ def run_one(valset, backend, args, all_probs: bool) -> Tuple[object, Optional[fl
     return cache.load(result.cache_path, with_all_probs=all_probs), rate
 
 
+def _rows(args, spec, valset, names, scored, calibration) -> Tuple[List[Dict], str]:
+    """Run the reference and each variant; return the table rows and the reference's name."""
+    if args.framework == "keras":
+        maker = KerasVariants(args, spec)
+    else:
+        from imagenet_bench.backends.torch_variants import TorchVariants
+        maker = TorchVariants(args, spec, calibration, args.cache_dir)
+    ref, rate = run_one(valset, maker.build("fp32"), args, all_probs=False)
+    rows = [av.accuracy_row("fp32", ref, scored, rate)]
+    for v in names:
+        reason = maker.skip_reason(v)
+        if reason is None:
+            try:
+                preds, rate = run_one(valset, maker.build(v), args, all_probs=True)
+                rows.append(av.paired_row(v, ref, preds, scored, rate))
+                continue
+            except BenchError as e:
+                reason = str(e)
+        print(f"verify variants: {v}: skipped: {reason}", file=sys.stderr)
+        rows.append(av.skipped_row(v, reason))
+    return rows, maker.reference_name
+
+
 def run(args) -> int:
     """Run the reference and every variant; print the table; 0 when done."""
     from imagenet_bench.commands.verify import pick_rows
     from imagenet_bench.data import dataset
     from imagenet_bench.models import registry
-    from imagenet_bench.report.tables import FORMATS  # noqa: F401  (formats checked by argparse)
 
     if args.model_factory and not args.name:
         raise InputError("--model-factory needs --name (the model's name in the caches and table)")
@@ -201,27 +224,13 @@ def run(args) -> int:
     split = args.calibration_split if any(v in CALIBRATED for v in names) else 0
     scored = av.scoring_mask(valset.num_images, split)
     calibration = [(valset.image_ids[r], valset.paths[r]) for r in range(split)]
-    if args.framework == "keras":
-        maker = KerasVariants(args, spec)
-    else:
-        from imagenet_bench.backends.torch_variants import TorchVariants
-        maker = TorchVariants(args, spec, calibration, args.cache_dir)
-    ref, rate = run_one(valset, maker.build("fp32"), args, all_probs=False)
-    rows = [av.accuracy_row("fp32", ref, scored, rate)]
-    for v in names:
-        reason = maker.skip_reason(v)
-        if reason is None:
-            try:
-                preds, rate = run_one(valset, maker.build(v), args, all_probs=True)
-                rows.append(av.paired_row(v, ref, preds, scored, rate))
-                continue
-            except BenchError as e:
-                reason = str(e)
-        print(f"verify variants: {v}: skipped: {reason}", file=sys.stderr)
-        rows.append(av.skipped_row(v, reason))
+    # the runs' own lines (acc@1 per cache, a model factory's messages) go to stderr:
+    # standard output carries only the table
+    with contextlib.redirect_stdout(sys.stderr):
+        rows, reference_name = _rows(args, spec, valset, names, scored, calibration)
     held = (f"; rows 0-{split - 1} ({split} images) calibrate {'/'.join(c for c in CALIBRATED if c in names)}"
             f" and are excluded from every row" if split else "")
-    title = (f"verify variants: {args.framework}:{maker.reference_name} vs fp32, scored on "
+    title = (f"verify variants: {args.framework}:{reference_name} vs fp32, scored on "
              f"{int(scored.sum())} of {valset.num_images} images of {valset.root}{held}")
     _common.emit(av.render(rows, args.format, title=title), args.output)
     return 0
