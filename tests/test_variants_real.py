@@ -72,7 +72,7 @@ def _run_fresh(cache_dir, n):
 @pytest.mark.slow
 def test_fp32_twice_in_fresh_processes_is_identical(tmp_path):
     _lite0()
-    n = 64
+    n = 32
     first, second = _run_fresh(tmp_path / "a", n), _run_fresh(tmp_path / "b", n)
     a = _cache(tmp_path / "a", "torch-efficientnet_lite0", n)
     b = _cache(tmp_path / "b", "torch-efficientnet_lite0", n)
@@ -91,7 +91,7 @@ def test_bf16_onnx_and_int8_report_their_flips(tmp_path, capsys):
     subset = _lite0()
     pytest.importorskip("onnxruntime")
     pytest.importorskip("onnxscript")
-    n, split = 120, 20
+    n, split = 60, 12
     rc = cli.main(["verify", "variants", *LITE0, "--variants", "bf16,fp16,tf32,onnx,onnx-int8,quantized",
                    "--n", str(n), "--calibration-split", str(split), "--cache-dir", str(tmp_path),
                    "--no-progress", "--format", "csv", str(subset)])
