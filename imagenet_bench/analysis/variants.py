@@ -50,8 +50,8 @@ COLUMNS = [
     tables.Column("flips_to_right", "to_right"),
     tables.Column("mcnemar_p", "mcnemar_p", fmt=".3g"),
     tables.Column("top5_agreement", "top5_agree%"),
-    tables.Column("mean_abs_dprob", "mean|dp|", fmt=".3g"),
-    tables.Column("max_abs_dprob", "max|dp|", fmt=".3g"),
+    tables.Column("mean_abs_dprob", "mean_abs_dprob", fmt=".3g"),
+    tables.Column("max_abs_dprob", "max_abs_dprob", fmt=".3g"),
     tables.Column("images_per_s", "img/s", decimals=1),
 ]
 
