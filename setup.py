@@ -26,6 +26,8 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=find_packages(include=["imagenet_bench", "imagenet_bench.*"]),
+    # the model catalog (tools/gen_registry.py output), read with importlib.resources
+    package_data={"imagenet_bench.models": ["data/*.json"]},
     install_requires=[
         "numpy>=1.21",
         "tqdm>=4.60",

@@ -57,6 +57,7 @@ def main(argv=None) -> int:
     from imagenet_bench.cache import store as cache
     from imagenet_bench.data import dataset
     from imagenet_bench.backends.keras import child as kb
+    from imagenet_bench.run import config as run_config
     from imagenet_bench.run import runner
     from imagenet_bench.backends.keras.parent import KerasProcessBackend
     from imagenet_bench.models.registry import get_model
@@ -86,7 +87,8 @@ def main(argv=None) -> int:
         print(f"informative weights: seed 0, {nbn} BN layers calibrated on images {rows[0]}..{rows[-1]} "
               f"({time.perf_counter() - t:.1f} s), saved to a temporary .weights.h5 used by both paths")
     model = kb.build_model(spec, weights, seed=0)
-    backend = KerasProcessBackend(spec, weights=weights, preprocess="legacy2019")
+    backend = KerasProcessBackend(run_config.build(spec.qualname, weights=weights or "none",
+                                                   preprocess="legacy2019"))
 
     def predict_2019(path):
         return model.predict(load_2019(path), verbose=0)[0]

@@ -47,21 +47,20 @@ def main(argv=None) -> int:
     from imagenet_bench.commands import variants as cmd
     from imagenet_bench.commands.verify import pick_rows
     from imagenet_bench.data import dataset
-    from imagenet_bench.models import registry
 
     args = _parse(sys.argv[1:] if argv is None else argv)
-    names = cmd.parse_variants(args.variants, args.framework)
+    cfg = cmd.reference_config(args)
+    names = cmd.parse_variants(args.variants, cfg.framework)
     valset = dataset.discover(args.val_dir)
     valset = valset.select(pick_rows(valset.num_images, args.n))
     split = args.calibration_split if any(v in cmd.CALIBRATED for v in names) else 0
     calibration = [(valset.image_ids[r], valset.paths[r]) for r in range(split)]
-    spec = registry.get_model(args.model, args.framework) if args.model else None
     tmp = tempfile.TemporaryDirectory(prefix="variants_bench_")
-    if args.framework == "keras":
-        maker = cmd.KerasVariants(args, spec)
+    if cfg.framework == "keras":
+        maker = cmd.KerasVariants(cfg, args.batch_size)
     else:
         from imagenet_bench.backends.torch_variants import TorchVariants
-        maker = TorchVariants(args, spec, calibration, tmp.name)
+        maker = TorchVariants(cfg, calibration, tmp.name)
 
     ref = maker.build("fp32")
     px = np.stack([ref.preprocess(p) for p in valset.paths[split:]])
@@ -84,7 +83,7 @@ def main(argv=None) -> int:
         ref.close()
     tmp.cleanup()
     base = (first + last) / 2
-    print(f"{args.framework}:{maker.reference_name}: {len(px)} images of {valset.root} (decoded once), "
+    print(f"{maker.reference_name}: {len(px)} images of {valset.root} (decoded once), "
           f"batches of {args.batch_size}; fp32 {first:.1f} img/s first, {last:.1f} img/s last")
     print(f"{'variant':<14} {'img/s':>8} {'vs fp32':>8}")
     print(f"{'fp32':<14} {base:8.1f} {1.0:7.2f}x")

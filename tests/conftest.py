@@ -55,7 +55,7 @@ def write_caches(directory, preds_list):
     os.makedirs(directory, exist_ok=True)
     paths = []
     for p in preds_list:
-        name = cache.cache_filename(p.framework, p.model, p.num_images, p.fingerprint)
+        name = cache.cache_filename(p.qualname, p.num_images, p.fingerprint)
         paths.append(cache.save(os.path.join(directory, name), p))
     return paths
 

@@ -57,7 +57,7 @@ def test_paired_row_with_mask_and_scipy():
 def test_compare_predictions_from_caches():
     ka, tb = _pair(right_a=[0, 1, 2, 3, 4, 5, 6], right_b=[5, 6, 7, 8])
     row = compare.compare_predictions(ka, tb)
-    assert (row["model_a"], row["model_b"]) == ("keras:resnet50", "torch:resnet50")
+    assert (row["model_a"], row["model_b"]) == ("keras:ResNet50.imagenet", "torch:resnet50.IMAGENET1K_V1")
     assert (row["only_a"], row["only_b"]) == (5, 2)
     assert row["acc_a"] == pytest.approx(35.0) and row["acc_b"] == pytest.approx(20.0)
 
@@ -77,8 +77,9 @@ def test_family_pairs_and_absent():
     ka, tb = _pair([0], [1])
     kv = preds_for(NUMBERS, np.zeros(20, int), "vgg16", "keras")
     pairs, absent = compare.family_pairs([tb, kv, ka])
-    assert [(a.qualname, b.qualname) for a, b in pairs] == [("keras:resnet50", "torch:resnet50")]
-    assert "keras:vgg16 vs torch:vgg16" in absent
+    assert [(a.qualname, b.qualname) for a, b in pairs] == [
+        ("keras:ResNet50.imagenet", "torch:resnet50.IMAGENET1K_V1")]
+    assert "keras:VGG16.imagenet vs torch:vgg16.IMAGENET1K_V1" in absent
 
 
 def test_cli_compare_named_and_all(tmp_path, capsys):
@@ -123,8 +124,8 @@ def test_reference_compare_counts_match_raw_files():
 
     for ka, tb in pairs:
         row = compare.compare_predictions(ka, tb)
-        a = raw_top1("keras_imagenet", ka.model)
-        b = raw_top1("pytorch_imagenet", tb.model)
+        a = raw_top1("keras_imagenet", ka.provenance["name_2019"])
+        b = raw_top1("pytorch_imagenet", tb.provenance["name_2019"])
         assert row["only_a"] == int((a & ~b).sum()) and row["only_b"] == int((~a & b).sum())
 
 

@@ -42,6 +42,7 @@ def _check_architecture(name, images):
         assert (probs.max(1) - probs.min(1) > 0).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["mobilenet", "resnet50", "densenet121"])  # mobilenet: smoke only
 def test_224_architectures_random_weights(name, tmp_path):
     _check_architecture(name, synthetic_images(tmp_path, 3))
@@ -65,6 +66,7 @@ def test_preprocess_is_the_modules_own_preprocess_input():
         assert not np.array_equal(got, pix[None])  # caffe / tf / torch modes all change pixels
 
 
+@pytest.mark.slow
 def test_weights_saved_to_h5_load_back_with_identical_outputs(tmp_path):
     spec = get_model("keras:densenet121")  # random MobileNets output exactly uniform probabilities
     images = synthetic_images(tmp_path / "img", 3)
@@ -87,6 +89,7 @@ def test_weights_saved_to_h5_load_back_with_identical_outputs(tmp_path):
         assert np.array_equal(got, ref), path.name
 
 
+@pytest.mark.slow
 def test_calibrate_batchnorm_makes_random_mobilenet_informative_and_files_agree(tmp_path):
     spec = get_model("keras:mobilenet")
     images = synthetic_images(tmp_path / "img", 6)

@@ -14,6 +14,8 @@ keras = pytest.importorskip("keras")
 from conftest import make_valset  # noqa: E402
 from imagenet_bench.data import dataset  # noqa: E402
 from imagenet_bench.backends.keras import child as kb  # noqa: E402
+from imagenet_bench.backends.keras import parent  # noqa: E402
+from imagenet_bench.run import config as run_config  # noqa: E402
 from imagenet_bench.run import memory  # noqa: E402
 from imagenet_bench.models.registry import get_model  # noqa: E402
 
@@ -50,15 +52,12 @@ def test_in_process_a_b_a_b_identical_and_memory_does_not_accumulate(tmp_path):
     assert not [o for o in gc.get_objects() if isinstance(o, keras.Model)]
 
 
+@pytest.mark.slow
 def test_in_process_close_releases_the_model():
     b = kb.KerasBackend(get_model("keras:mobilenet"), weights=None)
     b.close()
     gc.collect()
     assert b.keras_model is None and not [o for o in gc.get_objects() if isinstance(o, keras.Model)]
-
-
-class Args:
-    weights, preprocess, checkpoint, threads, name = "none", "reference", None, None, None
 
 
 def _alive(pid):
@@ -78,7 +77,7 @@ def test_predict_runs_each_model_in_its_own_process_a_b_a(tmp_path):
     base = rss_mb()
     outs, pids = [], []
     for name in ["densenet121", "resnet50", "densenet121"]:
-        b = kb.from_args(get_model(f"keras:{name}"), Args)
+        b = parent.from_config(run_config.build(f"keras:{name}", weights="none"))
         pids.append(b.pid)
         outs.append(b.predict(np.stack([b.preprocess(p) for p in paths])))
         assert not [p for p in pids[:-1] if _alive(p)]  # the previous model's process is gone
@@ -91,9 +90,10 @@ def test_predict_runs_each_model_in_its_own_process_a_b_a(tmp_path):
     assert np.array_equal(outs[0], _run("densenet121", paths))
 
 
+@pytest.mark.slow
 def test_child_process_errors_reach_the_parent_as_bench_errors(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     from imagenet_bench.errors import BenchError
     from imagenet_bench.backends.keras.parent import KerasProcessBackend
     with pytest.raises(BenchError, match=r"expected the file .*mobilenet_1_0_224_tf\.h5"):
-        KerasProcessBackend(get_model("keras:mobilenet"), weights="imagenet")
+        KerasProcessBackend(run_config.build("keras:mobilenet"))

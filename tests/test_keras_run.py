@@ -39,11 +39,12 @@ def net():
         yield b
 
 
+@pytest.mark.slow
 def test_runner_cache_holds_the_compiled_single_image_outputs(tmp_path, net):
     vs = dataset.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=3)))
     res = runner.run(vs, net, opts(tmp_path / "out", save_all_probs=True))
     got = cache.load(res.cache_path, with_all_probs=True)
-    assert os.path.basename(res.cache_path).startswith(f"keras-{MODEL}.random.legacy2019.val6-")
+    assert os.path.basename(res.cache_path).startswith("keras-ResNet50.imagenet+legacy2019+random.val6-")
     prov = got.provenance
     assert prov["framework"] == "keras" and prov["weights"] == "random"
     assert prov["preprocessing"] == get_model(f"keras:{MODEL}").recipe("legacy2019").as_dict()
@@ -56,6 +57,7 @@ def test_runner_cache_holds_the_compiled_single_image_outputs(tmp_path, net):
     assert np.array_equal(got.all_probs, direct.astype(np.float16))
 
 
+@pytest.mark.slow
 def test_bad_image_is_named_or_recorded_missing(tmp_path, net):
     root = make_valset(tmp_path / "val", num_classes=2, per_class=2)
     bad = sorted(root.rglob("*.JPEG"))[1]
@@ -92,7 +94,7 @@ def test_sigkill_then_resume_gives_identical_cache(tmp_path):
     _, err = again.communicate(timeout=300)
     assert again.returncode == 0, err[-2000:]
     assert "resum" in err.lower()
-    got = cache.load(str(next(out.glob(f"keras-{MODEL}.random.val12-*.npz"))))
+    got = cache.load(str(next(out.glob("keras-ResNet50.imagenet+random.val12-*.npz"))))
     ref = _reference(tmp_path, dataset.discover(str(root)))
     assert np.array_equal(got.top5_idx, ref.top5_idx) and np.array_equal(got.top5_prob, ref.top5_prob)
     assert got.provenance == ref.provenance
@@ -109,7 +111,7 @@ def test_two_shards_by_rank_merge_into_the_single_process_cache(tmp_path):
         _, err = k.communicate(timeout=300)
         assert k.returncode == 0, err[-2000:]
         assert f"[shard {r + 1}/2: rows {3 * r}-{3 * r + 2}]" in err  # each took its own half
-    finals = [p for p in out.glob(f"keras-{MODEL}.random.val6-*.npz") if ".partial" not in p.name]
+    finals = [p for p in out.glob("keras-ResNet50.imagenet+random.val6-*.npz") if ".partial" not in p.name]
     assert len(finals) == 1 and not list(out.glob("*.partial.npz"))
     got = cache.load(str(finals[0]))
     ref = _reference(tmp_path, dataset.discover(str(root)))

@@ -52,6 +52,7 @@ def test_plain_batchnorm_in_the_production_call_does_not_drift():
     assert set(report.layer_change.values()) == {0.0} and report.num_variables == 8
 
 
+@pytest.mark.slow
 def test_drift_command_exits_1_on_drift_and_0_on_a_real_architecture(tmp_path, capsys, monkeypatch):
     root = make_valset(tmp_path / "val", num_classes=2, per_class=2)
     assert cli.main(["verify", "drift", "--model", "mobilenetV2", "--weights", "none",
@@ -84,6 +85,7 @@ def test_real_architectures_show_zero_drift(name, tmp_path):
     assert not report.moved and report.num_examples == 4
 
 
+@pytest.mark.slow
 def test_determinism_report_on_a_real_architecture(tmp_path):
     vs = dataset.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=3)))
     with kb.KerasBackend(get_model("keras:resnet50"), weights=None) as b:  # informative outputs

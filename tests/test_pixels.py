@@ -7,7 +7,8 @@ from PIL import Image
 
 from conftest import SUBSET, synthetic_image
 from imagenet_bench.data import pixels
-from imagenet_bench.models.registry import Recipe, get_model
+from imagenet_bench.models.recipe import Recipe
+from imagenet_bench.models.registry import get_model
 
 REF = Recipe(resize=256, crop=224, squash=False, interpolation="bilinear", normalization="torch")
 

@@ -10,7 +10,7 @@ from imagenet_bench.data import dataset
 from imagenet_bench.data import pixels
 from imagenet_bench.run import runner
 from imagenet_bench.errors import BenchError
-from imagenet_bench.models.registry import Recipe
+from imagenet_bench.models.recipe import Recipe
 
 RECIPE = Recipe(resize=20, crop=16, squash=False, interpolation="bilinear", normalization="torch")
 
@@ -157,7 +157,7 @@ def test_overwrite_discards_a_checkpoint_from_other_settings(tmp_path, valdir):
 def test_temporaries_of_a_killed_checkpoint_write_are_removed(tmp_path, valdir):
     vs = dataset.discover(str(valdir))
     b = NumpyBackend()
-    final = tmp_path / "o" / cache.cache_filename("test", "linear", vs.num_images, vs.fingerprint)
+    final = tmp_path / "o" / cache.cache_filename("linear", vs.num_images, vs.fingerprint)
     ckpt = runner.checkpoint_path(str(final), runner.Shard())
     (tmp_path / "o").mkdir()
     torn = tmp_path / "o" / f".{ckpt.split('/')[-1]}.abc123.tmp"

@@ -102,7 +102,7 @@ def test_reference_ci_brackets_each_accuracy(capsys):
         assert r["below_published"] == (r["acc1"] < r["published_acc1"] - 1.0)
         if r["framework"] == "keras":  # the 2019 Keras squash differs from the reference crop
             assert "legacy2019" in r["likely_reason"]
-        elif r["model"] == "inception_v3":  # 2019: Resize(256) before the 299 crop
+        elif r["model"] == "torch:inception_v3.IMAGENET1K_V1+legacy2019":  # Resize(256), 299 crop
             assert "resize 256, centre crop 299" in r["likely_reason"]
         elif r["below_published"]:  # same recipe as the reference: no guessed cause
             assert r["likely_reason"].startswith("not explained by the cache")

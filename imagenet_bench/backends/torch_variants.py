@@ -2,7 +2,7 @@
 
 :class:`TorchVariants` builds the reference (fp32, eager, batches of ``-b N``)
 and every variant as a runner backend whose model name carries the variant
-(:func:`imagenet_bench.analysis.variants.variant_model_name`), so each writes
+(``ModelId.with_settings`` of the variant's setting), so each writes
 its own cache through the normal resumable predict path:
 
 =============== ===========================================================
@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+from dataclasses import replace
 from typing import List, Optional, Sequence, Tuple
 
-from imagenet_bench.analysis.variants import variant_model_name
+from imagenet_bench.analysis.variants import variant_setting
 from imagenet_bench.backends import torch as tb
 from imagenet_bench.errors import BenchError
 
-AUTOCAST = {"bf16": "bfloat16", "fp16": "float16"}
+AMP = ("bf16", "fp16")  # torch.autocast bfloat16 / float16 (RunConfig.with_amp)
 GPU_ONLY = ("fp16", "tf32")
 KERAS_ONLY = ("keras-tensorflow", "keras-jax", "keras-torch")
 #: the variants a PyTorch model gets by default, in table order
@@ -36,38 +37,28 @@ DEFAULT = ("batch1", "bf16", "fp16", "tf32", "channels_last", "compile", "onnx",
 
 
 class TorchVariants:
-    """The reference and variant backends of one torch model (registry spec or model factory)."""
+    """The reference and variant backends of one torch model (registry entry or model factory)."""
 
-    def __init__(self, args, spec, calibration: Sequence[Tuple[str, str]], cache_dir: str):
-        """``args``: the parsed ``verify variants`` options; ``spec`` None for ``--model-factory``;
+    def __init__(self, config, calibration: Sequence[Tuple[str, str]], cache_dir: str):
+        """``config``: the reference's :class:`~imagenet_bench.run.config.RunConfig`;
         ``calibration``: (image id, path) of the calibration rows; ``cache_dir``: caches and exports."""
-        self.args, self.spec, self.calibration, self.cache_dir = args, spec, list(calibration), cache_dir
-        self.device = tb.pick_device(args.device)
-        if spec is None:
-            self.recipe = tb.make_recipe(args.resize, args.crop, args.mean, args.std, args.interpolation)
-            self.reference_name = args.name
-        else:
-            self.reference_name = args.name or tb.model_name(spec, args.weights, args.preprocess,
-                                                             args.checkpoint)
+        self.config, self.calibration, self.cache_dir = config, list(calibration), cache_dir
+        self.device = tb.pick_device(config.device)
+        self.batch_size = config.batch_size or 32
+        self.reference_name = config.model
 
-    def _build(self, name: str, batch_size: Optional[int] = None, **numerics) -> tb.TorchBackend:
-        a = self.args
-        kw = dict(device=a.device, batch_size=batch_size or a.batch_size, workers=a.workers,
-                  threads=a.threads, **numerics)
-        if self.spec is None:
-            return tb.from_factory(a.model_factory, name, self.recipe, a.checkpoint, **kw)
-        return tb.from_spec(self.spec, weights=a.weights, preprocess=a.preprocess,
-                            checkpoint=a.checkpoint, name=name, **kw)
+    def _config(self, variant: str, **changes):
+        return replace(self.config, model_id=self.config.model_id.with_settings(variant_setting(variant)),
+                       **changes)
 
     def skip_reason(self, variant: str) -> Optional[str]:
         """Why ``variant`` cannot run here, or None."""
         if variant in KERAS_ONLY:
             return "Keras-backend variant; this is a PyTorch model"
         if variant == "batchN":
-            return f"the PyTorch reference already runs batches of {self.args.batch_size} (-b); see batch1"
+            return f"the PyTorch reference already runs batches of {self.batch_size} (-b); see batch1"
         if variant in GPU_ONLY and self.device.type != "cuda":
-            return "no CUDA device" if self.args.device in ("auto", "cpu") and not _cuda() else \
-                f"needs a CUDA device (--device {self.args.device})"
+            return "no CUDA device" if not _cuda() else f"needs a CUDA device (--device {self.config.device})"
         if variant == "compile" and not (shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")):
             return "torch.compile (inductor) needs a C compiler; none on PATH"
         if variant in ("onnx", "onnx-int8"):
@@ -78,9 +69,11 @@ class TorchVariants:
                 return "the ONNX variants run on the CPU execution provider; use --device cpu"
         if variant == "quantized":
             from imagenet_bench.backends import quantized
-            if self.spec is None:
-                return "needs a torchvision registry model with a quantized counterpart (not --model-factory)"
-            arch = tb._builder_name(self.spec.builder)
+            if self.config.spec is None:
+                return "needs a torchvision model with a quantized counterpart (not --model-factory)"
+            if self.config.spec.entry.quantized_backend:
+                return "the reference is already a quantized model"
+            arch = self.config.spec.builder.partition(":")[2]
             if not quantized.quantizable(arch):
                 return f"torchvision has no quantized {arch}"
         if variant in ("onnx-int8", "quantized") and not self.calibration:
@@ -89,35 +82,36 @@ class TorchVariants:
 
     def build(self, variant: str):
         """The runner backend of ``variant`` ("fp32" = the reference)."""
-        name = variant_model_name(self.reference_name, variant)
         if variant == "fp32":
-            return self._build(name)
+            return tb.from_config(self.config)
         if variant == "batch1":
-            return self._build(name, batch_size=1)
-        if variant in AUTOCAST:
-            return self._build(name, autocast=AUTOCAST[variant])
+            return tb.from_config(self._config(variant, batch_size=1))
+        if variant in AMP:
+            return tb.from_config(self.config.with_amp(variant))
         if variant in ("tf32", "channels_last", "compile"):
-            return self._build(name, **{variant: True})
+            return tb.from_config(self._config(variant), **{variant: True})
         if variant in ("onnx", "onnx-int8"):
             from imagenet_bench.backends.onnx import OnnxBackend
-            return OnnxBackend(self._build(name), name, self.cache_dir, int8=variant == "onnx-int8",
-                               calibration=self.calibration)
+            cfg = self._config(variant)
+            return OnnxBackend(tb.from_config(cfg), cfg.model, self.cache_dir,
+                               int8=variant == "onnx-int8", calibration=self.calibration)
         if variant == "quantized":
-            return self._quantized(name)
+            return self._quantized(self._config(variant))
         raise BenchError(f"{variant}: not a PyTorch variant")
 
-    def _quantized(self, name: str) -> tb.TorchBackend:
+    def _quantized(self, cfg) -> tb.TorchBackend:
         from imagenet_bench.backends import quantized
-        arch = tb._builder_name(self.spec.builder)
-        base = self._build(name, batch_size=self.args.batch_size)
-        if self.args.weights in tb.NO_WEIGHTS and not self.args.checkpoint:
+        arch = cfg.spec.builder.partition(":")[2]
+        base = tb.from_config(cfg)
+        if not cfg.pretrained and not cfg.checkpoint:
             module, prov = quantized.from_float(arch, base.module.cpu(), self._calibration_inputs(base))
             prov["weights"] = base.provenance()["weights"] + ", quantized here (mechanics only)"
         else:
             module, prov = quantized.pretrained(arch)
-        return tb.TorchBackend(module, name, base.recipe, prov, device="cpu",
-                               batch_size=self.args.batch_size, workers=self.args.workers,
-                               threads=self.args.threads, extra={"builder": f"torchvision.models.quantization:{arch}"})
+        extra = dict(cfg.provenance(), builder=f"torchvision.models.quantization:{arch}")
+        return tb.TorchBackend(module, cfg.model, base.recipe, prov, device="cpu",
+                               batch_size=self.batch_size, workers=cfg.workers, threads=cfg.threads,
+                               extra=extra)
 
     def _calibration_inputs(self, base: tb.TorchBackend, batch: int = 10) -> List:
         import numpy as np

@@ -2,19 +2,28 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import tempfile
-from typing import Iterator
+from typing import Iterator, Optional
+
+from imagenet_bench.errors import BenchError
+
+
+class DiskFullError(BenchError, OSError):
+    """No space (or quota) left while writing a result; the message names the path and the size."""
 
 
 @contextlib.contextmanager
-def atomic_path(path: str) -> Iterator[str]:
+def atomic_path(path: str, needed: Optional[int] = None) -> Iterator[str]:
     """Yield a temporary path in the target's folder; rename it onto ``path`` on success.
 
     The temporary file is fsynced before the rename, so a crash leaves either
     the old file or the complete new one, never a torn file. On error the
-    temporary file is removed and ``path`` is untouched.
+    temporary file is removed and ``path`` is untouched. A full disk (ENOSPC,
+    EDQUOT) becomes a :class:`DiskFullError` naming ``path`` and ``needed``
+    bytes (when the caller knows them).
     """
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
@@ -29,10 +38,33 @@ def atomic_path(path: str) -> Iterator[str]:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual mode
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(FileNotFoundError):
             os.remove(tmp)
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise DiskFullError(disk_full_message(path, needed)) from None
         raise
+
+
+def _size(n: int) -> str:
+    if n < 1 << 20:
+        return f"{n:,} bytes"
+    return f"{n / (1 << 30):.1f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.1f} MiB"
+
+
+def disk_full_message(path: str, needed: Optional[int] = None) -> str:
+    """Message for ENOSPC while writing ``path``: where, how much is needed and how much is free."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        st = os.statvfs(folder)
+        free = _size(st.f_bavail * st.f_frsize)
+    except OSError:
+        free = "unknown"
+    need = f"about {_size(needed)} needed, " if needed else ""
+    return (f"{path}: no space left on the device while writing it ({need}{free} free in "
+            f"{folder}). Nothing finished was lost: the previous file and any checkpoint are "
+            f"unchanged. Fix: free space there, or write elsewhere (-o), then run the same "
+            f"command again")
 
 
 def _umask() -> int:

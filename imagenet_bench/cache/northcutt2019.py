@@ -15,6 +15,11 @@ descending probability with a stable sort, so equal probabilities keep their
 column order. The resulting top-1 is exactly that project's
 ``top5preds[i, argmax(top5probs[i])]`` (argmax returns the first maximum).
 float16 probabilities are widened to float32 first, which is exact.
+
+Identity: a 2019 file name maps to the canonical id of the weights the study
+used, tagged ``+legacy2019`` because the outputs were made with the 2019
+recipes (``mobilenetV2_keras_...`` -> ``keras:MobileNetV2.imagenet+legacy2019``,
+``resnet50_pytorch_...`` -> ``torch:resnet50.IMAGENET1K_V1+legacy2019``).
 """
 from __future__ import annotations
 
@@ -25,12 +30,16 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from imagenet_bench.models import registry
+from imagenet_bench.cache import checks
 from imagenet_bench.cache.store import FORMAT_VERSION, NUM_CLASSES, CacheError, Predictions, fingerprint
 from imagenet_bench.data.imagenet_meta import IMAGES_PER_CLASS, full_val_image_ids
+from imagenet_bench.errors import InputError
 
 SUBDIRS = {"keras_imagenet": ("keras", "keras"), "pytorch_imagenet": ("pytorch", "torch")}
 TIE_RULE = "stable sort by descending probability; ties keep the file's column order"
-_PAT = re.compile(r"^(?P<model>.+)_(?P<fw>keras|pytorch)_imagenet_top5preds\.npy$")
+_PAT = re.compile(r"^(?P<model>.+)_(?P<fw>keras|pytorch)_imagenet_top5(?P<kind>preds|probs)\.npy$")
+#: integer types too narrow for class indices 0-999: values in them have already wrapped
+_NARROW = (np.int8, np.uint8)
 _LIBS = {"keras": {"keras": "2.2.4"}, "torch": {"torch": "1.0"}}
 
 
@@ -42,7 +51,8 @@ def is_2019_layout(directory: str) -> bool:
 def find_pairs(directory: str) -> List[Tuple[str, str, str, str]]:
     """``(framework, model, preds_path, probs_path)`` for each model, sorted.
 
-    A ``top5preds`` file without its ``top5probs`` partner is an error.
+    A ``top5preds`` file without its ``top5probs`` partner (or the reverse) is
+    an error naming the file.
     """
     out = []
     for sub, (tag, framework) in SUBDIRS.items():
@@ -53,12 +63,17 @@ def find_pairs(directory: str) -> List[Tuple[str, str, str, str]]:
             m = _PAT.match(fname)
             if not m or m.group("fw") != tag:
                 continue
-            preds = os.path.join(folder, fname)
-            probs = preds[: -len("top5preds.npy")] + "top5probs.npy"
-            if not os.path.isfile(probs):
-                raise CacheError(f"{preds}: its probabilities file {probs} is missing. "
-                                 f"Fix: copy both files of the model from the 2019 outputs")
-            out.append((framework, m.group("model"), preds, probs))
+            path = os.path.join(folder, fname)
+            stem = path[: -len("top5preds.npy")]
+            preds, probs = stem + "top5preds.npy", stem + "top5probs.npy"
+            partner = probs if m.group("kind") == "preds" else preds
+            if not os.path.lexists(partner):
+                other = "probabilities" if m.group("kind") == "preds" else "predictions"
+                raise CacheError(f"{path}: its {other} file {partner} is missing (each model needs "
+                                 f"both top5preds and top5probs). Fix: copy both files of the model "
+                                 f"from the 2019 outputs, or remove {os.path.basename(path)}")
+            if m.group("kind") == "preds":
+                out.append((framework, m.group("model"), preds, probs))
     return out
 
 
@@ -91,34 +106,44 @@ def default_labels(n: int) -> np.ndarray:
 def read_model(framework: str, model: str, preds_path: str, probs_path: str,
                labels: np.ndarray, image_ids_blob: np.ndarray, fp: str) -> Predictions:
     """Read one model's two files into validated :class:`Predictions`."""
-    try:
-        preds = np.load(preds_path, allow_pickle=False)
-        probs = np.load(probs_path, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise CacheError(f"{preds_path}: cannot be read ({e}). Fix: re-copy the 2019 files") from None
     n = len(labels)
+
+    def expected(shape):
+        if len(shape) != 2 or shape[1] != 5:
+            return f"expected ({n}, 5). Fix: re-copy the 2019 files"
+        if shape[0] != n:
+            return (f"{shape[0]} rows, but the image list has {n} (labels/validation set). Fix: "
+                    f"give the validation directory the outputs were made from (--val-dir)")
+        return None
+
+    preds = checks.read_npy(preds_path, CacheError, "2019 predictions", expected)
+    probs = checks.read_npy(probs_path, CacheError, "2019 probabilities", expected)
     for path, arr, kind in ((preds_path, preds, "integer"), (probs_path, probs, "floating")):
-        if arr.ndim != 2 or arr.shape[1] != 5:
-            raise CacheError(f"{path}: shape {arr.shape}, expected ({n}, 5)")
-        if arr.shape[0] != n:
-            raise CacheError(f"{path}: {arr.shape[0]} rows, but the image list has {n} "
-                             f"(labels/validation set). Fix: give the validation directory the "
-                             f"outputs were made from")
         if not np.issubdtype(arr.dtype, getattr(np, kind)):
-            raise CacheError(f"{path}: dtype {arr.dtype}, expected {kind}")
+            raise CacheError(f"{path}: dtype {arr.dtype}, expected {kind}. Fix: re-copy the 2019 files")
+    if preds.dtype.type in _NARROW:
+        raise CacheError(f"{preds_path}: dtype {preds.dtype} cannot hold class indices 0-999, so "
+                         f"the values were cut when the file was saved (e.g. 999 stored as "
+                         f"{np.array(999).astype(preds.dtype)}). Fix: re-copy the original int64 file")
     if preds.min(initial=0) < 0 or preds.max(initial=0) >= NUM_CLASSES:
         r = int(np.flatnonzero(((preds < 0) | (preds >= NUM_CLASSES)).any(1))[0])
         raise CacheError(f"{preds_path}: class index out of range 0-999 at row {r}: "
-                         f"{preds[r].tolist()}")
+                         f"{preds[r].tolist()}. Fix: re-copy the 2019 files")
+    preds = preds.astype(np.int64)  # in range 0-999: exact for every integer type
     if not np.isfinite(probs).all() or probs.min(initial=0) < 0:
         r = int(np.flatnonzero((~np.isfinite(probs) | (probs < 0)).any(1))[0])
         raise CacheError(f"{probs_path}: probability not finite or negative at row {r}: "
-                         f"{probs[r].tolist()}")
+                         f"{probs[r].tolist()}. Fix: re-copy the 2019 files")
     idx, prob = sort_columns(preds, probs)
     spec = _spec_or_none(framework, model)
+    ident = {"model": f"{framework}:{model}", "framework": framework}
+    if spec is not None:
+        mid = spec.id.with_settings(registry.LEGACY)
+        ident = {"model": str(mid), "framework": framework, "architecture": mid.arch,
+                 "weights_tag": mid.tag, "settings": list(mid.settings), "name_2019": model}
     prov = {
-        "format_version": FORMAT_VERSION, "model": model, "framework": framework,
-        "weights": "pretrained=True (2019)",
+        "format_version": FORMAT_VERSION, **ident,
+        "weights": "pretrained=True (2019)", "preprocess_mode": registry.LEGACY,
         "preprocessing": dict(spec.recipe("legacy2019").as_dict(), mode="legacy2019")
         if spec else {"mode": "legacy2019"},
         "library_versions": _LIBS[framework], "fingerprint": fp, "num_images": n,
@@ -132,8 +157,8 @@ def read_model(framework: str, model: str, preds_path: str, probs_path: str,
 
 def _spec_or_none(framework: str, model: str) -> Optional[registry.ModelSpec]:
     try:
-        return registry.get_model(model, framework=framework)
-    except KeyError:
+        return registry.get_model(f"{framework}:{model}")
+    except InputError:
         return None
 
 

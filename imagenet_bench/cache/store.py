@@ -26,6 +26,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
+from imagenet_bench.cache import checks
 from imagenet_bench.cache.atomic import atomic_path
 from imagenet_bench.errors import BenchError
 
@@ -33,13 +34,17 @@ FORMAT_VERSION = 1
 NUM_CLASSES = 1000
 TOPK = 5
 
+#: member -> shape after the row dimension, checked from the npy headers before reading
+MEMBER_SHAPES = {"top5_idx": (TOPK,), "top5_prob": (TOPK,), "labels": (), "missing": (),
+                 "all_probs": (NUM_CLASSES,)}
+
 #: provenance keys every cache must carry, with what they mean
 REQUIRED_PROVENANCE = {
     "format_version": "cache format version (int)",
-    "model": "model name within its framework",
-    "framework": "torch | keras",
+    "model": "canonical model identity (models.identity), e.g. torch:resnet50.IMAGENET1K_V1+bf16",
+    "framework": "torch | keras | timm | custom (the identity's framework)",
     "weights": "weights used (enum name, 'imagenet', a file path, or 'random')",
-    "preprocessing": "recipe used (dict, see registry.Recipe.as_dict) or a description",
+    "preprocessing": "recipe used (dict, see models.recipe.Recipe.as_dict) or a description",
     "library_versions": "versions of the libraries that produced the predictions",
     "fingerprint": "sha256 of the ordered image identities",
     "num_images": "number of rows",
@@ -68,9 +73,15 @@ def dataset_tag(num_images: int, fp: str) -> str:
     return f"val{num_images}-{fp[:8]}"
 
 
-def cache_filename(framework: str, model: str, num_images: int, fp: str) -> str:
-    """File name of a model's cache for a dataset: ``torch-resnet50.val50000-1a2b3c4d.npz``."""
-    return f"{framework}-{model}.{dataset_tag(num_images, fp)}.npz"
+def cache_filename(model: str, num_images: int, fp: str) -> str:
+    """File name of a model's cache for a dataset: ``<file stem>.<dataset tag>.npz``.
+
+    ``model`` is a canonical identity (``torch:resnet50.IMAGENET1K_V1``, or a
+    :class:`~imagenet_bench.models.identity.ModelId`); its file stem replaces
+    ``:`` by ``-``: ``torch-resnet50.IMAGENET1K_V1.val50000-1a2b3c4d.npz``.
+    """
+    stem = getattr(model, "file_stem", None) or str(model).replace(":", "-", 1)
+    return f"{stem}.{dataset_tag(num_images, fp)}.npz"
 
 
 def top5_from_probs(probs: np.ndarray) -> "tuple[np.ndarray, np.ndarray]":
@@ -129,8 +140,9 @@ class Predictions:
 
     @property
     def qualname(self) -> str:
-        """``framework:model``."""
-        return f"{self.framework}:{self.model}"
+        """The canonical model identity (``framework:model`` for caches older than identities)."""
+        model = self.model
+        return model if ":" in model else f"{self.framework}:{model}"
 
     @property
     def fingerprint(self) -> str:
@@ -167,6 +179,7 @@ class Predictions:
                                       "or `imagenet-bench import`"):
             raise CacheError(f"{where}: {msg}. Fix: {fix}")
 
+        checks.check_provenance_types(self.provenance, fail)
         missing_keys = [k for k in REQUIRED_PROVENANCE if k not in self.provenance]
         if missing_keys:
             fail(f"provenance lacks {', '.join(missing_keys)}")
@@ -188,6 +201,8 @@ class Predictions:
         if not np.issubdtype(labels.dtype, np.integer):
             fail(f"labels has dtype {labels.dtype}, expected an integer type")
         missing = self.missing if self.missing is not None else np.zeros(n, bool)
+        if missing.dtype != np.bool_:
+            fail(f"missing has dtype {missing.dtype}, expected bool (True = image unreadable)")
         if missing.shape != (n,):
             fail(f"missing has shape {missing.shape}, expected ({n},)")
         present = ~missing
@@ -209,6 +224,7 @@ class Predictions:
             fail(f"provenance says {self.provenance['num_images']} images, arrays hold {n}")
         if check_fingerprint and self._ids_fingerprint() != self.provenance["fingerprint"]:
             fail("image-id fingerprint does not match the stored ids (file edited or corrupted)")
+        checks.check_ids(blob, labels, _imagenet_wnids(), fail)
         if self.all_probs is not None and self.all_probs.shape != (n, NUM_CLASSES):
             fail(f"all_probs has shape {self.all_probs.shape}, expected ({n}, {NUM_CLASSES})")
         if not allow_incomplete and not self.provenance["complete"]:
@@ -217,9 +233,23 @@ class Predictions:
         return self
 
 
+def _imagenet_wnids() -> Optional[List[str]]:
+    """The sorted ImageNet-1k wnids for the label check, or None where the package data is absent."""
+    from imagenet_bench.data import imagenet_meta
+    try:
+        return imagenet_meta.wnids()
+    except imagenet_meta.MetadataError:
+        return None
+
+
 def save(path: str, preds: Predictions) -> str:
     """Validate and write ``preds`` to ``path`` atomically; return the path."""
     preds.validate(allow_incomplete=True)
+    try:
+        prov_json = json.dumps(preds.provenance, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise CacheError(f"{preds.where()}: provenance cannot be stored as JSON ({e}). Fix: use "
+                         f"plain Python values (int, float, str, list, dict), not numpy scalars") from None
     arrays = {
         "top5_idx": preds.top5_idx.astype(np.int16),
         "top5_prob": preds.top5_prob.astype(np.float32),
@@ -227,12 +257,11 @@ def save(path: str, preds: Predictions) -> str:
         "missing": (preds.missing if preds.missing is not None
                     else np.zeros(preds.num_images, bool)),
         "image_ids": preds.image_ids_blob,
-        "provenance": np.frombuffer(json.dumps(preds.provenance, sort_keys=True).encode(),
-                                    dtype=np.uint8),
+        "provenance": np.frombuffer(prov_json.encode(), dtype=np.uint8),
     }
     if preds.all_probs is not None:
         arrays["all_probs"] = preds.all_probs.astype(np.float16)
-    with atomic_path(path) as tmp:
+    with atomic_path(path, needed=sum(a.nbytes for a in arrays.values())) as tmp:
         with open(tmp, "wb") as f:
             np.savez(f, **arrays)
     preds.path = path
@@ -241,6 +270,8 @@ def save(path: str, preds: Predictions) -> str:
 
 def load(path: str, allow_incomplete: bool = False, with_all_probs: bool = False) -> Predictions:
     """Read and validate a cache file; raise :class:`CacheError` naming the file on any problem."""
+    checks.inspect_npz(path, CacheError, "top5_idx", MEMBER_SHAPES,
+                       blobs=("image_ids", "provenance"))
     try:
         with np.load(path, allow_pickle=False) as z:
             keys = set(z.files)
@@ -250,6 +281,10 @@ def load(path: str, allow_incomplete: bool = False, with_all_probs: bool = False
                                  f"{', '.join(sorted(need - keys))}). Fix: point at a directory of "
                                  f"caches made by `imagenet-bench predict` or `imagenet-bench import`")
             prov = json.loads(z["provenance"].tobytes().decode("utf-8"))
+            if not isinstance(prov, dict):
+                raise CacheError(f"{path}: provenance is {type(prov).__name__} ({prov!r:.40}), "
+                                 f"expected a JSON object. Fix: re-create it with "
+                                 f"`imagenet-bench predict` or `imagenet-bench import`")
             preds = Predictions(
                 top5_idx=z["top5_idx"], top5_prob=z["top5_prob"], labels=z["labels"],
                 image_ids_blob=z["image_ids"], provenance=prov,
@@ -258,6 +293,9 @@ def load(path: str, allow_incomplete: bool = False, with_all_probs: bool = False
                 path=path)
     except CacheError:
         raise
+    except PermissionError:
+        raise CacheError(f"{path}: is unreadable (permission denied). Fix: make it readable by "
+                         f"this user (check `ls -l {path}`)") from None
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as e:
         raise CacheError(f"{path}: cannot be read as a cache ({type(e).__name__}: {e}). "
                          f"Fix: delete it and re-create it with `imagenet-bench predict`") from None

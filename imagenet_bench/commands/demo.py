@@ -89,13 +89,13 @@ def build_set(folder: str) -> List[Tuple[str, str, str]]:
 def run(args) -> int:
     """Build the set, predict it, print the per-photo results and the scored table."""
     from imagenet_bench.cache import store as cache
-    from imagenet_bench.cli import main as cli
+    from imagenet_bench.commands import score
     from imagenet_bench.data import dataset
     from imagenet_bench.data import imagenet_meta
     from imagenet_bench.run import runner
     from imagenet_bench.commands.predict import backend_module
 
-    tb = backend_module("torch")
+    tb = backend_module("torch", extra="demo")
     val = os.path.join(args.dir, "val")
     out = os.path.join(args.dir, "precomputed")
     photos = build_set(val)
@@ -115,4 +115,7 @@ def run(args) -> int:
         print(f"    {what.get(image_id, '')}")
     print()
     sys.stdout.flush()
-    return cli.main(["score", "--precomputed", out])
+    parser = argparse.ArgumentParser(prog="imagenet-bench")
+    score.add_parser(parser.add_subparsers())
+    score_args = parser.parse_args(["score", "--precomputed", out])
+    return score_args.func(score_args)

@@ -37,8 +37,8 @@ def run(args) -> int:
                          f"pytorch_imagenet/ folders")
     written = skipped = 0
     for p in preds:
-        path = os.path.join(args.output, cache.cache_filename(p.framework, p.model,
-                                                              p.num_images, p.fingerprint))
+        path = os.path.join(args.output, cache.cache_filename(p.qualname, p.num_images,
+                                                              p.fingerprint))
         if os.path.exists(path) and not args.overwrite:
             skipped += 1
             continue

@@ -1,51 +1,94 @@
-"""``imagenet-bench models``: list the model registry."""
+"""``imagenet-bench models``: list every pretrained classifier of the catalog (stdlib only)."""
 from __future__ import annotations
 
-from imagenet_bench.models import registry
+from dataclasses import asdict
+
+from imagenet_bench.errors import InputError
+from imagenet_bench.models import catalog
 from imagenet_bench.report import tables as report
-from imagenet_bench.commands._common import add_output_args, emit
+from imagenet_bench.commands._common import HelpFormatter, emit
 
-COLUMNS = [
-    report.Column("name", "name"), report.Column("framework", "framework"),
-    report.Column("input", "input"), report.Column("preprocessing", "preprocessing (reference)"),
-    report.Column("legacy", "preprocessing (legacy2019)"),
-    report.Column("weights", "weights"), report.Column("acc1", "published@1"),
-    report.Column("acc5", "published@5"), report.Column("source", "source"),
+FRAMEWORKS = ("torch", "keras", "timm")
+FORMATS = ("table", "csv", "json", "markdown")
+
+#: CSV columns, in this order (the first fourteen are fixed by the issue that introduced them)
+CSV_KEYS = ("model", "framework", "architecture", "weights", "input_size", "resize", "crop",
+            "interpolation", "mean", "std", "published_top1", "published_top5", "params",
+            "source", "preprocessing", "crop_mode", "num_classes", "runnable")
+TABLE = [
+    report.Column("model", "model"), report.Column("input_size", "input"),
+    report.Column("resize", "resize"), report.Column("interpolation", "interp"),
+    report.Column("preprocessing", "norm"), report.Column("published_top1", "top-1", 3),
+    report.Column("published_top5", "top-5", 3), report.Column("params_m", "params (M)", 1),
+    report.Column("note", "note"),
 ]
-
-
-def describe(recipe: registry.Recipe) -> str:
-    """One-line summary of a preprocessing recipe."""
-    if recipe.squash:
-        size = f"squash {recipe.crop}x{recipe.crop}"
-    else:
-        size = f"resize {recipe.resize} + crop {recipe.crop}"
-    norm = recipe.normalization.rsplit(".", 1)[-1]
-    return f"{size} {recipe.interpolation}, norm={norm}"
 
 
 def add_parser(sub) -> None:
     """Register the ``models`` subcommand."""
-    p = sub.add_parser("models", help="list the registered models and their recipes",
-                       description="List the model registry: name, framework, input size, "
-                                   "preprocessing and the published accuracy with its source.")
-    p.add_argument("pattern", nargs="?", help="fnmatch pattern, e.g. 'resnet*' or 'keras:*'")
-    p.add_argument("--framework", choices=registry.FRAMEWORKS, help="only this framework")
-    add_output_args(p)
+    p = sub.add_parser(
+        "models", help="list every pretrained classifier the tool knows, with its recipe",
+        description="List the model catalog (every classification weight of torchvision and "
+                    "keras.applications, generated from the libraries' own metadata): canonical "
+                    "name, input size, resize/crop/interpolation, normalisation and the published "
+                    "accuracy with its source. The `model` column is the name every other "
+                    "command accepts.",
+        formatter_class=HelpFormatter)
+    p.add_argument("pattern", nargs="?",
+                   help="fnmatch pattern over the model name, architecture and aliases, "
+                        "case-insensitive, e.g. 'resnet*', 'keras:*' or 'ResNet50_Weights.*'")
+    p.add_argument("--framework", choices=FRAMEWORKS, help="only this framework")
+    p.add_argument("--format", choices=FORMATS, default="table",
+                   help="table (readable subset of the columns), csv, json (every field) "
+                        "or markdown")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write to FILE (atomically) instead of standard output")
     p.set_defaults(func=run)
 
 
+def _numbers(values) -> str:
+    return "" if values is None else " ".join(repr(v) for v in values)
+
+
+def csv_row(e: catalog.WeightsEntry) -> dict:
+    """The CSV cells of one entry (mean/std as space-separated numbers, '' where not applicable)."""
+    row = {k: getattr(e, k) for k in CSV_KEYS}
+    row["mean"], row["std"] = _numbers(e.mean), _numbers(e.std)
+    row["runnable"] = "yes" if e.runnable else "no"
+    return row
+
+
+def _table_row(e: catalog.WeightsEntry) -> dict:
+    notes = ([] if e.runnable else [f"not runnable: {e.not_runnable_reason}"]) + \
+            ([f"quantized ({e.quantized_backend})"] if e.quantized_backend else []) + \
+            (["default"] if e.is_default and e.framework != "keras" else [])
+    return {"model": e.model, "input_size": e.input_size,
+            "resize": f"{e.resize}->{e.crop}" if e.resize else f"{e.crop} ({e.crop_mode})",
+            "interpolation": e.interpolation, "preprocessing": e.preprocessing,
+            "published_top1": e.published_top1, "published_top5": e.published_top5,
+            "params_m": e.params / 1e6 if e.params else None, "note": ", ".join(notes)}
+
+
 def run(args) -> int:
-    """Print the registry table."""
-    rows = [{
-        "name": s.qualname, "framework": s.framework, "input": s.input_size,
-        "preprocessing": describe(s.recipe("reference")),
-        "legacy": describe(s.recipe("legacy2019")), "weights": s.weights,
-        "acc1": s.published_acc1, "acc5": s.published_acc5,
-        "source": "torchvision metadata" if s.framework == "torch" else "Keras docs",
-    } for s in registry.list_models(args.pattern, args.framework)]
-    if not rows:
-        print(f"no model matches {args.pattern!r}")
-        return 1
-    emit(report.render(rows, COLUMNS, args.format), args.output)
+    """Print the catalog entries that match ``args.pattern`` and ``args.framework``."""
+    found = catalog.match(args.pattern, args.framework)
+    if not found:
+        where = f" in framework {args.framework!r}" if args.framework else ""
+        raise InputError(
+            f"no model matches {args.pattern!r}{where}. The pattern is an fnmatch pattern "
+            f"(case-insensitive) over names such as torch:resnet50.IMAGENET1K_V2, "
+            f"keras:MobileNetV2.imagenet and ResNet50_Weights.IMAGENET1K_V2; try "
+            f"'*{args.pattern}*' or run `imagenet-bench models` without a pattern to list all")
+    if args.format == "json":
+        keys = catalog.KEYS
+        text = report.render([asdict(e) for e in found], [report.Column(k, k) for k in keys],
+                             "json")
+    elif args.format == "csv":
+        text = report.render([csv_row(e) for e in found],
+                             [report.Column(k, k) for k in CSV_KEYS], "csv")
+    else:
+        fmt = "text" if args.format == "table" else args.format
+        text = report.render([_table_row(e) for e in found], TABLE, fmt,
+                             title=f"{len(found)} models")
+    emit(text, args.output)
     return 0

@@ -3,15 +3,18 @@
 One cache per model under ``-o DIR`` (default ``precomputed/``); resumable,
 shardable under torchrun/SLURM (see :mod:`imagenet_bench.run.runner`).
 
-The backend is chosen by ``--framework``: ``imagenet_bench.backends.torch`` or
-``imagenet_bench.backends.keras.child``. A backend module provides
-``from_args(spec, args) -> backend`` (the :mod:`runner` protocol).
+The options become one typed :class:`~imagenet_bench.run.config.RunConfig` per
+model (built once, here); the adapter of ``--framework`` (the :data:`BACKENDS`
+table) turns it into a backend with ``from_config(config)`` (the
+:mod:`runner` protocol). The Keras adapter lives in the parent-side module
+``backends.keras.parent``, which imports neither Keras nor TensorFlow.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+from typing import Optional
 
 from imagenet_bench.errors import BenchError, InputError
 
@@ -33,39 +36,47 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The predict options (shared with scripts/imagenet_pytorch_get_predictions.py)."""
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
-    p.add_argument("--framework", choices=("torch", "keras"), default="torch", help="backend (default torch)")
+    p.add_argument("--framework", choices=("torch", "keras"),
+                   help="look names up in this framework only (default: the name decides; torch "
+                        "for --all and --model-factory)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", "-m", action="append", metavar="NAME",
-                       help="registry model name; repeat or separate by commas for several")
-    which.add_argument("--all", action="store_true", help="every registry model of the framework")
+                       help="registry model (torch:resnet50, torch:resnet50.IMAGENET1K_V2, "
+                            "ResNet50_Weights.IMAGENET1K_V2, keras:MobileNetV2, a 2019 name; see "
+                            "`imagenet-bench models`); repeat or separate by commas for several")
+    which.add_argument("--all", action="store_true",
+                       help="the 2019 study's models of the framework (21 torch, 13 keras)")
     which.add_argument("--model-factory", metavar="MODULE:CALLABLE",
                        help="custom torch model: a callable returning a module with 1,000 ImageNet "
                             "outputs (e.g. torchvision.models:resnet18 gives random weights)")
-    p.add_argument("--name", help="name of the model in the cache (required with --model-factory)")
-    p.add_argument("--weights", help="torchvision weights name (default: the registry's, IMAGENET1K_V1); "
-                                     "'none' for random weights (seeded)")
-    p.add_argument("--checkpoint", metavar="FILE", help="state_dict file to use instead of downloading "
-                                                        "the weights")
-    p.add_argument("--preprocess", choices=("reference", "legacy2019"), default="reference",
-                   help="reference: each weight's own recipe (weights.transforms()); legacy2019: the "
-                        "2019 study's Resize(256) + CenterCrop(224|299)")
-    custom = p.add_argument_group("custom-model preprocessing (--model-factory)")
-    custom.add_argument("--resize", type=int, default=256, help="shorter side before the crop (256)")
-    custom.add_argument("--crop", type=int, default=224, help="centre crop side (224)")
-    custom.add_argument("--mean", type=_floats, default=[0.485, 0.456, 0.406], metavar="M[,M,M]",
-                        help="per-channel mean on [0,1] pixels, 1 or 3 comma-separated numbers "
-                             "(default ImageNet's 0.485,0.456,0.406)")
-    custom.add_argument("--std", type=_floats, default=[0.229, 0.224, 0.225], metavar="S[,S,S]",
-                        help="per-channel std on [0,1] pixels, 1 or 3 comma-separated numbers "
-                             "(default ImageNet's 0.229,0.224,0.225)")
-    custom.add_argument("--interpolation", default="bilinear", help="nearest|bilinear|bicubic (bilinear)")
+    p.add_argument("--name", help="name of a --model-factory model (its id is custom:NAME)")
+    p.add_argument("--weights", help="'none' for random weights (seeded; the id gets +random); torch: "
+                                     "another weights tag of the architecture; keras: a .h5 file")
+    p.add_argument("--checkpoint", metavar="FILE", help="weights file to use instead of downloading "
+                                                        "them (the id gets +ckpt-<sha8 of the file>)")
+    p.add_argument("--preprocess", choices=("reference", "legacy2019"),
+                   help="reference (default): each weight's own recipe from the registry; legacy2019: "
+                        "the 2019 study's pipeline (torch Resize(256) + CenterCrop(224|299); keras "
+                        "nearest squash), id +legacy2019")
+    custom = p.add_argument_group(
+        "recipe overrides (any model; the id gets +recipe-<sha8>; a --model-factory model starts "
+        "from resize 256, crop 224, bilinear, ImageNet mean/std)")
+    custom.add_argument("--resize", type=int, help="shorter side before the centre crop")
+    custom.add_argument("--crop", type=int, help="centre crop side")
+    custom.add_argument("--mean", type=_floats, metavar="M[,M,M]",
+                        help="per-channel mean on [0,1] pixels, 1 or 3 comma-separated numbers")
+    custom.add_argument("--std", type=_floats, metavar="S[,S,S]",
+                        help="per-channel std on [0,1] pixels, 1 or 3 comma-separated numbers")
+    custom.add_argument("--interpolation", choices=("nearest", "bilinear", "bicubic", "lanczos"),
+                        help="resize filter")
     p.add_argument("-o", "--out", default=DEFAULT_OUT, help=f"cache directory (default {DEFAULT_OUT}/)")
-    p.add_argument("-b", "--batch-size", type=int, default=32, help="images per batch (32)")
+    p.add_argument("-b", "--batch-size", type=int, help="images per batch (torch: 32)")
     p.add_argument("-j", "--workers", type=int, help="DataLoader worker processes (default: CPU threads)")
     p.add_argument("--threads", type=int, help="torch CPU threads per process (default: cores / local procs)")
-    p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cuda, cuda:N, mps or cpu")
-    p.add_argument("--amp", action="store_true",
-                   help="mixed precision (autocast); faster on GPUs but changes the results")
+    p.add_argument("--device", help="torch: auto (default: cuda > mps > cpu), cuda, cuda:N, mps or cpu")
+    p.add_argument("--amp", nargs="?", const="auto", choices=("bf16", "fp16", "auto"),
+                   help="torch mixed precision (autocast) in bf16 or fp16 (alone: fp16 on CUDA, "
+                        "bf16 elsewhere); changes the results, so the id gets +bf16/+fp16")
     p.add_argument("--checkpoint-every", type=int, default=1000, metavar="N",
                    help="save partial results every N images (1000)")
     p.add_argument("--skip-bad-images", action="store_true",
@@ -85,19 +96,25 @@ def _floats(text: str):
         raise argparse.ArgumentTypeError(f"expected 1 or 3 comma-separated numbers, got {text!r}") from None
 
 
-#: framework name -> the module of its adapter (the runner's backend protocol, ``from_args``)
+#: framework name -> (module of its adapter, which provides ``from_config``; pip extra)
 BACKENDS = {
     "torch": ("imagenet_bench.backends.torch", "torch"),
-    "keras": ("imagenet_bench.backends.keras.child", "keras"),
+    "keras": ("imagenet_bench.backends.keras.parent", "keras"),
 }
 
 
-def backend_module(framework: str):
-    """The adapter module of ``framework``, or a BenchError naming the extra to install."""
+def backend_module(framework: str, extra: Optional[str] = None, module: Optional[str] = None):
+    """The adapter module of ``framework``, or a BenchError naming the extra to install.
+
+    ``extra`` overrides the extra named (``demo`` needs more than ``torch``); ``module``
+    imports another module of that framework instead of its adapter (``verify`` runs the
+    Keras model in-process through ``backends.keras.child``).
+    """
     if framework not in BACKENDS:
         raise BenchError(f"--framework {framework}: no such backend; choose one of "
                          f"{', '.join(sorted(BACKENDS))}")
-    name, extra = BACKENDS[framework]
+    name, default_extra = BACKENDS[framework]
+    name, extra = module or name, extra or default_extra
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as e:
@@ -107,49 +124,61 @@ def backend_module(framework: str):
                          f"Fix: pip install 'imagenet_bench[{extra}]'") from None
 
 
-def run(args) -> int:
-    """Predict with every requested model; exit 2 if any model failed."""
-    from imagenet_bench.data import dataset
+def configs(args) -> list:
+    """One :class:`RunConfig` per requested model, built once from the command line."""
     from imagenet_bench.models import registry
-    from imagenet_bench.run import runner
+    from imagenet_bench.run import config
 
     if args.model_factory and not args.name:
         raise InputError("--model-factory needs --name (the model's name in the cache and table)")
-    if args.model_factory and args.framework != "torch":
+    if args.model_factory and args.framework not in (None, "torch"):
         raise InputError("--model-factory is for --framework torch")
+    if args.name and not args.model_factory:
+        raise InputError("--name names a --model-factory model; a registry model is named by its "
+                         "identity (e.g. torch:resnet50.IMAGENET1K_V1)")
     names = [n for m in (args.model or []) for n in m.split(",") if n]
-    if args.name and not args.model_factory and (args.all or len(names) > 1):
-        raise InputError("--name names one model; it cannot be used with --all or several --model")
-    if args.batch_size < 1:
-        raise InputError(f"--batch-size {args.batch_size}: must be at least 1")
-    valset = dataset.discover(args.val_dir, devkit=args.devkit)
-    module = backend_module(args.framework)
+    for option, value, low in (("--batch-size", args.batch_size, 1), ("--crop", args.crop, 1),
+                               ("--resize", args.resize, 1), ("--threads", args.threads, 1),
+                               ("--workers", args.workers, 0),
+                               ("--checkpoint-every", args.checkpoint_every, 1)):
+        if value is not None and value < low:
+            raise InputError(f"{option} {value}: must be at least {low}. Fix: pass {option} {low} "
+                             f"or more, or leave it out for the default")
     if args.model_factory:
-        specs = [None]
+        names = [args.name]
     elif args.all:
-        specs = registry.list_models(framework=args.framework)
-    else:
-        specs = []
-        for name in names:
-            try:
-                specs.append(registry.get_model(name, args.framework))
-            except KeyError as e:
-                raise InputError(str(e.args[0])) from None
+        names = [s.qualname for s in registry.list_models(framework=args.framework or "torch",
+                                                           study2019=True)]
+    return [config.build(
+        name, args.framework, weights=args.weights, checkpoint=args.checkpoint,
+        preprocess=args.preprocess, resize=args.resize, crop=args.crop,
+        interpolation=args.interpolation, mean=args.mean, std=args.std, amp=args.amp,
+        factory=args.model_factory, device=args.device, batch_size=args.batch_size,
+        workers=args.workers, threads=args.threads) for name in names]
+
+
+def run(args) -> int:
+    """Predict with every requested model; exit 2 if any model failed."""
+    from imagenet_bench.data import dataset
+    from imagenet_bench.run import runner
+
+    runs = configs(args)
+    runner.check_writable(args.out)  # before any data or model is loaded
+    modules = {cfg.framework: backend_module(cfg.framework) for cfg in runs}
+    valset = dataset.discover(args.val_dir, devkit=args.devkit)
     options = runner.RunOptions(out_dir=args.out, checkpoint_every=args.checkpoint_every,
                                 skip_bad_images=args.skip_bad_images, save_all_probs=args.save_all_probs,
                                 overwrite=args.overwrite, progress=not args.no_progress)
     failures = []
-    for spec in specs:
-        label = spec.qualname if spec else f"{args.framework}:{args.name}"
+    for cfg in runs:
         try:
-            backend = module.from_args(spec, args)
-            runner.run(valset, backend, options)
+            runner.run(valset, modules[cfg.framework].from_config(cfg), options)
         except BenchError as e:
-            if len(specs) == 1:
+            if len(runs) == 1:
                 raise
-            print(f"imagenet-bench predict: {label}: error: {e}", file=sys.stderr)
-            failures.append(label)
+            print(f"imagenet-bench predict: {cfg.model}: error: {e}", file=sys.stderr)
+            failures.append(cfg.model)
     if failures:
-        print(f"{len(failures)} of {len(specs)} models failed: {', '.join(failures)}", file=sys.stderr)
+        print(f"{len(failures)} of {len(runs)} models failed: {', '.join(failures)}", file=sys.stderr)
         return 2
     return 0

@@ -75,7 +75,7 @@ def _interval_columns(key: str, header: str) -> List[report.Column]:
 
 def _by_row(rows: Sequence[Dict], preds: Sequence) -> List:
     """The predictions each score row came from (rows carry framework, model, dataset tag)."""
-    index = {(p.framework, p.model, dataset_tag(p.num_images, p.fingerprint)): p for p in preds}
+    index = {(p.framework, p.qualname, dataset_tag(p.num_images, p.fingerprint)): p for p in preds}
     return [index[(r["framework"], r["model"], r["dataset"])] for r in rows]
 
 
@@ -125,7 +125,7 @@ def extend(rows: List[Dict], preds: Sequence, args, columns: List[report.Column]
 
 def _plot(rows: List[Dict], args) -> None:
     from imagenet_bench.report import plots
-    fig_rows = [dict(r, model=f"{r['framework']}:{r['model']}") for r in rows]
+    fig_rows = rows  # the model column is the canonical id
     pct = f"{100 * args.confidence:g}%"
     plots.accuracy_bars(fig_rows, args.plot, title=f"ImageNet top-1 with {pct} Wilson intervals")
     print(f"wrote {args.plot}", file=sys.stderr)

@@ -44,12 +44,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "with its Newcombe paired 95% interval, flips each way, McNemar exact p, "
                     "top-5 agreement, |delta prob| on the reference's top-1 class and images/s.")
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
-    p.add_argument("--framework", choices=("torch", "keras"), default="torch", help="backend (torch)")
+    p.add_argument("--framework", choices=("torch", "keras"),
+                   help="look the name up in this framework only (default: the name decides)")
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--model", "-m", help="registry model name")
+    which.add_argument("--model", "-m", help="registry model (torch:resnet50, keras:MobileNet, ...; "
+                                             "see `imagenet-bench models`)")
     which.add_argument("--model-factory", metavar="MODULE:CALLABLE",
                        help="custom torch model (a callable returning a module with 1,000 outputs)")
-    p.add_argument("--name", help="model name in the caches (required with --model-factory)")
+    p.add_argument("--name", help="name of a --model-factory model (its id is custom:NAME)")
     p.add_argument("--variants", metavar="LIST",
                    help=f"comma-separated, from {', '.join(av.VARIANTS[1:])} (default torch: "
                         f"batch1..quantized; keras: {', '.join(KERAS_DEFAULT)})")
@@ -57,24 +59,24 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--calibration-split", type=int, default=100, metavar="N",
                    help="first N rows calibrate onnx-int8/quantized and are left out of every "
                         "row's scoring (100; only when such a variant is chosen)")
-    p.add_argument("--weights", help="torch: weights name or none; keras: imagenet, none or a "
-                                     ".weights.h5 file")
-    p.add_argument("--checkpoint", metavar="FILE", help="torch state_dict file for the weights")
-    p.add_argument("--preprocess", choices=("reference", "legacy2019"), default="reference",
+    p.add_argument("--weights", help="'none' for random weights; torch: another weights tag; "
+                                     "keras: a .weights.h5 file")
+    p.add_argument("--checkpoint", metavar="FILE", help="weights file instead of the download")
+    p.add_argument("--preprocess", choices=("reference", "legacy2019"),
                    help="preprocessing recipe (reference)")
-    custom = p.add_argument_group("custom-model preprocessing (--model-factory)")
-    custom.add_argument("--resize", type=int, default=256, help="shorter side before the crop (256)")
-    custom.add_argument("--crop", type=int, default=224, help="centre crop side (224)")
-    custom.add_argument("--mean", type=_floats, default=[0.485, 0.456, 0.406], metavar="M[,M,M]",
-                        help="per-channel mean on [0,1] pixels (ImageNet's)")
-    custom.add_argument("--std", type=_floats, default=[0.229, 0.224, 0.225], metavar="S[,S,S]",
-                        help="per-channel std on [0,1] pixels (ImageNet's)")
-    custom.add_argument("--interpolation", default="bilinear", help="nearest|bilinear|bicubic (bilinear)")
+    custom = p.add_argument_group("recipe overrides (as in predict; a --model-factory model starts "
+                                  "from resize 256, crop 224, bilinear, ImageNet mean/std)")
+    custom.add_argument("--resize", type=int, help="shorter side before the centre crop")
+    custom.add_argument("--crop", type=int, help="centre crop side")
+    custom.add_argument("--mean", type=_floats, metavar="M[,M,M]", help="per-channel mean on [0,1] pixels")
+    custom.add_argument("--std", type=_floats, metavar="S[,S,S]", help="per-channel std on [0,1] pixels")
+    custom.add_argument("--interpolation", choices=("nearest", "bilinear", "bicubic", "lanczos"),
+                        help="resize filter")
     p.add_argument("-b", "--batch-size", type=int, default=32,
                    help="N of the batched runs (torch reference, keras batchN) (32)")
     p.add_argument("-j", "--workers", type=int, help="torch DataLoader workers (default: CPU threads)")
     p.add_argument("--threads", type=int, help="CPU threads per process")
-    p.add_argument("--device", default="auto", help="torch device: auto, cuda, cuda:N, mps or cpu")
+    p.add_argument("--device", help="torch device: auto (default), cuda, cuda:N, mps or cpu")
     p.add_argument("--cache-dir", default=os.path.join("precomputed", "variants"), metavar="DIR",
                    help="where the caches (and ONNX exports) go (precomputed/variants)")
     p.add_argument("--overwrite", action="store_true", help="replace caches made with other settings")
@@ -103,15 +105,10 @@ def parse_variants(text: Optional[str], framework: str) -> List[str]:
 class KerasVariants:
     """Reference (TensorFlow, one image at a time) and variants of a Keras model, each in a child process."""
 
-    def __init__(self, args, spec):
-        """``args``: the ``verify variants`` options; ``spec``: the Keras registry entry."""
-        self.args, self.spec, self.reference_name = args, spec, None
-        w = args.weights or "imagenet"
-        if w.lower() in ("none", "random"):
-            w = None
-        elif w != "imagenet":
-            w = os.path.abspath(os.path.expanduser(w))
-        self.weights = w
+    def __init__(self, config, batch_size: int):
+        """``config``: the reference's RunConfig; ``batch_size``: N of ``batchN``."""
+        self.config, self.batch_size = config, int(batch_size)
+        self.reference_name = config.model
 
     def skip_reason(self, variant: str) -> Optional[str]:
         """Why ``variant`` cannot run for a Keras model here, or None."""
@@ -130,15 +127,13 @@ class KerasVariants:
 
     def build(self, variant: str):
         """The child-process backend of ``variant`` ("fp32" = the reference)."""
+        from dataclasses import replace
         from imagenet_bench.backends.keras.parent import KerasProcessBackend
-        name = None if variant == "fp32" else av.variant_model_name(self.reference_name, variant)
-        backend = KerasProcessBackend(
-            self.spec, weights=self.weights, preprocess=self.args.preprocess, name=name,
-            threads=self.args.threads, keras_backend=KERAS_BACKENDS.get(variant, "tensorflow"),
-            batch_size=self.args.batch_size if variant == "batchN" else 1)
-        if variant == "fp32":
-            self.reference_name = backend.model
-        return backend
+        cfg = self.config
+        if variant != "fp32":
+            mid = cfg.model_id.with_settings(av.variant_setting(variant, self.batch_size))
+            cfg = replace(cfg, model_id=mid, batch_size=self.batch_size if variant == "batchN" else None)
+        return KerasProcessBackend(cfg, keras_backend=KERAS_BACKENDS.get(variant))
 
 
 def _timing(cache_dir: str) -> Dict:
@@ -176,13 +171,38 @@ def run_one(valset, backend, args, all_probs: bool) -> Tuple[object, Optional[fl
     return cache.load(result.cache_path, with_all_probs=all_probs), rate
 
 
-def _rows(args, spec, valset, names, scored, calibration) -> Tuple[List[Dict], str]:
+def reference_config(args):
+    """The reference's RunConfig from the command line (checked as ``predict`` checks it)."""
+    from imagenet_bench.run import config
+
+    if args.model_factory and not args.name:
+        raise InputError("--model-factory needs --name (the model's name in the caches and table)")
+    if args.model_factory and args.framework not in (None, "torch"):
+        raise InputError("--model-factory is for --framework torch")
+    if args.name and not args.model_factory:
+        raise InputError("--name names a --model-factory model; a registry model is named by its "
+                         "identity (e.g. torch:resnet50.IMAGENET1K_V1)")
+    if args.batch_size < 1:
+        raise InputError(f"--batch-size {args.batch_size}: must be at least 1")
+    cfg = config.build(args.name if args.model_factory else args.model, args.framework,
+                       weights=args.weights, checkpoint=args.checkpoint, preprocess=args.preprocess,
+                       resize=args.resize, crop=args.crop, interpolation=args.interpolation,
+                       mean=args.mean, std=args.std, factory=args.model_factory,
+                       threads=args.threads)
+    if cfg.framework == "torch":  # the Keras reference runs one image at a time
+        from dataclasses import replace
+        cfg = replace(cfg, device=args.device or "auto", batch_size=args.batch_size,
+                      workers=args.workers)
+    return cfg
+
+
+def _rows(args, cfg, valset, names, scored, calibration) -> Tuple[List[Dict], str]:
     """Run the reference and each variant; return the table rows and the reference's name."""
-    if args.framework == "keras":
-        maker = KerasVariants(args, spec)
+    if cfg.framework == "keras":
+        maker = KerasVariants(cfg, args.batch_size)
     else:
         from imagenet_bench.backends.torch_variants import TorchVariants
-        maker = TorchVariants(args, spec, calibration, args.cache_dir)
+        maker = TorchVariants(cfg, calibration, args.cache_dir)
     ref, rate = run_one(valset, maker.build("fp32"), args, all_probs=False)
     rows = [av.accuracy_row("fp32", ref, scored, rate)]
     for v in names:
@@ -203,21 +223,10 @@ def run(args) -> int:
     """Run the reference and every variant; print the table; 0 when done."""
     from imagenet_bench.commands.verify import pick_rows
     from imagenet_bench.data import dataset
-    from imagenet_bench.models import registry
 
-    if args.model_factory and not args.name:
-        raise InputError("--model-factory needs --name (the model's name in the caches and table)")
-    if args.model_factory and args.framework != "torch":
-        raise InputError("--model-factory is for --framework torch")
-    if args.batch_size < 1:
-        raise InputError(f"--batch-size {args.batch_size}: must be at least 1")
-    names = parse_variants(args.variants, args.framework)
-    spec = None
-    if args.model:
-        try:
-            spec = registry.get_model(args.model, args.framework)
-        except KeyError as e:
-            raise InputError(str(e.args[0])) from None
+    parse_variants(args.variants, "torch")  # a misspelt variant fails before any model is built
+    cfg = reference_config(args)
+    names = parse_variants(args.variants, cfg.framework)
     valset = dataset.discover(args.val_dir, devkit=args.devkit)
     if args.n is not None:
         valset = valset.select(pick_rows(valset.num_images, args.n))
@@ -227,10 +236,10 @@ def run(args) -> int:
     # the runs' own lines (acc@1 per cache, a model factory's messages) go to stderr:
     # standard output carries only the table
     with contextlib.redirect_stdout(sys.stderr):
-        rows, reference_name = _rows(args, spec, valset, names, scored, calibration)
+        rows, reference_name = _rows(args, cfg, valset, names, scored, calibration)
     held = (f"; rows 0-{split - 1} ({split} images) calibrate {'/'.join(c for c in CALIBRATED if c in names)}"
             f" and are excluded from every row" if split else "")
-    title = (f"verify variants: {args.framework}:{reference_name} vs fp32, scored on "
+    title = (f"verify variants: {reference_name} vs fp32, scored on "
              f"{int(scored.sum())} of {valset.num_images} images of {valset.root}{held}")
     _common.emit(av.render(rows, args.format, title=title), args.output)
     return 0

@@ -37,6 +37,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     t = sub.add_parser("determinism", help="one-at-a-time vs batched vs repeated outputs (keras, torch)")
     _common(t, frameworks=("keras", "torch"))
     t.add_argument("-b", "--batch-size", type=int, default=32, help="batch size of the batched run (32)")
+    t.add_argument("--checkpoint", metavar="FILE",
+                   help="torch: state_dict file to use instead of downloading the weights")
     t.set_defaults(func=run)
     from imagenet_bench.commands import variants
     variants.add_parser(sub)
@@ -66,13 +68,20 @@ def pick_rows(num_images: int, n: int):
 
 
 def _backend(args, spec):
+    from imagenet_bench.commands.predict import backend_module
+
+    checkpoint = getattr(args, "checkpoint", None)
     if args.framework == "keras":
-        from imagenet_bench.backends.keras import child as keras_backend
+        if checkpoint:
+            raise InputError("--checkpoint is for --framework torch; for keras pass the weights "
+                             "file to --weights")
+        keras_backend = backend_module("keras", module="imagenet_bench.backends.keras.child")
         return keras_backend.KerasBackend(spec, weights=args.weights or "imagenet",
                                           preprocess=args.preprocess)
-    from imagenet_bench.backends import torch as torch_backend
+    torch_backend = backend_module("torch")
     return torch_backend.from_spec(spec, weights=args.weights, preprocess=args.preprocess,
-                                   device="cpu", batch_size=args.batch_size, workers=0)
+                                   checkpoint=checkpoint, device="cpu",
+                                   batch_size=args.batch_size, workers=0)
 
 
 def run(args) -> int:

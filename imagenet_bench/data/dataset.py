@@ -89,6 +89,11 @@ def is_image_file(name: str) -> bool:
     return not name.startswith(".") and name.lower().endswith(IMG_EXTENSIONS)
 
 
+def _listed(path: str) -> bool:
+    """A file to list as an image: a regular file, or a broken link (reported when read, not dropped)."""
+    return os.path.isfile(path) or (os.path.islink(path) and not os.path.exists(path))
+
+
 def discover(root: str, devkit: Optional[str] = None) -> ValSet:
     """Find the validation images under ``root`` and their labels.
 
@@ -103,7 +108,7 @@ def discover(root: str, devkit: Optional[str] = None) -> ValSet:
                          f"Fix: pass the folder that holds the ImageNet validation images")
     entries = sorted(os.listdir(root))
     folders = [e for e in entries if not e.startswith(".") and os.path.isdir(os.path.join(root, e))]
-    files = [e for e in entries if is_image_file(e) and os.path.isfile(os.path.join(root, e))]
+    files = [e for e in entries if is_image_file(e) and _listed(os.path.join(root, e))]
     if folders and files:
         raise InputError(f"{root} mixes image files ({files[0]}, ...) and folders ({folders[0]}, ...). "
                          f"Fix: use either one folder per wnid or a flat folder of images")
@@ -126,7 +131,7 @@ def _discover_imagefolder(root: str, folders: List[str]) -> ValSet:
     for wnid in folders:  # sorted
         for name in sorted(os.listdir(os.path.join(root, wnid))):
             path = os.path.join(root, wnid, name)
-            if is_image_file(name) and os.path.isfile(path):
+            if is_image_file(name) and _listed(path):
                 ids.append(f"{wnid}/{name}")
                 paths.append(path)
                 labels.append(index[wnid])

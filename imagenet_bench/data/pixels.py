@@ -1,4 +1,4 @@
-"""Decode -> RGB -> resize -> crop, per a :class:`registry.Recipe` (PIL and numpy only).
+"""Decode -> RGB -> resize -> crop, per a :class:`models.recipe.Recipe` (PIL and numpy only).
 
 This is the framework-independent first stage of preprocessing, shared by the
 torch and Keras backends; it returns ``uint8`` arrays of shape (H, W, 3). The
@@ -9,7 +9,12 @@ It reproduces torchvision's PIL path exactly (``tests/test_pixels.py`` checks
 it against ``weights.transforms()`` on real photos):
 
 * mode conversion is ``PIL.Image.convert("RGB")`` for every mode (L, CMYK, P,
-  RGBA ...), as torchvision's and Keras' image loaders do;
+  RGBA ...), as torchvision's and Keras' image loaders do -- except 16-bit
+  greyscale (``I;16``, and ``I`` holding values above 255), which PIL would
+  clip to white: it is scaled to 8 bits (``round(v / 257)``) first;
+* sizes are bounded before decoding: more than :data:`MAX_PIXELS` pixels
+  (PIL's decompression-bomb limit) or a recipe resize that would exceed it
+  (a 20000x1 strip resized to a 256-pixel shorter side) is a bad image;
 * the aspect-preserving resize takes the shorter side to ``recipe.resize`` and
   the longer to ``int(resize * long / short)`` (torchvision's rounding down);
 * the centre crop starts at ``int(round((side - crop) / 2))``; a crop larger
@@ -24,11 +29,14 @@ from __future__ import annotations
 
 from typing import Optional, Tuple
 
+import os
+import warnings
+
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from imagenet_bench.errors import BenchError
-from imagenet_bench.models.registry import Recipe
+from imagenet_bench.models.recipe import Recipe
 
 INTERPOLATIONS = {
     "nearest": Image.NEAREST,
@@ -36,6 +44,10 @@ INTERPOLATIONS = {
     "bicubic": Image.BICUBIC,
     "lanczos": Image.LANCZOS,
 }
+
+
+#: most pixels an image may have, before or after the recipe's resize (PIL's bomb limit)
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 
 
 class BadImageError(BenchError, OSError):
@@ -48,23 +60,64 @@ class BadImageError(BenchError, OSError):
         self.reason = reason
 
 
-def load_rgb(path: str) -> Image.Image:
+def check_size(width: int, height: int, recipe: Optional[Recipe] = None) -> Optional[str]:
+    """Why an image of ``width`` x ``height`` is refused before decoding (None: it is not).
+
+    Over :data:`MAX_PIXELS` pixels, or a ``recipe`` resize that would make it so.
+    """
+    if width < 1 or height < 1:
+        return f"{width}x{height} pixels: empty image"
+    if width * height > MAX_PIXELS:
+        return (f"decompression bomb: {width}x{height} = {width * height:,} pixels, more than "
+                f"the {MAX_PIXELS:,} allowed")
+    if recipe is not None and not recipe.squash and recipe.resize is not None:
+        w, h = resized_size(width, height, recipe.resize)
+        if w * h > MAX_PIXELS:
+            return (f"{width}x{height} pixels would become {w}x{h} after resizing the shorter side "
+                    f"to {recipe.resize}, more than the {MAX_PIXELS:,} pixels allowed")
+    return None
+
+
+def _to_8bit(img: Image.Image) -> Image.Image:
+    """16-bit greyscale (I;16*, or I with values above 255) scaled to 8-bit L; else unchanged."""
+    if img.mode.startswith("I;16") or (img.mode == "I" and (img.getextrema() or (0, 0))[1] > 255):
+        a = np.asarray(img, dtype=np.float64) if img.mode == "I" else np.asarray(img).astype(np.float64)
+        return Image.fromarray(np.clip(np.round(a / 257.0), 0, 255).astype(np.uint8), "L")
+    return img
+
+
+def load_rgb(path: str, recipe: Optional[Recipe] = None) -> Image.Image:
     """Decode the whole file and return an RGB PIL image; raise :class:`BadImageError`.
 
     Truncated files are errors even if another library has set
-    ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES``.
+    ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES``. The size is checked
+    (:func:`check_size`, with ``recipe`` when given) from the header, before
+    the pixels are decoded; a broken symbolic link is named as such.
     """
     saved = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
-        with open(path, "rb") as f:
+        with open(path, "rb") as f, warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # check_size decides
             img = Image.open(f)
+            too_big = check_size(img.width, img.height, recipe)
+            if too_big:
+                raise BadImageError(path, too_big)
             img.load()
-            return img.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
+            return _to_8bit(img).convert("RGB")
+    except BadImageError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
+            MemoryError) as e:
         reason = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-        if isinstance(e, FileNotFoundError):
+        if isinstance(e, Image.DecompressionBombError):
+            reason = f"decompression bomb: {e}"
+        elif isinstance(e, FileNotFoundError):
             reason = "file not found"
+            if os.path.islink(path):
+                reason = f"broken symbolic link to {os.readlink(path)}"
+        elif isinstance(e, PermissionError):
+            reason = "permission denied (check the file's owner and mode)"
         raise BadImageError(path, reason) from None
     finally:
         ImageFile.LOAD_TRUNCATED_IMAGES = saved
@@ -120,7 +173,7 @@ def apply_recipe(img: Image.Image, recipe: Recipe) -> Image.Image:
 
 def load(path: str, recipe: Recipe) -> np.ndarray:
     """Decode ``path`` and apply ``recipe``: uint8 array (crop, crop, 3)."""
-    return np.array(apply_recipe(load_rgb(path), recipe), dtype=np.uint8)  # a writable copy
+    return np.array(apply_recipe(load_rgb(path, recipe), recipe), dtype=np.uint8)  # a writable copy
 
 
 def normalize(pixels: np.ndarray, mean: Optional[Tuple[float, ...]] = None,

@@ -53,13 +53,21 @@ def keras_home() -> str:
     return home
 
 
-def expected_path(model: str) -> str:
-    """Where Keras looks for ``model``'s ImageNet weights (the file it would download)."""
+def expected_path(model) -> str:
+    """Where Keras looks for ``model``'s ImageNet weights (the file it would download).
+
+    ``model``: a registry spec (its catalog entry names the file) or a 2019 name.
+    """
     fname, _ = _entry(model)
     return os.path.join(keras_home(), "models", fname)
 
 
-def _entry(model: str) -> Tuple[str, str]:
+def _entry(model) -> Tuple[str, str]:
+    """(file name, URL) of ``model``'s ImageNet weights: the catalog's, else the 2019 table's."""
+    if not isinstance(model, str):
+        if model.entry.file_name:
+            return model.entry.file_name, model.entry.url or "(URL not recorded)"
+        model = model.name
     try:
         return IMAGENET_WEIGHTS[model]
     except KeyError:
@@ -67,19 +75,28 @@ def _entry(model: str) -> Tuple[str, str]:
                          f"known: {', '.join(sorted(IMAGENET_WEIGHTS))}") from None
 
 
-def missing_weights_error(model: str, cause: str = "") -> BenchError:
+def known(model) -> bool:
+    """True when the file name of ``model``'s ImageNet weights is known (catalog or 2019 table)."""
+    return bool(model.entry.file_name) or model.name in IMAGENET_WEIGHTS
+
+
+def _label(model) -> str:
+    return f"keras:{model}" if isinstance(model, str) else model.qualname
+
+
+def missing_weights_error(model, cause: str = "") -> BenchError:
     """The error for absent ImageNet weights: names the path, the URL and ``--weights FILE``."""
     fname, url = _entry(model)
     path = expected_path(model)
     why = f" ({cause})" if cause else ""
     return BenchError(
-        f"ImageNet weights for keras:{model} are not available offline{why}: expected the file "
+        f"ImageNet weights for {_label(model)} are not available offline{why}: expected the file "
         f"{path}. Fix: download {url} on a machine with network access and copy it to {path} "
         f"(set KERAS_HOME to use another folder than {keras_home()}), or pass "
         f"--weights FILE with a local .h5 / .weights.h5 file.")
 
 
-def check_imagenet_weights(model: str) -> str:
+def check_imagenet_weights(model) -> str:
     """Return the cached weights path of ``model``; raise :func:`missing_weights_error` if absent."""
     path = expected_path(model)
     if not os.path.isfile(path):

@@ -1,7 +1,9 @@
 """Measured against published accuracy, with the likely reason for a shortfall (stdlib only).
 
-The published figures come from the registry (``ModelSpec.published_acc1``
-/ ``published_acc5`` and their source). A model is *flagged* when its
+The published figures come from the registry (the catalog entry of the
+cache's base weights: ``torch:inception_v3.IMAGENET1K_V1+legacy2019`` is
+measured against ``torch:inception_v3.IMAGENET1K_V1``, each weights tag
+against its own figure). A model is *flagged* when its
 measured top-1 is more than ``margin`` percentage points below the published
 top-1. The likely reason is read from what the cache records — preprocessing
 recipe, weights, image count, unreadable images. A flagged model whose cache
@@ -26,10 +28,21 @@ COLUMNS = [
 
 
 def _spec(preds) -> Optional[registry.ModelSpec]:
-    try:
-        return registry.get_model(preds.model, framework=preds.framework)
-    except KeyError:
-        return None
+    return registry.spec_of(preds.qualname)
+
+
+def _settings(preds) -> tuple:
+    mid = registry.identity_of(preds.qualname)
+    return mid.settings if mid is not None else ()
+
+
+#: run settings -> why they make a measurement differ from the published figure
+SETTING_REASONS = {
+    "random": "random weights", "bf16": "autocast bfloat16 (published figures are float32)",
+    "fp16": "autocast float16 (published figures are float32)",
+    "tf32": "TF32 matmuls (published figures are float32)",
+    "onnx-int8": "int8 quantization", "quantized": "quantized weights",
+}
 
 
 def _recipe_text(recipe: Dict) -> str:
@@ -56,11 +69,15 @@ def recipe_difference(preds, spec: registry.ModelSpec) -> str:
 def likely_reasons(row: Dict, preds, spec: registry.ModelSpec) -> List[str]:
     """Everything the cache records that makes the measurement differ from the published setup."""
     reasons = []
+    settings = _settings(preds)
     weights = str(preds.provenance.get("weights", ""))
-    if weights == "random":
+    if "random" not in settings and weights.startswith("random"):
         reasons.append("random weights")
-    elif weights and preds.provenance.get("source") != "northcutt2019" and weights != spec.weights:
-        reasons.append(f"weights {weights} (published figure is for {spec.weights})")
+    for s in settings:
+        if s in SETTING_REASONS:
+            reasons.append(SETTING_REASONS[s])
+        elif s.startswith("ckpt-"):
+            reasons.append(f"weights from a checkpoint file ({s}), not {spec.weights}")
     diff = recipe_difference(preds, spec)
     if diff:
         reasons.append(diff)
@@ -80,9 +97,11 @@ def compare_to_published(row: Dict, preds, margin: float = DEFAULT_MARGIN) -> Di
     whose setup departs from the published one, flagged or not.
     """
     spec = _spec(preds)
-    if spec is None:
+    if spec is None or spec.published_acc1 is None:
+        why = ("not in the registry: no published figure" if spec is None else
+               f"{spec.qualname} has no published figure in the registry")
         return {"published_acc5": None, "delta_acc5": None, "below_published": None,
-                "likely_reason": "not in the registry: no published figure"}
+                "likely_reason": why}
     flagged = bool(row["acc1"] < spec.published_acc1 - margin)
     reasons = likely_reasons(row, preds, spec)
     if flagged and not reasons:
@@ -92,7 +111,7 @@ def compare_to_published(row: Dict, preds, margin: float = DEFAULT_MARGIN) -> Di
                    f"setup; made with {made})"]
     return {
         "published_acc5": spec.published_acc5,
-        "delta_acc5": row["acc5"] - spec.published_acc5,
+        "delta_acc5": row["acc5"] - spec.published_acc5 if spec.published_acc5 is not None else None,
         "below_published": flagged,
         "likely_reason": "; ".join(reasons),
     }

@@ -1,208 +1,336 @@
-"""The model registry: one frozen :class:`ModelSpec` per model.
+"""The model registry: name lookup over the generated catalog, plus the 2019 study.
 
-Preprocessing is looked up from the spec (``spec.recipe(mode)``), never
-re-decided in a script. This module imports only the standard library so
-that the scorer can use it without pulling in a framework.
+Every pretrained weight of the supported libraries is a catalog entry
+(:mod:`imagenet_bench.models.catalog`, generated data read with ``json``).
+This module turns what a user types into a canonical
+:class:`~imagenet_bench.models.identity.ModelId` and its entry
+(:func:`resolve`), and keeps what the 2019 Keras-vs-PyTorch study needs: its
+34 model names, their weights, the ``legacy2019`` recipes and the
+keras/torch family pairs used by ``compare``.
 
-Names follow ``framework:model`` (``torch:resnet50``, ``keras:resnet50``):
-the same string names the model on the command line, in the cache file and
-in the table.
+Accepted spellings, case-insensitively: ``torch:resnet50``,
+``torch:resnet50.IMAGENET1K_V2``, ``ResNet50_Weights.IMAGENET1K_V2``,
+``keras:ResNet50``, ``keras:resnet50``, the 2019 names (``mobilenetV2``,
+``inceptionresnetv2``), each optionally followed by run settings
+(``+legacy2019``). A name without a tag means the registry default: for the
+34 models of 2019 the weights they used (``IMAGENET1K_V1``, ``imagenet``),
+otherwise the library's ``DEFAULT`` resolved to its real tag.
+
+Standard library only (the scorer uses it).
 """
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-FRAMEWORKS = ("torch", "keras")
+from imagenet_bench.errors import InputError
+from imagenet_bench.models import catalog
+from imagenet_bench.models import recipe as recipes
+from imagenet_bench.models.identity import IdentityError, ModelId, from_string, parse
+from imagenet_bench.models.recipe import Recipe
+
+FRAMEWORKS = ("torch", "keras", "timm")  # frameworks the catalog may hold, in listing order
 PREPROCESS_MODES = ("reference", "legacy2019")
+LEGACY = "legacy2019"
 
-#: ImageNet mean/std on [0, 1] pixels (torchvision's normalisation).
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
-KERAS_DOC = "Keras Applications documentation (keras.io/api/applications), single centre crop"
-TORCHVISION_DOC = "torchvision weights metadata IMAGENET1K_V1 (_metrics['ImageNet-1K'])"
+class AmbiguousNameError(InputError):
+    """A bare name that several frameworks have; the message lists every full name."""
 
 
 @dataclass(frozen=True)
-class Recipe:
-    """How pixels reach the network: decode -> resize -> crop -> normalise."""
+class Study2019:
+    """One of the 34 models of the 2019 study."""
 
-    resize: Optional[int]  # shorter side resized to this many pixels; None = no aspect-preserving resize
-    crop: int  # final square side in pixels (centre crop, or squash target when squash=True)
-    squash: bool  # True: resize straight to crop x crop, ignoring aspect ratio, no crop
-    interpolation: str  # "nearest" | "bilinear" | "bicubic" (PIL filters)
-    normalization: str  # "torch" (mean/std on [0,1]) or a Keras preprocess_input module path
-    mean: Tuple[float, float, float] = IMAGENET_MEAN  # per-channel mean on [0,1] (normalization="torch")
-    std: Tuple[float, float, float] = IMAGENET_STD  # per-channel std on [0,1] (normalization="torch")
-    antialias: bool = True  # resize with antialiasing (torchvision >= 0.17 default for PIL and tensors)
+    framework: str  # "torch" | "keras"
+    name: str  # the 2019 name ("resnet50", "mobilenetV2")
+    arch: str  # architecture as the library spells it ("resnet50", "MobileNetV2")
+    tag: str  # the weights the study used: "IMAGENET1K_V1" (pretrained=True) or "imagenet"
+    legacy_resize: int  # torch: Resize() side before the centre crop; keras: squash side
+    family: str  # architecture family shared across frameworks, for paired comparisons
 
-    def as_dict(self) -> dict:
-        """Plain-dict form for cache provenance."""
-        return {
-            "resize": self.resize, "crop": self.crop, "squash": self.squash,
-            "interpolation": self.interpolation, "normalization": self.normalization,
-            "mean": list(self.mean), "std": list(self.std), "antialias": self.antialias,
-        }
+
+def _t(name, family=None, resize=256):
+    return Study2019("torch", name, name, "IMAGENET1K_V1", resize, family or name)
+
+
+def _k(name, arch, size=224, family=None):
+    return Study2019("keras", name, arch, "imagenet", size, family or name)
+
+
+STUDY_2019: Tuple[Study2019, ...] = tuple(
+    [_t(n) for n in ("alexnet densenet121 densenet161 densenet169 densenet201 inception_v3 "
+                     "resnet18 resnet34 resnet50 resnet101 resnet152 squeezenet1_0 squeezenet1_1 "
+                     "vgg11 vgg11_bn vgg13 vgg13_bn vgg16 vgg16_bn vgg19 vgg19_bn").split()]
+    + [_k("densenet121", "DenseNet121"), _k("densenet169", "DenseNet169"),
+       _k("densenet201", "DenseNet201"), _k("inceptionresnetv2", "InceptionResNetV2", 299),
+       _k("inceptionv3", "InceptionV3", 299, "inception_v3"), _k("mobilenet", "MobileNet"),
+       _k("mobilenetV2", "MobileNetV2"), _k("nasnetlarge", "NASNetLarge", 331),
+       _k("nasnetmobile", "NASNetMobile"), _k("resnet50", "ResNet50"), _k("vgg16", "VGG16"),
+       _k("vgg19", "VGG19"), _k("xception", "Xception", 299)])
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Everything the project knows about one pretrained model."""
+    """A catalog entry seen through the registry: identity, recipe, and its 2019 role if any."""
 
-    name: str  # model name within its framework, as in the 2019 study ("resnet50", "mobilenetV2")
-    framework: str  # "torch" or "keras"
-    builder: str  # "module:callable" building the architecture
-    weights: str  # default weights: torchvision enum name or Keras weights argument
-    input_size: int  # side of the square network input in pixels
-    resize_size: int  # reference recipe: shorter side resized to this before the centre crop
-    interpolation: str  # reference recipe interpolation ("bilinear" | "bicubic")
-    normalization: str  # "torch" or the Keras module whose preprocess_input applies
-    published_acc1: float  # documented top-1 accuracy (%) of the default weights
-    published_acc5: float  # documented top-5 accuracy (%) of the default weights
-    published_source: str  # where the published figures come from
-    legacy_resize: int  # 2019 study: torch Resize size / keras squash size
-    family: str  # architecture family shared across frameworks, for paired comparisons
+    id: ModelId  # canonical identity of the weights (no run settings)
+    entry: Any  # the catalog's WeightsEntry (every field of the generated data)
+    study: Optional[Study2019] = None  # set for the 34 models of 2019
 
     @property
     def qualname(self) -> str:
-        """``framework:name``, unique across the registry."""
-        return f"{self.framework}:{self.name}"
+        """The canonical identity string, e.g. ``torch:resnet50.IMAGENET1K_V1``."""
+        return str(self.id)
+
+    @property
+    def framework(self) -> str:
+        return self.id.framework
+
+    @property
+    def name(self) -> str:
+        """The 2019 name for the 34 models of 2019, else the architecture."""
+        return self.study.name if self.study else self.id.arch
+
+    @property
+    def weights(self) -> str:
+        return self.id.tag
+
+    @property
+    def builder(self) -> str:
+        return self.entry.builder
+
+    @property
+    def input_size(self) -> int:
+        return int(self.entry.input_size)
+
+    @property
+    def normalization(self) -> str:
+        return self.recipe().normalization
+
+    @property
+    def legacy_resize(self) -> Optional[int]:
+        """2019 study: torch Resize() side / keras squash side (None outside the 34)."""
+        return self.study.legacy_resize if self.study else None
+
+    @property
+    def family(self) -> Optional[str]:
+        return self.study.family if self.study else None
+
+    @property
+    def published_acc1(self) -> Optional[float]:
+        return self.entry.published_top1
+
+    @property
+    def published_acc5(self) -> Optional[float]:
+        return self.entry.published_top5
 
     def recipe(self, mode: str = "reference") -> Recipe:
         """The preprocessing recipe for ``mode`` ("reference" or "legacy2019")."""
+        ref = recipes.from_entry(self.entry)
         if mode == "reference":
-            return Recipe(resize=self.resize_size, crop=self.input_size, squash=False,
-                          interpolation=self.interpolation, normalization=self.normalization)
-        if mode == "legacy2019":
-            if self.framework == "torch":
-                # Resize(256) then CenterCrop(224 | 299), bilinear (2019 torchvision default).
-                return Recipe(resize=self.legacy_resize, crop=self.input_size, squash=False,
-                              interpolation="bilinear", normalization=self.normalization)
-            # keras.preprocessing.image.load_img(target_size=(s, s)): nearest squash.
-            return Recipe(resize=None, crop=self.legacy_resize, squash=True,
-                          interpolation="nearest", normalization=self.normalization,
-                          antialias=False)
-        raise ValueError(f"unknown preprocessing mode {mode!r}; choose one of {PREPROCESS_MODES}")
+            return ref
+        if mode == LEGACY:
+            if self.study is None:
+                raise InputError(f"{self.qualname}: --preprocess legacy2019 is the 2019 study's "
+                                 f"pipeline and exists for its 34 models only "
+                                 f"(see `imagenet-bench models`); use --resize/--crop/"
+                                 f"--interpolation for another recipe")
+            return recipes.legacy2019(self.framework, self.study.legacy_resize, self.input_size,
+                                      ref.normalization)
+        raise InputError(f"unknown preprocessing mode {mode!r}; choose one of "
+                         f"{', '.join(PREPROCESS_MODES)}")
 
 
-_REGISTRY: Dict[str, ModelSpec] = {}
+# --- indexes over the catalog ------------------------------------------------------------------
+
+_INDEX: Dict[str, Any] = {}
 
 
-def register(spec: ModelSpec) -> ModelSpec:
-    """Add ``spec`` to the registry; a duplicate ``framework:name`` raises."""
-    if spec.framework not in FRAMEWORKS:
-        raise ValueError(f"{spec.name}: unknown framework {spec.framework!r}")
-    if spec.qualname in _REGISTRY:
-        raise ValueError(f"model {spec.qualname!r} is already registered")
-    _REGISTRY[spec.qualname] = spec
-    return spec
+def _all_entries() -> List[Any]:
+    return list(catalog.entries())
 
 
-def get_model(name: str, framework: Optional[str] = None) -> ModelSpec:
-    """Look up a model by ``framework:name``, or by ``name`` plus ``framework``."""
-    if ":" in name:
-        fw, _, short = name.partition(":")
-        if framework and framework != fw:
-            raise KeyError(f"model {name!r} does not belong to framework {framework!r}")
-        framework, name = fw, short
-    if framework is None:
-        hits = [s for s in _REGISTRY.values() if s.name == name]
-        if len(hits) == 1:
-            return hits[0]
-        if len(hits) > 1:
-            raise KeyError(f"model {name!r} exists in several frameworks "
-                           f"({', '.join(s.qualname for s in hits)}); name one of them")
+def _index() -> Dict[str, Any]:
+    """Lazily built lookups: (framework, arch) -> entries, aliases, 2019 names."""
+    if _INDEX:
+        return _INDEX
+    by_arch: Dict[Tuple[str, str], List[Any]] = {}
+    aliases: Dict[str, Any] = {}
+    for e in _all_entries():
+        by_arch.setdefault((e.framework, e.architecture.lower()), []).append(e)
+        for a in e.aliases or ():
+            aliases[a.lower()] = e
+    study = {(s.framework, s.name.lower()): s for s in STUDY_2019}
+    study.update({(s.framework, s.arch.lower()): s for s in STUDY_2019})
+    _INDEX.update(by_arch=by_arch, aliases=aliases, study=study)
+    return _INDEX
+
+
+def _study_of(entry) -> Optional[Study2019]:
+    s = _index()["study"].get((entry.framework, entry.architecture.lower()))
+    return s if s is not None and s.tag == entry.weights else None
+
+
+def _default_entry(fw: str, entries: List[Any]) -> Any:
+    study = _index()["study"].get((fw, entries[0].architecture.lower()))
+    wanted = study.tag if study else None
+    for e in entries:
+        if (wanted and e.weights == wanted) or (not wanted and e.is_default):
+            return e
+    return entries[0] if len(entries) == 1 else sorted(entries, key=lambda e: e.weights)[-1]
+
+
+def canonical_names(framework: Optional[str] = None) -> List[str]:
+    """Every canonical weights name (``torch:resnet50.IMAGENET1K_V2``), sorted."""
+    return sorted(e.model for e in _all_entries() if framework in (None, e.framework))
+
+
+def _suggest(text: str, framework: Optional[str]) -> str:
+    shown: Dict[str, str] = {}  # lower-case full name -> the name to show
+    for s in STUDY_2019:
+        shown[f"{s.framework}:{s.name}".lower()] = f"{s.framework}:{s.name}"
+    for (fw, _), es in _index()["by_arch"].items():
+        shown[f"{fw}:{es[0].architecture}".lower()] = f"{fw}:{es[0].architecture}"
+    key = text.split("+")[0].split(".")[0].lower()
+    names: Dict[str, List[str]] = {}  # what the typed name is compared with -> names to show
+    for full, show in shown.items():
+        if framework in (None, full.split(":")[0]):
+            names.setdefault(full if ":" in key else full.split(":", 1)[1], []).append(show)
+    close = difflib.get_close_matches(key, sorted(names), n=3, cutoff=0.6)
+    hint = (f" Did you mean {' or '.join(dict.fromkeys(n for c in close for n in names[c]))}?"
+            if close else "")
+    return (f"unknown model {text!r}{f' for framework {framework}' if framework else ''}.{hint} "
+            f"Fix: `imagenet-bench models` lists every name")
+
+
+def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
+    """``(ModelId with settings, catalog entry)`` for a user's spelling of a model.
+
+    Raises :class:`InputError`: an ambiguous bare name lists the full names of
+    every framework that has it; an unknown name suggests the closest ones.
+    """
+    if framework is not None and framework not in FRAMEWORKS:
+        raise InputError(f"framework {framework!r}: the registry knows {', '.join(FRAMEWORKS)}")
+    try:
+        fw, arch, tag, settings = parse(text, framework)
+    except IdentityError as e:
+        raise InputError(str(e)) from None
+    idx = _index()
+    head = f"{arch}.{tag}" if tag else arch
+    alias = idx["aliases"].get(head.lower())
+    if alias is not None and fw in (None, alias.framework):
+        return ModelId(alias.framework, alias.architecture, alias.weights, settings), alias
+    fws = [fw] if fw else list(FRAMEWORKS)
+    found = {}
+    for f in fws:
+        key = (f, arch.lower())
+        study = idx["study"].get(key)
+        entries = idx["by_arch"].get(key) or (idx["by_arch"].get((f, study.arch.lower())) if study else None)
+        if entries:
+            found[f] = entries
+    if not found:
+        raise InputError(_suggest(text, fw))
+    if tag and len(found) > 1:  # a tag only one framework has settles it
+        found = {f: es for f, es in found.items()
+                 if any(e.weights.lower() == tag.lower() for e in es)} or found
+    if len(found) > 1:
+        names = [_default_entry(f, es).model for f, es in found.items()]
+        raise AmbiguousNameError(f"{text!r} exists in several frameworks: {' and '.join(names)}. "
+                                 f"Fix: write the full name, e.g. {names[0]}")
+    f, entries = next(iter(found.items()))
+    if not tag or tag.upper() == "DEFAULT":
+        entry = _default_entry(f, entries)
     else:
-        spec = _REGISTRY.get(f"{framework}:{name}")
-        if spec is not None:
-            return spec
-    known = ", ".join(s.name for s in list_models(framework=framework))
-    raise KeyError(f"unknown model {name!r}" + (f" for framework {framework!r}" if framework else "")
-                   + f". Known: {known}")
+        hits = [e for e in entries if e.weights.lower() == tag.lower()]
+        if not hits:
+            tags = ", ".join(sorted(e.weights for e in entries))
+            raise InputError(f"{f}:{entries[0].architecture} has no weights {tag!r}; the registry "
+                             f"has {tags}")
+        entry = hits[0]
+    return ModelId(f, entry.architecture, entry.weights, settings), entry
 
 
-def list_models(pattern: Optional[str] = None, framework: Optional[str] = None) -> List[ModelSpec]:
-    """Registered specs sorted by qualified name, filtered by an fnmatch ``pattern``.
+def spec_of_entry(entry) -> ModelSpec:
+    """The :class:`ModelSpec` of a catalog entry."""
+    return ModelSpec(ModelId(entry.framework, entry.architecture, entry.weights), entry,
+                     _study_of(entry))
 
-    The pattern is matched against both ``name`` and ``framework:name``.
+
+def get_model(text: str, framework: Optional[str] = None) -> ModelSpec:
+    """The :class:`ModelSpec` of the weights ``text`` names (run settings are dropped)."""
+    return spec_of_entry(resolve(text, framework)[1])
+
+
+def identity_of(name: str) -> Optional[ModelId]:
+    """The parsed canonical identity ``name`` (as caches store it), or None if it is not one."""
+    try:
+        return from_string(name)
+    except IdentityError:
+        return None
+
+
+def spec_of(model_id) -> Optional[ModelSpec]:
+    """The registry spec of a canonical id's base weights (a ModelId or its string), or None.
+
+    ``torch:inception_v3.IMAGENET1K_V1+legacy2019`` -> the spec of
+    ``torch:inception_v3.IMAGENET1K_V1``: a variant is measured against its weights.
+    """
+    if isinstance(model_id, str):
+        model_id = identity_of(model_id)
+    if model_id is None or model_id.framework not in FRAMEWORKS or not model_id.tag:
+        return None
+    try:
+        return get_model(model_id.base.weights_name)
+    except InputError:
+        return None
+
+
+def list_models(pattern: Optional[str] = None, framework: Optional[str] = None,
+                study2019: bool = False) -> List[ModelSpec]:
+    """Specs sorted by canonical name, filtered by an fnmatch ``pattern``.
+
+    The pattern is matched case-insensitively against the canonical name,
+    ``framework:arch``, the architecture and the 2019 name. ``study2019``:
+    only the 34 models of the 2019 study.
     """
     out = []
-    for qual in sorted(_REGISTRY):
-        spec = _REGISTRY[qual]
-        if framework and spec.framework != framework:
+    for e in sorted(_all_entries(), key=lambda e: e.model):
+        if framework and e.framework != framework:
             continue
-        if pattern and not (fnmatch.fnmatch(spec.name, pattern) or fnmatch.fnmatch(qual, pattern)):
+        spec = spec_of_entry(e)
+        if study2019 and spec.study is None:
+            continue
+        names = [spec.qualname, f"{e.framework}:{e.architecture}", e.architecture, spec.name,
+                 f"{e.framework}:{spec.name}"]
+        if pattern and not any(fnmatch.fnmatch(n.lower(), pattern.lower()) for n in names):
             continue
         out.append(spec)
     return out
 
 
-def _torch(name, builder, acc1, acc5, family, input_size=224, resize=256, legacy_resize=256):
-    register(ModelSpec(
-        name=name, framework="torch", builder=f"torchvision.models:{builder}",
-        weights="IMAGENET1K_V1", input_size=input_size, resize_size=resize,
-        interpolation="bilinear", normalization="torch",
-        published_acc1=acc1, published_acc5=acc5, published_source=TORCHVISION_DOC,
-        legacy_resize=legacy_resize, family=family))
-
-
-def _keras(name, builder, module, acc1, acc5, family, input_size=224):
-    register(ModelSpec(
-        name=name, framework="keras", builder=f"keras.applications.{module}:{builder}",
-        weights="imagenet", input_size=input_size,
-        # Keras maintainers' recipe for their published numbers: shorter side to
-        # size/0.875 (bicubic), then a centre crop of size x size.
-        resize_size=int(round(input_size / 0.875)), interpolation="bicubic",
-        normalization=f"keras.applications.{module}",
-        published_acc1=acc1, published_acc5=acc5, published_source=KERAS_DOC,
-        legacy_resize=input_size, family=family))
-
-
-# --- torchvision (figures must equal torchvision's own weights metadata) ---
-_torch("alexnet", "alexnet", 56.522, 79.066, "alexnet")
-_torch("densenet121", "densenet121", 74.434, 91.972, "densenet121")
-_torch("densenet161", "densenet161", 77.138, 93.560, "densenet161")
-_torch("densenet169", "densenet169", 75.600, 92.806, "densenet169")
-_torch("densenet201", "densenet201", 76.896, 93.370, "densenet201")
-_torch("inception_v3", "inception_v3", 77.294, 93.450, "inception_v3",
-       input_size=299, resize=342, legacy_resize=256)
-_torch("resnet18", "resnet18", 69.758, 89.078, "resnet18")
-_torch("resnet34", "resnet34", 73.314, 91.420, "resnet34")
-_torch("resnet50", "resnet50", 76.130, 92.862, "resnet50")
-_torch("resnet101", "resnet101", 77.374, 93.546, "resnet101")
-_torch("resnet152", "resnet152", 78.312, 94.046, "resnet152")
-_torch("squeezenet1_0", "squeezenet1_0", 58.092, 80.420, "squeezenet1_0")
-_torch("squeezenet1_1", "squeezenet1_1", 58.178, 80.624, "squeezenet1_1")
-_torch("vgg11", "vgg11", 69.020, 88.628, "vgg11")
-_torch("vgg11_bn", "vgg11_bn", 70.370, 89.810, "vgg11_bn")
-_torch("vgg13", "vgg13", 69.928, 89.246, "vgg13")
-_torch("vgg13_bn", "vgg13_bn", 71.586, 90.374, "vgg13_bn")
-_torch("vgg16", "vgg16", 71.592, 90.382, "vgg16")
-_torch("vgg16_bn", "vgg16_bn", 73.360, 91.516, "vgg16_bn")
-_torch("vgg19", "vgg19", 72.376, 90.876, "vgg19")
-_torch("vgg19_bn", "vgg19_bn", 74.218, 91.842, "vgg19_bn")
-
-# --- Keras Applications (figures from the Keras Applications documentation) ---
-_keras("densenet121", "DenseNet121", "densenet", 75.0, 92.3, "densenet121")
-_keras("densenet169", "DenseNet169", "densenet", 76.2, 93.2, "densenet169")
-_keras("densenet201", "DenseNet201", "densenet", 77.3, 93.6, "densenet201")
-_keras("inceptionresnetv2", "InceptionResNetV2", "inception_resnet_v2", 80.3, 95.3,
-       "inceptionresnetv2", input_size=299)
-_keras("inceptionv3", "InceptionV3", "inception_v3", 77.9, 93.7, "inception_v3", input_size=299)
-_keras("mobilenet", "MobileNet", "mobilenet", 70.4, 89.5, "mobilenet")
-_keras("mobilenetV2", "MobileNetV2", "mobilenet_v2", 71.3, 90.1, "mobilenetV2")
-_keras("nasnetlarge", "NASNetLarge", "nasnet", 82.5, 96.0, "nasnetlarge", input_size=331)
-_keras("nasnetmobile", "NASNetMobile", "nasnet", 74.4, 91.9, "nasnetmobile")
-_keras("resnet50", "ResNet50", "resnet50", 74.9, 92.1, "resnet50")
-_keras("vgg16", "VGG16", "vgg16", 71.3, 90.1, "vgg16")
-_keras("vgg19", "VGG19", "vgg19", 71.3, 90.0, "vgg19")
-_keras("xception", "Xception", "xception", 79.0, 94.5, "xception", input_size=299)
-
-
 def paired_families() -> List[Tuple[ModelSpec, ModelSpec]]:
-    """(keras, torch) spec pairs of architectures that exist in both frameworks."""
-    keras = {s.family: s for s in list_models(framework="keras")}
-    torch = {s.family: s for s in list_models(framework="torch")}
-    return [(keras[f], torch[f]) for f in sorted(set(keras) & set(torch))]
+    """(keras, torch) spec pairs of the 2019 architectures that exist in both frameworks."""
+    by = {fw: {s.family: s for s in list_models(framework=fw, study2019=True)} for fw in ("keras", "torch")}
+    return [(by["keras"][f], by["torch"][f]) for f in sorted(set(by["keras"]) & set(by["torch"]))]
+
+
+def upgrade_name(framework: str, model: str) -> str:
+    """The canonical id of a cache written before identities (``inception_v3.legacy2019``).
+
+    Old caches stored the 2019 name plus dotted suffixes (a weights tag,
+    ``random``, ``checkpoint``, ``legacy2019``). Returns ``model`` unchanged
+    when it is already canonical or not a registry name.
+    """
+    if ":" in model:
+        return model
+    name, *suffixes = model.split(".")
+    settings = [s for s in suffixes if s in (LEGACY, "random")]
+    tags = [s for s in suffixes if s not in (LEGACY, "random", "checkpoint")]
+    try:
+        mid, _ = resolve(f"{framework}:{name}" + (f".{tags[0]}" if tags else ""))
+    except InputError:
+        return f"{framework}:{model}"
+    return str(mid.with_settings(*settings))

@@ -27,7 +27,7 @@
 Backend protocol (duck-typed; see ``torch_backend.TorchBackend``)::
 
     framework: str          # "torch" | "keras"
-    model: str              # model name written in the cache ("resnet50", "inception_v3.legacy2019")
+    model: str              # canonical model identity ("torch:inception_v3.IMAGENET1K_V1+legacy2019")
     batch_size: int         # images per predict() call (the Keras backend uses 1)
     provenance() -> dict    # JSON-able: "weights", "preprocessing" (Recipe.as_dict()),
                             # "library_versions", and anything else that changes outputs.
@@ -51,16 +51,20 @@ import queue
 import sys
 import threading
 import time
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
+from imagenet_bench.cache import checks
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache.atomic import atomic_path
 from imagenet_bench.data.dataset import ValSet
 from imagenet_bench.errors import BenchError
 from imagenet_bench.data.pixels import BadImageError
+from imagenet_bench.run import locks
 
 CHECKPOINT_VERSION = 1
 
@@ -117,9 +121,11 @@ def shard_from_env(environ: Optional[Dict[str, str]] = None) -> Shard:
                 rank, world = int(env.get(rank_var, "0")), int(env[world_var])
             except ValueError:
                 raise BenchError(f"{rank_var}={env.get(rank_var)!r} / {world_var}={env[world_var]!r} "
-                                 f"are not integers") from None
+                                 f"are not integers. Fix: start the processes with torchrun or "
+                                 f"srun, or unset both variables") from None
             if not 0 <= rank < world:
-                raise BenchError(f"{rank_var}={rank} is outside 0..{world_var}-1={world - 1}")
+                raise BenchError(f"{rank_var}={rank} is outside 0..{world_var}-1={world - 1}. Fix: "
+                                 f"start the processes with torchrun or srun, or unset both variables")
             return Shard(rank, world)
     return Shard()
 
@@ -210,26 +216,56 @@ class _State:
                       meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), np.uint8))
         if self.all_probs is not None:
             arrays["all_probs"] = self.all_probs
-        with atomic_path(path) as tmp:
+        with atomic_path(path, needed=sum(a.nbytes for a in arrays.values())) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, **arrays)
 
     @classmethod
     def load(cls, path: str) -> "_State":
+        """Read a checkpoint; a damaged one raises :class:`CheckpointError` (headers checked first)."""
+        fix = "pass --overwrite to discard it and start this model over (or delete it)"
+
+        def damaged(why: str) -> CheckpointError:
+            return CheckpointError(f"checkpoint {path} is damaged and cannot be resumed from "
+                                   f"({why}). Fix: {fix}")
+        checks.inspect_npz(path, CheckpointError, "done", _CKPT_SHAPES, blobs=("meta",),
+                           what="checkpoint", fix=fix)
         try:
             with np.load(path, allow_pickle=False) as z:
                 meta = json.loads(z["meta"].tobytes().decode())
-                st = cls(meta["start"], meta["stop"], meta["key"], "all_probs" in z.files)
-                st.top5_idx, st.top5_prob = z["top5_idx"], z["top5_prob"]
-                st.missing, st.done = z["missing"], z["done"]
-                if st.all_probs is not None:
-                    st.all_probs = z["all_probs"]
-        except (OSError, ValueError, KeyError) as e:
-            raise BenchError(f"checkpoint {path} cannot be read ({type(e).__name__}: {e}). "
-                             f"Fix: delete it to start this model over") from None
-        st.bad = [tuple(b) for b in meta["bad"]]
-        st.complete = bool(meta["complete"])
+                if not isinstance(meta, dict) or not isinstance(meta.get("key"), dict):
+                    raise damaged("its metadata is not a JSON object with a run key")
+                start, stop = meta["start"], meta["stop"]
+                if type(start) is not int or type(stop) is not int or not 0 <= start <= stop:
+                    raise damaged(f"rows {start!r}-{stop!r}")
+                st = cls(start, stop, meta["key"], "all_probs" in z.files)
+                for name in ("top5_idx", "top5_prob", "missing", "done") + (
+                        ("all_probs",) if st.all_probs is not None else ()):
+                    arr = z[name]
+                    want = getattr(st, name)
+                    if arr.shape != want.shape or arr.dtype != want.dtype:
+                        raise damaged(f"{name} is {arr.dtype} {arr.shape}, expected "
+                                      f"{want.dtype} {want.shape}")
+                    setattr(st, name, arr)
+                st.bad = [(int(r), str(reason)) for r, reason in meta["bad"]]
+                if type(meta["complete"]) is not bool:
+                    raise damaged(f"complete is {meta['complete']!r}, not true/false")
+                st.complete = meta["complete"]
+        except CheckpointError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile,
+                zlib.error) as e:
+            raise damaged(f"{type(e).__name__}: {e}") from None
         return st
+
+
+class CheckpointError(BenchError):
+    """A checkpoint file cannot be resumed from (damaged, or not a checkpoint)."""
+
+
+#: checkpoint member -> shape after the row dimension (headers checked before reading)
+_CKPT_SHAPES = {"top5_idx": (cache.TOPK,), "top5_prob": (cache.TOPK,), "missing": (), "done": (),
+                "all_probs": (cache.NUM_CLASSES,)}
 
 
 def _key_diff(a: Dict, b: Dict) -> List[str]:
@@ -241,7 +277,9 @@ def _key_diff(a: Dict, b: Dict) -> List[str]:
 def run_key(valset: ValSet, backend, options: RunOptions) -> Dict:
     """Everything that must match for checkpoints and shards to be combined."""
     key = dict(backend.provenance())
-    key.update(framework=backend.framework, model=backend.model, fingerprint=valset.fingerprint,
+    fw = backend.model.split(":", 1)[0] if ":" in backend.model else backend.framework
+    key.update(framework=fw, backend=backend.framework,
+               model=backend.model, fingerprint=valset.fingerprint,
                num_images=valset.num_images, batch_size=int(backend.batch_size),
                save_all_probs=bool(options.save_all_probs))
     return json.loads(json.dumps(key, sort_keys=True))  # normalise tuples -> lists
@@ -259,16 +297,41 @@ def run(valset: ValSet, backend, options: Optional[RunOptions] = None) -> RunRes
     shard = opt.shard or shard_from_env()
     key = run_key(valset, backend, opt)
     final = os.path.join(opt.out_dir, cache.cache_filename(
-        backend.framework, backend.model, valset.num_images, valset.fingerprint))
+        backend.model, valset.num_images, valset.fingerprint))
+    check_writable(opt.out_dir)
+    ckpt = checkpoint_path(final, shard)
+    with locks.hold(ckpt, opt.log):
+        if shard.world == 1:
+            _remove_torn_writes(final)  # a run killed while writing its cache; no one else writes it
+        return _run_locked(valset, backend, opt, shard, key, final, ckpt)
+
+
+def check_writable(folder: str) -> None:
+    """Refuse an output folder that cannot be created or written, before any work is done."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+        import tempfile
+        with tempfile.TemporaryFile(dir=folder, prefix=".imagenet_bench-write-test-"):
+            pass
+    except OSError as e:
+        why = e.strerror or str(e)
+        if isinstance(e, (FileExistsError, NotADirectoryError)):
+            why = "a file is in the way (it must be a folder)"
+        raise BenchError(f"output folder {folder} is not writable ({why}). Fix: choose another "
+                         f"folder with -o, or fix its permissions") from None
+
+
+def _run_locked(valset: ValSet, backend, opt: RunOptions, shard: Shard, key: Dict, final: str,
+                ckpt: str) -> RunResult:
+    """The body of :func:`run`, under the lock on this process's checkpoint."""
     done = _existing_cache(final, key, opt)
     if done is not None:
         return done
     bs = max(1, int(backend.batch_size))
     start, stop = shard_rows(valset.num_images, bs, shard)
-    ckpt = checkpoint_path(final, shard)
     state = _resume_or_new(ckpt, start, stop, key, opt)
     where = f" [shard {shard.rank + 1}/{shard.world}: rows {start}-{stop - 1}]" if shard.world > 1 else ""
-    opt.log(f"{backend.framework}:{backend.model}: {valset.describe()}{where}")
+    opt.log(f"{backend.model}: {valset.describe()}{where}")
     t0, n_new = time.perf_counter(), 0
     if not state.complete:
         desc = backend.model if shard.world == 1 else f"{backend.model} [{shard.rank + 1}/{shard.world}]"
@@ -329,9 +392,15 @@ def _remove_torn_writes(ckpt: str) -> None:
 
 def _resume_or_new(ckpt: str, start: int, stop: int, key: Dict, opt: RunOptions) -> _State:
     _remove_torn_writes(ckpt)
-    if not os.path.exists(ckpt):
+    if not os.path.lexists(ckpt):
         return _State(start, stop, key, opt.save_all_probs)
-    st = _State.load(ckpt)
+    try:
+        st = _State.load(ckpt)
+    except CheckpointError as e:
+        if not opt.overwrite:
+            raise
+        opt.log(f"--overwrite: discarding damaged checkpoint {ckpt} ({e})")
+        return _State(start, stop, key, opt.save_all_probs)
     diff = _key_diff(st.key, key)
     if (st.start, st.stop) != (start, stop):
         diff.append("shard rows")
@@ -367,7 +436,7 @@ def _loop(valset: ValSet, backend, st: _State, ckpt: str, bs: int, opt: RunOptio
             if batch.rows:
                 probs = np.asarray(backend.predict(batch.inputs), dtype=np.float32)
                 if probs.shape != (len(batch.rows), cache.NUM_CLASSES):
-                    raise BenchError(f"{backend.framework}:{backend.model} returned outputs of shape "
+                    raise BenchError(f"{backend.model} returned outputs of shape "
                                      f"{probs.shape} for {len(batch.rows)} images; expected "
                                      f"({len(batch.rows)}, {cache.NUM_CLASSES}) ImageNet probabilities")
                 local = np.asarray(batch.rows) - st.start
@@ -385,9 +454,14 @@ def _loop(valset: ValSet, backend, st: _State, ckpt: str, bs: int, opt: RunOptio
             if since >= every:
                 st.save(ckpt)
                 since = 0
-    except BaseException:
+    except BaseException as e:
         if since:
             st.save(ckpt)  # keep everything finished; a resumed run starts after it
+        if isinstance(e, KeyboardInterrupt):
+            done = int(st.done.sum())
+            opt.log(f"stopped: {done} of {st.stop - st.start} images of {desc} are saved in {ckpt}"
+                    if done else f"stopped before any image of {desc} was finished")
+            opt.log("to resume, run the same command again")
         raise
     finally:
         bar.close()

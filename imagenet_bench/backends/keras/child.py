@@ -13,8 +13,9 @@ cache); pixels come from the shared :mod:`pixels`.
 
 Isolation: a backend is a context manager; on :meth:`KerasBackend.close` its
 model and compiled graphs are dropped, ``keras.backend.clear_session()`` runs
-and the garbage collector is called (``from_args`` closes the previous model
-before building the next). ``docs/keras.md`` gives the measured memory.
+and the garbage collector is called. ``predict`` runs each model in a child
+process of its own (:mod:`imagenet_bench.backends.keras.parent`, which never
+imports this module in the parent). ``docs/keras.md`` gives the measured memory.
 """
 from __future__ import annotations
 
@@ -23,7 +24,6 @@ import importlib
 import importlib.util
 import os
 import sys
-import weakref
 from typing import Callable, Dict, Optional
 
 import numpy as np
@@ -56,8 +56,9 @@ import tensorflow as tf  # noqa: E402
 from imagenet_bench.models import keras_weights  # noqa: E402
 from imagenet_bench.data import pixels  # noqa: E402
 from imagenet_bench.cache.atomic import file_sha256  # noqa: E402
-from imagenet_bench.errors import BenchError, InputError  # noqa: E402
+from imagenet_bench.errors import BenchError  # noqa: E402
 from imagenet_bench.models.registry import ModelSpec  # noqa: E402
+from imagenet_bench.run import config as run_config  # noqa: E402
 
 FRAMEWORK = "keras"
 
@@ -85,7 +86,7 @@ def _builder(spec: ModelSpec) -> Callable:
 
 
 def _preprocess_input(spec: ModelSpec) -> Callable:
-    return importlib.import_module(spec.normalization).preprocess_input
+    return importlib.import_module(spec.recipe().normalization).preprocess_input
 
 
 
@@ -104,12 +105,12 @@ def build_model(spec: ModelSpec, weights: Optional[str] = "imagenet", seed: int 
     build = _builder(spec)
     set_determinism(seed)
     if weights == "imagenet":
-        keras_weights.check_imagenet_weights(spec.name)  # fail fast, before any download
+        keras_weights.check_imagenet_weights(spec)  # fail fast, before any download
         try:
             return build(weights="imagenet")
         except Exception as e:  # Keras raises a bare Exception on a failed download
             if "URL fetch failure" in str(e) or isinstance(e, OSError):
-                raise keras_weights.missing_weights_error(spec.name, str(e)) from None
+                raise keras_weights.missing_weights_error(spec, str(e)) from None
             raise
     if weights is None or weights == "random":
         return build(weights=None)
@@ -203,19 +204,24 @@ class KerasBackend:
     framework = FRAMEWORK
     batch_size = 1  # every image goes through the network alone, as in the 2019 study
 
-    def __init__(self, spec: ModelSpec, weights: Optional[str] = "imagenet",
-                 preprocess: str = "reference", seed: int = 0, name: Optional[str] = None,
-                 batch_size: int = 1):
-        """``batch_size`` > 1 runs each batch in one call (the ``batchN`` variant)."""
-        if weights is not None and weights.lower() in NO_WEIGHTS:
-            weights = None
-        self.spec, self.preprocess_mode, self.seed = spec, preprocess, int(seed)
-        self.batch_size = int(batch_size)
-        self.recipe = spec.recipe(preprocess)
-        self.model = name or model_name(spec, weights, preprocess)
-        self.keras_model = build_model(spec, weights, seed=seed)
-        self._weights = weights_provenance(spec, weights)
-        self._pre = _preprocess_input(spec)
+    def __init__(self, spec: Optional[ModelSpec] = None, weights: Optional[str] = "imagenet",
+                 preprocess: str = "reference", seed: int = 0, config=None):
+        """``config``: a :class:`~imagenet_bench.run.config.RunConfig` (what ``predict`` sends);
+        without it one is built from ``spec``, ``weights`` (None/'none': random, or a file) and
+        ``preprocess``. ``config.batch_size`` > 1 runs each batch in one call (``batchN``)."""
+        if config is None:
+            w = "none" if weights is None or weights.lower() in NO_WEIGHTS else weights
+            config = run_config.build(spec.qualname, FRAMEWORK, weights=w, preprocess=preprocess,
+                                      seed=seed)
+        self.config, self.spec = config, config.spec
+        weights = None if not config.pretrained else (config.checkpoint or "imagenet")
+        self.preprocess_mode, self.seed = config.preprocess, int(config.seed)
+        self.batch_size = int(config.batch_size or 1)
+        self.recipe = config.recipe
+        self.model = config.model
+        self.keras_model = build_model(self.spec, weights, seed=self.seed)
+        self._weights = weights_provenance(self.spec, weights)
+        self._pre = _preprocess_input(self.spec)
         # Compiled once: a graph for exactly (1, s, s, 3), and one for any batch size
         # (used only by `verify determinism`).
         if keras.backend.backend() == "tensorflow":
@@ -227,8 +233,8 @@ class KerasBackend:
     # -- runner protocol ---------------------------------------------------------------
     def provenance(self) -> dict:
         """Weights, recipe, versions and inference mode: everything that changes outputs."""
-        return {"weights": self._weights, "preprocessing": self.recipe.as_dict(),
-                "preprocess_mode": self.preprocess_mode, "builder": self.spec.builder,
+        return {**self.config.provenance(), "weights": self._weights,
+                "preprocessing": self.recipe.as_dict(), "builder": self.spec.builder,
                 "library_versions": library_versions(),
                 "inference": self._inference(),
                 "seed": self.seed if self._weights == "random" else None,
@@ -288,60 +294,14 @@ class KerasBackend:
         self.close()
 
 
-def model_name(spec: ModelSpec, weights: Optional[str], preprocess: str) -> str:
-    """Cache name, as the torch backend forms it: ``xception``, ``xception.random``, ``xception.legacy2019``."""
-    name = spec.name
-    if weights is None:
-        name += ".random"
-    if preprocess != "reference":
-        name += f".{preprocess}"
-    return name
-
-
 def release() -> None:
     """Forget every Keras model of this process: clear_session() and a full GC."""
     keras.backend.clear_session(free_memory=True)
     gc.collect()
 
 
-_LIVE: "weakref.WeakSet" = weakref.WeakSet()  # backends made by from_args
-
-
-def from_args(spec: Optional[ModelSpec], args):
-    """The backend for ``imagenet-bench predict --framework keras``: the model in a child process.
-
-    Each model gets its own process (:class:`keras_process.KerasProcessBackend`),
-    which gives all its memory back when it exits; the previous model's
-    process is closed before the next one starts, so ``predict --all`` holds
-    one model at a time. ``--weights`` is 'imagenet' (default), 'none' or a
-    .h5/.weights.h5 file (``--checkpoint FILE`` is accepted as a synonym).
-    """
-    from imagenet_bench.backends.keras.parent import KerasProcessBackend
-    if spec is None:
-        raise InputError("--model-factory is for --framework torch")
-    for old in list(_LIVE):
-        old.close()
-    weights = getattr(args, "weights", None) or "imagenet"
-    checkpoint = getattr(args, "checkpoint", None)
-    if checkpoint:
-        if weights not in ("imagenet", checkpoint):
-            raise InputError(f"--weights {weights} and --checkpoint {checkpoint}: give only one file")
-        weights = checkpoint
-    if weights.lower() in NO_WEIGHTS:
-        weights = None
-    elif weights != "imagenet":
-        weights = os.path.abspath(os.path.expanduser(weights))
-    threads = getattr(args, "threads", None)
-    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
-    if not threads and local > 1:  # share the cores among torchrun's processes on this node
-        threads = max(1, (os.cpu_count() or 1) // local)
-    backend = KerasProcessBackend(spec, weights=weights, preprocess=args.preprocess,
-                                  name=getattr(args, "name", None), threads=threads)
-    _LIVE.add(backend)
-    return backend
-
-
-def _set_threads(n: int) -> None:
+def set_threads(n: int) -> None:
+    """Size TensorFlow's thread pools (intra-op ``n``; no effect once TF has started)."""
     try:
         tf.config.threading.set_intra_op_parallelism_threads(n)
         tf.config.threading.set_inter_op_parallelism_threads(1 if n == 1 else 2)

@@ -12,7 +12,8 @@ and sends each image's uint8 pixels to a spawned child that holds a
 :class:`keras_backend.KerasBackend` and answers with its probabilities (one
 image at a time through the compiled call). Provenance comes from the child,
 so a cache is the same whichever process ran the model. The parent builds no
-model (``predict`` still imports TensorFlow there, through ``keras_backend``).
+model and never imports Keras or TensorFlow: :func:`from_config` (the adapter
+``predict`` calls) checks the weights file here and leaves the rest to the child.
 This module imports numpy and the standard library only.
 """
 from __future__ import annotations
@@ -20,31 +21,35 @@ from __future__ import annotations
 import multiprocessing
 import os
 import traceback
+import weakref
+from dataclasses import replace
 from typing import Optional
 
 import numpy as np
 
 from imagenet_bench.data import pixels
 from imagenet_bench.errors import BenchError
-from imagenet_bench.models.registry import ModelSpec, get_model
+from imagenet_bench.models import keras_weights
+from imagenet_bench.run import config as run_config
 
 
-def _serve(conn, qualname: str, weights: Optional[str], preprocess: str, seed: int,
-           name: Optional[str], threads: Optional[int], keras_backend: Optional[str] = None,
-           batch_size: int = 1) -> None:
+def _serve(conn, config: "run_config.RunConfig", keras_backend: Optional[str] = None) -> None:
     """Child process: build the model, then answer ("predict", pixels) until "close" or EOF.
 
+    SIGTERM is left to the parent (SLURM signals every process of a job step): the parent
+    checkpoints and closes this process; if the parent dies, the pipe's EOF ends it.
     ``keras_backend`` ("tensorflow", "jax", "torch") is put in ``KERAS_BACKEND``
     before this process imports Keras.
     """
+    import signal
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         if keras_backend:
             os.environ["KERAS_BACKEND"] = keras_backend
         from imagenet_bench.backends.keras import child as kb
-        if threads:
-            kb._set_threads(int(threads))
-        backend = kb.KerasBackend(get_model(qualname), weights=weights, preprocess=preprocess,
-                                  seed=seed, name=name, batch_size=batch_size)
+        if config.threads:
+            kb.set_threads(int(config.threads))
+        backend = kb.KerasBackend(config=config)
         conn.send(("ready", (backend.model, backend.provenance())))
     except BaseException as e:  # report every failure to the parent, then exit
         conn.send(("error", (isinstance(e, BenchError), _describe(e))))
@@ -75,24 +80,24 @@ class KerasProcessBackend:
 
     framework = "keras"
     batch_size = 1  # every image goes through the network alone
+    _target = staticmethod(_serve)  # the child's main function (tests replace it)
 
-    def __init__(self, spec: ModelSpec, weights: Optional[str] = "imagenet",
-                 preprocess: str = "reference", seed: int = 0, name: Optional[str] = None,
-                 threads: Optional[int] = None, keras_backend: Optional[str] = None,
-                 batch_size: int = 1):
+    def __init__(self, config: "run_config.RunConfig", keras_backend: Optional[str] = None):
         """``keras_backend``: run the child on that Keras 3 backend (default: KERAS_BACKEND or
-        tensorflow); ``batch_size`` > 1: the child runs each batch in one call (``verify variants``)."""
-        self.spec, self.preprocess_mode, self.batch_size = spec, preprocess, int(batch_size)
-        self.recipe = spec.recipe(preprocess)
+        tensorflow); ``config.batch_size`` > 1: the child runs each batch in one call
+        (``verify variants``)."""
+        self.config, self.spec = config, config.spec
+        self.preprocess_mode, self.recipe = config.preprocess, config.recipe
+        self.batch_size = int(config.batch_size or 1)
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited TF state
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, daemon=True, name=f"imagenet_bench-keras-{spec.name}",
-                                 args=(child, spec.qualname, weights, preprocess, seed, name, threads,
-                                       keras_backend, self.batch_size))
+        args = (child, config, keras_backend) if keras_backend else (child, config)
+        self._proc = ctx.Process(target=self._target, daemon=True, args=args,
+                                 name=f"imagenet_bench-keras-{config.model_id.file_stem}")
         self._proc.start()
         child.close()
         try:
-            self.model, self._provenance = self._receive()
+            self.model, self._provenance = self._receive(starting=True)
         except BaseException:
             self.close()
             raise
@@ -102,19 +107,32 @@ class KerasProcessBackend:
         """Process id of the child holding the model (None once closed)."""
         return self._proc.pid if self._proc is not None else None
 
-    def _receive(self):
+    def _died(self, starting: bool) -> BenchError:
+        code = None
+        if self._proc is not None:
+            self._proc.join(5)
+            code = self._proc.exitcode
+        if starting:
+            return BenchError(f"the Keras worker process for {self.config.model} died while "
+                              f"starting (exit code {code}), before building the model. Fix: check "
+                              f"that Keras and TensorFlow import (python -c 'import keras'), that "
+                              f"memory is sufficient, then run the command again")
+        return BenchError(f"the Keras worker process for {self.config.model} died (exit code "
+                          f"{code}); finished images are checkpointed. Fix: run the same command "
+                          f"again to resume")
+
+    def _receive(self, starting: bool = False):
         try:
             status, payload = self._conn.recv()
         except (EOFError, OSError):
-            code = self._proc.exitcode if self._proc is not None else None
-            raise BenchError(f"the Keras worker process for {self.spec.qualname} died "
-                             f"(exit code {code}); finished images are checkpointed. Fix: run the "
-                             f"same command again to resume") from None
+            raise self._died(starting) from None
         if status == "error":
             is_bench, message = payload
             if is_bench:
                 raise BenchError(message)
-            raise RuntimeError(f"Keras worker for {self.spec.qualname}: {message}")
+            raise BenchError(f"the Keras worker for {self.config.model} failed"
+                             f"{' while starting' if starting else ''}: {message}. Fix: if the "
+                             f"message does not point at your input, report it as a bug")
         return payload
 
     def provenance(self) -> dict:
@@ -128,7 +146,7 @@ class KerasProcessBackend:
     def predict(self, inputs) -> np.ndarray:
         """Probabilities (n, 1000) from the child (each image alone unless ``batch_size`` > 1)."""
         if self._proc is None:
-            raise BenchError(f"{self.spec.qualname}: the backend is closed")
+            raise BenchError(f"{self.config.model}: the backend is closed")
         self._conn.send(("predict", np.ascontiguousarray(inputs)))
         return self._receive()
 
@@ -152,3 +170,29 @@ class KerasProcessBackend:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+_LIVE: "weakref.WeakSet" = weakref.WeakSet()  # backends made by from_config
+
+
+def from_config(config: "run_config.RunConfig") -> KerasProcessBackend:
+    """The backend of ``predict --framework keras``: the model in a child process of its own.
+
+    Each model gets its own process, which gives all its memory back when it
+    exits; the previous model's process is closed before the next one starts,
+    so ``predict --all`` holds one model at a time. Pretrained weights are
+    looked for here first, so a missing file fails in a second, naming the
+    file, its URL and the folder to put it in -- without starting TensorFlow.
+    """
+    if config.factory:
+        raise BenchError("--model-factory is for --framework torch")
+    for old in list(_LIVE):
+        old.close()
+    if config.pretrained and not config.checkpoint and keras_weights.known(config.spec):
+        keras_weights.check_imagenet_weights(config.spec)
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
+    if not config.threads and local > 1:  # share the cores among torchrun's processes on this node
+        config = replace(config, threads=max(1, (os.cpu_count() or 1) // local))
+    backend = KerasProcessBackend(config)
+    _LIVE.add(backend)
+    return backend

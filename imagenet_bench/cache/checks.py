@@ -1,0 +1,320 @@
+"""Checks made on files before and after numpy reads them (numpy and stdlib only).
+
+Everything here refuses bad input *before* it costs memory or produces a
+wrong number:
+
+* :func:`open_check` -- the path is a readable regular file, not empty, not a
+  directory or a broken link, and of the kind expected (``.npy`` vs ``.npz``);
+* :func:`inspect_npz` -- every member's npy header (shape, dtype) is read from
+  the zip archive and checked against the expected shapes *before* any array
+  is allocated, with caps on rows and on the compression ratio (zip bombs);
+* :func:`read_npy` -- the same for a single ``.npy`` file, then the read;
+* :func:`check_provenance_types` -- JSON provenance fields of the right type;
+* :func:`check_ids` -- unique image ids, and labels that agree with the wnid
+  at the start of each id.
+
+Every failure is a :class:`~imagenet_bench.errors.BenchError` subclass whose
+message names the file, the problem and the fix. ``docs/checks.md`` lists them.
+"""
+from __future__ import annotations
+
+import os
+import zipfile
+from typing import Callable, Dict, Optional, Sequence, Tuple, Type
+
+import numpy as np
+from numpy.lib import format as npy_format
+
+from imagenet_bench.errors import BenchError
+
+#: most rows a cache or checkpoint may declare (ImageNet-1k train is 1.28 M images)
+MAX_ROWS = 2_000_000
+#: a zip member this much larger than its compressed bytes (and > MIN_BOMB_BYTES) is a zip bomb
+MAX_COMPRESSION_RATIO = 100
+MIN_BOMB_BYTES = 16 << 20
+#: byte blobs (image ids, JSON provenance) may hold this much per row, plus BLOB_SLACK
+BLOB_BYTES_PER_ROW = 4096
+BLOB_SLACK = 64 << 20
+
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK"
+
+Fail = Callable[[str, str], None]
+
+
+def _gib(n: int) -> str:
+    if n < 1 << 20:
+        return f"{n:,} bytes"
+    return f"{n / (1 << 30):.1f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.1f} MiB"
+
+
+def open_check(path: str, kind: str, error: Type[BenchError], what: str = "file",
+               fix: Optional[str] = None, shown: Optional[str] = None) -> None:
+    """Refuse ``path`` unless it is a readable, non-empty regular file of ``kind`` ('npz'|'npy').
+
+    Catches the cases numpy reports with a traceback or a misleading message:
+    a broken symbolic link, a directory, a file without read permission, an
+    empty file, and a ``.npy`` named ``.npz`` (or the reverse). ``fix`` replaces
+    the default advice for a file whose content is wrong; ``shown`` is how the
+    file is named in messages (default: the path).
+    """
+    name, path = shown or path, path
+    if os.path.islink(path) and not os.path.exists(path):
+        raise error(f"{name}: is a broken symbolic link (to {os.readlink(path)}). "
+                    f"Fix: restore the file it points to, or remove the link")
+    if os.path.isdir(path):
+        raise error(f"{name}: is a directory, not a file. Fix: give the path of the file itself "
+                    f"(or move the directory out of the way)")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except PermissionError:
+        raise error(f"{name}: is unreadable (permission denied). Fix: make it readable by "
+                    f"this user (check its owner and mode with `ls -l {path}`); the file itself "
+                    f"may be fine") from None
+    except FileNotFoundError:
+        raise error(f"{name}: no such file. Fix: check the path") from None
+    except OSError as e:
+        raise error(f"{name}: cannot be opened ({e.strerror or e}). Fix: check the path and "
+                    f"the file system") from None
+    if not head:
+        as_what = f" as a {what}" if kind == "npz" else ""
+        raise error(f"{name}: cannot be read{as_what}: it is empty (0 bytes), perhaps from an "
+                    f"interrupted copy. "
+                    f"Fix: {fix or f'copy or re-create the {what}'}")
+    if kind == "npz" and head.startswith(NPY_MAGIC):
+        raise error(f"{name}: is a single-array .npy file named .npz, not an .npz archive. "
+                    f"Fix: {fix or f'give the {what} its right name, or re-create it'}")
+    if kind == "npy" and head.startswith(ZIP_MAGIC):
+        raise error(f"{name}: is an .npz (zip) archive named .npy, not a single .npy array. "
+                    f"Fix: {fix or 'save the array with numpy.save, or give the file its right name'}")
+    if kind == "npz" and not head.startswith(ZIP_MAGIC):
+        raise error(f"{name}: cannot be read as a {what} (not a zip archive; first bytes "
+                    f"{head!r}). Fix: {fix or 're-create it'}")
+    if kind == "npy" and not head.startswith(NPY_MAGIC):
+        raise error(f"{name}: is not a .npy file (first bytes {head!r}). "
+                    f"Fix: {fix or 'save the array with numpy.save'}")
+
+
+def read_header(fp) -> Tuple[Tuple[int, ...], np.dtype, int]:
+    """(shape, dtype, header length) of the npy stream ``fp``, reading only its header."""
+    version = npy_format.read_magic(fp)
+    if version == (1, 0):
+        shape, _, dtype = npy_format.read_array_header_1_0(fp)
+    elif version == (2, 0):
+        shape, _, dtype = npy_format.read_array_header_2_0(fp)
+    else:  # (3, 0): utf-8 header, same layout as 2.0
+        shape, _, dtype = npy_format._read_array_header(fp, version)  # noqa: SLF001
+    return tuple(int(d) for d in shape), np.dtype(dtype), fp.tell()
+
+
+def _nbytes(shape: Sequence[int], dtype: np.dtype) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n * dtype.itemsize
+
+
+def inspect_npz(path: str, error: Type[BenchError], rows_member: str,
+                trailing: Dict[str, Tuple[int, ...]], blobs: Sequence[str] = (),
+                max_rows: int = MAX_ROWS, what: str = "cache",
+                fix: str = "delete it and re-create it, or move it out of the folder"
+                ) -> Dict[str, Tuple[Tuple[int, ...], np.dtype]]:
+    """Read every member's npy header of ``path`` and check it before anything is loaded.
+
+    ``rows_member`` gives the row count N (its first dimension). A member named
+    in ``trailing`` must have shape ``(N, *trailing[name])``; a member in
+    ``blobs`` is 1-D with at most ``BLOB_BYTES_PER_ROW * N + BLOB_SLACK``
+    bytes; any other member at most that many bytes too. Every member must hold
+    the bytes its header declares, no member may need pickling, and no member
+    may inflate more than :data:`MAX_COMPRESSION_RATIO` times beyond
+    :data:`MIN_BOMB_BYTES`. Returns ``{name: (shape, dtype)}``. ``what`` and
+    ``fix`` word the error message.
+    """
+    open_check(path, "npz", error, what, fix)
+
+    def fail(msg: str) -> None:
+        raise error(f"{path}: cannot be read as a {what} ({msg}). Fix: {fix}")
+
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = {i.filename[:-4]: i for i in z.infolist() if i.filename.endswith(".npy")}
+            headers: Dict[str, Tuple[Tuple[int, ...], np.dtype, int]] = {}
+            for name, info in infos.items():
+                if info.file_size > MIN_BOMB_BYTES and \
+                        info.file_size > MAX_COMPRESSION_RATIO * max(1, info.compress_size):
+                    fail(f"member {name} inflates from {_gib(info.compress_size)} to "
+                         f"{_gib(info.file_size)}: a zip bomb")
+                with z.open(info) as fp:
+                    headers[name] = read_header(fp)
+    except BenchError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as e:
+        fail(f"{type(e).__name__}: {e}")
+    rows = headers[rows_member][0][0] if rows_member in headers and headers[rows_member][0] else 0
+    if rows > max_rows:
+        fail(f"{rows_member} declares {rows:,} rows, more than the {max_rows:,} this reader accepts")
+    cap = BLOB_BYTES_PER_ROW * rows + BLOB_SLACK
+    out = {}
+    for name, (shape, dtype, header_len) in headers.items():
+        if dtype.hasobject:
+            fail(f"member {name} holds Python objects (pickled data), which are never loaded")
+        size = _nbytes(shape, dtype)
+        if name in trailing and shape != (rows, *trailing[name]):
+            fail(f"{name} has shape {shape}, expected {(rows, *trailing[name])} (from its header)")
+        elif name in blobs and (len(shape) != 1 or size > cap):
+            fail(f"member {name} declares shape {shape} ({_gib(size)}), expected a 1-D blob "
+                 f"of at most {_gib(cap)}")
+        elif name not in trailing and size > cap:
+            fail(f"member {name} declares {_gib(size)}, more than {_gib(cap)}")
+        if infos[name].file_size < header_len + size:
+            fail(f"member {name} declares {_gib(size)} of data but holds "
+                 f"{_gib(max(0, infos[name].file_size - header_len))}: truncated or forged")
+        out[name] = (shape, dtype)
+    return out
+
+
+def read_npy(path: str, error: Type[BenchError], what: str,
+             expected: Optional[Callable[[Tuple[int, ...]], Optional[str]]] = None) -> np.ndarray:
+    """Check the header of ``.npy`` file ``path``, then read it (no pickles).
+
+    ``expected(shape)`` returns a complaint (or None) about the declared shape,
+    so a file declaring a huge array is refused before it is read.
+    """
+    open_check(path, "npy", error, what, shown=f"{what} {path}")
+    try:
+        with open(path, "rb") as f:
+            shape, dtype, header_len = read_header(f)
+    except (ValueError, OSError, EOFError) as e:
+        raise error(f"{what} {path}: cannot be read as a .npy array ({e}). "
+                    f"Fix: save the array with numpy.save") from None
+    if dtype.hasobject:
+        raise error(f"{what} {path}: holds Python objects (pickled data), which are never loaded. "
+                    f"Fix: save a plain numeric array with numpy.save")
+    complaint = expected(shape) if expected else None
+    if complaint:
+        raise error(f"{what} {path}: declares shape {shape} {dtype}; {complaint}")
+    size, on_disk = _nbytes(shape, dtype), os.path.getsize(path) - header_len
+    if on_disk < size:
+        raise error(f"{what} {path}: declares {_gib(size)} of data but holds {_gib(max(0, on_disk))}: "
+                    f"truncated. Fix: copy the file again")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        raise error(f"{what} {path}: cannot be read as a .npy array ({e}). "
+                    f"Fix: save the array with numpy.save") from None
+
+
+# --- provenance and ids ----------------------------------------------------------------------
+
+#: provenance key -> (allowed JSON types, what it must be)
+PROVENANCE_TYPES = {
+    "format_version": ((int,), "an integer"),
+    "model": ((str,), "a non-empty string"),
+    "framework": ((str,), "a non-empty string"),
+    "weights": ((str,), "a string"),
+    "preprocessing": ((dict, str), "an object or a string"),
+    "library_versions": ((dict,), "an object"),
+    "fingerprint": ((str,), "a 64-digit hex string"),
+    "num_images": ((int,), "an integer"),
+    "complete": ((bool,), "true or false"),
+}
+
+
+def check_provenance_types(prov, fail: Fail) -> None:
+    """Call ``fail(msg, fix)`` unless ``prov`` is a dict whose known fields have JSON types.
+
+    Strict: ``"false"`` is not a bool, ``True`` is not an int, ``1.0`` is not an
+    int, and numpy scalars are refused (they are not what JSON gives back).
+    """
+    fix = "re-create it with `imagenet-bench predict` or `imagenet-bench import`"
+    if not isinstance(prov, dict):
+        fail(f"provenance is {type(prov).__name__} ({prov!r:.40}), expected a JSON object", fix)
+    for key, (types, desc) in PROVENANCE_TYPES.items():
+        if key not in prov:
+            continue
+        v = prov[key]
+        ok = type(v) in types and not (bool not in types and isinstance(v, bool))
+        if ok and key in ("model", "framework") and not v:
+            ok = False
+        if ok and key == "fingerprint":
+            ok = len(v) == 64 and all(c in "0123456789abcdef" for c in v)
+        if ok and key == "num_images":
+            ok = v >= 0
+        if not ok:
+            fail(f"provenance field {key!r} is {v!r:.60} ({type(v).__module__}.{type(v).__name__}), "
+                 f"expected {desc}", fix)
+
+
+def id_starts(blob: np.ndarray) -> np.ndarray:
+    """Byte offsets at which each newline-separated id of ``blob`` starts."""
+    return np.concatenate([[0], np.flatnonzero(blob == 10) + 1]).astype(np.int64)
+
+
+#: per image-id blob: (row of the first byte that is not UTF-8 or None, first duplicate or None,
+#: rows with a wnid prefix, their class indices);
+#: the 34 caches of one table share one blob, so it is parsed once
+_ID_MEMO: Dict[Tuple[int, int], Tuple] = {}
+
+
+def _parse_ids(blob: np.ndarray, wnids: Optional[Sequence[str]]) -> Tuple:
+    key = (blob.size, hash(blob.tobytes()), len(wnids or ()))
+    if key in _ID_MEMO:
+        return _ID_MEMO[key]
+    raw = blob.tobytes()
+    try:
+        raw.decode("utf-8")
+        bad_utf8 = None
+    except UnicodeDecodeError as e:
+        bad_utf8 = raw.count(b"\n", 0, e.start)  # the row holding the first bad byte
+    ids = raw.split(b"\n") if blob.size else []
+    dup = None
+    if len(set(ids)) != len(ids):
+        seen = set()
+        for r, i in enumerate(ids):
+            if i in seen:
+                dup = (r, i.decode("utf-8", "replace"))
+                break
+            seen.add(i)
+    rows = cls = np.zeros(0, np.int64)
+    if wnids and blob.size:
+        starts = id_starts(blob)
+        ok = np.flatnonzero(starts + 10 <= blob.size)
+        ok = ok[blob[starts[ok] + 9] == ord("/")]
+        if ok.size:
+            prefix = blob[starts[ok][:, None] + np.arange(9)].view("S9").ravel()
+            table = np.array([w.encode() for w in wnids], dtype="S9")
+            pos = np.clip(np.searchsorted(table, prefix), 0, len(table) - 1)
+            known = table[pos] == prefix
+            rows, cls = ok[known], pos[known].astype(np.int64)
+    if len(_ID_MEMO) > 16:
+        _ID_MEMO.clear()
+    _ID_MEMO[key] = (bad_utf8, dup, rows, cls)
+    return _ID_MEMO[key]
+
+
+def check_ids(blob: np.ndarray, labels: np.ndarray, wnids: Optional[Sequence[str]], fail: Fail) -> None:
+    """Refuse duplicate image ids, and labels that disagree with an id's leading wnid.
+
+    ``wnids`` is the sorted ImageNet-1k wnid list (class index = position), or
+    None to skip the label check. Ids that do not start with ``<wnid>/`` are
+    not label-checked (custom datasets).
+    """
+    bad_utf8, dup, rows, cls = _parse_ids(blob, wnids)
+    if bad_utf8 is not None:
+        fail(f"image id of row {bad_utf8} is not valid UTF-8", "re-create it with `imagenet-bench predict`")
+    if dup:
+        fail(f"image id {dup[1]!r} appears more than once (again at row {dup[0]}); each row must "
+             f"be a different image",
+             "re-create it with `imagenet-bench predict` from a validation directory")
+    if rows.size == 0:
+        return
+    wrong = np.flatnonzero(labels[rows].astype(np.int64) != cls)
+    if wrong.size:
+        r = int(rows[wrong[0]])
+        image_id = bytes(blob[id_starts(blob)[r]:]).split(b"\n", 1)[0].decode("utf-8", "replace")
+        fail(f"{wrong.size} label(s) disagree with the wnid of their image id, e.g. row {r}: "
+             f"label {int(labels[r])} but {image_id} is class {int(cls[wrong[0]])} "
+             f"(labels altered?)",
+             "re-create it with `imagenet-bench predict`; to score other labels use "
+             "`imagenet-bench score --labels FILE.npy`")

@@ -1,0 +1,151 @@
+"""Every pretrained classifier the libraries ship, one :class:`WeightsEntry` per weights.
+
+The entries are generated from the libraries' own metadata by
+``tools/gen_registry.py`` into ``imagenet_bench/models/data/<library>.json``
+(torchvision, keras, and timm when present) and read here with the standard
+library only, so that ``models``, ``score`` and ``compare`` never import a
+framework. Each file is validated on load: an unknown or missing key, or a
+value of the wrong type, raises :class:`CatalogError` naming the file, the
+entry and the key.
+"""
+from __future__ import annotations
+
+import fnmatch
+import functools
+import json
+from dataclasses import dataclass, fields
+from importlib import resources
+from typing import List, Optional, Tuple
+
+from imagenet_bench.errors import BenchError
+
+#: data files, in listing order; a missing file is skipped by :func:`entries`
+LIBRARIES = ("torchvision", "keras", "timm")
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
+
+
+class CatalogError(BenchError):
+    """A data file that does not follow the schema (regenerate it with tools/gen_registry.py)."""
+
+
+@dataclass(frozen=True)
+class WeightsEntry:
+    """One pretrained weights of one architecture, with the recipe its library publishes."""
+
+    framework: str  # "torch" | "keras" | "timm"
+    architecture: str  # library spelling: "resnet50", "ResNet50", "quantized_resnet50"
+    weights: str  # weights tag: "IMAGENET1K_V2", "imagenet", "a1_in1k"
+    model: str  # canonical identity "<framework>:<architecture>.<weights>"
+    aliases: Tuple[str, ...]  # extra accepted spellings ("ResNet50_Weights.IMAGENET1K_V2")
+    is_default: bool  # the library's DEFAULT weights for this architecture
+    builder: str  # "module:callable" building the architecture
+    input_size: int  # side of the square network input in pixels
+    resize: Optional[int]  # shorter side resized to this before the crop; None = no resize
+    crop: int  # side of the square crop in pixels
+    crop_mode: str  # "center" (aspect-preserving resize then centre crop), "squash", ...
+    interpolation: str  # resize filter: "nearest" | "bilinear" | "bicubic"
+    mean: Optional[Tuple[float, ...]]  # per-channel mean on [0, 1] pixels (preprocessing "torch")
+    std: Optional[Tuple[float, ...]]  # per-channel std on [0, 1] pixels (preprocessing "torch")
+    preprocessing: str  # "torch" (mean/std on [0,1]); Keras "caffe" | "tf" | "torch" | "none"
+    preprocess_module: Optional[str]  # Keras module whose preprocess_input applies
+    num_classes: Optional[int]  # outputs of the classifier head; None = head not usable
+    label_set: Optional[str]  # "imagenet-1k"; None when the head is not a classifier
+    runnable: bool  # False when the weights cannot classify ImageNet (see not_runnable_reason)
+    not_runnable_reason: Optional[str]  # why runnable is False
+    published_top1: Optional[float]  # published top-1 accuracy, percent
+    published_top5: Optional[float]  # published top-5 accuracy, percent
+    source: Optional[str]  # where published_top1/top5 come from
+    params: Optional[int]  # number of parameters
+    gflops: Optional[float]  # GFLOPS of one forward pass at input_size (library's figure)
+    recipe: Optional[str]  # URL of the training recipe
+    url: Optional[str]  # download URL of the weights file
+    file_name: Optional[str]  # weights file name in the torch hub / Keras cache
+    quantized_backend: Optional[str]  # "fbgemm" | "qnnpack" for quantized weights
+    float_counterpart: Optional[str]  # canonical id of the float weights it was quantized from
+
+
+KEYS = tuple(f.name for f in fields(WeightsEntry))
+_LISTS = ("aliases", "mean", "std")
+_KINDS = {  # key -> (accepted JSON types, null allowed)
+    "aliases": (list, False), "is_default": (bool, False), "runnable": (bool, False),
+    "input_size": (int, False), "crop": (int, False), "resize": (int, True),
+    "num_classes": (int, True), "params": (int, True), "mean": (list, True), "std": (list, True),
+    "published_top1": ((int, float), True), "published_top5": ((int, float), True),
+    "gflops": ((int, float), True),
+    **{k: (str, False) for k in ("framework", "architecture", "weights", "model", "builder",
+                                 "crop_mode", "interpolation", "preprocessing")},
+}
+
+
+def validate(raw: dict, where: str) -> WeightsEntry:
+    """One JSON entry as a :class:`WeightsEntry`; :class:`CatalogError` if it breaks the schema."""
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: expected an object, got {type(raw).__name__}")
+    missing = [k for k in KEYS if k not in raw]
+    unknown = sorted(set(raw) - set(KEYS))
+    if missing or unknown:
+        raise CatalogError(f"{where}: missing keys {missing}, unknown keys {unknown}. Fix: "
+                           f"regenerate with `python tools/gen_registry.py`")
+    for key in KEYS:
+        kinds, nullable = _KINDS.get(key, (str, True))
+        value = raw[key]
+        bad_bool = isinstance(value, bool) and kinds is not bool
+        if (value is None and not nullable) or (value is not None and (
+                bad_bool or not isinstance(value, kinds))):
+            names = [k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,))]
+            raise CatalogError(f"{where}: key {key!r} has {value!r}; expected "
+                               f"{' or '.join(names + (['null'] if nullable else []))}")
+    return WeightsEntry(**{k: tuple(raw[k]) if k in _LISTS and raw[k] is not None else raw[k]
+                           for k in KEYS})
+
+
+def _resource(library: str):
+    return resources.files("imagenet_bench.models").joinpath("data", f"{library}.json")
+
+
+def read_json(library: str) -> dict:
+    """The raw content of ``data/<library>.json`` (generator, library, versions, entries)."""
+    if library not in LIBRARIES:
+        raise CatalogError(f"unknown library {library!r}; expected one of {', '.join(LIBRARIES)}")
+    res = _resource(library)
+    if not res.is_file():
+        raise CatalogError(f"no catalog data for {library!r}: {res} is missing. Fix: run "
+                           f"`python tools/gen_registry.py` or reinstall imagenet_bench")
+    return json.loads(res.read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=None)
+def load(library: str) -> Tuple[WeightsEntry, ...]:
+    """All entries of ``data/<library>.json``, validated (cached)."""
+    data = read_json(library)
+    where = f"imagenet_bench/models/data/{library}.json"
+    rows = data.get("entries") if isinstance(data, dict) else None
+    if not isinstance(rows, list):
+        raise CatalogError(f"{where}: no 'entries' list")
+    out = tuple(validate(r, f"{where} entry {i} ({r.get('model') if isinstance(r, dict) else r!r})")
+                for i, r in enumerate(rows))
+    dupes = sorted({e.model for e in out if sum(o.model == e.model for o in out) > 1})
+    if dupes:
+        raise CatalogError(f"{where}: duplicate model ids {dupes}")
+    return out
+
+
+def available() -> Tuple[str, ...]:
+    """The libraries whose data file ships with this installation."""
+    return tuple(lib for lib in LIBRARIES if _resource(lib).is_file())
+
+
+def entries(framework: Optional[str] = None) -> List[WeightsEntry]:
+    """Every entry of every data file present, optionally of one ``framework`` only."""
+    return [e for lib in available() for e in load(lib)
+            if framework is None or e.framework == framework]
+
+
+def match(pattern: Optional[str] = None, framework: Optional[str] = None) -> List[WeightsEntry]:
+    """Entries whose model id, architecture or an alias fnmatches ``pattern`` (case-insensitive)."""
+    if not pattern:
+        return entries(framework)
+    pat = pattern.lower()
+    return [e for e in entries(framework)
+            if any(fnmatch.fnmatchcase(name.lower(), pat)
+                   for name in (e.model, e.architecture) + e.aliases)]

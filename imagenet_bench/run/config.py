@@ -1,0 +1,193 @@
+"""The typed configuration of one model run, built once from the command line.
+
+``predict`` turns its options into one frozen :class:`RunConfig` per model
+(:func:`build`) and hands it to the framework's adapter
+(``from_config(config)``). Everything that changes outputs is decided here
+and named in ``config.model_id``: the recipe (``+legacy2019``,
+``+recipe-<sha8>`` when the recipe differs from the entry's), the weights'
+origin (``+random``, ``+ckpt-<sha8>`` of the checkpoint file's content) and
+numerics (``+bf16``/``+fp16``). Standard library only.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from typing import Any, Dict, Optional, Sequence
+
+from imagenet_bench.cache.atomic import file_sha256
+from imagenet_bench.errors import InputError
+from imagenet_bench.models import recipe as recipes
+from imagenet_bench.models import registry
+from imagenet_bench.models.identity import IdentityError, ModelId, parse
+from imagenet_bench.models.recipe import Recipe
+
+AMP_DTYPES = ("bf16", "fp16")
+NO_WEIGHTS = ("none", "random")
+LEGACY = registry.LEGACY
+
+#: recipe for a --model-factory model when no option says otherwise (ImageNet's usual one)
+CUSTOM_BASE_RECIPE = Recipe(resize=256, crop=224, squash=False, interpolation="bilinear",
+                            normalization="torch")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What to run and how: one model, its recipe, weights, numerics and resources."""
+
+    model_id: ModelId  # canonical identity of this run, settings included (the cache name)
+    framework: str  # backend that runs it: "torch" | "keras"
+    spec: Optional[registry.ModelSpec]  # registry weights (None for a --model-factory model)
+    recipe: Recipe  # preprocessing actually used
+    preprocess: str = "reference"  # "reference" | "legacy2019"
+    overrides: Dict[str, Any] = field(default_factory=dict)  # recipe options given on the command line
+    pretrained: bool = True  # False: random weights drawn from ``seed``
+    checkpoint: Optional[str] = None  # absolute path of a weights file replacing the download
+    factory: Optional[str] = None  # "package.module:callable" of a custom torch model
+    amp: Optional[str] = None  # None (float32) | "bf16" | "fp16" | "auto" (backend's choice)
+    device: str = "auto"  # "auto" | "cpu" | "cuda[:N]" | "mps"
+    batch_size: Optional[int] = None  # images per batch (None: the backend's default)
+    workers: Optional[int] = None  # decoding worker processes (None: backend default)
+    threads: Optional[int] = None  # CPU threads per process (None: backend default)
+    seed: int = 0  # random-weights seed
+
+    @property
+    def model(self) -> str:
+        """The canonical identity string written in the cache."""
+        return str(self.model_id)
+
+    def with_amp(self, dtype: str) -> "RunConfig":
+        """This config with autocast ``dtype`` ("bf16"/"fp16") settled (and named in the id)."""
+        return replace(self, amp=dtype, model_id=self.model_id.with_settings(dtype))
+
+    def provenance(self) -> Dict[str, Any]:
+        """Identity fields every cache records (model, framework, architecture, tag, settings)."""
+        mid = self.model_id
+        return {"model": str(mid), "framework": mid.framework, "architecture": mid.arch,
+                "weights_tag": mid.tag or None, "settings": list(mid.settings),
+                "backend": self.framework, "preprocess_mode": self.preprocess,
+                "recipe_overrides": dict(self.overrides),
+                "numerics": self.amp or "fp32"}
+
+
+def _settings_from_name(mid: ModelId, preprocess: Optional[str], weights: Optional[str],
+                        amp: Optional[str]):
+    """Settings written in the model name (``+legacy2019``, ``+random``, ``+bf16``) as options."""
+    for s in mid.settings:
+        if s == LEGACY:
+            preprocess = LEGACY
+        elif s == "random":
+            weights = "none"
+        elif s in AMP_DTYPES:
+            amp = s
+        else:
+            raise InputError(f"{mid}: setting +{s} cannot be requested by name; give the option "
+                             f"that makes it (--checkpoint FILE, --resize/--crop/--interpolation/"
+                             f"--mean/--std)")
+    return preprocess, weights, amp
+
+
+def build(name: Optional[str], framework: Optional[str] = None, *, weights: Optional[str] = None,
+          checkpoint: Optional[str] = None, preprocess: Optional[str] = None,
+          resize: Optional[int] = None, crop: Optional[int] = None,
+          interpolation: Optional[str] = None, mean: Optional[Sequence[float]] = None,
+          std: Optional[Sequence[float]] = None, amp: Optional[str] = None,
+          factory: Optional[str] = None, device: Optional[str] = None,
+          batch_size: Optional[int] = None, workers: Optional[int] = None,
+          threads: Optional[int] = None, seed: int = 0) -> RunConfig:
+    """The :class:`RunConfig` of one model from command-line values (None = not given).
+
+    ``name`` is a registry spelling, or with ``factory`` the custom model's name;
+    ``framework`` (``--framework``) restricts the lookup, else the name decides.
+    Raises :class:`InputError` for an entry that cannot run, a combination a
+    backend cannot honour, or a bad value, naming the option.
+    """
+    spec = None
+    if factory:
+        framework = framework or "torch"
+        try:
+            _, arch, tag, settings = parse(name or "", "custom")
+            mid = ModelId("custom", arch, tag, ())
+        except (IdentityError, ValueError) as e:
+            raise InputError(f"--name {name!r}: {e}") from None
+    else:
+        mid, entry = registry.resolve(name, framework)
+        settings, framework = mid.settings, mid.framework
+        if (weights and framework == "torch" and weights.lower() not in NO_WEIGHTS
+                and weights != entry.weights):  # --weights TAG: the same architecture's other weights
+            mid, entry = registry.resolve(f"{mid.framework}:{mid.arch}.{weights}")
+        spec = registry.spec_of_entry(entry)
+        if not entry.runnable:
+            raise InputError(f"{mid.base} cannot be run by predict: {entry.not_runnable_reason}. "
+                             f"Fix: pick another weights of {entry.architecture} "
+                             f"(`imagenet-bench models {entry.architecture}`)")
+    preprocess, weights, amp = _settings_from_name(ModelId("custom", "x", "", settings),
+                                                   preprocess, weights, amp)
+    mid = mid.base
+    # --- recipe ---------------------------------------------------------------------------
+    preprocess = preprocess or "reference"
+    if spec is None:
+        if preprocess != "reference":
+            raise InputError("--preprocess legacy2019 is the 2019 study's recipe of its 34 models; "
+                             "for a --model-factory model give --resize/--crop/--interpolation")
+        base = CUSTOM_BASE_RECIPE
+    else:
+        base = spec.recipe(preprocess)
+        if preprocess == LEGACY:
+            mid = mid.with_settings(LEGACY)
+    overrides = {k: v for k, v in dict(resize=resize, crop=crop, interpolation=interpolation,
+                                       mean=list(mean) if mean is not None else None,
+                                       std=list(std) if std is not None else None).items()
+                 if v is not None}
+    try:
+        used = recipes.override(base, resize, crop, interpolation, mean, std)
+    except ValueError as e:
+        raise InputError(f"{mid}: {e}") from None
+    if framework == "keras" and used.crop != spec.input_size:
+        raise InputError(f"--crop/--preprocess: {mid} takes {spec.input_size}x{spec.input_size} "
+                         f"inputs (its Keras graph is built for that size); the recipe gives "
+                         f"{used.crop}. Fix: leave --crop out")
+    if used != base:
+        mid = mid.with_settings(f"recipe-{recipes.digest(used)}")
+    # --- weights --------------------------------------------------------------------------
+    if factory and weights is not None:
+        raise InputError(f"--weights {weights}: a --model-factory model comes with the weights its "
+                         f"callable gives; pass --checkpoint FILE to load a state_dict into it")
+    pretrained = not (weights is not None and weights.lower() in NO_WEIGHTS)
+    if weights is not None and pretrained and framework == "keras" and weights != "imagenet":
+        if checkpoint:
+            raise InputError(f"--weights {weights} and --checkpoint {checkpoint}: give the weights "
+                             f"file once")
+        checkpoint = weights  # keras --weights FILE: a weights file
+    if checkpoint:
+        path = os.path.abspath(os.path.expanduser(checkpoint))
+        if not os.path.isfile(path):
+            raise InputError(f"--checkpoint {checkpoint}: no such file. Fix: give the path of a "
+                             f"saved weights file")
+        checkpoint = path
+        mid = mid.with_settings(f"ckpt-{file_sha256(path)[:8]}")
+    elif not pretrained:
+        mid = mid.with_settings("random")
+    # --- numerics and resources ---------------------------------------------------------------
+    if amp is not None:
+        if framework == "keras":
+            raise InputError("--amp: the Keras backend runs float32 only (one image at a time "
+                             "through a compiled call); leave --amp out or use --framework torch")
+        if amp not in AMP_DTYPES + ("auto",):
+            raise InputError(f"--amp {amp}: choose {' or '.join(AMP_DTYPES)} (or --amp alone: "
+                             f"fp16 on CUDA, bf16 elsewhere)")
+        if amp in AMP_DTYPES:
+            mid = mid.with_settings(amp)
+    if framework == "keras":
+        given = [o for o, v in (("--batch-size", batch_size), ("--workers", workers)) if v is not None]
+        if device not in (None, "auto", "cpu"):
+            given.append(f"--device {device}")
+        if given:
+            raise InputError(f"{', '.join(given)}: the Keras backend runs one image at a time in a "
+                             f"process of its own and picks TensorFlow's device itself; leave "
+                             f"{' and '.join(given)} out")
+    if batch_size is not None and batch_size < 1:
+        raise InputError(f"--batch-size {batch_size}: must be at least 1")
+    return RunConfig(model_id=mid, framework=framework, spec=spec, recipe=used, preprocess=preprocess,
+                     overrides=overrides, pretrained=pretrained, checkpoint=checkpoint,
+                     factory=factory, amp=amp, device=device or "auto", batch_size=batch_size,
+                     workers=workers, threads=threads, seed=seed)
