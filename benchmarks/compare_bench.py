@@ -70,7 +70,6 @@ def main(argv=None) -> int:
     if not os.path.isdir(root):
         print(f"{root}: not found; pass --reference", file=sys.stderr)
         return 2
-    sys.path.insert(0, os.path.join(HERE, ".."))
     t0 = time.perf_counter()
     subprocess.run([sys.executable, "-m", "imagenet_bench", "compare", "--precomputed", root],
                    check=True, stdout=subprocess.DEVNULL, cwd=os.path.join(HERE, ".."))

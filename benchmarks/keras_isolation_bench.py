@@ -21,7 +21,6 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-sys.path.insert(0, ROOT)
 
 from imagenet_bench.run.memory import rss_mb  # noqa: E402
 
@@ -59,8 +58,7 @@ def main(argv=None) -> int:
         print(f"after {name:12s} ({dt:5.1f} s): RSS {rss_mb(False) - base_raw:+7.1f} MB raw, "
               f"{rss_mb(True) - base:+7.1f} MB trimmed{same}")
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import imagenet_bench.backends.keras.child"], check=True, cwd=ROOT,
-                   env=dict(os.environ, PYTHONPATH=ROOT))
+    subprocess.run([sys.executable, "-c", "import imagenet_bench.backends.keras.child"], check=True, cwd=ROOT)
     print(f"child process per model: +{time.perf_counter() - t:.1f} s start-up "
           f"(interpreter + TensorFlow/Keras import) per model")
     return 0

@@ -38,7 +38,6 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # keep TF C++ logs out of the figures
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
 DEFAULT_VAL = os.path.join(HERE, "..", "..", "shared", "imagenet-val-subset")
 
 

@@ -25,7 +25,6 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))
 DEFAULT_VAL = os.path.join(HERE, "..", "..", "shared", "imagenet-val-subset")
 
 

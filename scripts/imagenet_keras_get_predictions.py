@@ -18,7 +18,6 @@ import os
 import sys
 from typing import List, Optional
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def translate(argv: Optional[List[str]] = None) -> List[str]:

@@ -16,7 +16,6 @@ import os
 import sys
 from typing import List, Optional
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 
 def to_predict_argv(argv: Optional[List[str]] = None) -> List[str]:
@@ -26,7 +25,8 @@ def to_predict_argv(argv: Optional[List[str]] = None) -> List[str]:
     p.add_argument("-m", "--model", default="all", help="torchvision model name, or 'all' (default)")
     p.add_argument("-g", "--gpu", type=int, default=None, help="CUDA device index (default: auto)")
     p.add_argument("-b", "--batch-size", type=int, default=32, help="batch size (32, as in 2019)")
-    p.add_argument("-o", "--output-dir", default="precomputed", help="where caches are written")
+    p.add_argument("-o", "--output-dir", default="runs",
+                   help="where caches are written (default: runs, as imagenet-bench predict)")
     p.add_argument("--save-all-probs", action="store_true", help="also store all 1,000 probabilities")
     p.add_argument("--preprocess", choices=("reference", "legacy2019"), default="reference",
                    help="reference (each weight's own recipe) or legacy2019 (the 2019 pipeline)")

@@ -16,7 +16,8 @@ def test_round_trip(tmp_path):
     path = cache.save(str(tmp_path / "c.npz"), p)
     q = cache.load(path)
     assert np.array_equal(q.top5_idx, p.top5_idx) and q.top5_idx.dtype == np.int16
-    assert np.array_equal(q.top5_prob, p.top5_prob)
+    assert q.top5_prob.dtype == np.float16  # format 2
+    assert np.array_equal(q.top5_prob, p.top5_prob.astype(np.float16))
     assert np.array_equal(q.labels, p.labels)
     assert q.image_ids == p.image_ids and q.missing.tolist() == [False, True]
     assert q.provenance == p.provenance and q.fingerprint == cache.fingerprint(p.image_ids)
@@ -114,7 +115,7 @@ def test_atomic_save_keeps_old_file_on_failure(tmp_path, monkeypatch):
     def boom(*a, **k):
         raise OSError("disk full")
 
-    monkeypatch.setattr(np, "savez", boom)
+    monkeypatch.setattr(np.lib.format, "write_array", boom)
     with pytest.raises(OSError, match="disk full"):
         cache.save(path, make_preds([[9, 8, 7, 6, 5]], [9]))
     assert Path(path).read_bytes() == before
@@ -151,3 +152,79 @@ def test_written_files_get_normal_permissions(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert os.stat(path).st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_format_1_files_are_still_read(tmp_path):
+    p = make_preds([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], [1, 7])
+    arrays = _raw_from(p)
+    prov = dict(p.provenance, format_version=1)
+    arrays["provenance"] = np.frombuffer(json.dumps(prov).encode(), np.uint8)
+    path = _write_raw(tmp_path / "v1.npz", **arrays)  # np.savez, float32 probabilities
+    q = cache.load(path)
+    assert q.provenance["format_version"] == 1 and q.top5_prob.dtype == np.float32
+    assert np.array_equal(q.top5_idx, p.top5_idx) and np.array_equal(q.top5_prob, p.top5_prob)
+    cache.save(str(tmp_path / "v2.npz"), q)  # saving converts to format 2
+    assert cache.load(str(tmp_path / "v2.npz")).provenance["format_version"] == 2
+    arrays["provenance"] = np.frombuffer(json.dumps(dict(prov, format_version=3)).encode(),
+                                         np.uint8)
+    with pytest.raises(CacheError, match="cache format version 3, this imagenet_bench reads 1, 2"):
+        cache.load(_write_raw(tmp_path / "v3.npz", **arrays))
+
+
+def test_same_predictions_give_the_same_bytes(tmp_path):
+    p = make_preds([[1, 2, 3, 4, 5]] * 3, [1, 2, 3])
+    a, b = cache.save(str(tmp_path / "a.npz"), p), cache.save(str(tmp_path / "b.npz"), p)
+    assert Path(a).read_bytes() == Path(b).read_bytes()
+
+
+def test_identical_image_ids_are_inflated_once_and_shared(tmp_path):
+    ids = [f"n00000000/img_{i:05d}.JPEG" for i in range(200)]
+    paths = [cache.save(str(tmp_path / f"{m}.npz"), make_preds([[1, 2, 3, 4, 5]] * 200,
+                                                               [1] * 200, model=m, ids=ids))
+             for m in ("a", "b")]
+    other = cache.save(str(tmp_path / "c.npz"), make_preds(
+        [[1, 2, 3, 4, 5]] * 200, [1] * 200, ids=[i.replace("img", "pic") for i in ids]))
+    a, b, c = (cache.load(p) for p in paths + [other])
+    assert a.image_ids_blob is b.image_ids_blob and not a.image_ids_blob.flags.writeable
+    assert c.image_ids_blob is not a.image_ids_blob and c.image_ids[0] == "n00000000/pic_00000.JPEG"
+    assert a.image_ids == ids
+
+
+def test_float16_infinity_is_refused(tmp_path):
+    arrays = _raw_from(make_preds([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], [1, 7]))
+    arrays["top5_prob"] = arrays["top5_prob"].astype(np.float16)
+    arrays["top5_prob"][1, 3] = np.inf
+    with pytest.raises(CacheError, match="non-finite probability at row 1"):
+        cache.load(_write_raw(tmp_path / "inf.npz", **arrays))
+
+
+def test_full_validation_set_ids_are_named_not_stored(tmp_path):
+    from imagenet_bench.data import imagenet_meta
+
+    ids = imagenet_meta.full_val_image_ids()
+    labels = np.arange(len(ids)) // 50
+    p = make_preds(np.tile(np.arange(5), (len(ids), 1)), labels, ids=ids)
+    path = cache.save(str(tmp_path / "full.npz"), p)
+    with np.load(path) as z:
+        assert "image_ids" not in z.files and "missing" not in z.files  # nothing missing
+        prov = json.loads(z["provenance"].tobytes())
+    assert prov["image_list"] == cache.FULL_VAL_LIST
+    q = cache.load(path)
+    assert q.image_ids == ids and q.fingerprint == cache.fingerprint(ids)
+    assert q.missing.shape == (len(ids),) and not q.missing.any()
+
+    def rewrite(name, **changes):
+        arrays = {k: np.array(v) for k, v in np.load(path).items()}
+        arrays["provenance"] = np.frombuffer(json.dumps(dict(prov, **changes)).encode(), np.uint8)
+        return _write_raw(tmp_path / name, **arrays)
+
+    with pytest.raises(CacheError, match="unknown image list 'someone-elses-list'.*Fix:"):
+        cache.load(rewrite("other.npz", image_list="someone-elses-list"))
+    with pytest.raises(CacheError, match="missing arrays image_ids, and no image_list"):
+        cache.load(rewrite("none.npz", image_list=None))
+    with pytest.raises(CacheError, match="fingerprint does not match"):
+        cache.load(rewrite("fp.npz", fingerprint="0" * 64))
+    arrays = {k: np.array(v) for k, v in np.load(path).items()}
+    arrays["labels"][1234] = 999  # the ids are not parsed again, but the labels are checked
+    with pytest.raises(CacheError, match=r"1 label\(s\) disagree with the wnid.*row 1234"):
+        cache.load(_write_raw(tmp_path / "label.npz", **arrays))

@@ -103,3 +103,36 @@ def test_help_shows_each_default_once(capsys):
         cli.main(["score", "--help"])
     text = capsys.readouterr().out
     assert "(default: text) (default: text)" not in text and "(default: None)" not in text
+
+
+def test_every_option_default_is_shown_once_and_only_once(capsys):
+    """Each option with a default says it in --help, without repeating it."""
+    for name, sub in _subcommands().items():
+        text = sub.format_help()
+        assert "default: None" not in text, name
+        for action in sub._actions:
+            if action.default in (None, False, "==SUPPRESS==") or not action.option_strings:
+                continue
+            helped = sub.formatter_class(prog="x")._expand_help(action)
+            assert helped.count("default") == 1, (name, action.option_strings, helped)
+
+
+def test_singular_titles_and_rounded_json(tmp_path, capsys):
+    write_caches(tmp_path, [make_preds([[1, 0, 0, 0, 0]] * 3, [1, 1, 2], "resnet50")])
+    assert cli.main(["score", "--precomputed", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.startswith("1 model ranked by top-1 on 3 images")
+    assert cli.main(["score", "--precomputed", str(tmp_path), "--format", "json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert row["acc1"] == 66.6667 and row["delta_acc1"] == -9.46333  # 6 significant digits
+
+
+def test_os_errors_have_one_colon(tmp_path, capsys, monkeypatch):
+    from imagenet_bench.commands import score
+
+    def no_space(args):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(score, "run", no_space)
+    assert cli.main(["score", "--precomputed", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "error: No space left on device. Fix:" in err and "::" not in err

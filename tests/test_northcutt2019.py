@@ -63,8 +63,8 @@ def test_reference_top1_equals_2019_argmax_rule(reference_dir):
     preds = northcutt2019.load_directory(str(reference_dir))
     assert len(preds) == 34
     for p in preds:
-        raw_preds = np.load(p.provenance["original_files"][0])
-        raw_probs = np.load(p.provenance["original_files"][1])
+        raw_preds = np.load(reference_dir / p.provenance["original_files"][0])
+        raw_probs = np.load(reference_dir / p.provenance["original_files"][1])
         their_top1 = raw_preds[np.arange(len(raw_preds)), raw_probs.argmax(1)]
         assert np.array_equal(p.top5_idx[:, 0], their_top1), p.qualname
         assert (np.diff(p.top5_prob, axis=1) <= 0).all(), p.qualname
@@ -107,3 +107,20 @@ def test_val_dir_gives_labels_and_ids(tmp_path, capsys):
     _write_2019(ref, "vgg16", "keras", np.zeros((3, 5)), np.full((3, 5), 0.2, np.float32))
     assert cli.main(["import", str(ref), "--val-dir", str(val), "-o", str(tmp_path / "o")]) == 2
     assert "3 rows, but the image list has 2" in capsys.readouterr().err
+
+
+def test_sorting_network_sorts_every_0_1_input_and_matches_np_sort():
+    import itertools
+
+    for bits in itertools.product([0, 1], repeat=5):
+        cols = list(bits)
+        for a, b in northcutt2019.SORT5:
+            cols[a], cols[b] = min(cols[a], cols[b]), max(cols[a], cols[b])
+        assert cols == sorted(bits)
+    rng = np.random.default_rng(1)
+    preds = rng.integers(0, 1000, (4000, 5))
+    probs = rng.choice(np.float16([0.0, 0.1, 0.25, 0.5]), (4000, 5))  # many ties
+    idx, prob = northcutt2019.sort_columns(preds, probs)
+    order = np.argsort(-probs.astype(np.float32), axis=1, kind="stable")
+    assert np.array_equal(idx, np.take_along_axis(preds, order, 1).astype(np.int16))
+    assert np.array_equal(prob, np.take_along_axis(probs, order, 1).astype(np.float32))

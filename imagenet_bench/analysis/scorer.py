@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from imagenet_bench.cache import checks
+from imagenet_bench.cache import checks, locations
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache import northcutt2019
 from imagenet_bench.models import registry
@@ -38,8 +38,13 @@ def load_predictions(directory: str, allow_mixed: bool = False,
         raise InputError(f"{directory} is a file, not a directory. Fix: pass the folder that "
                          f"holds the .npz caches")
     if not os.path.isdir(directory):
+        if os.path.abspath(directory) == locations.shipped_dir():
+            raise InputError(f"{directory}: the shipped 2019 outputs are not here (this "
+                             f"imagenet_bench is not installed from a checkout of the repository). "
+                             f"Fix: pip install -e . in a clone, or pass --precomputed DIR")
         raise InputError(f"{directory}: no such directory. Fix: pass the folder holding the "
-                         f".npz caches (default output of `imagenet-bench predict`: precomputed/)")
+                         f".npz caches (default output of `imagenet-bench predict`: "
+                         f"{locations.RUNS_DIR}/)")
     preds = [upgrade_identity(cache.load(p)) for p in cache.find_caches(directory)]
     if northcutt2019.is_2019_layout(directory):
         preds += northcutt2019.load_directory(directory, val_dir=val_dir)
@@ -117,8 +122,14 @@ def _load_npy(path: str, what: str, max_len: Optional[int] = None) -> np.ndarray
 
 
 def select_rows(n: int, keep: Optional[np.ndarray] = None,
-                omit: Optional[np.ndarray] = None) -> np.ndarray:
-    """Sorted row indices scored after applying ``keep`` then ``omit`` (index arrays)."""
+                omit: Optional[np.ndarray] = None) -> Optional[np.ndarray]:
+    """Sorted row indices scored after applying ``keep`` then ``omit`` (index arrays).
+
+    None when neither is given: every row, without building (and gathering
+    through) an index array.
+    """
+    if keep is None and omit is None:
+        return None
     rows = np.arange(n) if keep is None else np.sort(keep)
     if omit is not None:
         rows = rows[~np.isin(rows, omit)]
@@ -155,7 +166,9 @@ def correct(preds: cache.Predictions, labels: Optional[np.ndarray] = None,
         labels = preds.labels if rows is None else preds.labels[rows]
     labels = np.asarray(labels)
     top1 = idx[:, 0] == labels
-    top5 = (idx == labels[:, None]).any(axis=1)
+    top5 = top1.copy()
+    for j in range(1, idx.shape[1]):  # column by column: several times faster than .any(axis=1)
+        top5 |= idx[:, j] == labels
     if preds.missing is not None and preds.missing.any():
         present = ~(preds.missing if rows is None else preds.missing[rows])
         top1 &= present
@@ -195,14 +208,16 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
             omit = load_index_file(options.omit, n, "--omit") if options.omit else None
             rows_cache[key] = select_rows(n, keep, omit)
         rows = rows_cache[key]
-        if rows.size == 0:
+        if (n if rows is None else rows.size) == 0:
             raise InputError(f"no images left to score for {p.qualname} after --keep/--omit. "
                              f"Fix: keep at least one image")
         top1, top5 = correct(p, rows=rows)
+        missing = None if p.missing is None else p.missing if rows is None else p.missing[rows]
         row = {
             "framework": p.framework, "model": p.qualname,
             "acc1": 100.0 * top1.mean(), "acc5": 100.0 * top5.mean(),
-            "images": int(rows.size), "missing": int(p.missing[rows].sum()),
+            "images": int(top1.size),
+            "missing": 0 if missing is None else int(np.count_nonzero(missing)),
             "dataset": cache.dataset_tag(n, p.fingerprint),
         }
         spec = _spec(p)
@@ -210,7 +225,7 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
         row["published_acc1"] = pub
         row["delta_acc1"] = (row["acc1"] - pub) if pub is not None else None
         if options.labels:
-            custom = load_custom_labels(options.labels, rows.size)
+            custom = load_custom_labels(options.labels, top1.size)
             c1, c5 = correct(p, labels=custom, rows=rows)
             row["custom_acc1"], row["custom_acc5"] = 100.0 * c1.mean(), 100.0 * c5.mean()
         rows_out.append(row)

@@ -23,8 +23,6 @@ import math
 from dataclasses import dataclass
 from typing import Tuple
 
-import numpy as np
-
 DEFAULT_CONFIDENCE = 0.95
 
 
@@ -57,6 +55,8 @@ def wilson_interval(successes, n, confidence: float = DEFAULT_CONFIDENCE):
     Works on scalars (returns a ``(low, high)`` tuple of floats) and on numpy
     arrays (returns two arrays). ``n == 0`` gives ``(nan, nan)``.
     """
+    import numpy as np  # here, not above: the command-line parsers need only the constants
+
     z = z_value(confidence)
     k = np.asarray(successes, dtype=np.float64)
     m = np.asarray(n, dtype=np.float64)
@@ -79,6 +79,8 @@ def wilson_interval(successes, n, confidence: float = DEFAULT_CONFIDENCE):
 
 def binom_log_cdf_half(k: int, n: int) -> float:
     """log P(X <= k) for X ~ Binomial(n, 1/2): exact integers for n <= 1000, log space above."""
+    import numpy as np  # here, not above: the command-line parsers need only the constants
+
     if k < 0:
         return -math.inf
     if k >= n:

@@ -25,6 +25,7 @@ is scored on; the calibration rows of int8 quantization are left out of it.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Dict, List, Optional
 
 import numpy as np
@@ -152,9 +153,9 @@ def paired_row(variant: str, ref: cache.Predictions, var: cache.Predictions, sco
 
 def _rows(preds: cache.Predictions, rows: np.ndarray) -> cache.Predictions:
     """A view of ``preds`` restricted to ``rows`` (only the arrays :func:`class_prob` reads)."""
-    return cache.Predictions(preds.top5_idx[rows], preds.top5_prob[rows], preds.labels[rows],
-                             preds.image_ids_blob, preds.provenance, None,
-                             None if preds.all_probs is None else preds.all_probs[rows], preds.path)
+    return replace(preds, top5_idx=preds.top5_idx[rows], top5_prob=preds.top5_prob[rows],
+                   labels=preds.labels[rows], missing=None,
+                   all_probs=None if preds.all_probs is None else preds.all_probs[rows])
 
 
 def skipped_row(variant: str, reason: str) -> Dict:

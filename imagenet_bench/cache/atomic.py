@@ -5,7 +5,6 @@ import contextlib
 import errno
 import hashlib
 import os
-import tempfile
 from typing import Iterator, Optional
 
 from imagenet_bench.errors import BenchError
@@ -30,6 +29,8 @@ def atomic_path(path: str, needed: Optional[int] = None) -> Iterator[str]:
         raise IsADirectoryError(f"{path} is a directory; give a file name")
     os.makedirs(folder, exist_ok=True)
     base = os.path.basename(path)
+    import tempfile  # here: the scoring path, which never writes, need not import it
+
     fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
     os.close(fd)
     try:

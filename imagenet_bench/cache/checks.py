@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from typing import Callable, Dict, Optional, Sequence, Tuple, Type
 
 import numpy as np
@@ -149,7 +150,8 @@ def inspect_npz(path: str, error: Type[BenchError], rows_member: str,
                     headers[name] = read_header(fp)
     except BenchError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as e:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
+            zlib.error) as e:  # zlib: a damaged deflated member (cache format 2)
         fail(f"{type(e).__name__}: {e}")
     rows = headers[rows_member][0][0] if rows_member in headers and headers[rows_member][0] else 0
     if rows > max_rows:
@@ -257,8 +259,23 @@ def id_starts(blob: np.ndarray) -> np.ndarray:
 _ID_MEMO: Dict[Tuple[int, int], Tuple] = {}
 
 
+#: id of a read-only blob (shared by the caches of one image list) -> (blob, hash of its bytes)
+_BLOB_HASH: Dict[int, Tuple[np.ndarray, int]] = {}
+
+
+def _blob_hash(blob: np.ndarray) -> int:
+    """hash of ``blob``'s bytes, computed once per read-only (shared) blob."""
+    hit = _BLOB_HASH.get(id(blob))
+    if hit is not None and hit[0] is blob:
+        return hit[1]
+    h = hash(blob.tobytes())
+    if not blob.flags.writeable:
+        _BLOB_HASH[id(blob)] = (blob, h)
+    return h
+
+
 def _parse_ids(blob: np.ndarray, wnids: Optional[Sequence[str]]) -> Tuple:
-    key = (blob.size, hash(blob.tobytes()), len(wnids or ()))
+    key = (blob.size, _blob_hash(blob), len(wnids or ()))
     if key in _ID_MEMO:
         return _ID_MEMO[key]
     raw = blob.tobytes()
@@ -291,6 +308,18 @@ def _parse_ids(blob: np.ndarray, wnids: Optional[Sequence[str]]) -> Tuple:
         _ID_MEMO.clear()
     _ID_MEMO[key] = (bad_utf8, dup, rows, cls)
     return _ID_MEMO[key]
+
+
+def remember_ids(blob: np.ndarray, wnids: Sequence[str], classes: np.ndarray) -> None:
+    """Record what :func:`check_ids` would find in ``blob``, an id list built rather than read.
+
+    For ids made from package data (``imagenet_meta.full_val_ids_blob``): valid
+    UTF-8 and unique by construction, row ``i`` of class ``classes[i]``. The
+    label check then runs against them without parsing 50,000 ids again.
+    """
+    key = (blob.size, _blob_hash(blob), len(wnids))
+    _ID_MEMO[key] = (None, None, np.arange(len(classes), dtype=np.int64),
+                     np.asarray(classes, dtype=np.int64))
 
 
 def check_ids(blob: np.ndarray, labels: np.ndarray, wnids: Optional[Sequence[str]], fail: Fail) -> None:

@@ -31,8 +31,9 @@ import numpy as np
 
 from imagenet_bench.models import registry
 from imagenet_bench.cache import checks
-from imagenet_bench.cache.store import FORMAT_VERSION, NUM_CLASSES, CacheError, Predictions, fingerprint
-from imagenet_bench.data.imagenet_meta import IMAGES_PER_CLASS, full_val_image_ids
+from imagenet_bench.cache.store import (FORMAT_VERSION, NUM_CLASSES, CacheError, Predictions,
+                                        full_val_blob, ids_summary)
+from imagenet_bench.data.imagenet_meta import IMAGES_PER_CLASS
 from imagenet_bench.errors import InputError
 
 SUBDIRS = {"keras_imagenet": ("keras", "keras"), "pytorch_imagenet": ("pytorch", "torch")}
@@ -77,24 +78,43 @@ def find_pairs(directory: str) -> List[Tuple[str, str, str, str]]:
     return out
 
 
+#: a 9-comparator sorting network for 5 values (checked on all 32 0-1 inputs in the tests)
+SORT5 = ((0, 3), (1, 4), (0, 2), (1, 3), (0, 1), (2, 4), (1, 2), (3, 4), (2, 3))
+
+
 def sort_columns(preds: np.ndarray, probs: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """Order each row's five columns by descending probability (see the module tie rule).
 
     Probabilities must be finite and non-negative. Each cell is packed into one
     int64 sort key — float32 bits (monotonic for non-negative floats), then the
-    reversed column number, then the class index — so a plain ``np.sort`` does
-    the ordering, tie-break and gather at once.
+    reversed column number, then the class index — so the keys of a row are
+    distinct and sorting them does the ordering, tie-break and gather at once.
+    The sort is the :data:`SORT5` network applied to whole columns (18
+    vectorised min/max without allocations), which gives what
+    ``np.sort(keys, axis=1)`` gives in less time.
     """
-    p32 = np.ascontiguousarray(probs, dtype=np.float32)
-    col = (preds.shape[1] - 1 - np.arange(preds.shape[1], dtype=np.int64)) << 10
-    key = p32.view(np.int32).astype(np.int64)
-    key <<= 13
-    key |= col
-    key |= preds
-    key.sort(axis=1)
-    key = key[:, ::-1]
-    idx = (key & 1023).astype(np.int16)
-    prob = (key >> 13).astype(np.int32).view(np.float32)
+    if preds.shape[1] != 5:
+        raise ValueError(f"expected 5 columns, got {preds.shape[1]}")
+    bits = np.asarray(probs, dtype=np.float32).view(np.int32)
+    cols = []
+    for j in range(5):
+        key = bits[:, j].astype(np.int64)
+        key <<= 13
+        key |= (4 - j) << 10
+        key |= preds[:, j]
+        cols.append(key)
+    spare = np.empty_like(cols[0])
+    for a, b in SORT5:
+        np.minimum(cols[a], cols[b], out=spare)
+        np.maximum(cols[a], cols[b], out=cols[b])
+        cols[a], spare = spare, cols[a]
+    n = preds.shape[0]
+    idx = np.empty((n, 5), np.int16)
+    prob = np.empty((n, 5), np.float32)
+    for j, key in enumerate(reversed(cols)):  # descending
+        idx[:, j] = key & 1023
+        key >>= 13
+        prob.view(np.int32)[:, j] = key
     return idx, prob
 
 
@@ -129,7 +149,7 @@ def read_model(framework: str, model: str, preds_path: str, probs_path: str,
         r = int(np.flatnonzero(((preds < 0) | (preds >= NUM_CLASSES)).any(1))[0])
         raise CacheError(f"{preds_path}: class index out of range 0-999 at row {r}: "
                          f"{preds[r].tolist()}. Fix: re-copy the 2019 files")
-    preds = preds.astype(np.int64)  # in range 0-999: exact for every integer type
+    preds = preds.astype(np.int64, copy=False)  # in range 0-999: exact for every integer type
     if not np.isfinite(probs).all() or probs.min(initial=0) < 0:
         r = int(np.flatnonzero((~np.isfinite(probs) | (probs < 0)).any(1))[0])
         raise CacheError(f"{probs_path}: probability not finite or negative at row {r}: "
@@ -148,11 +168,17 @@ def read_model(framework: str, model: str, preds_path: str, probs_path: str,
         if spec else {"mode": "legacy2019"},
         "library_versions": _LIBS[framework], "fingerprint": fp, "num_images": n,
         "complete": True, "source": "northcutt2019", "tie_rule": TIE_RULE,
-        "original_files": [preds_path, probs_path], "original_probs_dtype": str(probs.dtype),
+        "original_files": [_relative(preds_path), _relative(probs_path)],
+        "original_probs_dtype": str(probs.dtype),
     }
     return Predictions(top5_idx=idx, top5_prob=prob, labels=labels,
                        image_ids_blob=image_ids_blob, provenance=prov,
                        missing=np.zeros(n, bool), path=preds_path).validate(check_fingerprint=False)
+
+
+def _relative(path: str) -> str:
+    """``keras_imagenet/<file>``: a 2019 file's name inside its layout (no local folders)."""
+    return "/".join(os.path.normpath(path).split(os.sep)[-2:])
 
 
 def _spec_or_none(framework: str, model: str) -> Optional[registry.ModelSpec]:
@@ -168,8 +194,8 @@ def load_directory(directory: str, labels: Optional[np.ndarray] = None,
     """All models of a 2019-layout directory as :class:`Predictions`.
 
     Without ``labels``/``image_ids`` the rows are the full validation set in
-    ImageFolder order (labels ``i // 50``, ids from the tensorflow-datasets
-    label files). With ``val_dir`` they are that validation directory's
+    ImageFolder order (labels ``i // 50``, ids built from imagenet_meta's
+    package data). With ``val_dir`` they are that validation directory's
     (:func:`dataset.discover`).
     """
     pairs = find_pairs(directory)
@@ -181,13 +207,13 @@ def load_directory(directory: str, labels: Optional[np.ndarray] = None,
         valset = dataset.discover(val_dir)
         labels, image_ids = valset.labels, valset.image_ids
     if image_ids is None:
-        image_ids = full_val_image_ids()
+        blob = full_val_blob()  # read-only: its fingerprint is computed once
+    else:
+        blob = np.frombuffer("\n".join(image_ids).encode("utf-8"), dtype=np.uint8)
+    count, fp = ids_summary(blob)
     if labels is None:
-        labels = default_labels(len(image_ids))
+        labels = default_labels(count)
     labels = np.asarray(labels, dtype=np.int16)
-    if len(labels) != len(image_ids):
-        raise CacheError(f"{directory}: {len(labels)} labels for {len(image_ids)} images")
-    blob = np.frombuffer("\n".join(image_ids).encode("utf-8"), dtype=np.uint8)
-    fp = fingerprint(image_ids)
+    if len(labels) != count:
+        raise CacheError(f"{directory}: {len(labels)} labels for {count} images")
     return [read_model(fw, m, p, q, labels, blob, fp) for fw, m, p, q in pairs]
-

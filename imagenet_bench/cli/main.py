@@ -14,6 +14,7 @@ from typing import List, Optional
 from imagenet_bench import __version__
 from imagenet_bench.commands import compare, demo, errors, import_2019, models, per_class, predict, prepare_val, score
 from imagenet_bench.commands import verify
+from imagenet_bench.commands._common import HelpFormatter
 
 #: explicit list, in the order shown by --help
 COMMANDS = [score, models, import_2019, compare, errors, per_class, predict, prepare_val, demo, verify]
@@ -31,6 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     for module in COMMANDS:
         module.add_parser(sub)
+    for subparser in sub.choices.values():  # every option's help says its default
+        subparser.formatter_class = HelpFormatter
     return parser
 
 

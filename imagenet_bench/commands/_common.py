@@ -5,7 +5,7 @@ import argparse
 import sys
 from typing import Optional
 
-from imagenet_bench.cache import atomic
+from imagenet_bench.cache import atomic, locations
 from imagenet_bench.report import tables as report
 
 
@@ -38,8 +38,10 @@ def emit(text: str, output: Optional[str]) -> None:
 
 def add_precomputed_args(parser: argparse.ArgumentParser) -> None:
     """Add ``--precomputed DIR`` and ``--val-dir`` (labels and ids for 2019-layout outputs)."""
-    parser.add_argument("--precomputed", metavar="DIR", default="precomputed",
-                        help="folder of caches or of the 2019 outputs")
+    parser.add_argument("--precomputed", metavar="DIR", default=locations.shipped_dir(),
+                        help=f"folder of caches (your runs: {locations.RUNS_DIR}/) or of the 2019 "
+                             f"outputs (default: the 34 shipped 2019 models, "
+                             f"{locations.SHIPPED_RELPATH}/ of this checkout)")
     add_val_dir_arg(parser)
 
 

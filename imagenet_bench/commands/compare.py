@@ -3,9 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from imagenet_bench.analysis import compare
 from imagenet_bench.report import tables as report
-from imagenet_bench.analysis import scorer
 from imagenet_bench.analysis import stats
 from imagenet_bench.errors import InputError
 from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit
@@ -65,6 +63,8 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     """Load the caches, build one row per pair and print the table."""
+    from imagenet_bench.analysis import compare, scorer
+
     if args.models and len(args.models) != 2:
         raise InputError(f"compare takes two model names or none; got {len(args.models)}: "
                          f"{' '.join(args.models)}. Fix: e.g. `compare keras:resnet50 "

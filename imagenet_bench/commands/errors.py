@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 
-from imagenet_bench.analysis import errors_view
 from imagenet_bench.report import tables as report
-from imagenet_bench.analysis import scorer
 from imagenet_bench.errors import InputError
 from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit
 
@@ -38,6 +36,8 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     """Load the caches, rank the images and write the table."""
+    from imagenet_bench.analysis import errors_view, scorer
+
     if args.limit < 1 or args.min_wrong < 1:
         raise InputError(f"--limit {args.limit} / --min-wrong {args.min_wrong}: both must be >= 1")
     preds = scorer.load_predictions(args.precomputed, val_dir=args.val_dir, mixed_hint=None)
@@ -45,7 +45,8 @@ def run(args) -> int:
     rows = errors_view.hard_example_rows(preds, top1, limit=args.limit,
                                          min_wrong=args.min_wrong, with_real=args.show_real)
     columns = COLUMNS + ([report.Column("real_labels", "ReaL labels")] if args.show_real else [])
-    title = (f"{len(rows)} images most of the {len(preds)} models get wrong at top-1 "
+    title = (f"{report.plural(len(rows), 'image')} most of the "
+             f"{report.plural(len(preds), 'model')} get wrong at top-1 "
              f"({args.precomputed})")
     emit(report.render(rows, columns, args.format, title=title), args.output)
     return 0

@@ -4,10 +4,10 @@ from __future__ import annotations
 import os
 import sys
 
-from imagenet_bench.cache import store as cache
-from imagenet_bench.cache import northcutt2019
+from imagenet_bench.cache import locations
 from imagenet_bench.errors import InputError
 from imagenet_bench.commands._common import add_val_dir_arg
+from imagenet_bench.report import tables as report
 
 
 def add_parser(sub) -> None:
@@ -17,17 +17,22 @@ def add_parser(sub) -> None:
                        "to project caches",
         description="Read DIR/keras_imagenet/*_top5preds.npy and DIR/pytorch_imagenet/... as "
                     "published by the 2019 Keras-vs-PyTorch benchmark, sort each row's top-5 by "
-                    f"probability ({northcutt2019.TIE_RULE}) and write one .npz cache per model.")
+                    "descending probability (stable: ties keep the file's column order, as "
+                    "imagenet_bench.cache.northcutt2019 says) and write one .npz cache per model.")
     p.add_argument("directory", metavar="DIR", help="folder with the 2019 layout")
-    p.add_argument("-o", "--output", metavar="OUT", default="precomputed",
-                   help="folder for the caches (default: precomputed)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing caches")
+    p.add_argument("-o", "--output", metavar="OUT", default=locations.RUNS_DIR,
+                   help=f"folder for the caches (default: {locations.RUNS_DIR})")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace existing caches (default: keep them and say so)")
     add_val_dir_arg(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     """Convert every model found; skip (and say so) caches that already exist."""
+    from imagenet_bench.cache import northcutt2019
+    from imagenet_bench.cache import store as cache
+
     if not os.path.isdir(args.directory) or not northcutt2019.is_2019_layout(args.directory):
         raise InputError(f"{args.directory}: no keras_imagenet/ or pytorch_imagenet/ folder. "
                          f"Fix: point at the folder that holds them")
@@ -44,7 +49,7 @@ def run(args) -> int:
             continue
         cache.save(path, p)
         written += 1
-    print(f"wrote {written} caches to {args.output}"
+    print(f"wrote {report.plural(written, 'cache')} to {args.output}"
           + (f", kept {skipped} existing (use --overwrite to replace)" if skipped else ""),
           file=sys.stderr)
     return 0

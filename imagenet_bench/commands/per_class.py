@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 
-from imagenet_bench.analysis import compare
-from imagenet_bench.analysis import errors_view
 from imagenet_bench.report import tables as report
-from imagenet_bench.analysis import scorer
 from imagenet_bench.analysis import stats
 from imagenet_bench.errors import InputError
 from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit
@@ -34,6 +31,8 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     """Load the named models and write their per-class table."""
+    from imagenet_bench.analysis import compare, errors_view, scorer
+
     if not 0.0 < args.confidence < 1.0:
         raise InputError(f"--confidence {args.confidence}: must be between 0 and 1, e.g. 0.95")
     preds = scorer.load_predictions(args.precomputed, allow_mixed=True, val_dir=args.val_dir)

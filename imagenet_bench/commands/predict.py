@@ -1,6 +1,7 @@
 """``imagenet-bench predict``: run models over a validation directory and write caches.
 
-One cache per model under ``-o DIR`` (default ``precomputed/``); resumable,
+One cache per model under ``-o DIR`` (default ``runs/``, see
+:mod:`imagenet_bench.cache.locations`); resumable,
 shardable under torchrun/SLURM (see :mod:`imagenet_bench.run.runner`).
 
 The options become one typed :class:`~imagenet_bench.run.config.RunConfig` per
@@ -16,9 +17,9 @@ import importlib
 import sys
 from typing import Optional
 
+from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.errors import BenchError, InputError
 
-DEFAULT_OUT = "precomputed"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -69,7 +70,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         help="per-channel std on [0,1] pixels, 1 or 3 comma-separated numbers")
     custom.add_argument("--interpolation", choices=("nearest", "bilinear", "bicubic", "lanczos"),
                         help="resize filter")
-    p.add_argument("-o", "--out", default=DEFAULT_OUT, help=f"cache directory (default {DEFAULT_OUT}/)")
+    p.add_argument("-o", "--out", default=RUNS_DIR, help=f"cache directory (default {RUNS_DIR}/)")
     p.add_argument("-b", "--batch-size", type=int, help="images per batch (torch: 32)")
     p.add_argument("-j", "--workers", type=int, help="DataLoader worker processes (default: CPU threads)")
     p.add_argument("--threads", type=int, help="torch CPU threads per process (default: cores / local procs)")
@@ -78,13 +79,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="torch mixed precision (autocast) in bf16 or fp16 (alone: fp16 on CUDA, "
                         "bf16 elsewhere); changes the results, so the id gets +bf16/+fp16")
     p.add_argument("--checkpoint-every", type=int, default=1000, metavar="N",
-                   help="save partial results every N images (1000)")
+                   help="save partial results every N images")
     p.add_argument("--skip-bad-images", action="store_true",
                    help="record unreadable images as missing (counted wrong) instead of stopping")
     p.add_argument("--save-all-probs", action="store_true", help="also store all 1,000 probabilities (float16)")
     p.add_argument("--overwrite", action="store_true", help="replace caches made with other settings")
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit "
-                                                   "(default: tensorflow-datasets package data)")
+                                                   "(default: the validation labels shipped with imagenet_bench)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 

@@ -27,8 +27,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("dst", metavar="DST", help="new ImageFolder tree (created)")
     p.add_argument("--mode", choices=("hardlink", "symlink", "copy"), default="hardlink",
                    help="hardlink (default; falls back to copy across file systems), symlink or copy")
-    p.add_argument("--devkit", metavar="DIR", help="labels from the ILSVRC2012 devkit instead of the "
-                                                   "tensorflow-datasets package data")
+    p.add_argument("--devkit", metavar="DIR", help="labels from the ILSVRC2012 devkit (default: the "
+                                                   "validation labels shipped with imagenet_bench)")
     p.set_defaults(func=run)
     return p
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 import sys
 
 from imagenet_bench.report import tables as report
-from imagenet_bench.analysis import scorer
-from imagenet_bench.data.imagenet_meta import NUM_VAL_IMAGES
 from imagenet_bench.commands import score_analysis
 from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit
 
@@ -46,6 +44,9 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     """Load, score and print the table."""
+    from imagenet_bench.analysis import scorer
+    from imagenet_bench.data.imagenet_meta import NUM_VAL_IMAGES
+
     preds = scorer.load_predictions(args.precomputed, allow_mixed=args.allow_mixed_datasets,
                                     val_dir=args.val_dir)
     options = scorer.ScoreOptions(keep=args.keep, omit=args.omit,
@@ -60,7 +61,8 @@ def run(args) -> int:
         columns += CUSTOM_COLUMNS
     score_analysis.extend(rows, preds, args, columns)
     sizes = sorted({r["images"] for r in rows})
-    title = (f"{len(rows)} models ranked by top-1 on {', '.join(map(str, sizes))} images "
+    title = (f"{report.plural(len(rows), 'model')} ranked by top-1 on "
+             f"{', '.join(map(str, sizes))} image{'s' if sizes != [1] else ''} "
              f"({args.precomputed})")
     if any(p.num_images != NUM_VAL_IMAGES for p in preds):
         print(f"note: a cache covers a subset, not the {NUM_VAL_IMAGES:,}-image validation set; "

@@ -11,14 +11,9 @@ from __future__ import annotations
 import sys
 from typing import Dict, List, Optional, Sequence
 
-import numpy as np
-
 from imagenet_bench.models import published
-from imagenet_bench.data import real_labels
 from imagenet_bench.report import tables as report
-from imagenet_bench.analysis import scorer
 from imagenet_bench.analysis import stats
-from imagenet_bench.cache.store import dataset_tag
 from imagenet_bench.errors import InputError
 
 REAL = "real"
@@ -75,19 +70,26 @@ def _interval_columns(key: str, header: str) -> List[report.Column]:
 
 def _by_row(rows: Sequence[Dict], preds: Sequence) -> List:
     """The predictions each score row came from (rows carry framework, model, dataset tag)."""
+    from imagenet_bench.cache.store import dataset_tag
+
     index = {(p.framework, p.qualname, dataset_tag(p.num_images, p.fingerprint)): p for p in preds}
     return [index[(r["framework"], r["model"], r["dataset"])] for r in rows]
 
 
 def add_real_columns(rows: List[Dict], preds: Sequence, args) -> None:
     """ReaL top-1 (``real_acc1``) and its image count for every row, over the scored images."""
-    selected: Dict[str, np.ndarray] = {}
+    from imagenet_bench.analysis import scorer
+    from imagenet_bench.data import real_labels
+
+    selected: Dict[str, object] = {}  # fingerprint -> scored rows
     for row, p in zip(rows, _by_row(rows, preds)):
         if p.fingerprint not in selected:
             keep = scorer.load_index_file(args.keep, p.num_images, "--keep") if args.keep else None
             omit = scorer.load_index_file(args.omit, p.num_images, "--omit") if args.omit else None
             selected[p.fingerprint] = scorer.select_rows(p.num_images, keep, omit)
         sel = selected[p.fingerprint]
+        if sel is None:
+            sel = slice(None)
         correct, valid = real_labels.real_correct(p)
         row["real_acc1"] = 100.0 * correct[sel].sum() / max(1, valid[sel].sum())
         row["real_images"] = int(valid[sel].sum())

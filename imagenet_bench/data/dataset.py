@@ -6,8 +6,8 @@ Two layouts are recognised:
   as ``valprep.sh`` makes it. The label is the folder's wnid.
 * **flat**: the files of the official validation tarball side by side
   (``ILSVRC2012_val_00000001.JPEG`` ...). The label of each file comes from a
-  source a real user has offline: the per-file wnids packaged in the
-  ``tensorflow-datasets`` wheel (:func:`imagenet_meta.validation_wnids`), or
+  source a real user has offline: the per-file wnids shipped with this package
+  (copied from the ``tensorflow-datasets`` wheel, :func:`imagenet_meta.validation_wnids`), or
   the official devkit (``--devkit``).
 
 Either way every image gets the identity ``wnid/filename`` and the rows are in
@@ -99,8 +99,8 @@ def discover(root: str, devkit: Optional[str] = None) -> ValSet:
 
     ``root`` holds either wnid folders (ImageFolder) or image files (flat).
     For a flat directory the labels come from ``devkit`` (the
-    ILSVRC2012 devkit folder) when given, else from the tensorflow-datasets
-    package data. Raises :class:`errors.InputError` naming the problem.
+    ILSVRC2012 devkit folder) when given, else from this package's data
+    (:func:`imagenet_meta.validation_wnids`). Raises :class:`errors.InputError` naming the problem.
     """
     root = os.path.abspath(root)
     if not os.path.isdir(root):
@@ -161,7 +161,7 @@ def _check_against_official(root: str, ids: List[str]) -> None:
 
 def _discover_flat(root: str, files: List[str], devkit: Optional[str]) -> ValSet:
     per_file = devkit_validation_wnids(devkit) if devkit else imagenet_meta.validation_wnids()
-    source = f"devkit {devkit}" if devkit else "tensorflow-datasets validation_labels.txt"
+    source = f"devkit {devkit}" if devkit else "imagenet_bench validation_wnids.txt (from tensorflow-datasets)"
     index = imagenet_meta.wnid_to_index()
     rows = []
     for name in files:
@@ -193,7 +193,7 @@ def devkit_validation_wnids(devkit: str) -> List[str]:
         from scipy.io import loadmat
     except ImportError:
         raise InputError("reading the devkit's meta.mat needs scipy. Fix: pip install scipy, "
-                         "or drop --devkit to use the labels packaged in tensorflow-datasets") from None
+                         "or drop --devkit to use the labels shipped with imagenet_bench") from None
     synsets = loadmat(meta, squeeze_me=True)["synsets"]
     id_to_wnid: Dict[int, str] = {int(s["ILSVRC2012_ID"]): str(s["WNID"]) for s in synsets}
     with open(truth, encoding="utf-8") as f:

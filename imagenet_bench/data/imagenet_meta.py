@@ -1,23 +1,22 @@
-"""ImageNet 2012 metadata read as package data, without importing frameworks.
+"""ImageNet 2012 metadata shipped as package data (stdlib and numpy only).
 
-Sources a real user has offline:
-
-* the ``tensorflow-datasets`` wheel: ``datasets/imagenet2012/labels.txt``
-  (the 1,000 wnids, sorted) and ``validation_labels.txt`` (the wnid of each
-  of the 50,000 validation files, ``ILSVRC2012_val_00000001.JPEG`` first);
-* the ``timm`` wheel: ``data/_info/imagenet_synset_to_lemma.txt`` (class
-  names) and ``imagenet_real_labels.json`` (ReaL labels);
-
-The files are located with :func:`importlib.util.find_spec`, which finds a
-package's folder without executing its ``__init__`` (tensorflow_datasets
-would otherwise import TensorFlow).
+The 1,000 wnids, the wnid of each of the 50,000 validation files and the
+class names ship inside this package (``imagenet_bench/data/imagenet/``,
+read with :mod:`importlib.resources`); their sources, the
+``tensorflow-datasets`` and ``timm`` wheels (Apache-2.0), are named in that
+folder's README.md. The ReaL labels are still read from timm's wheel, located
+with :func:`package_file` (which finds a package's folder without importing
+it: timm would import torch).
 """
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import importlib.util
 import os
 from typing import Dict, List
+
+import numpy as np
 
 from imagenet_bench.errors import BenchError
 
@@ -44,21 +43,39 @@ def package_file(package: str, relpath: str, install_hint: str) -> str:
                         f"reinstall it ({install_hint})")
 
 
-_TFDS_HINT = "pip install 'tensorflow-datasets>=4.9'"
+#: package-data files (imagenet_bench/data/imagenet/), see README.md there
+WNIDS_FILE = "wnids.txt"
+VALIDATION_FILE = "validation_wnids.txt"
+LEMMA_FILE = "synset_to_lemma.txt"
+_REINSTALL = "reinstall imagenet_bench (pip install -e . in its checkout)"
 
 
-def _read_lines(path: str) -> List[str]:
-    with open(path, encoding="utf-8") as f:
-        return [line.strip() for line in f if line.strip()]
+def data_bytes(name: str) -> bytes:
+    """Contents of the package-data file ``imagenet_bench/data/imagenet/<name>``."""
+    res = importlib.resources.files("imagenet_bench.data").joinpath("imagenet").joinpath(name)
+    try:
+        return res.read_bytes()
+    except OSError as e:
+        raise MetadataError(f"package data imagenet_bench/data/imagenet/{name} cannot be read "
+                            f"({e}). Fix: {_REINSTALL}") from None
+
+
+def data_lines(name: str) -> List[str]:
+    """Non-empty lines of the package-data file ``imagenet_bench/data/imagenet/<name>``."""
+    return [line for line in data_bytes(name).decode("utf-8").splitlines() if line]
+
+
+def _is_wnid(text: str) -> bool:
+    return len(text) == 9 and text[0] == "n" and text[1:].isdigit()
 
 
 @functools.lru_cache(maxsize=None)
 def wnids() -> List[str]:
     """The 1,000 ImageNet-1k wnids in sorted order (class index = position)."""
-    path = package_file("tensorflow_datasets", "datasets/imagenet2012/labels.txt", _TFDS_HINT)
-    ids = _read_lines(path)
-    if len(ids) != NUM_CLASSES or ids != sorted(ids):
-        raise MetadataError(f"{path}: expected {NUM_CLASSES} sorted wnids, got {len(ids)}")
+    ids = data_lines(WNIDS_FILE)
+    if len(ids) != NUM_CLASSES or ids != sorted(set(ids)) or not all(map(_is_wnid, ids)):
+        raise MetadataError(f"package data {WNIDS_FILE}: expected {NUM_CLASSES} distinct sorted "
+                            f"wnids, got {len(ids)} lines. Fix: {_REINSTALL}")
     return ids
 
 
@@ -69,14 +86,39 @@ def wnid_to_index() -> Dict[str, int]:
 
 
 @functools.lru_cache(maxsize=None)
+def validation_classes() -> np.ndarray:
+    """Class index of each validation file, in file-number order (read-only int64 array).
+
+    The one reader of ``validation_wnids.txt``: 50,000 lines of a 9-character
+    wnid, parsed with numpy.
+    """
+    data = np.frombuffer(data_bytes(VALIDATION_FILE), dtype=np.uint8)
+    ok = data.size == NUM_VAL_IMAGES * 10 and bool((data[9::10] == ord("\n")).all())
+    if ok:  # each line "n01751748\n": look the 9 bytes up in the sorted wnids
+        codes = data.reshape(-1, 10)[:, :9].copy().view("S9").ravel()
+        table = np.array(wnids(), dtype="S9")
+        classes = np.searchsorted(table, codes)
+        ok = bool((table[np.minimum(classes, NUM_CLASSES - 1)] == codes).all())
+    if not ok:
+        raise MetadataError(f"package data {VALIDATION_FILE}: expected {NUM_VAL_IMAGES} lines, "
+                            f"each one of the {NUM_CLASSES} wnids. Fix: {_REINSTALL}")
+    classes.flags.writeable = False
+    return classes
+
+
+@functools.lru_cache(maxsize=None)
+def full_val_classes() -> np.ndarray:
+    """Class index of each row of :func:`full_val_image_ids` (ImageFolder order), read-only."""
+    classes = np.sort(validation_classes(), kind="stable")
+    classes.flags.writeable = False
+    return classes
+
+
+@functools.lru_cache(maxsize=None)
 def validation_wnids() -> List[str]:
     """The wnid of each validation file, in file-number order (val_00000001 first)."""
-    path = package_file("tensorflow_datasets", "datasets/imagenet2012/validation_labels.txt",
-                        _TFDS_HINT)
-    ids = _read_lines(path)
-    if len(ids) != NUM_VAL_IMAGES:
-        raise MetadataError(f"{path}: expected {NUM_VAL_IMAGES} lines, got {len(ids)}")
-    return ids
+    names = wnids()
+    return [names[c] for c in validation_classes().tolist()]
 
 
 def val_filename(number: int) -> str:
@@ -93,6 +135,36 @@ def val_number(filename: str) -> int:
     return -1
 
 
+#: one full-set image id: wnid, "/", the official file name with 8 digits ("#")
+_ID_TEMPLATE = "n00000000/ILSVRC2012_val_########.JPEG"
+
+
+@functools.lru_cache(maxsize=None)
+def full_val_ids_blob() -> np.ndarray:
+    """The image ids of :func:`full_val_image_ids` as one read-only UTF-8 blob, newline-joined.
+
+    Built with numpy (every id has the same 38 characters), for the 2019
+    reader, which needs the blob and its fingerprint but not the 50,000
+    strings.
+    """
+    classes = validation_classes()
+    # File numbers ascend, so a stable sort by class index gives (wnid, file name) order.
+    order = np.argsort(classes, kind="stable")
+    width = len(_ID_TEMPLATE) + 1
+    rows = np.empty((NUM_VAL_IMAGES, width), dtype=np.uint8)
+    rows[:, :-1] = np.frombuffer(_ID_TEMPLATE.encode("ascii"), dtype=np.uint8)
+    rows[:, -1] = ord("\n")
+    wnid_bytes = np.frombuffer("".join(wnids()).encode("ascii"), dtype=np.uint8)
+    rows[:, :9] = wnid_bytes.reshape(NUM_CLASSES, 9)[classes[order]]
+    number = order + 1
+    first_digit = _ID_TEMPLATE.index("#")
+    for d in range(8):
+        rows[:, first_digit + d] = ord("0") + (number // 10 ** (7 - d)) % 10
+    blob = rows.reshape(-1)[:-1].copy()
+    blob.flags.writeable = False
+    return blob
+
+
 @functools.lru_cache(maxsize=None)
 def full_val_image_ids() -> List[str]:
     """Image identities of the full validation set in ImageFolder order.
@@ -101,26 +173,18 @@ def full_val_image_ids() -> List[str]:
     sorted wnid, then sorted file name, as ``torchvision.datasets.ImageFolder``
     lists a ``valprep.sh`` tree. This is the row order of the 2019 outputs.
     """
-    per_file = validation_wnids()
-    index = wnid_to_index()
-    # File numbers ascend, so a stable sort by class index gives (wnid, file name) order.
-    order = sorted(range(len(per_file)), key=lambda i: index[per_file[i]])
-    return [f"{per_file[i]}/ILSVRC2012_val_{i + 1:08d}.JPEG" for i in order]
+    return full_val_ids_blob().tobytes().decode("ascii").split("\n")
 
 
 @functools.lru_cache(maxsize=None)
 def class_names() -> List[str]:
-    """Human-readable class names (first lemma) in class-index order.
-
-    Read from timm's package data when timm is installed; otherwise the wnids.
-    """
-    try:
-        path = package_file("timm", "data/_info/imagenet_synset_to_lemma.txt", "pip install timm")
-    except MetadataError:
-        return list(wnids())
+    """Human-readable class names (first lemma) in class-index order, from package data."""
     lemma = {}
-    for line in _read_lines(path):
+    for line in data_lines(LEMMA_FILE):
         wnid, _, text = line.partition("\t")
         lemma[wnid] = text.split(",")[0].strip()
-    return [lemma.get(w, w) for w in wnids()]
-
+    names = [lemma.get(w, "") for w in wnids()]
+    if not all(names):
+        raise MetadataError(f"package data {LEMMA_FILE}: no class name for "
+                            f"{wnids()[names.index('')]}. Fix: {_REINSTALL}")
+    return names

@@ -9,6 +9,14 @@ from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence
 
 FORMATS = ("text", "csv", "markdown", "json")
+#: significant digits of floats in CSV and JSON: an accuracy over 50,000 images moves in steps
+#: of 0.002 percentage points (5 significant digits), and p-values keep their magnitude
+SIGNIFICANT = 6
+
+
+def plural(n: int, word: str) -> str:
+    """``1 model``, ``2 models`` (regular plurals only)."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 @dataclass(frozen=True)
@@ -19,7 +27,7 @@ class Column:
     header: str
     decimals: int = 2
     signed: bool = False
-    fmt: Optional[str] = None  # text/markdown format spec for floats instead of decimals (".3g"); CSV: ".6g"
+    fmt: Optional[str] = None  # text/markdown format spec for floats instead of decimals (".3g")
 
 
 def _cell(value, decimals: int, signed: bool = False, fmt: Optional[str] = None) -> str:
@@ -68,8 +76,7 @@ def _csv(rows: List[Dict], cols: Sequence[Column]) -> str:
     w.writerow([c.key for c in cols])
     for r in rows:
         w.writerow(["" if r.get(c.key) is None else
-                    (format(r[c.key], ".6g") if c.fmt and isinstance(r[c.key], float) else
-                     round(r[c.key], 6) if isinstance(r[c.key], float) else r[c.key])
+                    _plain(r[c.key])
                     for c in cols])
     return buf.getvalue()
 
@@ -80,10 +87,11 @@ def _json(rows: List[Dict], cols: Sequence[Column]) -> str:
 
 
 def _plain(v):
-    if isinstance(v, float) and math.isnan(v):
-        return None
+    """A JSON/CSV value: numpy scalars unwrapped, NaN as None, floats to :data:`SIGNIFICANT` digits."""
     if hasattr(v, "item"):  # numpy scalar
-        return v.item()
+        v = v.item()
+    if isinstance(v, float):
+        return None if math.isnan(v) else float(f"{v:.{SIGNIFICANT}g}")
     return v
 
 

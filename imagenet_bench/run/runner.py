@@ -58,7 +58,7 @@ from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Se
 
 import numpy as np
 
-from imagenet_bench.cache import checks
+from imagenet_bench.cache import checks, locations
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache.atomic import atomic_path
 from imagenet_bench.data.dataset import ValSet
@@ -89,7 +89,7 @@ class Shard:
 class RunOptions:
     """How a run behaves (not what it computes, except save_all_probs)."""
 
-    out_dir: str = "precomputed"  # where the cache is written
+    out_dir: str = locations.RUNS_DIR  # where the cache is written
     checkpoint_every: int = 1000  # images between checkpoints (rounded up to whole batches)
     skip_bad_images: bool = False  # record unreadable images as missing instead of stopping
     save_all_probs: bool = False  # also store the (N, 1000) float16 probabilities
