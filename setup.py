@@ -29,9 +29,10 @@ setup(
     python_requires=">=3.9",
     packages=find_packages(include=["imagenet_bench", "imagenet_bench.*"]),
     # package data read with importlib.resources: the model catalog (tools/gen_registry.py
-    # output) and the ImageNet label files (sources in imagenet_bench/data/imagenet/README.md)
+    # output), the ImageNet label files (sources in imagenet_bench/data/imagenet/README.md) and
+    # the 200-class lists of ImageNet-A and -R (sources named inside the files)
     package_data={"imagenet_bench.models": ["data/*.json"],
-                  "imagenet_bench.data": ["imagenet/*.txt", "imagenet/*.md"]},
+                  "imagenet_bench.data": ["imagenet/*.txt", "imagenet/*.md", "_info/*.txt"]},
     install_requires=["numpy>=1.21", "tqdm>=4.60"],
     extras_require={
         "torch": TORCH,

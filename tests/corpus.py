@@ -910,7 +910,7 @@ def _pil_image_case(name: str, mode: str, make_array: Callable[[], np.ndarray], 
             from imagenet_bench.data import pixels
             mean = float(np.asarray(pixels.load_rgb(str(img))).mean())
             assert abs(mean - expect_mean) < 1.0, f"decoded mean {mean}, expected {expect_mean}"
-        return Setup(argv=predict_argv(val, root / "out"), rc=0, messages=[r"torch:tiny: acc@1"],
+        return Setup(argv=predict_argv(val, root / "out"), rc=0, messages=[r"custom:tiny\+recipe-[0-9a-f]{8}: acc@1"],
                      check=check)
     build.__name__ = name
     case("image", "correct", slow=True)(build)
@@ -981,7 +981,7 @@ def checkpoint_damaged_overwrite(root: Path) -> Setup:
     s = _partial_beside(root, b"garbage")
     s.argv = s.argv[:-1] + ["--overwrite", s.argv[-1]]
     s.rc, s.protect = 0, []
-    s.messages = [r"--overwrite: discarding damaged checkpoint", r"torch:tiny: acc@1"]
+    s.messages = [r"--overwrite: discarding damaged checkpoint", r"custom:tiny\+recipe-[0-9a-f]{8}: acc@1"]
     return s
 
 
@@ -1191,17 +1191,17 @@ def die_after_ready(conn, qualname, *args) -> None:
 
 def _keras_backend(target):
     from imagenet_bench.backends.keras import parent
-    from imagenet_bench.models import registry
+    from imagenet_bench.run import config
 
     class Dying(parent.KerasProcessBackend):
         _target = staticmethod(target)
-    return Dying(registry.get_model("mobilenetV2", "keras"))
+    return Dying(config.build("keras:mobilenetV2", weights="none"))
 
 
 @case("backend", "refused", slow=True)
 def keras_child_dies_at_startup(root: Path) -> Setup:
     return Setup(call=lambda: _keras_backend(die_at_startup),
-                 messages=[r"Keras worker process for keras:\w+ died while starting \(exit code 3\)"])
+                 messages=[r"Keras worker process for keras:[\w.+-]+ died while starting \(exit code 3\)"])
 
 
 @case("backend", "refused", slow=True)
@@ -1214,7 +1214,7 @@ def keras_child_dies_after_ready(root: Path) -> Setup:
                 b.predict(np.zeros((1, 224, 224, 3), np.uint8))
         finally:
             b.close()
-    return Setup(call=call, messages=[r"Keras worker process for keras:\w+ died \(exit code 4\); "
+    return Setup(call=call, messages=[r"Keras worker process for keras:[\w.+-]+ died \(exit code 4\); "
                                       r"finished images are checkpointed"])
 
 

@@ -166,7 +166,7 @@ def test_options_the_keras_backend_cannot_honour_are_errors(kw, expected):
     (["-m", "keras:VGG16", "--weights", "a.h5", "--checkpoint", "b.h5"], "give the weights file once"),
     (["-m", "torch:resnet50.IMAGENET1K_V2", "--preprocess", "legacy2019"], "34 models only"),
     (["-m", "keras:VGG16", "--amp"], "--amp: the Keras backend runs float32 only"),
-    (["-m", "torch:resnet50", "--std", "0"], "--std: 0 would divide by zero"),
+    (["-m", "torch:resnet50", "--std", "0"], "--std 0.0,0.0,0.0: every value must be above 0. Fix:"),
     (["-m", "torch:resnet50+ckpt-12345678"], "setting +ckpt-12345678 cannot be requested by name"),
 ])
 def test_predict_refuses_what_it_cannot_honour(argv, expected, tmp_path, capsys):

@@ -16,6 +16,7 @@ import numpy as np
 from imagenet_bench.cache import checks, locations
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache import northcutt2019
+from imagenet_bench.data import datasets
 from imagenet_bench.models import registry
 from imagenet_bench.errors import InputError
 
@@ -176,6 +177,19 @@ def correct(preds: cache.Predictions, labels: Optional[np.ndarray] = None,
     return top1, top5
 
 
+def masked_correct(preds: cache.Predictions) -> np.ndarray:
+    """Per row: is the top-1 within the dataset's class subset the label? (missing rows False)
+
+    Uses the cache's ``subset_top5_idx`` (written by ``predict`` for ImageNet-A/R).
+    """
+    if preds.subset_top5_idx is None:
+        raise InputError(f"{preds.where()}: no top-5 within the class subset (subset_top5_idx), "
+                         f"so the masked accuracy cannot be computed. Fix: predict again with "
+                         f"`imagenet-bench predict --dataset {datasets.name_of(preds)} ...`")
+    hit = preds.subset_top5_idx[:, 0] == preds.labels
+    return hit if preds.missing is None else hit & ~preds.missing
+
+
 def competition_ranks(values: Sequence[float]) -> List[int]:
     """Rank 1 = highest; equal values share the best rank ("1224" ranking)."""
     vals = np.asarray(values, dtype=float)
@@ -218,8 +232,11 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
             "acc1": 100.0 * top1.mean(), "acc5": 100.0 * top5.mean(),
             "images": int(top1.size),
             "missing": 0 if missing is None else int(np.count_nonzero(missing)),
-            "dataset": cache.dataset_tag(n, p.fingerprint),
+            "dataset": cache.dataset_tag(n, p.fingerprint, datasets.name_of(p)),
         }
+        if p.subset_top5_idx is not None:  # ImageNet-A/R: predictions restricted to the 200 classes
+            masked = masked_correct(p)
+            row["masked_acc1"] = 100.0 * (masked if rows is None else masked[rows]).mean()
         spec = _spec(p)
         pub = spec.published_acc1 if spec else None
         row["published_acc1"] = pub

@@ -23,6 +23,9 @@ Arrays in the file (format 2: a deterministic ``.npz``, deflated except
   1.95 MB, 0.2 MB deflated, less per file; checked against the fingerprint)
 * ``provenance`` uint8 blob: UTF-8 JSON, see :data:`REQUIRED_PROVENANCE`
 * ``all_probs``  float16 (N, 1000), optional (``--save-all-probs``)
+* ``subset_top5_idx`` int16 / ``subset_top5_prob`` float16 (N, 5), optional: for a test
+  set with a class subset (ImageNet-A/R), the top-5 among the subset's classes
+  (provenance ``dataset.class_subset``) of the full softmax, not renormalised
 
 Format 1 (``np.savez``, float32 ``top5_prob``) is still read.
 
@@ -59,7 +62,7 @@ FULL_VAL_LIST = "imagenet2012-val-imagefolder"
 
 #: member -> shape after the row dimension, checked from the npy headers before reading
 MEMBER_SHAPES = {"top5_idx": (TOPK,), "top5_prob": (TOPK,), "labels": (), "missing": (),
-                 "all_probs": (NUM_CLASSES,)}
+                 "all_probs": (NUM_CLASSES,), "subset_top5_idx": (TOPK,), "subset_top5_prob": (TOPK,)}
 
 #: provenance keys every cache must carry, with what they mean
 REQUIRED_PROVENANCE = {
@@ -118,20 +121,22 @@ def _any_nonfinite(prob: np.ndarray) -> bool:
     return not np.isfinite(prob).all()
 
 
-def dataset_tag(num_images: int, fp: str) -> str:
-    """Short dataset name used in cache file names: ``val<N>-<fingerprint[:8]>``."""
-    return f"val{num_images}-{fp[:8]}"
+def dataset_tag(num_images: int, fp: str, dataset: str = "imagenet-val") -> str:
+    """Short dataset name used in cache file names: ``val<N>-<fingerprint[:8]>`` for ImageNet
+    val, ``<dataset><N>-<fingerprint[:8]>`` for another test set (``imagenet-a7500-...``)."""
+    return f"{'val' if dataset == 'imagenet-val' else dataset}{num_images}-{fp[:8]}"
 
 
-def cache_filename(model: str, num_images: int, fp: str) -> str:
+def cache_filename(model: str, num_images: int, fp: str, dataset: str = "imagenet-val") -> str:
     """File name of a model's cache for a dataset: ``<file stem>.<dataset tag>.npz``.
 
     ``model`` is a canonical identity (``torch:resnet50.IMAGENET1K_V1``, or a
     :class:`~imagenet_bench.models.identity.ModelId`); its file stem replaces
-    ``:`` by ``-``: ``torch-resnet50.IMAGENET1K_V1.val50000-1a2b3c4d.npz``.
+    ``:`` by ``-``: ``torch-resnet50.IMAGENET1K_V1.val50000-1a2b3c4d.npz``;
+    ``dataset`` (a ``--dataset`` name) goes into the tag (:func:`dataset_tag`).
     """
     stem = getattr(model, "file_stem", None) or str(model).replace(":", "-", 1)
-    return f"{stem}.{dataset_tag(num_images, fp)}.npz"
+    return f"{stem}.{dataset_tag(num_images, fp, dataset)}.npz"
 
 
 def top5_from_probs(probs: np.ndarray) -> "tuple[np.ndarray, np.ndarray]":
@@ -148,6 +153,16 @@ def top5_from_probs(probs: np.ndarray) -> "tuple[np.ndarray, np.ndarray]":
     return idx.astype(np.int16), np.take_along_axis(probs, idx, axis=1)
 
 
+def top5_within(probs: np.ndarray, classes: Sequence[int]) -> "tuple[np.ndarray, np.ndarray]":
+    """Top-5 of each row among ``classes`` only (sorted class indices): the prediction of a
+    model restricted to a class subset (ImageNet-A/R protocol). Probabilities are the full
+    softmax's, not renormalised; ties go to the lower class index, as in :func:`top5_from_probs`."""
+    classes = np.asarray(classes, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float32)[:, classes]
+    order = np.argsort(-probs, axis=1, kind="stable")[:, :TOPK]
+    return classes[order].astype(np.int16), np.take_along_axis(probs, order, axis=1)
+
+
 @dataclass
 class Predictions:
     """One model's top-5 predictions over an ordered list of images."""
@@ -160,10 +175,12 @@ class Predictions:
     missing: Optional[np.ndarray] = None
     all_probs: Optional[np.ndarray] = None
     path: Optional[str] = field(default=None, compare=False)
+    subset_top5_idx: Optional[np.ndarray] = None  # top-5 within the dataset's class subset
+    subset_top5_prob: Optional[np.ndarray] = None
 
     @classmethod
     def build(cls, top5_idx, top5_prob, labels, image_ids: Sequence[str], provenance: Dict,
-              missing=None, all_probs=None) -> "Predictions":
+              missing=None, all_probs=None, subset_top5=None) -> "Predictions":
         """Assemble predictions from arrays and a list of image ids; fills fingerprint/num_images."""
         blob = _ids_blob(image_ids)
         prov = dict(provenance)
@@ -177,7 +194,9 @@ class Predictions:
             labels=np.asarray(labels, dtype=np.int16),
             image_ids_blob=blob, provenance=prov,
             missing=np.zeros(n, bool) if missing is None else np.asarray(missing, dtype=bool),
-            all_probs=None if all_probs is None else np.asarray(all_probs, dtype=np.float16))
+            all_probs=None if all_probs is None else np.asarray(all_probs, dtype=np.float16),
+            subset_top5_idx=None if subset_top5 is None else np.asarray(subset_top5[0], np.int16),
+            subset_top5_prob=None if subset_top5 is None else np.asarray(subset_top5[1], np.float32))
 
     # -- convenience -------------------------------------------------------
     @property
@@ -278,6 +297,17 @@ class Predictions:
         checks.check_ids(self.image_ids_blob, labels, _imagenet_wnids(), fail)
         if self.all_probs is not None and self.all_probs.shape != (n, NUM_CLASSES):
             fail(f"all_probs has shape {self.all_probs.shape}, expected ({n}, {NUM_CLASSES})")
+        if self.subset_top5_idx is not None:
+            subset = (self.provenance.get("dataset") or {}).get("class_subset") or []
+            sub_idx = self.subset_top5_idx
+            if sub_idx.shape != (n, TOPK) or getattr(self.subset_top5_prob, "shape", None) != (n, TOPK):
+                fail(f"subset_top5_idx/subset_top5_prob have shapes {sub_idx.shape}/"
+                     f"{getattr(self.subset_top5_prob, 'shape', None)}, expected ({n}, {TOPK})")
+            outside = ~missing[:, None] & ~np.isin(sub_idx, subset)
+            if outside.any():
+                r = int(np.argwhere(outside)[0][0])
+                fail(f"subset_top5_idx row {r} ({sub_idx[r].tolist()}) holds classes outside the "
+                     f"provenance's dataset.class_subset")
         if not allow_incomplete and not self.provenance["complete"]:
             fail("the run that wrote it did not finish (complete=False)",
                  "resume it with the same `imagenet-bench predict` command")
@@ -320,6 +350,9 @@ def save(path: str, preds: Predictions) -> str:
         arrays["image_ids"] = preds.image_ids_blob
     if preds.all_probs is not None:
         arrays["all_probs"] = preds.all_probs.astype(np.float16)
+    if preds.subset_top5_idx is not None:
+        arrays["subset_top5_idx"] = preds.subset_top5_idx.astype(np.int16)
+        arrays["subset_top5_prob"] = preds.subset_top5_prob.astype(np.float16)
     with atomic_path(path, needed=sum(a.nbytes for a in arrays.values())) as tmp:
         with open(tmp, "wb") as f:
             npz.write(f, arrays, stored=STORED_MEMBERS)
@@ -350,7 +383,9 @@ def load(path: str, allow_incomplete: bool = False, with_all_probs: bool = False
                 image_ids_blob=_stored_ids(z, prov, path), provenance=prov,
                 missing=z["missing"] if "missing" in keys else np.zeros(labels.shape, bool),
                 all_probs=z["all_probs"] if with_all_probs and "all_probs" in keys else None,
-                path=path)
+                path=path,
+                subset_top5_idx=z["subset_top5_idx"] if "subset_top5_idx" in keys else None,
+                subset_top5_prob=z["subset_top5_prob"] if "subset_top5_prob" in keys else None)
     except CacheError:
         raise
     except PermissionError:

@@ -37,6 +37,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The predict options (shared with scripts/imagenet_pytorch_get_predictions.py)."""
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
+    p.add_argument("--dataset", default="imagenet-val", metavar="NAME",
+                   help="the test set in VAL_DIR: imagenet-val (default; wnid folders or the flat "
+                        "official files), imagenet-v2-matched-frequency, imagenet-v2-threshold0.7, "
+                        "imagenet-v2-top-images (folders 0 ... 999), imagenet-a, imagenet-r "
+                        "(200 wnid folders; the top-5 within the 200 classes is stored too), "
+                        "imagenet-sketch (1,000 wnid folders). See docs/datasets.md")
     p.add_argument("--framework", choices=("torch", "keras"),
                    help="look names up in this framework only (default: the name decides; torch "
                         "for --all and --model-factory)")
@@ -160,13 +166,15 @@ def configs(args) -> list:
 
 def run(args) -> int:
     """Predict with every requested model; exit 2 if any model failed."""
-    from imagenet_bench.data import dataset
+    from imagenet_bench.data import datasets
     from imagenet_bench.run import runner
 
+    datasets.get(args.dataset)  # an unknown --dataset before anything is loaded
     runs = configs(args)
     runner.check_writable(args.out)  # before any data or model is loaded
+    # the images and their layout before a framework is imported (layout errors come in a second)
+    valset = datasets.discover(args.val_dir, args.dataset, devkit=args.devkit)
     modules = {cfg.framework: backend_module(cfg.framework) for cfg in runs}
-    valset = dataset.discover(args.val_dir, devkit=args.devkit)
     options = runner.RunOptions(out_dir=args.out, checkpoint_every=args.checkpoint_every,
                                 skip_bad_images=args.skip_bad_images, save_all_probs=args.save_all_probs,
                                 overwrite=args.overwrite, progress=not args.no_progress)

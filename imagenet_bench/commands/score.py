@@ -45,7 +45,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     """Load, score and print the table."""
     from imagenet_bench.analysis import scorer
-    from imagenet_bench.data.imagenet_meta import NUM_VAL_IMAGES
+    from imagenet_bench.data import datasets
 
     preds = scorer.load_predictions(args.precomputed, allow_mixed=args.allow_mixed_datasets,
                                     val_dir=args.val_dir)
@@ -55,6 +55,8 @@ def run(args) -> int:
     columns = list(BASE_COLUMNS)
     if args.allow_mixed_datasets:
         columns.append(report.Column("dataset", "dataset"))
+    if any("masked_acc1" in r for r in rows):
+        columns.insert(4, report.Column("masked_acc1", "masked@1"))
     if any(r["missing"] for r in rows):
         columns.append(report.Column("missing", "unreadable"))
     if options.labels:
@@ -64,8 +66,12 @@ def run(args) -> int:
     title = (f"{report.plural(len(rows), 'model')} ranked by top-1 on "
              f"{', '.join(map(str, sizes))} image{'s' if sizes != [1] else ''} "
              f"({args.precomputed})")
-    if any(p.num_images != NUM_VAL_IMAGES for p in preds):
-        print(f"note: a cache covers a subset, not the {NUM_VAL_IMAGES:,}-image validation set; "
-              f"its accuracies are not comparable to published full-set figures", file=sys.stderr)
+    partial = [p for p in preds if p.num_images != datasets.get(datasets.name_of(p)).num_images]
+    if partial:
+        name = datasets.name_of(partial[0])
+        whole = ("the 50,000-image validation set" if name == datasets.DEFAULT
+                 else f"the {datasets.get(name).num_images:,} images of {name}")
+        print(f"note: a cache covers a subset, not {whole}; its accuracies are not comparable "
+              f"to published full-set figures", file=sys.stderr)
     emit(report.render(rows, columns, args.format, title=title), args.output)
     return 0

@@ -71,8 +71,10 @@ def _interval_columns(key: str, header: str) -> List[report.Column]:
 def _by_row(rows: Sequence[Dict], preds: Sequence) -> List:
     """The predictions each score row came from (rows carry framework, model, dataset tag)."""
     from imagenet_bench.cache.store import dataset_tag
+    from imagenet_bench.data import datasets
 
-    index = {(p.framework, p.qualname, dataset_tag(p.num_images, p.fingerprint)): p for p in preds}
+    index = {(p.framework, p.qualname, dataset_tag(p.num_images, p.fingerprint, datasets.name_of(p))): p
+             for p in preds}
     return [index[(r["framework"], r["model"], r["dataset"])] for r in rows]
 
 

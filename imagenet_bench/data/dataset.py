@@ -45,6 +45,7 @@ class ValSet:
     paths: List[str]  # absolute path of each image, same order
     labels: np.ndarray  # int16 class index 0-999 (position of the wnid in sorted order)
     label_source: str  # where the labels came from (folder names, tfds package, devkit)
+    dataset: str = "imagenet-val"  # the test set (data.datasets.DatasetSpec name)
 
     @property
     def num_images(self) -> int:
@@ -62,13 +63,28 @@ class ValSet:
         return int(np.unique(self.labels).size)
 
     @property
+    def class_subset(self):
+        """Class indices of the test set's fixed class subset (ImageNet-A/R), or None."""
+        if self.dataset == "imagenet-val":
+            return None
+        from imagenet_bench.data import datasets
+        return datasets.get(self.dataset).classes
+
+    @property
     def is_full(self) -> bool:
-        """True when the set is exactly the 50,000 official validation images."""
+        """True when the set is exactly the 50,000 official validation images (or the complete
+        other test set, see :func:`datasets.is_full`)."""
+        if self.dataset != "imagenet-val":
+            from imagenet_bench.data import datasets
+            return datasets.is_full(self)
         return (self.num_images == imagenet_meta.NUM_VAL_IMAGES
                 and self.image_ids == imagenet_meta.full_val_image_ids())
 
     def describe(self) -> str:
         """One line for the user: size, layout, label source, and whether it is a subset."""
+        if self.dataset != "imagenet-val":
+            from imagenet_bench.data import datasets
+            return datasets.describe(self)
         what = (f"{self.num_images:,} images, {self.num_classes} classes, {self.layout} layout "
                 f"at {self.root}, labels from {self.label_source}")
         if self.is_full:
@@ -81,7 +97,8 @@ class ValSet:
         """A new ValSet with only ``rows`` (kept in ImageFolder order)."""
         rows = sorted(set(int(r) for r in rows))
         return ValSet(self.root, self.layout, [self.image_ids[r] for r in rows],
-                      [self.paths[r] for r in rows], self.labels[rows], self.label_source)
+                      [self.paths[r] for r in rows], self.labels[rows], self.label_source,
+                      self.dataset)
 
 
 def is_image_file(name: str) -> bool:
@@ -92,6 +109,13 @@ def is_image_file(name: str) -> bool:
 def _listed(path: str) -> bool:
     """A file to list as an image: a regular file, or a broken link (reported when read, not dropped)."""
     return os.path.isfile(path) or (os.path.islink(path) and not os.path.exists(path))
+
+
+def list_images(folder: str) -> List[str]:
+    """Sorted names of the image files directly inside ``folder`` (broken links included:
+    they are reported when read, not dropped)."""
+    return [n for n in sorted(os.listdir(folder))
+            if is_image_file(n) and _listed(os.path.join(folder, n))]
 
 
 def discover(root: str, devkit: Optional[str] = None) -> ValSet:
@@ -129,12 +153,10 @@ def _discover_imagefolder(root: str, folders: List[str]) -> ValSet:
                          f"or a flat folder of ILSVRC2012_val_*.JPEG files")
     ids, paths, labels = [], [], []
     for wnid in folders:  # sorted
-        for name in sorted(os.listdir(os.path.join(root, wnid))):
-            path = os.path.join(root, wnid, name)
-            if is_image_file(name) and _listed(path):
-                ids.append(f"{wnid}/{name}")
-                paths.append(path)
-                labels.append(index[wnid])
+        for name in list_images(os.path.join(root, wnid)):
+            ids.append(f"{wnid}/{name}")
+            paths.append(os.path.join(root, wnid, name))
+            labels.append(index[wnid])
     if not ids:
         raise InputError(f"{root}: the wnid folders hold no images")
     _check_against_official(root, ids)

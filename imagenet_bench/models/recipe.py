@@ -116,6 +116,8 @@ def override(recipe: Recipe, resize: Optional[int] = None, crop: Optional[int] =
             changes["mean"] = _three(mean, "--mean")
         if std is not None:
             changes["std"] = _three(std, "--std")
-            if 0.0 in changes["std"]:
-                raise ValueError("--std: 0 would divide by zero")
+            if min(changes["std"]) <= 0:
+                raise ValueError(f"--std {','.join(str(v) for v in changes['std'])}: every value must "
+                                 f"be above 0. Fix: give the per-channel standard deviations the "
+                                 f"model was trained with")
     return replace(recipe, **changes)

@@ -138,3 +138,36 @@ def companion_path(path: str, suffix: str) -> str:
     """``table.png`` -> ``table.<suffix>.png``: where a second figure of the same run goes."""
     stem, ext = os.path.splitext(path)
     return f"{stem}.{suffix}{ext or '.png'}"
+
+
+def robustness_scatter(rows: Sequence[Dict], fits: Dict, path: str, title: str = "") -> str:
+    """Shifted top-1 (y) against ImageNet-val top-1 (x) on logit axes, one panel per shifted
+    set in ``fits`` (:class:`analysis.robustness.Fit`), with the fitted baseline and y = x.
+    Points above the baseline line are effectively robust. Writes ``path`` atomically."""
+    if not fits:
+        raise BenchError("nothing to plot: no shifted set has a baseline fit (it needs 3 or more "
+                         "models with imagenet-val and that set)")
+    import numpy as np
+    plt = _pyplot()
+    from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter
+    fig, axes = plt.subplots(1, len(fits), figsize=(4.2 * len(fits), 4.2), squeeze=False)
+    for ax, (name, fit) in zip(axes[0], fits.items()):
+        pts = [(r["imagenet-val"] / 100, r[name] / 100) for r in rows
+               if r.get("imagenet-val") is not None and r.get(name) is not None]
+        xs, ys = np.clip(np.array(pts).T, 1e-3, 1 - 1e-3)
+        grid = np.linspace(max(1e-3, xs.min() * 0.9), min(1 - 1e-3, 1 - (1 - xs.max()) * 0.5), 100)
+        ax.plot(grid, [fit.predict(100 * g) / 100 for g in grid], color="#0072B2", lw=1,
+                label=f"fit: slope {fit.slope:.2f}, {fit.models} models")
+        ax.plot(grid, grid, color="black", lw=0.8, ls="--", label="y = x")
+        ax.plot(xs, ys, "o", ms=4, color="#D55E00")
+        ticks = [0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99]
+        for axis, scale in ((ax.xaxis, ax.set_xscale), (ax.yaxis, ax.set_yscale)):
+            scale("logit")
+            axis.set_major_locator(FixedLocator(ticks))
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{100 * v:g}"))
+            axis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("ImageNet val top-1 (%)")
+        ax.set_ylabel(f"{name} top-1 (%)")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(loc="upper left", frameon=False, fontsize=7)
+    return _finish(plt, fig, axes[0][0], path, title)

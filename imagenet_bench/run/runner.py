@@ -197,11 +197,14 @@ def checkpoint_path(cache_path: str, shard: Shard) -> str:
 class _State:
     """Results of one shard's rows [start, stop), as held in memory and in its checkpoint."""
 
-    def __init__(self, start: int, stop: int, key: Dict, all_probs: bool):
+    def __init__(self, start: int, stop: int, key: Dict, all_probs: bool, subset: bool = False):
         n = stop - start
         self.start, self.stop, self.key = start, stop, key
         self.top5_idx = np.full((n, cache.TOPK), -1, np.int16)
         self.top5_prob = np.zeros((n, cache.TOPK), np.float32)
+        # top-5 within the dataset's class subset (ImageNet-A/R), None without a subset
+        self.subset_top5_idx = np.full((n, cache.TOPK), -1, np.int16) if subset else None
+        self.subset_top5_prob = np.zeros((n, cache.TOPK), np.float32) if subset else None
         self.missing = np.zeros(n, bool)
         self.done = np.zeros(n, bool)
         self.all_probs = np.zeros((n, cache.NUM_CLASSES), np.float16) if all_probs else None
@@ -216,6 +219,8 @@ class _State:
                       meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), np.uint8))
         if self.all_probs is not None:
             arrays["all_probs"] = self.all_probs
+        if self.subset_top5_idx is not None:
+            arrays.update(subset_top5_idx=self.subset_top5_idx, subset_top5_prob=self.subset_top5_prob)
         with atomic_path(path, needed=sum(a.nbytes for a in arrays.values())) as tmp:
             with open(tmp, "wb") as f:
                 np.savez(f, **arrays)
@@ -238,9 +243,12 @@ class _State:
                 start, stop = meta["start"], meta["stop"]
                 if type(start) is not int or type(stop) is not int or not 0 <= start <= stop:
                     raise damaged(f"rows {start!r}-{stop!r}")
-                st = cls(start, stop, meta["key"], "all_probs" in z.files)
+                st = cls(start, stop, meta["key"], "all_probs" in z.files,
+                         "subset_top5_idx" in z.files)
                 for name in ("top5_idx", "top5_prob", "missing", "done") + (
-                        ("all_probs",) if st.all_probs is not None else ()):
+                        ("all_probs",) if st.all_probs is not None else ()) + (
+                        ("subset_top5_idx", "subset_top5_prob")
+                        if st.subset_top5_idx is not None else ()):
                     arr = z[name]
                     want = getattr(st, name)
                     if arr.shape != want.shape or arr.dtype != want.dtype:
@@ -297,7 +305,7 @@ def run(valset: ValSet, backend, options: Optional[RunOptions] = None) -> RunRes
     shard = opt.shard or shard_from_env()
     key = run_key(valset, backend, opt)
     final = os.path.join(opt.out_dir, cache.cache_filename(
-        backend.model, valset.num_images, valset.fingerprint))
+        backend.model, valset.num_images, valset.fingerprint, valset.dataset))
     check_writable(opt.out_dir)
     ckpt = checkpoint_path(final, shard)
     with locks.hold(ckpt, opt.log):
@@ -329,7 +337,7 @@ def _run_locked(valset: ValSet, backend, opt: RunOptions, shard: Shard, key: Dic
         return done
     bs = max(1, int(backend.batch_size))
     start, stop = shard_rows(valset.num_images, bs, shard)
-    state = _resume_or_new(ckpt, start, stop, key, opt)
+    state = _resume_or_new(ckpt, start, stop, key, opt, valset.class_subset is not None)
     where = f" [shard {shard.rank + 1}/{shard.world}: rows {start}-{stop - 1}]" if shard.world > 1 else ""
     opt.log(f"{backend.model}: {valset.describe()}{where}")
     t0, n_new = time.perf_counter(), 0
@@ -390,23 +398,24 @@ def _remove_torn_writes(ckpt: str) -> None:
                 _remove(os.path.join(folder, f))
 
 
-def _resume_or_new(ckpt: str, start: int, stop: int, key: Dict, opt: RunOptions) -> _State:
+def _resume_or_new(ckpt: str, start: int, stop: int, key: Dict, opt: RunOptions,
+                   subset: bool = False) -> _State:
     _remove_torn_writes(ckpt)
     if not os.path.lexists(ckpt):
-        return _State(start, stop, key, opt.save_all_probs)
+        return _State(start, stop, key, opt.save_all_probs, subset)
     try:
         st = _State.load(ckpt)
     except CheckpointError as e:
         if not opt.overwrite:
             raise
         opt.log(f"--overwrite: discarding damaged checkpoint {ckpt} ({e})")
-        return _State(start, stop, key, opt.save_all_probs)
+        return _State(start, stop, key, opt.save_all_probs, subset)
     diff = _key_diff(st.key, key)
     if (st.start, st.stop) != (start, stop):
         diff.append("shard rows")
     if diff and opt.overwrite:
         opt.log(f"--overwrite: discarding {ckpt} (made with other settings: {', '.join(diff)})")
-        return _State(start, stop, key, opt.save_all_probs)
+        return _State(start, stop, key, opt.save_all_probs, subset)
     if diff:
         raise BenchError(f"checkpoint {ckpt} belongs to a run with other settings (differs in: "
                          f"{', '.join(diff)}). Fix: re-run with the same options to resume it, "
@@ -441,6 +450,9 @@ def _loop(valset: ValSet, backend, st: _State, ckpt: str, bs: int, opt: RunOptio
                                      f"({len(batch.rows)}, {cache.NUM_CLASSES}) ImageNet probabilities")
                 local = np.asarray(batch.rows) - st.start
                 st.top5_idx[local], st.top5_prob[local] = cache.top5_from_probs(probs)
+                if st.subset_top5_idx is not None:
+                    st.subset_top5_idx[local], st.subset_top5_prob[local] = cache.top5_within(
+                        probs, valset.class_subset)
                 if st.all_probs is not None:
                     st.all_probs[local] = probs.astype(np.float16)
                 st.done[local] = True
@@ -501,13 +513,17 @@ def _write_final(final: str, valset: ValSet, key: Dict, states: List[_State], wo
     cat = lambda name: np.concatenate([getattr(s, name) for s in states])  # noqa: E731
     bad = sorted(b for s in states for b in s.bad)
     prov = {k: v for k, v in key.items() if k not in ("fingerprint", "num_images")}
+    subset = valset.class_subset
     prov.update(complete=True, shards=world, dataset={
-        "layout": valset.layout, "label_source": valset.label_source, "full_set": valset.is_full,
-        "num_classes": valset.num_classes},
+        "name": valset.dataset, "layout": valset.layout, "label_source": valset.label_source,
+        "full_set": valset.is_full, "num_classes": valset.num_classes,
+        **({"class_subset": list(subset)} if subset is not None else {})},
         bad_images=[{"image": valset.image_ids[r], "reason": reason} for r, reason in bad])
     preds = cache.Predictions.build(
         cat("top5_idx"), cat("top5_prob"), valset.labels, valset.image_ids, prov,
-        missing=cat("missing"), all_probs=cat("all_probs") if states[0].all_probs is not None else None)
+        missing=cat("missing"), all_probs=cat("all_probs") if states[0].all_probs is not None else None,
+        subset_top5=(cat("subset_top5_idx"), cat("subset_top5_prob"))
+        if states[0].subset_top5_idx is not None else None)
     cache.save(final, preds)
 
 
@@ -524,8 +540,15 @@ def _report(final: str, opt: RunOptions) -> RunResult:
     acc1, acc5 = accuracy(preds)
     bad = [(b["image"], b["reason"]) for b in preds.provenance.get("bad_images", [])]
     ds = preds.provenance.get("dataset", {})
-    scope = "full val set" if ds.get("full_set") else "SUBSET"
-    print(f"{preds.qualname}: acc@1 {acc1:.2f}%  acc@5 {acc5:.2f}%  "
+    name = ds.get("name", "imagenet-val")
+    scope = ("full val set" if name == "imagenet-val" else f"full {name}") if ds.get("full_set") \
+        else "SUBSET"
+    masked = ""
+    if preds.subset_top5_idx is not None:
+        from imagenet_bench.analysis.scorer import masked_correct
+        m1 = 100.0 * masked_correct(preds).sum() / max(1, preds.num_images)
+        masked = f"masked acc@1 {m1:.2f}% ({len(ds.get('class_subset', []))} classes)  "
+    print(f"{preds.qualname}: {masked}acc@1 {acc1:.2f}%  acc@5 {acc5:.2f}%  "
           f"({preds.num_images:,} images, {scope}"
           + (f"; {len(bad)} unreadable, counted wrong" if bad else "") + f")  -> {final}", flush=True)
     for image, reason in bad:

@@ -147,7 +147,10 @@ class KerasProcessBackend:
         """Probabilities (n, 1000) from the child (each image alone unless ``batch_size`` > 1)."""
         if self._proc is None:
             raise BenchError(f"{self.config.model}: the backend is closed")
-        self._conn.send(("predict", np.ascontiguousarray(inputs)))
+        try:
+            self._conn.send(("predict", np.ascontiguousarray(inputs)))
+        except (BrokenPipeError, ConnectionResetError, EOFError):
+            raise self._died(False) from None
         return self._receive()
 
     def close(self, timeout: float = 30.0) -> None:

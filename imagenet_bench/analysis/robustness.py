@@ -1,0 +1,273 @@
+"""Robustness table: each model on ImageNet val and the shifted test sets (numpy only).
+
+One row per model (caches from ``predict --dataset NAME``, any mix of sets in
+one folder):
+
+* ``imagenet-val`` top-1 and ``real`` (ReaL top-1 on the same val cache,
+  :mod:`data.real_labels`, when timm's package data and official file names
+  allow it);
+* top-1 on each shifted set present. For ImageNet-A and -R, ``imagenet-a`` /
+  ``imagenet-r`` are **masked** (the model's prediction restricted to the
+  set's 200 classes, the protocol of the papers that introduced them, from the
+  cache's ``subset_top5_idx``) and ``imagenet-a-unmasked`` / ``-r-unmasked``
+  the plain 1,000-class top-1;
+* differences to val: ``delta_<set>`` = set - full val; for A and R also
+  ``delta_<set>_val200`` = masked set - val restricted to the same 200 classes
+  (images of those classes, predictions masked to them: timm's "clean" baseline),
+  whose value is ``val200_<set>``;
+* effective robustness ``er_<set>`` (Taori et al., "Measuring Robustness to
+  Natural Distribution Shifts in Image Classification", NeurIPS 2020): fit
+  ``logit(shifted top-1) = a + b * logit(val top-1)`` by least squares across the
+  models present (at least 3), and report each model's shifted top-1 minus the
+  fit's prediction mapped back to accuracy, in percentage points.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from imagenet_bench.analysis import scorer
+from imagenet_bench.cache import store as cache
+from imagenet_bench.data import datasets
+from imagenet_bench.errors import BenchError, InputError
+
+VAL = datasets.DEFAULT
+#: shifted sets in table order
+SHIFTED = [n for n in datasets.names() if n != VAL]
+#: sets scored with predictions restricted to their class subset
+MASKED = tuple(n for n in SHIFTED if datasets.get(n).subset_file)
+MIN_MODELS_FOR_FIT = 3
+
+
+@dataclass(frozen=True)
+class Fit:
+    """The logit-linear baseline of one shifted set: logit(shift) = intercept + slope * logit(val)."""
+
+    dataset: str
+    slope: float
+    intercept: float
+    models: int  # models the fit was made from
+
+    def predict(self, val_acc: float, num_images: int = 0) -> float:
+        """Shifted top-1 (%) the baseline expects at val top-1 ``val_acc`` (%)."""
+        return 100.0 * _sigmoid(self.intercept + self.slope * logit(val_acc, num_images))
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def logit(acc: float, num_images: int = 0) -> float:
+    """logit of a top-1 accuracy in percent; 0 and 100 % are moved half an image inwards
+    (``0.5 / num_images``; 1e-6 without a count) so the logit stays finite."""
+    eps = 0.5 / num_images if num_images else 1e-6
+    p = min(max(acc / 100.0, eps), 1.0 - eps)
+    return float(np.log(p / (1.0 - p)))
+
+
+def linear_fit(x: Sequence[float], y: Sequence[float]) -> Tuple[float, float]:
+    """Least-squares ``(slope, intercept)`` of ``y = intercept + slope * x``."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    xc = x - x.mean()
+    slope = float((xc * (y - y.mean())).sum() / (xc * xc).sum())
+    return slope, float(y.mean() - slope * x.mean())
+
+
+def effective_robustness(val: Dict[str, float], shifted: Dict[str, float], dataset: str,
+                         n_val: int = 0, n_shift: int = 0
+                         ) -> Tuple[Dict[str, float], Optional[Fit]]:
+    """``({model: effective robustness in points}, fit)`` over the models in both dicts.
+
+    ``val``/``shifted`` map model -> top-1 (%). With fewer than
+    :data:`MIN_MODELS_FOR_FIT` models (or all val accuracies equal) there is no
+    fit: ``({}, None)``.
+    """
+    models = sorted(m for m in shifted if m in val)
+    xs = [logit(val[m], n_val) for m in models]
+    if len(models) < MIN_MODELS_FOR_FIT or np.ptp(xs) == 0:
+        return {}, None
+    slope, intercept = linear_fit(xs, [logit(shifted[m], n_shift) for m in models])
+    fit = Fit(dataset, slope, intercept, len(models))
+    return {m: shifted[m] - fit.predict(val[m], n_val) for m in models}, fit
+
+
+# --- per-cache accuracies ----------------------------------------------------------------------
+
+def top1(preds: cache.Predictions) -> float:
+    """Plain top-1 (%) over all rows (missing rows wrong)."""
+    return 100.0 * float(scorer.correct(preds)[0].mean()) if preds.num_images else float("nan")
+
+
+def val_restricted(val: cache.Predictions, classes: Sequence[int]
+                   ) -> Tuple[float, Optional[float], int, int]:
+    """Val top-1 on the images of ``classes`` only: ``(unmasked %, masked % or None, images,
+    undetermined)``.
+
+    The masked prediction (top-1 among ``classes``) is the first of the cached
+    top-5 that lies in ``classes``; a row whose top-5 holds none of them is
+    *undetermined* unless the cache has ``all_probs`` (``--save-all-probs``). The
+    masked accuracy is returned only when every row is determined.
+    """
+    rows = np.flatnonzero(np.isin(val.labels, classes))
+    if rows.size == 0:
+        return float("nan"), None, 0, 0
+    labels = val.labels[rows]
+    ok = ~val.missing[rows]
+    unmasked = 100.0 * float(((val.top5_idx[rows, 0] == labels) & ok).mean())
+    if val.all_probs is not None:
+        pred = cache.top5_within(val.all_probs[rows].astype(np.float32), classes)[0][:, 0]
+        return unmasked, 100.0 * float(((pred == labels) & ok).mean()), int(rows.size), 0
+    inside = np.isin(val.top5_idx[rows], classes)
+    first = np.argmax(inside, axis=1)
+    determined = inside.any(axis=1) | ~ok
+    pred = val.top5_idx[rows, first]
+    undetermined = int((~determined).sum())
+    if undetermined:
+        return unmasked, None, int(rows.size), undetermined
+    return unmasked, 100.0 * float(((pred == labels) & ok).mean()), int(rows.size), 0
+
+
+# --- the table -------------------------------------------------------------------------------
+
+@dataclass
+class Table:
+    """Rows (one dict per model), the datasets present, the fits and notes for the user."""
+
+    rows: List[Dict]
+    present: List[str]  # datasets with at least one cache, table order
+    fits: Dict[str, Fit]
+    notes: List[str]
+
+
+def group(preds: Sequence[cache.Predictions]) -> Dict[str, Dict[str, cache.Predictions]]:
+    """``{dataset: {model: cache}}``; caches of one set must cover the same images."""
+    by_set: Dict[str, List[cache.Predictions]] = {}
+    for p in preds:
+        by_set.setdefault(datasets.name_of(p), []).append(p)
+    out: Dict[str, Dict[str, cache.Predictions]] = {}
+    for name, ps in by_set.items():
+        fps = sorted({p.fingerprint for p in ps}, key=lambda fp: [p.fingerprint for p in ps].index(fp))
+        if len(fps) > 1:
+            examples = "; ".join(f"{next(p.where() for p in ps if p.fingerprint == fp)} "
+                                 f"({next(p.num_images for p in ps if p.fingerprint == fp)} images)"
+                                 for fp in fps[:3])
+            raise InputError(f"--dataset {name} caches: the caches cover different image lists "
+                             f"({len(fps)} fingerprints, e.g. {examples}), so their accuracies "
+                             f"are not comparable. Fix: keep the caches of one folder of {name} "
+                             f"in --precomputed (predict every model on the same images)")
+        scorer.check_same_images(ps)  # one cache per model
+        out[name] = {p.qualname: p for p in ps}
+    return out
+
+
+def build(preds: Sequence[cache.Predictions], models: Sequence[str] = ()) -> Table:
+    """The robustness table of ``preds``; rows of ``models`` only when given (the
+    effective-robustness fits always use every model present)."""
+    sets = group(preds)
+    names = sorted({m for ms in sets.values() for m in ms})
+    missing = [m for m in models if m not in names]
+    if missing:
+        raise InputError(f"no cache of {', '.join(missing)}; models present: {', '.join(names)}. "
+                         f"Fix: name models as framework:name, e.g. {names[0]}")
+    present = [n for n in datasets.names() if n in sets]
+    notes: List[str] = []
+    rows = [_row(m, sets, notes) for m in names]
+    fits = _add_effective_robustness(rows, sets, present)
+    if models:
+        rows = [next(r for r in rows if r["model"] == m) for m in models]
+    for name in present:
+        if name != VAL and name not in fits:
+            notes.append(f"no effective robustness for {name}: it needs {MIN_MODELS_FOR_FIT} or "
+                         f"more models with both imagenet-val and {name} caches")
+    return Table(rows, present, fits, notes)
+
+
+def _row(model: str, sets: Dict[str, Dict[str, cache.Predictions]], notes: List[str]) -> Dict:
+    row: Dict = {"model": model}
+    val = sets.get(VAL, {}).get(model)
+    if val is not None:
+        row[VAL] = top1(val)
+        row["real"] = _real(val, notes)
+    for name in SHIFTED:
+        p = sets.get(name, {}).get(model)
+        if p is None:
+            continue
+        if name in MASKED:
+            row[f"{name}-unmasked"] = top1(p)
+            row[name] = 100.0 * float(scorer.masked_correct(p).mean())
+        else:
+            row[name] = top1(p)
+        if val is None:
+            continue
+        row[f"delta_{name}"] = row[name] - row[VAL]
+        if name in MASKED:
+            classes = datasets.get(name).classes
+            unmasked, masked, n, undetermined = val_restricted(_with_probs(val), classes)
+            row[f"val200_{name}"] = masked
+            row[f"delta_{name}_val200"] = None if masked is None else row[name] - masked
+            if undetermined:
+                notes.append(f"{model}: val restricted to {name}'s classes is undetermined for "
+                             f"{undetermined} of {n} images (none of their top-5 is among the "
+                             f"classes); predict imagenet-val with --save-all-probs for that "
+                             f"baseline")
+    return row
+
+
+def _with_probs(val: cache.Predictions) -> cache.Predictions:
+    """The val cache with ``all_probs`` when its file has them (read on demand)."""
+    if val.all_probs is None and val.path and val.path.endswith(".npz"):
+        try:
+            return cache.load(val.path, with_all_probs=True)
+        except cache.CacheError:
+            return val
+    return val
+
+
+def _real(val: cache.Predictions, notes: List[str]) -> Optional[float]:
+    from imagenet_bench.data import real_labels
+    try:
+        correct, counted = real_labels.real_accuracy(val)
+    except BenchError as e:
+        note = f"no ReaL column for {val.qualname}: {e}"
+        if note not in notes:
+            notes.append(note)
+        return None
+    return 100.0 * correct / counted if counted else None
+
+
+def _add_effective_robustness(rows: List[Dict], sets, present: List[str]) -> Dict[str, Fit]:
+    fits: Dict[str, Fit] = {}
+    if VAL not in present:
+        return fits
+    n_val = _images(sets[VAL])
+    val = {r["model"]: r[VAL] for r in rows if r.get(VAL) is not None}
+    for name in present:
+        if name == VAL:
+            continue
+        shifted = {r["model"]: r[name] for r in rows if r.get(name) is not None}
+        er, fit = effective_robustness(val, shifted, name, n_val, _images(sets[name]))
+        if fit is None:
+            continue
+        fits[name] = fit
+        for r in rows:
+            if r["model"] in er:
+                r[f"er_{name}"] = er[r["model"]]
+    return fits
+
+
+def _images(by_model: Dict[str, cache.Predictions]) -> int:
+    return next(iter(by_model.values())).num_images if by_model else 0
+
+
+def csv_keys(table: Table) -> List[str]:
+    """The CSV columns: model, one per dataset present (+ real, + unmasked A/R), er_<set>."""
+    keys = ["model"]
+    for name in table.present:
+        keys.append(name)
+        if name == VAL and any(r.get("real") is not None for r in table.rows):
+            keys.append("real")
+        if name in MASKED:
+            keys.append(f"{name}-unmasked")
+    return keys + [f"er_{n}" for n in table.present if n in table.fits]

@@ -1,0 +1,94 @@
+"""``imagenet-bench robustness``: val, ReaL, ImageNetV2, -A, -R, -Sketch and effective robustness.
+
+Reads every cache in ``--precomputed DIR`` (made by ``predict --dataset NAME``),
+one row per model; see :mod:`imagenet_bench.analysis.robustness` for the
+definitions. numpy and the standard library only (matplotlib for ``--plot``).
+"""
+from __future__ import annotations
+
+import sys
+
+from imagenet_bench.analysis import robustness, scorer
+from imagenet_bench.commands._common import HelpFormatter, add_output_args, emit
+from imagenet_bench.report import tables as report
+
+#: short column headers of the text table
+SHORT = {"imagenet-val": "val", "imagenet-v2-matched-frequency": "v2-mf",
+         "imagenet-v2-threshold0.7": "v2-t0.7", "imagenet-v2-top-images": "v2-top",
+         "imagenet-a": "A", "imagenet-r": "R", "imagenet-sketch": "sketch"}
+
+
+def add_parser(sub) -> None:
+    """Register the ``robustness`` subcommand."""
+    p = sub.add_parser(
+        "robustness", help="top-1 on ImageNet val, ReaL, V2, A, R, Sketch and effective robustness",
+        description="One row per model: top-1 (%) on each test set cached in --precomputed "
+                    "(`predict --dataset NAME`), ReaL top-1 on val, each set's difference to "
+                    "val (A and R: masked to their 200 classes, against full val and against "
+                    "val restricted to the same 200 classes), and effective robustness: the "
+                    "shifted top-1 above the linear fit of logit(shifted) on logit(val) across "
+                    "the models present (Taori et al. 2020), in points.",
+        formatter_class=HelpFormatter)
+    p.add_argument("models", nargs="*", metavar="MODEL",
+                   help="models to list (framework:name); default all")
+    p.add_argument("--precomputed", metavar="DIR", default="precomputed",
+                   help="folder of caches of any of the test sets")
+    p.add_argument("--plot", metavar="FILE",
+                   help="also draw shifted vs val top-1 (logit axes) with the fits (.png/.pdf/.svg)")
+    add_output_args(p)
+    p.set_defaults(func=run)
+
+
+def columns(table: robustness.Table, fmt: str):
+    """Output columns: the CSV set of :func:`robustness.csv_keys`; text/json add differences."""
+    keys = robustness.csv_keys(table)
+    if fmt == "csv":
+        return [report.Column(k, k) for k in keys]
+    cols = [report.Column("model", "model")]
+    has_val = robustness.VAL in table.present
+    for key in keys[1:]:
+        short = SHORT.get(key.replace("-unmasked", ""), key)
+        if key.startswith("er_"):
+            continue
+        if key == "real":
+            cols.append(report.Column("real", "ReaL"))
+        elif key.endswith("-unmasked"):
+            cols.append(report.Column(key, f"{short} unmasked"))
+        elif key in robustness.MASKED:
+            cols.append(report.Column(key, f"{short} masked"))
+        else:
+            cols.append(report.Column(key, short))
+        name = key.replace("-unmasked", "")
+        if not has_val or name in (robustness.VAL, "real") or (
+                name in robustness.MASKED and key == name):
+            continue  # a masked set's differences follow its unmasked column
+        cols.append(report.Column(f"delta_{name}", f"Δ{short}-val", signed=True))
+        if name in robustness.MASKED:
+            if fmt == "json":
+                cols.append(report.Column(f"val200_{name}", f"val@{short}200"))
+            cols.append(report.Column(f"delta_{name}_val200", f"Δ{short}-val200", signed=True))
+    cols += [report.Column(k, f"ER {SHORT.get(k[3:], k[3:])}", signed=True)
+             for k in keys if k.startswith("er_")]
+    return cols
+
+
+def run(args) -> int:
+    """Load every cache, build the table and print it (and the plot)."""
+    preds = scorer.load_predictions(args.precomputed, allow_mixed=True)
+    table = robustness.build(preds, args.models)
+    fits = "; ".join(f"{n}: logit(acc) = {f.intercept:+.3f} {f.slope:+.3f}*logit(val) "
+                     f"({f.models} models)" for n, f in table.fits.items())
+    title = (f"Top-1 (%) of {len(table.rows)} models on {', '.join(table.present)} "
+             f"({args.precomputed}); A/R masked to their 200 classes; Δ: minus val (val200: val "
+             f"images of the same 200 classes, masked); ER: effective robustness (points)"
+             + (f"\nbaselines: {fits}" if fits else ""))
+    for note in table.notes:
+        print(f"note: {note}", file=sys.stderr)
+    emit(report.render(table.rows, columns(table, args.format), args.format, title=title),
+         args.output)
+    if args.plot:
+        from imagenet_bench.report import plots
+        plots.robustness_scatter(table.rows, table.fits, args.plot,
+                                 title="Effective robustness (logit axes)")
+        print(f"wrote {args.plot}", file=sys.stderr)
+    return 0
