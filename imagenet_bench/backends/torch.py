@@ -138,21 +138,31 @@ class TorchBackend:
 
     def __init__(self, module: torch.nn.Module, model: str, recipe: Recipe, weights_prov: dict,
                  device: str = "auto", batch_size: int = 32, workers: Optional[int] = None,
-                 amp=None, threads: Optional[int] = None, extra: Optional[dict] = None):
+                 amp=None, threads: Optional[int] = None, extra: Optional[dict] = None,
+                 tf32: bool = False, channels_last: bool = False, compile: bool = False):
+        """``tf32``, ``channels_last`` and ``compile`` (``torch.compile``) are numerics
+        variants of ``verify variants`` (recorded as ``torch_numerics`` in the provenance)."""
         self.model, self.recipe, self.batch_size = model, recipe, int(batch_size)
         if recipe.normalization != "torch":
             raise InputError(f"{model}: recipe normalization {recipe.normalization!r} is not 'torch'")
         self.device = pick_device(device)
         self.amp = _autocast_dtype(amp, self.device)  # None (float32), "bf16" or "fp16"
+        self.numerics = {k: True for k, v in (("tf32", tf32), ("channels_last", channels_last),
+                                               ("compile", compile)) if v}
         self.threads = int(threads or default_threads())
         torch.set_num_threads(self.threads)
         torch.backends.cudnn.benchmark = False  # autotuning picks kernels by timing: results vary
-        torch.backends.cuda.matmul.allow_tf32 = False  # TF32 rounds fp32 matmuls/convs to 10 bits
-        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cuda.matmul.allow_tf32 = bool(tf32)  # TF32 rounds fp32 matmuls/convs to 10 bits
+        torch.backends.cudnn.allow_tf32 = bool(tf32)
         if workers is None:  # CPU: as many as threads; CUDA: the node's cores shared, at most 8
             workers = min(8, default_threads()) if self.device.type == "cuda" else self.threads
         self.workers = int(workers)
         self.module = module.eval().to(self.device)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        if channels_last:
+            self.module = self.module.to(memory_format=torch.channels_last)
+        if compile:
+            self.module = torch.compile(self.module)
         self._mean = torch.tensor(recipe.mean, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
         self._std = torch.tensor(recipe.std, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
         self._weights_prov, self._extra = dict(weights_prov), dict(extra or {})
@@ -168,6 +178,8 @@ class TorchBackend:
             device=self.device.type, precision=self.amp or "fp32",
             resize_crop="torchvision.transforms.functional" if uses_torchvision_transforms(self.recipe)
             else "imagenet_bench.data.pixels")
+        if self.numerics:
+            prov["torch_numerics"] = dict(self.numerics)
         return prov
 
     def preprocess(self, path: str) -> np.ndarray:
@@ -192,12 +204,17 @@ class TorchBackend:
         finally:
             del it
 
-    def predict(self, inputs) -> np.ndarray:
-        """Softmax probabilities (n, 1000) float32 of a uint8 NHWC batch."""
+    def network_input(self, inputs) -> torch.Tensor:
+        """A uint8 NHWC batch as the network's float32 NCHW input (ToTensor + Normalize)."""
         x = torch.as_tensor(inputs).to(self.device, non_blocking=True)
         with torch.inference_mode():
             x = x.permute(0, 3, 1, 2).contiguous().float().div(255)
-            x = x.sub(self._mean).div(self._std)
+            return x.sub(self._mean).div(self._std).contiguous(memory_format=self.memory_format)
+
+    def predict(self, inputs) -> np.ndarray:
+        """Softmax probabilities (n, 1000) float32 of a uint8 NHWC batch."""
+        x = self.network_input(inputs)
+        with torch.inference_mode():
             if self.amp:
                 dtype = torch.float16 if self.amp == "fp16" else torch.bfloat16
                 with torch.autocast(self.device.type, dtype=dtype):
@@ -220,8 +237,10 @@ def _autocast_dtype(amp, device: torch.device) -> Optional[str]:
     return amp
 
 
-def from_config(config) -> TorchBackend:
-    """The backend of a :class:`~imagenet_bench.run.config.RunConfig` (registry or factory model)."""
+def from_config(config, **numerics) -> TorchBackend:
+    """The backend of a :class:`~imagenet_bench.run.config.RunConfig` (registry or factory model).
+
+    ``numerics`` (``tf32``, ``channels_last``, ``compile``) go to :class:`TorchBackend`."""
     if config.factory:
         module = load_factory(config.factory)
         prov = {"weights": f"factory {config.factory}"}
@@ -244,7 +263,7 @@ def from_config(config) -> TorchBackend:
     extra = dict(config.provenance(), builder=builder)
     return TorchBackend(module, config.model, config.recipe, prov, device=config.device,
                         batch_size=config.batch_size or 32, workers=config.workers,
-                        amp=config.amp, threads=config.threads, extra=extra)
+                        amp=config.amp, threads=config.threads, extra=extra, **numerics)
 
 
 def from_spec(spec, weights: Optional[str] = None, preprocess: str = "reference",

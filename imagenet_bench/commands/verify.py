@@ -8,6 +8,9 @@
   one-at-a-time vs batched vs a second one-at-a-time run; maximum probability
   difference, top-1/top-5 agreement, the images that disagree. Exit 1 if the
   repeated run is not bitwise identical or any top-5 differs.
+* ``verify variants --model NAME VAL [--variants LIST]``: the same weights run
+  every way (batch, numerics, compiler, ONNX Runtime, Keras backends), paired
+  against fp32 (:mod:`imagenet_bench.commands.variants`).
 
 N images are taken evenly spaced over VAL (in ImageFolder order).
 """
@@ -37,6 +40,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     t.add_argument("--checkpoint", metavar="FILE",
                    help="torch: state_dict file to use instead of downloading the weights")
     t.set_defaults(func=run)
+    from imagenet_bench.commands import variants
+    variants.add_parser(sub)
     return p
 
 

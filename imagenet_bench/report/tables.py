@@ -27,20 +27,23 @@ class Column:
     header: str
     decimals: int = 2
     signed: bool = False
+    fmt: Optional[str] = None  # text/markdown format spec for floats instead of decimals (".3g")
 
 
-def _cell(value, decimals: int, signed: bool = False) -> str:
+def _cell(value, decimals: int, signed: bool = False, fmt: Optional[str] = None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, bool):
         return "yes" if value else ""
+    if isinstance(value, float) and fmt:
+        return format(value, fmt)
     if isinstance(value, float):
         return f"{value:+.{decimals}f}" if signed else f"{value:.{decimals}f}"
     return str(value)
 
 
 def _text(rows: List[Dict], cols: Sequence[Column]) -> str:
-    table = [[c.header for c in cols]] + [[_cell(r.get(c.key), c.decimals, c.signed) for c in cols]
+    table = [[c.header for c in cols]] + [[_cell(r.get(c.key), c.decimals, c.signed, c.fmt) for c in cols]
                                           for r in rows]
     widths = [max(len(line[i]) for line in table) for i in range(len(cols))]
     numeric = [all(_is_num(r.get(c.key)) for r in rows) for c in cols]
@@ -62,7 +65,7 @@ def _markdown(rows: List[Dict], cols: Sequence[Column]) -> str:
     out = ["| " + " | ".join(c.header for c in cols) + " |",
            "|" + "|".join("---:" if num else "---" for num in numeric) + "|"]
     for r in rows:
-        out.append("| " + " | ".join(_cell(r.get(c.key), c.decimals, c.signed).replace("|", "\\|")
+        out.append("| " + " | ".join(_cell(r.get(c.key), c.decimals, c.signed, c.fmt).replace("|", "\\|")
                                      for c in cols) + " |")
     return "\n".join(out) + "\n"
 

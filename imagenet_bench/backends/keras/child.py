@@ -66,9 +66,12 @@ FRAMEWORK = "keras"
 def library_versions() -> Dict[str, str]:
     """Versions of the libraries that produce Keras predictions (for provenance)."""
     import PIL
-    return {"keras": keras.__version__, "tensorflow": tf.__version__,
-            "numpy": np.__version__, "pillow": PIL.__version__,
-            "keras_backend": keras.backend.backend()}
+    versions = {"keras": keras.__version__, "tensorflow": tf.__version__,
+                "numpy": np.__version__, "pillow": PIL.__version__,
+                "keras_backend": keras.backend.backend()}
+    if keras.backend.backend() != "tensorflow":  # the version of the backend that runs the network
+        versions[keras.backend.backend()] = importlib.import_module(keras.backend.backend()).__version__
+    return versions
 
 
 def set_determinism(seed: int = 0) -> None:
@@ -162,6 +165,22 @@ def calibrate_batchnorm(model, x: np.ndarray) -> int:
 NO_WEIGHTS = ("none", "random")
 
 
+def save_informative_weights(spec: ModelSpec, inputs: np.ndarray, path: str, seed: int = 0) -> int:
+    """Random weights (``seed``) with batch norm calibrated on network ``inputs``, saved to ``path``.
+
+    :func:`calibrate_batchnorm` on the seeded random model, then
+    ``save_weights`` (``path`` ends in ``.weights.h5``): fixed weights whose
+    outputs are informative (not uniform), loadable on every Keras backend.
+    Returns the number of BN layers calibrated.
+    """
+    model = build_model(spec, None, seed=seed)
+    n = calibrate_batchnorm(model, inputs)
+    model.save_weights(path)
+    del model
+    release()
+    return n
+
+
 def compiled_call(net, size: int, batch: Optional[int] = 1) -> Callable:
     """``net(x, training=False)`` traced once by ``tf.function`` for float32 (batch, size, size, 3).
 
@@ -189,7 +208,7 @@ class KerasBackend:
                  preprocess: str = "reference", seed: int = 0, config=None):
         """``config``: a :class:`~imagenet_bench.run.config.RunConfig` (what ``predict`` sends);
         without it one is built from ``spec``, ``weights`` (None/'none': random, or a file) and
-        ``preprocess``."""
+        ``preprocess``. ``config.batch_size`` > 1 runs each batch in one call (``batchN``)."""
         if config is None:
             w = "none" if weights is None or weights.lower() in NO_WEIGHTS else weights
             config = run_config.build(spec.qualname, FRAMEWORK, weights=w, preprocess=preprocess,
@@ -197,6 +216,7 @@ class KerasBackend:
         self.config, self.spec = config, config.spec
         weights = None if not config.pretrained else (config.checkpoint or "imagenet")
         self.preprocess_mode, self.seed = config.preprocess, int(config.seed)
+        self.batch_size = int(config.batch_size or 1)
         self.recipe = config.recipe
         self.model = config.model
         self.keras_model = build_model(self.spec, weights, seed=self.seed)
@@ -204,8 +224,11 @@ class KerasBackend:
         self._pre = _preprocess_input(self.spec)
         # Compiled once: a graph for exactly (1, s, s, 3), and one for any batch size
         # (used only by `verify determinism`).
-        self._call = compiled_call(self.keras_model, self.recipe.crop, batch=1)
-        self._call_any = compiled_call(self.keras_model, self.recipe.crop, batch=None)
+        if keras.backend.backend() == "tensorflow":
+            self._call = compiled_call(self.keras_model, self.recipe.crop, batch=1)
+            self._call_any = compiled_call(self.keras_model, self.recipe.crop, batch=None)
+        else:  # JAX / PyTorch: Keras' own predict step of that backend (jit-compiled on JAX)
+            self._call = self._call_any = lambda x: self.keras_model.predict_on_batch(np.asarray(x))
 
     # -- runner protocol ---------------------------------------------------------------
     def provenance(self) -> dict:
@@ -213,17 +236,27 @@ class KerasBackend:
         return {**self.config.provenance(), "weights": self._weights,
                 "preprocessing": self.recipe.as_dict(), "builder": self.spec.builder,
                 "library_versions": library_versions(),
-                "inference": "one image at a time: tf.function(model(x, training=False))",
+                "inference": self._inference(),
                 "seed": self.seed if self._weights == "random" else None,
                 "op_determinism": True}
+
+    def _inference(self) -> str:
+        call = ("tf.function(model(x, training=False))" if keras.backend.backend() == "tensorflow"
+                else f"model.predict_on_batch(x) on the {keras.backend.backend()} backend")
+        if self.batch_size > 1:
+            return f"batches of {self.batch_size}: {call}"
+        return f"one image at a time: {call}"
 
     def preprocess(self, path: str) -> np.ndarray:
         """Decode, resize and crop one image (shared pixels.py): uint8 (s, s, 3)."""
         return pixels.load(path, self.recipe)
 
     def predict(self, inputs) -> np.ndarray:
-        """Probabilities (n, 1000) of uint8 (n, s, s, 3) pixels, each image through the net alone."""
+        """Probabilities (n, 1000) of uint8 (n, s, s, 3) pixels, each image through the net alone
+        (the whole batch in one call when ``batch_size`` > 1)."""
         inputs = np.asarray(inputs)
+        if self.batch_size > 1:
+            return self.predict_batch(self.to_input(inputs))
         return np.stack([self.predict_one(self.to_input(px)) for px in inputs])
 
     # -- building blocks (benchmarks, verify) ------------------------------------------
@@ -236,11 +269,11 @@ class KerasBackend:
 
     def predict_one(self, x: np.ndarray) -> np.ndarray:
         """Probabilities (1000,) of one network input (1, s, s, 3) through the compiled call."""
-        return self._call(tf.constant(x)).numpy()[0]
+        return np.asarray(self._call(tf.constant(x)))[0]
 
     def predict_batch(self, x: np.ndarray) -> np.ndarray:
         """Probabilities (n, 1000) of network inputs (n, s, s, 3) in one batched call."""
-        return self._call_any(tf.constant(x)).numpy()
+        return np.asarray(self._call_any(tf.constant(x)))
 
     @property
     def input_size(self) -> int:

@@ -33,15 +33,19 @@ from imagenet_bench.models import keras_weights
 from imagenet_bench.run import config as run_config
 
 
-def _serve(conn, config: "run_config.RunConfig") -> None:
+def _serve(conn, config: "run_config.RunConfig", keras_backend: Optional[str] = None) -> None:
     """Child process: build the model, then answer ("predict", pixels) until "close" or EOF.
 
     SIGTERM is left to the parent (SLURM signals every process of a job step): the parent
     checkpoints and closes this process; if the parent dies, the pipe's EOF ends it.
+    ``keras_backend`` ("tensorflow", "jax", "torch") is put in ``KERAS_BACKEND``
+    before this process imports Keras.
     """
     import signal
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
+        if keras_backend:
+            os.environ["KERAS_BACKEND"] = keras_backend
         from imagenet_bench.backends.keras import child as kb
         if config.threads:
             kb.set_threads(int(config.threads))
@@ -78,12 +82,17 @@ class KerasProcessBackend:
     batch_size = 1  # every image goes through the network alone
     _target = staticmethod(_serve)  # the child's main function (tests replace it)
 
-    def __init__(self, config: "run_config.RunConfig"):
+    def __init__(self, config: "run_config.RunConfig", keras_backend: Optional[str] = None):
+        """``keras_backend``: run the child on that Keras 3 backend (default: KERAS_BACKEND or
+        tensorflow); ``config.batch_size`` > 1: the child runs each batch in one call
+        (``verify variants``)."""
         self.config, self.spec = config, config.spec
         self.preprocess_mode, self.recipe = config.preprocess, config.recipe
+        self.batch_size = int(config.batch_size or 1)
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited TF state
         self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=self._target, daemon=True, args=(child, config),
+        args = (child, config, keras_backend) if keras_backend else (child, config)
+        self._proc = ctx.Process(target=self._target, daemon=True, args=args,
                                  name=f"imagenet_bench-keras-{config.model_id.file_stem}")
         self._proc.start()
         child.close()
@@ -135,7 +144,7 @@ class KerasProcessBackend:
         return pixels.load(path, self.recipe)
 
     def predict(self, inputs) -> np.ndarray:
-        """Probabilities (n, 1000) from the child, each image run alone through the compiled call."""
+        """Probabilities (n, 1000) from the child (each image alone unless ``batch_size`` > 1)."""
         if self._proc is None:
             raise BenchError(f"{self.config.model}: the backend is closed")
         try:

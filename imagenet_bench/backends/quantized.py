@@ -1,0 +1,81 @@
+"""The ``quantized`` variant: torchvision's quantizable architectures (``torchvision.models.quantization``).
+
+Two cases, both paired with the float model of the reference row:
+
+* real weights: torchvision's own int8 weights of the architecture
+  (``<Arch>_QuantizedWeights.DEFAULT``, ``quantize=True``), whose
+  ``meta["unquantized"]`` names the float weights they were made from. They
+  are loaded from torch's hub cache or downloaded; when neither works the
+  caller reports the row as skipped with the reason.
+* random weights (``--weights none``): the mechanics on the reference's own
+  seeded random float weights -- copied into the quantizable architecture,
+  fused (``fuse_model``), observed with the default x86 (fbgemm) qconfig on
+  the calibration images and converted (eager-mode post-training static
+  quantization, ``torch.ao.quantization``). Its accuracy says nothing about
+  torchvision's real quantized weights.
+
+Quantized kernels run on the CPU only.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Tuple
+
+import torch
+import torchvision
+
+from imagenet_bench.errors import BenchError
+
+
+def quantizable(arch: str) -> bool:
+    """True when torchvision has a quantizable version of ``arch``."""
+    return callable(getattr(torchvision.models.quantization, arch, None))
+
+
+def _check(arch: str) -> None:
+    if not quantizable(arch):
+        raise BenchError(f"torchvision has no quantized {arch} (torchvision.models.quantization offers "
+                         f"resnet18/50, mobilenet_v2/v3_large, googlenet, inception_v3, shufflenet_v2_*, "
+                         f"resnext101_*)")
+
+
+def pretrained(arch: str) -> Tuple[torch.nn.Module, dict]:
+    """torchvision's int8 weights of ``arch`` (hub cache or download); BenchError if unavailable."""
+    _check(arch)
+    enum = torchvision.models.get_model_weights(getattr(torchvision.models.quantization, arch))
+    weights = enum.DEFAULT
+    try:
+        model = getattr(torchvision.models.quantization, arch)(weights=weights, quantize=True)
+    except Exception as e:  # urllib / socket errors when the hub cannot be reached
+        raise BenchError(f"torchvision's quantized weights {weights} could not be loaded "
+                         f"({type(e).__name__}); put {weights.url} in torch's hub cache") from None
+    return model.eval(), {"weights": f"{weights}", "float_counterpart": weights.meta.get("unquantized"),
+                          "quantized_backend": weights.meta.get("backend")}
+
+
+def from_float(arch: str, float_module: torch.nn.Module,
+               calibration: Iterable[torch.Tensor]) -> Tuple[torch.nn.Module, dict]:
+    """Post-training static int8 quantization of ``float_module``'s weights in ``arch``'s quantizable form.
+
+    ``calibration``: network-input batches (float32 NCHW) the observers see.
+    """
+    _check(arch)
+    engine = "fbgemm" if "fbgemm" in torch.backends.quantized.supported_engines else "qnnpack"
+    torch.backends.quantized.engine = engine
+    model = getattr(torchvision.models.quantization, arch)(weights=None, quantize=False)
+    missing, unexpected = model.load_state_dict(float_module.state_dict(), strict=False)
+    if missing or unexpected:
+        raise BenchError(f"the float weights do not fit torchvision's quantizable {arch} "
+                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+    model.eval()
+    model.fuse_model(is_qat=False)
+    model.qconfig = torch.ao.quantization.get_default_qconfig(engine)
+    torch.ao.quantization.prepare(model, inplace=True)
+    n = 0
+    with torch.inference_mode():
+        for x in calibration:
+            model(x)
+            n += len(x)
+    torch.ao.quantization.convert(model, inplace=True)
+    return model, {"quantization": {"method": "torch.ao.quantization eager post-training static",
+                                    "engine": engine, "qconfig": f"get_default_qconfig({engine!r})",
+                                    "calibration_images": n}}

@@ -1,0 +1,125 @@
+"""Backends for each ``verify variants`` row of a PyTorch model (same weights, other ways of running).
+
+:class:`TorchVariants` builds the reference (fp32, eager, batches of ``-b N``)
+and every variant as a runner backend whose model name carries the variant
+(``ModelId.with_settings`` of the variant's setting), so each writes
+its own cache through the normal resumable predict path:
+
+=============== ===========================================================
+batch1          batches of one image
+bf16 / fp16     ``torch.autocast`` bfloat16 (CPU or GPU) / float16 (GPU only)
+tf32            TF32 matmuls and convolutions (GPU only)
+channels_last   model and input in ``torch.channels_last`` memory format
+compile         ``torch.compile`` (inductor; needs a C compiler on CPU)
+onnx, onnx-int8 ONNX Runtime, fp32 export / static int8 (:mod:`backends.onnx`)
+quantized       torchvision's quantizable architecture (:mod:`backends.quantized`)
+=============== ===========================================================
+
+:meth:`TorchVariants.skip_reason` says why a variant cannot run here (no
+CUDA device, a missing package, ...); the table keeps such rows.
+"""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from dataclasses import replace
+from typing import List, Optional, Sequence, Tuple
+
+from imagenet_bench.analysis.variants import variant_setting
+from imagenet_bench.backends import torch as tb
+from imagenet_bench.errors import BenchError
+
+AMP = ("bf16", "fp16")  # torch.autocast bfloat16 / float16 (RunConfig.with_amp)
+GPU_ONLY = ("fp16", "tf32")
+KERAS_ONLY = ("keras-tensorflow", "keras-jax", "keras-torch")
+#: the variants a PyTorch model gets by default, in table order
+DEFAULT = ("batch1", "bf16", "fp16", "tf32", "channels_last", "compile", "onnx", "onnx-int8", "quantized")
+
+
+class TorchVariants:
+    """The reference and variant backends of one torch model (registry entry or model factory)."""
+
+    def __init__(self, config, calibration: Sequence[Tuple[str, str]], cache_dir: str):
+        """``config``: the reference's :class:`~imagenet_bench.run.config.RunConfig`;
+        ``calibration``: (image id, path) of the calibration rows; ``cache_dir``: caches and exports."""
+        self.config, self.calibration, self.cache_dir = config, list(calibration), cache_dir
+        self.device = tb.pick_device(config.device)
+        self.batch_size = config.batch_size or 32
+        self.reference_name = config.model
+
+    def _config(self, variant: str, **changes):
+        return replace(self.config, model_id=self.config.model_id.with_settings(variant_setting(variant)),
+                       **changes)
+
+    def skip_reason(self, variant: str) -> Optional[str]:
+        """Why ``variant`` cannot run here, or None."""
+        if variant in KERAS_ONLY:
+            return "Keras-backend variant; this is a PyTorch model"
+        if variant == "batchN":
+            return f"the PyTorch reference already runs batches of {self.batch_size} (-b); see batch1"
+        if variant in GPU_ONLY and self.device.type != "cuda":
+            return "no CUDA device" if not _cuda() else f"needs a CUDA device (--device {self.config.device})"
+        if variant == "compile" and not (shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")):
+            return "torch.compile (inductor) needs a C compiler; none on PATH"
+        if variant in ("onnx", "onnx-int8"):
+            missing = [m for m in ("onnx", "onnxscript", "onnxruntime") if importlib.util.find_spec(m) is None]
+            if missing:
+                return f"{', '.join(missing)} not installed (pip install 'imagenet_bench[variants]')"
+            if self.device.type != "cpu":
+                return "the ONNX variants run on the CPU execution provider; use --device cpu"
+        if variant == "quantized":
+            from imagenet_bench.backends import quantized
+            if self.config.spec is None:
+                return "needs a torchvision model with a quantized counterpart (not --model-factory)"
+            if self.config.spec.entry.quantized_backend:
+                return "the reference is already a quantized model"
+            arch = self.config.spec.builder.partition(":")[2]
+            if not quantized.quantizable(arch):
+                return f"torchvision has no quantized {arch}"
+        if variant in ("onnx-int8", "quantized") and not self.calibration:
+            return "needs calibration images (--calibration-split N with N >= 1)"
+        return None
+
+    def build(self, variant: str):
+        """The runner backend of ``variant`` ("fp32" = the reference)."""
+        if variant == "fp32":
+            return tb.from_config(self.config)
+        if variant == "batch1":
+            return tb.from_config(self._config(variant, batch_size=1))
+        if variant in AMP:
+            return tb.from_config(self.config.with_amp(variant))
+        if variant in ("tf32", "channels_last", "compile"):
+            return tb.from_config(self._config(variant), **{variant: True})
+        if variant in ("onnx", "onnx-int8"):
+            from imagenet_bench.backends.onnx import OnnxBackend
+            cfg = self._config(variant)
+            return OnnxBackend(tb.from_config(cfg), cfg.model, self.cache_dir,
+                               int8=variant == "onnx-int8", calibration=self.calibration)
+        if variant == "quantized":
+            return self._quantized(self._config(variant))
+        raise BenchError(f"{variant}: not a PyTorch variant")
+
+    def _quantized(self, cfg) -> tb.TorchBackend:
+        from imagenet_bench.backends import quantized
+        arch = cfg.spec.builder.partition(":")[2]
+        base = tb.from_config(cfg)
+        if not cfg.pretrained and not cfg.checkpoint:
+            module, prov = quantized.from_float(arch, base.module.cpu(), self._calibration_inputs(base))
+            prov["weights"] = base.provenance()["weights"] + ", quantized here (mechanics only)"
+        else:
+            module, prov = quantized.pretrained(arch)
+        extra = dict(cfg.provenance(), builder=f"torchvision.models.quantization:{arch}")
+        return tb.TorchBackend(module, cfg.model, base.recipe, prov, device="cpu",
+                               batch_size=self.batch_size, workers=cfg.workers, threads=cfg.threads,
+                               extra=extra)
+
+    def _calibration_inputs(self, base: tb.TorchBackend, batch: int = 10) -> List:
+        import numpy as np
+        paths = [p for _, p in self.calibration]
+        return [base.network_input(np.stack([base.preprocess(p) for p in paths[s:s + batch]])).cpu()
+                for s in range(0, len(paths), batch)]
+
+
+def _cuda() -> bool:
+    import torch
+    return torch.cuda.is_available()
