@@ -240,3 +240,31 @@ def test_from_config_takes_a_typed_run_config(tmp_path):
     assert backend.from_config(config(amp="bf16")).provenance()["precision"] == "bf16"
     with pytest.raises(backend.InputError, match="timm models use timm's own transform"):
         backend.from_config(config(overrides={"crop": 200}))
+
+
+# --- verify variants ---------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_verify_variants_runs_a_timm_model_through_timms_transform(valdir, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    out = tmp_path / "v"
+    rc = cli.main(["verify", "variants", "-m", MODEL, "--weights", "none", "--variants",
+                   "batch1,channels_last,onnx,quantized", "--calibration-split", "1",
+                   "--cache-dir", str(out), "--format", "csv", *FAST, str(valdir)])
+    assert rc == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    rows = {r.split(",")[0]: r.split(",") for r in lines[1:]}
+    assert list(rows) == ["fp32", "batch1", "channels_last", "onnx", "quantized"]
+    for v in ("batch1", "channels_last", "onnx"):
+        # the same float32 network: no flips, identical top-5 sets, probabilities within rounding
+        assert rows[v][1] == "ok", rows[v]
+        assert rows[v][7:9] == ["0", "0"] and float(rows[v][10]) == 100.0, rows[v]
+        assert float(rows[v][12]) < 1e-5, rows[v]
+    assert rows["quantized"][1] == "skipped: needs a torchvision model with a quantized counterpart"
+    names = sorted(p.name for p in out.glob("*.npz"))
+    assert names == sorted(f"timm-resnet18.a1_in1k+{s}random.{{}}".format(names[0].split(".")[-2])
+                           + ".npz" for s in ("", "batch1+", "channels_last+", "onnx+"))
+    # every variant's cache records timm's own transform, as the fp32 reference does
+    for name in names:
+        prov = cache.load(str(out / name)).provenance
+        assert prov["preprocessing"]["mode"] == "timm" and prov["resize_crop"] == "timm.data.create_transform"

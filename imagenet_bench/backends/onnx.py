@@ -110,7 +110,7 @@ class OnnxBackend:
         self.base, self.model, self.batch_size = base, model, base.batch_size
         ids = [i for i, _ in calibration]
         key = json.dumps([base.provenance(), ids if int8 else []], sort_keys=True)
-        stem = os.path.join(out_dir, f"torch-{model}.{hashlib.sha256(key.encode()).hexdigest()[:8]}")
+        stem = os.path.join(out_dir, f"{model.replace(':', '-', 1)}.{hashlib.sha256(key.encode()).hexdigest()[:8]}")
         os.makedirs(out_dir, exist_ok=True)
         fp32_path = stem + ".fp32.onnx"
         if not os.path.exists(fp32_path):

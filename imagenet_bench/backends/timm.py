@@ -25,21 +25,21 @@ from __future__ import annotations
 import os
 import pickle
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 import timm
 import torch
-import torchvision
 from safetensors import SafetensorError
 from timm.data import create_transform
 
 from imagenet_bench.backends import timm_meta
-from imagenet_bench.backends.torch import NO_WEIGHTS, RANDOM_SEED, _collate, default_threads, pick_device
+from imagenet_bench.backends.torch import (NO_WEIGHTS, RANDOM_SEED, TorchBackend, _autocast_dtype,
+                                          pick_device)
+from imagenet_bench.models.recipe import Recipe
 from imagenet_bench.cache.atomic import file_sha256
 from imagenet_bench.data import pixels
 from imagenet_bench.errors import BenchError, InputError
-from imagenet_bench.run.runner import Batch
 
 SAFE_FILE, TORCH_FILE = "model.safetensors", "pytorch_model.bin"  # what timm fetches from a hub repo
 #: what loading a weights file that is not one (or not of this model) raises
@@ -153,60 +153,43 @@ def build(spec: TimmSpec, weights: Optional[str] = None,
 
 def autocast_dtype(amp, device: torch.device) -> Optional[str]:
     """None/False: float32; True or "auto": float16 on CUDA, bfloat16 elsewhere; else the dtype."""
-    if not amp:
-        return None
-    if amp is True or amp == "auto":
-        return "fp16" if device.type == "cuda" else "bf16"
-    if amp not in ("bf16", "fp16"):
+    if amp not in (None, False, True, "auto", "bf16", "fp16"):
         raise InputError(f"--amp {amp!r}: choose bf16 or fp16")
-    return amp
+    return _autocast_dtype(amp, device)
 
 
-class _Images(torch.utils.data.Dataset):
-    """(row, path) items through timm's transform; a bad file becomes a reason string."""
+class _TimmLoad:
+    """Decode one image as timm's loader does (``convert("RGB")``) and apply timm's eval
+    transform: float32 (3, H, W), normalised. Picklable, for DataLoader workers."""
 
-    def __init__(self, items: Sequence[Tuple[int, str]], transform):
-        self.items, self.transform = list(items), transform
+    def __init__(self, transform):
+        self.transform = transform
 
-    def __len__(self) -> int:
-        return len(self.items)
-
-    def __getitem__(self, i):
-        row, path = self.items[i]
-        try:
-            return row, path, self.transform(pixels.load_rgb(path)).numpy(), None
-        except pixels.BadImageError as e:
-            return row, path, None, e.reason
+    def __call__(self, path: str) -> np.ndarray:
+        return self.transform(pixels.load_rgb(path)).numpy()
 
 
-class TimmBackend:
-    """A timm model plus timm's own eval transform, run by :func:`runner.run`."""
+class TimmBackend(TorchBackend):
+    """A timm model run by :func:`runner.run` like any torch model (device, autocast, numerics
+    variants, DataLoader workers: :class:`TorchBackend`), but with timm's own eval transform in
+    place of the registry recipe's resize/crop/normalise."""
 
     framework = "timm"
 
     def __init__(self, module: torch.nn.Module, spec: TimmSpec, model: str, weights_prov: dict,
-                 device: str = "auto", batch_size: int = 32, workers: Optional[int] = None,
-                 amp=None, threads: Optional[int] = None):
-        self.spec, self.model, self.batch_size = spec, model, int(batch_size)
-        cfg = timm_meta.get_pretrained_cfg(spec.name)
-        self.data_config = timm_meta.data_config(cfg)
+                 **kw):
+        self.spec = spec
+        self.data_config = timm_meta.data_config(timm_meta.get_pretrained_cfg(spec.name))
         self.transform = create_transform(**self.data_config, is_training=False)
-        self.device = pick_device(device)
-        self.amp = autocast_dtype(amp, self.device)  # None (float32), "bf16" or "fp16"
-        self.threads = int(threads or default_threads())
-        torch.set_num_threads(self.threads)
-        torch.backends.cudnn.benchmark = False  # autotuning picks kernels by timing: results vary
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-        if workers is None:
-            workers = min(8, default_threads()) if self.device.type == "cuda" else self.threads
-        self.workers = int(workers)
-        self.module = module.eval().to(self.device)
-        self._weights_prov = dict(weights_prov)
+        r = timm_meta.recipe(self.data_config)
+        recipe = Recipe(resize=r["resize"], crop=r["crop"], squash=r["crop_mode"] == "squash",
+                        interpolation=r["interpolation"], normalization="torch",
+                        mean=tuple(r["mean"]), std=tuple(r["std"]))
+        super().__init__(module, model, recipe, weights_prov, **kw)
 
     def provenance(self) -> dict:
-        """Weights, timm's resolved data config and transform, library versions, device, precision."""
-        prov = dict(self._weights_prov)
+        """The torch backend's, with timm's resolved data config and transform as the recipe."""
+        prov = super().provenance()
         prov.update(
             builder=f"timm:{self.spec.arch}", timm_model=self.spec.name,
             preprocessing={"mode": "timm", "normalization": "torch",
@@ -214,45 +197,21 @@ class TimmBackend:
             timm_data_config={k: list(v) if isinstance(v, tuple) else v
                               for k, v in sorted(self.data_config.items())},
             transform=[repr(t) for t in self.transform.transforms],
-            library_versions={"timm": timm.__version__, "torch": torch.__version__,
-                              "torchvision": torchvision.__version__,
-                              "pillow": pixels.Image.__version__, "numpy": np.__version__},
-            device=self.device.type, precision=self.amp or "fp32",
             resize_crop="timm.data.create_transform")
+        prov["library_versions"] = dict(prov["library_versions"], timm=timm.__version__)
         return prov
 
     def preprocess(self, path: str) -> np.ndarray:
         """Decode one image and apply timm's transform: float32 (3, H, W), normalised."""
-        return self.transform(pixels.load_rgb(path)).numpy()
+        return self._load()(path)
 
-    def batches(self, jobs: Sequence[Sequence[Tuple[int, str]]]) -> Iterator[Batch]:
-        """Decode and transform ``jobs`` in DataLoader workers, one Batch per job."""
-        items, sampler, i = [], [], 0
-        for job in jobs:
-            items += job
-            sampler.append(list(range(i, i + len(job))))
-            i += len(job)
-        loader = torch.utils.data.DataLoader(
-            _Images(items, self.transform), batch_sampler=sampler, num_workers=self.workers,
-            collate_fn=_collate, pin_memory=self.device.type == "cuda",
-            prefetch_factor=4 if self.workers else None)
-        it = iter(loader)
-        try:
-            yield from it
-        finally:
-            del it
+    def _load(self):
+        return _TimmLoad(self.transform)
 
-    def predict(self, inputs) -> np.ndarray:
-        """Softmax probabilities (n, 1000) float32 of a float32 NCHW batch from the transform."""
+    def network_input(self, inputs) -> torch.Tensor:
+        """A batch from timm's transform (already float32 NCHW, normalised) on the device."""
         x = torch.as_tensor(inputs).to(self.device, non_blocking=True)
-        with torch.inference_mode():
-            if self.amp:
-                dtype = torch.float16 if self.amp == "fp16" else torch.bfloat16
-                with torch.autocast(self.device.type, dtype=dtype):
-                    logits = self.module(x)
-            else:
-                logits = self.module(x)
-            return torch.softmax(logits.float(), dim=1).cpu().numpy()
+        return x.contiguous(memory_format=self.memory_format)
 
 
 # --- construction from the command line ------------------------------------------------------
@@ -276,7 +235,7 @@ def from_spec(spec: TimmSpec, weights: Optional[str] = None, checkpoint: Optiona
     return TimmBackend(module, spec, name or model_name(spec, prov, amp), prov, **kw)
 
 
-def from_config(config) -> TimmBackend:
+def from_config(config, **numerics) -> TimmBackend:
     """The backend of a typed run config (``run/config.py``'s ``RunConfig``, duck-typed).
 
     Uses ``config.model_id`` (arch, tag; its canonical string names the cache),
@@ -294,7 +253,7 @@ def from_config(config) -> TimmBackend:
     extra = config.provenance() if callable(getattr(config, "provenance", None)) else {}
     backend = TimmBackend(module, spec, config.model, dict(extra, **prov), device=config.device,
                           batch_size=config.batch_size or 32, workers=config.workers,
-                          amp=config.amp, threads=config.threads)
+                          amp=config.amp, threads=config.threads, **numerics)
     return backend
 
 

@@ -19,6 +19,7 @@ backend protocol of :mod:`runner`:
 """
 from __future__ import annotations
 
+import functools
 import os
 from typing import Iterator, List, Optional, Sequence, Tuple
 
@@ -98,10 +99,11 @@ def load_pixels(path: str, recipe: Recipe) -> np.ndarray:
 
 
 class _Images(torch.utils.data.Dataset):
-    """(row, path) items decoded with :func:`pixels.load`; a bad file becomes a reason string."""
+    """(row, path) items decoded by ``load(path)`` (picklable: it runs in DataLoader workers);
+    a bad file becomes a reason string."""
 
-    def __init__(self, items: Sequence[Tuple[int, str]], recipe: Recipe):
-        self.items, self.recipe = list(items), recipe
+    def __init__(self, items: Sequence[Tuple[int, str]], load):
+        self.items, self.load = list(items), load
 
     def __len__(self) -> int:
         return len(self.items)
@@ -109,7 +111,7 @@ class _Images(torch.utils.data.Dataset):
     def __getitem__(self, i):
         row, path = self.items[i]
         try:
-            return row, path, load_pixels(path, self.recipe), None
+            return row, path, self.load(path), None
         except pixels.BadImageError as e:
             return row, path, None, e.reason
 
@@ -186,6 +188,10 @@ class TorchBackend:
         """Decode, resize and crop one image: uint8 (crop, crop, 3)."""
         return load_pixels(path, self.recipe)
 
+    def _load(self):
+        """``preprocess`` as a picklable callable for DataLoader workers."""
+        return functools.partial(load_pixels, recipe=self.recipe)
+
     def batches(self, jobs: Sequence[Sequence[Tuple[int, str]]]) -> Iterator[Batch]:
         """Decode ``jobs`` (lists of (row, path)) in DataLoader workers, one Batch per job."""
         items, sampler, i = [], [], 0
@@ -194,7 +200,7 @@ class TorchBackend:
             sampler.append(list(range(i, i + len(job))))
             i += len(job)
         loader = torch.utils.data.DataLoader(
-            _Images(items, self.recipe), batch_sampler=sampler, num_workers=self.workers,
+            _Images(items, self._load()), batch_sampler=sampler, num_workers=self.workers,
             collate_fn=_collate, pin_memory=self.device.type == "cuda",
             worker_init_fn=_ignore_sigterm if self.workers else None,
             prefetch_factor=4 if self.workers else None)

@@ -43,6 +43,11 @@ class TorchVariants:
         """``config``: the reference's :class:`~imagenet_bench.run.config.RunConfig`;
         ``calibration``: (image id, path) of the calibration rows; ``cache_dir``: caches and exports."""
         self.config, self.calibration, self.cache_dir = config, list(calibration), cache_dir
+        if config.framework == "timm":  # a torch module behind timm's own transform
+            from imagenet_bench.backends import timm as adapter
+        else:
+            adapter = tb
+        self.adapter = adapter
         self.device = tb.pick_device(config.device)
         self.batch_size = config.batch_size or 32
         self.reference_name = config.model
@@ -69,8 +74,8 @@ class TorchVariants:
                 return "the ONNX variants run on the CPU execution provider; use --device cpu"
         if variant == "quantized":
             from imagenet_bench.backends import quantized
-            if self.config.spec is None:
-                return "needs a torchvision model with a quantized counterpart (not --model-factory)"
+            if self.config.spec is None or self.config.framework != "torch":
+                return "needs a torchvision model with a quantized counterpart"
             if self.config.spec.entry.quantized_backend:
                 return "the reference is already a quantized model"
             arch = self.config.spec.builder.partition(":")[2]
@@ -83,17 +88,17 @@ class TorchVariants:
     def build(self, variant: str):
         """The runner backend of ``variant`` ("fp32" = the reference)."""
         if variant == "fp32":
-            return tb.from_config(self.config)
+            return self.adapter.from_config(self.config)
         if variant == "batch1":
-            return tb.from_config(self._config(variant, batch_size=1))
+            return self.adapter.from_config(self._config(variant, batch_size=1))
         if variant in AMP:
-            return tb.from_config(self.config.with_amp(variant))
+            return self.adapter.from_config(self.config.with_amp(variant))
         if variant in ("tf32", "channels_last", "compile"):
-            return tb.from_config(self._config(variant), **{variant: True})
+            return self.adapter.from_config(self._config(variant), **{variant: True})
         if variant in ("onnx", "onnx-int8"):
             from imagenet_bench.backends.onnx import OnnxBackend
             cfg = self._config(variant)
-            return OnnxBackend(tb.from_config(cfg), cfg.model, self.cache_dir,
+            return OnnxBackend(self.adapter.from_config(cfg), cfg.model, self.cache_dir,
                                int8=variant == "onnx-int8", calibration=self.calibration)
         if variant == "quantized":
             return self._quantized(self._config(variant))

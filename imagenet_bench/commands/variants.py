@@ -25,6 +25,7 @@ import sys
 from typing import Dict, List, Optional, Tuple
 
 from imagenet_bench.analysis import variants as av
+from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.commands import _common
 from imagenet_bench.commands.predict import _floats
 from imagenet_bench.errors import BenchError, InputError
@@ -44,11 +45,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "with its Newcombe paired 95% interval, flips each way, McNemar exact p, "
                     "top-5 agreement, |delta prob| on the reference's top-1 class and images/s.")
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
-    p.add_argument("--framework", choices=("torch", "keras"),
+    p.add_argument("--framework", choices=("torch", "keras", "timm"),
                    help="look the name up in this framework only (default: the name decides)")
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--model", "-m", help="registry model (torch:resnet50, keras:MobileNet, ...; "
-                                             "see `imagenet-bench models`)")
+    which.add_argument("--model", "-m", help="registry model (torch:resnet50, keras:MobileNet, "
+                                             "timm:resnet50.a1_in1k, ...; see `imagenet-bench models`)")
     which.add_argument("--model-factory", metavar="MODULE:CALLABLE",
                        help="custom torch model (a callable returning a module with 1,000 outputs)")
     p.add_argument("--name", help="name of a --model-factory model (its id is custom:NAME)")
@@ -77,8 +78,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("-j", "--workers", type=int, help="torch DataLoader workers (default: CPU threads)")
     p.add_argument("--threads", type=int, help="CPU threads per process")
     p.add_argument("--device", help="torch device: auto (default), cuda, cuda:N, mps or cpu")
-    p.add_argument("--cache-dir", default=os.path.join("precomputed", "variants"), metavar="DIR",
-                   help="where the caches (and ONNX exports) go (precomputed/variants)")
+    p.add_argument("--cache-dir", default=os.path.join(RUNS_DIR, "variants"), metavar="DIR",
+                   help=f"where the caches (and ONNX exports) go ({RUNS_DIR}/variants)")
     p.add_argument("--overwrite", action="store_true", help="replace caches made with other settings")
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -189,7 +190,7 @@ def reference_config(args):
                        resize=args.resize, crop=args.crop, interpolation=args.interpolation,
                        mean=args.mean, std=args.std, factory=args.model_factory,
                        threads=args.threads)
-    if cfg.framework == "torch":  # the Keras reference runs one image at a time
+    if cfg.framework in ("torch", "timm"):  # the Keras reference runs one image at a time
         from dataclasses import replace
         cfg = replace(cfg, device=args.device or "auto", batch_size=args.batch_size,
                       workers=args.workers)
