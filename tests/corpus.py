@@ -28,6 +28,7 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 from numpy.lib import format as npy_format
 
+from imagenet_bench.cache import npz
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import imagenet_meta
 
@@ -1036,8 +1037,8 @@ def stale_temporaries_cleaned(root: Path) -> Setup:
     return Setup(argv=predict_argv(root / "val", out), rc=0, check=check, messages=[r"acc@1"])
 
 
-def _enospc_when(fragment: str, unless: str = "\0"):
-    real = np.savez
+def _enospc_when(fragment: str, unless: str = "\0", real=np.savez):
+    """``real`` (a writer taking a file or path first) failing with ENOSPC on matching names."""
 
     def savez(file, *a, **k):
         name = str(getattr(file, "name", file))
@@ -1057,7 +1058,7 @@ def disk_full_on_final_write(root: Path) -> Setup:
         assert len(ckpts) == 1, "the finished checkpoint must be kept"
         assert not list(out.glob(".*.tmp")), "temporary left behind"
     return Setup(argv=predict_argv(val, out), check=check,
-                 patches=[(np, "savez", _enospc_when(".val4-", unless=".partial"))],
+                 patches=[(npz, "write", _enospc_when(".val4-", unless=".partial", real=npz.write))],
                  messages=[r"val4-\w+\.npz: no space left on the device while writing it \(about [\d,]+ "
                            r"bytes needed, .* free in", "Nothing finished was lost"])
 

@@ -8,7 +8,7 @@ from conftest import make_valset
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import dataset
 from imagenet_bench.data import pixels
-from imagenet_bench.run import runner
+from imagenet_bench.run import checkpoint, runner
 from imagenet_bench.errors import BenchError
 from imagenet_bench.models.recipe import Recipe
 
@@ -158,7 +158,7 @@ def test_temporaries_of_a_killed_checkpoint_write_are_removed(tmp_path, valdir):
     vs = dataset.discover(str(valdir))
     b = NumpyBackend()
     final = tmp_path / "o" / cache.cache_filename("linear", vs.num_images, vs.fingerprint)
-    ckpt = runner.checkpoint_path(str(final), runner.Shard())
+    ckpt = checkpoint.checkpoint_path(str(final), runner.Shard())
     (tmp_path / "o").mkdir()
     torn = tmp_path / "o" / f".{ckpt.split('/')[-1]}.abc123.tmp"
     torn.write_bytes(b"half a checkpoint")

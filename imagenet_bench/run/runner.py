@@ -51,22 +51,19 @@ import queue
 import sys
 import threading
 import time
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from imagenet_bench.cache import checks, locations
+from imagenet_bench.cache import locations
 from imagenet_bench.cache import store as cache
-from imagenet_bench.cache.atomic import atomic_path
 from imagenet_bench.data.dataset import ValSet
 from imagenet_bench.errors import BenchError
 from imagenet_bench.data.pixels import BadImageError
-from imagenet_bench.run import locks
+from imagenet_bench.run import checkpoint, locks
+from imagenet_bench.run.shards import Shard, plan_batches, shard_from_env, shard_rows  # noqa: F401 (re-exported)
 
-CHECKPOINT_VERSION = 1
 
 
 class Batch(NamedTuple):
@@ -77,12 +74,6 @@ class Batch(NamedTuple):
     bad: List[Tuple[int, str, str]]  # (row, path, reason) of images that could not be read
 
 
-@dataclass(frozen=True)
-class Shard:
-    """This process's share of the work."""
-
-    rank: int = 0  # index of this process
-    world: int = 1  # number of processes
 
 
 @dataclass
@@ -112,34 +103,10 @@ class RunResult:
     bad_images: List[Tuple[str, str]] = field(default_factory=list)  # (image id, reason)
 
 
-def shard_from_env(environ: Optional[Dict[str, str]] = None) -> Shard:
-    """The shard of this process: torchrun's RANK/WORLD_SIZE, else SLURM's SLURM_PROCID/SLURM_NTASKS."""
-    env = os.environ if environ is None else environ
-    for rank_var, world_var in (("RANK", "WORLD_SIZE"), ("SLURM_PROCID", "SLURM_NTASKS")):
-        if world_var in env:
-            try:
-                rank, world = int(env.get(rank_var, "0")), int(env[world_var])
-            except ValueError:
-                raise BenchError(f"{rank_var}={env.get(rank_var)!r} / {world_var}={env[world_var]!r} "
-                                 f"are not integers. Fix: start the processes with torchrun or "
-                                 f"srun, or unset both variables") from None
-            if not 0 <= rank < world:
-                raise BenchError(f"{rank_var}={rank} is outside 0..{world_var}-1={world - 1}. Fix: "
-                                 f"start the processes with torchrun or srun, or unset both variables")
-            return Shard(rank, world)
-    return Shard()
 
 
-def plan_batches(num_rows: int, batch_size: int) -> List[Tuple[int, int]]:
-    """The fixed batches of a run: [(start, stop), ...] of ``batch_size`` rows (last one shorter)."""
-    return [(s, min(s + batch_size, num_rows)) for s in range(0, num_rows, batch_size)]
 
 
-def shard_rows(num_rows: int, batch_size: int, shard: Shard) -> Tuple[int, int]:
-    """Rows [start, stop) of ``shard``: a contiguous block of whole batches."""
-    nb = len(plan_batches(num_rows, batch_size))
-    lo, hi = nb * shard.rank // shard.world, nb * (shard.rank + 1) // shard.world
-    return min(lo * batch_size, num_rows), min(hi * batch_size, num_rows)
 
 
 def prefetch_batches(backend, jobs: Sequence[Sequence[Tuple[int, str]]], depth: int = 2) -> Iterator[Batch]:
@@ -186,98 +153,15 @@ def prefetch_batches(backend, jobs: Sequence[Sequence[Tuple[int, str]]], depth: 
 
 # --- checkpoints ---------------------------------------------------------------------------
 
-def checkpoint_path(cache_path: str, shard: Shard) -> str:
-    """``<stem>.partial.npz`` for one process, ``<stem>.shard<r>of<w>.partial.npz`` for a shard."""
-    stem = cache_path[:-4] if cache_path.endswith(".npz") else cache_path
-    if shard.world == 1:
-        return f"{stem}.partial.npz"
-    return f"{stem}.shard{shard.rank}of{shard.world}.partial.npz"
 
 
-class _State:
-    """Results of one shard's rows [start, stop), as held in memory and in its checkpoint."""
-
-    def __init__(self, start: int, stop: int, key: Dict, all_probs: bool, subset: bool = False):
-        n = stop - start
-        self.start, self.stop, self.key = start, stop, key
-        self.top5_idx = np.full((n, cache.TOPK), -1, np.int16)
-        self.top5_prob = np.zeros((n, cache.TOPK), np.float32)
-        # top-5 within the dataset's class subset (ImageNet-A/R), None without a subset
-        self.subset_top5_idx = np.full((n, cache.TOPK), -1, np.int16) if subset else None
-        self.subset_top5_prob = np.zeros((n, cache.TOPK), np.float32) if subset else None
-        self.missing = np.zeros(n, bool)
-        self.done = np.zeros(n, bool)
-        self.all_probs = np.zeros((n, cache.NUM_CLASSES), np.float16) if all_probs else None
-        self.bad: List[Tuple[int, str]] = []  # (row, reason)
-        self.complete = False
-
-    def save(self, path: str) -> None:
-        meta = {"checkpoint_version": CHECKPOINT_VERSION, "key": self.key, "start": self.start,
-                "stop": self.stop, "bad": self.bad, "complete": self.complete}
-        arrays = dict(top5_idx=self.top5_idx, top5_prob=self.top5_prob, missing=self.missing,
-                      done=self.done,
-                      meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), np.uint8))
-        if self.all_probs is not None:
-            arrays["all_probs"] = self.all_probs
-        if self.subset_top5_idx is not None:
-            arrays.update(subset_top5_idx=self.subset_top5_idx, subset_top5_prob=self.subset_top5_prob)
-        with atomic_path(path, needed=sum(a.nbytes for a in arrays.values())) as tmp:
-            with open(tmp, "wb") as f:
-                np.savez(f, **arrays)
-
-    @classmethod
-    def load(cls, path: str) -> "_State":
-        """Read a checkpoint; a damaged one raises :class:`CheckpointError` (headers checked first)."""
-        fix = "pass --overwrite to discard it and start this model over (or delete it)"
-
-        def damaged(why: str) -> CheckpointError:
-            return CheckpointError(f"checkpoint {path} is damaged and cannot be resumed from "
-                                   f"({why}). Fix: {fix}")
-        checks.inspect_npz(path, CheckpointError, "done", _CKPT_SHAPES, blobs=("meta",),
-                           what="checkpoint", fix=fix)
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                meta = json.loads(z["meta"].tobytes().decode())
-                if not isinstance(meta, dict) or not isinstance(meta.get("key"), dict):
-                    raise damaged("its metadata is not a JSON object with a run key")
-                start, stop = meta["start"], meta["stop"]
-                if type(start) is not int or type(stop) is not int or not 0 <= start <= stop:
-                    raise damaged(f"rows {start!r}-{stop!r}")
-                st = cls(start, stop, meta["key"], "all_probs" in z.files,
-                         "subset_top5_idx" in z.files)
-                for name in ("top5_idx", "top5_prob", "missing", "done") + (
-                        ("all_probs",) if st.all_probs is not None else ()) + (
-                        ("subset_top5_idx", "subset_top5_prob")
-                        if st.subset_top5_idx is not None else ()):
-                    arr = z[name]
-                    want = getattr(st, name)
-                    if arr.shape != want.shape or arr.dtype != want.dtype:
-                        raise damaged(f"{name} is {arr.dtype} {arr.shape}, expected "
-                                      f"{want.dtype} {want.shape}")
-                    setattr(st, name, arr)
-                st.bad = [(int(r), str(reason)) for r, reason in meta["bad"]]
-                if type(meta["complete"]) is not bool:
-                    raise damaged(f"complete is {meta['complete']!r}, not true/false")
-                st.complete = meta["complete"]
-        except CheckpointError:
-            raise
-        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile,
-                zlib.error) as e:
-            raise damaged(f"{type(e).__name__}: {e}") from None
-        return st
 
 
-class CheckpointError(BenchError):
-    """A checkpoint file cannot be resumed from (damaged, or not a checkpoint)."""
 
 
 #: checkpoint member -> shape after the row dimension (headers checked before reading)
-_CKPT_SHAPES = {"top5_idx": (cache.TOPK,), "top5_prob": (cache.TOPK,), "missing": (), "done": (),
-                "all_probs": (cache.NUM_CLASSES,)}
 
 
-def _key_diff(a: Dict, b: Dict) -> List[str]:
-    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -307,10 +191,10 @@ def run(valset: ValSet, backend, options: Optional[RunOptions] = None) -> RunRes
     final = os.path.join(opt.out_dir, cache.cache_filename(
         backend.model, valset.num_images, valset.fingerprint, valset.dataset))
     check_writable(opt.out_dir)
-    ckpt = checkpoint_path(final, shard)
+    ckpt = checkpoint.checkpoint_path(final, shard)
     with locks.hold(ckpt, opt.log):
         if shard.world == 1:
-            _remove_torn_writes(final)  # a run killed while writing its cache; no one else writes it
+            checkpoint.remove_torn_writes(final)  # a run killed while writing its cache; no one else writes it
         return _run_locked(valset, backend, opt, shard, key, final, ckpt)
 
 
@@ -337,7 +221,7 @@ def _run_locked(valset: ValSet, backend, opt: RunOptions, shard: Shard, key: Dic
         return done
     bs = max(1, int(backend.batch_size))
     start, stop = shard_rows(valset.num_images, bs, shard)
-    state = _resume_or_new(ckpt, start, stop, key, opt, valset.class_subset is not None)
+    state = checkpoint.resume_or_new(ckpt, start, stop, key, opt, valset.class_subset is not None)
     where = f" [shard {shard.rank + 1}/{shard.world}: rows {start}-{stop - 1}]" if shard.world > 1 else ""
     opt.log(f"{backend.model}: {valset.describe()}{where}")
     t0, n_new = time.perf_counter(), 0
@@ -348,9 +232,9 @@ def _run_locked(valset: ValSet, backend, opt: RunOptions, shard: Shard, key: Dic
         state.save(ckpt)
     seconds = time.perf_counter() - t0
     if shard.world == 1:
-        _write_final(final, valset, key, [state], shard.world)
-        _remove(ckpt)
-    elif not _try_merge(final, valset, key, shard.world):
+        checkpoint.write_final(final, valset, key, [state], shard.world)
+        checkpoint.remove(ckpt)
+    elif not checkpoint.try_merge(final, valset, key, shard.world):
         opt.log(f"shard {shard.rank + 1}/{shard.world} done ({ckpt}); the last shard to finish "
                 f"writes {final}")
         return RunResult(final, False, images_done=n_new, seconds=seconds)
@@ -368,11 +252,11 @@ def _existing_cache(final: str, key: Dict, opt: RunOptions) -> Optional[RunResul
         if opt.overwrite:
             return None
         raise
-    diff = _key_diff({k: old.provenance.get(k) for k in key}, key)
+    diff = checkpoint.key_diff({k: old.provenance.get(k) for k in key}, key)
     if not diff:
         opt.log(f"{final} already holds this model's complete predictions; not recomputed")
-        for stale in _stale_partials(final):
-            _remove(stale)
+        for stale in checkpoint.stale_partials(final):
+            checkpoint.remove(stale)
         return _report(final, opt)
     if opt.overwrite:
         return None
@@ -380,51 +264,13 @@ def _existing_cache(final: str, key: Dict, opt: RunOptions) -> Optional[RunResul
                      f"Fix: pass --overwrite to replace it, or -o another directory")
 
 
-def _stale_partials(final: str) -> List[str]:
-    folder, stem = os.path.split(final[:-4])
-    return [os.path.join(folder, f) for f in os.listdir(folder or ".")
-            if f.startswith(stem + ".") and f.endswith(".partial.npz")]
 
 
-def _remove_torn_writes(ckpt: str) -> None:
-    """Delete temporary files of this checkpoint left by a process killed while writing it.
-
-    Only this process (this shard) writes ``ckpt``, so its temporaries are safe to remove.
-    """
-    folder, base = os.path.split(os.path.abspath(ckpt))
-    if os.path.isdir(folder):
-        for f in os.listdir(folder):
-            if f.startswith(f".{base}.") and f.endswith(".tmp"):
-                _remove(os.path.join(folder, f))
 
 
-def _resume_or_new(ckpt: str, start: int, stop: int, key: Dict, opt: RunOptions,
-                   subset: bool = False) -> _State:
-    _remove_torn_writes(ckpt)
-    if not os.path.lexists(ckpt):
-        return _State(start, stop, key, opt.save_all_probs, subset)
-    try:
-        st = _State.load(ckpt)
-    except CheckpointError as e:
-        if not opt.overwrite:
-            raise
-        opt.log(f"--overwrite: discarding damaged checkpoint {ckpt} ({e})")
-        return _State(start, stop, key, opt.save_all_probs, subset)
-    diff = _key_diff(st.key, key)
-    if (st.start, st.stop) != (start, stop):
-        diff.append("shard rows")
-    if diff and opt.overwrite:
-        opt.log(f"--overwrite: discarding {ckpt} (made with other settings: {', '.join(diff)})")
-        return _State(start, stop, key, opt.save_all_probs, subset)
-    if diff:
-        raise BenchError(f"checkpoint {ckpt} belongs to a run with other settings (differs in: "
-                         f"{', '.join(diff)}). Fix: re-run with the same options to resume it, "
-                         f"or pass --overwrite (or delete it) to start over")
-    opt.log(f"resuming from {ckpt}: {int(st.done.sum())} of {stop - start} images already done")
-    return st
 
 
-def _loop(valset: ValSet, backend, st: _State, ckpt: str, bs: int, opt: RunOptions, desc: str) -> int:
+def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt: RunOptions, desc: str) -> int:
     """Predict the batches of ``st`` not done yet; checkpoint as it goes. Returns images done."""
     from tqdm import tqdm
 
@@ -483,56 +329,16 @@ def _loop(valset: ValSet, backend, st: _State, ckpt: str, bs: int, opt: RunOptio
     return n_new
 
 
-def _try_merge(final: str, valset: ValSet, key: Dict, world: int) -> bool:
-    """Merge all shard checkpoints into ``final`` if every shard is complete."""
-    states = []
-    for r in range(world):
-        path = checkpoint_path(final, Shard(r, world))
-        try:
-            st = _State.load(path) if os.path.exists(path) else None
-        except BenchError:
-            st = None
-        if st is None or not st.complete:
-            return os.path.exists(final)  # another process may have merged already
-        if _key_diff(st.key, key):
-            raise BenchError(f"shard checkpoint {path} was made with other settings "
-                             f"(differs in: {', '.join(_key_diff(st.key, key))}). Fix: delete it")
-        states.append(st)
-    _write_final(final, valset, key, states, world)
-    for r in range(world):
-        _remove(checkpoint_path(final, Shard(r, world)))
-    return True
 
 
-def _write_final(final: str, valset: ValSet, key: Dict, states: List[_State], world: int) -> None:
-    """Concatenate shard states (in row order) and save the cache atomically."""
-    states = sorted(states, key=lambda s: s.start)
-    if states[0].start != 0 or states[-1].stop != valset.num_images or any(
-            a.stop != b.start for a, b in zip(states, states[1:])):
-        raise BenchError(f"shards of {final} do not cover rows 0-{valset.num_images - 1}")
-    cat = lambda name: np.concatenate([getattr(s, name) for s in states])  # noqa: E731
-    bad = sorted(b for s in states for b in s.bad)
-    prov = {k: v for k, v in key.items() if k not in ("fingerprint", "num_images")}
-    subset = valset.class_subset
-    prov.update(complete=True, shards=world, dataset={
-        "name": valset.dataset, "layout": valset.layout, "label_source": valset.label_source,
-        "full_set": valset.is_full, "num_classes": valset.num_classes,
-        **({"class_subset": list(subset)} if subset is not None else {})},
-        bad_images=[{"image": valset.image_ids[r], "reason": reason} for r, reason in bad])
-    preds = cache.Predictions.build(
-        cat("top5_idx"), cat("top5_prob"), valset.labels, valset.image_ids, prov,
-        missing=cat("missing"), all_probs=cat("all_probs") if states[0].all_probs is not None else None,
-        subset_top5=(cat("subset_top5_idx"), cat("subset_top5_prob"))
-        if states[0].subset_top5_idx is not None else None)
-    cache.save(final, preds)
 
 
 def accuracy(preds: cache.Predictions) -> Tuple[float, float]:
-    """(acc@1, acc@5) in % over all rows; missing rows count as wrong."""
-    ok = ~preds.missing if preds.missing is not None else np.ones(preds.num_images, bool)
-    hit = (preds.top5_idx == preds.labels[:, None]) & ok[:, None]
+    """(acc@1, acc@5) in % over all rows; missing rows count as wrong (:func:`scorer.correct`)."""
+    from imagenet_bench.analysis.scorer import correct
+    top1, top5 = correct(preds)
     n = max(1, preds.num_images)
-    return 100.0 * hit[:, 0].sum() / n, 100.0 * hit.any(axis=1).sum() / n
+    return 100.0 * top1.sum() / n, 100.0 * top5.sum() / n
 
 
 def _report(final: str, opt: RunOptions) -> RunResult:
@@ -556,8 +362,3 @@ def _report(final: str, opt: RunOptions) -> RunResult:
     return RunResult(final, True, acc1, acc5, bad_images=bad)
 
 
-def _remove(path: str) -> None:
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass

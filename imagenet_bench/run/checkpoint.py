@@ -1,0 +1,226 @@
+"""Checkpoints of a run and the merge of shards into the final cache.
+
+``<cache stem>.partial.npz`` (one process) or ``<stem>.shard<r>of<w>.partial.npz``
+holds the rows done so far with the run's key (its settings); a run started
+again with the same settings resumes from it, one with other settings is
+refused (or, with ``--overwrite``, starts over). The last shard to finish
+merges every shard's checkpoint into the cache a single process would write.
+Every write is atomic; a damaged checkpoint is a :class:`CheckpointError`
+naming the file and the fix.
+"""
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+import zlib
+from typing import Dict, List, Tuple
+
+import numpy as np
+
+from imagenet_bench.cache import checks
+from imagenet_bench.cache import store as cache
+from imagenet_bench.cache.atomic import atomic_path
+from imagenet_bench.data.dataset import ValSet
+from imagenet_bench.errors import BenchError
+from imagenet_bench.run.shards import Shard
+
+
+CHECKPOINT_VERSION = 1
+
+
+def checkpoint_path(cache_path: str, shard: Shard) -> str:
+    """``<stem>.partial.npz`` for one process, ``<stem>.shard<r>of<w>.partial.npz`` for a shard."""
+    stem = cache_path[:-4] if cache_path.endswith(".npz") else cache_path
+    if shard.world == 1:
+        return f"{stem}.partial.npz"
+    return f"{stem}.shard{shard.rank}of{shard.world}.partial.npz"
+
+
+class State:
+    """Results of one shard's rows [start, stop), as held in memory and in its checkpoint."""
+
+    def __init__(self, start: int, stop: int, key: Dict, all_probs: bool, subset: bool = False):
+        n = stop - start
+        self.start, self.stop, self.key = start, stop, key
+        self.top5_idx = np.full((n, cache.TOPK), -1, np.int16)
+        self.top5_prob = np.zeros((n, cache.TOPK), np.float32)
+        # top-5 within the dataset's class subset (ImageNet-A/R), None without a subset
+        self.subset_top5_idx = np.full((n, cache.TOPK), -1, np.int16) if subset else None
+        self.subset_top5_prob = np.zeros((n, cache.TOPK), np.float32) if subset else None
+        self.missing = np.zeros(n, bool)
+        self.done = np.zeros(n, bool)
+        self.all_probs = np.zeros((n, cache.NUM_CLASSES), np.float16) if all_probs else None
+        self.bad: List[Tuple[int, str]] = []  # (row, reason)
+        self.complete = False
+
+    def save(self, path: str) -> None:
+        meta = {"checkpoint_version": CHECKPOINT_VERSION, "key": self.key, "start": self.start,
+                "stop": self.stop, "bad": self.bad, "complete": self.complete}
+        arrays = dict(top5_idx=self.top5_idx, top5_prob=self.top5_prob, missing=self.missing,
+                      done=self.done,
+                      meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), np.uint8))
+        if self.all_probs is not None:
+            arrays["all_probs"] = self.all_probs
+        if self.subset_top5_idx is not None:
+            arrays.update(subset_top5_idx=self.subset_top5_idx, subset_top5_prob=self.subset_top5_prob)
+        with atomic_path(path, needed=sum(a.nbytes for a in arrays.values())) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, **arrays)
+
+    @classmethod
+    def load(cls, path: str) -> "State":
+        """Read a checkpoint; a damaged one raises :class:`CheckpointError` (headers checked first)."""
+        fix = "pass --overwrite to discard it and start this model over (or delete it)"
+
+        def damaged(why: str) -> CheckpointError:
+            return CheckpointError(f"checkpoint {path} is damaged and cannot be resumed from "
+                                   f"({why}). Fix: {fix}")
+        checks.inspect_npz(path, CheckpointError, "done", _CKPT_SHAPES, blobs=("meta",),
+                           what="checkpoint", fix=fix)
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                meta = json.loads(z["meta"].tobytes().decode())
+                if not isinstance(meta, dict) or not isinstance(meta.get("key"), dict):
+                    raise damaged("its metadata is not a JSON object with a run key")
+                start, stop = meta["start"], meta["stop"]
+                if type(start) is not int or type(stop) is not int or not 0 <= start <= stop:
+                    raise damaged(f"rows {start!r}-{stop!r}")
+                st = cls(start, stop, meta["key"], "all_probs" in z.files,
+                         "subset_top5_idx" in z.files)
+                for name in ("top5_idx", "top5_prob", "missing", "done") + (
+                        ("all_probs",) if st.all_probs is not None else ()) + (
+                        ("subset_top5_idx", "subset_top5_prob")
+                        if st.subset_top5_idx is not None else ()):
+                    arr = z[name]
+                    want = getattr(st, name)
+                    if arr.shape != want.shape or arr.dtype != want.dtype:
+                        raise damaged(f"{name} is {arr.dtype} {arr.shape}, expected "
+                                      f"{want.dtype} {want.shape}")
+                    setattr(st, name, arr)
+                st.bad = [(int(r), str(reason)) for r, reason in meta["bad"]]
+                if type(meta["complete"]) is not bool:
+                    raise damaged(f"complete is {meta['complete']!r}, not true/false")
+                st.complete = meta["complete"]
+        except CheckpointError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile,
+                zlib.error) as e:
+            raise damaged(f"{type(e).__name__}: {e}") from None
+        return st
+
+
+class CheckpointError(BenchError):
+    """A checkpoint file cannot be resumed from (damaged, or not a checkpoint)."""
+
+
+_CKPT_SHAPES = {"top5_idx": (cache.TOPK,), "top5_prob": (cache.TOPK,), "missing": (), "done": (),
+                "all_probs": (cache.NUM_CLASSES,)}
+
+
+def key_diff(a: Dict, b: Dict) -> List[str]:
+    """The settings (keys of a run key) on which ``a`` and ``b`` differ, sorted."""
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+
+
+def stale_partials(final: str) -> List[str]:
+    """Every checkpoint (single or shard) of the cache ``final`` in its folder."""
+    folder, stem = os.path.split(final[:-4])
+    return [os.path.join(folder, f) for f in os.listdir(folder or ".")
+            if f.startswith(stem + ".") and f.endswith(".partial.npz")]
+
+
+def remove_torn_writes(ckpt: str) -> None:
+    """Delete temporary files of this checkpoint left by a process killed while writing it.
+
+    Only this process (this shard) writes ``ckpt``, so its temporaries are safe to remove.
+    """
+    folder, base = os.path.split(os.path.abspath(ckpt))
+    if os.path.isdir(folder):
+        for f in os.listdir(folder):
+            if f.startswith(f".{base}.") and f.endswith(".tmp"):
+                remove(os.path.join(folder, f))
+
+
+def resume_or_new(ckpt: str, start: int, stop: int, key: Dict, opt,
+                   subset: bool = False) -> State:
+    """The checkpoint of this run if there is one made with the same settings, else a new state.
+
+    ``opt`` is the run's :class:`~imagenet_bench.run.runner.RunOptions` (``overwrite``
+    discards a damaged or foreign checkpoint, ``log`` says so). Raises :class:`BenchError`
+    for a checkpoint made with other settings (the message names them and the fix).
+    """
+    remove_torn_writes(ckpt)
+    if not os.path.lexists(ckpt):
+        return State(start, stop, key, opt.save_all_probs, subset)
+    try:
+        st = State.load(ckpt)
+    except CheckpointError as e:
+        if not opt.overwrite:
+            raise
+        opt.log(f"--overwrite: discarding damaged checkpoint {ckpt} ({e})")
+        return State(start, stop, key, opt.save_all_probs, subset)
+    diff = key_diff(st.key, key)
+    if (st.start, st.stop) != (start, stop):
+        diff.append("shard rows")
+    if diff and opt.overwrite:
+        opt.log(f"--overwrite: discarding {ckpt} (made with other settings: {', '.join(diff)})")
+        return State(start, stop, key, opt.save_all_probs, subset)
+    if diff:
+        raise BenchError(f"checkpoint {ckpt} belongs to a run with other settings (differs in: "
+                         f"{', '.join(diff)}). Fix: re-run with the same options to resume it, "
+                         f"or pass --overwrite (or delete it) to start over")
+    opt.log(f"resuming from {ckpt}: {int(st.done.sum())} of {stop - start} images already done")
+    return st
+
+
+def try_merge(final: str, valset: ValSet, key: Dict, world: int) -> bool:
+    """Merge all shard checkpoints into ``final`` if every shard is complete."""
+    states = []
+    for r in range(world):
+        path = checkpoint_path(final, Shard(r, world))
+        try:
+            st = State.load(path) if os.path.exists(path) else None
+        except BenchError:
+            st = None
+        if st is None or not st.complete:
+            return os.path.exists(final)  # another process may have merged already
+        if key_diff(st.key, key):
+            raise BenchError(f"shard checkpoint {path} was made with other settings "
+                             f"(differs in: {', '.join(key_diff(st.key, key))}). Fix: delete it")
+        states.append(st)
+    write_final(final, valset, key, states, world)
+    for r in range(world):
+        remove(checkpoint_path(final, Shard(r, world)))
+    return True
+
+
+def write_final(final: str, valset: ValSet, key: Dict, states: List[State], world: int) -> None:
+    """Concatenate shard states (in row order) and save the cache atomically."""
+    states = sorted(states, key=lambda s: s.start)
+    if states[0].start != 0 or states[-1].stop != valset.num_images or any(
+            a.stop != b.start for a, b in zip(states, states[1:])):
+        raise BenchError(f"shards of {final} do not cover rows 0-{valset.num_images - 1}")
+    cat = lambda name: np.concatenate([getattr(s, name) for s in states])  # noqa: E731
+    bad = sorted(b for s in states for b in s.bad)
+    prov = {k: v for k, v in key.items() if k not in ("fingerprint", "num_images")}
+    subset = valset.class_subset
+    prov.update(complete=True, shards=world, dataset={
+        "name": valset.dataset, "layout": valset.layout, "label_source": valset.label_source,
+        "full_set": valset.is_full, "num_classes": valset.num_classes,
+        **({"class_subset": list(subset)} if subset is not None else {})},
+        bad_images=[{"image": valset.image_ids[r], "reason": reason} for r, reason in bad])
+    preds = cache.Predictions.build(
+        cat("top5_idx"), cat("top5_prob"), valset.labels, valset.image_ids, prov,
+        missing=cat("missing"), all_probs=cat("all_probs") if states[0].all_probs is not None else None,
+        subset_top5=(cat("subset_top5_idx"), cat("subset_top5_prob"))
+        if states[0].subset_top5_idx is not None else None)
+    cache.save(final, preds)
+
+
+def remove(path: str) -> None:
+    """Delete ``path`` if it exists."""
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
