@@ -37,8 +37,7 @@ from imagenet_bench.models import identity
 from imagenet_bench.report import tables
 
 #: every variant name the table knows, in table order; ``fp32`` is the reference row
-VARIANTS = ("fp32", "batch1", "batchN", "bf16", "fp16", "tf32", "channels_last", "compile",
-            "onnx", "onnx-int8", "quantized", "keras-tensorflow", "keras-jax", "keras-torch")
+VARIANTS = identity.VARIANTS
 
 COLUMNS = [
     tables.Column("variant", "variant"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from imagenet_bench.analysis import robustness, scorer
+from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.commands._common import HelpFormatter, add_output_args, emit
 from imagenet_bench.report import tables as report
 
@@ -31,16 +31,18 @@ def add_parser(sub) -> None:
         formatter_class=HelpFormatter)
     p.add_argument("models", nargs="*", metavar="MODEL",
                    help="models to list (framework:name); default all")
-    p.add_argument("--precomputed", metavar="DIR", default="precomputed",
-                   help="folder of caches of any of the test sets")
+    p.add_argument("--precomputed", metavar="DIR", default=RUNS_DIR,
+                   help=f"folder of caches of any of the test sets (default {RUNS_DIR}/, where "
+                        f"predict writes)")
     p.add_argument("--plot", metavar="FILE",
                    help="also draw shifted vs val top-1 (logit axes) with the fits (.png/.pdf/.svg)")
     add_output_args(p)
     p.set_defaults(func=run)
 
 
-def columns(table: robustness.Table, fmt: str):
+def columns(table: "robustness.Table", fmt: str):
     """Output columns: the CSV set of :func:`robustness.csv_keys`; text/json add differences."""
+    from imagenet_bench.analysis import robustness  # numpy: imported by the command, not by --help
     keys = robustness.csv_keys(table)
     if fmt == "csv":
         return [report.Column(k, k) for k in keys]
@@ -74,6 +76,7 @@ def columns(table: robustness.Table, fmt: str):
 
 def run(args) -> int:
     """Load every cache, build the table and print it (and the plot)."""
+    from imagenet_bench.analysis import robustness, scorer
     preds = scorer.load_predictions(args.precomputed, allow_mixed=True)
     table = robustness.build(preds, args.models)
     fits = "; ".join(f"{n}: logit(acc) = {f.intercept:+.3f} {f.slope:+.3f}*logit(val) "

@@ -24,7 +24,7 @@ import os
 import sys
 from typing import Dict, List, Optional, Tuple
 
-from imagenet_bench.analysis import variants as av
+from imagenet_bench.models.identity import VARIANTS
 from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.commands import _common
 from imagenet_bench.commands.predict import _floats
@@ -54,7 +54,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="custom torch model (a callable returning a module with 1,000 outputs)")
     p.add_argument("--name", help="name of a --model-factory model (its id is custom:NAME)")
     p.add_argument("--variants", metavar="LIST",
-                   help=f"comma-separated, from {', '.join(av.VARIANTS[1:])} (default torch: "
+                   help=f"comma-separated, from {', '.join(VARIANTS[1:])} (default torch: "
                         f"batch1..quantized; keras: {', '.join(KERAS_DEFAULT)})")
     p.add_argument("--n", type=int, help="use N images evenly spaced over VAL_DIR (default all)")
     p.add_argument("--calibration-split", type=int, default=100, metavar="N",
@@ -96,10 +96,10 @@ def parse_variants(text: Optional[str], framework: str) -> List[str]:
         from imagenet_bench.backends.torch_variants import DEFAULT
         return list(DEFAULT)
     names = [v.strip() for v in text.split(",") if v.strip() and v.strip() != "fp32"]
-    unknown = [v for v in names if v not in av.VARIANTS]
+    unknown = [v for v in names if v not in VARIANTS]
     if unknown:
         raise InputError(f"--variants: unknown {', '.join(repr(u) for u in unknown)}; choose from "
-                         f"{', '.join(av.VARIANTS[1:])}")
+                         f"{', '.join(VARIANTS[1:])}")
     return list(dict.fromkeys(names))
 
 
@@ -128,6 +128,7 @@ class KerasVariants:
 
     def build(self, variant: str):
         """The child-process backend of ``variant`` ("fp32" = the reference)."""
+        from imagenet_bench.analysis import variants as av
         from dataclasses import replace
         from imagenet_bench.backends.keras.parent import KerasProcessBackend
         cfg = self.config
@@ -199,6 +200,7 @@ def reference_config(args):
 
 def _rows(args, cfg, valset, names, scored, calibration) -> Tuple[List[Dict], str]:
     """Run the reference and each variant; return the table rows and the reference's name."""
+    from imagenet_bench.analysis import variants as av
     if cfg.framework == "keras":
         maker = KerasVariants(cfg, args.batch_size)
     else:
@@ -222,6 +224,7 @@ def _rows(args, cfg, valset, names, scored, calibration) -> Tuple[List[Dict], st
 
 def run(args) -> int:
     """Run the reference and every variant; print the table; 0 when done."""
+    from imagenet_bench.analysis import variants as av
     from imagenet_bench.commands.verify import pick_rows
     from imagenet_bench.data import dataset
 

@@ -10,6 +10,7 @@ entry and the key.
 """
 from __future__ import annotations
 
+import collections
 import fnmatch
 import functools
 import json
@@ -21,6 +22,8 @@ from imagenet_bench.errors import BenchError
 
 #: data files, in listing order; a missing file is skipped by :func:`entries`
 LIBRARIES = ("torchvision", "keras", "timm")
+#: framework -> the library whose data file holds its entries
+LIBRARY_OF = {"torch": "torchvision", "keras": "keras", "timm": "timm"}
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 
 
@@ -124,7 +127,7 @@ def load(library: str) -> Tuple[WeightsEntry, ...]:
         raise CatalogError(f"{where}: no 'entries' list")
     out = tuple(validate(r, f"{where} entry {i} ({r.get('model') if isinstance(r, dict) else r!r})")
                 for i, r in enumerate(rows))
-    dupes = sorted({e.model for e in out if sum(o.model == e.model for o in out) > 1})
+    dupes = sorted(m for m, n in collections.Counter(e.model for e in out).items() if n > 1)
     if dupes:
         raise CatalogError(f"{where}: duplicate model ids {dupes}")
     return out
@@ -137,8 +140,9 @@ def available() -> Tuple[str, ...]:
 
 def entries(framework: Optional[str] = None) -> List[WeightsEntry]:
     """Every entry of every data file present, optionally of one ``framework`` only."""
-    return [e for lib in available() for e in load(lib)
-            if framework is None or e.framework == framework]
+    libs = available() if framework is None else [
+        lib for lib in available() if lib == LIBRARY_OF.get(framework)]
+    return [e for lib in libs for e in load(lib) if framework is None or e.framework == framework]
 
 
 def match(pattern: Optional[str] = None, framework: Optional[str] = None) -> List[WeightsEntry]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
+import functools
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -289,10 +290,19 @@ def spec_of(model_id) -> Optional[ModelSpec]:
         model_id = identity_of(model_id)
     if model_id is None or model_id.framework not in FRAMEWORKS or not model_id.tag:
         return None
-    try:
-        return get_model(model_id.base.weights_name)
-    except InputError:
-        return None
+    entry = _by_model(model_id.framework).get(model_id.base.weights_name)
+    if entry is None:  # another spelling of the weights (a cache written before canonical ids)
+        try:
+            return get_model(model_id.base.weights_name)
+        except InputError:
+            return None
+    return spec_of_entry(entry)
+
+
+@functools.lru_cache(maxsize=None)
+def _by_model(framework: str) -> Dict[str, Any]:
+    """Canonical weights name -> entry, for one framework (reads only that library's data)."""
+    return {e.model: e for e in catalog.entries(framework)}
 
 
 def list_models(pattern: Optional[str] = None, framework: Optional[str] = None,
