@@ -147,36 +147,38 @@ class ModelSpec:
 
 # --- indexes over the catalog ------------------------------------------------------------------
 
-_INDEX: Dict[str, Any] = {}
-
-
 def _all_entries() -> List[Any]:
     return list(catalog.entries())
 
 
-def _index() -> Dict[str, Any]:
-    """Lazily built lookups: (framework, arch) -> entries, aliases, 2019 names."""
-    if _INDEX:
-        return _INDEX
-    by_arch: Dict[Tuple[str, str], List[Any]] = {}
+@functools.lru_cache(maxsize=None)
+def _fw_index(framework: str) -> Dict[str, Dict[str, Any]]:
+    """Lookups over one framework's entries (reads only its library's data file):
+    ``by_arch`` lower-case architecture -> entries, ``aliases`` lower-case alias -> entry."""
+    by_arch: Dict[str, List[Any]] = {}
     aliases: Dict[str, Any] = {}
-    for e in _all_entries():
-        by_arch.setdefault((e.framework, e.architecture.lower()), []).append(e)
+    for e in catalog.entries(framework):
+        by_arch.setdefault(e.architecture.lower(), []).append(e)
         for a in e.aliases or ():
             aliases[a.lower()] = e
+    return {"by_arch": by_arch, "aliases": aliases}
+
+
+@functools.lru_cache(maxsize=None)
+def _study_index() -> Dict[Tuple[str, str], "Study2019"]:
+    """(framework, 2019 name or architecture, lower-case) -> the 2019 study's model."""
     study = {(s.framework, s.name.lower()): s for s in STUDY_2019}
     study.update({(s.framework, s.arch.lower()): s for s in STUDY_2019})
-    _INDEX.update(by_arch=by_arch, aliases=aliases, study=study)
-    return _INDEX
+    return study
 
 
 def _study_of(entry) -> Optional[Study2019]:
-    s = _index()["study"].get((entry.framework, entry.architecture.lower()))
+    s = _study_index().get((entry.framework, entry.architecture.lower()))
     return s if s is not None and s.tag == entry.weights else None
 
 
 def _default_entry(fw: str, entries: List[Any]) -> Any:
-    study = _index()["study"].get((fw, entries[0].architecture.lower()))
+    study = _study_index().get((fw, entries[0].architecture.lower()))
     wanted = study.tag if study else None
     for e in entries:
         if (wanted and e.weights == wanted) or (not wanted and e.is_default):
@@ -193,8 +195,9 @@ def _suggest(text: str, framework: Optional[str]) -> str:
     shown: Dict[str, str] = {}  # lower-case full name -> the name to show
     for s in STUDY_2019:
         shown[f"{s.framework}:{s.name}".lower()] = f"{s.framework}:{s.name}"
-    for (fw, _), es in _index()["by_arch"].items():
-        shown[f"{fw}:{es[0].architecture}".lower()] = f"{fw}:{es[0].architecture}"
+    for fw in FRAMEWORKS:
+        for es in _fw_index(fw)["by_arch"].values():
+            shown[f"{fw}:{es[0].architecture}".lower()] = f"{fw}:{es[0].architecture}"
     key = text.split("+")[0].split(".")[0].lower()
     names: Dict[str, List[str]] = {}  # what the typed name is compared with -> names to show
     for full, show in shown.items():
@@ -222,25 +225,25 @@ def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
         fw, arch, tag, settings = parse(text, framework)
     except IdentityError as e:
         raise InputError(str(e)) from None
-    idx = _index()
-    head = f"{arch}.{tag}" if tag else arch
-    alias = idx["aliases"].get(head.lower())
-    if alias is not None and fw in (None, alias.framework):
-        return ModelId(alias.framework, alias.architecture, alias.weights, settings), alias
-    fws = [fw] if fw else list(FRAMEWORKS)
+    head = (f"{arch}.{tag}" if tag else arch).lower()
+    fws = [fw] if fw else list(FRAMEWORKS)  # timm last
     found = {}
     for f in fws:
-        key = (f, arch.lower())
-        study = idx["study"].get(key)
-        entries = idx["by_arch"].get(key) or (idx["by_arch"].get((f, study.arch.lower())) if study else None)
+        if fw is None and f == "timm" and found:
+            # a bare name means torchvision's or Keras' weights when either has it; timm's weights
+            # of the same architecture (timm re-hosts most of torchvision's) are spelled timm:<arch>
+            break
+        idx = _fw_index(f)
+        alias = idx["aliases"].get(head)
+        if alias is not None:
+            return ModelId(alias.framework, alias.architecture, alias.weights, settings), alias
+        study = _study_index().get((f, arch.lower()))
+        entries = idx["by_arch"].get(arch.lower()) or (
+            idx["by_arch"].get(study.arch.lower()) if study else None)
         if entries:
             found[f] = entries
     if not found:
         raise InputError(_suggest(text, fw))
-    if fw is None and len(found) > 1 and set(found) - {"timm"}:
-        # a bare name means torchvision's or Keras' weights when either has it; timm's weights of
-        # the same architecture (timm re-hosts most of torchvision's) are spelled timm:<arch>
-        found.pop("timm", None)
     if tag and len(found) > 1:  # a tag only one framework has settles it
         found = {f: es for f, es in found.items()
                  if any(e.weights.lower() == tag.lower() for e in es)} or found
