@@ -77,7 +77,7 @@ def real_cache(folder: str) -> None:
     prov = {"model": "real", "framework": "torch", "weights": "random", "preprocessing": "test",
             "library_versions": {}, "complete": True}
     p = cache.Predictions.build(top5, probs, labels, ids, prov)
-    cache.save(os.path.join(folder, cache.cache_filename("torch", "real", len(ids), p.fingerprint)), p)
+    cache.save(os.path.join(folder, cache.cache_filename("torch:real", len(ids), p.fingerprint)), p)
 
 
 def zip_bomb_cache(path: str, inflated: int = 5_900_000_000) -> None:
@@ -111,12 +111,22 @@ def header_bomb_cache(path: str) -> None:
         z.writestr("top5_idx.npy", head.getvalue() + bytes(64))
 
 
+def _corpus():
+    """tests/corpus.py as a module, loaded from its file (no sys.path edit)."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "corpus.py")
+    spec = importlib.util.spec_from_file_location("imagenet_bench_test_corpus", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workdir", help="folder for the files (default: a temporary folder)")
     args = ap.parse_args()
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
-    from corpus import png_bytes  # noqa: E402  (the corpus's PNG writer; no pixels allocated)
+    png_bytes = _corpus().png_bytes  # the corpus's PNG writer: no pixels allocated
     from PIL import Image
 
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:

@@ -1233,7 +1233,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     if len(argv) != 1:
         print("usage: python tests/corpus.py DIR", file=sys.stderr)
         return 2
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     for c in CASES:
         folder = Path(argv[0]) / c.name
         folder.mkdir(parents=True, exist_ok=True)
