@@ -119,3 +119,32 @@ def require_subset():
 def _quiet_threads(monkeypatch):
     """Keep numeric libraries to 2 threads on the shared CI machines."""
     monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "2"))
+
+
+@pytest.fixture(scope="session")
+def built_wheel(tmp_path_factory):
+    """The package built as a wheel once per session and unpacked: (its file names, the folder).
+
+    For the tests that a non-editable install carries its package data."""
+    import subprocess
+    import sys
+    import zipfile
+    tmp = tmp_path_factory.mktemp("wheel")
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp / "dist"), str(repo)], check=True, cwd=str(tmp))
+    (wheel,) = (tmp / "dist").glob("imagenet_bench-*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+        z.extractall(tmp / "site")
+    return names, tmp / "site"
+
+
+def run_from_site(site, code: str) -> list:
+    """Standard output lines of ``python -c code`` importing the package from ``site`` only."""
+    import os
+    import subprocess
+    import sys
+    env = dict(os.environ, PYTHONPATH=str(site))
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=str(site.parent), env=env).stdout.splitlines()

@@ -138,20 +138,13 @@ def test_data_files_ship_as_package_data():
 
 
 @pytest.mark.slow
-def test_a_built_wheel_carries_the_data_and_its_import_finds_it(tmp_path):
-    import os
-    import zipfile
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path / "dist"), str(REPO)], check=True, cwd=str(tmp_path))
-    (wheel,) = (tmp_path / "dist").glob("imagenet_bench-*.whl")
-    with zipfile.ZipFile(wheel) as z:
-        z.extractall(tmp_path / "site")
+def test_a_built_wheel_carries_the_data_and_its_import_finds_it(built_wheel):
+    from conftest import run_from_site
+    _, site = built_wheel
     code = ("import imagenet_bench; from imagenet_bench.models import catalog; "
             "print(imagenet_bench.__file__); print(catalog.available(), len(catalog.entries()))")
-    env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=str(tmp_path), env=env).stdout.splitlines()
-    assert out[0].startswith(str(tmp_path / "site"))
+    out = run_from_site(site, code)
+    assert out[0].startswith(str(site))
     assert out[1] == f"{catalog.available()} {len(catalog.entries())}"
 
 

@@ -1,9 +1,6 @@
 """ImageNet label data shipped as package data, cross-checked against the wheels it came from."""
-import os
 import subprocess
 import sys
-import zipfile
-from pathlib import Path
 
 import pytest
 
@@ -86,22 +83,15 @@ def test_damaged_validation_labels_are_refused_with_the_fix(monkeypatch, damage)
 
 
 @pytest.mark.slow
-def test_a_built_wheel_carries_the_label_data(tmp_path):
+def test_a_built_wheel_carries_the_label_data(built_wheel):
     """A non-editable install has the label files too (setup.py's package_data)."""
-    repo = Path(__file__).resolve().parents[1]
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path / "dist"), str(repo)], check=True, cwd=str(tmp_path))
-    (wheel,) = (tmp_path / "dist").glob("imagenet_bench-*.whl")
-    with zipfile.ZipFile(wheel) as z:
-        names = set(z.namelist())
-        z.extractall(tmp_path / "site")
+    from conftest import run_from_site
+    names, site = built_wheel
     for name in ("wnids.txt", "validation_wnids.txt", "synset_to_lemma.txt", "README.md",
                  "LICENSE-APACHE-2.0.txt"):
         assert f"imagenet_bench/data/imagenet/{name}" in names
     code = ("import imagenet_bench; from imagenet_bench.data import imagenet_meta as m; "
             "print(imagenet_bench.__file__); print(len(m.validation_wnids()), m.class_names()[0])")
-    env = dict(os.environ, PYTHONPATH=str(tmp_path / "site"))
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=str(tmp_path), env=env).stdout.splitlines()
-    assert out[0].startswith(str(tmp_path / "site"))
+    out = run_from_site(site, code)
+    assert out[0].startswith(str(site))
     assert out[1] == f"50000 {imagenet_meta.class_names()[0]}"

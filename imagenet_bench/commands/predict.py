@@ -132,11 +132,9 @@ def backend_module(framework: str, extra: Optional[str] = None, module: Optional
                          f"Fix: pip install 'imagenet_bench[{extra}]'") from None
 
 
-def configs(args) -> list:
-    """One :class:`RunConfig` per requested model, built once from the command line."""
-    from imagenet_bench.models import registry
-    from imagenet_bench.run import config
-
+def check_model_options(args) -> None:
+    """Refuse --model-factory without --name (or with another framework), and --name without it
+    (``predict`` and ``verify variants`` choose a model the same way)."""
     if args.model_factory and not args.name:
         raise InputError("--model-factory needs --name (the model's name in the cache and table)")
     if args.model_factory and args.framework not in (None, "torch"):
@@ -144,6 +142,14 @@ def configs(args) -> list:
     if args.name and not args.model_factory:
         raise InputError("--name names a --model-factory model; a registry model is named by its "
                          "identity (e.g. torch:resnet50.IMAGENET1K_V1)")
+
+
+def configs(args) -> list:
+    """One :class:`RunConfig` per requested model, built once from the command line."""
+    from imagenet_bench.models import registry
+    from imagenet_bench.run import config
+
+    check_model_options(args)
     names = [n for m in (args.model or []) for n in m.split(",") if n]
     for option, value, low in (("--batch-size", args.batch_size, 1), ("--crop", args.crop, 1),
                                ("--resize", args.resize, 1), ("--threads", args.threads, 1),

@@ -27,7 +27,7 @@ from typing import Dict, List, Optional, Tuple
 from imagenet_bench.models.identity import VARIANTS
 from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.commands import _common
-from imagenet_bench.commands.predict import _floats
+from imagenet_bench.commands.predict import _floats, check_model_options
 from imagenet_bench.errors import BenchError, InputError
 
 CALIBRATED = ("onnx-int8", "quantized")
@@ -177,13 +177,7 @@ def reference_config(args):
     """The reference's RunConfig from the command line (checked as ``predict`` checks it)."""
     from imagenet_bench.run import config
 
-    if args.model_factory and not args.name:
-        raise InputError("--model-factory needs --name (the model's name in the caches and table)")
-    if args.model_factory and args.framework not in (None, "torch"):
-        raise InputError("--model-factory is for --framework torch")
-    if args.name and not args.model_factory:
-        raise InputError("--name names a --model-factory model; a registry model is named by its "
-                         "identity (e.g. torch:resnet50.IMAGENET1K_V1)")
+    check_model_options(args)
     if args.batch_size < 1:
         raise InputError(f"--batch-size {args.batch_size}: must be at least 1")
     cfg = config.build(args.name if args.model_factory else args.model, args.framework,
