@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Optional
 
+from imagenet_bench.models import recipe as recipes
 from imagenet_bench.models import registry
 from imagenet_bench.report import tables as report
 
@@ -45,25 +46,25 @@ SETTING_REASONS = {
 }
 
 
-def _recipe_text(recipe: Dict) -> str:
-    if recipe.get("squash"):
-        how = f"squash to {recipe.get('crop')}x{recipe.get('crop')}, no crop"
-    else:
-        how = f"resize {recipe.get('resize')}, centre crop {recipe.get('crop')}"
-    return f"{how}, {recipe.get('interpolation')}"
-
-
 def recipe_difference(preds, spec: registry.ModelSpec) -> str:
-    """How the cache's preprocessing departs from the reference recipe ('' if it does not)."""
+    """How the cache's preprocessing departs from the reference recipe ('' if it does not).
+
+    Compared as pixels (crop mode, resize side, crop, interpolation:
+    :func:`recipes.geometry`), so a timm cache's ``crop_mode``/``crop_pct``
+    record and the registry's recipe of the same tag agree."""
     used = preds.provenance.get("preprocessing")
     if not isinstance(used, dict):
         return f"preprocessing not recorded as a recipe ({used!r})" if used else ""
     ref = spec.recipe("reference").as_dict()
-    keys = ("resize", "crop", "squash", "interpolation")
-    if all(used.get(k) == ref[k] for k in keys if k in used):
+    filled = dict(ref)  # what the cache does not record is taken as the reference's
+    if {"crop_mode", "squash"} & set(used):
+        filled.pop("crop_mode", None)
+        filled.pop("squash", None)
+    filled.update(used)
+    if recipes.geometry(filled) == recipes.geometry(ref):
         return ""
     mode = used.get("mode", "custom")
-    return f"{mode} preprocessing ({_recipe_text(used)}; reference: {_recipe_text(ref)})"
+    return f"{mode} preprocessing ({recipes.describe(used)}; reference: {recipes.describe(ref)})"
 
 
 def likely_reasons(row: Dict, preds, spec: registry.ModelSpec) -> List[str]:
