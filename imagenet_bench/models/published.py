@@ -39,8 +39,9 @@ REAL = "real"  # ReaL labels of the val images (``score --labels real``)
 #: test set (``--dataset`` value, or :data:`REAL`) -> its table in :mod:`timm_results`
 TIMM_TABLES = {VAL: "imagenet", REAL: "real", "imagenet-v2-matched-frequency": "v2",
                "imagenet-a": "a", "imagenet-r": "r", "imagenet-sketch": "sketch"}
-#: sets whose published figures restrict the output to the set's 200 classes (timm evaluates
-#: them with its imagenet_{a,r}_indices.txt, the papers' protocol): compared with masked@1
+#: sets whose published figures restrict the output to the set's 200 classes (timm's validate.py
+#: --valid-labels with the imagenet_{a,r}_indices.txt beside its results, the papers' protocol):
+#: compared with masked@1/@5
 MASKED = ("imagenet-a", "imagenet-r")
 _PUBLISHES_VAL_ONLY = {"torch": "torchvision", "keras": "keras.applications"}
 
