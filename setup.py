@@ -18,7 +18,10 @@ DEMO = ["scikit-image>=0.19", "efficientnet-lite-pytorch>=0.1",
 # verify variants: ONNX export (torch.onnx.export needs onnxscript) and Runtime, Keras on JAX
 VARIANTS = ["onnx>=1.16", "onnxscript>=0.1", "onnxruntime>=1.17", "jax[cpu]>=0.4"]
 # tensorflow-datasets: only to cross-check the shipped label files against its wheel
-TEST = ["pytest>=7", "scipy>=1.7", "tensorflow-datasets>=4.9"]
+# import-linter: the layer contract (.importlinter); vulture + ruff: dead code and lint
+# (tests/test_layers.py, tests/test_dead_code.py); pytest-xdist: `-n auto` for the fast tier
+TEST = ["pytest>=7", "scipy>=1.7", "tensorflow-datasets>=4.9", "import-linter>=2.1",
+        "vulture>=2.10", "ruff>=0.5", "pytest-xdist>=3"]
 
 setup(
     name="imagenet_bench",
