@@ -145,7 +145,8 @@ def _request(args):
             raise InputError(f"--data {item}: expected NAME=DIR (e.g. imagenet-val=/data/val)")
         data.append((name, folder))
     for option, value in (("--jobs-per-task", args.jobs_per_task), ("--batch-size", args.batch_size),
-                          ("--checkpoint-every", args.checkpoint_every)):
+                          ("--checkpoint-every", args.checkpoint_every), ("--resize", args.resize),
+                          ("--crop", args.crop), ("--threads", args.threads)):
         if value is not None and value < 1:
             raise InputError(f"{option} {value}: must be at least 1")
     settings = {k: getattr(args, k) for k in plans.SETTINGS if getattr(args, k) is not None}

@@ -123,9 +123,9 @@ def pixel_group(config) -> str:
     """The decode + resize + crop a job's backend applies (jobs with the same string share it)."""
     if config.framework == "keras":
         return "keras"
-    r = config.recipe
-    return (f"{config.framework}:resize={r.resize},crop={r.crop},squash={r.squash},"
-            f"interpolation={r.interpolation},antialias={r.antialias}")
+    r = {k: v for k, v in config.recipe.as_dict().items()
+         if k not in ("mean", "std", "normalization")}
+    return f"{config.framework}:" + ",".join(f"{k}={r[k]}" for k in sorted(r))
 
 
 def build_config(name: str, framework: str, settings: Dict):
@@ -154,6 +154,9 @@ def build(request: Request, folder: str) -> Dict:
             configs.append(build_config(e.model, e.framework, request.settings))
         except InputError as err:
             skipped.append((e.model, str(err)))
+    if not configs:
+        why = f": {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
+        raise InputError(f"sweep plan: none of the selected models can run{why}")
     sets, seen = {}, set()
     for name, root in request.data:
         if name in seen:
