@@ -84,7 +84,7 @@ def uses_torchvision_transforms(recipe: Recipe) -> bool:
     299 crop of a 256 image (black padding placed as torchvision 0.2 placed
     it), go through :mod:`pixels`, which equals torchvision wherever both apply.
     """
-    return (not recipe.squash and recipe.resize is not None and recipe.resize >= recipe.crop
+    return (recipe.crop_mode == "center" and recipe.resize is not None and recipe.resize >= recipe.crop
             and recipe.interpolation in ("nearest", "bilinear", "bicubic"))
 
 
