@@ -34,9 +34,10 @@ def correct(top5_idx: np.ndarray, labels: np.ndarray,
 
 
 def masked_correct(subset_top5_idx: np.ndarray, labels: np.ndarray,
-                   missing: Optional[np.ndarray] = None) -> np.ndarray:
-    """Per row: is the top-1 within the dataset's class subset the label? (missing rows False)"""
-    hit = subset_top5_idx[:, 0] == labels
+                   missing: Optional[np.ndarray] = None, k: int = 1) -> np.ndarray:
+    """Per row: is the label among the top-``k`` (1 or 5) within the dataset's class subset?
+    (missing rows False)"""
+    hit = (subset_top5_idx[:, :k] == np.asarray(labels)[:, None]).any(axis=1)
     return hit if missing is None else hit & ~missing
 
 

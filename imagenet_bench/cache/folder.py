@@ -42,7 +42,7 @@ from imagenet_bench.cache import store
 from imagenet_bench.data import datasets
 
 #: packed per-image flags of a row, in order
-FLAGS = ("top1", "top5", "missing", "masked")
+FLAGS = ("top1", "top5", "missing", "masked1", "masked5")
 #: rows written per index transaction
 BATCH = 32
 
@@ -183,9 +183,9 @@ class IndexedPredictions(store.Predictions):
         """True when the file holds ``subset_top5_idx`` (ImageNet-A/R)."""
         return bool(self._info["has_subset"])
 
-    def masked_flags(self) -> Optional[np.ndarray]:
-        """Per-image masked top-1 correctness (ImageNet-A/R), or None without subset_top5_idx."""
-        return self._flag("masked") if self._info["has_subset"] else None
+    def masked_flags(self, k: int = 1) -> Optional[np.ndarray]:
+        """Per-image masked top-``k`` correctness (ImageNet-A/R), or None without subset_top5_idx."""
+        return self._flag(f"masked{k}") if self._info["has_subset"] else None
 
     def top1_pred(self) -> np.ndarray:
         """The top-1 class of every row (int16; -1 on missing rows)."""
@@ -208,8 +208,9 @@ def _derive(preds: store.Predictions, members: Dict[str, npz.Member], st: os.sta
     missing = preds.missing if preds.missing is not None else np.zeros(preds.num_images, bool)
     flags = [top1, top5, missing]
     has_subset = preds.subset_top5_idx is not None
-    flags.append(derived.masked_correct(preds.subset_top5_idx, preds.labels, missing)
-                 if has_subset else np.zeros(preds.num_images, bool))
+    for k in (1, 5):
+        flags.append(derived.masked_correct(preds.subset_top5_idx, preds.labels, missing, k)
+                     if has_subset else np.zeros(preds.num_images, bool))
     labels = np.ascontiguousarray(preds.labels, dtype=np.int16).tobytes()
     blobs = {f"labels:{zlib.crc32(labels):08x}:{len(labels)}": labels}
     ids_key = None
