@@ -45,6 +45,15 @@ setup(
         "test": TEST,
         "all": sorted(set(TORCH + TIMM + KERAS + ANALYSIS + REAL_LABELS + DEMO + VARIANTS + TEST)),
     },
-    entry_points={"console_scripts": ["imagenet-bench=imagenet_bench.cli.main:main"]},
+    entry_points={
+        "console_scripts": ["imagenet-bench=imagenet_bench.cli.main:main"],
+        # model libraries: the package's own, registered as a third-party plugin registers its own
+        # (imagenet_bench/models/libraries.py; docs/EXTENDING.md)
+        "imagenet_bench.libraries": [
+            "torch = imagenet_bench.backends.torch_plugin:LIBRARY",
+            "keras = imagenet_bench.backends.keras.plugin:LIBRARY",
+            "timm = imagenet_bench.backends.timm_plugin:LIBRARY",
+        ],
+    },
     license="MIT",
 )
