@@ -46,7 +46,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     add_framework_arg(p, "look the name up in this model library only (default: the name decides)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", "-m", help="registry model (torch:resnet50, keras:MobileNet, "
-                                             "timm:resnet50.a1_in1k, ...; see `imagenet-bench models`)")
+                                             "any library's name; see `imagenet-bench models`)")
     which.add_argument("--model-factory", metavar="MODULE:CALLABLE",
                        help="custom torch model (a callable returning a module with 1,000 outputs)")
     p.add_argument("--name", help="name of a --model-factory model (its id is custom:NAME)")

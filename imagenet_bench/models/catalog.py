@@ -3,9 +3,9 @@
 Each model library (:mod:`imagenet_bench.models.libraries`) declares one
 catalog file, JSON read here with the standard library only, so that
 ``models``, ``score`` and ``compare`` never import a framework. The package's
-own files, ``imagenet_bench/models/data/<library>.json`` (torchvision and keras
-from ``tools/gen_registry.py``, timm from ``tools/gen_timm.py``), are
-generated from the libraries' own metadata; a plugin ships its own. Each file
+own files, ``imagenet_bench/models/data/<library>.json``, are generated from
+the libraries' own metadata by the generators in ``tools/`` (each file names
+its generator); a plugin ships its own. Each file
 is validated on load: an unknown or missing key, or a value of the wrong
 type, raises :class:`CatalogError` naming the file, the entry and the key.
 """
@@ -35,7 +35,7 @@ class CatalogError(BenchError):
 class WeightsEntry:
     """One pretrained weights of one architecture, with the recipe its library publishes."""
 
-    framework: str  # "torch" | "keras" | "timm"
+    framework: str  # the model library's name ("torch", "keras", a plugin's)
     architecture: str  # library spelling: "resnet50", "ResNet50", "quantized_resnet50"
     weights: str  # weights tag: "IMAGENET1K_V2", "imagenet", "a1_in1k"
     model: str  # canonical identity "<framework>:<architecture>.<weights>"

@@ -1,13 +1,13 @@
 """Model libraries as plugins: one declared :class:`Library` per library, found through entry points.
 
-A model library (torchvision, keras.applications, timm, or a third party's)
+A model library (torchvision, keras.applications, or a third party's)
 is one :class:`Library` object: its name (the framework part of a model id,
 ``torch:resnet50.IMAGENET1K_V1``), the catalog file the core reads without
 importing the framework, the pip extra it needs, the options it honours
 (:class:`Capabilities`) and the ``"module:callable"`` of its
 ``from_config(config)``, imported only when a model is run.
 
-Every library -- the package's own torch, keras and timm too -- is registered
+Every library -- the package's own three too -- is registered
 through the entry-point group :data:`GROUP` (the convention pytest and tox
 use)::
 
@@ -70,7 +70,7 @@ class Library:
     name: str  # framework name in model ids and --framework ("torch", "keras", "toy")
     plugin_api: int  # the PLUGIN_API this declaration was written for
     catalog: Tuple[str, str]  # (package, resource) of its catalog JSON (catalog.load_file reads it)
-    extra: str  # what to install for from_config: "pip install <extra>" text ("imagenet_bench[timm]")
+    extra: str  # what to install for from_config: "pip install <extra>" text ("imagenet_bench[torch]")
     adapter: str  # "module:callable" of from_config(config) -> runner backend (imported lazily)
     capabilities: Capabilities
     description: str = ""  # one line for `models --framework` help and docs
