@@ -17,7 +17,7 @@ from imagenet_bench.cache import checks, locations
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache import northcutt2019
 from imagenet_bench.data import datasets
-from imagenet_bench.models import registry
+from imagenet_bench.models import published, registry
 from imagenet_bench.errors import InputError
 
 
@@ -177,8 +177,9 @@ def correct(preds: cache.Predictions, labels: Optional[np.ndarray] = None,
     return top1, top5
 
 
-def masked_correct(preds: cache.Predictions) -> np.ndarray:
-    """Per row: is the top-1 within the dataset's class subset the label? (missing rows False)
+def masked_correct(preds: cache.Predictions, k: int = 1) -> np.ndarray:
+    """Per row: is the label among the top-``k`` (1 or 5) within the dataset's class subset?
+    (missing rows False)
 
     Uses the cache's ``subset_top5_idx`` (written by ``predict`` for ImageNet-A/R).
     """
@@ -186,7 +187,7 @@ def masked_correct(preds: cache.Predictions) -> np.ndarray:
         raise InputError(f"{preds.where()}: no top-5 within the class subset (subset_top5_idx), "
                          f"so the masked accuracy cannot be computed. Fix: predict again with "
                          f"`imagenet-bench predict --dataset {datasets.name_of(preds)} ...`")
-    hit = preds.subset_top5_idx[:, 0] == preds.labels
+    hit = (preds.subset_top5_idx[:, :k] == preds.labels[:, None]).any(axis=1)
     return hit if preds.missing is None else hit & ~preds.missing
 
 
@@ -208,8 +209,12 @@ class ScoreOptions:
 def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptions()) -> List[Dict]:
     """Table rows for ``preds``, ranked by top-1 (then top-5, then name).
 
-    Each row: framework, model, acc1, acc5, rank1, rank5, images, published
-    acc1 and its difference, dataset tag; plus ``custom_acc1``/``custom_acc5``
+    Each row: framework, model, acc1, acc5, rank1, rank5, images, dataset tag,
+    test set (``test_set``), the published top-1 of that test set and its
+    difference (``published_acc1``, ``delta_acc1``: against masked@1 on A/R;
+    ``published_note`` says why a figure is missing, see
+    :func:`imagenet_bench.models.published.figure`); A/R caches also
+    ``masked_acc1``/``masked_acc5``; plus ``custom_acc1``/``custom_acc5``
     and their ranks when custom labels are given.
     """
     rows_out: List[Dict] = []
@@ -235,12 +240,14 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
             "dataset": cache.dataset_tag(n, p.fingerprint, datasets.name_of(p)),
         }
         if p.subset_top5_idx is not None:  # ImageNet-A/R: predictions restricted to the 200 classes
-            masked = masked_correct(p)
-            row["masked_acc1"] = 100.0 * (masked if rows is None else masked[rows]).mean()
-        spec = _spec(p)
-        pub = spec.published_acc1 if spec else None
-        row["published_acc1"] = pub
-        row["delta_acc1"] = (row["acc1"] - pub) if pub is not None else None
+            for k in (1, 5):
+                masked = masked_correct(p, k)
+                row[f"masked_acc{k}"] = 100.0 * (masked if rows is None else masked[rows]).mean()
+        row["test_set"] = datasets.name_of(p)
+        fig = published.figure(p.qualname, row["test_set"])
+        row["published_acc1"], row["published_note"] = fig.top1, fig.note
+        row["delta_acc1"] = (published.measured(row, row["test_set"]) - fig.top1
+                             if fig.top1 is not None else None)
         if options.labels:
             custom = load_custom_labels(options.labels, top1.size)
             c1, c5 = correct(p, labels=custom, rows=rows)
@@ -259,7 +266,3 @@ def _add_ranks(rows: List[Dict], metric: str, name: str) -> None:
     for row, rank in zip(rows, competition_ranks([r[metric] for r in rows])):
         row[name] = rank
 
-
-def _spec(p: cache.Predictions) -> Optional[registry.ModelSpec]:
-    """The registry spec of the cache's base weights (variants included), or None."""
-    return registry.spec_of(p.qualname)

@@ -73,5 +73,8 @@ def run(args) -> int:
                  else f"the {datasets.get(name).num_images:,} images of {name}")
         print(f"note: a cache covers a subset, not {whole}; its accuracies are not comparable "
               f"to published full-set figures", file=sys.stderr)
+    for note in dict.fromkeys(r["published_note"] for r in rows
+                              if r["published_acc1"] is None and r["test_set"] != datasets.DEFAULT):
+        print(f"note: published@1 left empty: {note}", file=sys.stderr)
     emit(report.render(rows, columns, args.format, title=title), args.output)
     return 0

@@ -120,9 +120,20 @@ def extend(rows: List[Dict], preds: Sequence, args, columns: List[report.Column]
             if any(key in r for r in rows):
                 _insert_after(columns, key, _interval_columns(key, f"{header} {pct}"))
     if args.published:
+        from imagenet_bench.data import datasets
         for row, p in zip(rows, _by_row(rows, preds)):
-            row.update(published.compare_to_published(row, p, args.margin))
+            full = datasets.get(row["test_set"]).num_images
+            row.update(published.compare_to_published(row, p, args.margin, full_images=full))
         _insert_after(columns, "delta_acc1", published.COLUMNS)
+        if args.labels == REAL:
+            for row in rows:
+                fig = published.figure(row["model"], published.REAL)
+                row["published_real_acc1"] = fig.top1
+                row["delta_real_acc1"] = (row["real_acc1"] - fig.top1
+                                          if fig.top1 is not None else None)
+            _insert_after(columns, "real_images", [
+                report.Column("published_real_acc1", "published ReaL@1"),
+                report.Column("delta_real_acc1", "ΔReaL@1", signed=True)])
     if args.plot:
         _plot(rows, args)
 
