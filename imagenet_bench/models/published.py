@@ -128,7 +128,8 @@ SETTING_REASONS = {
 }
 
 
-def _recipe_text(recipe: Dict) -> str:
+def recipe_text(recipe: Dict) -> str:
+    """``resize 256, centre crop 224, bilinear`` (or ``squash to ...``) of a recorded recipe."""
     if recipe.get("squash"):
         how = f"squash to {recipe.get('crop')}x{recipe.get('crop')}, no crop"
     else:
@@ -146,7 +147,7 @@ def recipe_difference(preds, spec: registry.ModelSpec) -> str:
     if all(used.get(k) == ref[k] for k in keys if k in used):
         return ""
     mode = used.get("mode", "custom")
-    return f"{mode} preprocessing ({_recipe_text(used)}; reference: {_recipe_text(ref)})"
+    return f"{mode} preprocessing ({recipe_text(used)}; reference: {recipe_text(ref)})"
 
 
 def likely_reasons(row: Dict, preds, spec: registry.ModelSpec, full_images: int = 50000) -> List[str]:
