@@ -62,7 +62,8 @@ def _drawn_points(driver):
 
 
 def _open(driver, path):
-    seconds, _ = browser.open_report(driver, str(path))
+    seconds, timing = browser.open_report(driver, str(path))
+    print(f"\n{path.name}: " + ", ".join(f"{k} {v:.2f} s" for k, v in timing.items()))
     assert browser.severe_console_messages(driver) == []
     assert _js(driver, "return performance.getEntriesByType('resource').length") == 0
     return seconds
@@ -139,7 +140,7 @@ def test_report_of_the_34_shipped_models_in_chromium(driver, tmp_path, capsys):
     score_rows = _csv(capsys, "score", "--precomputed", SHIPPED, "--allow-mixed-datasets")
     pairs = _csv(capsys, "compare", "--precomputed", SHIPPED)
     seconds = _open(driver, out)
-    print(f"\n34-model report: {out.stat().st_size / 1e6:.2f} MB, first render {seconds:.2f} s")
+    print(f"34-model report: {out.stat().st_size / 1e6:.2f} MB, first render {seconds:.2f} s")
 
     assert len(score_rows) == 34
     assert len(driver.find_elements("css selector", "#results tbody tr")) == 34

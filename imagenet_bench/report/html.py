@@ -51,6 +51,7 @@ ROW_KEYS = [c["key"] for c in COLUMNS] + [f"{k}_{e}" for k in ("acc1", "acc5", "
 FRAMEWORK_COLORS = {"torch": "#e4572e", "keras": "#2e86ab", "timm": "#3b8c3b"}
 OTHER_COLOR = "#8e6c8a"
 SET_SYMBOLS = ["circle", "square", "diamond", "triangle-up", "cross", "triangle-down", "star"]
+MAX_ERROR_BARS = 300  # above this many points the intervals are in the hover label only
 COSTS = (("params_m", "parameters (millions)"), ("gflops", "GFLOPs per image"),
          ("images_per_s", "images per second (recorded timing)"))
 
@@ -63,6 +64,10 @@ def _plotly():
         raise BenchError("the HTML report needs plotly. Fix: pip install 'imagenet_bench[report]' "
                          "(or pip install plotly)") from None
     return go, plotly.offline
+
+
+def _round(v, digits: int = 4):
+    return None if v is None else round(float(v), digits)
 
 
 def _framework(model: str) -> str:
@@ -113,20 +118,25 @@ def _published_figure(go, rows, sets) -> Optional[Dict]:
     pts = [r for r in rows if r.get("published_acc1") is not None and r.get("measured_acc1") is not None]
     if not pts:
         return None
-    fig = go.Figure(layout=_layout("Measured vs published top-1", "published top-1 (%)",
-                                   "measured top-1 (%; A/R: masked)"))
+    bars = len(pts) <= MAX_ERROR_BARS
+    fig = go.Figure(layout=_layout("Measured vs published top-1" + (" (95% intervals)" if bars else ""),
+                                   "published top-1 (%)", "measured top-1 (%; A/R: masked)"))
     for (fw, ts), rs in _groups(pts, sets):
         key = "masked_acc1" if any(r["measured_acc1"] == r.get("masked_acc1") for r in rs) else "acc1"
         fig.add_trace(go.Scatter(
-            x=[r["published_acc1"] for r in rs], y=[r["measured_acc1"] for r in rs], mode="markers",
+            x=[r["published_acc1"] for r in rs], y=[_round(r["measured_acc1"]) for r in rs], mode="markers",
             name=f"{fw} · {ts}", marker=_marker(go, fw, ts, sets),
             text=[f"{r['model']} · {ts}" for r in rs],
-            customdata=[[r.get("delta_acc1"), r.get("likely_reason") or ""] for r in rs],
-            error_y=dict(type="data", symmetric=False, thickness=1, width=0,
-                         array=[r.get(f"{key}_high", r["measured_acc1"]) - r["measured_acc1"] for r in rs],
-                         arrayminus=[r["measured_acc1"] - r.get(f"{key}_low", r["measured_acc1"]) for r in rs]),
-            hovertemplate="<b>%{text}</b><br>published %{x:.2f}<br>measured %{y:.2f}"
-                          "<br>Δ %{customdata[0]:+.2f}<br>%{customdata[1]}<extra></extra>"))
+            customdata=[[_round(r.get("delta_acc1")), _round(r.get(f"{key}_low")),
+                         _round(r.get(f"{key}_high"))] for r in rs],
+            error_y=dict(type="data", symmetric=False, thickness=1, width=0, visible=bars,
+                         array=[_round(r.get(f"{key}_high", r["measured_acc1"]) - r["measured_acc1"])
+                                for r in rs] if bars else None,
+                         arrayminus=[_round(r["measured_acc1"] - r.get(f"{key}_low", r["measured_acc1"]))
+                                     for r in rs] if bars else None),
+            hovertemplate="<b>%{text}</b><br>published %{x:.2f}<br>measured %{y:.2f} "
+                          "[%{customdata[1]:.2f}, %{customdata[2]:.2f}]<br>Δ %{customdata[0]:+.2f}"
+                          "<extra></extra>"))
     values = [v for r in pts for v in (r["published_acc1"], r["measured_acc1"])]
     lo, hi = min(values), max(values)
     fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="measured = published",
@@ -143,7 +153,7 @@ def _cost_figure(go, rows, sets, key: str, label: str) -> Optional[Dict]:
                                    label, "top-1 (%; A/R: masked)", xaxis=dict(type="log")))
     for (fw, ts), rs in _groups(pts, sets):
         fig.add_trace(go.Scatter(
-            x=[r[key] for r in rs], y=[r["measured_acc1"] for r in rs], mode="markers",
+            x=[_round(r[key]) for r in rs], y=[_round(r["measured_acc1"]) for r in rs], mode="markers",
             name=f"{fw} · {ts}", marker=_marker(go, fw, ts, sets), legendgroup=f"{fw}{ts}",
             text=[f"{r['model']} · {ts}" for r in rs],
             hovertemplate=f"<b>%{{text}}</b><br>{label} %{{x:.3g}}<br>top-1 %{{y:.2f}}<extra></extra>"))
@@ -183,11 +193,12 @@ def _robustness_figures(go, doc: Document) -> List[Dict]:
         for fw in sorted({_framework(r["model"]) for r in rs}):
             sub = [r for r in rs if _framework(r["model"]) == fw]
             fig.add_trace(go.Scatter(
-                x=[robustness.logit(r[robustness.VAL], n_val) for r in sub],
-                y=[robustness.logit(r[name], n_set) for r in sub], mode="markers", name=fw,
+                x=[_round(robustness.logit(r[robustness.VAL], n_val), 5) for r in sub],
+                y=[_round(robustness.logit(r[name], n_set), 5) for r in sub], mode="markers", name=fw,
                 marker=go.scatter.Marker(color=_color(fw), size=8, opacity=0.8),
                 text=[r["model"] for r in sub],
-                customdata=[[r[robustness.VAL], r[name], r.get(f"er_{name}")] for r in sub],
+                customdata=[[_round(r[robustness.VAL]), _round(r[name]), _round(r.get(f"er_{name}"))]
+                            for r in sub],
                 hovertemplate="<b>%{text}</b><br>val %{customdata[0]:.2f}<br>"
                               f"{name} %{{customdata[1]:.2f}}<br>effective robustness "
                               "%{customdata[2]:+.2f} points<extra></extra>"))

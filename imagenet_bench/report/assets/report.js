@@ -161,17 +161,39 @@
     render();
   }
 
-  function drawPlots() {
-    var config = { displaylogo: false, responsive: true,
-                   modeBarButtonsToRemove: ["sendDataToCloud"] };
-    return Promise.all(plots.map(function (p) {
-      return Plotly.newPlot(p.id, p.figure.data, p.figure.layout, config);
-    }));
+  function inView(p) {
+    var box = document.getElementById(p.id).getBoundingClientRect();
+    return box.bottom > 0 && box.top < window.innerHeight;
   }
 
+  function draw(p) {
+    var config = { displaylogo: false, responsive: true,
+                   modeBarButtonsToRemove: ["sendDataToCloud"] };
+    return Plotly.newPlot(p.id, p.figure.data, p.figure.layout, config).then(function () {
+      document.getElementById(p.id).setAttribute("data-drawn", "1");
+    });
+  }
+
+  function later() { return new Promise(function (done) { setTimeout(done, 0); }); }
+
+  /** The plots in the window first (then the page is first rendered), the others one by one
+   *  after it, yielding to the browser between two plots so the page stays responsive. */
+  function drawPlots() {
+    var first = plots.filter(inView), rest = plots.filter(function (p) { return !inView(p); });
+    return Promise.all(first.map(draw)).then(function () {
+      document.body.setAttribute("data-first-render", String(performance.now()));
+      return rest.reduce(function (chain, p) {
+        return chain.then(later).then(function () { return draw(p); });
+      }, Promise.resolve());
+    });
+  }
+
+  var started = performance.now();
   window.imagenetBenchReport = { csv: csv, filtered: filtered, render: render, state: state,
                                  plots: plots.map(function (p) { return { id: p.id, points: p.points }; }) };
   setup();
+  document.body.setAttribute("data-script-started", String(started));
+  document.body.setAttribute("data-table-rendered", String(performance.now()));
   drawPlots().then(function () {
     document.body.setAttribute("data-rendered", String(performance.now()));
   }, function (err) {
