@@ -15,6 +15,12 @@ REFERENCE = SHARED / "reference" / "northcutt2019"
 VAL_SUBSET = SHARED / "imagenet-val-subset"
 
 
+@pytest.fixture(autouse=True)
+def _own_index_dir(tmp_path_factory, monkeypatch):
+    """Every test gets its own folder-index directory (``XDG_CACHE_HOME``), never ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
 def need(path: Path) -> Path:
     """Skip the test (with the reason) unless ``path`` exists."""
     if not path.exists():

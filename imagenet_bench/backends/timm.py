@@ -36,7 +36,7 @@ from timm.data import create_transform
 from imagenet_bench.backends import timm_meta
 from imagenet_bench.backends.torch import (NO_WEIGHTS, RANDOM_SEED, TorchBackend, _autocast_dtype,
                                           pick_device)
-from imagenet_bench.models.recipe import Recipe
+from imagenet_bench.models import recipe as recipes
 from imagenet_bench.cache.atomic import file_sha256
 from imagenet_bench.data import pixels
 from imagenet_bench.errors import BenchError, InputError
@@ -181,11 +181,7 @@ class TimmBackend(TorchBackend):
         self.spec = spec
         self.data_config = timm_meta.data_config(timm_meta.get_pretrained_cfg(spec.name))
         self.transform = create_transform(**self.data_config, is_training=False)
-        r = timm_meta.recipe(self.data_config)
-        recipe = Recipe(resize=r["resize"], crop=r["crop"], squash=r["crop_mode"] == "squash",
-                        interpolation=r["interpolation"], normalization="torch",
-                        mean=tuple(r["mean"]), std=tuple(r["std"]))
-        super().__init__(module, model, recipe, weights_prov, **kw)
+        super().__init__(module, model, recipes.from_timm_config(self.data_config), weights_prov, **kw)
 
     def provenance(self) -> dict:
         """The torch backend's, with timm's resolved data config and transform as the recipe."""

@@ -34,6 +34,7 @@ from imagenet_bench.cache.atomic import file_sha256
 from imagenet_bench.data import pixels
 from imagenet_bench.errors import InputError
 from imagenet_bench.models.recipe import Recipe
+from imagenet_bench.run.children import dataloader_worker_init
 from imagenet_bench.run.runner import Batch
 
 
@@ -83,7 +84,7 @@ def uses_torchvision_transforms(recipe: Recipe) -> bool:
     299 crop of a 256 image (black padding placed as torchvision 0.2 placed
     it), go through :mod:`pixels`, which equals torchvision wherever both apply.
     """
-    return (not recipe.squash and recipe.resize is not None and recipe.resize >= recipe.crop
+    return (recipe.crop_mode == "center" and recipe.resize is not None and recipe.resize >= recipe.crop
             and recipe.interpolation in ("nearest", "bilinear", "bicubic"))
 
 
@@ -114,14 +115,6 @@ class _Images(torch.utils.data.Dataset):
             return row, path, self.load(path), None
         except pixels.BadImageError as e:
             return row, path, None, e.reason
-
-
-def _ignore_sigterm(worker_id: int) -> None:
-    """DataLoader worker start-up: leave SIGTERM to the main process, which checkpoints and stops
-    the workers (SLURM signals every process of a job step; a worker killed by it would make
-    torch raise in the main process instead)."""
-    import signal
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _collate(samples) -> Batch:
@@ -202,7 +195,8 @@ class TorchBackend:
         loader = torch.utils.data.DataLoader(
             _Images(items, self._load()), batch_sampler=sampler, num_workers=self.workers,
             collate_fn=_collate, pin_memory=self.device.type == "cuda",
-            worker_init_fn=_ignore_sigterm if self.workers else None,
+            worker_init_fn=functools.partial(dataloader_worker_init, os.getpid()) if self.workers
+            else None,  # SIGTERM left to the main process; a worker dies with it
             prefetch_factor=4 if self.workers else None)
         it = iter(loader)
         try:

@@ -33,6 +33,10 @@ def add_parser(sub) -> None:
     p.add_argument("--precomputed", metavar="DIR", action="append",
                    help=f"folder of caches; repeat for several (default: the 34 shipped 2019 "
                         f"models, {locations.SHIPPED_RELPATH}/ of this checkout)")
+    p.add_argument("--no-index", dest="use_index", action="store_false",
+                   help="read every cache file in full instead of each folder's index")
+    p.add_argument("--verify", action="store_true",
+                   help="re-validate every cache file in full and refresh the index")
     p.add_argument("-o", "--output", metavar="FILE.html", required=True,
                    help="the HTML file to write (atomically)")
     p.set_defaults(func=run)
@@ -48,7 +52,7 @@ def run(args) -> int:
     folders = args.precomputed or [locations.shipped_dir()]
     command = "imagenet-bench " + " ".join(shlex.quote(a) for a in args.argv)
     start = time.perf_counter()
-    doc = html_data.build(folders, command=command)
+    doc = html_data.build(folders, command=command, use_index=args.use_index, verify=args.verify)
     size = html.write(doc, args.output)
     print(f"wrote {args.output} ({size / 1e6:.1f} MB): {len(doc.rows)} model x test set rows, "
           f"{len(doc.skipped)} files not scored, in {time.perf_counter() - start:.1f} s",

@@ -20,7 +20,14 @@ it against ``weights.transforms()`` on real photos):
 * the centre crop starts at ``int(round((side - crop) / 2))``; a crop larger
   than the image is filled with black (PIL ``crop`` semantics, which is what
   the 2019 study's ``Resize(256)`` + ``CenterCrop(299)`` did for inception_v3);
-* ``squash`` resizes straight to ``crop`` x ``crop`` (Keras ``load_img(target_size=...)``).
+* crop mode ``squash`` resizes both sides to ``resize`` (None: straight to
+  ``crop`` x ``crop``, Keras ``load_img(target_size=...)``), then centre-crops,
+  as timm's ``Resize((s, s))`` + ``CenterCrop``;
+* crop mode ``border`` resizes the longer side to ``resize`` keeping the
+  aspect (each side ``round(side / ratio)``), then centre-crops or pads with
+  the mean colour ``round(255 * mean)``, as timm's ``ResizeKeepRatio(longest=1)``
+  + ``CenterCropOrPad`` (``tests/test_recipe_timm.py`` checks all three modes
+  against timm's ``create_transform`` on real photos).
 
 PIL filters antialias when shrinking (as torchvision's ``antialias=True``);
 ``nearest`` never does, which is what Keras' ``load_img`` uses.
@@ -70,7 +77,7 @@ def check_size(width: int, height: int, recipe: Optional[Recipe] = None) -> Opti
     if width * height > MAX_PIXELS:
         return (f"decompression bomb: {width}x{height} = {width * height:,} pixels, more than "
                 f"the {MAX_PIXELS:,} allowed")
-    if recipe is not None and not recipe.squash and recipe.resize is not None:
+    if recipe is not None and recipe.crop_mode == "center" and recipe.resize is not None:
         w, h = resized_size(width, height, recipe.resize)
         if w * h > MAX_PIXELS:
             return (f"{width}x{height} pixels would become {w}x{h} after resizing the shorter side "
@@ -159,13 +166,35 @@ def center_crop(img: Image.Image, size: int) -> Image.Image:
     return img.crop((left, top, left + size, top + size))
 
 
+def resize_longer(img: Image.Image, longer: int, resample: int) -> Image.Image:
+    """Resize so the longer side is ``longer`` pixels, keeping the aspect (timm's rounding)."""
+    ratio = max(img.width / longer, img.height / longer)
+    size = (round(img.width / ratio), round(img.height / ratio))
+    return img if size == img.size else img.resize(size, resample)
+
+
+def center_crop_or_pad(img: Image.Image, size: int, fill: Tuple[int, int, int]) -> Image.Image:
+    """Pad to at least ``size`` x ``size`` with ``fill`` (left/top get the smaller half), then
+    centre-crop: timm's ``CenterCropOrPad``."""
+    if img.width < size or img.height < size:
+        w, h = max(img.width, size), max(img.height, size)
+        canvas = Image.new("RGB", (w, h), fill)
+        canvas.paste(img, ((w - img.width) // 2, (h - img.height) // 2))
+        img = canvas
+    return center_crop(img, size)
+
+
 def apply_recipe(img: Image.Image, recipe: Recipe) -> Image.Image:
     """Resize and crop an RGB image as ``recipe`` says (no normalisation)."""
     resample = _filter(recipe)
-    if recipe.squash:
-        if img.size != (recipe.crop, recipe.crop):
-            img = img.resize((recipe.crop, recipe.crop), resample)
-        return img
+    if recipe.crop_mode == "squash":
+        side = recipe.scale
+        if img.size != (side, side):
+            img = img.resize((side, side), resample)
+        return center_crop(img, recipe.crop)
+    if recipe.crop_mode == "border":
+        fill = tuple(int(round(255 * v)) for v in recipe.mean)
+        return center_crop_or_pad(resize_longer(img, recipe.scale, resample), recipe.crop, fill)
     if recipe.resize is not None:
         img = resize_shorter(img, recipe.resize, recipe.interpolation)
     return center_crop(img, recipe.crop)

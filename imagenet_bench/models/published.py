@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
+from imagenet_bench.models import recipe as recipes
 from imagenet_bench.models import registry, timm_results
 from imagenet_bench.report import tables as report
 
@@ -128,26 +129,25 @@ SETTING_REASONS = {
 }
 
 
-def recipe_text(recipe: Dict) -> str:
-    """``resize 256, centre crop 224, bilinear`` (or ``squash to ...``) of a recorded recipe."""
-    if recipe.get("squash"):
-        how = f"squash to {recipe.get('crop')}x{recipe.get('crop')}, no crop"
-    else:
-        how = f"resize {recipe.get('resize')}, centre crop {recipe.get('crop')}"
-    return f"{how}, {recipe.get('interpolation')}"
-
-
 def recipe_difference(preds, spec: registry.ModelSpec) -> str:
-    """How the cache's preprocessing departs from the reference recipe ('' if it does not)."""
+    """How the cache's preprocessing departs from the reference recipe ('' if it does not).
+
+    Compared as pixels (crop mode, resize side, crop, interpolation:
+    :func:`recipes.geometry`), so a timm cache's ``crop_mode``/``crop_pct``
+    record and the registry's recipe of the same tag agree."""
     used = preds.provenance.get("preprocessing")
     if not isinstance(used, dict):
         return f"preprocessing not recorded as a recipe ({used!r})" if used else ""
     ref = spec.recipe("reference").as_dict()
-    keys = ("resize", "crop", "squash", "interpolation")
-    if all(used.get(k) == ref[k] for k in keys if k in used):
+    filled = dict(ref)  # what the cache does not record is taken as the reference's
+    if {"crop_mode", "squash"} & set(used):
+        filled.pop("crop_mode", None)
+        filled.pop("squash", None)
+    filled.update(used)
+    if recipes.geometry(filled) == recipes.geometry(ref):
         return ""
     mode = used.get("mode", "custom")
-    return f"{mode} preprocessing ({recipe_text(used)}; reference: {recipe_text(ref)})"
+    return f"{mode} preprocessing ({recipes.describe(used)}; reference: {recipes.describe(ref)})"
 
 
 def likely_reasons(row: Dict, preds, spec: registry.ModelSpec, full_images: int = 50000) -> List[str]:

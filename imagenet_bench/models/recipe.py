@@ -1,6 +1,12 @@
 """Preprocessing recipes: how pixels reach a network (standard library only).
 
-A :class:`Recipe` is decode -> resize -> crop -> normalise. Each registry
+A :class:`Recipe` is decode -> resize -> crop -> normalise, in the vocabulary
+torchvision and timm use: image size (``crop``), ``crop_pct`` (``crop / resize``;
+:func:`from_crop_pct` takes it as timm does), ``crop_mode`` (``center``:
+aspect-preserving resize of the shorter side then centre crop; ``squash``: both
+sides resized, aspect ignored, then centre crop; ``border``: the longer side
+resized, aspect kept, then centre crop or pad with the mean colour),
+interpolation, antialias, mean/std. Each registry
 entry carries its own (:func:`from_entry`, read from the generated catalog);
 the 2019 study's pipelines are :func:`legacy2019`; command-line overrides
 (``--resize/--crop/--interpolation/--mean/--std``) are :func:`override`, and a
@@ -11,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, replace
 from typing import Optional, Sequence, Tuple
 
@@ -18,28 +25,69 @@ from typing import Optional, Sequence, Tuple
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos")
+CROP_MODES = ("center", "squash", "border")  # timm's ``crop_mode`` values
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """How pixels reach the network: decode -> resize -> crop -> normalise."""
+    """How pixels reach the network: decode -> resize -> crop -> normalise.
 
-    resize: Optional[int]  # shorter side resized to this many pixels; None = no aspect-preserving resize
-    crop: int  # final square side in pixels (centre crop, or squash target when squash=True)
-    squash: bool  # True: resize straight to crop x crop, ignoring aspect ratio, no crop
-    interpolation: str  # "nearest" | "bilinear" | "bicubic" (PIL filters)
+    ``crop_mode`` may be left out: ``squash`` says it (the constructor keeps
+    the two in step, so ``Recipe(..., squash=True)`` and
+    ``Recipe(..., crop_mode="squash")`` are the same recipe).
+    """
+
+    resize: Optional[int]  # scale side in pixels (shorter side: center; both: squash; longer: border); None = crop
+    crop: int  # image size: final square side in pixels
+    squash: bool  # crop_mode == "squash": resize both sides to `resize` (None: to `crop`), then centre crop
+    interpolation: str  # "nearest" | "bilinear" | "bicubic" | "lanczos" (PIL filters)
     normalization: str  # "torch" (mean/std on [0,1]) or a Keras preprocess_input module path
     mean: Tuple[float, float, float] = IMAGENET_MEAN  # per-channel mean on [0,1] (normalization="torch")
     std: Tuple[float, float, float] = IMAGENET_STD  # per-channel std on [0,1] (normalization="torch")
     antialias: bool = True  # resize with antialiasing (torchvision >= 0.17 default for PIL and tensors)
+    crop_mode: Optional[str] = None  # "center" | "squash" | "border"; None: from `squash`
+
+    def __post_init__(self):
+        mode = self.crop_mode or ("squash" if self.squash else "center")
+        if mode not in CROP_MODES:
+            raise ValueError(f"crop_mode {mode!r}: choose one of {', '.join(CROP_MODES)}")
+        if self.crop_mode is not None and self.squash and mode != "squash":
+            raise ValueError(f"squash=True contradicts crop_mode={mode!r}")
+        object.__setattr__(self, "crop_mode", mode)
+        object.__setattr__(self, "squash", mode == "squash")
+
+    @property
+    def image_size(self) -> int:
+        """Side of the square network input (timm's ``img_size``, torchvision's ``crop_size``)."""
+        return self.crop
+
+    @property
+    def scale(self) -> int:
+        """The side the resize targets (timm's ``scale_size``): ``resize``, or ``crop`` without one."""
+        return self.crop if self.resize is None else self.resize
+
+    @property
+    def crop_pct(self) -> float:
+        """Fraction of the resized image kept by the crop (timm's ``crop_pct``): ``crop / scale``.
+
+        timm floors ``img_size / crop_pct`` to get the resize, so this is the
+        value of the pixels, within ``1 / scale`` of the ``crop_pct`` given."""
+        return self.crop / self.scale
 
     def as_dict(self) -> dict:
-        """Plain-dict form for cache provenance."""
-        return {
+        """Plain-dict form for cache provenance (and :func:`digest`).
+
+        ``crop_mode`` appears only for ``border`` (``squash`` says center or
+        squash), so the dict -- and the ``+recipe-<sha8>`` -- of every recipe
+        that existed before crop modes did is unchanged."""
+        out = {
             "resize": self.resize, "crop": self.crop, "squash": self.squash,
             "interpolation": self.interpolation, "normalization": self.normalization,
             "mean": list(self.mean), "std": list(self.std), "antialias": self.antialias,
         }
+        if self.crop_mode == "border":
+            out["crop_mode"] = "border"
+        return out
 
 
 def digest(recipe: Recipe) -> str:
@@ -49,17 +97,85 @@ def digest(recipe: Recipe) -> str:
 
 
 def from_entry(entry) -> Recipe:
-    """The reference recipe of a catalog entry (its library's own preprocessing)."""
+    """The reference recipe of a catalog entry (its library's own preprocessing).
+
+    A ``squash`` or ``border`` entry whose resize equals its crop (timm's
+    ``crop_pct`` 1.0) gets ``resize=None``: the same pixels, and the dict the
+    recipe had before crop modes were spelled out."""
     if entry.framework == "keras":
         normalization = entry.preprocess_module or "keras.applications.imagenet_utils"
     else:
         normalization = "torch"
-    squash = entry.crop_mode == "squash"
+    mode = entry.crop_mode or "center"
+    crop = int(entry.crop or entry.input_size)
+    resize = entry.resize
+    if mode != "center" and resize in (None, crop):
+        resize = None
     mean = tuple(entry.mean) if entry.mean else IMAGENET_MEAN
     std = tuple(entry.std) if entry.std else IMAGENET_STD
-    return Recipe(resize=None if squash else entry.resize, crop=int(entry.crop or entry.input_size),
-                  squash=squash, interpolation=entry.interpolation or "bilinear",
-                  normalization=normalization, mean=mean, std=std)
+    return Recipe(resize=resize, crop=crop, squash=mode == "squash",
+                  interpolation=entry.interpolation or "bilinear",
+                  normalization=normalization, mean=mean, std=std, crop_mode=mode)
+
+
+def scale_of(img_size: int, crop_pct: float) -> int:
+    """timm's resize side for ``img_size`` at ``crop_pct``: ``floor(img_size / crop_pct)``."""
+    if not crop_pct > 0:
+        raise ValueError(f"crop_pct {crop_pct}: must be above 0 (timm's pretrained configs use "
+                         f"0.8 to 1.15)")
+    return math.floor(img_size / crop_pct)
+
+
+def from_crop_pct(img_size: int, crop_pct: float, crop_mode: str = "center",
+                  interpolation: str = "bilinear", mean: Sequence[float] = IMAGENET_MEAN,
+                  std: Sequence[float] = IMAGENET_STD) -> Recipe:
+    """The recipe timm's ``transforms_imagenet_eval`` applies (``normalization="torch"``).
+
+    ``img_size`` is the square input side, ``crop_pct`` the centre fraction
+    kept, ``crop_mode`` one of :data:`CROP_MODES` -- the values of a resolved
+    timm data config (``input_size``, ``crop_pct``, ``crop_mode``, ...)."""
+    if crop_mode not in CROP_MODES:
+        raise ValueError(f"crop_mode {crop_mode!r}: choose one of {', '.join(CROP_MODES)}")
+    scale = scale_of(int(img_size), float(crop_pct))
+    resize = None if crop_mode != "center" and scale == img_size else scale
+    return Recipe(resize=resize, crop=int(img_size), squash=crop_mode == "squash",
+                  interpolation=interpolation, normalization="torch",
+                  mean=tuple(float(v) for v in mean), std=tuple(float(v) for v in std),
+                  crop_mode=crop_mode)
+
+
+def from_timm_config(config: dict) -> Recipe:
+    """:func:`from_crop_pct` of a resolved timm data config (``timm.data.resolve_data_config``)."""
+    _, height, width = config["input_size"]
+    if height != width:
+        raise ValueError(f"non-square input {height}x{width}: recipes are square")
+    return from_crop_pct(int(height), config["crop_pct"], config.get("crop_mode") or "center",
+                         config["interpolation"], config["mean"], config["std"])
+
+
+def geometry(recipe: dict) -> Tuple:
+    """``(crop_mode, scale, crop, interpolation)`` of a recipe dict -- :meth:`Recipe.as_dict`, or the
+    ``preprocessing`` a timm cache records (``crop_mode`` and ``resize``, no ``squash``) -- so
+    two spellings of the same pixels compare equal."""
+    mode = recipe.get("crop_mode") or ("squash" if recipe.get("squash") else "center")
+    crop = recipe.get("crop")
+    scale = recipe.get("resize")
+    if scale is None and mode != "center":
+        scale = crop
+    return mode, scale, crop, recipe.get("interpolation")
+
+
+def describe(recipe: dict) -> str:
+    """A recipe dict in words: ``resize 256, centre crop 224, bilinear``."""
+    mode, scale, crop, interpolation = geometry(recipe)
+    if mode == "squash":
+        how = (f"squash to {crop}x{crop}, no crop" if scale == crop else
+               f"squash to {scale}x{scale}, centre crop {crop}")
+    elif mode == "border":
+        how = f"resize the longer side to {scale}, centre crop or pad to {crop}"
+    else:
+        how = f"resize {scale}, centre crop {crop}"
+    return f"{how}, {interpolation}"
 
 
 def legacy2019(framework: str, size: int, input_size: int, normalization: str) -> Recipe:
@@ -86,21 +202,29 @@ def _three(values: Sequence[float], option: str) -> Tuple[float, float, float]:
 
 def override(recipe: Recipe, resize: Optional[int] = None, crop: Optional[int] = None,
              interpolation: Optional[str] = None, mean: Optional[Sequence[float]] = None,
-             std: Optional[Sequence[float]] = None) -> Recipe:
+             std: Optional[Sequence[float]] = None, *, crop_pct: Optional[float] = None) -> Recipe:
     """``recipe`` with the given values replaced (None keeps the recipe's).
 
-    ``--resize`` on a squash recipe turns it into resize + centre crop. Raises
-    ValueError (naming the option) for a value that cannot be a recipe.
+    ``--resize`` (the shorter side) turns any recipe into resize + centre crop.
+    ``crop_pct`` (timm's) sets the resize to ``floor(crop / crop_pct)`` and
+    keeps the crop mode. Raises ValueError (naming the option) for a value
+    that cannot be a recipe.
     """
     changes = {}
+    if resize is not None and crop_pct is not None:
+        raise ValueError(f"--resize {resize} and crop_pct {crop_pct} both set the resize; give one")
     if resize is not None:
         if resize < 1:
             raise ValueError(f"--resize {resize}: must be a positive number of pixels")
-        changes.update(resize=int(resize), squash=False)
+        changes.update(resize=int(resize), squash=False, crop_mode="center")
     if crop is not None:
         if crop < 1:
             raise ValueError(f"--crop {crop}: must be a positive number of pixels")
         changes["crop"] = int(crop)
+    if crop_pct is not None:
+        size = changes.get("crop", recipe.crop)
+        scale = scale_of(size, float(crop_pct))
+        changes["resize"] = None if recipe.crop_mode != "center" and scale == size else scale
     if interpolation is not None:
         if interpolation not in INTERPOLATIONS:
             raise ValueError(f"--interpolation {interpolation!r}: choose one of "

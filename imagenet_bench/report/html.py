@@ -105,13 +105,14 @@ def _marker(go, fw: str, test_set: str, sets: Sequence[str]):
 
 
 def _layout(title: str, x: str, y: str, **kw) -> Dict:
-    kw.setdefault("height", 420)
-    kw.setdefault("margin", dict(l=60, r=20, t=50, b=50))
+    kw.setdefault("height", 460)
+    kw.setdefault("margin", dict(l=60, r=40, t=40, b=40))
     return dict(title=dict(text=title, x=0.02, font=dict(size=14)), hovermode="closest",
                 modebar=dict(orientation="v"),
                 xaxis=dict(title=dict(text=x), **kw.pop("xaxis", {})),
                 yaxis=dict(title=dict(text=y), **kw.pop("yaxis", {})),
-                legend=dict(font=dict(size=10)), template="plotly_white", **kw)
+                legend=dict(font=dict(size=10), orientation="h", x=0, y=-0.18, yanchor="top"),
+                template="plotly_white", **kw)
 
 
 def _published_figure(go, rows, sets) -> Optional[Dict]:
@@ -150,7 +151,7 @@ def _cost_figure(go, rows, sets, key: str, label: str) -> Optional[Dict]:
         return None
     cost_up = key != "images_per_s"
     fig = go.Figure(layout=_layout(f"Top-1 vs {label.split(' (')[0]} (lines: Pareto fronts)",
-                                   label, "top-1 (%; A/R: masked)", xaxis=dict(type="log")))
+                                   label, "top-1 (%; A/R: masked)", xaxis=dict(type="log", dtick="D2")))
     for (fw, ts), rs in _groups(pts, sets):
         fig.add_trace(go.Scatter(
             x=[_round(r[key]) for r in rs], y=[_round(r["measured_acc1"]) for r in rs], mode="markers",
@@ -217,7 +218,7 @@ def _pairs_figure(go, pairs: Sequence[Dict]) -> Optional[Dict]:
     labels = [pair_label(p["model_a"], p["model_b"]) for p in pairs]
     fig = go.Figure(layout=_layout(
         "Keras − PyTorch top-1, same images (95% interval)", "difference (points)", "",
-        height=max(300, 28 * len(pairs) + 120), margin=dict(l=200, r=20, t=50, b=50)))
+        height=max(300, 26 * len(pairs) + 130), margin=dict(l=200, r=40, t=40, b=50)))
     fig.add_trace(go.Scatter(
         x=[p["diff"] for p in pairs], y=labels, mode="markers", name="pairs",
         marker=go.scatter.Marker(color="#2e86ab", size=9),

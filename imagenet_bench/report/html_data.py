@@ -26,11 +26,13 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import imagenet_bench
 from imagenet_bench.analysis import compare, robustness, scorer, stats
+from imagenet_bench.cache import folder as cache_folder
 from imagenet_bench.cache import northcutt2019
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import datasets
 from imagenet_bench.errors import BenchError, InputError
 from imagenet_bench.models import published, registry
+from imagenet_bench.models import recipe as recipes
 
 CONFIDENCE = stats.DEFAULT_CONFIDENCE
 
@@ -62,7 +64,14 @@ def _incomplete(path: str) -> str:
             f"Fix: run the same `imagenet-bench predict` command again to resume it")
 
 
-def _read_folder(folder: str, preds: List, skipped: List[Skipped]) -> None:
+def _reason(message: str) -> str:
+    return f"incomplete: {message}" if "complete=False" in message else f"damaged: {message}"
+
+
+def _read_folder(folder: str, preds: List, skipped: List[Skipped], use_index: bool = True,
+                 verify: bool = False) -> None:
+    """Every cache under ``folder`` (recursively) through the folder loading of every command
+    (:func:`cache.folder.load_folder`, bad files kept aside), plus the 2019 layout."""
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
         if northcutt2019.is_2019_layout(root):
@@ -72,21 +81,17 @@ def _read_folder(folder: str, preds: List, skipped: List[Skipped]) -> None:
                 skipped.append(Skipped(root, f"2019 layout not readable: {e}"))
             dirs[:] = [d for d in dirs if d not in ("keras_imagenet", "pytorch_imagenet")]
         for name in sorted(files):
-            path = os.path.join(root, name)
-            if name.startswith(".") or not name.endswith(".npz"):
-                continue
-            if name.endswith(".partial.npz"):
+            if name.endswith(".partial.npz") and not name.startswith("."):
+                path = os.path.join(root, name)
                 skipped.append(Skipped(path, _incomplete(path)))
-                continue
-            try:
-                preds.append(scorer.upgrade_identity(cache.load(path)))
-            except BenchError as e:
-                reason = str(e)
-                skipped.append(Skipped(path, f"incomplete: {reason}" if "complete=False" in reason
-                                       else f"damaged or not a cache: {reason}"))
+        if any(f.endswith(".npz") for f in files):
+            found = cache_folder.load_folder(root, use_index=use_index, verify=verify, skip_bad=True)
+            preds += [scorer.upgrade_identity(p) for p in found.preds]
+            skipped += [Skipped(path, _reason(message)) for path, message in found.skipped]
 
 
-def collect(folders: Sequence[str]) -> Tuple[List[cache.Predictions], List[Skipped]]:
+def collect(folders: Sequence[str], use_index: bool = True, verify: bool = False
+            ) -> Tuple[List[cache.Predictions], List[Skipped]]:
     """Every readable complete cache under ``folders`` and every file that is not one."""
     preds: List[cache.Predictions] = []
     skipped: List[Skipped] = []
@@ -95,7 +100,7 @@ def collect(folders: Sequence[str]) -> Tuple[List[cache.Predictions], List[Skipp
             raise InputError(f"--precomputed {folder}: no such directory. Fix: pass folders "
                              f"holding .npz caches (e.g. runs/, a sweep folder, "
                              f"precomputed/northcutt2019)")
-        _read_folder(folder, preds, skipped)
+        _read_folder(folder, preds, skipped, use_index, verify)
     if not preds:
         raise InputError(f"{', '.join(folders)}: no complete prediction cache found"
                          f"{f' ({len(skipped)} files could not be read)' if skipped else ''}. "
@@ -140,7 +145,7 @@ def by_test_set(preds: Sequence[cache.Predictions], skipped: List[Skipped]
 def _recipe(p: cache.Predictions) -> str:
     used = p.provenance.get("preprocessing")
     if isinstance(used, dict) and "crop" in used:
-        return f"{used.get('mode', 'custom')}: {published.recipe_text(used)}"
+        return f"{used.get('mode', 'custom')}: {recipes.describe(used)}"
     return "" if used is None else str(used.get("mode", used) if isinstance(used, dict) else used)
 
 
@@ -210,10 +215,11 @@ def _header(sets: Dict[str, List[cache.Predictions]], command: str) -> Dict:
     }
 
 
-def build(folders: Sequence[str], command: str = "", margin: float = published.DEFAULT_MARGIN
-          ) -> Document:
-    """The :class:`Document` of every cache under ``folders``."""
-    preds, skipped = collect(folders)
+def build(folders: Sequence[str], command: str = "", margin: float = published.DEFAULT_MARGIN,
+          use_index: bool = True, verify: bool = False) -> Document:
+    """The :class:`Document` of every cache under ``folders`` (``use_index``/``verify``: as
+    the ``--no-index``/``--verify`` of every command)."""
+    preds, skipped = collect(folders, use_index, verify)
     sets = by_test_set(preds, skipped)
     rows: List[Dict] = []
     for name, ps in sets.items():

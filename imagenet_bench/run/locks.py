@@ -8,7 +8,18 @@ message naming the running one. Shards of one run (torchrun, SLURM) lock
 different checkpoint files and so run side by side.
 
 The kernel drops a lock when its process dies (even by SIGKILL), so a stale
-lock file never blocks a later run. ``flock`` works across hosts on NFSv4 and
+lock file never blocks a later run -- provided no other process shares the
+locked descriptor. An ``flock`` belongs to the open file description, and
+``fork()`` copies every descriptor (``O_CLOEXEC`` only acts at ``exec``), so a
+forked DataLoader worker would hold the lock as long as it lives (issue #23: a
+restart right after a SIGKILL was refused for seconds). Hence the descriptor is
+non-inheritable (closed at ``exec``: spawned Keras children, subprocesses) and
+closed in every forked child by an ``os.register_at_fork`` hook, before any
+code of the child runs; closing a copy leaves the parent's lock in place.
+(POSIX ``fcntl`` record locks are not inherited by ``fork``, but they do not
+conflict within one process and are dropped when *any* descriptor of the file
+is closed by it; OFD locks are per open file description, like ``flock``.)
+The children also end with their parent: :mod:`imagenet_bench.run.children`. ``flock`` works across hosts on NFSv4 and
 Lustre (with ``-o flock``); on file systems without it, locking is skipped
 with a warning rather than refusing to run.
 """
@@ -29,6 +40,29 @@ try:
     import fcntl
 except ImportError:  # Windows: no flock; runs are not locked
     fcntl = None
+
+
+#: descriptors of the locks this process holds (closed in forked children)
+_HELD: set = set()
+
+
+def _close_in_child() -> None:
+    """``os.register_at_fork`` hook: a forked child holds none of its parent's locks."""
+    for fd in list(_HELD):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+def _release(fd: int) -> None:
+    _HELD.discard(fd)
+    os.close(fd)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_in_child)
 
 
 class RunLockedError(BenchError):
@@ -61,11 +95,13 @@ def hold(target: str, log: Optional[Callable[[str], None]] = None) -> Iterator[s
         return
     os.makedirs(os.path.dirname(os.path.abspath(lock)), exist_ok=True)
     while True:
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+        os.set_inheritable(fd, False)
+        _HELD.add(fd)  # from the moment it exists: a fork in another thread must not keep it
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as e:
-            os.close(fd)
+            _release(fd)
             if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise RunLockedError(
                     f"another run is writing the same files: {_holder(lock)} (lock {lock}). "
@@ -84,7 +120,7 @@ def hold(target: str, log: Optional[Callable[[str], None]] = None) -> Iterator[s
                 break
         except FileNotFoundError:
             pass
-        os.close(fd)
+        _release(fd)
     try:
         info = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
                 "command": " ".join(sys.argv)[:300]}
@@ -94,4 +130,4 @@ def hold(target: str, log: Optional[Callable[[str], None]] = None) -> Iterator[s
     finally:
         with contextlib.suppress(OSError):
             os.remove(lock)  # while still locked, so no one locks the old file after us
-        os.close(fd)
+        _release(fd)

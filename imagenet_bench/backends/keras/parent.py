@@ -30,6 +30,7 @@ import numpy as np
 from imagenet_bench.data import pixels
 from imagenet_bench.errors import BenchError
 from imagenet_bench.models import keras_weights
+from imagenet_bench.run import children
 from imagenet_bench.run import config as run_config
 
 
@@ -37,12 +38,15 @@ def _serve(conn, config: "run_config.RunConfig", keras_backend: Optional[str] = 
     """Child process: build the model, then answer ("predict", pixels) until "close" or EOF.
 
     SIGTERM is left to the parent (SLURM signals every process of a job step): the parent
-    checkpoints and closes this process; if the parent dies, the pipe's EOF ends it.
+    checkpoints and closes this process; if the parent dies, the kernel ends this process at
+    once (:func:`children.die_with_parent`; the pipe's EOF too, between images).
     ``keras_backend`` ("tensorflow", "jax", "torch") is put in ``KERAS_BACKEND``
     before this process imports Keras.
     """
     import signal
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    children.die_with_parent(parent.pid if parent is not None else None)
     try:
         if keras_backend:
             os.environ["KERAS_BACKEND"] = keras_backend

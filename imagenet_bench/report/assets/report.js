@@ -30,6 +30,7 @@
     }
     if (c.kind === "num") return number(v, c);
     if (c.kind === "int") return v.toLocaleString("en-US");
+    if (c.key === "likely_reason" || c.key === "recipe") return '<span title="' + esc(v) + '">' + esc(v) + "</span>";
     return esc(v);
   }
 
