@@ -19,6 +19,7 @@ DEMO = ["scikit-image>=0.19", "efficientnet-lite-pytorch>=0.1",
 VARIANTS = ["onnx>=1.16", "onnxscript>=0.1", "onnxruntime>=1.17", "jax[cpu]>=0.4"]
 # the self-contained HTML report: plotly.js ships inside the plotly wheel and is inlined
 REPORT = ["plotly>=5.0"]
+SLURM = ["submitit>=1.5"]  # imagenet-bench sweep run --executor slurm
 # tensorflow-datasets: only to cross-check the shipped label files against its wheel;
 # selenium drives Debian's chromium + chromium-driver in the HTML report's browser test
 TEST = ["pytest>=7", "scipy>=1.7", "tensorflow-datasets>=4.9", "selenium>=4.10"]
@@ -47,9 +48,10 @@ setup(
         "demo": TORCH + DEMO,
         "variants": TORCH + VARIANTS,
         "report": REPORT,
+        "slurm": SLURM,
         "test": TEST,
         "all": sorted(set(TORCH + TIMM + KERAS + ANALYSIS + REAL_LABELS + DEMO + VARIANTS + REPORT
-                          + TEST)),
+                          + SLURM + TEST)),
     },
     entry_points={"console_scripts": ["imagenet-bench=imagenet_bench.cli.main:main"]},
     license="MIT",

@@ -154,3 +154,12 @@ def run_from_site(site, code: str) -> list:
     env = dict(os.environ, PYTHONPATH=str(site))
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=str(site.parent), env=env).stdout.splitlines()
+
+
+def same_provenance(a, b) -> bool:
+    """Two caches' provenance equal except how they were made (``shards``, ``timing``: see
+    ``imagenet_bench.cache.inspect``); both record their ``timing``."""
+    from imagenet_bench.cache.inspect import RUN_ONLY_KEYS
+    assert "timing" in a.provenance and "timing" in b.provenance
+    strip = lambda p: {k: v for k, v in p.provenance.items() if k not in RUN_ONLY_KEYS}  # noqa: E731
+    return strip(a) == strip(b)
