@@ -217,6 +217,8 @@ def _row(model: str, sets: Dict[str, Dict[str, cache.Predictions]],
 
 def _with_probs(val: cache.Predictions) -> cache.Predictions:
     """The val cache with ``all_probs`` when its file has them (read on demand)."""
+    if hasattr(val, "val_restricted"):
+        return val  # an indexed cache reads its all_probs (if any) when first used
     if val.all_probs is None and val.path and val.path.endswith(".npz"):
         try:
             return cache.load(val.path, with_all_probs=True)
