@@ -59,6 +59,15 @@ class RunConfig:
         """This config with autocast ``dtype`` ("bf16"/"fp16") settled (and named in the id)."""
         return replace(self, amp=dtype, model_id=self.model_id.with_settings(dtype))
 
+    def with_recipe(self, recipe: Recipe, differs: bool) -> "RunConfig":
+        """This config with the recipe its library resolved (timm: from the tag's exact
+        ``crop_pct``); the id's ``+recipe-<sha8>`` names it when it ``differs`` from the entry's."""
+        mid = replace(self.model_id, settings=tuple(s for s in self.model_id.settings
+                                                    if not s.startswith("recipe-")))
+        if differs:
+            mid = mid.with_settings(f"recipe-{recipes.digest(recipe)}")
+        return replace(self, recipe=recipe, model_id=mid)
+
     def provenance(self) -> Dict[str, Any]:
         """Identity fields every cache records (model, framework, architecture, tag, settings)."""
         mid = self.model_id
@@ -90,7 +99,8 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
           checkpoint: Optional[str] = None, preprocess: Optional[str] = None,
           resize: Optional[int] = None, crop: Optional[int] = None,
           interpolation: Optional[str] = None, mean: Optional[Sequence[float]] = None,
-          std: Optional[Sequence[float]] = None, amp: Optional[str] = None,
+          std: Optional[Sequence[float]] = None, img_size: Optional[int] = None,
+          crop_pct: Optional[float] = None, amp: Optional[str] = None,
           factory: Optional[str] = None, device: Optional[str] = None,
           batch_size: Optional[int] = None, workers: Optional[int] = None,
           threads: Optional[int] = None, seed: int = 0) -> RunConfig:
@@ -131,20 +141,21 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
                              "for a --model-factory model give --resize/--crop/--interpolation")
         base = CUSTOM_BASE_RECIPE
     else:
-        if framework == "timm" and (preprocess != "reference" or any(
-                v is not None for v in (resize, crop, interpolation, mean, std))):
+        if framework == "timm" and preprocess != "reference":
             raise InputError(f"{mid}: timm models run timm's own transform (resolve_data_config + "
-                             f"create_transform); --preprocess and --resize/--crop/--interpolation/"
-                             f"--mean/--std are not applied to them. Fix: leave those options out")
+                             f"create_transform); --preprocess legacy2019 is the 2019 study's "
+                             f"recipe of its 34 models. Fix: leave --preprocess out")
         base = spec.recipe(preprocess)
         if preprocess == LEGACY:
             mid = mid.with_settings(LEGACY)
     overrides = {k: v for k, v in dict(resize=resize, crop=crop, interpolation=interpolation,
                                        mean=list(mean) if mean is not None else None,
-                                       std=list(std) if std is not None else None).items()
+                                       std=list(std) if std is not None else None,
+                                       img_size=img_size, crop_pct=crop_pct).items()
                  if v is not None}
     try:
-        used = recipes.override(base, resize, crop, interpolation, mean, std)
+        used = recipes.from_options(base, resize=resize, crop=crop, img_size=img_size,
+                                    crop_pct=crop_pct, interpolation=interpolation, mean=mean, std=std)
     except ValueError as e:
         raise InputError(f"{mid}: {e}") from None
     if framework == "keras" and used.crop != spec.input_size:
