@@ -18,6 +18,7 @@ DEMO = ["scikit-image>=0.19", "efficientnet-lite-pytorch>=0.1",
 # verify variants: ONNX export (torch.onnx.export needs onnxscript) and Runtime, Keras on JAX
 VARIANTS = ["onnx>=1.16", "onnxscript>=0.1", "onnxruntime>=1.17", "jax[cpu]>=0.4"]
 # tensorflow-datasets: only to cross-check the shipped label files against its wheel
+SLURM = ["submitit>=1.5"]  # imagenet-bench sweep run --executor slurm
 TEST = ["pytest>=7", "scipy>=1.7", "tensorflow-datasets>=4.9"]
 
 setup(
@@ -42,8 +43,10 @@ setup(
         "analysis": ANALYSIS + REAL_LABELS,
         "demo": TORCH + DEMO,
         "variants": TORCH + VARIANTS,
+        "slurm": SLURM,
         "test": TEST,
-        "all": sorted(set(TORCH + TIMM + KERAS + ANALYSIS + REAL_LABELS + DEMO + VARIANTS + TEST)),
+        "all": sorted(set(TORCH + TIMM + KERAS + ANALYSIS + REAL_LABELS + DEMO + VARIANTS + SLURM
+                          + TEST)),
     },
     entry_points={"console_scripts": ["imagenet-bench=imagenet_bench.cli.main:main"]},
     license="MIT",

@@ -15,6 +15,12 @@ REFERENCE = SHARED / "reference" / "northcutt2019"
 VAL_SUBSET = SHARED / "imagenet-val-subset"
 
 
+@pytest.fixture(autouse=True)
+def _own_index_dir(tmp_path_factory, monkeypatch):
+    """Every test gets its own folder-index directory (``XDG_CACHE_HOME``), never ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+
+
 def need(path: Path) -> Path:
     """Skip the test (with the reason) unless ``path`` exists."""
     if not path.exists():
@@ -148,3 +154,12 @@ def run_from_site(site, code: str) -> list:
     env = dict(os.environ, PYTHONPATH=str(site))
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                           cwd=str(site.parent), env=env).stdout.splitlines()
+
+
+def same_provenance(a, b) -> bool:
+    """Two caches' provenance equal except how they were made (``shards``, ``timing``: see
+    ``imagenet_bench.cache.inspect``); both record their ``timing``."""
+    from imagenet_bench.cache.inspect import RUN_ONLY_KEYS
+    assert "timing" in a.provenance and "timing" in b.provenance
+    strip = lambda p: {k: v for k, v in p.provenance.items() if k not in RUN_ONLY_KEYS}  # noqa: E731
+    return strip(a) == strip(b)

@@ -10,7 +10,9 @@ from imagenet_bench.cli import main as cli
 PACKAGE = Path(imagenet_bench.__file__).parent
 OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 #: options of other programs that messages legitimately name (tool -> its options)
-FOREIGN = {"--signal"}  # sbatch/srun --signal=TERM@60 (SIGTERM before the time limit)
+FOREIGN = {"--signal",  # sbatch/srun --signal=TERM@60 (SIGTERM before the time limit)
+           # sbatch options of the script `imagenet-bench sweep sbatch` prints
+           "--job-name", "--requeue", "--array", "--gpus-per-node", "--cpus-per-task", "--mem"}
 
 
 def all_options(parser: argparse.ArgumentParser) -> set:

@@ -49,25 +49,34 @@ def per_class_rows(preds, top1: np.ndarray, labels: Optional[np.ndarray] = None,
     return rows
 
 
-def wrong_agreement(top1_pred: np.ndarray, wrong: np.ndarray) -> np.ndarray:
+def wrong_agreement(top1_pred: np.ndarray, wrong: np.ndarray, chunk: int = 4096) -> np.ndarray:
     """Per image, how many models predict the single most common *wrong* class.
 
     ``top1_pred`` (models, N) predicted classes, ``wrong`` (models, N) bool.
-    Computed with a sort along the model axis and a run-length scan, so it
-    costs a few numpy passes however many images there are.
+    Computed with a sort along the model axis and a run-length scan, ``chunk``
+    images at a time (so memory stays a few times ``models x chunk`` bytes
+    beyond the inputs, whatever N).
     """
-    n_models = top1_pred.shape[0]
+    n_models, n = top1_pred.shape
+    kind = np.int16 if n_models < 30000 else np.int32
     # right answers become unique negative values so they never form a run
-    masked = np.where(wrong, top1_pred.astype(np.int64),
-                      -1 - np.arange(n_models, dtype=np.int64)[:, None])
-    s = np.sort(masked, axis=0)
-    run = (s[0] >= 0).astype(np.int64)
-    best = run.copy()
-    for j in range(1, n_models):
-        valid = s[j] >= 0
-        run = np.where(valid & (s[j] == s[j - 1]), run + 1, valid.astype(np.int64))
-        np.maximum(best, run, out=best)
+    right = (-1 - np.arange(n_models)).astype(kind)[:, None]
+    best = np.zeros(n, dtype=np.int64)
+    for a in range(0, n, chunk):
+        s = np.where(wrong[:, a:a + chunk], top1_pred[:, a:a + chunk].astype(kind), right)
+        s.sort(axis=0)
+        run = (s[0] >= 0).astype(np.int64)
+        top = run.copy()
+        for j in range(1, n_models):
+            valid = s[j] >= 0
+            run = np.where(valid & (s[j] == s[j - 1]), run + 1, valid.astype(np.int64))
+            np.maximum(top, run, out=top)
+        best[a:a + chunk] = top
     return best
+
+
+def _top1_pred(p) -> np.ndarray:
+    return p.top1_pred() if hasattr(p, "top1_pred") else p.top5_idx[:, 0]
 
 
 def hard_example_rows(preds: Sequence, top1: Sequence[np.ndarray], limit: int = 100,
@@ -91,7 +100,7 @@ def hard_example_rows(preds: Sequence, top1: Sequence[np.ndarray], limit: int = 
         if p.missing is not None:
             wrong[j] &= ~p.missing
     n_wrong = wrong.sum(axis=0)
-    predicted = np.vstack([p.top5_idx[:, 0] for p in preds])
+    predicted = np.vstack([_top1_pred(p) for p in preds])
     agree = wrong_agreement(predicted, wrong)
     order = np.lexsort((np.arange(n_wrong.size), -agree, -n_wrong))
     order = order[n_wrong[order] >= min_wrong][:limit]

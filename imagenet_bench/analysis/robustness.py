@@ -29,6 +29,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from imagenet_bench.analysis import scorer
+from imagenet_bench.cache import derived
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import datasets
 from imagenet_bench.errors import BenchError, InputError
@@ -100,33 +101,23 @@ def top1(preds: cache.Predictions) -> float:
     return 100.0 * float(scorer.correct(preds)[0].mean()) if preds.num_images else float("nan")
 
 
-def val_restricted(val: cache.Predictions, classes: Sequence[int]
+def val_restricted(val: cache.Predictions, classes: Sequence[int], dataset: str = ""
                    ) -> Tuple[float, Optional[float], int, int]:
     """Val top-1 on the images of ``classes`` only: ``(unmasked %, masked % or None, images,
-    undetermined)``.
+    undetermined)`` (:func:`cache.derived.val_restricted`; read from the folder index when
+    it holds them for ``dataset``).
 
     The masked prediction (top-1 among ``classes``) is the first of the cached
     top-5 that lies in ``classes``; a row whose top-5 holds none of them is
     *undetermined* unless the cache has ``all_probs`` (``--save-all-probs``). The
     masked accuracy is returned only when every row is determined.
     """
-    rows = np.flatnonzero(np.isin(val.labels, classes))
-    if rows.size == 0:
-        return float("nan"), None, 0, 0
-    labels = val.labels[rows]
-    ok = ~val.missing[rows]
-    unmasked = 100.0 * float(((val.top5_idx[rows, 0] == labels) & ok).mean())
-    if val.all_probs is not None:
-        pred = cache.top5_within(val.all_probs[rows].astype(np.float32), classes)[0][:, 0]
-        return unmasked, 100.0 * float(((pred == labels) & ok).mean()), int(rows.size), 0
-    inside = np.isin(val.top5_idx[rows], classes)
-    first = np.argmax(inside, axis=1)
-    determined = inside.any(axis=1) | ~ok
-    pred = val.top5_idx[rows, first]
-    undetermined = int((~determined).sum())
-    if undetermined:
-        return unmasked, None, int(rows.size), undetermined
-    return unmasked, 100.0 * float(((pred == labels) & ok).mean()), int(rows.size), 0
+    known = val.val_restricted(dataset) if dataset and hasattr(val, "val_restricted") else None
+    if known is not None:
+        unmasked, masked, n, undetermined = known
+        return unmasked, masked, int(n), int(undetermined)
+    val = _with_probs(val)
+    return derived.val_restricted(val.top5_idx, val.labels, val.missing, classes, val.all_probs)
 
 
 # --- the table -------------------------------------------------------------------------------
@@ -172,19 +163,27 @@ def build(preds: Sequence[cache.Predictions], models: Sequence[str] = ()) -> Tab
         raise InputError(f"no cache of {', '.join(missing)}; models present: {', '.join(names)}. "
                          f"Fix: name models as framework:name, e.g. {names[0]}")
     present = [n for n in datasets.names() if n in sets]
-    notes: List[str] = []
+    notes: Dict[str, List[str]] = {}  # one summary line per kind of note, with the models it names
     rows = [_row(m, sets, notes) for m in names]
+    notes_out = [_summary(kind, ms) for kind, ms in notes.items()]
     fits = _add_effective_robustness(rows, sets, present)
     if models:
         rows = [next(r for r in rows if r["model"] == m) for m in models]
     for name in present:
         if name != VAL and name not in fits:
-            notes.append(f"no effective robustness for {name}: it needs {MIN_MODELS_FOR_FIT} or "
-                         f"more models with both imagenet-val and {name} caches")
-    return Table(rows, present, fits, notes)
+            notes_out.append(f"no effective robustness for {name}: it needs {MIN_MODELS_FOR_FIT} "
+                             f"or more models with both imagenet-val and {name} caches")
+    return Table(rows, present, fits, notes_out)
 
 
-def _row(model: str, sets: Dict[str, Dict[str, cache.Predictions]], notes: List[str]) -> Dict:
+def _summary(kind: str, models: List[str]) -> str:
+    """One note for every model it applies to: ``kind`` with ``{models}`` filled in."""
+    shown = ", ".join(models[:3]) + (f" and {len(models) - 3} more" if len(models) > 3 else "")
+    return kind.format(models=f"{len(models)} model{'s' if len(models) != 1 else ''} ({shown})")
+
+
+def _row(model: str, sets: Dict[str, Dict[str, cache.Predictions]],
+         notes: Dict[str, List[str]]) -> Dict:
     row: Dict = {"model": model}
     val = sets.get(VAL, {}).get(model)
     if val is not None:
@@ -204,14 +203,15 @@ def _row(model: str, sets: Dict[str, Dict[str, cache.Predictions]], notes: List[
         row[f"delta_{name}"] = row[name] - row[VAL]
         if name in MASKED:
             classes = datasets.get(name).classes
-            unmasked, masked, n, undetermined = val_restricted(_with_probs(val), classes)
+            unmasked, masked, n, undetermined = val_restricted(val, classes, name)
             row[f"val200_{name}"] = masked
             row[f"delta_{name}_val200"] = None if masked is None else row[name] - masked
             if undetermined:
-                notes.append(f"{model}: val restricted to {name}'s classes is undetermined for "
-                             f"{undetermined} of {n} images (none of their top-5 is among the "
-                             f"classes); predict imagenet-val with --save-all-probs for that "
-                             f"baseline")
+                notes.setdefault(
+                    f"val restricted to {name}'s classes is undetermined for some of its {n} "
+                    f"images for {{models}} (none of their top-5 is among the classes); predict "
+                    f"imagenet-val with --save-all-probs for that baseline", []).append(
+                    f"{model}: {undetermined}")
     return row
 
 
@@ -225,14 +225,12 @@ def _with_probs(val: cache.Predictions) -> cache.Predictions:
     return val
 
 
-def _real(val: cache.Predictions, notes: List[str]) -> Optional[float]:
+def _real(val: cache.Predictions, notes: Dict[str, List[str]]) -> Optional[float]:
     from imagenet_bench.data import real_labels
     try:
         correct, counted = real_labels.real_accuracy(val)
     except BenchError as e:
-        note = f"no ReaL column for {val.qualname}: {e}"
-        if note not in notes:
-            notes.append(note)
+        notes.setdefault(f"no ReaL column for {{models}}: {e}", []).append(val.qualname)
         return None
     return 100.0 * correct / counted if counted else None
 

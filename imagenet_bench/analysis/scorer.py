@@ -13,7 +13,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from imagenet_bench.cache import checks, locations
+from imagenet_bench.cache import checks, derived, folder, locations
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache import northcutt2019
 from imagenet_bench.data import datasets
@@ -21,10 +21,23 @@ from imagenet_bench.models import published, registry
 from imagenet_bench.errors import InputError
 
 
+class Loaded(list):
+    """The predictions of a folder (a list), with the bad files left out by ``skip_bad``."""
+
+    skipped: List[Tuple[str, str]] = []  # (path, message)
+
+
 def load_predictions(directory: str, allow_mixed: bool = False,
                      val_dir: Optional[str] = None,
-                     mixed_hint: Optional[str] = "--allow-mixed-datasets") -> List[cache.Predictions]:
+                     mixed_hint: Optional[str] = "--allow-mixed-datasets",
+                     use_index: bool = True, verify: bool = False,
+                     skip_bad: bool = False) -> Loaded:
     """Every complete cache in ``directory`` (project caches and/or the 2019 layout).
+
+    Project caches are read through the folder index (:func:`cache.folder.load_folder`:
+    ``use_index=False`` reads every file, ``verify`` re-validates every file,
+    ``skip_bad`` leaves bad files out, listed in the result's ``skipped``,
+    instead of refusing them all in one error).
 
     2019-layout rows are the full validation set in ImageFolder order (label
     ``i // 50``) unless ``val_dir`` is given: then the image ids and labels of
@@ -46,7 +59,9 @@ def load_predictions(directory: str, allow_mixed: bool = False,
         raise InputError(f"{directory}: no such directory. Fix: pass the folder holding the "
                          f".npz caches (default output of `imagenet-bench predict`: "
                          f"{locations.RUNS_DIR}/)")
-    preds = [upgrade_identity(cache.load(p)) for p in cache.find_caches(directory)]
+    found = folder.load_folder(directory, use_index=use_index, verify=verify, skip_bad=skip_bad)
+    preds = Loaded(upgrade_identity(p) for p in found.preds)
+    preds.skipped = found.skipped
     if northcutt2019.is_2019_layout(directory):
         preds += northcutt2019.load_directory(directory, val_dir=val_dir)
     if not preds:
@@ -162,19 +177,16 @@ def correct(preds: cache.Predictions, labels: Optional[np.ndarray] = None,
     Missing images (``preds.missing``: never predicted or unreadable) are never
     correct, whatever their rows hold.
     """
+    if labels is None and hasattr(preds, "correct_flags"):  # indexed: from the index's bits
+        top1, top5 = preds.correct_flags()
+        return (top1, top5) if rows is None else (top1[rows], top5[rows])
     idx = preds.top5_idx if rows is None else preds.top5_idx[rows]
     if labels is None:
         labels = preds.labels if rows is None else preds.labels[rows]
-    labels = np.asarray(labels)
-    top1 = idx[:, 0] == labels
-    top5 = top1.copy()
-    for j in range(1, idx.shape[1]):  # column by column: several times faster than .any(axis=1)
-        top5 |= idx[:, j] == labels
-    if preds.missing is not None and preds.missing.any():
-        present = ~(preds.missing if rows is None else preds.missing[rows])
-        top1 &= present
-        top5 &= present
-    return top1, top5
+    missing = preds.missing
+    if missing is not None and rows is not None:
+        missing = missing[rows]
+    return derived.correct(idx, labels, missing)
 
 
 def masked_correct(preds: cache.Predictions, k: int = 1) -> np.ndarray:
@@ -183,12 +195,20 @@ def masked_correct(preds: cache.Predictions, k: int = 1) -> np.ndarray:
 
     Uses the cache's ``subset_top5_idx`` (written by ``predict`` for ImageNet-A/R).
     """
-    if preds.subset_top5_idx is None:
+    if not has_subset(preds):
         raise InputError(f"{preds.where()}: no top-5 within the class subset (subset_top5_idx), "
                          f"so the masked accuracy cannot be computed. Fix: predict again with "
                          f"`imagenet-bench predict --dataset {datasets.name_of(preds)} ...`")
-    hit = (preds.subset_top5_idx[:, :k] == preds.labels[:, None]).any(axis=1)
-    return hit if preds.missing is None else hit & ~preds.missing
+    flags = preds.masked_flags(k) if hasattr(preds, "masked_flags") else None
+    if flags is not None:
+        return flags
+    return derived.masked_correct(preds.subset_top5_idx, preds.labels, preds.missing, k)
+
+
+def has_subset(preds: cache.Predictions) -> bool:
+    """True when the cache holds the top-5 within its dataset's class subset (A/R)."""
+    known = getattr(preds, "has_subset", None)
+    return preds.subset_top5_idx is not None if known is None else known
 
 
 def competition_ranks(values: Sequence[float]) -> List[int]:
@@ -239,7 +259,7 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
             "missing": 0 if missing is None else int(np.count_nonzero(missing)),
             "dataset": cache.dataset_tag(n, p.fingerprint, datasets.name_of(p)),
         }
-        if p.subset_top5_idx is not None:  # ImageNet-A/R: predictions restricted to the 200 classes
+        if has_subset(p):  # ImageNet-A/R: predictions restricted to the 200 classes
             for k in (1, 5):
                 masked = masked_correct(p, k)
                 row[f"masked_acc{k}"] = 100.0 * (masked if rows is None else masked[rows]).mean()

@@ -168,6 +168,20 @@ class _TimmLoad:
         return self.transform(pixels.load_rgb(path)).numpy()
 
 
+class _TimmPixels:
+    """timm's transform up to ``ToTensor``: decode as timm does, resize, crop -> uint8 (H, W, 3).
+    Picklable, for DataLoader workers."""
+
+    def __init__(self, transforms):
+        self.transforms = list(transforms)
+
+    def __call__(self, path: str) -> np.ndarray:
+        img = pixels.load_rgb(path)
+        for t in self.transforms:
+            img = t(img)
+        return np.array(img, dtype=np.uint8)
+
+
 class TimmBackend(TorchBackend):
     """A timm model run by :func:`runner.run` like any torch model (device, autocast, numerics
     variants, DataLoader workers: :class:`TorchBackend`), but with timm's own eval transform in
@@ -206,6 +220,21 @@ class TimmBackend(TorchBackend):
 
     def _load(self):
         return _TimmLoad(self.transform)
+
+    def pixel_loader(self):
+        """(key, load) of the uint8 pixels timm's transform makes before ``ToTensor`` +
+        ``Normalize`` (decode, resize, crop): :meth:`pixels_input` then normalises them with
+        the same float32 arithmetic, so the outputs equal the whole transform's. None when the
+        transform does not end in those two with this model's mean/std."""
+        ts = list(self.transform.transforms)
+        if len(ts) < 3 or type(ts[-2]).__name__ not in ("ToTensor", "MaybeToTensor") \
+                or type(ts[-1]).__name__ != "Normalize":
+            return None
+        norm = ts[-1]
+        if tuple(float(v) for v in norm.mean) != tuple(self.recipe.mean) or \
+                tuple(float(v) for v in norm.std) != tuple(self.recipe.std):
+            return None
+        return "timm:" + "|".join(repr(t) for t in ts[:-2]), _TimmPixels(ts[:-2])
 
     def network_input(self, inputs) -> torch.Tensor:
         """A batch from timm's transform (already float32 NCHW, normalised) on the device."""

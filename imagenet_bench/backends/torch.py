@@ -20,6 +20,7 @@ backend protocol of :mod:`runner`:
 from __future__ import annotations
 
 import functools
+import json
 import os
 from typing import Iterator, List, Optional, Sequence, Tuple
 
@@ -185,15 +186,31 @@ class TorchBackend:
         """``preprocess`` as a picklable callable for DataLoader workers."""
         return functools.partial(load_pixels, recipe=self.recipe)
 
-    def batches(self, jobs: Sequence[Sequence[Tuple[int, str]]]) -> Iterator[Batch]:
-        """Decode ``jobs`` (lists of (row, path)) in DataLoader workers, one Batch per job."""
+    def pixel_loader(self) -> Optional[Tuple[str, object]]:
+        """(key, load): ``load(path)`` gives the uint8 (H, W, 3) pixels this model's input is
+        made of (:meth:`pixels_input` normalises them); models with equal keys can share one
+        decode (:mod:`imagenet_bench.sweep.shared`). None: this model cannot share."""
+        r = {k: v for k, v in self.recipe.as_dict().items() if k not in ("mean", "std")}
+        return "torch:" + json.dumps(r, sort_keys=True), self._load()
+
+    @property
+    def device_name(self) -> str:
+        """The device's own name (GPU model, CPU model), for the ``timing`` provenance."""
+        from imagenet_bench.run.timing import cpu_name
+        if self.device.type == "cuda":
+            return torch.cuda.get_device_name(self.device)
+        return cpu_name() if self.device.type == "cpu" else self.device.type
+
+    def batches(self, jobs: Sequence[Sequence[Tuple[int, str]]], load=None) -> Iterator[Batch]:
+        """Decode ``jobs`` (lists of (row, path)) in DataLoader workers, one Batch per job
+        (``load``: another picklable ``path -> array`` than this model's own)."""
         items, sampler, i = [], [], 0
         for job in jobs:
             items += job
             sampler.append(list(range(i, i + len(job))))
             i += len(job)
         loader = torch.utils.data.DataLoader(
-            _Images(items, self._load()), batch_sampler=sampler, num_workers=self.workers,
+            _Images(items, load or self._load()), batch_sampler=sampler, num_workers=self.workers,
             collate_fn=_collate, pin_memory=self.device.type == "cuda",
             worker_init_fn=functools.partial(dataloader_worker_init, os.getpid()) if self.workers
             else None,  # SIGTERM left to the main process; a worker dies with it
@@ -206,6 +223,11 @@ class TorchBackend:
 
     def network_input(self, inputs) -> torch.Tensor:
         """A uint8 NHWC batch as the network's float32 NCHW input (ToTensor + Normalize)."""
+        return self.pixels_input(inputs)
+
+    def pixels_input(self, inputs) -> torch.Tensor:
+        """uint8 NHWC pixels -> normalised float32 NCHW on the device, with the float32
+        arithmetic of ``ToTensor`` + ``Normalize`` (so results equal those transforms')."""
         x = torch.as_tensor(inputs).to(self.device, non_blocking=True)
         with torch.inference_mode():
             x = x.permute(0, 3, 1, 2).contiguous().float().div(255)
@@ -213,7 +235,10 @@ class TorchBackend:
 
     def predict(self, inputs) -> np.ndarray:
         """Softmax probabilities (n, 1000) float32 of a uint8 NHWC batch."""
-        x = self.network_input(inputs)
+        return self.forward(self.network_input(inputs))
+
+    def forward(self, x: torch.Tensor) -> np.ndarray:
+        """Softmax probabilities (n, 1000) float32 of a network input batch."""
         with torch.inference_mode():
             if self.amp:
                 dtype = torch.float16 if self.amp == "fp16" else torch.bfloat16

@@ -26,6 +26,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple, Type
 import numpy as np
 from numpy.lib import format as npy_format
 
+from imagenet_bench.cache import npz
 from imagenet_bench.errors import BenchError
 
 #: most rows a cache or checkpoint may declare (ImageNet-1k train is 1.28 M images)
@@ -99,14 +100,20 @@ def open_check(path: str, kind: str, error: Type[BenchError], what: str = "file"
 
 def read_header(fp) -> Tuple[Tuple[int, ...], np.dtype, int]:
     """(shape, dtype, header length) of the npy stream ``fp``, reading only its header."""
+    shape, _, dtype, header_len = read_header_order(fp)
+    return shape, dtype, header_len
+
+
+def read_header_order(fp) -> Tuple[Tuple[int, ...], bool, np.dtype, int]:
+    """(shape, fortran order, dtype, header length) of the npy stream ``fp``."""
     version = npy_format.read_magic(fp)
     if version == (1, 0):
-        shape, _, dtype = npy_format.read_array_header_1_0(fp)
+        shape, fortran, dtype = npy_format.read_array_header_1_0(fp)
     elif version == (2, 0):
-        shape, _, dtype = npy_format.read_array_header_2_0(fp)
+        shape, fortran, dtype = npy_format.read_array_header_2_0(fp)
     else:  # (3, 0): utf-8 header, same layout as 2.0
-        shape, _, dtype = npy_format._read_array_header(fp, version)  # noqa: SLF001
-    return tuple(int(d) for d in shape), np.dtype(dtype), fp.tell()
+        shape, fortran, dtype = npy_format._read_array_header(fp, version)  # noqa: SLF001
+    return tuple(int(d) for d in shape), bool(fortran), np.dtype(dtype), fp.tell()
 
 
 def _nbytes(shape: Sequence[int], dtype: np.dtype) -> int:
@@ -119,7 +126,8 @@ def _nbytes(shape: Sequence[int], dtype: np.dtype) -> int:
 def inspect_npz(path: str, error: Type[BenchError], rows_member: str,
                 trailing: Dict[str, Tuple[int, ...]], blobs: Sequence[str] = (),
                 max_rows: int = MAX_ROWS, what: str = "cache",
-                fix: str = "delete it and re-create it, or move it out of the folder"
+                fix: str = "delete it and re-create it, or move it out of the folder",
+                members: Optional[Dict[str, "npz.Member"]] = None
                 ) -> Dict[str, Tuple[Tuple[int, ...], np.dtype]]:
     """Read every member's npy header of ``path`` and check it before anything is loaded.
 
@@ -130,7 +138,10 @@ def inspect_npz(path: str, error: Type[BenchError], rows_member: str,
     the bytes its header declares, no member may need pickling, and no member
     may inflate more than :data:`MAX_COMPRESSION_RATIO` times beyond
     :data:`MIN_BOMB_BYTES`. Returns ``{name: (shape, dtype)}``. ``what`` and
-    ``fix`` word the error message.
+    ``fix`` word the error message. ``members``, when given, is filled with
+    each member's :class:`npz.Member` (where its bytes lie, its header), so
+    the arrays can then be read without parsing the archive or a header again
+    (:func:`npz.read_member`).
     """
     open_check(path, "npz", error, what, fix)
 
@@ -140,25 +151,27 @@ def inspect_npz(path: str, error: Type[BenchError], rows_member: str,
     try:
         with zipfile.ZipFile(path) as z:
             infos = {i.filename[:-4]: i for i in z.infolist() if i.filename.endswith(".npy")}
-            headers: Dict[str, Tuple[Tuple[int, ...], np.dtype, int]] = {}
+            headers: Dict[str, Tuple[Tuple[int, ...], bool, np.dtype, int]] = {}
             for name, info in infos.items():
                 if info.file_size > MIN_BOMB_BYTES and \
                         info.file_size > MAX_COMPRESSION_RATIO * max(1, info.compress_size):
                     fail(f"member {name} inflates from {_gib(info.compress_size)} to "
                          f"{_gib(info.file_size)}: a zip bomb")
                 with z.open(info) as fp:
-                    headers[name] = read_header(fp)
+                    headers[name] = read_header_order(fp)
     except BenchError:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
             zlib.error) as e:  # zlib: a damaged deflated member (cache format 2)
         fail(f"{type(e).__name__}: {e}")
     rows = headers[rows_member][0][0] if rows_member in headers and headers[rows_member][0] else 0
+    if members is not None:
+        members.update({name: npz.Member.of(infos[name], *h) for name, h in headers.items()})
     if rows > max_rows:
         fail(f"{rows_member} declares {rows:,} rows, more than the {max_rows:,} this reader accepts")
     cap = BLOB_BYTES_PER_ROW * rows + BLOB_SLACK
     out = {}
-    for name, (shape, dtype, header_len) in headers.items():
+    for name, (shape, _, dtype, header_len) in headers.items():
         if dtype.hasobject:
             fail(f"member {name} holds Python objects (pickled data), which are never loaded")
         size = _nbytes(shape, dtype)

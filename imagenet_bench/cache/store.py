@@ -318,32 +318,43 @@ def save(path: str, preds: Predictions) -> str:
     return path
 
 
-def load(path: str, allow_incomplete: bool = False, with_all_probs: bool = False) -> Predictions:
-    """Read and validate a cache file; raise :class:`CacheError` naming the file on any problem."""
-    checks.inspect_npz(path, CacheError, "top5_idx", MEMBER_SHAPES,
-                       blobs=("image_ids", "provenance"))
+def load(path: str, allow_incomplete: bool = False, with_all_probs: bool = False,
+         members: Optional[Dict[str, npz.Member]] = None) -> Predictions:
+    """Read and validate a cache file; raise :class:`CacheError` naming the file on any problem.
+
+    Every header is parsed once (``checks.inspect_npz``), then each array is
+    read straight from where the archive holds it. ``members``: an empty dict
+    is filled with where each member lies (what the folder index keeps); a
+    filled one is the result of that inspection, made just before, not redone.
+    """
+    found: Dict[str, npz.Member] = {} if members is None else members
+    if not found:
+        checks.inspect_npz(path, CacheError, "top5_idx", MEMBER_SHAPES,
+                           blobs=("image_ids", "provenance"), members=found)
+    keys = set(found)
+    need = {"top5_idx", "top5_prob", "labels", "provenance"}
+    if not need <= keys:
+        raise CacheError(f"{path}: not an imagenet_bench cache (missing arrays "
+                         f"{', '.join(sorted(need - keys))}). Fix: point at a directory of "
+                         f"caches made by `imagenet-bench predict` or `imagenet-bench import`")
+    wanted = [k for k in MEMBER_SHAPES if k in keys and (k != "all_probs" or with_all_probs)]
     try:
-        with np.load(path, allow_pickle=False) as z:
-            keys = set(z.files)
-            need = {"top5_idx", "top5_prob", "labels", "provenance"}
-            if not need <= keys:
-                raise CacheError(f"{path}: not an imagenet_bench cache (missing arrays "
-                                 f"{', '.join(sorted(need - keys))}). Fix: point at a directory of "
-                                 f"caches made by `imagenet-bench predict` or `imagenet-bench import`")
-            prov = json.loads(z["provenance"].tobytes().decode("utf-8"))
-            if not isinstance(prov, dict):
-                raise CacheError(f"{path}: provenance is {type(prov).__name__} ({prov!r:.40}), "
-                                 f"expected a JSON object. Fix: re-create it with "
-                                 f"`imagenet-bench predict` or `imagenet-bench import`")
-            labels = z["labels"]
-            preds = Predictions(
-                top5_idx=z["top5_idx"], top5_prob=z["top5_prob"], labels=labels,
-                image_ids_blob=_stored_ids(z, prov, path), provenance=prov,
-                missing=z["missing"] if "missing" in keys else np.zeros(labels.shape, bool),
-                all_probs=z["all_probs"] if with_all_probs and "all_probs" in keys else None,
-                path=path,
-                subset_top5_idx=z["subset_top5_idx"] if "subset_top5_idx" in keys else None,
-                subset_top5_prob=z["subset_top5_prob"] if "subset_top5_prob" in keys else None)
+        with open(path, "rb") as fp:
+            z = {k: npz.read_member(fp, k, found[k]) for k in wanted + ["provenance"]}
+            if "image_ids" in keys:
+                z["image_ids"] = npz.shared(npz.read_member(fp, "image_ids", found["image_ids"]))
+        prov = json.loads(z["provenance"].tobytes().decode("utf-8"))
+        if not isinstance(prov, dict):
+            raise CacheError(f"{path}: provenance is {type(prov).__name__} ({prov!r:.40}), "
+                             f"expected a JSON object. Fix: re-create it with "
+                             f"`imagenet-bench predict` or `imagenet-bench import`")
+        labels = z["labels"]
+        preds = Predictions(
+            top5_idx=z["top5_idx"], top5_prob=z["top5_prob"], labels=labels,
+            image_ids_blob=z["image_ids"] if "image_ids" in z else stored_ids(prov, path),
+            provenance=prov, missing=z.get("missing", np.zeros(labels.shape, bool)),
+            all_probs=z.get("all_probs"), path=path,
+            subset_top5_idx=z.get("subset_top5_idx"), subset_top5_prob=z.get("subset_top5_prob"))
     except CacheError:
         raise
     except PermissionError:
@@ -372,10 +383,8 @@ def full_val_blob() -> np.ndarray:
     return blob
 
 
-def _stored_ids(z, prov: Dict, path: str) -> np.ndarray:
-    """The image-id blob of an open cache: its ``image_ids``, or the list its provenance names."""
-    if "image_ids" in z.files:
-        return npz.shared_blob(z, "image_ids")
+def stored_ids(prov: Dict, path: str) -> np.ndarray:
+    """The image-id blob of a cache without ``image_ids``: the list its provenance names."""
     name = prov.get("image_list")
     if name is None:
         raise CacheError(f"{path}: not an imagenet_bench cache (missing arrays image_ids, and "

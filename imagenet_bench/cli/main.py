@@ -13,12 +13,12 @@ from typing import List, Optional
 
 from imagenet_bench import __version__
 from imagenet_bench.commands import compare, demo, errors, import_2019, models, per_class, predict, prepare_val, score
-from imagenet_bench.commands import robustness, verify
+from imagenet_bench.commands import robustness, sweep, verify
 from imagenet_bench.commands._common import HelpFormatter
 
 #: explicit list, in the order shown by --help
 COMMANDS = [score, models, import_2019, compare, errors, per_class, robustness, predict, prepare_val, demo,
-            verify]
+            verify, sweep]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -43,6 +43,36 @@ def add_precomputed_args(parser: argparse.ArgumentParser) -> None:
                              f"outputs (default: the 34 shipped 2019 models, "
                              f"{locations.SHIPPED_RELPATH}/ of this checkout)")
     add_val_dir_arg(parser)
+    add_loading_args(parser)
+
+
+def add_loading_args(parser: argparse.ArgumentParser, verify: bool = False) -> None:
+    """Add ``--no-index`` and ``--skip-bad`` (and ``--verify``) of the folder loading."""
+    parser.add_argument("--no-index", dest="use_index", action="store_false",
+                        help="read every cache file in full instead of the folder's index "
+                             "(kept in $XDG_CACHE_HOME/imagenet_bench/, default ~/.cache)")
+    parser.add_argument("--skip-bad", action="store_true",
+                        help="leave out cache files that cannot be used (listed at the end) "
+                             "instead of refusing them all in one error")
+    if verify:
+        parser.add_argument("--verify", action="store_true",
+                            help="re-validate every cache file in full, whatever the index says, "
+                                 "and refresh the index")
+
+
+def loading(args) -> dict:
+    """The keyword arguments of ``scorer.load_predictions`` from the loading options."""
+    return {"use_index": getattr(args, "use_index", True), "skip_bad": getattr(args, "skip_bad", False),
+            "verify": getattr(args, "verify", False)}
+
+
+def report_skipped(preds) -> None:
+    """List on stderr the bad cache files ``--skip-bad`` left out (never silently)."""
+    skipped = getattr(preds, "skipped", ())
+    if skipped:
+        lines = "\n".join(f"  {message}" for _, message in skipped)
+        print(f"skipped {len(skipped)} cache file{'s' if len(skipped) != 1 else ''} that cannot "
+              f"be used (--skip-bad):\n{lines}", file=sys.stderr)
 
 
 def add_val_dir_arg(parser: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import sys
 from imagenet_bench.report import tables as report
 from imagenet_bench.analysis import stats
 from imagenet_bench.errors import InputError
-from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit
+from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit, loading, report_skipped
 
 
 def columns(fmt: str, pct: str, ci: bool = False):
@@ -71,7 +71,7 @@ def run(args) -> int:
                          f"torch:resnet50`, or no names to pair every shared architecture")
     if not 0.0 < args.confidence < 1.0:
         raise InputError(f"--confidence {args.confidence}: must be between 0 and 1, e.g. 0.95")
-    preds = scorer.load_predictions(args.precomputed, allow_mixed=True, val_dir=args.val_dir)
+    preds = scorer.load_predictions(args.precomputed, allow_mixed=True, val_dir=args.val_dir, **loading(args))
     if args.models:
         pairs = [(compare.find_model(preds, args.models[0]),
                   compare.find_model(preds, args.models[1]))]
@@ -90,4 +90,5 @@ def run(args) -> int:
     title = (f"Paired comparison of {what} accuracy (%): difference with Newcombe {pct} interval, "
              f"McNemar exact two-sided p ({args.precomputed})")
     emit(report.render(rows, columns(args.format, pct, args.ci), args.format, title=title), args.output)
+    report_skipped(preds)
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from imagenet_bench.report import tables as report
 from imagenet_bench.errors import InputError
-from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit
+from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit, loading, report_skipped
 
 COLUMNS = [
     report.Column("image", "image"), report.Column("label", "label"),
@@ -40,7 +40,7 @@ def run(args) -> int:
 
     if args.limit < 1 or args.min_wrong < 1:
         raise InputError(f"--limit {args.limit} / --min-wrong {args.min_wrong}: both must be >= 1")
-    preds = scorer.load_predictions(args.precomputed, val_dir=args.val_dir, mixed_hint=None)
+    preds = scorer.load_predictions(args.precomputed, val_dir=args.val_dir, mixed_hint=None, **loading(args))
     top1 = [scorer.correct(p)[0] for p in preds]
     rows = errors_view.hard_example_rows(preds, top1, limit=args.limit,
                                          min_wrong=args.min_wrong, with_real=args.show_real)
@@ -49,4 +49,5 @@ def run(args) -> int:
              f"{report.plural(len(preds), 'model')} get wrong at top-1 "
              f"({args.precomputed})")
     emit(report.render(rows, columns, args.format, title=title), args.output)
+    report_skipped(preds)
     return 0

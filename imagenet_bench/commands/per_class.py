@@ -5,7 +5,7 @@ from __future__ import annotations
 from imagenet_bench.report import tables as report
 from imagenet_bench.analysis import stats
 from imagenet_bench.errors import InputError
-from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit
+from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit, loading, report_skipped
 
 
 def add_parser(sub) -> None:
@@ -35,7 +35,7 @@ def run(args) -> int:
 
     if not 0.0 < args.confidence < 1.0:
         raise InputError(f"--confidence {args.confidence}: must be between 0 and 1, e.g. 0.95")
-    preds = scorer.load_predictions(args.precomputed, allow_mixed=True, val_dir=args.val_dir)
+    preds = scorer.load_predictions(args.precomputed, allow_mixed=True, val_dir=args.val_dir, **loading(args))
     rows = []
     for name in args.models:
         p = compare.find_model(preds, name)
@@ -53,4 +53,5 @@ def run(args) -> int:
                     report.Column("top1_high", f"top-1 {pct} high")]
     title = f"Per-class top-1 (%) of {', '.join(args.models)} ({args.precomputed})"
     emit(report.render(rows, columns, args.format, title=title), args.output)
+    report_skipped(preds)
     return 0

@@ -9,7 +9,8 @@ from __future__ import annotations
 import sys
 
 from imagenet_bench.cache.locations import RUNS_DIR
-from imagenet_bench.commands._common import HelpFormatter, add_output_args, emit
+from imagenet_bench.commands._common import (HelpFormatter, add_loading_args, add_output_args, emit,
+                                              loading, report_skipped)
 from imagenet_bench.report import tables as report
 
 #: short column headers of the text table
@@ -36,6 +37,7 @@ def add_parser(sub) -> None:
                         f"predict writes)")
     p.add_argument("--plot", metavar="FILE",
                    help="also draw shifted vs val top-1 (logit axes) with the fits (.png/.pdf/.svg)")
+    add_loading_args(p)
     add_output_args(p)
     p.set_defaults(func=run)
 
@@ -77,7 +79,7 @@ def columns(table: "robustness.Table", fmt: str):
 def run(args) -> int:
     """Load every cache, build the table and print it (and the plot)."""
     from imagenet_bench.analysis import robustness, scorer
-    preds = scorer.load_predictions(args.precomputed, allow_mixed=True)
+    preds = scorer.load_predictions(args.precomputed, allow_mixed=True, **loading(args))
     table = robustness.build(preds, args.models)
     fits = "; ".join(f"{n}: logit(acc) = {f.intercept:+.3f} {f.slope:+.3f}*logit(val) "
                      f"({f.models} models)" for n, f in table.fits.items())
@@ -94,4 +96,5 @@ def run(args) -> int:
         plots.robustness_scatter(table.rows, table.fits, args.plot,
                                  title="Effective robustness (logit axes)")
         print(f"wrote {args.plot}", file=sys.stderr)
+    report_skipped(preds)
     return 0

@@ -5,7 +5,7 @@ import sys
 
 from imagenet_bench.report import tables as report
 from imagenet_bench.commands import score_analysis
-from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit
+from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit, loading, report_skipped
 
 BASE_COLUMNS = [
     report.Column("rank1", "rank@1"), report.Column("framework", "framework"),
@@ -37,6 +37,9 @@ def add_parser(sub) -> None:
                    help=score_analysis.LABELS_HELP)
     p.add_argument("--allow-mixed-datasets", action="store_true",
                    help="list caches over different image lists in one table (not comparable)")
+    p.add_argument("--verify", action="store_true",
+                   help="re-validate every cache file in full, whatever the folder index says, "
+                        "and refresh the index")
     score_analysis.add_arguments(p)
     add_output_args(p)
     p.set_defaults(func=run)
@@ -48,7 +51,7 @@ def run(args) -> int:
     from imagenet_bench.data import datasets
 
     preds = scorer.load_predictions(args.precomputed, allow_mixed=args.allow_mixed_datasets,
-                                    val_dir=args.val_dir)
+                                    val_dir=args.val_dir, **loading(args))
     options = scorer.ScoreOptions(keep=args.keep, omit=args.omit,
                                   labels=score_analysis.custom_labels_file(args))
     rows = scorer.score(preds, options)
@@ -77,4 +80,5 @@ def run(args) -> int:
                               if r["published_acc1"] is None and r["test_set"] != datasets.DEFAULT):
         print(f"note: published@1 left empty: {note}", file=sys.stderr)
     emit(report.render(rows, columns, args.format, title=title), args.output)
+    report_skipped(preds)
     return 0

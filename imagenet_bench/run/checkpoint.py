@@ -14,7 +14,7 @@ import json
 import os
 import zipfile
 import zlib
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -174,7 +174,7 @@ def resume_or_new(ckpt: str, start: int, stop: int, key: Dict, opt,
     return st
 
 
-def try_merge(final: str, valset: ValSet, key: Dict, world: int) -> bool:
+def try_merge(final: str, valset: ValSet, key: Dict, world: int, timing: Optional[Dict] = None) -> bool:
     """Merge all shard checkpoints into ``final`` if every shard is complete."""
     states = []
     for r in range(world):
@@ -189,14 +189,16 @@ def try_merge(final: str, valset: ValSet, key: Dict, world: int) -> bool:
             raise BenchError(f"shard checkpoint {path} was made with other settings "
                              f"(differs in: {', '.join(key_diff(st.key, key))}). Fix: delete it")
         states.append(st)
-    write_final(final, valset, key, states, world)
+    write_final(final, valset, key, states, world, timing)
     for r in range(world):
         remove(checkpoint_path(final, Shard(r, world)))
     return True
 
 
-def write_final(final: str, valset: ValSet, key: Dict, states: List[State], world: int) -> None:
-    """Concatenate shard states (in row order) and save the cache atomically."""
+def write_final(final: str, valset: ValSet, key: Dict, states: List[State], world: int,
+                timing: Optional[Dict] = None) -> None:
+    """Concatenate shard states (in row order) and save the cache atomically (``timing``: the
+    run's speed record, :mod:`imagenet_bench.run.timing`; not part of the run key)."""
     states = sorted(states, key=lambda s: s.start)
     if states[0].start != 0 or states[-1].stop != valset.num_images or any(
             a.stop != b.start for a, b in zip(states, states[1:])):
@@ -210,6 +212,8 @@ def write_final(final: str, valset: ValSet, key: Dict, states: List[State], worl
         "full_set": valset.is_full, "num_classes": valset.num_classes,
         **({"class_subset": list(subset)} if subset is not None else {})},
         bad_images=[{"image": valset.image_ids[r], "reason": reason} for r, reason in bad])
+    if timing is not None:
+        prov["timing"] = dict(timing)
     preds = cache.Predictions.build(
         cat("top5_idx"), cat("top5_prob"), valset.labels, valset.image_ids, prov,
         missing=cat("missing"), all_probs=cat("all_probs") if states[0].all_probs is not None else None,

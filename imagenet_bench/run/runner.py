@@ -61,7 +61,7 @@ from imagenet_bench.cache import store as cache
 from imagenet_bench.data.dataset import ValSet
 from imagenet_bench.errors import BenchError
 from imagenet_bench.data.pixels import BadImageError
-from imagenet_bench.run import checkpoint, locks
+from imagenet_bench.run import checkpoint, locks, timing
 from imagenet_bench.run.shards import Shard, plan_batches, shard_from_env, shard_rows  # noqa: F401 (re-exported)
 
 
@@ -224,17 +224,19 @@ def _run_locked(valset: ValSet, backend, opt: RunOptions, shard: Shard, key: Dic
     state = checkpoint.resume_or_new(ckpt, start, stop, key, opt, valset.class_subset is not None)
     where = f" [shard {shard.rank + 1}/{shard.world}: rows {start}-{stop - 1}]" if shard.world > 1 else ""
     opt.log(f"{backend.model}: {valset.describe()}{where}")
-    t0, n_new = time.perf_counter(), 0
+    t0, n_new, model_s = time.perf_counter(), 0, [0.0]
     if not state.complete:
         desc = backend.model if shard.world == 1 else f"{backend.model} [{shard.rank + 1}/{shard.world}]"
-        n_new = _loop(valset, backend, state, ckpt, bs, opt, desc)
+        n_new = _loop(valset, backend, state, ckpt, bs, opt, desc, model_s)
         state.complete = True
         state.save(ckpt)
     seconds = time.perf_counter() - t0
+    speed = timing.timing(n_new, seconds, model_s[0],
+                          getattr(backend, "device_name", None) or key.get("device") or "cpu", bs)
     if shard.world == 1:
-        checkpoint.write_final(final, valset, key, [state], shard.world)
+        checkpoint.write_final(final, valset, key, [state], shard.world, speed)
         checkpoint.remove(ckpt)
-    elif not checkpoint.try_merge(final, valset, key, shard.world):
+    elif not checkpoint.try_merge(final, valset, key, shard.world, speed):
         opt.log(f"shard {shard.rank + 1}/{shard.world} done ({ckpt}); the last shard to finish "
                 f"writes {final}")
         return RunResult(final, False, images_done=n_new, seconds=seconds)
@@ -270,8 +272,10 @@ def _existing_cache(final: str, key: Dict, opt: RunOptions) -> Optional[RunResul
 
 
 
-def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt: RunOptions, desc: str) -> int:
-    """Predict the batches of ``st`` not done yet; checkpoint as it goes. Returns images done."""
+def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt: RunOptions, desc: str,
+          model_s: List[float]) -> int:
+    """Predict the batches of ``st`` not done yet; checkpoint as it goes. Returns images done;
+    adds the seconds spent in ``backend.predict`` to ``model_s[0]``."""
     from tqdm import tqdm
 
     jobs = []
@@ -289,7 +293,9 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
                 row, path, reason = batch.bad[0]
                 raise BadImageError(path, reason)
             if batch.rows:
+                t = time.perf_counter()
                 probs = np.asarray(backend.predict(batch.inputs), dtype=np.float32)
+                model_s[0] += time.perf_counter() - t
                 if probs.shape != (len(batch.rows), cache.NUM_CLASSES):
                     raise BenchError(f"{backend.model} returned outputs of shape "
                                      f"{probs.shape} for {len(batch.rows)} images; expected "

@@ -1,0 +1,214 @@
+"""The results of a sweep as one long table, and as timm's results CSVs (numpy + stdlib).
+
+:func:`rows` gives one row per planned (model, dataset) job: canonical id, dataset,
+status, images, top-1/top-5 (percent) with 95% Wilson intervals (ImageNet-A/-R: within
+their 200 classes, as their published figures are), the recipe fields, params and GFLOPs
+from the catalog, the published figure for that dataset and the difference, images/s
+(end to end, model-only), device and library versions from the cache's ``timing`` and
+provenance. :func:`timm_tables` gives one table per dataset with the columns of timm's
+``results-*.csv`` and, for shifted sets, ``top1_diff, top5_diff, rank_diff`` computed as
+timm's ``results/generate_csv_results.py`` does: rows sorted by (top1 desc, top5 desc,
+model), each matched with the base table's row of the same model and img_size (A and R:
+the ``-clean`` figures, i.e. ImageNet-val restricted to their 200 classes with the output
+masked to them, computed from val caches made with ``--save-all-probs``; the other sets:
+val), diffs as signed ``%.3f`` text and the rank difference ``+k`` / ``-k`` / ``0``.
+"""
+from __future__ import annotations
+
+import os
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+from imagenet_bench.cache import store as cache
+from imagenet_bench.cache.naming import top5_within
+from imagenet_bench.models import catalog, published, registry
+
+VAL = "imagenet-val"
+MASKED = ("imagenet-a", "imagenet-r")
+#: the long table's columns, in order
+COLUMNS = ("model", "dataset", "status", "images", "top1", "top1_low", "top1_high", "top5",
+           "top5_low", "top5_high", "resize", "crop", "crop_mode", "interpolation", "mean",
+           "std", "params", "gflops", "published_top1", "published_top5", "top1_diff_published",
+           "published_source", "images_per_s", "model_images_per_s", "device", "batch_size",
+           "library_versions", "cache")
+TIMM_COLUMNS = ("model", "img_size", "top1", "top1_err", "top5", "top5_err", "param_count",
+                "crop_pct", "interpolation")
+DIFF_COLUMNS = ("top1_diff", "top5_diff", "rank_diff")
+#: timm's results file of each dataset
+TIMM_FILES = {VAL: "results-imagenet.csv",
+              "imagenet-v2-matched-frequency": "results-imagenetv2-matched-frequency.csv",
+              "imagenet-v2-threshold0.7": "results-imagenetv2-threshold0.7.csv",
+              "imagenet-v2-top-images": "results-imagenetv2-top-images.csv",
+              "imagenet-a": "results-imagenet-a.csv", "imagenet-r": "results-imagenet-r.csv",
+              "imagenet-sketch": "results-sketch.csv"}
+
+
+def _entry(model: str) -> Optional[catalog.WeightsEntry]:
+    spec = registry.spec_of(model)
+    return spec.entry if spec is not None else None
+
+
+def _published(model: str, dataset: str) -> Tuple[Optional[float], Optional[float], str]:
+    """(top1, top5, source) published for ``model``'s weights on ``dataset``."""
+    figure = getattr(published, "figure", None)
+    if figure is not None:  # dataset-aware lookup (models/published.py)
+        f = figure(model, dataset)
+        return f.top1, f.top5, f.source or f.note
+    e = _entry(model)
+    if dataset == VAL and e is not None and e.published_top1 is not None:
+        return e.published_top1, e.published_top5, e.source or ""
+    return None, None, ""
+
+
+def accuracy(preds: cache.Predictions, dataset: str) -> Tuple[int, int, int]:
+    """(top-1 hits, top-5 hits, images); A/R within their 200 classes."""
+    from imagenet_bench.analysis.scorer import correct
+    if dataset in MASKED and preds.subset_top5_idx is not None:
+        hit5 = (preds.subset_top5_idx == preds.labels[:, None]) & ~preds.missing[:, None]
+        hit1 = hit5[:, 0]
+        hit5 = hit5.any(axis=1)
+    else:
+        hit1, hit5 = correct(preds)
+    return int(hit1.sum()), int(hit5.sum()), preds.num_images
+
+
+def _pct(x: Optional[float]) -> Optional[float]:
+    return None if x is None else round(100.0 * x, 4)
+
+
+def rows(plan: Dict, folder: str) -> List[Dict]:
+    """One row per planned job (state from the sweep folder), in plan order."""
+    from imagenet_bench.analysis.stats import wilson_interval
+    from imagenet_bench.sweep import state
+
+    out = []
+    for job in plan["jobs"]:
+        st = state.job_state(folder, plan, job)
+        e = _entry(job["model"])
+        row = {k: None for k in COLUMNS}
+        row.update(model=job["model"], dataset=job["dataset"], status=st["state"],
+                   images=job["images"], params=e.params if e else None,
+                   gflops=e.gflops if e else None)
+        pub1, pub5, src = _published(job["model"], job["dataset"])
+        row.update(published_top1=pub1, published_top5=pub5, published_source=src)
+        path = os.path.join(plan["caches"], job["cache"])
+        if st["state"] == "done":
+            preds = cache.load(path)
+            h1, h5, n = accuracy(preds, job["dataset"])
+            lo1, hi1 = wilson_interval(h1, n)
+            lo5, hi5 = wilson_interval(h5, n)
+            prov = preds.provenance
+            rec = prov.get("preprocessing") or {}
+            timing = prov.get("timing") or {}
+            row.update(top1=_pct(h1 / n), top1_low=_pct(lo1), top1_high=_pct(hi1),
+                       top5=_pct(h5 / n), top5_low=_pct(lo5), top5_high=_pct(hi5),
+                       resize=rec.get("resize"), crop=rec.get("crop", rec.get("input_size")),
+                       crop_mode=rec.get("crop_mode") or ("squash" if rec.get("squash") else "center"),
+                       interpolation=rec.get("interpolation"),
+                       mean=" ".join(repr(v) for v in rec.get("mean") or []) or None,
+                       std=" ".join(repr(v) for v in rec.get("std") or []) or None,
+                       images_per_s=timing.get("images_per_s"),
+                       model_images_per_s=timing.get("model_images_per_s"),
+                       device=timing.get("device"), batch_size=timing.get("batch_size"),
+                       library_versions=" ".join(f"{k}={v}" for k, v in sorted(
+                           (prov.get("library_versions") or {}).items())), cache=path)
+            if pub1 is not None:
+                row["top1_diff_published"] = round(row["top1"] - pub1, 4)
+        out.append(row)
+    return out
+
+
+# --- timm's format ------------------------------------------------------------------------
+
+def _timm_name(model: str) -> str:
+    """timm's ``arch.tag`` (with ``+settings``) for timm entries, the canonical id otherwise."""
+    return model[len("timm:"):] if model.startswith("timm:") else model
+
+
+def _timm_row(row: Dict, prov: Dict) -> Dict:
+    rec = prov.get("preprocessing") or {}
+    cfg = prov.get("timm_data_config") or {}
+    crop = rec.get("input_size", rec.get("crop"))
+    crop_pct = cfg.get("crop_pct", rec.get("crop_pct"))
+    if crop_pct is None and rec.get("resize"):
+        crop_pct = rec["crop"] / rec["resize"]
+    if rec.get("squash"):
+        crop_pct = 1.0
+    params = row["params"]
+    return {"model": _timm_name(row["model"]), "img_size": crop,
+            "top1": round(row["top1"], 3), "top1_err": round(100 - row["top1"], 3),
+            "top5": round(row["top5"], 3), "top5_err": round(100 - row["top5"], 3),
+            "param_count": f"{params / 1e6:,.2f}" if params else "",
+            "crop_pct": f"{crop_pct:.3f}" if crop_pct is not None else "",
+            "interpolation": rec.get("interpolation", "")}
+
+
+def _sort(table: List[Dict]) -> List[Dict]:
+    return sorted(table, key=lambda r: (-r["top1"], -r["top5"], r["model"]))
+
+
+def _signed(x: float) -> str:
+    return f"+{x:.3f}" if x >= 0 else f"-{abs(x):.3f}"
+
+
+def add_diffs(test: List[Dict], base: List[Dict]) -> None:
+    """timm's ``diff``: top1_diff, top5_diff, rank_diff of each test row against ``base``."""
+    base = _sort(base)
+    where = {(r["model"], r["img_size"]): i for i, r in enumerate(base)}
+    for rank, r in enumerate(test):
+        b = where.get((r["model"], r["img_size"]))
+        if b is None:
+            r.update(top1_diff="", top5_diff="", rank_diff="")
+            continue
+        r["top1_diff"] = _signed(r["top1"] - base[b]["top1"])
+        r["top5_diff"] = _signed(r["top5"] - base[b]["top5"])
+        r["rank_diff"] = "0" if rank == b else (f"-{rank - b}" if rank > b else f"+{b - rank}")
+
+
+def clean_accuracy(preds: cache.Predictions, dataset: str) -> Optional[Tuple[float, float]]:
+    """timm's ``-clean`` figure: val's images of ``dataset``'s 200 classes, output masked to
+    them (needs the cache's all-class probabilities); None without them."""
+    from imagenet_bench.data import datasets
+    full = cache.load(preds.path, with_all_probs=True) if preds.path else preds
+    if full.all_probs is None:
+        return None
+    classes = np.asarray(datasets.get(dataset).classes)
+    keep = np.isin(full.labels, classes) & ~full.missing
+    if not keep.any():
+        return None
+    idx, _ = top5_within(full.all_probs[keep].astype(np.float32), classes)
+    hit = idx == full.labels[keep][:, None]
+    return 100.0 * hit[:, 0].mean(), 100.0 * hit.any(axis=1).mean()
+
+
+def timm_tables(plan: Dict, long_rows: List[Dict]) -> Dict[str, List[Dict]]:
+    """dataset -> rows in timm's results-CSV format (done jobs only), sorted as timm sorts."""
+    tables: Dict[str, List[Dict]] = {}
+    provs: Dict[Tuple[str, str], Dict] = {}
+    for row in long_rows:
+        if row["status"] != "done":
+            continue
+        preds = cache.load(row["cache"])
+        provs[(row["model"], row["dataset"])] = preds
+        tables.setdefault(row["dataset"], []).append(_timm_row(row, preds.provenance))
+    tables = {d: _sort(t) for d, t in tables.items()}
+    val = tables.get(VAL, [])
+    for name, table in tables.items():
+        if name == VAL:
+            continue
+        base = val
+        if name in MASKED:
+            base = []
+            for row in val:
+                model = next(m for (m, d) in provs if d == VAL and _timm_name(m) == row["model"])
+                got = clean_accuracy(provs[(model, VAL)], name)
+                if got is not None:
+                    base.append(dict(row, top1=round(got[0], 3), top5=round(got[1], 3)))
+        add_diffs(table, base)
+    return tables
+
+
+def timm_columns(dataset: str) -> Tuple[str, ...]:
+    """timm's columns of ``dataset``'s file."""
+    return TIMM_COLUMNS + (() if dataset == VAL else DIFF_COLUMNS)

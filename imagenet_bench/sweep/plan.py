@@ -1,0 +1,304 @@
+"""The sweep plan: which (model, test set) jobs, packed into tasks, written as versioned JSON.
+
+``build(request)`` selects catalog models the way ``imagenet-bench models`` matches
+them (fnmatch patterns, case-insensitive, over the canonical id, the architecture and
+the aliases; a name without wildcards is resolved like ``predict -m``), builds one
+:class:`~imagenet_bench.run.config.RunConfig` per model with the sweep's settings, and
+discovers each test set once. Every (model, dataset) job gets its cache path; jobs
+whose cache exists are marked done, the others are packed into tasks: jobs of one
+dataset and one *pixel group* (the same decode + resize + crop: framework family,
+resize, crop, squash, interpolation, antialias; mean/std are applied per model on the
+device) in model order, at most ``jobs_per_task`` per task. The plan is deterministic:
+the same request over the same caches gives the same bytes (no clock, no host).
+
+Standard library only (the catalog, ``run.config.build`` and dataset discovery are).
+"""
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+from imagenet_bench.cache.atomic import write_text
+from imagenet_bench.cache.naming import cache_filename
+from imagenet_bench.errors import BenchError, InputError
+from imagenet_bench.models import catalog, registry
+
+PLAN_VERSION = 1
+PLAN_FILE = "plan.json"
+PLANS_DIR = "plans"  # content-addressed copies: a running task keeps reading its own plan
+DEFAULT_JOBS_PER_TASK = 8
+WILDCARDS = "*?["
+#: run settings a sweep applies to every job (names of ``run.config.build`` keywords)
+SETTINGS = ("weights", "preprocess", "resize", "crop", "interpolation", "mean", "std", "amp",
+            "batch_size", "device", "workers", "threads")
+#: settings only the torch/timm backends take (Keras runs one image at a time on its own device)
+TORCH_ONLY = ("batch_size", "device", "workers")
+#: run options of every job (``runner.RunOptions`` fields) and of the task (retry_oom)
+OPTIONS = ("save_all_probs", "skip_bad_images", "checkpoint_every", "retry_oom")
+
+
+class PlanError(BenchError):
+    """A plan file that cannot be read (missing, damaged, another version)."""
+
+
+@dataclass
+class Request:
+    """What the user asked for; stored in the plan so that ``sweep run`` can re-plan it."""
+
+    models: List[str]  # fnmatch patterns or exact names
+    data: List[Tuple[str, str]]  # (dataset name, folder)
+    framework: Optional[str] = None
+    exclude: List[str] = field(default_factory=list)
+    settings: Dict = field(default_factory=dict)  # SETTINGS given (None left out)
+    options: Dict = field(default_factory=dict)  # OPTIONS
+    jobs_per_task: int = DEFAULT_JOBS_PER_TASK
+    caches: str = ""  # cache folder (absolute); default <sweep>/caches
+
+    def as_dict(self) -> Dict:
+        """JSON form (lists, sorted keys when dumped)."""
+        d = asdict(self)
+        d["data"] = [list(x) for x in self.data]
+        return d
+
+
+# --- selection ---------------------------------------------------------------------------
+
+def _names(e: catalog.WeightsEntry) -> Tuple[str, ...]:
+    return (e.model, e.architecture) + e.aliases
+
+
+def select(patterns: List[str], framework: Optional[str] = None,
+           exclude: Optional[List[str]] = None) -> Tuple[List, List[Tuple[str, str]]]:
+    """(runnable catalog entries in model order, [(model, reason)] of matched entries left out).
+
+    A pattern with ``* ? [`` is an fnmatch pattern as in ``imagenet-bench models``; other
+    names resolve like ``predict -m`` (default weights for a bare architecture).
+    """
+    found: Dict[str, catalog.WeightsEntry] = {}
+    for pattern in patterns:
+        if any(c in pattern for c in WILDCARDS):
+            hits = catalog.match(pattern, framework)
+            if not hits:
+                where = f" in framework {framework!r}" if framework else ""
+                raise InputError(f"sweep plan: no model matches {pattern!r}{where}. Fix: check it "
+                                 f"with `imagenet-bench models '{pattern}'` (fnmatch, "
+                                 f"case-insensitive, e.g. 'timm:convnext*')")
+        else:
+            hits = [registry.resolve(pattern, framework)[1]]
+        for e in hits:
+            found[e.model] = e
+    for pattern in exclude or []:
+        pat = pattern.lower()
+        found = {m: e for m, e in found.items()
+                 if not any(fnmatch.fnmatchcase(n.lower(), pat) for n in _names(e))}
+    entries = [found[m] for m in sorted(found)]
+    skipped = [(e.model, e.not_runnable_reason or "not runnable") for e in entries
+               if not e.runnable]
+    return [e for e in entries if e.runnable], skipped
+
+
+def read_model_list(path: str) -> List[str]:
+    """Names of a ``--model-list`` file: one per line; blank lines and ``#`` comments skipped."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except OSError as e:
+        raise InputError(f"--model-list {path}: cannot be read ({e.strerror or e}). Fix: give a "
+                         f"text file with one model name or pattern per line") from None
+    names = [ln.split("#", 1)[0].strip() for ln in lines]
+    names = [n for n in names if n]
+    if not names:
+        raise InputError(f"--model-list {path}: names no model. Fix: one model name or pattern "
+                         f"per line (e.g. torch:resnet50.IMAGENET1K_V2, 'timm:convnext*')")
+    return names
+
+
+# --- the plan ----------------------------------------------------------------------------
+
+def pixel_group(config) -> str:
+    """The decode + resize + crop a job's backend applies (jobs with the same string share it)."""
+    if config.framework == "keras":
+        return "keras"
+    r = {k: v for k, v in config.recipe.as_dict().items()
+         if k not in ("mean", "std", "normalization")}
+    return f"{config.framework}:" + ",".join(f"{k}={r[k]}" for k in sorted(r))
+
+
+def build_config(name: str, framework: str, settings: Dict):
+    """The RunConfig of one model under the sweep's settings (raises InputError)."""
+    from imagenet_bench.run import config as run_config
+    kw = {k: v for k, v in settings.items() if v is not None
+          and not (framework == "keras" and k in TORCH_ONLY)}
+    return run_config.build(name, framework, **kw)
+
+
+def build(request: Request, folder: str) -> Dict:
+    """The plan (a JSON-able dict) of ``request`` for the sweep folder ``folder``."""
+    from imagenet_bench.data import datasets
+
+    if request.settings.get("amp") == "auto":
+        raise InputError("--amp alone picks the dtype from the device the job lands on; a sweep "
+                         "plans its cache names up front. Fix: --amp bf16 or --amp fp16")
+    if not request.data:
+        raise InputError("sweep plan: no test set. Fix: --data NAME=DIR (NAME one of "
+                         f"{', '.join(datasets.names())}), repeatable")
+    caches = os.path.abspath(request.caches or os.path.join(folder, "caches"))
+    entries, skipped = select(request.models, request.framework, request.exclude)
+    configs = []
+    for e in entries:
+        try:
+            configs.append(build_config(e.model, e.framework, request.settings))
+        except InputError as err:
+            skipped.append((e.model, str(err)))
+    if not configs:
+        why = f": {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
+        raise InputError(f"sweep plan: none of the selected models can run{why}")
+    sets, seen = {}, set()
+    for name, root in request.data:
+        if name in seen:
+            raise InputError(f"--data {name}=...: given twice. Fix: one folder per test set")
+        seen.add(name)
+        valset = datasets.discover(root, name)
+        sets[name] = {"dir": os.path.abspath(root), "images": valset.num_images,
+                      "fingerprint": valset.fingerprint}
+    jobs = []
+    order = {n: i for i, (n, _) in enumerate(request.data)}
+    for name in sorted(sets, key=order.get):
+        ds = sets[name]
+        for cfg in configs:
+            fname = cache_filename(cfg.model, ds["images"], ds["fingerprint"], name)
+            jobs.append({"job": fname[:-4], "model": cfg.model, "name": cfg.spec.entry.model,
+                         "framework": cfg.framework, "architecture": cfg.model_id.arch,
+                         "dataset": name, "images": ds["images"], "cache": fname,
+                         "group": pixel_group(cfg),
+                         "done": os.path.exists(os.path.join(caches, fname)), "task": None})
+    tasks = pack(jobs, request.jobs_per_task, order)
+    return {"plan_version": PLAN_VERSION, "generator": "imagenet-bench sweep plan",
+            "request": request.as_dict(), "caches": caches, "datasets": sets,
+            "skipped": [{"model": m, "reason": r} for m, r in sorted(skipped)],
+            "jobs": jobs, "tasks": tasks}
+
+
+def pack(jobs: List[Dict], per_task: int, dataset_order: Dict[str, int]) -> List[Dict]:
+    """Tasks of the jobs not done: one dataset and one pixel group each, ``per_task`` jobs at
+    most, in (dataset, group, model) order. Sets each job's ``task``."""
+    groups: Dict[Tuple, List[Dict]] = {}
+    for j in jobs:
+        if not j["done"]:
+            groups.setdefault((dataset_order[j["dataset"]], j["group"]), []).append(j)
+    tasks = []
+    for key in sorted(groups):
+        members = sorted(groups[key], key=lambda j: j["model"])
+        for i in range(0, len(members), max(1, per_task)):
+            chunk = members[i:i + max(1, per_task)]
+            for j in chunk:
+                j["task"] = len(tasks)
+            tasks.append({"task": len(tasks), "dataset": chunk[0]["dataset"], "group": key[1],
+                          "jobs": [j["job"] for j in chunk]})
+    return tasks
+
+
+def dumps(plan: Dict) -> str:
+    """The plan's canonical text (sorted keys, one job per line block)."""
+    return json.dumps(plan, sort_keys=True, indent=1) + "\n"
+
+
+def digest(plan: Dict) -> str:
+    """First 10 hex digits of the sha256 of the plan's text."""
+    return hashlib.sha256(dumps(plan).encode()).hexdigest()[:10]
+
+
+def write(plan: Dict, folder: str) -> str:
+    """Write ``folder/plan.json`` and its content-addressed copy ``plans/plan-<sha>.json``
+    (atomically); return the copy's path (what tasks are started with)."""
+    text = dumps(plan)
+    copy = os.path.join(folder, PLANS_DIR, f"plan-{digest(plan)}.json")
+    os.makedirs(os.path.dirname(copy), exist_ok=True)
+    if not os.path.exists(copy):
+        write_text(copy, text)
+    write_text(os.path.join(folder, PLAN_FILE), text)
+    return copy
+
+
+def read(path: str) -> Dict:
+    """A plan file (``DIR`` means ``DIR/plan.json``); PlanError naming the file and the fix."""
+    if os.path.isdir(path):
+        path = os.path.join(path, PLAN_FILE)
+    fix = "Fix: run `imagenet-bench sweep plan` for this folder first"
+    try:
+        with open(path, encoding="utf-8") as f:
+            plan = json.load(f)
+    except FileNotFoundError:
+        raise PlanError(f"{path}: no sweep plan here. {fix}") from None
+    except (OSError, ValueError) as e:
+        raise PlanError(f"{path}: cannot be read as a sweep plan ({e}). {fix}") from None
+    if not isinstance(plan, dict) or plan.get("plan_version") != PLAN_VERSION:
+        got = plan.get("plan_version") if isinstance(plan, dict) else None
+        raise PlanError(f"{path}: plan version {got!r}, this imagenet_bench reads version "
+                        f"{PLAN_VERSION}. {fix} (it re-plans from the caches, nothing is lost)")
+    return plan
+
+
+def request_of(plan: Dict) -> Request:
+    """The :class:`Request` stored in a plan (to re-plan it)."""
+    r = dict(plan["request"])
+    r["data"] = [tuple(x) for x in r["data"]]
+    return Request(**r)
+
+
+def job_index(plan: Dict) -> Dict[str, Dict]:
+    """job id -> job."""
+    return {j["job"]: j for j in plan["jobs"]}
+
+
+# --- cost ---------------------------------------------------------------------------------
+
+def measured_rates(caches: str) -> Dict[Tuple[str, str], float]:
+    """(framework, architecture) -> end-to-end images/s recorded in the ``timing`` of caches there."""
+    from imagenet_bench.cache.inspect import read_provenance
+    rates: Dict[Tuple[str, str], List[float]] = {}
+    if not os.path.isdir(caches):
+        return {}
+    for f in sorted(os.listdir(caches)):
+        if not f.endswith(".npz") or f.endswith(".partial.npz") or f.startswith("."):
+            continue
+        prov = read_provenance(os.path.join(caches, f))
+        timing = (prov or {}).get("timing") or {}
+        rate = timing.get("images_per_s")
+        if isinstance(rate, (int, float)) and rate > 0 and timing.get("images", 0) >= 1:
+            key = (str(prov.get("framework")), str(prov.get("architecture")))
+            rates.setdefault(key, []).append(float(rate))
+    return {k: sorted(v)[len(v) // 2] for k, v in rates.items()}
+
+
+def summary(plan: Dict) -> str:
+    """Counts and the estimated cost, as ``sweep plan`` prints them."""
+    jobs = plan["jobs"]
+    todo = [j for j in jobs if not j["done"]]
+    models = len({j["model"] for j in jobs})
+    lines = [f"{models} models x {len(plan['datasets'])} test sets = {len(jobs)} jobs: "
+             f"{len(jobs) - len(todo)} done, {len(todo)} to run in {len(plan['tasks'])} tasks"]
+    for name, ds in plan["datasets"].items():
+        n = [j for j in todo if j["dataset"] == name]
+        lines.append(f"  {name}: {ds['images']:,} images in {ds['dir']}; {len(n)} jobs to run")
+    if plan["skipped"]:
+        lines.append(f"{len(plan['skipped'])} matched entries left out:")
+        lines += [f"  {s['model']}: {s['reason']}" for s in plan["skipped"]]
+    images = sum(j["images"] for j in todo)
+    rates = measured_rates(plan["caches"])
+    known = [j for j in todo if (j["framework"], j["architecture"]) in rates]
+    unknown_images = images - sum(j["images"] for j in known)
+    secs = sum(j["images"] / rates[(j["framework"], j["architecture"])] for j in known)
+    est = (f"cost: {images:,} images to predict ({len(todo)} jobs)")
+    if known:
+        est += (f"; {len(known)} jobs have a measured rate in {plan['caches']}: about "
+                f"{secs / 3600:.2f} device-hours for them")
+    if len(known) < len(todo):
+        est += (f"; {len(todo) - len(known)} jobs without a measurement (at 1,000 img/s: "
+                f"{unknown_images / 1000 / 3600:.2f} h)")
+    lines.append(est)
+    return "\n".join(lines) + "\n"

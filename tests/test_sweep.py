@@ -1,0 +1,316 @@
+"""Sweeps: plan (selection, grouping, determinism, done jobs), status, shared decode equal to
+separate runs, one failing model fails only its job, --retry-oom, collect, submitit's debug
+executor, the sbatch script."""
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import make_valset
+from imagenet_bench.cache import store as cache
+from imagenet_bench.cache.inspect import differences
+from imagenet_bench.cli.main import main
+from imagenet_bench.errors import InputError
+from imagenet_bench.sweep import plan as plans
+from imagenet_bench.sweep import state
+
+ROOT = Path(__file__).resolve().parents[1]
+TORCH2 = ["torch:squeezenet1_1", "torch:mobilenet_v3_small"]
+SETTINGS = dict(weights="none", batch_size=4, threads=1, workers=0)
+
+
+def _request(val, models=TORCH2, **kw):
+    settings = dict(SETTINGS, **kw.pop("settings", {}))
+    return plans.Request(models=list(models), data=[("imagenet-val", str(val))], settings=settings,
+                         options={"checkpoint_every": 4, **kw.pop("options", {})}, **kw)
+
+
+# --- plan -------------------------------------------------------------------------------------
+
+def test_select_patterns_names_exclude_and_not_runnable(tmp_path):
+    runnable, skipped = plans.select(["torch:resnet1*", "torch:quantized_*", "keras:MobileNetV2"],
+                                     exclude=["*resnet101*"])
+    models = [e.model for e in runnable]
+    assert "torch:resnet18.IMAGENET1K_V1" in models and "keras:MobileNetV2.imagenet" in models
+    assert not any("resnet101" in m for m in models)
+    assert all(m.startswith(("torch:resnet1", "torch:quantized_", "keras:")) for m in models)
+    assert models == sorted(models)
+    with pytest.raises(InputError, match="no model matches 'torch:nosuch\\*'"):
+        plans.select(["torch:nosuch*"])
+
+
+def test_plan_groups_by_recipe_and_dataset_marks_done_and_is_deterministic(tmp_path):
+    val = make_valset(tmp_path / "val", num_classes=2, per_class=2)
+    sketch = make_valset(tmp_path / "sketch", num_classes=2, per_class=2)
+    req = _request(val, models=TORCH2 + ["timm:test_vit.r160_in1k", "timm:test_resnet.r160_in1k",
+                                         "keras:MobileNetV2"], jobs_per_task=1)
+    req.data.append(("imagenet-sketch", str(sketch)))
+    folder = tmp_path / "sw"
+    plan = plans.build(req, str(folder))
+    assert len(plan["jobs"]) == 10 and all(not j["done"] for j in plan["jobs"])
+    # each task: one dataset, one pixel group; the two torch models share a group
+    for t in plan["tasks"]:
+        jobs = [j for j in plan["jobs"] if j["job"] in t["jobs"]]
+        assert {j["dataset"] for j in jobs} == {t["dataset"]} and {j["group"] for j in jobs} == {t["group"]}
+    groups = {j["model"]: j["group"] for j in plan["jobs"] if j["dataset"] == "imagenet-val"}
+    assert groups["torch:squeezenet1_1.IMAGENET1K_V1+random"] == \
+        groups["torch:mobilenet_v3_small.IMAGENET1K_V1+random"]
+    assert groups["timm:test_vit.r160_in1k+random"] != groups["timm:test_resnet.r160_in1k+random"]
+    assert len(plan["tasks"]) == 10  # jobs_per_task=1
+    again = plans.build(plans.request_of(plan), str(folder))
+    assert plans.dumps(again) == plans.dumps(plan)  # same request, same bytes
+    # a cache present -> done, out of the tasks
+    first = plan["jobs"][0]
+    os.makedirs(plan["caches"])
+    Path(plan["caches"], first["cache"]).write_bytes(b"")
+    replanned = plans.build(req, str(folder))
+    done = [j for j in replanned["jobs"] if j["done"]]
+    assert [j["job"] for j in done] == [first["job"]] and done[0]["task"] is None
+    assert len(replanned["tasks"]) == 9
+
+
+def test_plan_command_prints_counts_and_refuses_bad_input(tmp_path, capsys):
+    val = make_valset(tmp_path / "val", num_classes=2, per_class=2)
+    lst = tmp_path / "models.txt"
+    lst.write_text("# torch models\ntorch:squeezenet1_1\n\n")
+    assert main(["sweep", "plan", str(tmp_path / "sw"), "keras:NoSuch*", "--model-list", str(lst),
+                 "--data", f"imagenet-val={val}", "--weights", "none"]) == 2
+    assert "no model matches 'keras:NoSuch*'" in capsys.readouterr().err
+    assert main(["sweep", "plan", str(tmp_path / "sw"), "--model-list", str(lst),
+                 "--data", f"imagenet-val={val}", "--weights", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "1 models x 1 test sets = 1 jobs: 0 done, 1 to run in 1 tasks" in out
+    assert "cost: 4 images to predict (1 jobs)" in out
+    assert main(["sweep", "plan", str(tmp_path / "sw"), "torch:resnet18", "--data", "val"]) == 2
+    assert "--data val: expected NAME=DIR" in capsys.readouterr().err
+    assert main(["sweep", "plan", str(tmp_path / "sw"), "torch:resnet18", "--data",
+                 f"imagenet-val={val}", "--amp", "bf16", "--resize", "0"]) == 2
+    assert "--resize 0: must be at least 1" in capsys.readouterr().err
+    assert main(["sweep", "plan", str(tmp_path / "sw"), "timm:test_vit*", "--data",
+                 f"imagenet-val={val}", "--crop", "100"]) == 2
+    assert "none of the selected models can run: timm:test_vit" in capsys.readouterr().err
+    (tmp_path / "sw2").mkdir()
+    assert main(["sweep", "status", str(tmp_path / "sw2")]) == 2
+    assert "no sweep plan here. Fix: run `imagenet-bench sweep plan`" in capsys.readouterr().err
+
+
+def test_timm_models_refusing_recipe_overrides_are_left_out_with_the_reason(tmp_path):
+    val = make_valset(tmp_path / "val", num_classes=1, per_class=2)
+    plan = plans.build(_request(val, models=["torch:squeezenet1_1", "timm:test_vit.r160_in1k"],
+                                settings={"crop": 200}), str(tmp_path / "sw"))
+    assert [j["model"].split("+")[0] for j in plan["jobs"]] == ["torch:squeezenet1_1.IMAGENET1K_V1"]
+    assert plan["skipped"][0]["model"] == "timm:test_vit.r160_in1k"
+    assert "timm's own transform" in plan["skipped"][0]["reason"]
+
+
+# --- running a task -------------------------------------------------------------------------
+
+def _adapter(framework):
+    from imagenet_bench.commands.predict import backend_module
+    return backend_module(framework)
+
+
+def _run_separately(plan, out):
+    """Each job as its own runner.run with its own backend (what separate predicts do)."""
+    from imagenet_bench.data import datasets
+    from imagenet_bench.run import runner
+    req = plans.request_of(plan)
+    for job in plan["jobs"]:
+        cfg = plans.build_config(job["name"], job["framework"], req.settings)
+        ds = plan["datasets"][job["dataset"]]
+        runner.run(datasets.discover(ds["dir"], job["dataset"]), _adapter(cfg.framework).from_config(cfg),
+                   runner.RunOptions(out_dir=str(out), checkpoint_every=4, progress=False))
+
+
+@pytest.mark.parametrize("models", [
+    TORCH2, pytest.param(["timm:test_vit.r160_in1k", "timm:test_vit2.r160_in1k"], marks=pytest.mark.slow)])
+def test_shared_decode_equals_separate_runs_and_decodes_once(tmp_path, models):
+    pytest.importorskip(models[0].split(":")[0])
+    from imagenet_bench.sweep.task import TaskRunner
+    val = make_valset(tmp_path / "val", num_classes=2, per_class=3)
+    folder = tmp_path / "sw"
+    plan = plans.build(_request(val, models=models), str(folder))
+    plans.write(plan, str(folder))
+    assert len(plan["tasks"]) == 1
+    logs = []
+    for t in plan["tasks"]:
+        counts = TaskRunner(str(folder), plan, _adapter, log=logs.append).run(
+            [plans.job_index(plan)[j] for j in t["jobs"]], t["task"])
+        assert counts == {"done": 2, "failed": 0, "skipped": 0}
+    # per task: 6 images decoded once, served to the second model
+    assert logs.count("shared decode: 6 images decoded once, 6 served from memory to later models") == 1
+    _run_separately(plan, tmp_path / "ref")
+    for job in plan["jobs"]:
+        assert differences(str(tmp_path / "ref" / job["cache"]), os.path.join(plan["caches"], job["cache"])) == []
+        timing = cache.load(os.path.join(plan["caches"], job["cache"])).provenance["timing"]
+        assert timing["images"] == 6 and timing["batch_size"] == 4 and timing["images_per_s"] > 0
+    data = state.summary(str(folder), plan)
+    assert data["total"] == {"done": 2, "running": 0, "failed": 0, "pending": 0}
+
+
+class _Flaky:
+    """An adapter whose squeezenet raises CUDA's out-of-memory message above batch 2 and whose
+    mobilenet cannot be built."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def from_config(self, cfg):
+        if "mobilenet" in cfg.model:
+            raise RuntimeError("weights file truncated\nsecond line of detail")
+        backend = self.module.from_config(cfg)
+        if "squeezenet1_1" not in cfg.model:
+            return backend
+        real = backend.forward
+
+        def forward(x):
+            if x.shape[0] > 2:
+                raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+            return real(x)
+        backend.forward = forward
+        return backend
+
+
+@pytest.mark.parametrize("retry", [pytest.param(False, marks=pytest.mark.slow), True])
+def test_a_failing_model_fails_only_its_job_and_retry_oom_halves_the_batch(tmp_path, retry, capsys):
+    from imagenet_bench.sweep.task import TaskRunner
+    val = make_valset(tmp_path / "val", num_classes=2, per_class=3)
+    folder = tmp_path / "sw"
+    plan = plans.build(_request(val, models=TORCH2 + ["torch:squeezenet1_0"],
+                                options={"retry_oom": retry}), str(folder))
+    plans.write(plan, str(folder))
+    jobs = [plans.job_index(plan)[j] for t in plan["tasks"] for j in t["jobs"]]
+    counts = TaskRunner(str(folder), plan, lambda fw: _Flaky(_adapter(fw)), log=lambda m: None).run(jobs, 0)
+    data = state.summary(str(folder), plan)
+    failed = {r["model"].split(".")[0]: r["error"] for r in data["failed"]}
+    assert failed["torch:mobilenet_v3_small"] == "RuntimeError: weights file truncated"
+    squeeze = next(j for j in jobs if "squeezenet1_1" in j["model"])
+    if retry:
+        assert counts == {"done": 2, "failed": 1, "skipped": 0}
+        prov = cache.load(os.path.join(plan["caches"], squeeze["cache"])).provenance
+        assert prov["oom_retry"] == {"requested_batch_size": 4, "batch_size": 2}
+        assert prov["batch_size"] == 2
+    else:
+        assert counts == {"done": 1, "failed": 2, "skipped": 0}
+        assert failed["torch:squeezenet1_1"].startswith("RuntimeError: CUDA out of memory")
+    assert os.path.exists(os.path.join(plan["caches"], next(j for j in jobs if "squeezenet1_0" in j["model"])["cache"]))
+    assert main(["sweep", "status", str(folder)]) == 0
+    text = capsys.readouterr().out
+    assert "failed: torch-mobilenet_v3_small.IMAGENET1K_V1+random.val6-" in text
+    assert f"re-run: imagenet-bench sweep run-task {folder} --job torch-mobilenet_v3_small" in text
+    assert main(["sweep", "status", str(folder), "--format", "json"]) == 0
+    js = json.loads(capsys.readouterr().out)
+    assert js["total"]["failed"] == (1 if retry else 2) and js["total"]["done"] == (2 if retry else 1)
+
+
+def test_status_counts_running_only_while_its_process_lives(tmp_path):
+    val = make_valset(tmp_path / "val", num_classes=1, per_class=2)
+    folder = tmp_path / "sw"
+    plan = plans.build(_request(val, models=["torch:squeezenet1_1"]), str(folder))
+    job = plan["jobs"][0]
+    state.write(str(folder), job["job"], "running", task=0)
+    assert state.job_state(str(folder), plan, job)["state"] == "running"  # this process
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True).stdout.strip()
+    rec = json.loads(Path(state.status_path(str(folder), job["job"])).read_text())
+    rec["pid"] = int(dead)
+    Path(state.status_path(str(folder), job["job"])).write_text(json.dumps(rec))
+    got = state.job_state(str(folder), plan, job)
+    assert got["state"] == "pending" and got["note"] == "interrupted"
+
+
+# --- executors --------------------------------------------------------------------------------
+
+def test_submitit_debug_executor_runs_the_slurm_callable(tmp_path):
+    submitit = pytest.importorskip("submitit")
+    from imagenet_bench.commands.sweep import run_task_entry
+    from imagenet_bench.sweep.executors import SlurmTask
+    val = make_valset(tmp_path / "val", num_classes=1, per_class=3)
+    folder = tmp_path / "sw"
+    plan = plans.build(_request(val, models=["torch:squeezenet1_1"]), str(folder))
+    planfile = plans.write(plan, str(folder))
+    ex = submitit.DebugExecutor(folder=str(tmp_path / "submitit"))
+    job = ex.submit(SlurmTask(str(folder), planfile, run_task_entry), 0)
+    assert job.result() == 0
+    assert os.path.exists(os.path.join(plan["caches"], plan["jobs"][0]["cache"]))
+    delayed = SlurmTask(str(folder), planfile, run_task_entry).checkpoint(0)
+    assert delayed.args == (0,)  # requeued: the same task, resumed from the checkpoints
+
+
+def test_preemption_signal_raises_terminated_and_is_restored():
+    from imagenet_bench.run.signals import Terminated
+    from imagenet_bench.sweep.executors import preemptible
+    before = signal.getsignal(signal.SIGUSR2)
+    with pytest.raises(Terminated):
+        with preemptible("USR2") as got:
+            os.kill(os.getpid(), signal.SIGUSR2)
+            for _ in range(1000):
+                pass
+    assert got == [signal.SIGUSR2]
+    assert signal.getsignal(signal.SIGUSR2) == before
+
+
+def test_sbatch_script_runs_each_array_task(tmp_path, capsys):
+    val = make_valset(tmp_path / "val", num_classes=1, per_class=2)
+    folder = tmp_path / "sw"
+    assert main(["sweep", "plan", str(folder), "torch:squeezenet1_1", "torch:resnet18",
+                 "--data", f"imagenet-val={val}", "--weights", "none", "--jobs-per-task", "1"]) == 0
+    capsys.readouterr()
+    assert main(["sweep", "sbatch", str(folder), "--partition", "gpu", "--gpus", "1", "--time", "90",
+                 "--sbatch-option", "account=proj"]) == 0
+    script = capsys.readouterr().out
+    lines = script.splitlines()
+    for want in ("#SBATCH --array=0-1%64", "#SBATCH --partition=gpu", "#SBATCH --gpus-per-node=1",
+                 "#SBATCH --time=90", "#SBATCH --account=proj", "#SBATCH --signal=B:USR1@120",
+                 "#SBATCH --requeue"):
+        assert want in lines
+    assert lines[-1].startswith("exec ") and '"$SLURM_ARRAY_TASK_ID"' in lines[-1]
+    assert lines[-1].endswith("--requeue-signal USR1")
+
+
+# --- collect ----------------------------------------------------------------------------------
+
+def test_timm_diffs_are_computed_as_timm_does():
+    from imagenet_bench.sweep.collect import add_diffs
+    base = [{"model": "a", "img_size": 224, "top1": 80.0, "top5": 95.0},
+            {"model": "b", "img_size": 224, "top1": 70.0, "top5": 90.0},
+            {"model": "c", "img_size": 224, "top1": 60.0, "top5": 85.0}]
+    test = [{"model": "b", "img_size": 224, "top1": 50.5, "top5": 80.0},  # rank 0, base rank 1
+            {"model": "a", "img_size": 224, "top1": 40.25, "top5": 79.0},  # rank 1, base rank 0
+            {"model": "c", "img_size": 256, "top1": 30.0, "top5": 70.0}]  # other size: no match
+    add_diffs(test, base)
+    assert [(r["top1_diff"], r["top5_diff"], r["rank_diff"]) for r in test] == [
+        ("-19.500", "-10.000", "+1"), ("-39.750", "-16.000", "-1"), ("", "", "")]
+
+
+def test_collect_long_table_and_timm_files(tmp_path, capsys):
+    from imagenet_bench.analysis.scorer import correct
+    from imagenet_bench.sweep.task import TaskRunner
+    val = make_valset(tmp_path / "val", num_classes=2, per_class=3)
+    folder = tmp_path / "sw"
+    plan = plans.build(_request(val, models=TORCH2), str(folder))
+    plans.write(plan, str(folder))
+    TaskRunner(str(folder), plan, _adapter, log=lambda m: None).run(
+        [j for j in plan["jobs"] if "squeezenet" in j["model"]], 0)
+    capsys.readouterr()
+    assert main(["sweep", "collect", str(folder), "--format", "json"]) == 0
+    rows = {r["model"]: r for r in json.loads(capsys.readouterr().out)}
+    done = rows["torch:squeezenet1_1.IMAGENET1K_V1+random"]
+    preds = cache.load(done["cache"])
+    assert done["status"] == "done" and done["top1"] == round(100 * correct(preds)[0].mean(), 4)
+    assert done["top1_low"] <= done["top1"] <= done["top1_high"]
+    assert done["params"] == 1235496 and done["crop"] == 224 and done["resize"] == 256
+    assert done["images_per_s"] == preds.provenance["timing"]["images_per_s"]
+    assert "torch=" in done["library_versions"] and done["published_top1"] is not None
+    assert done["top1_diff_published"] == round(done["top1"] - done["published_top1"], 4)
+    assert rows["torch:mobilenet_v3_small.IMAGENET1K_V1+random"]["status"] == "pending"
+    assert main(["sweep", "collect", str(folder), "--format", "timm", "-o", str(tmp_path / "t")]) == 0
+    text = (tmp_path / "t" / "results-imagenet.csv").read_text().splitlines()
+    assert text[0] == "model,img_size,top1,top1_err,top5,top5_err,param_count,crop_pct,interpolation"
+    assert text[1].startswith("torch:squeezenet1_1.IMAGENET1K_V1+random,224,") and \
+        text[1].endswith(",1.24,0.875,bilinear")
