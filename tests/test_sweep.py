@@ -105,14 +105,14 @@ def test_timm_models_refusing_legacy2019_are_left_out_with_the_reason(tmp_path):
                                 settings={"preprocess": "legacy2019"}), str(tmp_path / "sw"))
     assert [j["model"].split("+")[0] for j in plan["jobs"]] == ["torch:squeezenet1_1.IMAGENET1K_V1"]
     assert plan["skipped"][0]["model"] == "timm:test_vit.r160_in1k"
-    assert "timm's own transform" in plan["skipped"][0]["reason"]
+    assert "legacy2019 is not offered by the timm library" in plan["skipped"][0]["reason"]
 
 
 # --- running a task -------------------------------------------------------------------------
 
 def _adapter(framework):
-    from imagenet_bench.commands.predict import backend_module
-    return backend_module(framework)
+    from imagenet_bench.models import libraries
+    return libraries.get(framework)
 
 
 def _run_separately(plan, out):

@@ -56,8 +56,8 @@ def test_weights_other_than_none_and_preprocess_legacy_are_refused(valdir, capsy
     assert "timm:resnet18 has no weights 'IMAGENET1K_V1'" in capsys.readouterr().err
     assert _predict("-m", MODEL, "--preprocess", "legacy2019", "--weights", "none", str(valdir)) == 2
     err = capsys.readouterr().err
-    assert "timm:resnet18.a1_in1k: timm models run timm's own transform" in err
-    assert "Fix: leave --preprocess out" in err
+    assert ("timm:resnet18.a1_in1k: --preprocess legacy2019 is not offered by the timm library. "
+            "Fix: leave --preprocess out") in err
 
 
 def test_a_bare_architecture_means_timms_default_tag():

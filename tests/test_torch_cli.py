@@ -130,8 +130,9 @@ def test_prepare_val_links_into_class_folders_without_overwriting(tmp_path, caps
 
 
 def test_backend_module_refuses_an_unknown_framework():
+    from imagenet_bench.models import libraries
     with pytest.raises(Exception, match="--framework nosuch: no such backend; choose one of keras, timm, torch"):
-        predict.backend_module("nosuch")
+        libraries.get("nosuch")
 
 
 def _load_script():

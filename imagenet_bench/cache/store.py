@@ -68,7 +68,7 @@ MEMBER_SHAPES = {"top5_idx": (TOPK,), "top5_prob": (TOPK,), "labels": (), "missi
 REQUIRED_PROVENANCE = {
     "format_version": "cache format version (int)",
     "model": "canonical model identity (models.identity), e.g. torch:resnet50.IMAGENET1K_V1+bf16",
-    "framework": "torch | keras | timm | custom (the identity's framework)",
+    "framework": "the identity's framework: a model library's name (torch, keras, ...) or custom",
     "weights": "weights used (enum name, 'imagenet', a file path, or 'random')",
     "preprocessing": "recipe used (dict, see models.recipe.Recipe.as_dict) or a description",
     "library_versions": "versions of the libraries that produced the predictions",

@@ -108,9 +108,11 @@ def _run_in(work: str, device: str) -> int:
     from imagenet_bench.data import dataset
     from imagenet_bench.data import imagenet_meta
     from imagenet_bench.run import runner
-    from imagenet_bench.commands.predict import backend_module
+    from dataclasses import replace
+    from imagenet_bench.models import libraries
 
-    tb = backend_module("torch", extra="demo")
+    torch_library = libraries.get("torch")
+    tb = replace(torch_library, extra="imagenet_bench[demo]").import_adapter("imagenet_bench.backends.torch")
     val = os.path.join(work, "val")
     out = os.path.join(work, "runs")
     photos = build_set(val)

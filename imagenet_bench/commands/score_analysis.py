@@ -53,14 +53,7 @@ def _insert_after(columns: List[report.Column], key: str, new: Sequence[report.C
     columns[at:at] = list(new)
 
 
-def add_interval(row: Dict, key: str, confidence: float) -> None:
-    """Add ``<key>_low``/``<key>_high`` (Wilson, percent) from ``row[key]`` and its image count."""
-    n = row.get("real_images" if key.startswith("real") else "images")
-    if row.get(key) is None or not n:
-        return
-    k = int(round(row[key] * n / 100.0))
-    lo, hi = stats.wilson_interval(k, n, confidence)
-    row[f"{key}_low"], row[f"{key}_high"] = 100.0 * lo, 100.0 * hi
+add_interval = stats.add_interval  # the interval columns of a score row (also the HTML report's)
 
 
 def _interval_columns(key: str, header: str) -> List[report.Column]:

@@ -68,20 +68,20 @@ def pick_rows(num_images: int, n: int):
 
 
 def _backend(args, spec):
-    from imagenet_bench.commands.predict import backend_module
+    """The model in this process, built by its library's in-process adapter (``Library.in_process``)
+    from a RunConfig, so the checks see exactly what ``predict`` runs."""
+    from imagenet_bench.models import libraries
+    from imagenet_bench.run import config as run_config
 
-    checkpoint = getattr(args, "checkpoint", None)
-    if args.framework == "keras":
-        if checkpoint:
-            raise InputError("--checkpoint is for --framework torch; for keras pass the weights "
-                             "file to --weights")
-        keras_backend = backend_module("keras", module="imagenet_bench.backends.keras.child")
-        return keras_backend.KerasBackend(spec, weights=args.weights or "imagenet",
-                                          preprocess=args.preprocess)
-    torch_backend = backend_module("torch")
-    return torch_backend.from_spec(spec, weights=args.weights, preprocess=args.preprocess,
-                                   checkpoint=checkpoint, device="cpu",
-                                   batch_size=args.batch_size, workers=0)
+    lib = libraries.get(spec.framework)
+    if lib.in_process is None:
+        raise InputError(f"verify {args.check}: the {lib.name} library has no in-process backend")
+    resources = dict(device="cpu", batch_size=getattr(args, "batch_size", None), workers=0) \
+        if lib.capabilities.batching else {}
+    cfg = run_config.build(spec.qualname, lib.name, weights=args.weights,
+                           checkpoint=getattr(args, "checkpoint", None), preprocess=args.preprocess,
+                           **resources)
+    return lib.import_adapter(lib.in_process)(cfg)
 
 
 def run(args) -> int:
