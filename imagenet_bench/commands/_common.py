@@ -53,6 +53,17 @@ def add_output_args(parser: argparse.ArgumentParser, default_format: str = "text
                         help="write the table to FILE (atomically) instead of standard output")
 
 
+def add_dataset_arg(parser: argparse.ArgumentParser) -> None:
+    """Add ``--dataset NAME``: its choices and help are the dataset registry's."""
+    from imagenet_bench.data import datasets, layouts
+    sets = "; ".join(f"{s.name} ({layouts.layout_words(s)}"
+                     f"{' or the flat official files' if layouts.FLAT_OFFICIAL in s.layouts else ''})"
+                     for s in datasets.DATASETS.values())
+    parser.add_argument("--dataset", default=datasets.DEFAULT, metavar="NAME",
+                        help=f"the test set in VAL_DIR (default {datasets.DEFAULT}): {sets}. "
+                             f"See docs/datasets.md")
+
+
 def emit(text: str, output: Optional[str]) -> None:
     """Print ``text``, or write it atomically to ``output`` and say where."""
     if output:

@@ -15,6 +15,7 @@ import argparse
 import sys
 
 from imagenet_bench.cache.locations import RUNS_DIR
+from imagenet_bench.commands import _common
 from imagenet_bench.commands._common import add_framework_arg
 from imagenet_bench.errors import BenchError, InputError
 
@@ -34,12 +35,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The predict options (shared with scripts/imagenet_pytorch_get_predictions.py)."""
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
-    p.add_argument("--dataset", default="imagenet-val", metavar="NAME",
-                   help="the test set in VAL_DIR: imagenet-val (default; wnid folders or the flat "
-                        "official files), imagenet-v2-matched-frequency, imagenet-v2-threshold0.7, "
-                        "imagenet-v2-top-images (folders 0 ... 999), imagenet-a, imagenet-r "
-                        "(200 wnid folders; the top-5 within the 200 classes is stored too), "
-                        "imagenet-sketch (1,000 wnid folders). See docs/datasets.md")
+    _common.add_dataset_arg(p)
     add_framework_arg(p, "look names up in this model library only (default: the name decides; "
                          "torch for --all, the library that runs custom models for --model-factory)")
     which = p.add_mutually_exclusive_group(required=True)
