@@ -35,11 +35,6 @@ from typing import Optional, Tuple
 CUSTOM = "custom"
 _FRAMEWORK = re.compile(r"^[a-z][a-z0-9_]*$")
 
-#: the ways of running the same weights that ``verify variants`` compares, in table order
-#: (``fp32`` is the reference; ``batchN`` becomes the setting ``batch<N>``)
-VARIANTS = ("fp32", "batch1", "batchN", "bf16", "fp16", "tf32", "channels_last", "compile",
-            "onnx", "onnx-int8", "quantized", "keras-tensorflow", "keras-jax", "keras-torch")
-
 _SETTING = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ARCH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
