@@ -7,7 +7,6 @@ import csv
 import io
 import os
 import shutil
-from pathlib import Path
 
 import pytest
 

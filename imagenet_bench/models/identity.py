@@ -89,14 +89,6 @@ class ModelId:
         """A copy with ``settings`` added (duplicates collapse)."""
         return replace(self, settings=self.settings + tuple(s for s in settings if s))
 
-    def without_settings(self, *settings: str) -> "ModelId":
-        """A copy with ``settings`` removed."""
-        return replace(self, settings=tuple(s for s in self.settings if s not in settings))
-
-    def with_tag(self, tag: str) -> "ModelId":
-        """A copy naming weights ``tag``."""
-        return replace(self, tag=tag)
-
 
 def parse(text: str, framework: Optional[str] = None) -> Tuple[Optional[str], str, str, Tuple[str, ...]]:
     """Split a user's spelling into ``(framework or None, arch, tag or "", settings)``.
