@@ -144,3 +144,16 @@ def test_pareto_front_keeps_only_undominated_points():
     assert pareto_front(pts) == [(0.5, 10), (1, 50), (3, 60), (5, 70)]
     speed = [(100, 50), (200, 40), (50, 60), (300, 45)]  # images/s: higher is better
     assert pareto_front(speed, cost_up=False) == [(50, 60), (100, 50), (300, 45)]
+
+
+@pytest.mark.slow
+def test_a_built_wheel_carries_the_report_script_and_styles(built_wheel):
+    from conftest import run_from_site
+    names, site = built_wheel
+    assert {"imagenet_bench/report/assets/report.js", "imagenet_bench/report/assets/report.css"} <= names
+    code = ("from imagenet_bench.report import html; import imagenet_bench; "
+            "print(imagenet_bench.__file__); "
+            "print(len(html._asset('report.js')), len(html._asset('report.css')))")
+    where, sizes = run_from_site(site, code)
+    assert where.startswith(str(site))
+    assert all(int(n) > 1000 for n in sizes.split())
