@@ -52,7 +52,7 @@ def _page_data(path):
 
 
 def test_mixed_folder_rows_are_the_score_csv_and_bad_files_are_listed(mixed):
-    folder, out, expected, good, stderr = mixed
+    _, out, expected, good, stderr = mixed
     data, _ = _page_data(out)
     assert len(data["rows"]) == expected["scored"] == len(good["score"])
     page = {(r["model"], r["dataset"]): r for r in data["rows"]}
@@ -84,7 +84,7 @@ def test_mixed_folder_effective_robustness_is_the_robustness_csv(mixed):
 
 
 def test_report_is_one_file_with_nothing_fetched_from_outside(mixed):
-    folder, out, _, _, _ = mixed
+    _, out, _, _, _ = mixed
     _, text = _page_data(out)
     assert not re.search(r"<script[^>]+src=", text) and not re.search(r"<link[^>]+href=", text)
     assert "cdn.plot.ly" not in text.split("<script>")[0]  # nothing before the inlined code

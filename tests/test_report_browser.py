@@ -8,7 +8,6 @@ import io
 import os
 import shutil
 import time
-from pathlib import Path
 
 import pytest
 
