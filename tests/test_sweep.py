@@ -111,8 +111,8 @@ def test_timm_models_refusing_recipe_overrides_are_left_out_with_the_reason(tmp_
 # --- running a task -------------------------------------------------------------------------
 
 def _adapter(framework):
-    from imagenet_bench.commands.predict import backend_module
-    return backend_module(framework)
+    from imagenet_bench.models import libraries
+    return libraries.get(framework)
 
 
 def _run_separately(plan, out):
