@@ -27,9 +27,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUBSET = os.path.join(ROOT, "..", "shared", "imagenet-val-subset")
-MODELS = ["timm:test_vit.r160_in1k", "timm:test_vit2.r160_in1k", "timm:test_vit3.r160_in1k",
-          "timm:test_efficientnet.r160_in1k", "timm:test_convnext.r160_in1k",
-          "timm:test_byobnet.r160_in1k"]
+MODELS = ["timm:test_convnext2.r160_in1k", "timm:test_convnext3.r160_in1k",
+          "timm:test_efficientnet_ln.r160_in1k", "timm:test_byobnet.r160_in1k",
+          "timm:test_vit.r160_in1k", "timm:test_efficientnet_gn.r160_in1k"]
 GOAL = 0.6
 SETTINGS = ["--weights", "none", "-b", "64"]
 

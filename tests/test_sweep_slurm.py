@@ -82,3 +82,38 @@ def test_slurm_array_scancel_mid_model_then_rerun_equals_a_local_sequential_run(
         assert diff == [], (j["job"], diff)
     print(f"equality: all {len(plan['jobs'])} caches of the SLURM sweep equal the local "
           f"sequential run (every array; provenance but shards/timing)")
+
+
+@pytest.mark.slow
+def test_slurm_preemption_signal_checkpoints_and_submitit_requeues_the_task(tmp_path):
+    """submitit's USR2 (what SLURM sends --signal-delay seconds before the time limit): the
+    running job checkpoints, submitit requeues the same array task, which resumes mid-model
+    and finishes without another `sweep run`."""
+    require_slurm()
+    pytest.importorskip("submitit")
+    val, _ = real_sets(tmp_path, N)
+    common = ["torch:resnet50", "--data", f"imagenet-val={val}", "--weights", "none", "-b", "2",
+              "--checkpoint-every", "2", "--threads", "1", "--workers", "0"]
+    sw = tmp_path / "sw"
+    cli("sweep", "plan", sw, *common)
+    plan = json.loads((sw / "plan.json").read_text())
+    job = plan["jobs"][0]
+    r = cli("sweep", "run", sw, "--executor", "slurm", "--time", "30", "--cpus", "1")
+    array = re.search(r"SLURM job array (\d+)", r.stdout).group(1)
+    partial = os.path.join(plan["caches"], job["cache"][:-4] + ".partial.npz")
+    wait_for(lambda: os.path.exists(partial), 900, f"a checkpoint of {job['job']}")
+    subprocess.run(["scancel", "--signal=USR2", f"{array}_0"], check=True)
+    print(f"sent USR2 to {array}_0 (submitit's preemption signal)")
+    wait_for(lambda: not _queue(array), 900, f"job array {array} to finish", poll=1)
+    status = json.loads(cli("sweep", "status", sw, "--format", "json").stdout)
+    assert status["total"]["done"] == 1, status["total"]
+    timing = cache.load(os.path.join(plan["caches"], job["cache"])).provenance["timing"]
+    log = "".join(p.read_text(errors="replace") for p in (sw / "slurm").glob("*.err"))
+    assert "Caught signal SIGUSR2" in log and "resuming from" in log, log[-3000:]
+    assert timing["images"] < N  # the requeued task predicted only what was left
+    print(f"requeued by submitit, resumed: {N - timing['images']} of {N} images came from the "
+          f"checkpoint")
+    ref = tmp_path / "ref"
+    cli("sweep", "plan", ref, *common)
+    cli("sweep", "run", ref, "-j", "1")
+    assert differences(os.path.join(ref, "caches", job["cache"]), os.path.join(plan["caches"], job["cache"])) == []
