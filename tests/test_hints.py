@@ -11,6 +11,9 @@ PACKAGE = Path(imagenet_bench.__file__).parent
 OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 #: options of other programs that messages legitimately name (tool -> its options)
 FOREIGN = {"--signal",  # sbatch/srun --signal=TERM@60 (SIGTERM before the time limit)
+           # Chromium's switches, given by report/browser.py to the headless browser
+           "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+           "--hide-scrollbars", "--window-size",
            # sbatch options of the script `imagenet-bench sweep sbatch` prints
            "--job-name", "--requeue", "--array", "--gpus-per-node", "--cpus-per-task", "--mem"}
 

@@ -77,6 +77,17 @@ def wilson_interval(successes, n, confidence: float = DEFAULT_CONFIDENCE):
     return low, high
 
 
+def add_interval(row: dict, key: str, confidence: float = DEFAULT_CONFIDENCE) -> None:
+    """Add ``<key>_low``/``<key>_high`` (Wilson, percent) to a score row from ``row[key]`` (%)
+    and its image count (``real_images`` for ReaL keys, else ``images``); nothing when absent."""
+    n = row.get("real_images" if key.startswith("real") else "images")
+    if row.get(key) is None or not n:
+        return
+    k = int(round(row[key] * n / 100.0))
+    lo, hi = wilson_interval(k, n, confidence)
+    row[f"{key}_low"], row[f"{key}_high"] = 100.0 * lo, 100.0 * hi
+
+
 def binom_log_cdf_half(k: int, n: int) -> float:
     """log P(X <= k) for X ~ Binomial(n, 1/2): exact integers for n <= 1000, log space above."""
     import numpy as np  # here, not above: the command-line parsers need only the constants

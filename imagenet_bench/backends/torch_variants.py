@@ -39,17 +39,21 @@ DEFAULT = ("batch1", "bf16", "fp16", "tf32", "channels_last", "compile", "onnx",
 class TorchVariants:
     """The reference and variant backends of one torch model (registry entry or model factory)."""
 
-    def __init__(self, config, calibration: Sequence[Tuple[str, str]], cache_dir: str):
-        """``config``: the reference's :class:`~imagenet_bench.run.config.RunConfig`;
-        ``calibration``: (image id, path) of the calibration rows; ``cache_dir``: caches and exports."""
+    #: the variants a PyTorch model gets by default, in table order
+
+    DEFAULT = DEFAULT
+
+    def __init__(self, config, calibration: Sequence[Tuple[str, str]], cache_dir: str,
+                 batch_size: Optional[int] = None):
+        """``config``: the reference's :class:`~imagenet_bench.run.config.RunConfig` (of any
+        library whose adapter builds a :class:`~imagenet_bench.backends.torch.TorchBackend`);
+        ``calibration``: (image id, path) of the calibration rows; ``cache_dir``: caches and
+        exports; ``batch_size``: the reference's (default ``config.batch_size`` or 32)."""
+        from imagenet_bench.models import libraries
         self.config, self.calibration, self.cache_dir = config, list(calibration), cache_dir
-        if config.framework == "timm":  # a torch module behind timm's own transform
-            from imagenet_bench.backends import timm as adapter
-        else:
-            adapter = tb
-        self.adapter = adapter
+        self.adapter = libraries.get(config.framework)  # its from_config builds every row
         self.device = tb.pick_device(config.device)
-        self.batch_size = config.batch_size or 32
+        self.batch_size = config.batch_size or batch_size or 32
         self.reference_name = config.model
 
     def _config(self, variant: str, **changes):
@@ -74,7 +78,7 @@ class TorchVariants:
                 return "the ONNX variants run on the CPU execution provider; use --device cpu"
         if variant == "quantized":
             from imagenet_bench.backends import quantized
-            if self.config.spec is None or self.config.framework != "torch":
+            if self.config.spec is None or not self.config.spec.builder.startswith("torchvision."):
                 return "needs a torchvision model with a quantized counterpart"
             if self.config.spec.entry.quantized_backend:
                 return "the reference is already a quantized model"

@@ -13,12 +13,12 @@ from typing import List, Optional
 
 from imagenet_bench import __version__
 from imagenet_bench.commands import compare, demo, errors, import_2019, models, per_class, predict, prepare_val, score
-from imagenet_bench.commands import robustness, sweep, verify
+from imagenet_bench.commands import report, robustness, sweep, verify
 from imagenet_bench.commands._common import HelpFormatter
 
 #: explicit list, in the order shown by --help
-COMMANDS = [score, models, import_2019, compare, errors, per_class, robustness, predict, prepare_val, demo,
-            verify, sweep]
+COMMANDS = [score, models, import_2019, compare, errors, per_class, robustness, report, predict,
+            prepare_val, demo, verify, sweep]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +50,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command line, as typed
     debug = args.debug or os.environ.get("IMAGENET_BENCH_DEBUG", "") not in ("", "0")
     try:
         with signals.terminate_as_interrupt():

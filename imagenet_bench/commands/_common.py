@@ -19,12 +19,49 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def library_names() -> str:
+    """The registered model libraries for help texts ("torch, keras, ..."), never raising."""
+    from imagenet_bench.errors import BenchError
+    from imagenet_bench.models import libraries
+    try:
+        return ", ".join(libraries.names())
+    except BenchError as e:
+        return f"none usable: {e}"
+
+
+def framework_name(text: str) -> str:
+    """argparse type of ``--framework``: a registered model library's name."""
+    from imagenet_bench.errors import BenchError
+    from imagenet_bench.models import libraries
+    try:
+        return libraries.get(text).name
+    except BenchError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def add_framework_arg(parser: argparse.ArgumentParser, help: str) -> None:
+    """Add ``--framework NAME``: one of the registered model libraries (models.libraries)."""
+    parser.add_argument("--framework", type=framework_name, metavar="NAME",
+                        help=f"{help} ({library_names()})")
+
+
 def add_output_args(parser: argparse.ArgumentParser, default_format: str = "text") -> None:
     """Add ``--format`` and ``-o/--output``."""
     parser.add_argument("--format", choices=report.FORMATS, default=default_format,
                         help=f"output format (default: {default_format})")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the table to FILE (atomically) instead of standard output")
+
+
+def add_dataset_arg(parser: argparse.ArgumentParser) -> None:
+    """Add ``--dataset NAME``: its choices and help are the dataset registry's."""
+    from imagenet_bench.data import datasets, layouts
+    sets = "; ".join(f"{s.name} ({layouts.layout_words(s)}"
+                     f"{' or the flat official files' if layouts.FLAT_OFFICIAL in s.layouts else ''})"
+                     for s in datasets.DATASETS.values())
+    parser.add_argument("--dataset", default=datasets.DEFAULT, metavar="NAME",
+                        help=f"the test set in VAL_DIR (default {datasets.DEFAULT}): {sets}. "
+                             f"See docs/datasets.md")
 
 
 def emit(text: str, output: Optional[str]) -> None:

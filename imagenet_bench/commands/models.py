@@ -4,11 +4,10 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from imagenet_bench.errors import InputError
-from imagenet_bench.models import catalog
+from imagenet_bench.models import catalog, libraries
 from imagenet_bench.report import tables as report
-from imagenet_bench.commands._common import HelpFormatter, emit
+from imagenet_bench.commands._common import HelpFormatter, add_framework_arg, emit
 
-FRAMEWORKS = ("torch", "keras", "timm")
 FORMATS = ("table", "csv", "json", "markdown")
 
 #: CSV columns, in this order (the first fourteen are fixed by the issue that introduced them)
@@ -28,8 +27,8 @@ def add_parser(sub) -> None:
     """Register the ``models`` subcommand."""
     p = sub.add_parser(
         "models", help="list every pretrained classifier the tool knows, with its recipe",
-        description="List the model catalog (every classification weight of torchvision and "
-                    "keras.applications, generated from the libraries' own metadata): canonical "
+        description="List the model catalog (every classification weight of each installed model "
+                    "library, generated from the libraries' own metadata): canonical "
                     "name, input size, resize/crop/interpolation, normalisation and the published "
                     "accuracy with its source. The `model` column is the name every other "
                     "command accepts.",
@@ -37,7 +36,7 @@ def add_parser(sub) -> None:
     p.add_argument("pattern", nargs="?",
                    help="fnmatch pattern over the model name, architecture and aliases, "
                         "case-insensitive, e.g. 'resnet*', 'keras:*' or 'ResNet50_Weights.*'")
-    p.add_argument("--framework", choices=FRAMEWORKS, help="only this framework")
+    add_framework_arg(p, "only this model library")
     p.add_argument("--format", choices=FORMATS, default="table",
                    help="table (readable subset of the columns), csv, json (every field) "
                         "or markdown")
@@ -61,7 +60,8 @@ def csv_row(e: catalog.WeightsEntry) -> dict:
 def _table_row(e: catalog.WeightsEntry) -> dict:
     notes = ([] if e.runnable else [f"not runnable: {e.not_runnable_reason}"]) + \
             ([f"quantized ({e.quantized_backend})"] if e.quantized_backend else []) + \
-            (["default"] if e.is_default and e.framework != "keras" else [])
+            (["default"] if e.is_default and libraries.get(e.framework).capabilities.weights_tags
+             else [])
     return {"model": e.model, "input_size": e.input_size,
             "resize": f"{e.resize}->{e.crop}" if e.resize else f"{e.crop} ({e.crop_mode})",
             "interpolation": e.interpolation, "preprocessing": e.preprocessing,

@@ -5,21 +5,19 @@ One cache per model under ``-o DIR`` (default ``runs/``, see
 shardable under torchrun/SLURM (see :mod:`imagenet_bench.run.runner`).
 
 The options become one typed :class:`~imagenet_bench.run.config.RunConfig` per
-model (built once, here); the adapter of ``--framework`` (the :data:`BACKENDS`
-table) turns it into a backend with ``from_config(config)`` (the
-:mod:`runner` protocol). The Keras adapter lives in the parent-side module
-``backends.keras.parent``, which imports neither Keras nor TensorFlow.
+model (built once, here); the model's library (:mod:`imagenet_bench.models.libraries`,
+registered through entry points) turns it into a backend with
+``from_config(config)`` (the :mod:`runner` protocol), imported only then.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from typing import Optional
 
 from imagenet_bench.cache.locations import RUNS_DIR
+from imagenet_bench.commands import _common
+from imagenet_bench.commands._common import add_framework_arg
 from imagenet_bench.errors import BenchError, InputError
-
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -37,15 +35,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The predict options (shared with scripts/imagenet_pytorch_get_predictions.py)."""
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
-    p.add_argument("--dataset", default="imagenet-val", metavar="NAME",
-                   help="the test set in VAL_DIR: imagenet-val (default; wnid folders or the flat "
-                        "official files), imagenet-v2-matched-frequency, imagenet-v2-threshold0.7, "
-                        "imagenet-v2-top-images (folders 0 ... 999), imagenet-a, imagenet-r "
-                        "(200 wnid folders; the top-5 within the 200 classes is stored too), "
-                        "imagenet-sketch (1,000 wnid folders). See docs/datasets.md")
-    p.add_argument("--framework", choices=tuple(BACKENDS),
-                   help="look names up in this framework only (default: the name decides; torch "
-                        "for --all and --model-factory)")
+    _common.add_dataset_arg(p)
+    add_framework_arg(p, "look names up in this model library only (default: the name decides; "
+                         "torch for --all, the library that runs custom models for --model-factory)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", "-m", action="append", metavar="NAME",
                        help="registry model (torch:resnet50, torch:resnet50.IMAGENET1K_V2, "
@@ -74,6 +66,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         help="per-channel mean on [0,1] pixels, 1 or 3 comma-separated numbers")
     custom.add_argument("--std", type=_floats, metavar="S[,S,S]",
                         help="per-channel std on [0,1] pixels, 1 or 3 comma-separated numbers")
+    custom.add_argument("--img-size", type=int, metavar="N",
+                        help="timm's spelling (validate.py): image size N, the model's crop_pct kept "
+                             "(the resize scales with it) unless --crop-pct or --resize is given")
+    custom.add_argument("--crop-pct", type=float, metavar="F",
+                        help="timm's crop fraction: resize side floor(image size / F)")
     custom.add_argument("--interpolation", choices=("nearest", "bilinear", "bicubic", "lanczos"),
                         help="resize filter")
     p.add_argument("-o", "--out", default=RUNS_DIR, help=f"cache directory (default {RUNS_DIR}/)")
@@ -103,42 +100,17 @@ def _floats(text: str):
         raise argparse.ArgumentTypeError(f"expected 1 or 3 comma-separated numbers, got {text!r}") from None
 
 
-#: framework name -> (module of its adapter, which provides ``from_config``; pip extra)
-BACKENDS = {
-    "torch": ("imagenet_bench.backends.torch", "torch"),
-    "keras": ("imagenet_bench.backends.keras.parent", "keras"),
-    "timm": ("imagenet_bench.backends.timm", "timm"),
-}
-
-
-def backend_module(framework: str, extra: Optional[str] = None, module: Optional[str] = None):
-    """The adapter module of ``framework``, or a BenchError naming the extra to install.
-
-    ``extra`` overrides the extra named (``demo`` needs more than ``torch``); ``module``
-    imports another module of that framework instead of its adapter (``verify`` runs the
-    Keras model in-process through ``backends.keras.child``).
-    """
-    if framework not in BACKENDS:
-        raise BenchError(f"--framework {framework}: no such backend; choose one of "
-                         f"{', '.join(sorted(BACKENDS))}")
-    name, default_extra = BACKENDS[framework]
-    name, extra = module or name, extra or default_extra
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as e:
-        if e.name and e.name.startswith("imagenet_bench"):
-            raise BenchError(f"--framework {framework}: this installation has no {e.name} module") from None
-        raise BenchError(f"--framework {framework} needs {e.name}, which is not installed. "
-                         f"Fix: pip install 'imagenet_bench[{extra}]'") from None
-
-
 def check_model_options(args) -> None:
     """Refuse --model-factory without --name (or with another framework), and --name without it
     (``predict`` and ``verify variants`` choose a model the same way)."""
     if args.model_factory and not args.name:
         raise InputError("--model-factory needs --name (the model's name in the cache and table)")
-    if args.model_factory and args.framework not in (None, "torch"):
-        raise InputError("--model-factory is for --framework torch")
+    if args.model_factory:
+        from imagenet_bench.models import libraries
+        try:
+            libraries.for_factory(args.framework)
+        except BenchError as e:
+            raise InputError(str(e)) from None
     if args.name and not args.model_factory:
         raise InputError("--name names a --model-factory model; a registry model is named by its "
                          "identity (e.g. torch:resnet50.IMAGENET1K_V1)")
@@ -153,6 +125,7 @@ def configs(args) -> list:
     names = [n for m in (args.model or []) for n in m.split(",") if n]
     for option, value, low in (("--batch-size", args.batch_size, 1), ("--crop", args.crop, 1),
                                ("--resize", args.resize, 1), ("--threads", args.threads, 1),
+                               ("--img-size", args.img_size, 1),
                                ("--workers", args.workers, 0),
                                ("--checkpoint-every", args.checkpoint_every, 1)):
         if value is not None and value < low:
@@ -166,7 +139,8 @@ def configs(args) -> list:
     return [config.build(
         name, args.framework, weights=args.weights, checkpoint=args.checkpoint,
         preprocess=args.preprocess, resize=args.resize, crop=args.crop,
-        interpolation=args.interpolation, mean=args.mean, std=args.std, amp=args.amp,
+        interpolation=args.interpolation, mean=args.mean, std=args.std,
+        img_size=args.img_size, crop_pct=args.crop_pct, amp=args.amp,
         factory=args.model_factory, device=args.device, batch_size=args.batch_size,
         workers=args.workers, threads=args.threads) for name in names]
 
@@ -181,14 +155,15 @@ def run(args) -> int:
     runner.check_writable(args.out)  # before any data or model is loaded
     # the images and their layout before a framework is imported (layout errors come in a second)
     valset = datasets.discover(args.val_dir, args.dataset, devkit=args.devkit)
-    modules = {cfg.framework: backend_module(cfg.framework) for cfg in runs}
+    from imagenet_bench.models import libraries
+    adapters = {cfg.framework: libraries.get(cfg.framework).import_adapter() for cfg in runs}
     options = runner.RunOptions(out_dir=args.out, checkpoint_every=args.checkpoint_every,
                                 skip_bad_images=args.skip_bad_images, save_all_probs=args.save_all_probs,
                                 overwrite=args.overwrite, progress=not args.no_progress)
     failures = []
     for cfg in runs:
         try:
-            runner.run(valset, modules[cfg.framework].from_config(cfg), options)
+            runner.run(valset, adapters[cfg.framework](cfg), options)
         except BenchError as e:
             if len(runs) == 1:
                 raise

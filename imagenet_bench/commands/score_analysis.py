@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 from typing import Dict, List, Optional, Sequence
 
-from imagenet_bench.models import published
+from imagenet_bench.analysis import published
+from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
 from imagenet_bench.analysis import stats
 from imagenet_bench.errors import InputError
@@ -53,14 +54,7 @@ def _insert_after(columns: List[report.Column], key: str, new: Sequence[report.C
     columns[at:at] = list(new)
 
 
-def add_interval(row: Dict, key: str, confidence: float) -> None:
-    """Add ``<key>_low``/``<key>_high`` (Wilson, percent) from ``row[key]`` and its image count."""
-    n = row.get("real_images" if key.startswith("real") else "images")
-    if row.get(key) is None or not n:
-        return
-    k = int(round(row[key] * n / 100.0))
-    lo, hi = stats.wilson_interval(k, n, confidence)
-    row[f"{key}_low"], row[f"{key}_high"] = 100.0 * lo, 100.0 * hi
+add_interval = stats.add_interval  # the interval columns of a score row (also the HTML report's)
 
 
 def _interval_columns(key: str, header: str) -> List[report.Column]:
@@ -124,7 +118,7 @@ def extend(rows: List[Dict], preds: Sequence, args, columns: List[report.Column]
         for row, p in zip(rows, _by_row(rows, preds)):
             full = datasets.get(row["test_set"]).num_images
             row.update(published.compare_to_published(row, p, args.margin, full_images=full))
-        _insert_after(columns, "delta_acc1", published.COLUMNS)
+        _insert_after(columns, "delta_acc1", report_columns.PUBLISHED)
         if args.labels == REAL:
             for row in rows:
                 fig = published.figure(row["model"], published.REAL)

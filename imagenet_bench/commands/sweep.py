@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from imagenet_bench.commands._common import emit
+from imagenet_bench.commands._common import add_framework_arg, emit
 from imagenet_bench.errors import InputError
 
 
@@ -34,7 +34,7 @@ def add_parser(subparsers) -> None:
     pl.add_argument("models", nargs="*", metavar="MODEL",
                     help="fnmatch patterns or names, as `imagenet-bench models` takes them "
                          "('timm:convnext*', torch:resnet50.IMAGENET1K_V2)")
-    pl.add_argument("--framework", choices=("torch", "keras", "timm"), help="only this framework")
+    add_framework_arg(pl, "only this model library")
     pl.add_argument("--model-list", metavar="FILE", help="more names/patterns, one per line")
     pl.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
                     help="leave out models matching PATTERN (repeatable)")
@@ -217,12 +217,12 @@ def run_task_entry(folder: str, planfile: str, index: int, job_ids=None, share: 
                    progress: bool = False) -> int:
     """Run one task (what SLURM array tasks and `sweep run-task` call); 0 when every job is
     done, 2 when one failed."""
-    from imagenet_bench.commands.predict import backend_module
+    from imagenet_bench.models import libraries
     from imagenet_bench.sweep import plan as plans
     from imagenet_bench.sweep.task import TaskRunner, jobs_of
     plan = plans.read(planfile or folder)
     jobs = jobs_of(plan, index, job_ids)
-    counts = TaskRunner(folder, plan, backend_module, share=share, progress=progress).run(jobs, index)
+    counts = TaskRunner(folder, plan, libraries.get, share=share, progress=progress).run(jobs, index)
     print(f"task {index if index is not None else '(jobs)'}: {counts['done']} done, "
           f"{counts['failed']} failed, {counts['skipped']} held by another run", flush=True)
     return 2 if counts["failed"] else 0

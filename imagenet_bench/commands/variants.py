@@ -18,21 +18,21 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import sys
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from imagenet_bench.models.identity import VARIANTS
 from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.commands import _common
+from imagenet_bench.commands._common import add_framework_arg
+from imagenet_bench.report import columns as report_columns
+from imagenet_bench.report import tables as report
 from imagenet_bench.commands.predict import _floats, check_model_options
 from imagenet_bench.errors import BenchError, InputError
 
 CALIBRATED = ("onnx-int8", "quantized")
-KERAS_DEFAULT = ("batchN", "keras-jax", "keras-torch")
-KERAS_BACKENDS = {"keras-tensorflow": "tensorflow", "keras-jax": "jax", "keras-torch": "torch"}
 TIMING_FILE = "variants-timing.json"  # images/s of each cache's run, beside the caches
 
 
@@ -45,17 +45,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "with its Newcombe paired 95% interval, flips each way, McNemar exact p, "
                     "top-5 agreement, |delta prob| on the reference's top-1 class and images/s.")
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
-    p.add_argument("--framework", choices=("torch", "keras", "timm"),
-                   help="look the name up in this framework only (default: the name decides)")
+    add_framework_arg(p, "look the name up in this model library only (default: the name decides)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", "-m", help="registry model (torch:resnet50, keras:MobileNet, "
-                                             "timm:resnet50.a1_in1k, ...; see `imagenet-bench models`)")
+                                             "any library's name; see `imagenet-bench models`)")
     which.add_argument("--model-factory", metavar="MODULE:CALLABLE",
                        help="custom torch model (a callable returning a module with 1,000 outputs)")
     p.add_argument("--name", help="name of a --model-factory model (its id is custom:NAME)")
     p.add_argument("--variants", metavar="LIST",
-                   help=f"comma-separated, from {', '.join(VARIANTS[1:])} (default torch: "
-                        f"batch1..quantized; keras: {', '.join(KERAS_DEFAULT)})")
+                   help=f"comma-separated, from {', '.join(VARIANTS[1:])} (default: the model "
+                        f"library's own list; torch: batch1..quantized; keras: batchN, keras-jax, "
+                        f"keras-torch)")
     p.add_argument("--n", type=int, help="use N images evenly spaced over VAL_DIR (default all)")
     p.add_argument("--calibration-split", type=int, default=100, metavar="N",
                    help="first N rows calibrate onnx-int8/quantized and are left out of every "
@@ -82,19 +82,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help=f"where the caches (and ONNX exports) go ({RUNS_DIR}/variants)")
     p.add_argument("--overwrite", action="store_true", help="replace caches made with other settings")
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit")
+    _common.add_dataset_arg(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     _common.add_output_args(p)
     p.set_defaults(func=run)
     return p
 
 
-def parse_variants(text: Optional[str], framework: str) -> List[str]:
-    """The requested variant names in order (``fp32`` is always the reference, not listed)."""
+def parse_variants(text: Optional[str], default: Sequence[str] = ()) -> List[str]:
+    """The requested variant names in order (``fp32`` is always the reference, not listed);
+    ``default`` (the library's own list) when ``text`` is None."""
     if text is None:
-        if framework == "keras":
-            return list(KERAS_DEFAULT)
-        from imagenet_bench.backends.torch_variants import DEFAULT
-        return list(DEFAULT)
+        return list(default)
     names = [v.strip() for v in text.split(",") if v.strip() and v.strip() != "fp32"]
     unknown = [v for v in names if v not in VARIANTS]
     if unknown:
@@ -103,39 +102,15 @@ def parse_variants(text: Optional[str], framework: str) -> List[str]:
     return list(dict.fromkeys(names))
 
 
-class KerasVariants:
-    """Reference (TensorFlow, one image at a time) and variants of a Keras model, each in a child process."""
-
-    def __init__(self, config, batch_size: int):
-        """``config``: the reference's RunConfig; ``batch_size``: N of ``batchN``."""
-        self.config, self.batch_size = config, int(batch_size)
-        self.reference_name = config.model
-
-    def skip_reason(self, variant: str) -> Optional[str]:
-        """Why ``variant`` cannot run for a Keras model here, or None."""
-        if variant == "keras-tensorflow":
-            return "the reference runs on the TensorFlow backend"
-        if variant == "batch1":
-            return "the Keras reference already runs one image at a time; see batchN"
-        if variant in KERAS_BACKENDS:
-            mod = KERAS_BACKENDS[variant]
-            if importlib.util.find_spec(mod) is None:
-                return f"{mod} not installed (pip install 'imagenet_bench[variants]')"
-            return None
-        if variant != "batchN":
-            return "PyTorch-only variant; this is a Keras model"
-        return None
-
-    def build(self, variant: str):
-        """The child-process backend of ``variant`` ("fp32" = the reference)."""
-        from imagenet_bench.analysis import variants as av
-        from dataclasses import replace
-        from imagenet_bench.backends.keras.parent import KerasProcessBackend
-        cfg = self.config
-        if variant != "fp32":
-            mid = cfg.model_id.with_settings(av.variant_setting(variant, self.batch_size))
-            cfg = replace(cfg, model_id=mid, batch_size=self.batch_size if variant == "batchN" else None)
-        return KerasProcessBackend(cfg, keras_backend=KERAS_BACKENDS.get(variant))
+def variant_maker(cfg, calibration, cache_dir: str, batch_size: int):
+    """The reference and variant backends of ``cfg``'s model, from its library's declared
+    ``variants`` class (``TorchVariants``, ``KerasVariants``, a plugin's), imported now."""
+    from imagenet_bench.models import libraries
+    lib = libraries.get(cfg.framework)
+    if lib.variants is None:
+        raise InputError(f"verify variants: the {lib.name} library declares no variants")
+    return lib.import_adapter(lib.variants)(cfg, calibration=calibration, cache_dir=cache_dir,
+                                            batch_size=batch_size)
 
 
 def _timing(cache_dir: str) -> Dict:
@@ -185,21 +160,25 @@ def reference_config(args):
                        resize=args.resize, crop=args.crop, interpolation=args.interpolation,
                        mean=args.mean, std=args.std, factory=args.model_factory,
                        threads=args.threads)
-    if cfg.framework in ("torch", "timm"):  # the Keras reference runs one image at a time
+    from imagenet_bench.models import libraries
+    if libraries.get(cfg.framework).capabilities.batching:  # else one image at a time
         from dataclasses import replace
         cfg = replace(cfg, device=args.device or "auto", batch_size=args.batch_size,
                       workers=args.workers)
     return cfg
 
 
+def _default_variants(cfg) -> Tuple[str, ...]:
+    """The default variant list of ``cfg``'s library (its variants class's ``DEFAULT``)."""
+    from imagenet_bench.models import libraries
+    lib = libraries.get(cfg.framework)
+    return tuple(lib.import_adapter(lib.variants).DEFAULT) if lib.variants else ()
+
+
 def _rows(args, cfg, valset, names, scored, calibration) -> Tuple[List[Dict], str]:
     """Run the reference and each variant; return the table rows and the reference's name."""
     from imagenet_bench.analysis import variants as av
-    if cfg.framework == "keras":
-        maker = KerasVariants(cfg, args.batch_size)
-    else:
-        from imagenet_bench.backends.torch_variants import TorchVariants
-        maker = TorchVariants(cfg, calibration, args.cache_dir)
+    maker = variant_maker(cfg, calibration, args.cache_dir, args.batch_size)
     ref, rate = run_one(valset, maker.build("fp32"), args, all_probs=False)
     rows = [av.accuracy_row("fp32", ref, scored, rate)]
     for v in names:
@@ -219,15 +198,14 @@ def _rows(args, cfg, valset, names, scored, calibration) -> Tuple[List[Dict], st
 def run(args) -> int:
     """Run the reference and every variant; print the table; 0 when done."""
     from imagenet_bench.analysis import variants as av
-    from imagenet_bench.commands.verify import pick_rows
-    from imagenet_bench.data import dataset
+    from imagenet_bench.data import datasets
 
-    parse_variants(args.variants, "torch")  # a misspelt variant fails before any model is built
+    parse_variants(args.variants)  # a misspelt variant fails before any model is built
     cfg = reference_config(args)
-    names = parse_variants(args.variants, cfg.framework)
-    valset = dataset.discover(args.val_dir, devkit=args.devkit)
+    names = parse_variants(args.variants, _default_variants(cfg))
+    valset = datasets.discover(args.val_dir, args.dataset, devkit=args.devkit)
     if args.n is not None:
-        valset = valset.select(pick_rows(valset.num_images, args.n))
+        valset = valset.select(datasets.spaced_rows(valset.num_images, args.n))
     split = args.calibration_split if any(v in CALIBRATED for v in names) else 0
     scored = av.scoring_mask(valset.num_images, split)
     calibration = [(valset.image_ids[r], valset.paths[r]) for r in range(split)]
@@ -239,5 +217,5 @@ def run(args) -> int:
             f" and are excluded from every row" if split else "")
     title = (f"verify variants: {reference_name} vs fp32, scored on "
              f"{int(scored.sum())} of {valset.num_images} images of {valset.root}{held}")
-    _common.emit(av.render(rows, args.format, title=title), args.output)
+    _common.emit(report.render(rows, report_columns.VARIANTS, args.format, title=title), args.output)
     return 0

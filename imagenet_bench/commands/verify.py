@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from imagenet_bench.commands._common import add_dataset_arg
 from imagenet_bench.errors import InputError
 
 
@@ -55,38 +56,29 @@ def _common(p: argparse.ArgumentParser, frameworks) -> None:
     p.add_argument("--preprocess", choices=("reference", "legacy2019"), default="reference",
                    help="preprocessing recipe (reference)")
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit")
-
-
-def pick_rows(num_images: int, n: int):
-    """``n`` row indices evenly spaced over ``num_images`` (all rows when n >= num_images)."""
-    import numpy as np
-    if n < 1:
-        raise InputError(f"--n {n}: must be at least 1")
-    if n >= num_images:
-        return list(range(num_images))
-    return sorted(set(np.linspace(0, num_images - 1, n).round().astype(int).tolist()))
+    add_dataset_arg(p)
 
 
 def _backend(args, spec):
-    from imagenet_bench.commands.predict import backend_module
+    """The model in this process, built by its library's in-process adapter (``Library.in_process``)
+    from a RunConfig, so the checks see exactly what ``predict`` runs."""
+    from imagenet_bench.models import libraries
+    from imagenet_bench.run import config as run_config
 
-    checkpoint = getattr(args, "checkpoint", None)
-    if args.framework == "keras":
-        if checkpoint:
-            raise InputError("--checkpoint is for --framework torch; for keras pass the weights "
-                             "file to --weights")
-        keras_backend = backend_module("keras", module="imagenet_bench.backends.keras.child")
-        return keras_backend.KerasBackend(spec, weights=args.weights or "imagenet",
-                                          preprocess=args.preprocess)
-    torch_backend = backend_module("torch")
-    return torch_backend.from_spec(spec, weights=args.weights, preprocess=args.preprocess,
-                                   checkpoint=checkpoint, device="cpu",
-                                   batch_size=args.batch_size, workers=0)
+    lib = libraries.get(spec.framework)
+    if lib.in_process is None:
+        raise InputError(f"verify {args.check}: the {lib.name} library has no in-process backend")
+    resources = dict(device="cpu", batch_size=getattr(args, "batch_size", None), workers=0) \
+        if lib.capabilities.batching else {}
+    cfg = run_config.build(spec.qualname, lib.name, weights=args.weights,
+                           checkpoint=getattr(args, "checkpoint", None), preprocess=args.preprocess,
+                           **resources)
+    return lib.import_adapter(lib.in_process)(cfg)
 
 
 def run(args) -> int:
     """Run the chosen check; print its report; 0 if it passed, 1 if it found a problem."""
-    from imagenet_bench.data import dataset
+    from imagenet_bench.data import datasets
     from imagenet_bench.backends.keras import verify as keras_verify
     from imagenet_bench.models import registry
 
@@ -94,8 +86,8 @@ def run(args) -> int:
         spec = registry.get_model(args.model, args.framework)
     except KeyError as e:
         raise InputError(str(e.args[0])) from None
-    valset = dataset.discover(args.val_dir, devkit=args.devkit)
-    rows = pick_rows(valset.num_images, args.n)
+    valset = datasets.discover(args.val_dir, args.dataset, devkit=args.devkit)
+    rows = datasets.spaced_rows(valset.num_images, args.n)
     backend = _backend(args, spec)
     images = ((valset.image_ids[r], backend.preprocess(valset.paths[r])) for r in rows)
     try:

@@ -1,12 +1,13 @@
 """Every pretrained classifier the libraries ship, one :class:`WeightsEntry` per weights.
 
-The entries are generated from the libraries' own metadata by
-``tools/gen_registry.py`` into ``imagenet_bench/models/data/<library>.json``
-(torchvision, keras, and timm when present) and read here with the standard
-library only, so that ``models``, ``score`` and ``compare`` never import a
-framework. Each file is validated on load: an unknown or missing key, or a
-value of the wrong type, raises :class:`CatalogError` naming the file, the
-entry and the key.
+Each model library (:mod:`imagenet_bench.models.libraries`) declares one
+catalog file, JSON read here with the standard library only, so that
+``models``, ``score`` and ``compare`` never import a framework. The package's
+own files, ``imagenet_bench/models/data/<library>.json``, are generated from
+the libraries' own metadata by the generators in ``tools/`` (each file names
+its generator); a plugin ships its own. Each file
+is validated on load: an unknown or missing key, or a value of the wrong
+type, raises :class:`CatalogError` naming the file, the entry and the key.
 """
 from __future__ import annotations
 
@@ -19,11 +20,10 @@ from importlib import resources
 from typing import List, Optional, Tuple
 
 from imagenet_bench.errors import BenchError
+from imagenet_bench.models import libraries
 
-#: data files, in listing order; a missing file is skipped by :func:`entries`
-LIBRARIES = ("torchvision", "keras", "timm")
-#: framework -> the library whose data file holds its entries
-LIBRARY_OF = {"torch": "torchvision", "keras": "keras", "timm": "timm"}
+#: the package that holds the package's own catalog files (data/<library>.json)
+PACKAGE = "imagenet_bench.models"
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 
 
@@ -35,7 +35,7 @@ class CatalogError(BenchError):
 class WeightsEntry:
     """One pretrained weights of one architecture, with the recipe its library publishes."""
 
-    framework: str  # "torch" | "keras" | "timm"
+    framework: str  # the model library's name ("torch", "keras", a plugin's)
     architecture: str  # library spelling: "resnet50", "ResNet50", "quantized_resnet50"
     weights: str  # weights tag: "IMAGENET1K_V2", "imagenet", "a1_in1k"
     model: str  # canonical identity "<framework>:<architecture>.<weights>"
@@ -102,26 +102,42 @@ def validate(raw: dict, where: str) -> WeightsEntry:
                            for k in KEYS})
 
 
-def _resource(library: str):
-    return resources.files("imagenet_bench.models").joinpath("data", f"{library}.json")
+def _resource(package: str, name: str):
+    try:
+        return resources.files(package).joinpath(name)
+    except ModuleNotFoundError:
+        raise CatalogError(f"catalog package {package!r} is not importable. Fix: reinstall the "
+                           f"plugin that declares it") from None
 
 
 def read_json(library: str) -> dict:
-    """The raw content of ``data/<library>.json`` (generator, library, versions, entries)."""
-    if library not in LIBRARIES:
-        raise CatalogError(f"unknown library {library!r}; expected one of {', '.join(LIBRARIES)}")
-    res = _resource(library)
+    """The raw content of the package's own ``data/<library>.json`` (generator, library,
+    versions, entries)."""
+    res = _resource(PACKAGE, f"data/{library}.json")
     if not res.is_file():
-        raise CatalogError(f"no catalog data for {library!r}: {res} is missing. Fix: run "
-                           f"`python tools/gen_registry.py` or reinstall imagenet_bench")
+        raise CatalogError(f"unknown library {library!r}: no catalog data {res}. Fix: run the "
+                           f"generator in tools/ or reinstall imagenet_bench")
     return json.loads(res.read_text(encoding="utf-8"))
 
 
-@functools.lru_cache(maxsize=None)
 def load(library: str) -> Tuple[WeightsEntry, ...]:
-    """All entries of ``data/<library>.json``, validated (cached)."""
-    data = read_json(library)
-    where = f"imagenet_bench/models/data/{library}.json"
+    """All entries of the package's own ``data/<library>.json``, validated (cached)."""
+    read_json(library)  # an unknown library fails here, naming it
+    return load_file(PACKAGE, f"data/{library}.json")
+
+
+@functools.lru_cache(maxsize=None)
+def load_file(package: str, name: str) -> Tuple[WeightsEntry, ...]:
+    """All entries of the catalog file ``name`` inside ``package`` (package data), validated."""
+    res = _resource(package, name)
+    where = f"{package.replace('.', '/')}/{name}"
+    if not res.is_file():
+        raise CatalogError(f"no catalog data {where}. Fix: regenerate it or reinstall the package "
+                           f"that ships it")
+    try:
+        data = json.loads(res.read_text(encoding="utf-8"))
+    except ValueError as e:
+        raise CatalogError(f"{where} is not JSON ({e}). Fix: regenerate it") from None
     rows = data.get("entries") if isinstance(data, dict) else None
     if not isinstance(rows, list):
         raise CatalogError(f"{where}: no 'entries' list")
@@ -148,15 +164,27 @@ def _computed() -> dict:
 
 
 def available() -> Tuple[str, ...]:
-    """The libraries whose data file ships with this installation."""
-    return tuple(lib for lib in LIBRARIES if _resource(lib).is_file())
+    """The package's own catalog files (``data/<library>.json`` stems) that registered
+    libraries read and this installation ships."""
+    return tuple(lib.catalog[1][len("data/"):-len(".json")] for lib in libraries.libraries()
+                 if lib.catalog[0] == PACKAGE and _resource(*lib.catalog).is_file())
+
+
+def library_entries(lib: "libraries.Library") -> Tuple[WeightsEntry, ...]:
+    """The entries of one library's catalog; each must carry the library's name as framework."""
+    out = load_file(*lib.catalog)
+    wrong = [e.model for e in out if e.framework != lib.name]
+    if wrong:
+        raise CatalogError(f"{'/'.join(lib.catalog)}: entries {wrong[:3]} do not belong to library "
+                           f"{lib.name!r} (framework field). Fix: regenerate the catalog")
+    return out
 
 
 def entries(framework: Optional[str] = None) -> List[WeightsEntry]:
-    """Every entry of every data file present, optionally of one ``framework`` only."""
-    libs = available() if framework is None else [
-        lib for lib in available() if lib == LIBRARY_OF.get(framework)]
-    return [e for lib in libs for e in load(lib) if framework is None or e.framework == framework]
+    """Every entry of every registered library, optionally of one ``framework`` only."""
+    libs = libraries.libraries() if framework is None else [
+        lib for lib in libraries.libraries() if lib.name == framework]
+    return [e for lib in libs for e in library_entries(lib)]
 
 
 def match(pattern: Optional[str] = None, framework: Optional[str] = None) -> List[WeightsEntry]:

@@ -6,7 +6,6 @@ Canonical form (what every output writes)::
 
     torch:resnet50.IMAGENET1K_V1
     keras:MobileNetV2.imagenet
-    timm:resnet50.a1_in1k
     torch:inception_v3.IMAGENET1K_V1+legacy2019
     torch:resnet50.IMAGENET1K_V2+bf16+channels_last
     custom:efficientnet_lite0.ckpt-1a2b3c4d
@@ -30,7 +29,11 @@ import re
 from dataclasses import dataclass, replace
 from typing import Optional, Tuple
 
-FRAMEWORKS = ("torch", "keras", "timm", "custom")
+#: the framework of a ``--model-factory`` model's id (``custom:NAME``); other frameworks are the
+#: names of model libraries (:mod:`imagenet_bench.models.libraries`), checked where names are
+#: looked up (:func:`imagenet_bench.models.registry.resolve`), not here
+CUSTOM = "custom"
+_FRAMEWORK = re.compile(r"^[a-z][a-z0-9_]*$")
 
 #: the ways of running the same weights that ``verify variants`` compares, in table order
 #: (``fp32`` is the reference; ``batchN`` becomes the setting ``batch<N>``)
@@ -50,15 +53,15 @@ class IdentityError(ValueError):
 class ModelId:
     """A parsed model identity (see the module docstring for the spelling)."""
 
-    framework: str  # "torch" | "keras" | "timm" | "custom"
+    framework: str  # a model library's name ("torch", "keras", ...) or "custom" (--model-factory)
     arch: str  # architecture as its library spells it ("resnet50", "MobileNetV2")
-    tag: str  # weights tag ("IMAGENET1K_V1", "imagenet", "a1_in1k"); "" = not resolved yet
+    tag: str  # weights tag ("IMAGENET1K_V1", "imagenet"); "" = not resolved yet
     settings: Tuple[str, ...] = ()  # sorted run settings ("bf16", "legacy2019", "ckpt-1a2b3c4d")
 
     def __post_init__(self):
-        if self.framework not in FRAMEWORKS:
-            raise IdentityError(f"unknown framework {self.framework!r}; expected one of "
-                                f"{', '.join(FRAMEWORKS)}")
+        if not _FRAMEWORK.match(self.framework):
+            raise IdentityError(f"framework {self.framework!r}: lower-case letters, digits and '_' "
+                                f"only, e.g. torch")
         if not _ARCH.match(self.arch):
             raise IdentityError(f"architecture {self.arch!r}: letters, digits, '_' and '-' only")
         if self.tag and not _TAG.match(self.tag):
@@ -117,9 +120,9 @@ def parse(text: str, framework: Optional[str] = None) -> Tuple[Optional[str], st
     if ":" in head:
         fw, _, head = head.partition(":")
         fw = fw.lower()
-        if fw not in FRAMEWORKS:
-            raise IdentityError(f"{raw!r}: unknown framework {fw!r}; expected one of "
-                                f"{', '.join(FRAMEWORKS)} (e.g. torch:resnet50)")
+        if not _FRAMEWORK.match(fw):
+            raise IdentityError(f"{raw!r}: framework {fw!r} is not a name; expected e.g. "
+                                f"torch:resnet50")
     if framework and fw and framework != fw:
         raise IdentityError(f"{raw!r} belongs to framework {fw!r}, not --framework {framework}")
     arch, _, tag = head.partition(".")

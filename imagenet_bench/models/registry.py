@@ -27,12 +27,11 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 from imagenet_bench.errors import InputError
-from imagenet_bench.models import catalog
+from imagenet_bench.models import catalog, libraries
 from imagenet_bench.models import recipe as recipes
 from imagenet_bench.models.identity import IdentityError, ModelId, from_string, parse
 from imagenet_bench.models.recipe import Recipe
 
-FRAMEWORKS = ("torch", "keras", "timm")  # frameworks the catalog may hold, in listing order
 PREPROCESS_MODES = ("reference", "legacy2019")
 LEGACY = "legacy2019"
 
@@ -195,7 +194,7 @@ def _suggest(text: str, framework: Optional[str]) -> str:
     shown: Dict[str, str] = {}  # lower-case full name -> the name to show
     for s in STUDY_2019:
         shown[f"{s.framework}:{s.name}".lower()] = f"{s.framework}:{s.name}"
-    for fw in FRAMEWORKS:
+    for fw in libraries.names():
         for es in _fw_index(fw)["by_arch"].values():
             shown[f"{fw}:{es[0].architecture}".lower()] = f"{fw}:{es[0].architecture}"
     key = text.split("+")[0].split(".")[0].lower()
@@ -215,23 +214,27 @@ def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
 
     Raises :class:`InputError`: an ambiguous bare name lists the full names of
     every framework that has it; an unknown name suggests the closest ones. A
-    bare name that torchvision or Keras has means theirs (``resnet18`` is
-    ``torch:resnet18.IMAGENET1K_V1``, not timm's re-hosted copy); timm's weights
-    of such an architecture need the ``timm:`` prefix or ``--framework timm``.
+    bare name that a primary library has means theirs (``resnet18`` is
+    ``torch:resnet18.IMAGENET1K_V1``); a ``fallback`` library's weights of such an
+    architecture need its prefix or ``--framework`` (:mod:`models.libraries`).
     """
-    if framework is not None and framework not in FRAMEWORKS:
-        raise InputError(f"framework {framework!r}: the registry knows {', '.join(FRAMEWORKS)}")
+    known = libraries.names()
+    if framework is not None and framework not in known:
+        raise InputError(f"framework {framework!r}: the registry knows {', '.join(known)}")
     try:
         fw, arch, tag, settings = parse(text, framework)
     except IdentityError as e:
         raise InputError(str(e)) from None
+    if fw is not None and fw not in known:
+        raise InputError(f"{text.strip()!r}: unknown framework {fw!r}; expected one of "
+                         f"{', '.join(known)} (e.g. torch:resnet50)")
     head = (f"{arch}.{tag}" if tag else arch).lower()
-    fws = [fw] if fw else list(FRAMEWORKS)  # timm last
+    fws = [fw] if fw else sorted(known, key=lambda n: libraries.get(n).fallback)  # fallbacks last
     found = {}
     for f in fws:
-        if fw is None and f == "timm" and found:
-            # a bare name means torchvision's or Keras' weights when either has it; timm's weights
-            # of the same architecture (timm re-hosts most of torchvision's) are spelled timm:<arch>
+        if fw is None and found and libraries.get(f).fallback:
+            # a bare name means a primary library's weights when one has it; a fallback library's
+            # weights of the same architecture (a re-hosted copy) are spelled with its prefix
             break
         idx = _fw_index(f)
         alias = idx["aliases"].get(head)
@@ -291,7 +294,7 @@ def spec_of(model_id) -> Optional[ModelSpec]:
     """
     if isinstance(model_id, str):
         model_id = identity_of(model_id)
-    if model_id is None or model_id.framework not in FRAMEWORKS or not model_id.tag:
+    if model_id is None or libraries.find(model_id.framework) is None or not model_id.tag:
         return None
     entry = _by_model(model_id.framework).get(model_id.base.weights_name)
     if entry is None:  # another spelling of the weights (a cache written before canonical ids)

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Optional, Sequence
 
 from imagenet_bench.cache.atomic import file_sha256
-from imagenet_bench.errors import InputError
+from imagenet_bench.errors import BenchError, InputError
+from imagenet_bench.models import libraries, registry
 from imagenet_bench.models import recipe as recipes
-from imagenet_bench.models import registry
-from imagenet_bench.models.identity import IdentityError, ModelId, parse
+from imagenet_bench.models.identity import CUSTOM, IdentityError, ModelId, parse
 from imagenet_bench.models.recipe import Recipe
 
 AMP_DTYPES = ("bf16", "fp16")
@@ -35,7 +35,7 @@ class RunConfig:
     """What to run and how: one model, its recipe, weights, numerics and resources."""
 
     model_id: ModelId  # canonical identity of this run, settings included (the cache name)
-    framework: str  # backend that runs it: "torch" | "keras"
+    framework: str  # name of the model library that runs it (models.libraries; "torch" for custom)
     spec: Optional[registry.ModelSpec]  # registry weights (None for a --model-factory model)
     recipe: Recipe  # preprocessing actually used
     preprocess: str = "reference"  # "reference" | "legacy2019"
@@ -58,6 +58,15 @@ class RunConfig:
     def with_amp(self, dtype: str) -> "RunConfig":
         """This config with autocast ``dtype`` ("bf16"/"fp16") settled (and named in the id)."""
         return replace(self, amp=dtype, model_id=self.model_id.with_settings(dtype))
+
+    def with_recipe(self, recipe: Recipe, differs: bool) -> "RunConfig":
+        """This config with the recipe its library resolved (timm: from the tag's exact
+        ``crop_pct``); the id's ``+recipe-<sha8>`` names it when it ``differs`` from the entry's."""
+        mid = replace(self.model_id, settings=tuple(s for s in self.model_id.settings
+                                                    if not s.startswith("recipe-")))
+        if differs:
+            mid = mid.with_settings(f"recipe-{recipes.digest(recipe)}")
+        return replace(self, recipe=recipe, model_id=mid)
 
     def provenance(self) -> Dict[str, Any]:
         """Identity fields every cache records (model, framework, architecture, tag, settings)."""
@@ -86,11 +95,50 @@ def _settings_from_name(mid: ModelId, preprocess: Optional[str], weights: Option
     return preprocess, weights, amp
 
 
+def _refuse_unhonoured(lib, mid, *, preprocess, overrides, weights, checkpoint, amp, device,
+                       batch_size, workers) -> None:
+    """Refuse every option ``lib``'s declared capabilities do not honour, naming it and why."""
+    caps, name = lib.capabilities, lib.name
+    why = dict(caps.why)
+    if not caps.recipe_overrides and (overrides or preprocess != "reference"):
+        raise InputError(f"{mid}: {why.get('recipe', f'{name} models run their own transform')}; "
+                         f"--preprocess and --resize/--crop/--interpolation/--mean/--std are not "
+                         f"applied to them. Fix: leave those options out")
+    if preprocess == LEGACY and not caps.legacy2019:
+        raise InputError(f"{mid}: --preprocess legacy2019 is not offered by the {name} library. "
+                         f"Fix: leave --preprocess out")
+    if weights is not None and weights.lower() in NO_WEIGHTS and not caps.random_weights:
+        raise InputError(f"--weights {weights}: the {name} library has no random weights. Fix: "
+                         f"leave --weights out")
+    if checkpoint and not caps.checkpoint_formats:
+        raise InputError(f"--checkpoint {checkpoint}: the {name} library loads no weights file. "
+                         f"Fix: leave --checkpoint out")
+    if amp is not None and not caps.amp:
+        able = [x.name for x in libraries.libraries() if x.capabilities.amp]
+        raise InputError(f"--amp: {why.get('amp', f'the {name} backend runs float32 only')}; leave "
+                         f"--amp out or use --framework {' or '.join(able) or '(none offers it)'}")
+    if amp is not None and amp not in caps.amp + ("auto",):
+        raise InputError(f"--amp {amp}: choose {' or '.join(caps.amp)} (or --amp alone: "
+                         f"fp16 on CUDA, bf16 elsewhere)")
+    bad_device = device not in (None, "auto") and device.split(":")[0] not in caps.devices
+    given = [] if caps.batching else [
+        o for o, v in (("--batch-size", batch_size), ("--workers", workers)) if v is not None]
+    if bad_device and not caps.batching:
+        given.append(f"--device {device}")
+    if given:
+        reason = why.get("resources", f"the {name} backend chooses its own batches and device")
+        raise InputError(f"{', '.join(given)}: {reason}; leave {' and '.join(given)} out")
+    if bad_device:
+        raise InputError(f"--device {device!r} is not a device the {name} backend runs on. Fix: "
+                         f"{', '.join(caps.devices)} (cuda:N picks one GPU)")
+
+
 def build(name: Optional[str], framework: Optional[str] = None, *, weights: Optional[str] = None,
           checkpoint: Optional[str] = None, preprocess: Optional[str] = None,
           resize: Optional[int] = None, crop: Optional[int] = None,
           interpolation: Optional[str] = None, mean: Optional[Sequence[float]] = None,
-          std: Optional[Sequence[float]] = None, amp: Optional[str] = None,
+          std: Optional[Sequence[float]] = None, img_size: Optional[int] = None,
+          crop_pct: Optional[float] = None, amp: Optional[str] = None,
           factory: Optional[str] = None, device: Optional[str] = None,
           batch_size: Optional[int] = None, workers: Optional[int] = None,
           threads: Optional[int] = None, seed: int = 0) -> RunConfig:
@@ -98,21 +146,27 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
 
     ``name`` is a registry spelling, or with ``factory`` the custom model's name;
     ``framework`` (``--framework``) restricts the lookup, else the name decides.
-    Raises :class:`InputError` for an entry that cannot run, a combination a
-    backend cannot honour, or a bad value, naming the option.
+    What the model's library honours is read from its declared
+    :class:`~imagenet_bench.models.libraries.Capabilities`. Raises
+    :class:`InputError` for an entry that cannot run, an option the library does
+    not honour, or a bad value, naming the option.
     """
     spec = None
     if factory:
-        framework = framework or "torch"
         try:
-            _, arch, tag, settings = parse(name or "", "custom")
-            mid = ModelId("custom", arch, tag, ())
+            lib = libraries.for_factory(framework)
+        except BenchError as e:
+            raise InputError(str(e)) from None
+        try:
+            _, arch, tag, settings = parse(name or "", CUSTOM)
+            mid = ModelId(CUSTOM, arch, tag, ())
         except (IdentityError, ValueError) as e:
             raise InputError(f"--name {name!r}: {e}") from None
     else:
         mid, entry = registry.resolve(name, framework)
-        settings, framework = mid.settings, mid.framework
-        if (weights and framework in ("torch", "timm") and weights.lower() not in NO_WEIGHTS
+        lib = libraries.get(mid.framework)
+        settings = mid.settings
+        if (weights and lib.capabilities.weights_tags and weights.lower() not in NO_WEIGHTS
                 and weights != entry.weights):  # --weights TAG: the same architecture's other weights
             mid, entry = registry.resolve(f"{mid.framework}:{mid.arch}.{weights}")
         spec = registry.spec_of_entry(entry)
@@ -120,37 +174,38 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
             raise InputError(f"{mid.base} cannot be run by predict: {entry.not_runnable_reason}. "
                              f"Fix: pick another weights of {entry.architecture} "
                              f"(`imagenet-bench models {entry.architecture}`)")
-    preprocess, weights, amp = _settings_from_name(ModelId("custom", "x", "", settings),
+    framework, caps = lib.name, lib.capabilities
+    preprocess, weights, amp = _settings_from_name(ModelId(CUSTOM, "x", "", settings),
                                                    preprocess, weights, amp)
     mid = mid.base
-    # --- recipe ---------------------------------------------------------------------------
     preprocess = preprocess or "reference"
+    overrides = {k: v for k, v in dict(resize=resize, crop=crop, interpolation=interpolation,
+                                       mean=list(mean) if mean is not None else None,
+                                       std=list(std) if std is not None else None,
+                                       img_size=img_size, crop_pct=crop_pct).items()
+                 if v is not None}
+    _refuse_unhonoured(lib, mid, preprocess=preprocess, overrides=overrides, weights=weights,
+                       checkpoint=checkpoint, amp=amp, device=device, batch_size=batch_size,
+                       workers=workers)
+    # --- recipe ---------------------------------------------------------------------------
     if spec is None:
         if preprocess != "reference":
             raise InputError("--preprocess legacy2019 is the 2019 study's recipe of its 34 models; "
                              "for a --model-factory model give --resize/--crop/--interpolation")
         base = CUSTOM_BASE_RECIPE
     else:
-        if framework == "timm" and (preprocess != "reference" or any(
-                v is not None for v in (resize, crop, interpolation, mean, std))):
-            raise InputError(f"{mid}: timm models run timm's own transform (resolve_data_config + "
-                             f"create_transform); --preprocess and --resize/--crop/--interpolation/"
-                             f"--mean/--std are not applied to them. Fix: leave those options out")
         base = spec.recipe(preprocess)
         if preprocess == LEGACY:
             mid = mid.with_settings(LEGACY)
-    overrides = {k: v for k, v in dict(resize=resize, crop=crop, interpolation=interpolation,
-                                       mean=list(mean) if mean is not None else None,
-                                       std=list(std) if std is not None else None).items()
-                 if v is not None}
     try:
-        used = recipes.override(base, resize, crop, interpolation, mean, std)
+        used = recipes.from_options(base, resize=resize, crop=crop, img_size=img_size,
+                                    crop_pct=crop_pct, interpolation=interpolation, mean=mean, std=std)
     except ValueError as e:
         raise InputError(f"{mid}: {e}") from None
-    if framework == "keras" and used.crop != spec.input_size:
-        raise InputError(f"--crop/--preprocess: {mid} takes {spec.input_size}x{spec.input_size} "
-                         f"inputs (its Keras graph is built for that size); the recipe gives "
-                         f"{used.crop}. Fix: leave --crop out")
+    if caps.fixed_input_size and spec is not None and used.crop != spec.input_size:
+        raise InputError(f"--crop/--img-size/--preprocess: {mid} takes {spec.input_size}x{spec.input_size} "
+                         f"inputs (its {framework} graph is built for that size); the recipe gives "
+                         f"{used.crop}. Fix: leave --crop and --img-size out")
     if used != base:
         mid = mid.with_settings(f"recipe-{recipes.digest(used)}")
     # --- weights --------------------------------------------------------------------------
@@ -158,38 +213,24 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
         raise InputError(f"--weights {weights}: a --model-factory model comes with the weights its "
                          f"callable gives; pass --checkpoint FILE to load a state_dict into it")
     pretrained = not (weights is not None and weights.lower() in NO_WEIGHTS)
-    if weights is not None and pretrained and framework == "keras" and weights != "imagenet":
+    if (weights is not None and pretrained and caps.weights_file and spec is not None
+            and weights != spec.entry.weights):
         if checkpoint:
             raise InputError(f"--weights {weights} and --checkpoint {checkpoint}: give the weights "
                              f"file once")
-        checkpoint = weights  # keras --weights FILE: a weights file
+        checkpoint = weights  # --weights FILE: a weights file (Keras' spelling)
     if checkpoint:
         path = os.path.abspath(os.path.expanduser(checkpoint))
         if not os.path.isfile(path):
             raise InputError(f"--checkpoint {checkpoint}: no such file. Fix: give the path of a "
-                             f"saved weights file")
+                             f"saved weights file ({', '.join(caps.checkpoint_formats)})")
         checkpoint = path
         mid = mid.with_settings(f"ckpt-{file_sha256(path)[:8]}")
     elif not pretrained:
         mid = mid.with_settings("random")
     # --- numerics and resources ---------------------------------------------------------------
-    if amp is not None:
-        if framework == "keras":
-            raise InputError("--amp: the Keras backend runs float32 only (one image at a time "
-                             "through a compiled call); leave --amp out or use --framework torch")
-        if amp not in AMP_DTYPES + ("auto",):
-            raise InputError(f"--amp {amp}: choose {' or '.join(AMP_DTYPES)} (or --amp alone: "
-                             f"fp16 on CUDA, bf16 elsewhere)")
-        if amp in AMP_DTYPES:
-            mid = mid.with_settings(amp)
-    if framework == "keras":
-        given = [o for o, v in (("--batch-size", batch_size), ("--workers", workers)) if v is not None]
-        if device not in (None, "auto", "cpu"):
-            given.append(f"--device {device}")
-        if given:
-            raise InputError(f"{', '.join(given)}: the Keras backend runs one image at a time in a "
-                             f"process of its own and picks TensorFlow's device itself; leave "
-                             f"{' and '.join(given)} out")
+    if amp in caps.amp:
+        mid = mid.with_settings(amp)
     if batch_size is not None and batch_size < 1:
         raise InputError(f"--batch-size {batch_size}: must be at least 1")
     return RunConfig(model_id=mid, framework=framework, spec=spec, recipe=used, preprocess=preprocess,

@@ -36,7 +36,8 @@ WILDCARDS = "*?["
 #: run settings a sweep applies to every job (names of ``run.config.build`` keywords)
 SETTINGS = ("weights", "preprocess", "resize", "crop", "interpolation", "mean", "std", "amp",
             "batch_size", "device", "workers", "threads")
-#: settings only the torch/timm backends take (Keras runs one image at a time on its own device)
+#: settings only a library with batching takes (Capabilities.batching; Keras runs one image at a
+#: time on its own device)
 TORCH_ONLY = ("batch_size", "device", "workers")
 #: run options of every job (``runner.RunOptions`` fields) and of the task (retry_oom)
 OPTIONS = ("save_all_probs", "skip_bad_images", "checkpoint_every", "retry_oom")
@@ -122,8 +123,9 @@ def read_model_list(path: str) -> List[str]:
 
 def pixel_group(config) -> str:
     """The decode + resize + crop a job's backend applies (jobs with the same string share it)."""
-    if config.framework == "keras":
-        return "keras"
+    from imagenet_bench.models import libraries
+    if not libraries.get(config.framework).capabilities.batching:  # one image at a time (Keras)
+        return config.framework
     r = {k: v for k, v in config.recipe.as_dict().items()
          if k not in ("mean", "std", "normalization")}
     return f"{config.framework}:" + ",".join(f"{k}={r[k]}" for k in sorted(r))
@@ -131,9 +133,11 @@ def pixel_group(config) -> str:
 
 def build_config(name: str, framework: str, settings: Dict):
     """The RunConfig of one model under the sweep's settings (raises InputError)."""
+    from imagenet_bench.models import libraries
     from imagenet_bench.run import config as run_config
+    batching = libraries.get(framework).capabilities.batching
     kw = {k: v for k, v in settings.items() if v is not None
-          and not (framework == "keras" and k in TORCH_ONLY)}
+          and (batching or k not in TORCH_ONLY)}
     return run_config.build(name, framework, **kw)
 
 

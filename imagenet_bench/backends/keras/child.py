@@ -294,6 +294,12 @@ class KerasBackend:
         self.close()
 
 
+def from_config(config: "run_config.RunConfig") -> KerasBackend:
+    """The model of ``config`` in this process (``verify``'s in-process adapter; ``predict`` runs
+    it in a child process through :mod:`imagenet_bench.backends.keras.parent`)."""
+    return KerasBackend(config=config)
+
+
 def release() -> None:
     """Forget every Keras model of this process: clear_session() and a full GC."""
     keras.backend.clear_session(free_memory=True)

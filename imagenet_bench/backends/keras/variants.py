@@ -1,0 +1,56 @@
+"""Backends for each ``verify variants`` row of a Keras model, each in a child process of its own.
+
+The reference runs on TensorFlow one image at a time (as ``predict``);
+``batchN`` runs batches of ``-b N`` in one call, ``keras-jax`` / ``keras-torch``
+the same weights on another Keras 3 backend (``KERAS_BACKEND`` set in the
+child before it imports Keras). Numpy and the standard library only: the
+parent never imports Keras.
+"""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import replace
+from typing import Optional, Sequence, Tuple
+
+from imagenet_bench.analysis import variants as av
+from imagenet_bench.backends.keras.parent import KerasProcessBackend
+
+#: variant -> the Keras 3 backend its child runs on
+KERAS_BACKENDS = {"keras-tensorflow": "tensorflow", "keras-jax": "jax", "keras-torch": "torch"}
+
+
+class KerasVariants:
+    """Reference (TensorFlow, one image at a time) and variants of a Keras model, each in a child process."""
+
+    #: the variants a Keras model gets by default, in table order
+    DEFAULT = ("batchN", "keras-jax", "keras-torch")
+
+    def __init__(self, config, calibration: Sequence[Tuple[str, str]] = (), cache_dir: str = "",
+                 batch_size: int = 32):
+        """``config``: the reference's RunConfig; ``batch_size``: N of ``batchN`` (no variant of a
+        Keras model needs ``calibration`` or ``cache_dir``)."""
+        self.config, self.batch_size = config, int(batch_size)
+        self.reference_name = config.model
+
+    def skip_reason(self, variant: str) -> Optional[str]:
+        """Why ``variant`` cannot run for a Keras model here, or None."""
+        if variant == "keras-tensorflow":
+            return "the reference runs on the TensorFlow backend"
+        if variant == "batch1":
+            return "the Keras reference already runs one image at a time; see batchN"
+        if variant in KERAS_BACKENDS:
+            mod = KERAS_BACKENDS[variant]
+            if importlib.util.find_spec(mod) is None:
+                return f"{mod} not installed (pip install 'imagenet_bench[variants]')"
+            return None
+        if variant != "batchN":
+            return "PyTorch-only variant; this is a Keras model"
+        return None
+
+    def build(self, variant: str):
+        """The child-process backend of ``variant`` ("fp32" = the reference)."""
+        cfg = self.config
+        if variant != "fp32":
+            mid = cfg.model_id.with_settings(av.variant_setting(variant, self.batch_size))
+            cfg = replace(cfg, model_id=mid, batch_size=self.batch_size if variant == "batchN" else None)
+        return KerasProcessBackend(cfg, keras_backend=KERAS_BACKENDS.get(variant))

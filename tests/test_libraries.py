@@ -1,0 +1,104 @@
+"""The model-library plugin registry (models/libraries.py): entry points, API version, duplicates."""
+import importlib.metadata
+import sys
+
+import pytest
+
+from imagenet_bench.cli import main as cli
+from imagenet_bench.models import libraries
+from imagenet_bench.models.libraries import PluginError
+
+
+@pytest.fixture
+def plugins(tmp_path, monkeypatch):
+    """Install fake distributions (a dist-info with entry_points.txt, plus modules) on sys.path."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    libraries.reset()
+
+    def install(dist: str, entry_points: str, modules=None):
+        info = tmp_path / f"{dist}-0.1.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 0.1\n")
+        (info / "entry_points.txt").write_text(f"[{libraries.GROUP}]\n{entry_points}\n")
+        for name, text in (modules or {}).items():
+            (tmp_path / f"{name}.py").write_text(text)
+    yield install
+    libraries.reset()
+    for name in [m for m in sys.modules if m.startswith("fakeplugin")]:
+        del sys.modules[name]
+
+
+def test_the_package_libraries_are_registered_through_entry_points():
+    eps = {ep.name: ep.value for ep in importlib.metadata.entry_points(group=libraries.GROUP)}
+    assert eps["torch"] == "imagenet_bench.backends.torch_plugin:LIBRARY"
+    assert eps["keras"] == "imagenet_bench.backends.keras.plugin:LIBRARY"
+    assert eps["timm"] == "imagenet_bench.backends.timm_plugin:LIBRARY"
+    from imagenet_bench.backends import torch_plugin
+    assert libraries.get("torch") is torch_plugin.LIBRARY
+    assert libraries.names()[:3] == ("torch", "keras", "timm")  # declared order; timm is a fallback
+    assert libraries.get("timm").fallback and not libraries.get("torch").fallback
+
+
+def test_the_same_adapter_installed_twice_counts_once(plugins):
+    before = libraries.names()
+    plugins("imagenet_bench_wheel_copy", "torch = imagenet_bench.backends.torch_plugin:LIBRARY")
+    assert libraries.names() == before
+
+
+def test_two_libraries_of_one_name_are_refused(plugins, capsys):
+    plugins("fakeplugin_dist", "torch = fakeplugin_a:LIBRARY",
+            {"fakeplugin_a": "from imagenet_bench.backends.torch_plugin import LIBRARY\n"})
+    with pytest.raises(PluginError) as e:
+        libraries.names()
+    msg = str(e.value)
+    assert "two model libraries are both named 'torch'" in msg and "fakeplugin_a:LIBRARY" in msg
+    assert "imagenet_bench.backends.torch_plugin:LIBRARY" in msg and "pip uninstall" in msg
+    assert cli.main(["models"]) == 2
+    err = capsys.readouterr().err
+    assert "two model libraries are both named 'torch'" in err and "Traceback" not in err
+
+
+def test_a_plugin_written_for_another_api_version_is_refused(plugins, capsys):
+    plugins("fakeplugin_old", "old = fakeplugin_old:LIBRARY", {"fakeplugin_old": (
+        "from dataclasses import replace\n"
+        "from imagenet_bench.backends.torch_plugin import LIBRARY as T\n"
+        "LIBRARY = replace(T, name='old', plugin_api=99)\n")})
+    with pytest.raises(PluginError, match=r"old = fakeplugin_old:LIBRARY \(distribution "
+                                          r"fakeplugin_old 0.1\) was written for plugin API 99; "
+                                          r"this imagenet_bench speaks 1"):
+        libraries.get("old")
+    assert cli.main(["models", "resnet50"]) == 2
+    assert "was written for plugin API 99" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("module, expected", [
+    ("LIBRARY = {'name': 'odd'}\n", "is a dict, not an imagenet_bench.models.libraries.Library"),
+    ("import no_such_module_anywhere\n", "cannot be loaded (ModuleNotFoundError"),
+    ("from dataclasses import replace\nfrom imagenet_bench.backends.torch_plugin import LIBRARY as T\n"
+     "LIBRARY = replace(T, name='other')\n", "declares the name 'other'"),
+])
+def test_a_broken_plugin_is_named(plugins, module, expected):
+    plugins("fakeplugin_bad", "odd = fakeplugin_bad:LIBRARY", {"fakeplugin_bad": module})
+    with pytest.raises(PluginError, match="fakeplugin_bad") as e:
+        libraries.libraries()
+    assert expected in str(e.value)
+
+
+def test_no_registered_library_says_how_to_install(monkeypatch):
+    monkeypatch.setattr(libraries, "_entry_points", lambda: [])
+    libraries.reset()
+    try:
+        with pytest.raises(PluginError, match=r"no model library is registered .* pip install -e \."):
+            libraries.names()
+    finally:
+        libraries.reset()
+
+
+def test_an_adapter_is_imported_only_when_a_model_runs():
+    code = ("import sys; from imagenet_bench.models import libraries, catalog; "
+            "n = len(catalog.entries()); libs = libraries.names(); "
+            "print(n, libs, sorted(m for m in ('torch', 'timm', 'keras', 'tensorflow', "
+            "'imagenet_bench.backends.torch', 'imagenet_bench.backends.timm') if m in sys.modules))")
+    import subprocess
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("('torch', 'keras', 'timm') []")
