@@ -48,12 +48,12 @@ def cli(*args) -> float:
 def decode_pass(val: str, model: str) -> float:
     """Seconds to decode + resize + crop every image once with the model's DataLoader (no model)."""
     sys.path.insert(0, ROOT)
-    from imagenet_bench.commands.predict import backend_module
+    from imagenet_bench.models import libraries
     from imagenet_bench.data import datasets
     from imagenet_bench.sweep import plan as plans
     cfg = plans.build_config(model, "timm" if model.startswith("timm:") else "torch",
                              {"weights": "none", "batch_size": 64})
-    backend = backend_module(cfg.framework).from_config(cfg)
+    backend = libraries.get(cfg.framework).from_config(cfg)
     vs = datasets.discover(val)
     _, load = backend.pixel_loader()
     jobs = [[(r, vs.paths[r]) for r in range(s, min(s + 64, vs.num_images))]
