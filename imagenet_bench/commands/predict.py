@@ -66,6 +66,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         help="per-channel mean on [0,1] pixels, 1 or 3 comma-separated numbers")
     custom.add_argument("--std", type=_floats, metavar="S[,S,S]",
                         help="per-channel std on [0,1] pixels, 1 or 3 comma-separated numbers")
+    custom.add_argument("--img-size", type=int, metavar="N",
+                        help="timm's spelling (validate.py): image size N, the model's crop_pct kept "
+                             "(the resize scales with it) unless --crop-pct or --resize is given")
+    custom.add_argument("--crop-pct", type=float, metavar="F",
+                        help="timm's crop fraction: resize side floor(image size / F)")
     custom.add_argument("--interpolation", choices=("nearest", "bilinear", "bicubic", "lanczos"),
                         help="resize filter")
     p.add_argument("-o", "--out", default=RUNS_DIR, help=f"cache directory (default {RUNS_DIR}/)")
@@ -120,6 +125,7 @@ def configs(args) -> list:
     names = [n for m in (args.model or []) for n in m.split(",") if n]
     for option, value, low in (("--batch-size", args.batch_size, 1), ("--crop", args.crop, 1),
                                ("--resize", args.resize, 1), ("--threads", args.threads, 1),
+                               ("--img-size", args.img_size, 1),
                                ("--workers", args.workers, 0),
                                ("--checkpoint-every", args.checkpoint_every, 1)):
         if value is not None and value < low:
@@ -133,7 +139,8 @@ def configs(args) -> list:
     return [config.build(
         name, args.framework, weights=args.weights, checkpoint=args.checkpoint,
         preprocess=args.preprocess, resize=args.resize, crop=args.crop,
-        interpolation=args.interpolation, mean=args.mean, std=args.std, amp=args.amp,
+        interpolation=args.interpolation, mean=args.mean, std=args.std,
+        img_size=args.img_size, crop_pct=args.crop_pct, amp=args.amp,
         factory=args.model_factory, device=args.device, batch_size=args.batch_size,
         workers=args.workers, threads=args.threads) for name in names]
 
