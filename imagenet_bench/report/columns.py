@@ -62,3 +62,41 @@ VARIANTS = [
     Column("max_abs_dprob", "max_abs_dprob", fmt=".3g"),
     Column("images_per_s", "img/s", decimals=1),
 ]
+
+
+def robustness(table, fmt: str):
+    """The ``robustness`` table's columns for an ``analysis.robustness.Table``: the CSV set of
+    :func:`robustness.csv_keys` (csv, tsv); text, markdown and json add the differences. Headers
+    are the sets' short names (``DatasetSpec.short``)."""
+    from imagenet_bench.analysis import robustness  # numpy: imported by the command, not by --help
+    from imagenet_bench.data import datasets
+    short_of = {s.name: s.short or s.name for s in datasets.DATASETS.values()}
+    keys = robustness.csv_keys(table)
+    if fmt in ("csv", "tsv"):
+        return [Column(k, k) for k in keys]
+    cols = [Column("model", "model")]
+    has_val = robustness.VAL in table.present
+    for key in keys[1:]:
+        short = short_of.get(key.replace("-unmasked", ""), key)
+        if key.startswith("er_"):
+            continue
+        if key == "real":
+            cols.append(Column("real", "ReaL"))
+        elif key.endswith("-unmasked"):
+            cols.append(Column(key, f"{short} unmasked"))
+        elif key in robustness.MASKED:
+            cols.append(Column(key, f"{short} masked"))
+        else:
+            cols.append(Column(key, short))
+        name = key.replace("-unmasked", "")
+        if not has_val or name in (robustness.VAL, "real") or (
+                name in robustness.MASKED and key == name):
+            continue  # a masked set's differences follow its unmasked column
+        cols.append(Column(f"delta_{name}", f"Δ{short}-val", signed=True))
+        if name in robustness.MASKED:
+            if fmt == "json":
+                cols.append(Column(f"val200_{name}", f"val@{short}200"))
+            cols.append(Column(f"delta_{name}_val200", f"Δ{short}-val200", signed=True))
+    cols += [Column(k, f"ER {short_of.get(k[3:], k[3:])}", signed=True)
+             for k in keys if k.startswith("er_")]
+    return cols
