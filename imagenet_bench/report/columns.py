@@ -100,3 +100,51 @@ def robustness(table, fmt: str):
     cols += [Column(k, f"ER {short_of.get(k[3:], k[3:])}", signed=True)
              for k in keys if k.startswith("er_")]
     return cols
+
+
+def compare(fmt: str, pct: str, ci: bool = False):
+    """The ``compare`` table's columns: the p-value as text everywhere (csv rounds numbers to 6 decimals),
+    plus its log10 in csv, tsv and json, and the plain float in json."""
+    p_cols = [Column("p_text", "p (McNemar exact)")]
+    if fmt in ("csv", "tsv", "json"):
+        p_cols.append(Column("log10_p", "log10 p", decimals=2))
+    if fmt == "json":
+        p_cols.append(Column("p_value", "p"))
+    acc = [Column("acc_a", "acc A"), Column("acc_b", "acc B")]
+    if ci:
+        acc = [Column("acc_a", "acc A"), Column("acc_a_low", f"acc A {pct} low"),
+               Column("acc_a_high", f"acc A {pct} high"), Column("acc_b", "acc B"),
+               Column("acc_b_low", f"acc B {pct} low"),
+               Column("acc_b_high", f"acc B {pct} high")]
+    return [
+        Column("model_a", "model A"), Column("model_b", "model B"),
+        Column("images", "images")] + acc + [
+        Column("diff", "A-B", signed=True),
+        Column("diff_low", f"A-B {pct} low", signed=True),
+        Column("diff_high", f"A-B {pct} high", signed=True),
+        Column("only_a", "only A right"), Column("only_b", "only B right"),
+    ] + p_cols
+
+
+#: the ``errors`` table: images most models get wrong
+HARD_EXAMPLES = [
+    Column("image", "image"), Column("label", "label"),
+    Column("models_wrong", "models wrong"), Column("models", "models"),
+    Column("models_agreeing", "agree on one class"),
+    Column("predicted_instead", "predicted instead (top-1, count)"),
+]
+
+
+def hard_examples(with_real: bool = False):
+    """The ``errors`` table's columns (:data:`HARD_EXAMPLES`, plus the ReaL labels)."""
+    return HARD_EXAMPLES + ([Column("real_labels", "ReaL labels")] if with_real else [])
+
+
+def per_class(ci_pct=None):
+    """The ``per-class`` table's columns; with ``ci_pct`` ("95%") the interval's bounds."""
+    columns = [Column("model", "model"), Column("class", "class"), Column("wnid", "wnid"),
+               Column("name", "name"), Column("images", "images"), Column("correct", "correct"),
+               Column("top1", "top-1")]
+    if ci_pct:
+        columns += [Column("top1_low", f"top-1 {ci_pct} low"), Column("top1_high", f"top-1 {ci_pct} high")]
+    return columns
