@@ -74,13 +74,11 @@ class _Source:
             self.blobs[key] = npz.shared(arr) if dtype == np.uint8 else arr
         return self.blobs[key]
 
-    def top1(self, name: str) -> Optional[bytes]:
-        hit = self.idx._db.execute("SELECT identity, info, bits, top1, crc FROM caches "
-                                   "WHERE name = ?", (name,)).fetchone()
-        if hit is None:
-            return None
-        row = folder_index.Row(name, hit[0], hit[1], bytes(hit[2]), bytes(hit[3]))
-        return row.top1 if folder_index.row_crc(row) == hit[4] else None
+    def column(self, name: str, column: str) -> Optional[bytes]:
+        try:
+            return self.idx.column(name, column)
+        except sqlite3.Error:
+            return None  # the caller re-derives it from the file
 
 
 def _lazy(member: str):
@@ -112,6 +110,21 @@ class IndexedPredictions(store.Predictions):
         self.path, self.provenance = path, info["provenance"]
         self._name, self._info, self._bits, self._source = row.name, info, row.bits, source
         self._arrays: Dict[str, Optional[np.ndarray]] = {}
+
+    def _flag_bits(self) -> bytes:
+        """The row's packed flags: from the index, or re-derived from the file when damaged."""
+        if not self._bits:
+            self._bits = self._source.column(self._name, "bits") or b""
+        if not self._bits:
+            members: Dict[str, npz.Member] = {}
+            preds = store.load(self.path, allow_incomplete=True, members=members)
+            row, blobs = _derive(preds, members, os.stat(self.path), False)
+            try:
+                self._source.idx.put([row], blobs)
+            except sqlite3.Error:
+                pass
+            self._bits = row.bits
+        return self._bits
 
     def _read(self, member: str) -> Optional[np.ndarray]:
         m = self._info["members"].get(member)
@@ -170,7 +183,7 @@ class IndexedPredictions(store.Predictions):
             return self._arrays[name]
         n, i = self.num_images, FLAGS.index(name)
         size = (n + 7) // 8
-        return derived.unpack(self._bits[i * size:(i + 1) * size], n)
+        return derived.unpack(self._flag_bits()[i * size:(i + 1) * size], n)
 
     def correct_flags(self) -> Tuple[np.ndarray, np.ndarray]:
         """Per-image top-1 and top-5 correctness against the cache's own labels."""
@@ -187,7 +200,7 @@ class IndexedPredictions(store.Predictions):
 
     def top1_pred(self) -> np.ndarray:
         """The top-1 class of every row (int16; -1 on missing rows)."""
-        data = self._source.top1(self._name)
+        data = self._source.column(self._name, "top1")
         return self.top5_idx[:, 0] if data is None else np.frombuffer(data, dtype=np.int16)
 
     def val_restricted(self, dataset: str) -> Optional[List]:
@@ -197,6 +210,7 @@ class IndexedPredictions(store.Predictions):
     def release(self) -> None:
         """Forget the arrays read so far (they are read again when next used)."""
         self._arrays.clear()
+        self._bits = b""
 
 
 def _derive(preds: store.Predictions, members: Dict[str, npz.Member], st: os.stat_result,
@@ -373,6 +387,7 @@ def _flush(pending, found: Dict[str, store.Predictions], source: Optional[_Sourc
         return None  # keep the loaded caches as they are; write no more rows
     for row, _, preds in pending:
         if preds.path in found:
-            found[preds.path] = IndexedPredictions(preds.path, row, json.loads(row.info), source)
+            found[preds.path] = IndexedPredictions(preds.path, row._replace(top1=b""),
+                                                   json.loads(row.info), source)
     pending.clear()
     return source
