@@ -31,6 +31,7 @@ import os
 import sqlite3
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
@@ -43,8 +44,10 @@ from imagenet_bench.data import datasets
 
 #: packed per-image flags of a row, in order
 FLAGS = ("top1", "top5", "missing", "masked1", "masked5")
-#: rows written per index transaction
+#: files read (in threads) and rows written per index transaction
 BATCH = 32
+#: threads reading files in full (zlib and numpy release the GIL)
+THREADS = min(4, os.cpu_count() or 1)
 
 
 @dataclass
@@ -342,23 +345,34 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
             continue
         masked_sets = masked_sets or _has_subset(_provenance(path, members))
     pending: List[Tuple[folder_index.Row, Dict[str, bytes], store.Predictions]] = []
-    for path, st, members in checked:  # then the full validation, file by file
+    def full_read(job):  # in a thread: inflating, CRCs and numpy checks release the GIL
+        path, st, members = job
         try:
             preds = store.load(path, allow_incomplete=True, members=members)
         except store.CacheError as e:
-            bad.append((path, str(e)))
-            continue
-        if source is not None and st is not None:
-            pending.append((*_derive(preds, members, st, masked_sets), preds))
-        if preds.provenance["complete"] or allow_incomplete:
-            found[path] = preds
-        else:
-            try:
-                preds.validate()  # raises today's message: resume the run
-            except store.CacheError as e:
-                bad.append((path, str(e)))
-        if source is not None and len(pending) >= BATCH:
-            source = _flush(pending, found, source)
+            return path, None, str(e), None
+        row = _derive(preds, members, st, masked_sets) if index_on and st is not None else None
+        return path, preds, None, row
+
+    index_on = source is not None
+    with ThreadPoolExecutor(THREADS) as pool:
+        for start in range(0, len(checked), BATCH):  # a batch at a time: bounded memory
+            for path, preds, error, row in pool.map(full_read, checked[start:start + BATCH]):
+                if error is not None:
+                    bad.append((path, error))
+                    continue
+                if row is not None and source is not None:
+                    pending.append((*row, preds))
+                if preds.provenance["complete"] or allow_incomplete:
+                    found[path] = preds
+                else:
+                    try:
+                        preds.validate()  # raises today's message: resume the run
+                    except store.CacheError as e:
+                        bad.append((path, str(e)))
+            if source is not None:
+                source = _flush(pending, found, source)
+            pending.clear()
     if source is not None:
         source = _flush(pending, found, source)
         try:
