@@ -35,7 +35,7 @@ from typing import Dict, Iterable, List, NamedTuple, Optional
 from imagenet_bench import __version__
 
 #: bump when what a row holds, or the checks behind it, change
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 #: seconds a writer waits for another process's commit before giving up on that write
 BUSY_TIMEOUT = 20.0
 
@@ -44,8 +44,9 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS caches (
     name TEXT PRIMARY KEY,      -- file name inside the folder
     identity TEXT NOT NULL,     -- st_dev:st_ino:st_size:st_mtime_ns:st_ctime_ns
+    head TEXT NOT NULL,         -- what listing needs, tab-separated (see HEAD), no JSON to parse
     info TEXT NOT NULL,         -- JSON: provenance, members, keys of labels/ids, derived figures
-    crc INTEGER NOT NULL        -- CRC-32 of identity and info
+    crc INTEGER NOT NULL        -- CRC-32 of identity, head and info
 );
 CREATE TABLE IF NOT EXISTS arrays (  -- apart, so listing the caches reads no array
     name TEXT PRIMARY KEY,
@@ -58,19 +59,38 @@ CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL, crc 
 """
 
 
+#: fields of a row's ``head``
+HEAD = ("model", "framework", "fingerprint", "num_images", "complete", "subset")
+
+
 class Row(NamedTuple):
     """One indexed cache file (``bits`` and ``top1`` are read separately, when needed)."""
 
     name: str
     identity: str
+    head: str
     info: str
     bits: bytes = b""
     top1: bytes = b""
 
 
-def meta_crc(identity: str, info: str) -> int:
-    """CRC-32 of a row's identity and info."""
-    return zlib.crc32(info.encode(), zlib.crc32(identity.encode()))
+def make_head(model: str, framework: str, fingerprint: str, num_images: int, complete: bool,
+              subset: bool) -> str:
+    """The ``head`` text of a row (tabs and newlines in a model id are refused upstream)."""
+    return "\t".join([model, framework, fingerprint, str(num_images), str(int(complete)),
+                      str(int(subset))])
+
+
+def read_head(head: str) -> Dict:
+    """The fields of a ``head`` text."""
+    model, framework, fingerprint, n, complete, subset = head.split("\t")
+    return {"model": model, "framework": framework, "fingerprint": fingerprint,
+            "num_images": int(n), "complete": complete == "1", "subset": subset == "1"}
+
+
+def meta_crc(identity: str, head: str, info: str) -> int:
+    """CRC-32 of a row's identity, head and info."""
+    return zlib.crc32(info.encode(), zlib.crc32(head.encode(), zlib.crc32(identity.encode())))
 
 
 def identity(st: os.stat_result) -> str:
@@ -164,8 +184,9 @@ class Index:
     def rows(self) -> Dict[str, Row]:
         """Every intact row by file name, without its arrays (rows failing their CRC are
         left out, to be re-derived)."""
-        return {name: Row(name, ident, info) for name, ident, info, crc in self._db.execute(
-            "SELECT name, identity, info, crc FROM caches") if meta_crc(ident, info) == crc}
+        return {name: Row(name, ident, head, info) for name, ident, head, info, crc in
+                self._db.execute("SELECT name, identity, head, info, crc FROM caches")
+                if meta_crc(ident, head, info) == crc}
 
     def column(self, name: str, column: str) -> Optional[bytes]:
         """The ``bits`` or ``top1`` of a row, or None when absent or failing its CRC."""
@@ -192,8 +213,9 @@ class Index:
             for key, data in blobs.items():
                 db.execute("INSERT OR IGNORE INTO blobs VALUES (?, ?, ?)", (key, data, zlib.crc32(data)))
             rows = list(rows)
-            db.executemany("INSERT OR REPLACE INTO caches VALUES (?, ?, ?, ?)",
-                           [(r.name, r.identity, r.info, meta_crc(r.identity, r.info)) for r in rows])
+            db.executemany("INSERT OR REPLACE INTO caches VALUES (?, ?, ?, ?, ?)",
+                           [(r.name, r.identity, r.head, r.info, meta_crc(r.identity, r.head, r.info))
+                            for r in rows])
             db.executemany("INSERT OR REPLACE INTO arrays VALUES (?, ?, ?, ?, ?)",
                            [(r.name, r.bits, zlib.crc32(r.bits), r.top1, zlib.crc32(r.top1))
                             for r in rows])

@@ -41,8 +41,7 @@ def run(args) -> int:
     if args.limit < 1 or args.min_wrong < 1:
         raise InputError(f"--limit {args.limit} / --min-wrong {args.min_wrong}: both must be >= 1")
     preds = scorer.load_predictions(args.precomputed, val_dir=args.val_dir, mixed_hint=None, **loading(args))
-    top1 = [scorer.correct(p)[0] for p in preds]
-    rows = errors_view.hard_example_rows(preds, top1, limit=args.limit,
+    rows = errors_view.hard_example_rows(preds, limit=args.limit,
                                          min_wrong=args.min_wrong, with_real=args.show_real)
     columns = COLUMNS + ([report.Column("real_labels", "ReaL labels")] if args.show_real else [])
     title = (f"{report.plural(len(rows), 'image')} most of the "
