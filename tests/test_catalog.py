@@ -116,6 +116,9 @@ def test_validation_names_the_bad_key():
         raw = _entry_dict(crop_size=224)
         del raw["crop"]
         catalog.validate(raw, "where")
+    with pytest.raises(catalog.CatalogError, match=r"Fix: regenerate with `python tools/gen_timm.py "
+                                                   r"registry`"):  # the file's own generator
+        catalog.validate(raw, "timm.json entry 0", "tools/gen_timm.py registry")
     with pytest.raises(catalog.CatalogError, match="key 'input_size' has '224'; expected int"):
         catalog.validate(_entry_dict(input_size="224"), "where")
     with pytest.raises(catalog.CatalogError, match="key 'runnable' has None; expected bool$"):
@@ -134,7 +137,8 @@ def test_data_files_ship_as_package_data():
     text = (REPO / "setup.py").read_text()
     assert '"imagenet_bench.models": ["data/*.json"]' in text
     files = sorted(p.name for p in (REPO / "imagenet_bench" / "models" / "data").glob("*.json"))
-    assert files == sorted([f"{lib}.json" for lib in catalog.available()] + ["timm_results.json"])
+    assert files == sorted([f"{lib}.json" for lib in catalog.available()] + ["timm_results.json",
+                                                                          "flops.json"])
 
 
 @pytest.mark.slow

@@ -36,7 +36,7 @@ from imagenet_bench.errors import BenchError, InputError
 
 VAL = datasets.DEFAULT
 #: shifted sets in table order
-SHIFTED = [n for n in datasets.names() if n != VAL]
+SHIFTED = [s.name for s in datasets.shifted()]
 #: sets scored with predictions restricted to their class subset
 MASKED = tuple(n for n in SHIFTED if datasets.get(n).subset_file)
 MIN_MODELS_FOR_FIT = 3

@@ -33,10 +33,9 @@ import torch
 from safetensors import SafetensorError
 from timm.data import create_transform
 
-from imagenet_bench.backends import timm_meta
+from imagenet_bench.backends import timm_meta, timm_overrides
 from imagenet_bench.backends.torch import (NO_WEIGHTS, RANDOM_SEED, TorchBackend, _autocast_dtype,
                                           pick_device)
-from imagenet_bench.models import recipe as recipes
 from imagenet_bench.cache.atomic import file_sha256
 from imagenet_bench.data import pixels
 from imagenet_bench.errors import BenchError, InputError
@@ -191,11 +190,14 @@ class TimmBackend(TorchBackend):
     framework = "timm"
 
     def __init__(self, module: torch.nn.Module, spec: TimmSpec, model: str, weights_prov: dict,
-                 **kw):
+                 overrides: Optional[dict] = None, **kw):
+        """``overrides``: recipe options (``RunConfig.overrides``), given to timm's
+        ``resolve_data_config`` as its args (:mod:`timm_overrides`)."""
         self.spec = spec
-        self.data_config = timm_meta.data_config(timm_meta.get_pretrained_cfg(spec.name))
+        cfg = timm_meta.get_pretrained_cfg(spec.name).to_dict()
+        self.data_config, self.timm_args, recipe, _ = timm_overrides.resolve(cfg, overrides or {})
         self.transform = create_transform(**self.data_config, is_training=False)
-        super().__init__(module, model, recipes.from_timm_config(self.data_config), weights_prov, **kw)
+        super().__init__(module, model, recipe, weights_prov, **kw)
 
     def provenance(self) -> dict:
         """The torch backend's, with timm's resolved data config and transform as the recipe."""
@@ -207,6 +209,7 @@ class TimmBackend(TorchBackend):
             timm_data_config={k: list(v) if isinstance(v, tuple) else v
                               for k, v in sorted(self.data_config.items())},
             transform=[repr(t) for t in self.transform.transforms],
+            timm_args={k: list(v) if isinstance(v, tuple) else v for k, v in sorted(self.timm_args.items())},
             resize_crop="timm.data.create_transform")
         prov["library_versions"] = dict(prov["library_versions"], timm=timm.__version__)
         return prov
@@ -265,18 +268,25 @@ def from_config(config, **numerics) -> TimmBackend:
 
     Uses ``config.model_id`` (arch, tag; its canonical string names the cache),
     ``pretrained``, ``checkpoint``, ``amp``, ``device``, ``batch_size``, ``workers``,
-    ``threads``; recipe overrides and ``legacy2019`` are refused (timm's own transform).
+    ``threads``, ``overrides`` (timm's ``resolve_data_config`` args, :mod:`timm_overrides`;
+    the recipe they resolve to settles the id's ``+recipe-<sha8>``); ``legacy2019`` is refused.
     """
-    if getattr(config, "overrides", None) or getattr(config, "preprocess", "reference") != "reference":
+    if getattr(config, "preprocess", "reference") != "reference":
         raise InputError(f"{config.model}: timm models use timm's own transform (resolve_data_config "
-                         f"+ create_transform); drop --resize/--crop/--interpolation/--mean/--std "
-                         f"and --preprocess")
+                         f"+ create_transform); the 2019 recipe is for its 34 models. Fix: drop "
+                         f"--preprocess")
     spec = lookup(f"{config.model_id.arch}.{config.model_id.tag}")
+    overrides = dict(getattr(config, "overrides", None) or {})
+    if overrides:  # timm knows the tag's exact crop_pct; the recipe it resolves names the cache
+        _, _, used, default = timm_overrides.resolve(
+            timm_meta.get_pretrained_cfg(spec.name).to_dict(), overrides)
+        config = config.with_recipe(used, used != default)
     if config.amp == "auto":  # the device decides the dtype, named in the id (as the torch backend)
         config = config.with_amp(autocast_dtype("auto", pick_device(config.device)))
     module, prov = build(spec, None if config.pretrained else "none", config.checkpoint)
     extra = config.provenance() if callable(getattr(config, "provenance", None)) else {}
-    backend = TimmBackend(module, spec, config.model, dict(extra, **prov), device=config.device,
+    backend = TimmBackend(module, spec, config.model, dict(extra, **prov), overrides=overrides,
+                          device=config.device,
                           batch_size=config.batch_size or 32, workers=config.workers,
                           amp=config.amp, threads=config.threads, **numerics)
     return backend
