@@ -2,16 +2,11 @@
 from __future__ import annotations
 
 
+from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
 from imagenet_bench.errors import InputError
 from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit, loading, report_skipped
 
-COLUMNS = [
-    report.Column("image", "image"), report.Column("label", "label"),
-    report.Column("models_wrong", "models wrong"), report.Column("models", "models"),
-    report.Column("models_agreeing", "agree on one class"),
-    report.Column("predicted_instead", "predicted instead (top-1, count)"),
-]
 
 
 def add_parser(sub) -> None:
@@ -43,7 +38,7 @@ def run(args) -> int:
     preds = scorer.load_predictions(args.precomputed, val_dir=args.val_dir, mixed_hint=None, **loading(args))
     rows = errors_view.hard_example_rows(preds, limit=args.limit,
                                          min_wrong=args.min_wrong, with_real=args.show_real)
-    columns = COLUMNS + ([report.Column("real_labels", "ReaL labels")] if args.show_real else [])
+    columns = report_columns.hard_examples(args.show_real)
     title = (f"{report.plural(len(rows), 'image')} most of the "
              f"{report.plural(len(preds), 'model')} get wrong at top-1 "
              f"({args.precomputed})")
