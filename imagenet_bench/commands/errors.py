@@ -36,8 +36,7 @@ def run(args) -> int:
     if args.limit < 1 or args.min_wrong < 1:
         raise InputError(f"--limit {args.limit} / --min-wrong {args.min_wrong}: both must be >= 1")
     preds = scorer.load_predictions(args.precomputed, val_dir=args.val_dir, mixed_hint=None, **loading(args))
-    top1 = [scorer.correct(p)[0] for p in preds]
-    rows = errors_view.hard_example_rows(preds, top1, limit=args.limit,
+    rows = errors_view.hard_example_rows(preds, limit=args.limit,
                                          min_wrong=args.min_wrong, with_real=args.show_real)
     columns = report_columns.hard_examples(args.show_real)
     title = (f"{report.plural(len(rows), 'image')} most of the "
