@@ -99,7 +99,6 @@ class Index:
         self.folder = os.path.realpath(folder)
         self.path = index_path(folder)
         self._db: Optional[sqlite3.Connection] = None
-        self.rebuilt = False  # True when a damaged or missing file was (re)created
 
     # -- opening -----------------------------------------------------------------------------
     def open(self) -> "Index":
@@ -111,7 +110,6 @@ class Index:
         except sqlite3.DatabaseError:
             self._recreate()
         if fresh:
-            self.rebuilt = True
             self._note_folder()
             prune()
         return self
@@ -139,7 +137,6 @@ class Index:
                 os.unlink(self.path + suffix)
             except FileNotFoundError:
                 pass
-        self.rebuilt = True
         self._connect()
 
     def _note_folder(self) -> None:

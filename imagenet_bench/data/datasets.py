@@ -50,7 +50,7 @@ _INFO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_info")
 class DatasetSpec:
     """What one test set is, how its folder must look, and where its published figures are."""
 
-    name: str  # the --dataset value, the CSV column, the cache tag prefix (val: "val")
+    name: str  # the --dataset value, the CSV column, the cache tag prefix (val: "val", cache/naming)
     title: str  # human name
     layouts: Tuple[str, ...]  # accepted folder layouts (WNID_FOLDERS, INDEX_FOLDERS, FLAT_OFFICIAL)
     label_source: str  # where each image's label comes from
@@ -72,11 +72,6 @@ class DatasetSpec:
     def num_classes(self) -> int:
         """Number of classes of the complete set."""
         return imagenet_meta.NUM_CLASSES if self.subset_file is None else len(self.classes)
-
-    @property
-    def tag_prefix(self) -> str:
-        """Prefix of the dataset tag in cache file names (``val`` keeps existing caches valid)."""
-        return "val" if self.name == DEFAULT else self.name
 
     def image_id(self, relpath: str) -> str:
         """Identity of an image from its path relative to the set's folder."""
