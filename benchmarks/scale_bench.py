@@ -165,7 +165,7 @@ def build(root: str, n: int, sets: int) -> Tuple[str, str]:
             if f.endswith(".npz") and not os.path.exists(os.path.join(every, f)):
                 os.link(os.path.join(val, f), os.path.join(every, f))
         open(os.path.join(every, ".done"), "w").close()
-    return val, every
+    return val, (every if sets > 1 else None)
 
 
 # --- timing -------------------------------------------------------------------------------------
