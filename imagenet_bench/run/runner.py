@@ -24,7 +24,7 @@
 * **progress** (tqdm: images/s and ETA), the final atomic ``cache.save`` and
   the acc@1 / acc@5 line.
 
-Backend protocol (duck-typed; see ``torch_backend.TorchBackend``)::
+Backend protocol (duck-typed; see ``backends.torch.TorchBackend``)::
 
     framework: str          # "torch" | "keras"
     model: str              # canonical model identity ("torch:inception_v3.IMAGENET1K_V1+legacy2019")
