@@ -49,6 +49,7 @@ class RunConfig:
     workers: Optional[int] = None  # decoding worker processes (None: backend default)
     threads: Optional[int] = None  # CPU threads per process (None: backend default)
     seed: int = 0  # random-weights seed
+    series: Optional[Dict[str, Any]] = None  # checkpoint-series record of this file (run/series.py)
 
     @property
     def model(self) -> str:
@@ -71,11 +72,14 @@ class RunConfig:
     def provenance(self) -> Dict[str, Any]:
         """Identity fields every cache records (model, framework, architecture, tag, settings)."""
         mid = self.model_id
-        return {"model": str(mid), "framework": mid.framework, "architecture": mid.arch,
-                "weights_tag": mid.tag or None, "settings": list(mid.settings),
-                "backend": self.framework, "preprocess_mode": self.preprocess,
-                "recipe_overrides": dict(self.overrides),
-                "numerics": self.amp or "fp32"}
+        out = {"model": str(mid), "framework": mid.framework, "architecture": mid.arch,
+               "weights_tag": mid.tag or None, "settings": list(mid.settings),
+               "backend": self.framework, "preprocess_mode": self.preprocess,
+               "recipe_overrides": dict(self.overrides),
+               "numerics": self.amp or "fp32"}
+        if self.series is not None:
+            out["checkpoint_series"] = dict(self.series)
+        return out
 
 
 def _settings_from_name(mid: ModelId, preprocess: Optional[str], weights: Optional[str],
