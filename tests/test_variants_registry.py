@@ -46,6 +46,24 @@ def test_skip_reasons_other_runtime_and_missing_packages(monkeypatch):
     assert variants.skip_reason("fp32", variants.KERAS) is None
 
 
+def test_openvino_rows_are_registered_and_name_their_extra_when_missing(monkeypatch):
+    for name in ("openvino", "openvino-default", "openvino-int8"):
+        v = variants.get(name)
+        assert (v.runtime, v.extra, v.default, v.gpu_only) == (variants.TORCH, "openvino", False, False)
+    assert variants.calibrated(["openvino", "openvino-int8", "openvino-default"]) == ["openvino-int8"]
+    assert variants.skip_reason("openvino", variants.KERAS) == "PyTorch-only variant; this is a Keras model"
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("openvino", "nncf") else real(name, *a))
+    assert variants.skip_reason("openvino-default", variants.TORCH) == \
+        "openvino not installed (pip install 'imagenet_bench[openvino]')"
+    assert variants.skip_reason("openvino-int8", variants.TORCH) == \
+        "openvino, nncf not installed (pip install 'imagenet_bench[openvino]')"
+    pytest.importorskip("torch")
+    from imagenet_bench.backends import openvino
+    assert openvino.missing() == "openvino, nncf not installed (pip install 'imagenet_bench[openvino]')"
+
+
 def test_help_and_errors_list_the_registry(capsys):
     with pytest.raises(SystemExit):
         cli.main(["verify", "variants", "--help"])
