@@ -35,6 +35,7 @@ GOAL_MB = 500
 
 SCORE = """
 import sys
+from imagenet_bench.models.identity import from_string
 from imagenet_bench.cli import main as cli
 rc = cli.main(["score", "--precomputed", sys.argv[1]])
 hwm = [int(li.split()[1]) for li in open("/proc/self/status") if li.startswith("VmHWM:")][0]
@@ -77,7 +78,7 @@ def real_cache(folder: str) -> None:
     prov = {"model": "real", "framework": "torch", "weights": "random", "preprocessing": "test",
             "library_versions": {}, "complete": True}
     p = cache.Predictions.build(top5, probs, labels, ids, prov)
-    cache.save(os.path.join(folder, cache.cache_filename("torch:real", len(ids), p.fingerprint)), p)
+    cache.save(os.path.join(folder, cache.cache_filename(from_string("torch:real"), len(ids), p.fingerprint)), p)
 
 
 def zip_bomb_cache(path: str, inflated: int = 5_900_000_000) -> None:

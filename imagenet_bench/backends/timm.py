@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import pickle
-from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 import numpy as np
@@ -34,8 +33,7 @@ from safetensors import SafetensorError
 from timm.data import create_transform
 
 from imagenet_bench.backends import timm_meta
-from imagenet_bench.backends.torch import (NO_WEIGHTS, RANDOM_SEED, TorchBackend, _autocast_dtype,
-                                          pick_device)
+from imagenet_bench.backends.torch import NO_WEIGHTS, RANDOM_SEED, TorchBackend
 from imagenet_bench.models import recipe as recipes
 from imagenet_bench.cache.atomic import file_sha256
 from imagenet_bench.data import pixels
@@ -46,26 +44,14 @@ SAFE_FILE, TORCH_FILE = "model.safetensors", "pytorch_model.bin"  # what timm fe
 LOAD_ERRORS = (RuntimeError, ValueError, KeyError, EOFError, pickle.UnpicklingError, SafetensorError)
 
 
-@dataclass(frozen=True)
-class TimmSpec:
-    """One runnable timm tag (what ``predict`` iterates over for ``--framework timm``)."""
-
-    arch: str  # timm architecture ("resnet50")
-    tag: str  # pretrained tag ("a1_in1k")
-
-    @property
-    def name(self) -> str:
-        """``arch.tag``, timm's own spelling."""
-        return f"{self.arch}.{self.tag}"
-
-    @property
-    def qualname(self) -> str:
-        """The canonical model id ``timm:arch.tag``."""
-        return f"timm:{self.name}"
+def timm_name(model_id) -> str:
+    """timm's own spelling ``arch.tag`` of a ``timm:`` :class:`~imagenet_bench.models.identity.ModelId`."""
+    return f"{model_id.arch}.{model_id.tag}"
 
 
-def lookup(name: str, framework: Optional[str] = None) -> TimmSpec:
-    """The :class:`TimmSpec` of ``name``; a tag without an ImageNet-1k head is an InputError."""
+def check_head(name: str) -> None:
+    """Refuse a tag (``arch.tag``) without an ImageNet-1k head with an InputError naming the
+    architecture's tags that have one."""
     cfg = timm_meta.pretrained_cfg(name)
     _, _, reason = timm_meta.head(cfg)
     if reason:
@@ -75,7 +61,6 @@ def lookup(name: str, framework: Optional[str] = None) -> TimmSpec:
                 if others else "")
         raise InputError(f"--model timm:{cfg.architecture}.{cfg.tag} cannot be scored on ImageNet-1k: "
                          f"{reason}. Fix: choose a tag with a 1000-class head{hint}")
-    return TimmSpec(cfg.architecture, cfg.tag)
 
 
 # --- weights ---------------------------------------------------------------------------------
@@ -104,59 +89,54 @@ def _missing_weights_error(cfg, reason: str) -> BenchError:
                       f"({reason}). {how}")
 
 
-def build(spec: TimmSpec, weights: Optional[str] = None,
+def build(name: str, weights: Optional[str] = None,
           checkpoint: Optional[str] = None) -> Tuple[torch.nn.Module, dict]:
-    """Build ``spec``; return (model in eval mode, provenance of its weights).
+    """Build timm's ``arch.tag`` ``name``; return (model in eval mode, provenance of its weights).
 
     ``checkpoint``: the file stands in for the download (timm's own loader, with the
     tag's key remapping); ``weights`` in ``none|random``: seeded random weights;
     otherwise timm's pretrained weights (a :class:`BenchError` names the cache when offline).
     """
-    cfg = timm_meta.get_pretrained_cfg(spec.name)
+    cfg = timm_meta.get_pretrained_cfg(name)
+    arch, _, tag = name.partition(".")
+    qualname = f"timm:{name}"
     if checkpoint:
         if not os.path.isfile(checkpoint):
             raise InputError(f"--checkpoint {checkpoint}: file not found. Fix: pass the path of a "
-                             f"weights file of {spec.qualname} (model.safetensors or a state_dict)")
+                             f"weights file of {qualname} (model.safetensors or a state_dict)")
         try:
-            model = timm.create_model(spec.name, pretrained=True,
+            model = timm.create_model(name, pretrained=True,
                                       pretrained_cfg_overlay={"file": os.path.abspath(checkpoint)})
         except LOAD_ERRORS + (OSError,) as e:
             lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [""]
             detail = "; ".join(ln if len(ln) < 160 else ln[:160] + " ..." for ln in lines[:3])
-            raise InputError(f"--checkpoint {checkpoint}: cannot be loaded into {spec.qualname} "
+            raise InputError(f"--checkpoint {checkpoint}: cannot be loaded into {qualname} "
                              f"({type(e).__name__}: {detail}). Fix: pass a checkpoint of this "
                              f"architecture") from None
         return model.eval(), {"weights": "checkpoint", "weights_file": os.path.basename(checkpoint),
                               "weights_sha256": file_sha256(checkpoint)}
     if weights is not None and weights in NO_WEIGHTS:
         torch.manual_seed(RANDOM_SEED)
-        model = timm.create_model(spec.name, pretrained=False)
+        model = timm.create_model(name, pretrained=False)
         return model.eval(), {"weights": f"random(seed={RANDOM_SEED})"}
-    if weights is not None and weights != spec.tag:
+    if weights is not None and weights != tag:
         raise InputError(f"--weights {weights}: for timm the weights tag is part of the model name "
-                         f"(--model timm:{spec.arch}.{weights}); --weights takes only 'none' "
+                         f"(--model timm:{arch}.{weights}); --weights takes only 'none' "
                          f"(random weights)")
     try:
-        model = timm.create_model(spec.name, pretrained=True)
+        model = timm.create_model(name, pretrained=True)
     except OSError as e:  # huggingface_hub / urllib: not cached and not downloadable
         raise _missing_weights_error(cfg, f"{type(e).__name__}: {str(e).splitlines()[0][:200]}") from None
     except LOAD_ERRORS as e:  # a cached file that does not load
         where = hub_location(cfg)[0]
-        raise BenchError(f"the cached weights of {spec.qualname} under {where} cannot be loaded "
+        raise BenchError(f"the cached weights of {qualname} under {where} cannot be loaded "
                          f"({type(e).__name__}: {str(e).splitlines()[0][:200]}). Fix: delete them "
                          f"and fetch them again, or pass --checkpoint FILE") from None
     url, file_name = timm_meta.weights_location(cfg)
-    return model.eval(), {"weights": spec.tag, "weights_url": url, "weights_file": file_name}
+    return model.eval(), {"weights": tag, "weights_url": url, "weights_file": file_name}
 
 
 # --- the backend -----------------------------------------------------------------------------
-
-def autocast_dtype(amp, device: torch.device) -> Optional[str]:
-    """None/False: float32; True or "auto": float16 on CUDA, bfloat16 elsewhere; else the dtype."""
-    if amp not in (None, False, True, "auto", "bf16", "fp16"):
-        raise InputError(f"--amp {amp!r}: choose bf16 or fp16")
-    return _autocast_dtype(amp, device)
-
 
 class _TimmLoad:
     """Decode one image as timm's loader does (``convert("RGB")``) and apply timm's eval
@@ -188,20 +168,20 @@ class TimmBackend(TorchBackend):
     variants, DataLoader workers: :class:`TorchBackend`), but with timm's own eval transform in
     place of the registry recipe's resize/crop/normalise."""
 
-    framework = "timm"
-
-    def __init__(self, module: torch.nn.Module, spec: TimmSpec, model: str, weights_prov: dict,
-                 **kw):
-        self.spec = spec
-        self.data_config = timm_meta.data_config(timm_meta.get_pretrained_cfg(spec.name))
+    def __init__(self, module: torch.nn.Module, config, weights_prov: dict, **numerics):
+        """``config``: the RunConfig of a ``timm:`` model (device, batch size, workers, amp);
+        ``numerics``: :class:`TorchBackend`'s ``tf32``/``channels_last``/``compile``."""
+        self.timm_name = timm_name(config.model_id)
+        self.data_config = timm_meta.data_config(timm_meta.get_pretrained_cfg(self.timm_name))
         self.transform = create_transform(**self.data_config, is_training=False)
-        super().__init__(module, model, recipes.from_timm_config(self.data_config), weights_prov, **kw)
+        super().__init__(module, config, weights_prov,
+                         recipe=recipes.from_timm_config(self.data_config), **numerics)
 
     def provenance(self) -> dict:
         """The torch backend's, with timm's resolved data config and transform as the recipe."""
         prov = super().provenance()
         prov.update(
-            builder=f"timm:{self.spec.arch}", timm_model=self.spec.name,
+            builder=f"timm:{self.config.model_id.arch}", timm_model=self.timm_name,
             preprocessing={"mode": "timm", "normalization": "torch",
                            **timm_meta.recipe(self.data_config)},
             timm_data_config={k: list(v) if isinstance(v, tuple) else v
@@ -241,46 +221,23 @@ class TimmBackend(TorchBackend):
 
 # --- construction from the command line ------------------------------------------------------
 
-def model_name(spec: TimmSpec, weights_prov: dict, amp: Optional[str] = None) -> str:
-    """Cache name: ``resnet50.a1_in1k``, ``+random`` / ``+ckpt-<sha8>`` for other weights,
-    ``+bf16`` / ``+fp16`` under autocast (settings sorted, as ``models.identity`` spells them)."""
-    settings = [amp] if amp else []
-    if "weights_sha256" in weights_prov:
-        settings.append(f"ckpt-{weights_prov['weights_sha256'][:8]}")
-    elif weights_prov["weights"].startswith("random"):
-        settings.append("random")
-    return spec.name + "".join(f"+{s}" for s in sorted(settings))
-
-
-def from_spec(spec: TimmSpec, weights: Optional[str] = None, checkpoint: Optional[str] = None,
-              name: Optional[str] = None, **kw) -> TimmBackend:
-    """A backend for one timm tag (``weights``: None = pretrained, 'none' = random)."""
-    module, prov = build(spec, weights, checkpoint)
-    amp = autocast_dtype(kw.get("amp"), pick_device(kw.get("device", "auto")))
-    return TimmBackend(module, spec, name or model_name(spec, prov, amp), prov, **kw)
-
-
 def from_config(config, **numerics) -> TimmBackend:
-    """The backend of a typed run config (``run/config.py``'s ``RunConfig``, duck-typed).
+    """The backend of a :class:`~imagenet_bench.run.config.RunConfig` of a ``timm:`` model.
 
-    Uses ``config.model_id`` (arch, tag; its canonical string names the cache),
-    ``pretrained``, ``checkpoint``, ``amp``, ``device``, ``batch_size``, ``workers``,
-    ``threads``; recipe overrides and ``legacy2019`` are refused (timm's own transform).
+    Uses ``config.model_id`` (arch, tag), ``pretrained``, ``checkpoint`` and the
+    resources and settled amp dtype; recipe overrides and ``legacy2019`` are refused
+    (timm's own transform; ``config.build`` refuses them first, from the declared
+    capabilities). ``numerics``: ``tf32``/``channels_last``/``compile``.
     """
-    if getattr(config, "overrides", None) or getattr(config, "preprocess", "reference") != "reference":
-        raise InputError(f"{config.model}: timm models use timm's own transform (resolve_data_config "
-                         f"+ create_transform); drop --resize/--crop/--interpolation/--mean/--std "
-                         f"and --preprocess")
-    spec = lookup(f"{config.model_id.arch}.{config.model_id.tag}")
-    if config.amp == "auto":  # the device decides the dtype, named in the id (as the torch backend)
-        config = config.with_amp(autocast_dtype("auto", pick_device(config.device)))
-    module, prov = build(spec, None if config.pretrained else "none", config.checkpoint)
-    extra = config.provenance() if callable(getattr(config, "provenance", None)) else {}
-    backend = TimmBackend(module, spec, config.model, dict(extra, **prov), device=config.device,
-                          batch_size=config.batch_size or 32, workers=config.workers,
-                          amp=config.amp, threads=config.threads, **numerics)
-    return backend
+    if config.overrides or config.preprocess != "reference":
+        raise InputError(f"{config.model_id}: timm models use timm's own transform "
+                         f"(resolve_data_config + create_transform); drop --resize/--crop/"
+                         f"--interpolation/--mean/--std and --preprocess")
+    name = timm_name(config.model_id)
+    check_head(name)
+    module, prov = build(name, None if config.pretrained else "none", config.checkpoint)
+    return TimmBackend(module, config, prov, **numerics)
 
 
-__all__: List[str] = ["TimmSpec", "TimmBackend", "lookup", "build", "hub_location",
-                      "from_spec", "from_config", "autocast_dtype"]
+__all__: List[str] = ["TimmBackend", "check_head", "build", "hub_location", "from_config",
+                      "timm_name"]
