@@ -278,3 +278,7 @@ def test_verify_variants_runs_a_timm_model_through_timms_transform(valdir, tmp_p
     for name in names:
         prov = cache.load(str(out / name)).provenance
         assert prov["preprocessing"]["mode"] == "timm" and prov["resize_crop"] == "timm.data.create_transform"
+        # the model library that ran it, whatever the runtime (the ONNX row recorded "torch" once)
+        assert prov["backend"] == "timm" and prov["framework"] == "timm", (name, prov["backend"])
+    onnx = cache.load(str(next(out.glob("*+onnx+*.npz")))).provenance
+    assert onnx["runtime"] == "onnxruntime" and onnx["settings"] == ["onnx", "random"]
