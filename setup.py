@@ -21,8 +21,11 @@ VARIANTS = ["onnx>=1.16", "onnxscript>=0.1", "onnxruntime>=1.17", "jax[cpu]>=0.4
 REPORT = ["plotly>=5.0"]
 SLURM = ["submitit>=1.5"]  # imagenet-bench sweep run --executor slurm
 # tensorflow-datasets: only to cross-check the shipped label files against its wheel;
-# selenium drives Debian's chromium + chromium-driver in the HTML report's browser test
-TEST = ["pytest>=7", "scipy>=1.7", "tensorflow-datasets>=4.9", "selenium>=4.10"]
+# selenium drives Debian's chromium + chromium-driver in the HTML report's browser test;
+# import-linter: the layer contract (.importlinter); vulture + ruff: dead code and lint
+# (tests/test_layers.py, tests/test_dead_code.py); pytest-xdist: `-n auto` for the fast tier
+TEST = ["pytest>=7", "scipy>=1.7", "tensorflow-datasets>=4.9", "selenium>=4.10", "import-linter>=2.1",
+        "vulture>=2.10", "ruff>=0.5", "pytest-xdist>=3"]
 
 setup(
     name="imagenet_bench",

@@ -54,7 +54,7 @@ def main(argv=None) -> int:
 
     import numpy as np
     from imagenet_bench.cache import store as cache
-    from imagenet_bench.data import dataset
+    from imagenet_bench.data import datasets
     from imagenet_bench.backends.keras import child as kb
     from imagenet_bench.run import config as run_config
     from imagenet_bench.run import runner
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     if not os.path.isdir(args.val):
         print(f"no validation images at {args.val}; pass --val DIR", file=sys.stderr)
         return 2
-    all_images = dataset.discover(args.val)
+    all_images = datasets.discover(args.val)
     n = min(args.n, all_images.num_images)
     vs = all_images.select(list(range(n)))
     spec = get_model(f"keras:{args.model}")

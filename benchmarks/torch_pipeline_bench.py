@@ -69,11 +69,11 @@ def main(argv=None) -> int:
     p.add_argument("--repeat", type=int, default=3)
     args = p.parse_args(argv)
 
-    from imagenet_bench.data import dataset
+    from imagenet_bench.data import datasets
     from imagenet_bench.models import registry
     from imagenet_bench.backends import torch as torch_backend
 
-    vs = dataset.discover(args.val)
+    vs = datasets.discover(args.val)
     vs = vs.select(range(min(args.images, vs.num_images)))
     backend = torch_backend.from_spec(registry.get_model(args.model, "torch"), weights="none",
                                       batch_size=args.batch_size, workers=args.workers,

@@ -45,13 +45,13 @@ def main(argv=None) -> int:
     """Print images/s of fp32 and of each variant, and the ratio to fp32."""
     import numpy as np
     from imagenet_bench.commands import variants as cmd
-    from imagenet_bench.commands.verify import pick_rows
-    from imagenet_bench.data import dataset
+    from imagenet_bench.data.datasets import spaced_rows as pick_rows
+    from imagenet_bench.data import datasets
 
     args = _parse(sys.argv[1:] if argv is None else argv)
     cfg = cmd.reference_config(args)
     names = cmd.parse_variants(args.variants, cmd._default_variants(cfg))
-    valset = dataset.discover(args.val_dir)
+    valset = datasets.discover(args.val_dir)
     valset = valset.select(pick_rows(valset.num_images, args.n))
     split = args.calibration_split if any(v in cmd.CALIBRATED for v in names) else 0
     calibration = [(valset.image_ids[r], valset.paths[r]) for r in range(split)]

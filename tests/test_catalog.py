@@ -134,7 +134,8 @@ def test_data_files_ship_as_package_data():
     text = (REPO / "setup.py").read_text()
     assert '"imagenet_bench.models": ["data/*.json"]' in text
     files = sorted(p.name for p in (REPO / "imagenet_bench" / "models" / "data").glob("*.json"))
-    assert files == sorted([f"{lib}.json" for lib in catalog.available()] + ["timm_results.json"])
+    assert files == sorted([f"{lib}.json" for lib in catalog.available()] + ["timm_results.json",
+                                                                          "flops.json"])
 
 
 @pytest.mark.slow

@@ -5,14 +5,14 @@ import numpy as np
 import pytest
 
 from conftest import make_valset, require_subset, SUBSET
-from imagenet_bench.data import dataset
+from imagenet_bench.data import datasets, layouts
 from imagenet_bench.data import imagenet_meta
 from imagenet_bench.errors import InputError
 
 
 def test_imagefolder_order_labels_and_ids(tmp_path):
     root = make_valset(tmp_path / "val", num_classes=3, per_class=2)
-    vs = dataset.discover(str(root))
+    vs = datasets.discover(str(root))
     assert vs.layout == "imagefolder"
     assert vs.image_ids == sorted(vs.image_ids)
     index = imagenet_meta.wnid_to_index()
@@ -22,8 +22,8 @@ def test_imagefolder_order_labels_and_ids(tmp_path):
 
 
 def test_flat_and_imagefolder_copies_have_same_fingerprint(tmp_path):
-    folder = dataset.discover(str(make_valset(tmp_path / "a", layout="imagefolder")))
-    flat = dataset.discover(str(make_valset(tmp_path / "b", layout="flat")))
+    folder = datasets.discover(str(make_valset(tmp_path / "a", layout="imagefolder")))
+    flat = datasets.discover(str(make_valset(tmp_path / "b", layout="flat")))
     assert flat.layout == "flat"
     assert flat.image_ids == folder.image_ids
     assert flat.fingerprint == folder.fingerprint
@@ -34,14 +34,14 @@ def test_non_image_files_are_ignored(tmp_path):
     root = make_valset(tmp_path / "val", layout="flat")
     (root / "notes.txt").write_text("x")
     (root / ".hidden.JPEG").write_bytes(b"")
-    assert dataset.discover(str(root)).num_images == 9
+    assert datasets.discover(str(root)).num_images == 9
 
 
 def test_unknown_folder_is_refused(tmp_path):
     root = make_valset(tmp_path / "val")
     (root / "cats").mkdir()
     with pytest.raises(InputError, match="cats.*not ImageNet-1k wnids"):
-        dataset.discover(str(root))
+        datasets.discover(str(root))
 
 
 def test_wrongly_sorted_official_file_is_refused(tmp_path):
@@ -50,27 +50,27 @@ def test_wrongly_sorted_official_file_is_refused(tmp_path):
     f = next(a.iterdir())
     shutil.move(str(f), str(b / f.name))
     with pytest.raises(InputError, match="wrong class folder.*official label"):
-        dataset.discover(str(root))
+        datasets.discover(str(root))
 
 
 def test_flat_unofficial_name_is_refused(tmp_path):
     root = make_valset(tmp_path / "val", layout="flat")
     (root / "holiday.jpg").write_bytes(b"x")
     with pytest.raises(InputError, match="holiday.jpg: not an official validation file name"):
-        dataset.discover(str(root))
+        datasets.discover(str(root))
 
 
 def test_missing_dir_and_empty_dir(tmp_path):
     with pytest.raises(InputError, match="does not exist"):
-        dataset.discover(str(tmp_path / "nope"))
+        datasets.discover(str(tmp_path / "nope"))
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no images found"):
-        dataset.discover(str(tmp_path / "empty"))
+        datasets.discover(str(tmp_path / "empty"))
 
 
 def test_full_set_detection_uses_the_official_list():
     full = imagenet_meta.full_val_image_ids()
-    vs = dataset.ValSet("/x", "flat", list(full), ["/x"] * len(full),
+    vs = datasets.ValSet("/x", "flat", list(full), ["/x"] * len(full),
                         np.zeros(len(full), np.int16), "test")
     assert vs.is_full and vs.describe().startswith("full ImageNet")
     assert not vs.select(range(10)).is_full
@@ -89,12 +89,12 @@ def test_devkit_labels(tmp_path):
     truth = [1000 - wn.index(w) for w in imagenet_meta.validation_wnids()]
     (tmp_path / "data" / "ILSVRC2012_validation_ground_truth.txt").write_text(
         "\n".join(map(str, truth)) + "\n")
-    assert dataset.devkit_validation_wnids(str(tmp_path)) == imagenet_meta.validation_wnids()
+    assert layouts.devkit_validation_wnids(str(tmp_path)) == imagenet_meta.validation_wnids()
 
 
 def test_real_subset_labels_match_third_party_file():
     root = require_subset()
-    vs = dataset.discover(str(root))
+    vs = datasets.discover(str(root))
     assert vs.num_images == 1300 and vs.layout == "flat" and not vs.is_full
     assert vs.num_classes == 725
     theirs = {}

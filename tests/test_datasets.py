@@ -8,7 +8,7 @@ import pytest
 from conftest import fake_config, make_valset, official_files
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cli import main as cli
-from imagenet_bench.data import dataset, datasets, imagenet_meta
+from imagenet_bench.data import datasets, imagenet_meta
 from imagenet_bench.errors import InputError
 from imagenet_bench.analysis import scorer
 from imagenet_bench.run import runner
@@ -209,7 +209,7 @@ def test_predict_cli_refuses_unknown_dataset_and_wrong_layout(tmp_path, capsys):
 
 def test_val_default_is_unchanged(tmp_path):
     val = make_valset(tmp_path / "val", num_classes=2, per_class=1)
-    a, b = dataset.discover(str(val)), datasets.discover(str(val))
+    a, b = datasets.discover(str(val)), datasets.discover(str(val))
     assert a.image_ids == b.image_ids and a.labels.tolist() == b.labels.tolist()
     assert a.dataset == b.dataset == "imagenet-val" and a.class_subset is None
     assert a.image_ids == [f"{w}/{n}" for w, n in official_files(2, 1)]

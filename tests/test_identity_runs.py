@@ -238,10 +238,10 @@ def test_predict_runs_entries_outside_2019_with_their_own_recipe(name, canonical
     pytest.importorskip("torch")
     from conftest import make_valset
     from imagenet_bench.cache import store as cache
-    from imagenet_bench.data import dataset
+    from imagenet_bench.data import datasets
     valdir = make_valset(tmp_path / "val", num_classes=1, per_class=2)  # one batch: fast
     assert cli.main(["predict", str(valdir), "-m", name, *FAST, "-o", str(tmp_path)]) == 0
-    vs = dataset.discover(str(valdir))
+    vs = datasets.discover(str(valdir))
     expected = tmp_path / cache.cache_filename(from_string(f"{canonical}+random"), vs.num_images, vs.fingerprint)
     assert cache.find_caches(str(tmp_path)) == [str(expected)]
     used = cache.load(str(expected)).provenance["preprocessing"]

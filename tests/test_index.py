@@ -134,6 +134,7 @@ def test_a_damaged_row_is_re_derived_not_trusted(tmp_path, capsys):
     assert folder.load_folder(str(d)).validated == 0  # and the rows were rewritten
 
 
+@pytest.mark.slow  # spawns three processes
 def test_two_score_processes_at_once_on_a_fresh_folder(tmp_path, capsys):
     d = tmp_path / "val"
     rng = np.random.default_rng(5)
@@ -244,3 +245,58 @@ def test_lazy_arrays_match_a_full_load(tmp_path):
             assert np.array_equal(getattr(p, name), getattr(full, name)), name
         assert np.array_equal(p.top1_pred(), full.top5_idx[:, 0])
         assert p.provenance == full.provenance and p.num_images == full.num_images
+
+
+READERS = ("score", "compare", "per-class", "errors", "robustness")
+
+
+def _with_setup(setup, monkeypatch):
+    for name, value in setup.env.items():
+        monkeypatch.setenv(name, value)
+    for obj, attr, value in setup.patches:
+        if isinstance(obj, dict):
+            if value is corpus.DELETE:
+                monkeypatch.delitem(obj, attr, raising=False)
+            else:
+                monkeypatch.setitem(obj, attr, value)
+        else:
+            monkeypatch.setattr(obj, attr, value, raising=False)
+
+
+@pytest.mark.parametrize("case", [c for c in corpus.CASES if c.kind in ("cache", "2019") and not c.slow],
+                         ids=lambda c: c.name)
+def test_corpus_cases_read_the_same_with_and_without_the_index(case, tmp_path, monkeypatch, capsys):
+    """Every cache case of the corpus: index cold, index warm and --no-index say the same."""
+    import contextlib
+    setup = case.build(tmp_path)
+    if setup.argv is None or setup.argv[0] not in READERS:
+        pytest.skip(f"{case.name} does not read a folder through a scoring command")
+    _with_setup(setup, monkeypatch)
+    runs = []
+    for extra in ([], [], ["--no-index"]):
+        with contextlib.ExitStack() as stack:
+            for make in setup.hold:
+                stack.enter_context(make())
+            runs.append(_run(setup.argv + extra, capsys))
+    assert runs[0][0] == setup.rc, runs[0]
+    assert runs[0] == runs[1] == runs[2]
+
+
+def test_warm_commands_read_only_what_they_need(tmp_path, monkeypatch, capsys):
+    """Index warm: score, compare and per-class open no cache file; custom labels read
+    top5_idx only, never top5_prob, and no header is parsed again."""
+    from imagenet_bench.cache import checks, npz
+    d = tmp_path / "val"
+    write_caches(d, _good(5))
+    labels = tmp_path / "labels.npy"
+    np.save(labels, np.arange(40) % 7)
+    assert _run(["score", "--precomputed", str(d)], capsys)[0] == 0  # builds the index
+    reads, inspected = [], []
+    real_read, real_inspect = npz.read_member, checks.inspect_npz
+    monkeypatch.setattr(npz, "read_member", lambda fp, name, m: reads.append(name) or real_read(fp, name, m))
+    monkeypatch.setattr(checks, "inspect_npz", lambda *a, **k: inspected.append(a[0]) or real_inspect(*a, **k))
+    for argv in (["score"], ["compare", "torch:model1", "torch:model2"], ["per-class", "torch:model3"]):
+        assert _run(argv + ["--precomputed", str(d)], capsys)[0] == 0
+    assert reads == [] and inspected == []
+    assert _run(["score", "--precomputed", str(d), "--labels", str(labels)], capsys)[0] == 0
+    assert reads == ["top5_idx"] * 5 and inspected == []

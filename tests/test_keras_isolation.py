@@ -12,7 +12,7 @@ skip_without_keras()  # before any TensorFlow import, see keras_helpers
 keras = pytest.importorskip("keras")
 
 from conftest import make_valset  # noqa: E402
-from imagenet_bench.data import dataset  # noqa: E402
+from imagenet_bench.data import datasets  # noqa: E402
 from imagenet_bench.backends.keras import child as kb  # noqa: E402
 from imagenet_bench.backends.keras import parent  # noqa: E402
 from imagenet_bench.run import config as run_config  # noqa: E402
@@ -40,7 +40,7 @@ def _run(name, paths):
 def test_in_process_a_b_a_b_identical_and_memory_does_not_accumulate(tmp_path):
     """In-process release (the alternative measured in docs/keras.md): bitwise identical
     outputs; TensorFlow keeps the largest model's memory, but repeats add nothing."""
-    paths = dataset.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=2))).paths
+    paths = datasets.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=2))).paths
     out, mem = [], []
     for name in ["densenet121", "resnet50", "densenet121", "resnet50"]:
         out.append(_run(name, paths))
@@ -72,7 +72,7 @@ def _alive(pid):
 @pytest.mark.slow
 def test_predict_runs_each_model_in_its_own_process_a_b_a(tmp_path):
     """What `predict` uses: a child process per model, closed before the next one starts."""
-    paths = dataset.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=2))).paths
+    paths = datasets.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=2))).paths
     _run("densenet121", paths)  # in-process reference first: the baseline includes its memory
     base = rss_mb()
     outs, pids = [], []

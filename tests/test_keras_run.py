@@ -13,7 +13,7 @@ keras = pytest.importorskip("keras")
 
 from conftest import make_valset, same_provenance  # noqa: E402
 from imagenet_bench.cache import store as cache  # noqa: E402
-from imagenet_bench.data import dataset  # noqa: E402
+from imagenet_bench.data import datasets  # noqa: E402
 from imagenet_bench.backends.keras import child as kb  # noqa: E402
 from imagenet_bench.data import pixels  # noqa: E402
 from imagenet_bench.run import runner  # noqa: E402
@@ -41,7 +41,7 @@ def net():
 
 @pytest.mark.slow
 def test_runner_cache_holds_the_compiled_single_image_outputs(tmp_path, net):
-    vs = dataset.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=3)))
+    vs = datasets.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=3)))
     res = runner.run(vs, net, opts(tmp_path / "out", save_all_probs=True))
     got = cache.load(res.cache_path, with_all_probs=True)
     assert os.path.basename(res.cache_path).startswith("keras-ResNet50.imagenet+legacy2019+random.val6-")
@@ -64,7 +64,7 @@ def test_bad_image_is_named_or_recorded_missing(tmp_path, net):
     root = make_valset(tmp_path / "val", num_classes=2, per_class=2)
     bad = sorted(root.rglob("*.JPEG"))[1]
     bad.write_bytes(b"not a jpeg")
-    vs = dataset.discover(str(root))
+    vs = datasets.discover(str(root))
     with pytest.raises(BenchError, match=bad.name):
         runner.run(vs, net, opts(tmp_path / "a"))
     res = runner.run(vs, net, opts(tmp_path / "b", skip_bad_images=True))
@@ -97,7 +97,7 @@ def test_sigkill_then_resume_gives_identical_cache(tmp_path):
     assert again.returncode == 0, err[-2000:]
     assert "resum" in err.lower()
     got = cache.load(str(next(out.glob("keras-ResNet50.imagenet+random.val12-*.npz"))))
-    ref = _reference(tmp_path, dataset.discover(str(root)))
+    ref = _reference(tmp_path, datasets.discover(str(root)))
     assert np.array_equal(got.top5_idx, ref.top5_idx) and np.array_equal(got.top5_prob, ref.top5_prob)
     assert same_provenance(got, ref)
 
@@ -116,5 +116,5 @@ def test_two_shards_by_rank_merge_into_the_single_process_cache(tmp_path):
     finals = [p for p in out.glob("keras-ResNet50.imagenet+random.val6-*.npz") if ".partial" not in p.name]
     assert len(finals) == 1 and not list(out.glob("*.partial.npz"))
     got = cache.load(str(finals[0]))
-    ref = _reference(tmp_path, dataset.discover(str(root)))
+    ref = _reference(tmp_path, datasets.discover(str(root)))
     assert np.array_equal(got.top5_idx, ref.top5_idx) and np.array_equal(got.top5_prob, ref.top5_prob)

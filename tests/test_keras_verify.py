@@ -9,7 +9,7 @@ keras = pytest.importorskip("keras")
 
 from conftest import make_valset  # noqa: E402
 from imagenet_bench.cli import main as cli  # noqa: E402
-from imagenet_bench.data import dataset  # noqa: E402
+from imagenet_bench.data import datasets  # noqa: E402
 from imagenet_bench.backends.keras import child as kb  # noqa: E402
 from imagenet_bench.backends.keras import verify as kv  # noqa: E402
 from imagenet_bench.models.registry import get_model  # noqa: E402
@@ -77,7 +77,7 @@ def test_drift_command_exits_1_on_drift_and_0_on_a_real_architecture(tmp_path, c
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["densenet121", "inceptionv3", "nasnetmobile"])
 def test_real_architectures_show_zero_drift(name, tmp_path):
-    vs = dataset.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=2)))
+    vs = datasets.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=2)))
     with kb.KerasBackend(get_model(f"keras:{name}"), weights=None) as b:
         report = kv.drift(b.keras_model, b.predict, (b.preprocess(p)[None] for p in vs.paths))
         stats = [v.path for v in b.keras_model.non_trainable_variables if "moving_" in v.path]
@@ -87,7 +87,7 @@ def test_real_architectures_show_zero_drift(name, tmp_path):
 
 @pytest.mark.slow
 def test_determinism_report_on_a_real_architecture(tmp_path):
-    vs = dataset.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=3)))
+    vs = datasets.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=3)))
     with kb.KerasBackend(get_model("keras:resnet50"), weights=None) as b:  # informative outputs
         one, batch = kv.backend_functions(b)
         rep = kv.determinism(one, batch, ((i, b.preprocess(p)) for i, p in zip(vs.image_ids, vs.paths)),

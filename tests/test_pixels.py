@@ -119,7 +119,7 @@ def test_torch_backend_pixels_equal_pixels_module(model, mode):
 def test_dataset_pixels_runner_do_not_import_torch():
     import subprocess
     import sys
-    code = ("import sys; import imagenet_bench.data.dataset, imagenet_bench.data.pixels, imagenet_bench.run.runner; "
+    code = ("import sys; import imagenet_bench.data.datasets, imagenet_bench.data.pixels, imagenet_bench.run.runner; "
             "bad = [m for m in ('torch', 'torchvision', 'tensorflow', 'keras') if m in sys.modules]; "
             "print(bad); sys.exit(1 if bad else 0)")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

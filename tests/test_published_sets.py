@@ -6,7 +6,8 @@ import pytest
 
 import set_caches
 from imagenet_bench.cli import main as cli
-from imagenet_bench.models import published, registry, timm_results
+from imagenet_bench.analysis import published
+from imagenet_bench.models import registry, timm_results
 
 A_MODEL = "timm:resnet18.a1_in1k"
 

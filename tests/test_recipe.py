@@ -8,7 +8,8 @@ import pytest
 
 from conftest import make_preds
 from imagenet_bench.data import pixels
-from imagenet_bench.models import catalog, published
+from imagenet_bench.analysis import published
+from imagenet_bench.models import catalog
 from imagenet_bench.models import recipe as recipes
 from imagenet_bench.models.recipe import Recipe
 

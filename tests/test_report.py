@@ -52,7 +52,7 @@ def _page_data(path):
 
 
 def test_mixed_folder_rows_are_the_score_csv_and_bad_files_are_listed(mixed):
-    folder, out, expected, good, stderr = mixed
+    _, out, expected, good, stderr = mixed
     data, _ = _page_data(out)
     assert len(data["rows"]) == expected["scored"] == len(good["score"])
     page = {(r["model"], r["dataset"]): r for r in data["rows"]}
@@ -84,7 +84,7 @@ def test_mixed_folder_effective_robustness_is_the_robustness_csv(mixed):
 
 
 def test_report_is_one_file_with_nothing_fetched_from_outside(mixed):
-    folder, out, _, _, _ = mixed
+    _, out, _, _, _ = mixed
     _, text = _page_data(out)
     assert not re.search(r"<script[^>]+src=", text) and not re.search(r"<link[^>]+href=", text)
     assert "cdn.plot.ly" not in text.split("<script>")[0]  # nothing before the inlined code
@@ -144,3 +144,16 @@ def test_pareto_front_keeps_only_undominated_points():
     assert pareto_front(pts) == [(0.5, 10), (1, 50), (3, 60), (5, 70)]
     speed = [(100, 50), (200, 40), (50, 60), (300, 45)]  # images/s: higher is better
     assert pareto_front(speed, cost_up=False) == [(50, 60), (100, 50), (300, 45)]
+
+
+@pytest.mark.slow
+def test_a_built_wheel_carries_the_report_script_and_styles(built_wheel):
+    from conftest import run_from_site
+    names, site = built_wheel
+    assert {"imagenet_bench/report/assets/report.js", "imagenet_bench/report/assets/report.css"} <= names
+    code = ("from imagenet_bench.report import html; import imagenet_bench; "
+            "print(imagenet_bench.__file__); "
+            "print(len(html._asset('report.js')), len(html._asset('report.css')))")
+    where, sizes = run_from_site(site, code)
+    assert where.startswith(str(site))
+    assert all(int(n) > 1000 for n in sizes.split())

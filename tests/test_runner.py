@@ -6,7 +6,7 @@ import pytest
 
 from conftest import fake_config, make_valset, same_provenance
 from imagenet_bench.cache import store as cache
-from imagenet_bench.data import dataset
+from imagenet_bench.data import datasets
 from imagenet_bench.data import pixels
 from imagenet_bench.run import checkpoint, runner
 from imagenet_bench.errors import BenchError
@@ -47,7 +47,7 @@ def opts(out, **kw):
 
 
 def test_run_writes_a_valid_cache_with_accuracy(valdir, tmp_path):
-    vs = dataset.discover(str(valdir))
+    vs = datasets.discover(str(valdir))
     res = runner.run(vs, NumpyBackend(), opts(tmp_path / "out"))
     preds = cache.load(res.cache_path)
     assert res.complete and preds.image_ids == vs.image_ids
@@ -59,7 +59,7 @@ def test_run_writes_a_valid_cache_with_accuracy(valdir, tmp_path):
 
 
 def test_interrupted_run_resumes_to_identical_cache(tmp_path):
-    vs = dataset.discover(str(make_valset(tmp_path / "val", num_classes=4, per_class=3)))
+    vs = datasets.discover(str(make_valset(tmp_path / "val", num_classes=4, per_class=3)))
     ref = cache.load(runner.run(vs, NumpyBackend(), opts(tmp_path / "ref")).cache_path)
     with pytest.raises(KeyboardInterrupt):
         runner.run(vs, NumpyBackend(fail_after=3), opts(tmp_path / "out", checkpoint_every=2))
@@ -75,7 +75,7 @@ def test_interrupted_run_resumes_to_identical_cache(tmp_path):
 
 
 def test_checkpoint_from_other_settings_is_refused(tmp_path, valdir):
-    vs = dataset.discover(str(valdir))
+    vs = datasets.discover(str(valdir))
     with pytest.raises(KeyboardInterrupt):
         runner.run(vs, NumpyBackend(fail_after=1), opts(tmp_path / "o", checkpoint_every=1))
     with pytest.raises(BenchError, match="partial.npz belongs to a run with other settings.*batch_size"):
@@ -83,14 +83,14 @@ def test_checkpoint_from_other_settings_is_refused(tmp_path, valdir):
 
 
 def test_existing_cache_is_not_recomputed(tmp_path, valdir):
-    vs = dataset.discover(str(valdir))
+    vs = datasets.discover(str(valdir))
     runner.run(vs, NumpyBackend(), opts(tmp_path / "o"))
     b = NumpyBackend()
     assert runner.run(vs, b, opts(tmp_path / "o")).complete and b.calls == 0
 
 
 def test_shards_merge_into_the_single_process_cache(tmp_path):
-    vs = dataset.discover(str(make_valset(tmp_path / "val", num_classes=3, per_class=4)))
+    vs = datasets.discover(str(make_valset(tmp_path / "val", num_classes=3, per_class=4)))
     ref = cache.load(runner.run(vs, NumpyBackend(), opts(tmp_path / "ref")).cache_path)
     results = [runner.run(vs, NumpyBackend(), opts(tmp_path / "out", shard=runner.Shard(r, 3)))
                for r in (2, 0, 1)]
@@ -124,7 +124,7 @@ def _break_one(root):
 
 def test_bad_image_stops_with_its_name_and_keeps_checkpoint(tmp_path, valdir):
     victim = _break_one(valdir)
-    vs = dataset.discover(str(valdir))
+    vs = datasets.discover(str(valdir))
     with pytest.raises(pixels.BadImageError, match=victim.name):
         runner.run(vs, NumpyBackend(), opts(tmp_path / "o", checkpoint_every=1))
     (ckpt,) = (tmp_path / "o").glob("*.partial.npz")
@@ -134,7 +134,7 @@ def test_bad_image_stops_with_its_name_and_keeps_checkpoint(tmp_path, valdir):
 
 def test_skip_bad_images_records_missing_and_counts_wrong(tmp_path, valdir):
     victim = _break_one(valdir)
-    vs = dataset.discover(str(valdir))
+    vs = datasets.discover(str(valdir))
     res = runner.run(vs, NumpyBackend(), opts(tmp_path / "o", skip_bad_images=True))
     preds = cache.load(res.cache_path)
     row = vs.paths.index(str(victim))
@@ -145,7 +145,7 @@ def test_skip_bad_images_records_missing_and_counts_wrong(tmp_path, valdir):
 
 
 def test_overwrite_discards_a_checkpoint_from_other_settings(tmp_path, valdir):
-    vs = dataset.discover(str(valdir))
+    vs = datasets.discover(str(valdir))
     with pytest.raises(KeyboardInterrupt):
         runner.run(vs, NumpyBackend(fail_after=1), opts(tmp_path / "o", checkpoint_every=1))
     b = NumpyBackend(batch_size=3)
@@ -154,7 +154,7 @@ def test_overwrite_discards_a_checkpoint_from_other_settings(tmp_path, valdir):
 
 
 def test_temporaries_of_a_killed_checkpoint_write_are_removed(tmp_path, valdir):
-    vs = dataset.discover(str(valdir))
+    vs = datasets.discover(str(valdir))
     b = NumpyBackend()
     final = tmp_path / "o" / cache.cache_filename(NumpyBackend.config.model_id, vs.num_images, vs.fingerprint)
     ckpt = checkpoint.checkpoint_path(str(final), runner.Shard())

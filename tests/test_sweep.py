@@ -92,20 +92,20 @@ def test_plan_command_prints_counts_and_refuses_bad_input(tmp_path, capsys):
                  f"imagenet-val={val}", "--amp", "bf16", "--resize", "0"]) == 2
     assert "--resize 0: must be at least 1" in capsys.readouterr().err
     assert main(["sweep", "plan", str(tmp_path / "sw"), "timm:test_vit*", "--data",
-                 f"imagenet-val={val}", "--crop", "100"]) == 2
+                 f"imagenet-val={val}", "--preprocess", "legacy2019"]) == 2
     assert "none of the selected models can run: timm:test_vit" in capsys.readouterr().err
     (tmp_path / "sw2").mkdir()
     assert main(["sweep", "status", str(tmp_path / "sw2")]) == 2
     assert "no sweep plan here. Fix: run `imagenet-bench sweep plan`" in capsys.readouterr().err
 
 
-def test_timm_models_refusing_recipe_overrides_are_left_out_with_the_reason(tmp_path):
+def test_timm_models_refusing_legacy2019_are_left_out_with_the_reason(tmp_path):
     val = make_valset(tmp_path / "val", num_classes=1, per_class=2)
     plan = plans.build(_request(val, models=["torch:squeezenet1_1", "timm:test_vit.r160_in1k"],
-                                settings={"crop": 200}), str(tmp_path / "sw"))
+                                settings={"preprocess": "legacy2019"}), str(tmp_path / "sw"))
     assert [j["model"].split("+")[0] for j in plan["jobs"]] == ["torch:squeezenet1_1.IMAGENET1K_V1"]
     assert plan["skipped"][0]["model"] == "timm:test_vit.r160_in1k"
-    assert "timm's own transform" in plan["skipped"][0]["reason"]
+    assert "legacy2019 is not offered by the timm library" in plan["skipped"][0]["reason"]
 
 
 # --- running a task -------------------------------------------------------------------------

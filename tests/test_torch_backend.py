@@ -7,7 +7,7 @@ torchvision = pytest.importorskip("torchvision")
 
 from conftest import make_valset  # noqa: E402
 from imagenet_bench.cache import store as cache  # noqa: E402
-from imagenet_bench.data import dataset  # noqa: E402
+from imagenet_bench.data import datasets  # noqa: E402
 from imagenet_bench.models import registry  # noqa: E402
 from imagenet_bench.run import runner  # noqa: E402
 from imagenet_bench.backends import torch as tb  # noqa: E402
@@ -57,7 +57,7 @@ def _probs(backend, vs):
 
 @pytest.mark.slow
 def test_checkpoint_file_and_torch_home_cache_give_identical_outputs(tmp_path, monkeypatch, valdir):
-    vs = dataset.discover(str(valdir))
+    vs = datasets.discover(str(valdir))
     spec = registry.get_model("squeezenet1_1", "torch")
     random_model = tb.from_spec(spec, weights="none", workers=0)
     sd_path = tmp_path / "sq.pth"
@@ -94,7 +94,7 @@ def test_checkpoint_of_another_architecture_is_refused(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["resnet18", "squeezenet1_0", "inception_v3", "densenet121"])
 def test_registry_architectures_run_end_to_end_with_random_weights(tmp_path, name):
-    vs = dataset.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=2)))
+    vs = datasets.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=2)))
     b = tb.from_spec(registry.get_model(name, "torch"), weights="none", batch_size=2, workers=1)
     res = runner.run(vs, b, quiet(tmp_path / "out"))
     preds = cache.load(res.cache_path)
@@ -111,7 +111,7 @@ def test_registry_architectures_run_end_to_end_with_random_weights(tmp_path, nam
 
 @pytest.mark.slow
 def test_dataloader_and_in_process_loading_agree(tmp_path):
-    vs = dataset.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=3)))
+    vs = datasets.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=3)))
     spec = registry.get_model("resnet18", "torch")
     a = runner.run(vs, tb.from_spec(spec, weights="none", batch_size=4, workers=2), quiet(tmp_path / "a"))
     b = runner.run(vs, tb.from_spec(spec, weights="none", batch_size=4, workers=0), quiet(tmp_path / "b"))
@@ -129,7 +129,7 @@ def test_factory_errors_are_clear():
 
 
 def test_wrong_output_width_is_reported(tmp_path, valdir):
-    vs = dataset.discover(str(valdir))
+    vs = datasets.discover(str(valdir))
     recipe = Recipe(resize=64, crop=56, squash=False, interpolation="bilinear", normalization="torch",
                     mean=(0.5,) * 3, std=(0.5,) * 3)
     b = tb.from_factory("torchvision.models:squeezenet1_1", "sq", recipe, workers=0)
@@ -140,7 +140,7 @@ def test_wrong_output_width_is_reported(tmp_path, valdir):
 
 @pytest.mark.slow
 def test_amp_is_opt_in_and_recorded(tmp_path, valdir):
-    vs = dataset.discover(str(valdir))
+    vs = datasets.discover(str(valdir))
     spec = registry.get_model("squeezenet1_1", "torch")
     b = tb.from_spec(spec, weights="none", workers=0, amp=True)
     assert b.provenance()["precision"] == "bf16"  # --amp alone on the CPU: bfloat16, named in the id

@@ -112,8 +112,8 @@ def test_prepare_val_links_into_class_folders_without_overwriting(tmp_path, caps
     dst = tmp_path / "val"
     assert cli.main(["prepare-val", str(flat), str(dst)]) == 0
     assert "6 hard links" in capsys.readouterr().out
-    from imagenet_bench.data import dataset
-    a, b = dataset.discover(str(flat)), dataset.discover(str(dst))
+    from imagenet_bench.data import datasets
+    a, b = datasets.discover(str(flat)), datasets.discover(str(dst))
     assert b.layout == "imagefolder" and a.image_ids == b.image_ids and a.fingerprint == b.fingerprint
     assert len(list(flat.iterdir())) == 6  # source untouched
     assert cli.main(["prepare-val", str(flat), str(dst)]) == 0  # idempotent

@@ -14,8 +14,8 @@ from imagenet_bench.analysis import variants as av  # noqa: E402
 from imagenet_bench.backends.keras import child as kb  # noqa: E402
 from imagenet_bench.cache import store as cache  # noqa: E402
 from imagenet_bench.cli import main as cli  # noqa: E402
-from imagenet_bench.commands.verify import pick_rows  # noqa: E402
-from imagenet_bench.data import dataset, pixels  # noqa: E402
+from imagenet_bench.data.datasets import spaced_rows as pick_rows  # noqa: E402
+from imagenet_bench.data import datasets, pixels  # noqa: E402
 from imagenet_bench.models.registry import get_model  # noqa: E402
 
 N = 16  # evaluated images (evenly spaced); the BN statistics come from 16 other images
@@ -27,7 +27,7 @@ def test_same_weights_on_tensorflow_jax_and_torch(tmp_path, capsys):
         pytest.importorskip(mod)
     subset = require_subset()
     spec = get_model("keras:mobilenet")
-    images = dataset.discover(str(subset))
+    images = datasets.discover(str(subset))
     pre, recipe = kb._preprocess_input(spec), spec.recipe("reference")
     evaluated = set(pick_rows(images.num_images, N))
     rows = [r for r in range(images.num_images) if r not in evaluated][-16:]

@@ -19,8 +19,8 @@ from conftest import require_subset  # noqa: E402
 from imagenet_bench.analysis import variants as av  # noqa: E402
 from imagenet_bench.cache import store as cache  # noqa: E402
 from imagenet_bench.cli import main as cli  # noqa: E402
-from imagenet_bench.commands.verify import pick_rows  # noqa: E402
-from imagenet_bench.data import dataset  # noqa: E402
+from imagenet_bench.data.datasets import spaced_rows as pick_rows  # noqa: E402
+from imagenet_bench.data import datasets  # noqa: E402
 from imagenet_bench.models import identity  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -116,7 +116,7 @@ def test_bf16_onnx_and_int8_report_their_flips(tmp_path, capsys):
     assert float(table["onnx"]["max_abs_dprob"]) < 1e-3
     int8 = caches["onnx-int8"]
     calib = int8.provenance["quantization"]["calibration_images"]
-    ids = dataset.discover(str(subset)).select(pick_rows(1300, n)).image_ids
+    ids = datasets.discover(str(subset)).select(pick_rows(1300, n)).image_ids
     assert (calib["count"], calib["first"], calib["last"]) == (split, ids[0], ids[split - 1])
     assert int8.provenance["runtime"] == "onnxruntime"
     assert caches["bf16"].provenance["numerics"] == "bf16"

@@ -36,7 +36,7 @@ from imagenet_bench.errors import BenchError, InputError
 
 VAL = datasets.DEFAULT
 #: shifted sets in table order
-SHIFTED = [n for n in datasets.names() if n != VAL]
+SHIFTED = [s.name for s in datasets.shifted()]
 #: sets scored with predictions restricted to their class subset
 MASKED = tuple(n for n in SHIFTED if datasets.get(n).subset_file)
 MIN_MODELS_FOR_FIT = 3
@@ -217,6 +217,8 @@ def _row(model: str, sets: Dict[str, Dict[str, cache.Predictions]],
 
 def _with_probs(val: cache.Predictions) -> cache.Predictions:
     """The val cache with ``all_probs`` when its file has them (read on demand)."""
+    if hasattr(val, "val_restricted"):
+        return val  # an indexed cache reads its all_probs (if any) when first used
     if val.all_probs is None and val.path and val.path.endswith(".npz"):
         try:
             return cache.load(val.path, with_all_probs=True)

@@ -17,7 +17,8 @@ from imagenet_bench.cache import checks, derived, folder, locations
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache import northcutt2019
 from imagenet_bench.data import datasets
-from imagenet_bench.models import published, registry
+from imagenet_bench.analysis import published
+from imagenet_bench.models import registry
 from imagenet_bench.errors import InputError
 
 
@@ -41,7 +42,7 @@ def load_predictions(directory: str, allow_mixed: bool = False,
 
     2019-layout rows are the full validation set in ImageFolder order (label
     ``i // 50``) unless ``val_dir`` is given: then the image ids and labels of
-    that validation directory (:func:`dataset.discover`) are used.
+    that validation directory (:func:`datasets.discover`) are used.
 
     Raises :class:`InputError` when the directory is missing or holds no
     predictions, and when the caches cover different image lists (different
@@ -233,7 +234,7 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
     test set (``test_set``), the published top-1 of that test set and its
     difference (``published_acc1``, ``delta_acc1``: against masked@1 on A/R;
     ``published_note`` says why a figure is missing, see
-    :func:`imagenet_bench.models.published.figure`); A/R caches also
+    :func:`imagenet_bench.analysis.published.figure`); A/R caches also
     ``masked_acc1``/``masked_acc5``; plus ``custom_acc1``/``custom_acc5``
     and their ranks when custom labels are given.
     """

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import numpy as np
 
@@ -34,28 +34,9 @@ from imagenet_bench.analysis import scorer, stats
 from imagenet_bench.cache import store as cache
 from imagenet_bench.errors import InputError
 from imagenet_bench.models import identity
-from imagenet_bench.report import tables
 
 #: every variant name the table knows, in table order; ``fp32`` is the reference row
 VARIANTS = identity.VARIANTS
-
-COLUMNS = [
-    tables.Column("variant", "variant"),
-    tables.Column("status", "status"),
-    tables.Column("top1", "top1%"),
-    tables.Column("top5", "top5%"),
-    tables.Column("delta_top1", "dtop1", signed=True),
-    tables.Column("delta_low", "low", signed=True),
-    tables.Column("delta_high", "high", signed=True),
-    tables.Column("flips_to_wrong", "to_wrong"),
-    tables.Column("flips_to_right", "to_right"),
-    tables.Column("mcnemar_p", "mcnemar_p", fmt=".3g"),
-    tables.Column("top5_agreement", "top5_agree%"),
-    tables.Column("mean_abs_dprob", "mean_abs_dprob", fmt=".3g"),
-    tables.Column("max_abs_dprob", "max_abs_dprob", fmt=".3g"),
-    tables.Column("images_per_s", "img/s", decimals=1),
-]
-
 
 def variant_setting(variant: str, batch_size: int = 32) -> str:
     """The identity setting of ``variant``: the variant's name, ``batch<N>`` for ``batchN``."""
@@ -160,8 +141,3 @@ def _rows(preds: cache.Predictions, rows: np.ndarray) -> cache.Predictions:
 def skipped_row(variant: str, reason: str) -> Dict:
     """A variant that could not run here: kept in the table with ``skipped: <reason>``."""
     return {"variant": variant, "status": f"skipped: {reason}"}
-
-
-def render(rows: List[Dict], fmt: str = "text", title: Optional[str] = None) -> str:
-    """The table in ``fmt`` (text, csv, markdown, json) with :data:`COLUMNS` in the issue's order."""
-    return tables.render(rows, COLUMNS, fmt, title=title)

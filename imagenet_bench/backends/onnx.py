@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Iterator, List, Sequence, Tuple
 
 import numpy as np
 import torch

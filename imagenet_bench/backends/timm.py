@@ -32,9 +32,8 @@ import torch
 from safetensors import SafetensorError
 from timm.data import create_transform
 
-from imagenet_bench.backends import timm_meta
+from imagenet_bench.backends import timm_meta, timm_overrides
 from imagenet_bench.backends.torch import NO_WEIGHTS, RANDOM_SEED, TorchBackend
-from imagenet_bench.models import recipe as recipes
 from imagenet_bench.cache.atomic import file_sha256
 from imagenet_bench.data import pixels
 from imagenet_bench.errors import BenchError, InputError
@@ -169,13 +168,15 @@ class TimmBackend(TorchBackend):
     place of the registry recipe's resize/crop/normalise."""
 
     def __init__(self, module: torch.nn.Module, config, weights_prov: dict, **numerics):
-        """``config``: the RunConfig of a ``timm:`` model (device, batch size, workers, amp);
-        ``numerics``: :class:`TorchBackend`'s ``tf32``/``channels_last``/``compile``."""
+        """``config``: the RunConfig of a ``timm:`` model (device, batch size, workers, amp;
+        ``overrides``: recipe options, given to timm's ``resolve_data_config`` as its args,
+        :mod:`timm_overrides`); ``numerics``: :class:`TorchBackend`'s
+        ``tf32``/``channels_last``/``compile``."""
         self.timm_name = timm_name(config.model_id)
-        self.data_config = timm_meta.data_config(timm_meta.get_pretrained_cfg(self.timm_name))
+        cfg = timm_meta.get_pretrained_cfg(self.timm_name).to_dict()
+        self.data_config, self.timm_args, recipe, _ = timm_overrides.resolve(cfg, dict(config.overrides))
         self.transform = create_transform(**self.data_config, is_training=False)
-        super().__init__(module, config, weights_prov,
-                         recipe=recipes.from_timm_config(self.data_config), **numerics)
+        super().__init__(module, config, weights_prov, recipe=recipe, **numerics)
 
     def provenance(self) -> dict:
         """The torch backend's, with timm's resolved data config and transform as the recipe."""
@@ -187,6 +188,7 @@ class TimmBackend(TorchBackend):
             timm_data_config={k: list(v) if isinstance(v, tuple) else v
                               for k, v in sorted(self.data_config.items())},
             transform=[repr(t) for t in self.transform.transforms],
+            timm_args={k: list(v) if isinstance(v, tuple) else v for k, v in sorted(self.timm_args.items())},
             resize_crop="timm.data.create_transform")
         prov["library_versions"] = dict(prov["library_versions"], timm=timm.__version__)
         return prov
@@ -224,17 +226,21 @@ class TimmBackend(TorchBackend):
 def from_config(config, **numerics) -> TimmBackend:
     """The backend of a :class:`~imagenet_bench.run.config.RunConfig` of a ``timm:`` model.
 
-    Uses ``config.model_id`` (arch, tag), ``pretrained``, ``checkpoint`` and the
-    resources and settled amp dtype; recipe overrides and ``legacy2019`` are refused
-    (timm's own transform; ``config.build`` refuses them first, from the declared
-    capabilities). ``numerics``: ``tf32``/``channels_last``/``compile``.
+    Uses ``config.model_id`` (arch, tag), ``pretrained``, ``checkpoint``, the resources and
+    settled amp dtype, and ``overrides`` (timm's ``resolve_data_config`` args,
+    :mod:`timm_overrides`; the recipe they resolve to settles the id's ``+recipe-<sha8>``);
+    ``legacy2019`` is refused. ``numerics``: ``tf32``/``channels_last``/``compile``.
     """
-    if config.overrides or config.preprocess != "reference":
+    if config.preprocess != "reference":
         raise InputError(f"{config.model_id}: timm models use timm's own transform "
-                         f"(resolve_data_config + create_transform); drop --resize/--crop/"
-                         f"--interpolation/--mean/--std and --preprocess")
+                         f"(resolve_data_config + create_transform); the 2019 recipe is for its 34 "
+                         f"models. Fix: drop --preprocess")
     name = timm_name(config.model_id)
     check_head(name)
+    if config.overrides:  # timm knows the tag's exact crop_pct; the recipe it resolves names the cache
+        _, _, used, default = timm_overrides.resolve(
+            timm_meta.get_pretrained_cfg(name).to_dict(), dict(config.overrides))
+        config = config.with_recipe(used, used != default)
     module, prov = build(name, None if config.pretrained else "none", config.checkpoint)
     return TimmBackend(module, config, prov, **numerics)
 

@@ -5,7 +5,8 @@ third-party library (:mod:`imagenet_bench.models.libraries`). timm re-hosts
 most torchvision weights, so a bare name means timm's only when no other
 library has it (``fallback``). The adapter, :func:`imagenet_bench.backends.timm.from_config`,
 is imported only when a model runs; its pixels come from timm's own transform,
-so recipe options are refused.
+and recipe options become that transform's ``resolve_data_config`` arguments
+(:mod:`imagenet_bench.backends.timm_overrides`); ``--preprocess legacy2019`` is refused.
 """
 from imagenet_bench.models.libraries import PLUGIN_API, Capabilities, Library
 
@@ -16,12 +17,11 @@ LIBRARY = Library(
     extra="imagenet_bench[timm]",
     adapter="imagenet_bench.backends.timm:from_config",
     capabilities=Capabilities(
-        recipe_overrides=False, legacy2019=False, amp=("bf16", "fp16"),
+        recipe_overrides=True, legacy2019=False, amp=("bf16", "fp16"),
         checkpoint_formats=("model.safetensors", "state_dict (torch.save)"), weights_tags=True,
         random_weights=True, devices=("auto", "cpu", "cuda", "mps"), batching=True,
         model_factory=False, default_batch_size=32,
-        why=(("recipe", "timm models run timm's own transform (resolve_data_config + "
-                        "create_transform)"),)),
+        why=()),
     description="timm pretrained tags with an ImageNet-1k head (timm's own eval transform)",
     fallback=True,
     order=30,

@@ -114,8 +114,6 @@ class IndexedPredictions(store.Predictions):
         self._arrays: Dict[str, Optional[np.ndarray]] = {}
 
     def _read(self, member: str) -> Optional[np.ndarray]:
-        if member == "all_probs":
-            return None  # as store.load without with_all_probs; val baselines are in the index
         m = self._info["members"].get(member)
         if m is None:
             return None
@@ -201,9 +199,12 @@ class IndexedPredictions(store.Predictions):
         self._arrays.clear()
 
 
-def _derive(preds: store.Predictions, members: Dict[str, npz.Member], st: os.stat_result
-            ) -> Tuple[folder_index.Row, Dict[str, bytes]]:
-    """The index row of a validated cache, and the shared blobs it refers to."""
+def _derive(preds: store.Predictions, members: Dict[str, npz.Member], st: os.stat_result,
+            val_baselines: bool) -> Tuple[folder_index.Row, Dict[str, bytes]]:
+    """The index row of a validated cache, and the shared blobs it refers to.
+
+    ``val_baselines``: also keep, for a val cache, its top-1 on the classes of each
+    masked set (done only when the folder holds caches of such a set)."""
     top1, top5 = derived.correct(preds.top5_idx, preds.labels, preds.missing)
     missing = preds.missing if preds.missing is not None else np.zeros(preds.num_images, bool)
     flags = [top1, top5, missing]
@@ -220,7 +221,7 @@ def _derive(preds: store.Predictions, members: Dict[str, npz.Member], st: os.sta
     info = {"provenance": preds.provenance, "num_images": preds.num_images,
             "members": {k: m.as_list() for k, m in members.items()},
             "labels": next(iter(blobs)), "ids": ids_key, "has_subset": has_subset}
-    if datasets.name_of(preds) == datasets.DEFAULT and preds.num_images:
+    if val_baselines and datasets.name_of(preds) == datasets.DEFAULT and preds.num_images:
         info["val200"] = _val_baselines(preds, members)
     row = folder_index.Row(os.path.basename(preds.path), folder_index.identity(st),
                            folder_index.info_json(info), b"".join(derived.pack(f) for f in flags),
@@ -241,6 +242,21 @@ def _val_baselines(preds: store.Predictions, members: Dict[str, npz.Member]) -> 
             out[name] = list(derived.val_restricted(preds.top5_idx, preds.labels, preds.missing,
                                                     classes, probs))
     return out
+
+
+def _has_subset(prov) -> bool:
+    ds = prov.get("dataset") if isinstance(prov, dict) else None
+    return isinstance(ds, dict) and bool(ds.get("class_subset"))
+
+
+def _provenance(path: str, members: Dict[str, npz.Member]):
+    """The provenance of a file that passed the cheap pass (None if unreadable: the full
+    read reports that)."""
+    try:
+        with open(path, "rb") as fp:
+            return json.loads(npz.read_member(fp, "provenance", members["provenance"]).tobytes())
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile, zlib.error):
+        return None
 
 
 def _bad_files_error(directory: str, bad: List[Tuple[str, str]], good: int) -> store.CacheError:
@@ -283,6 +299,7 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
     source = _Source(idx) if idx is not None else None
     found: Dict[str, store.Predictions] = {}
     todo: List[Tuple[str, Optional[os.stat_result]]] = []
+    masked_sets = False  # does the folder hold caches of ImageNet-A/R (a class subset)?
     for path in paths:
         name = os.path.basename(path)
         try:
@@ -293,6 +310,7 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
         if (not verify and st is not None and row is not None and source is not None
                 and row.identity == folder_index.identity(st)):
             info = json.loads(row.info)
+            masked_sets = masked_sets or _has_subset(info["provenance"])
             if info["provenance"].get("complete") or allow_incomplete:
                 found[path] = IndexedPredictions(path, row, info, source)
                 continue
@@ -307,6 +325,8 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
             checked.append((path, st, members))
         except store.CacheError as e:
             bad.append((path, str(e)))
+            continue
+        masked_sets = masked_sets or _has_subset(_provenance(path, members))
     pending: List[Tuple[folder_index.Row, Dict[str, bytes], store.Predictions]] = []
     for path, st, members in checked:  # then the full validation, file by file
         try:
@@ -315,7 +335,7 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
             bad.append((path, str(e)))
             continue
         if source is not None and st is not None:
-            pending.append((*_derive(preds, members, st), preds))
+            pending.append((*_derive(preds, members, st, masked_sets), preds))
         if preds.provenance["complete"] or allow_incomplete:
             found[path] = preds
         else:

@@ -33,7 +33,6 @@ import zlib
 from typing import Dict, Iterable, List, NamedTuple, Optional
 
 from imagenet_bench import __version__
-from imagenet_bench.cache.atomic import write_text
 
 #: bump when what a row holds, or the checks behind it, change
 INDEX_VERSION = 1
@@ -121,7 +120,7 @@ class Index:
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA synchronous=OFF")  # derived data: a crash costs a rebuild, never a fsync
             db.executescript(_SCHEMA)
             db.execute("INSERT OR IGNORE INTO meta VALUES ('folder', ?)", (self.folder,))
             found = dict(db.execute("SELECT key, value FROM meta"))
@@ -144,10 +143,13 @@ class Index:
         self._connect()
 
     def _note_folder(self) -> None:
-        try:
-            write_text(self.path.split(".", 1)[0] + ".folder", self.folder + "\n")
+        path = self.path.split(".", 1)[0] + ".folder"
+        try:  # temp file + rename, no fsync: pruning later is a nicety, not a requirement
+            with open(f"{path}.{os.getpid()}.tmp", "w", encoding="utf-8") as f:
+                f.write(self.folder + "\n")
+            os.replace(f"{path}.{os.getpid()}.tmp", path)
         except OSError:
-            pass  # pruning this index later is a nicety, not a requirement
+            pass
 
     def close(self) -> None:
         """Close the connection (if open)."""

@@ -196,15 +196,15 @@ def load_directory(directory: str, labels: Optional[np.ndarray] = None,
     Without ``labels``/``image_ids`` the rows are the full validation set in
     ImageFolder order (labels ``i // 50``, ids built from imagenet_meta's
     package data). With ``val_dir`` they are that validation directory's
-    (:func:`dataset.discover`).
+    (:func:`datasets.discover`).
     """
     pairs = find_pairs(directory)
     if not pairs:
         return []
     if val_dir:
-        from imagenet_bench.data import dataset
+        from imagenet_bench.data import datasets
 
-        valset = dataset.discover(val_dir)
+        valset = datasets.discover(val_dir)
         labels, image_ids = valset.labels, valset.image_ids
     if image_ids is None:
         blob = full_val_blob()  # read-only: its fingerprint is computed once

@@ -48,6 +48,7 @@ from imagenet_bench.cache.naming import (  # noqa: F401 (re-exported: part of th
     NUM_CLASSES, TOPK, cache_filename, dataset_tag, top5_from_probs, top5_within)
 from imagenet_bench.cache.atomic import atomic_path
 from imagenet_bench.data import imagenet_meta
+from imagenet_bench.data.datasets import fingerprint, ids_blob as _ids_blob  # noqa: F401 (cache API)
 from imagenet_bench.errors import BenchError
 from imagenet_bench.models.identity import IdentityError, ModelId, from_string
 
@@ -81,18 +82,6 @@ REQUIRED_PROVENANCE = {
 
 class CacheError(BenchError, ValueError):
     """A cache file is invalid; the message names the file, the problem and the fix."""
-
-
-def fingerprint(image_ids: Sequence[str]) -> str:
-    """sha256 hex digest of the ordered image identities."""
-    return hashlib.sha256(_ids_blob(image_ids).tobytes()).hexdigest()
-
-
-def _ids_blob(image_ids: Sequence[str]) -> np.ndarray:
-    for s in image_ids:
-        if "\n" in s:
-            raise ValueError(f"image id {s!r} contains a newline")
-    return np.frombuffer("\n".join(image_ids).encode("utf-8"), dtype=np.uint8)
 
 
 _IDS_SUMMARY: Dict[int, Tuple[np.ndarray, int, str]] = {}

@@ -6,7 +6,6 @@ import sys
 from typing import Optional
 
 from imagenet_bench.cache import atomic, locations
-from imagenet_bench.report import tables as report
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -45,12 +44,27 @@ def add_framework_arg(parser: argparse.ArgumentParser, help: str) -> None:
                         help=f"{help} ({library_names()})")
 
 
-def add_output_args(parser: argparse.ArgumentParser, default_format: str = "text") -> None:
-    """Add ``--format`` and ``-o/--output``."""
-    parser.add_argument("--format", choices=report.FORMATS, default=default_format,
-                        help=f"output format (default: {default_format})")
+def add_output_args(parser: argparse.ArgumentParser, default_format: str = "text",
+                    help_extra: str = "") -> None:
+    """Add ``--format`` (the report-format registry's choices, the same in every command) and
+    ``-o/--output``."""
+    from imagenet_bench.report import formats
+    listed = ", ".join(f"{f.name} ({f.help})" for f in formats.registered().values())
+    parser.add_argument("--format", choices=formats.names(), default=default_format,
+                        help=f"output format (default: {default_format}): {listed}{help_extra}")
     parser.add_argument("-o", "--output", metavar="FILE",
                         help="write the table to FILE (atomically) instead of standard output")
+
+
+def add_dataset_arg(parser: argparse.ArgumentParser) -> None:
+    """Add ``--dataset NAME``: its choices and help are the dataset registry's."""
+    from imagenet_bench.data import datasets, layouts
+    sets = "; ".join(f"{s.name} ({layouts.layout_words(s)}"
+                     f"{' or the flat official files' if layouts.FLAT_OFFICIAL in s.layouts else ''})"
+                     for s in datasets.DATASETS.values())
+    parser.add_argument("--dataset", default=datasets.DEFAULT, metavar="NAME",
+                        help=f"the test set in VAL_DIR (default {datasets.DEFAULT}): {sets}. "
+                             f"See docs/datasets.md")
 
 
 def emit(text: str, output: Optional[str]) -> None:

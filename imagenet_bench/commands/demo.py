@@ -105,7 +105,7 @@ def _run_in(work: str, device: str) -> int:
     """Build the set under ``work``, predict it, print the per-photo results and the scored table."""
     from imagenet_bench.cache import store as cache
     from imagenet_bench.commands import score
-    from imagenet_bench.data import dataset
+    from imagenet_bench.data import datasets
     from imagenet_bench.data import imagenet_meta
     from imagenet_bench.run import runner
     from dataclasses import replace
@@ -116,7 +116,7 @@ def _run_in(work: str, device: str) -> int:
     val = os.path.join(work, "val")
     out = os.path.join(work, "runs")
     photos = build_set(val)
-    valset = dataset.discover(val)
+    valset = datasets.discover(val)
     backend = tb.from_factory(FACTORY, MODEL_NAME, tb.EFFICIENTNET_LITE0_RECIPE,
                               device=device, batch_size=8, workers=0)
     result = runner.run(valset, backend, runner.RunOptions(out_dir=out, progress=False))

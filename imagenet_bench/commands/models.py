@@ -6,9 +6,7 @@ from dataclasses import asdict
 from imagenet_bench.errors import InputError
 from imagenet_bench.models import catalog, libraries
 from imagenet_bench.report import tables as report
-from imagenet_bench.commands._common import HelpFormatter, add_framework_arg, emit
-
-FORMATS = ("table", "csv", "json", "markdown")
+from imagenet_bench.commands._common import HelpFormatter, add_framework_arg, add_output_args, emit
 
 #: CSV columns, in this order (the first fourteen are fixed by the issue that introduced them)
 CSV_KEYS = ("model", "framework", "architecture", "weights", "input_size", "resize", "crop",
@@ -37,11 +35,8 @@ def add_parser(sub) -> None:
                    help="fnmatch pattern over the model name, architecture and aliases, "
                         "case-insensitive, e.g. 'resnet*', 'keras:*' or 'ResNet50_Weights.*'")
     add_framework_arg(p, "only this model library")
-    p.add_argument("--format", choices=FORMATS, default="table",
-                   help="table (readable subset of the columns), csv, json (every field) "
-                        "or markdown")
-    p.add_argument("-o", "--output", metavar="FILE",
-                   help="write to FILE (atomically) instead of standard output")
+    add_output_args(p, help_extra="; text/markdown: a readable subset of the columns, "
+                                  "json: every field, csv/tsv: the CSV columns")
     p.set_defaults(func=run)
 
 
@@ -83,12 +78,11 @@ def run(args) -> int:
         keys = catalog.KEYS
         text = report.render([asdict(e) for e in found], [report.Column(k, k) for k in keys],
                              "json")
-    elif args.format == "csv":
-        text = report.render([csv_row(e) for e in found],
-                             [report.Column(k, k) for k in CSV_KEYS], "csv")
-    else:
-        fmt = "text" if args.format == "table" else args.format
-        text = report.render([_table_row(e) for e in found], TABLE, fmt,
+    elif args.format in ("text", "markdown"):
+        text = report.render([_table_row(e) for e in found], TABLE, args.format,
                              title=f"{len(found)} models")
+    else:  # the machine-readable formats: csv, tsv, ...
+        text = report.render([csv_row(e) for e in found],
+                             [report.Column(k, k) for k in CSV_KEYS], args.format)
     emit(text, args.output)
     return 0

@@ -15,6 +15,7 @@ import argparse
 import sys
 
 from imagenet_bench.cache.locations import RUNS_DIR
+from imagenet_bench.commands import _common
 from imagenet_bench.commands._common import add_framework_arg
 from imagenet_bench.errors import BenchError, InputError
 
@@ -34,12 +35,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The predict options (shared with scripts/imagenet_pytorch_get_predictions.py)."""
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
-    p.add_argument("--dataset", default="imagenet-val", metavar="NAME",
-                   help="the test set in VAL_DIR: imagenet-val (default; wnid folders or the flat "
-                        "official files), imagenet-v2-matched-frequency, imagenet-v2-threshold0.7, "
-                        "imagenet-v2-top-images (folders 0 ... 999), imagenet-a, imagenet-r "
-                        "(200 wnid folders; the top-5 within the 200 classes is stored too), "
-                        "imagenet-sketch (1,000 wnid folders). See docs/datasets.md")
+    _common.add_dataset_arg(p)
     add_framework_arg(p, "look names up in this model library only (default: the name decides; "
                          "torch for --all, the library that runs custom models for --model-factory)")
     which = p.add_mutually_exclusive_group(required=True)
@@ -70,6 +66,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         help="per-channel mean on [0,1] pixels, 1 or 3 comma-separated numbers")
     custom.add_argument("--std", type=_floats, metavar="S[,S,S]",
                         help="per-channel std on [0,1] pixels, 1 or 3 comma-separated numbers")
+    custom.add_argument("--img-size", type=int, metavar="N",
+                        help="timm's spelling (validate.py): image size N, the model's crop_pct kept "
+                             "(the resize scales with it) unless --crop-pct or --resize is given")
+    custom.add_argument("--crop-pct", type=float, metavar="F",
+                        help="timm's crop fraction: resize side floor(image size / F)")
     custom.add_argument("--interpolation", choices=("nearest", "bilinear", "bicubic", "lanczos"),
                         help="resize filter")
     p.add_argument("-o", "--out", default=RUNS_DIR, help=f"cache directory (default {RUNS_DIR}/)")
@@ -124,6 +125,7 @@ def configs(args) -> list:
     names = [n for m in (args.model or []) for n in m.split(",") if n]
     for option, value, low in (("--batch-size", args.batch_size, 1), ("--crop", args.crop, 1),
                                ("--resize", args.resize, 1), ("--threads", args.threads, 1),
+                               ("--img-size", args.img_size, 1),
                                ("--workers", args.workers, 0),
                                ("--checkpoint-every", args.checkpoint_every, 1)):
         if value is not None and value < low:
@@ -137,7 +139,8 @@ def configs(args) -> list:
     return [config.build(
         name, args.framework, weights=args.weights, checkpoint=args.checkpoint,
         preprocess=args.preprocess, resize=args.resize, crop=args.crop,
-        interpolation=args.interpolation, mean=args.mean, std=args.std, amp=args.amp,
+        interpolation=args.interpolation, mean=args.mean, std=args.std,
+        img_size=args.img_size, crop_pct=args.crop_pct, amp=args.amp,
         factory=args.model_factory, device=args.device, batch_size=args.batch_size,
         workers=args.workers, threads=args.threads) for name in names]
 

@@ -57,10 +57,10 @@ def _place(src: str, dst: str, mode: str) -> str:
 
 def run(args) -> int:
     """Place every flat validation file in its wnid folder; report how each was placed."""
-    from imagenet_bench.data import dataset
+    from imagenet_bench.data import datasets
 
     src, dst = os.path.abspath(args.src), os.path.abspath(args.dst)
-    valset = dataset.discover(src, devkit=args.devkit)
+    valset = datasets.discover(src, devkit=args.devkit)
     if valset.layout != "flat":
         raise InputError(f"{src} already holds wnid folders. Fix: use it as VAL_DIR directly")
     if dst == src or dst.startswith(src + os.sep):

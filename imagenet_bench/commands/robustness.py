@@ -7,11 +7,15 @@ definitions. numpy and the standard library only (matplotlib for ``--plot``).
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.commands._common import (HelpFormatter, add_loading_args, add_output_args, emit,
                                               loading, report_skipped)
 from imagenet_bench.report import tables as report
+
+if TYPE_CHECKING:  # numpy: imported by the command, not by --help
+    from imagenet_bench.analysis import robustness
 
 #: short column headers of the text table
 SHORT = {"imagenet-val": "val", "imagenet-v2-matched-frequency": "v2-mf",

@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 from typing import Dict, List, Optional, Sequence
 
-from imagenet_bench.models import published
+from imagenet_bench.analysis import published
+from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
 from imagenet_bench.analysis import stats
 from imagenet_bench.errors import InputError
@@ -117,7 +118,7 @@ def extend(rows: List[Dict], preds: Sequence, args, columns: List[report.Column]
         for row, p in zip(rows, _by_row(rows, preds)):
             full = datasets.get(row["test_set"]).num_images
             row.update(published.compare_to_published(row, p, args.margin, full_images=full))
-        _insert_after(columns, "delta_acc1", published.COLUMNS)
+        _insert_after(columns, "delta_acc1", report_columns.PUBLISHED)
         if args.labels == REAL:
             for row in rows:
                 fig = published.figure(row["model"], published.REAL)

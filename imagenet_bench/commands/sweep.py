@@ -14,6 +14,7 @@ import time
 
 from imagenet_bench.commands._common import add_framework_arg, emit
 from imagenet_bench.errors import InputError
+from imagenet_bench.report import formats
 
 
 def add_parser(subparsers) -> None:
@@ -83,9 +84,9 @@ def add_parser(subparsers) -> None:
 
     c = sub.add_parser("collect", help="one results table of the sweep (CSV, JSON, timm's CSVs)")
     c.add_argument("folder", metavar="DIR")
-    c.add_argument("--format", choices=("csv", "json", "timm"), default="csv",
-                   help="csv/json: the long table; timm: one results-<set>.csv per test set with "
-                        "timm's columns, written into -o DIR")
+    c.add_argument("--format", choices=(*formats.names(), "timm"), default="csv",
+                   help=f"{'/'.join(formats.names())}: the long table; timm: one results-<set>.csv "
+                        f"per test set with timm's columns, written into -o DIR")
     c.add_argument("-o", "--output", metavar="PATH", help="file (csv/json) or folder (timm)")
     c.set_defaults(func=run_collect)
 

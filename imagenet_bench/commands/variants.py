@@ -27,6 +27,8 @@ from imagenet_bench.models.identity import VARIANTS
 from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.commands import _common
 from imagenet_bench.commands._common import add_framework_arg
+from imagenet_bench.report import columns as report_columns
+from imagenet_bench.report import tables as report
 from imagenet_bench.commands.predict import _floats, check_model_options
 from imagenet_bench.errors import BenchError, InputError
 
@@ -80,6 +82,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help=f"where the caches (and ONNX exports) go ({RUNS_DIR}/variants)")
     p.add_argument("--overwrite", action="store_true", help="replace caches made with other settings")
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit")
+    _common.add_dataset_arg(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     _common.add_output_args(p)
     p.set_defaults(func=run)
@@ -195,15 +198,14 @@ def _rows(args, cfg, valset, names, scored, calibration) -> Tuple[List[Dict], st
 def run(args) -> int:
     """Run the reference and every variant; print the table; 0 when done."""
     from imagenet_bench.analysis import variants as av
-    from imagenet_bench.commands.verify import pick_rows
-    from imagenet_bench.data import dataset
+    from imagenet_bench.data import datasets
 
     parse_variants(args.variants)  # a misspelt variant fails before any model is built
     cfg = reference_config(args)
     names = parse_variants(args.variants, _default_variants(cfg))
-    valset = dataset.discover(args.val_dir, devkit=args.devkit)
+    valset = datasets.discover(args.val_dir, args.dataset, devkit=args.devkit)
     if args.n is not None:
-        valset = valset.select(pick_rows(valset.num_images, args.n))
+        valset = valset.select(datasets.spaced_rows(valset.num_images, args.n))
     split = args.calibration_split if any(v in CALIBRATED for v in names) else 0
     scored = av.scoring_mask(valset.num_images, split)
     calibration = [(valset.image_ids[r], valset.paths[r]) for r in range(split)]
@@ -215,5 +217,5 @@ def run(args) -> int:
             f" and are excluded from every row" if split else "")
     title = (f"verify variants: {reference_name} vs fp32, scored on "
              f"{int(scored.sum())} of {valset.num_images} images of {valset.root}{held}")
-    _common.emit(av.render(rows, args.format, title=title), args.output)
+    _common.emit(report.render(rows, report_columns.VARIANTS, args.format, title=title), args.output)
     return 0

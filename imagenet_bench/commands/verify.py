@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from imagenet_bench.commands._common import add_dataset_arg
 from imagenet_bench.errors import InputError
 
 
@@ -55,16 +56,7 @@ def _common(p: argparse.ArgumentParser, frameworks) -> None:
     p.add_argument("--preprocess", choices=("reference", "legacy2019"), default="reference",
                    help="preprocessing recipe (reference)")
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit")
-
-
-def pick_rows(num_images: int, n: int):
-    """``n`` row indices evenly spaced over ``num_images`` (all rows when n >= num_images)."""
-    import numpy as np
-    if n < 1:
-        raise InputError(f"--n {n}: must be at least 1")
-    if n >= num_images:
-        return list(range(num_images))
-    return sorted(set(np.linspace(0, num_images - 1, n).round().astype(int).tolist()))
+    add_dataset_arg(p)
 
 
 def _backend(args, spec):
@@ -86,7 +78,7 @@ def _backend(args, spec):
 
 def run(args) -> int:
     """Run the chosen check; print its report; 0 if it passed, 1 if it found a problem."""
-    from imagenet_bench.data import dataset
+    from imagenet_bench.data import datasets
     from imagenet_bench.backends.keras import verify as keras_verify
     from imagenet_bench.models import registry
 
@@ -94,8 +86,8 @@ def run(args) -> int:
         spec = registry.get_model(args.model, args.framework)
     except KeyError as e:
         raise InputError(str(e.args[0])) from None
-    valset = dataset.discover(args.val_dir, devkit=args.devkit)
-    rows = pick_rows(valset.num_images, args.n)
+    valset = datasets.discover(args.val_dir, args.dataset, devkit=args.devkit)
+    rows = datasets.spaced_rows(valset.num_images, args.n)
     backend = _backend(args, spec)
     images = ((valset.image_ids[r], backend.preprocess(valset.paths[r])) for r in rows)
     try:

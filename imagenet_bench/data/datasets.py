@@ -1,25 +1,26 @@
-"""The test sets a model can be scored on: one frozen :class:`DatasetSpec` per set.
+"""The test sets a model can be scored on: ONE registry, a frozen :class:`DatasetSpec` per set.
+
+Each set is declared once, here: its ``--dataset`` name, title, accepted folder
+layouts (:mod:`imagenet_bench.data.layouts`), label source, image count, class
+subset, sources, and the table of timm's published results that holds figures
+on it (``published_table``). ImageNet val is one spec like the others. The
+``--dataset`` help, the ``robustness`` columns and the published-figure lookup
+are read from :data:`DATASETS`; adding a test set is one entry here (plus its
+wnid list in ``data/_info/`` for a class subset) and its tests.
 
 ``predict --dataset NAME DIR`` finds the images of DIR with :func:`discover`,
 checks them against the set's spec (folder layout, class list, image count)
-and hands a :class:`dataset.ValSet` to the runner. Every cache records the
-set's name (provenance ``dataset.name``) and the name is part of the cache
-file's dataset tag, so predictions on different sets never mix.
-
-Layouts:
-
-* ``wnid-folders``: one folder per ImageNet wnid (``n01440764/...``):
-  ImageNet val after ``valprep.sh``, ImageNet-Sketch, ImageNet-A, ImageNet-R;
-* ``class-index-folders``: folders named by class index ``0`` ... ``999``
-  (ImageNetV2). They are ordered **numerically** (0, 1, 2, ..., 999), never
-  as strings (0, 1, 10, 100, ...): the class index is the folder's number;
-* ``flat-official``: the official ``ILSVRC2012_val_*.JPEG`` files side by
-  side, labelled from package data (ImageNet val only).
+and hands a :class:`ValSet` to the runner. Every cache records the set's name
+(provenance ``dataset.name``) and the name is part of the cache file's dataset
+tag, so predictions on different sets never mix.
 
 Image identity and fingerprint: ImageNet val keeps ``wnid/file`` (so existing
 caches and the 2019 outputs stay valid); every other set prefixes its name,
 ``imagenet-sketch/n01440764/sketch_0.JPEG``, so the sha256 fingerprint of the
-ordered ids differs from val's even for a copy of the same files.
+ordered ids (:func:`fingerprint`) differs from val's even for a copy of the
+same files. Rows are always in ImageFolder order (sorted by class, then file
+name), so a flat and a class-folder copy of val give the same fingerprint, and
+the full set gives the row order of the 2019 outputs.
 
 Class subsets (ImageNet-A and -R): the set's fixed list of 200 wnids, shipped
 as package data (``data/_info/imagenet_{a,r}_wnids.txt``, sources named in
@@ -30,27 +31,24 @@ Only the standard library and numpy are imported here.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from imagenet_bench.data import dataset as _dataset
-from imagenet_bench.data import imagenet_meta
-from imagenet_bench.data.dataset import ValSet
+from imagenet_bench.data import imagenet_meta, layouts
+from imagenet_bench.data.layouts import FLAT_OFFICIAL, INDEX_FOLDERS, WNID_FOLDERS
 from imagenet_bench.errors import InputError
 
-WNID_FOLDERS = "wnid-folders"
-INDEX_FOLDERS = "class-index-folders"
-FLAT_OFFICIAL = "flat-official"
 DEFAULT = "imagenet-val"
 _INFO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_info")
 
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """What one test set is and how its folder must look."""
+    """What one test set is, how its folder must look, and where its published figures are."""
 
     name: str  # the --dataset value, the CSV column, the cache tag prefix (val: "val")
     title: str  # human name
@@ -62,6 +60,8 @@ class DatasetSpec:
     source: str = ""  # where the set is published
     licence: str = ""  # licence of the published data / code
     paper: str = ""  # the paper that introduced it
+    published_table: Optional[str] = None  # table of models/timm_results with figures on it
+    shifted: bool = True  # a distribution-shifted set (a `robustness` column); val: False
 
     @property
     def classes(self) -> Optional[Tuple[int, ...]]:
@@ -91,6 +91,7 @@ _V2 = dict(layouts=(INDEX_FOLDERS,), label_source="folder number = class index",
            licence="code MIT (Recht, Roelofs, Schmidt, Shankar 2019); images from Flickr",
            paper='Recht et al., "Do ImageNet Classifiers Generalize to ImageNet?", ICML 2019, '
                  'arXiv:1902.10811')
+_V2_MF = dict(_V2, published_table="v2")  # timm publishes results on MatchedFrequency only
 
 DATASETS: Dict[str, DatasetSpec] = {s.name: s for s in (
     DatasetSpec(DEFAULT, "ImageNet 2012 validation set", (WNID_FOLDERS, FLAT_OFFICIAL),
@@ -99,8 +100,8 @@ DATASETS: Dict[str, DatasetSpec] = {s.name: s for s in (
                 source="image-net.org/challenges/LSVRC/2012",
                 licence="ImageNet terms of access (non-commercial research)",
                 paper='Russakovsky et al., "ImageNet Large Scale Visual Recognition Challenge", '
-                      'IJCV 2015, arXiv:1409.0575'),
-    DatasetSpec("imagenet-v2-matched-frequency", "ImageNetV2 MatchedFrequency", **_V2),
+                      'IJCV 2015, arXiv:1409.0575', published_table="imagenet", shifted=False),
+    DatasetSpec("imagenet-v2-matched-frequency", "ImageNetV2 MatchedFrequency", **_V2_MF),
     DatasetSpec("imagenet-v2-threshold0.7", "ImageNetV2 Threshold0.7", **_V2),
     DatasetSpec("imagenet-v2-top-images", "ImageNetV2 TopImages", **_V2),
     DatasetSpec("imagenet-a", "ImageNet-A (natural adversarial examples)", (WNID_FOLDERS,),
@@ -110,21 +111,21 @@ DATASETS: Dict[str, DatasetSpec] = {s.name: s for s in (
                 source="github.com/hendrycks/natural-adv-examples",
                 licence="code MIT (Dan Hendrycks 2019); images collected from the web",
                 paper='Hendrycks et al., "Natural Adversarial Examples", CVPR 2021, '
-                      'arXiv:1907.07174'),
+                      'arXiv:1907.07174', published_table="a"),
     DatasetSpec("imagenet-r", "ImageNet-R (renditions)", (WNID_FOLDERS,),
                 "folder names (200 wnids)", 30000,
                 "github.com/hendrycks/imagenet-r README (200 classes, 30,000 images)",
                 subset_file="imagenet_r_wnids.txt", source="github.com/hendrycks/imagenet-r",
                 licence="code MIT (Dan Hendrycks 2020); images collected from the web",
                 paper='Hendrycks et al., "The Many Faces of Robustness", ICCV 2021, '
-                      'arXiv:2006.16241'),
+                      'arXiv:2006.16241', published_table="r"),
     DatasetSpec("imagenet-sketch", "ImageNet-Sketch", (WNID_FOLDERS,), "folder names", 50889,
                 "tensorflow-datasets imagenet_sketch README (50,889 images; the "
                 "HaohanWang/ImageNet-Sketch README rounds to 50,000)",
                 source="github.com/HaohanWang/ImageNet-Sketch",
                 licence="code MIT (Haohan Wang 2021); images from Google Image search",
                 paper='Wang et al., "Learning Robust Global Representations by Penalizing Local '
-                      'Predictive Power", NeurIPS 2019, arXiv:1905.13549'),
+                      'Predictive Power", NeurIPS 2019, arXiv:1905.13549', published_table="sketch"),
 )}
 
 
@@ -161,108 +162,152 @@ def _subset_indices(filename: str) -> Tuple[int, ...]:
     return tuple(sorted(index[w] for w in wnids))
 
 
-# --- discovery --------------------------------------------------------------------------------
+def shifted() -> List[DatasetSpec]:
+    """The distribution-shifted sets (the ``robustness`` columns), in table order."""
+    return [s for s in DATASETS.values() if s.shifted]
+
+
+# --- image identities ---------------------------------------------------------------------------
+
+def ids_blob(image_ids: Sequence[str]) -> np.ndarray:
+    """The ordered ids joined by newlines, as uint8 (how caches store them)."""
+    for s in image_ids:
+        if "\n" in s:
+            raise ValueError(f"image id {s!r} contains a newline")
+    return np.frombuffer("\n".join(image_ids).encode("utf-8"), dtype=np.uint8)
+
+
+def fingerprint(image_ids: Sequence[str]) -> str:
+    """sha256 hex digest of the ordered image identities."""
+    return hashlib.sha256(ids_blob(image_ids).tobytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ValSet:
+    """An ordered list of test images with their ground truth."""
+
+    root: str  # directory the images were found in
+    layout: str  # "imagefolder", "flat" (ImageNet val) or a layout name of layouts.py
+    image_ids: List[str]  # "wnid/filename" (val) or "<set>/<folder>/<file>", ImageFolder order
+    paths: List[str]  # absolute path of each image, same order
+    labels: np.ndarray  # int16 class index 0-999 (position of the wnid in sorted order)
+    label_source: str  # where the labels came from (folder names, tfds package, devkit)
+    dataset: str = DEFAULT  # the test set (a DATASETS name)
+
+    @property
+    def spec(self) -> DatasetSpec:
+        """The registry entry of the set."""
+        return get(self.dataset)
+
+    @property
+    def num_images(self) -> int:
+        """Number of images (rows)."""
+        return len(self.image_ids)
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the ordered image identities (as stored in caches)."""
+        return fingerprint(self.image_ids)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of distinct classes present."""
+        return int(np.unique(self.labels).size)
+
+    @property
+    def class_subset(self):
+        """Class indices of the test set's fixed class subset (ImageNet-A/R), or None."""
+        return self.spec.classes
+
+    @property
+    def is_full(self) -> bool:
+        """True when the set is complete: every class and the documented image count (ImageNet
+        val: exactly the 50,000 official images)."""
+        spec = self.spec
+        if spec.name == DEFAULT:
+            return (self.num_images == imagenet_meta.NUM_VAL_IMAGES
+                    and self.image_ids == imagenet_meta.full_val_image_ids())
+        return self.num_images == spec.num_images and self.num_classes == spec.num_classes
+
+    def describe(self) -> str:
+        """One line for the user: the set, its size and layout, and whether it is a subset."""
+        spec = self.spec
+        what = (f"{self.num_images:,} images, {self.num_classes} classes, {self.layout} layout "
+                f"at {self.root}, labels from {self.label_source}")
+        if self.is_full:
+            return f"full {spec.title}: {what}"
+        if spec.name == DEFAULT:
+            return (f"SUBSET of the {spec.title}: {what} ({self.num_images:,} of "
+                    f"{spec.num_images:,} images; accuracies are not comparable to full-set figures)")
+        return (f"SUBSET of {spec.title}: {what} ({self.num_images:,} of {spec.num_images:,} "
+                f"images, {self.num_classes} of {spec.num_classes} classes; accuracies are not "
+                f"comparable to full-set figures)")
+
+    def select(self, rows: Sequence[int]) -> "ValSet":
+        """A new ValSet with only ``rows`` (kept in ImageFolder order)."""
+        rows = sorted(set(int(r) for r in rows))
+        return ValSet(self.root, self.layout, [self.image_ids[r] for r in rows],
+                      [self.paths[r] for r in rows], self.labels[rows], self.label_source,
+                      self.dataset)
+
+
+def spaced_rows(num_images: int, n: int) -> List[int]:
+    """``n`` row indices evenly spaced over ``num_images`` (all rows when n >= num_images)."""
+    if n < 1:
+        raise InputError(f"--n {n}: must be at least 1")
+    if n >= num_images:
+        return list(range(num_images))
+    return sorted(set(np.linspace(0, num_images - 1, n).round().astype(int).tolist()))
+
+
+def is_full(valset: ValSet) -> bool:
+    """True when ``valset`` is the complete set (:attr:`ValSet.is_full`)."""
+    return valset.is_full
+
+
+def describe(valset: ValSet) -> str:
+    """One line for the user (:meth:`ValSet.describe`)."""
+    return valset.describe()
+
+
+# --- discovery ----------------------------------------------------------------------------------
 
 def discover(root: str, name: str = DEFAULT, devkit: Optional[str] = None) -> ValSet:
     """The images of test set ``name`` under ``root``, checked against its spec.
 
     Raises :class:`errors.InputError` saying what was found, what the set
     should look like, and how to fix it. A folder with fewer images than the
-    complete set is a subset (``ValSet.describe`` says so).
+    complete set is a subset (:meth:`ValSet.describe` says so). ``devkit``
+    labels flat ImageNet val files (the ILSVRC2012 devkit folder).
     """
     spec = get(name)
-    if name == DEFAULT:
-        return _dataset.discover(root, devkit=devkit)
-    if devkit:
+    flat_ok = FLAT_OFFICIAL in spec.layouts
+    if devkit and not flat_ok:
         raise InputError(f"--devkit labels flat ImageNet val files; --dataset {name} takes its "
                          f"labels from the folder names. Fix: drop --devkit")
     root = os.path.abspath(root)
-    if not os.path.isdir(root):
-        raise InputError(f"{root} does not exist or is not a directory. Fix: pass the folder "
-                         f"that holds the {spec.title} images")
-    entries = sorted(os.listdir(root))
-    folders = [e for e in entries if not e.startswith(".") and os.path.isdir(os.path.join(root, e))]
-    files = [e for e in entries if _dataset.is_image_file(e)]
-    if files or not folders:
-        raise InputError(f"{root}: found {len(files)} image file(s) and {len(folders)} folder(s) "
-                         f"at the top; {spec.title} is one folder per class "
-                         f"({_layout_words(spec)}). Fix: point at the folder that holds the "
-                         f"class folders")
-    labels_of = _index_folders(root, folders, spec) if INDEX_FOLDERS in spec.layouts \
-        else _wnid_folders(root, folders, spec)
-    ids, paths, labels = [], [], []
-    for folder, label in labels_of:  # in class-index order
-        for fname in _dataset.list_images(os.path.join(root, folder)):
-            ids.append(spec.image_id(f"{folder}/{fname}"))
-            paths.append(os.path.join(root, folder, fname))
-            labels.append(label)
-    if not ids:
-        raise InputError(f"{root}: the class folders hold no images")
-    if len(ids) > spec.num_images:
-        raise InputError(f"{root}: found {len(ids):,} images in {len(labels_of)} class folders; "
+    folders, files = layouts.top_level(root, spec.title)
+    if flat_ok:
+        if folders and files:
+            raise InputError(f"{root} mixes image files ({files[0]}, ...) and folders ({folders[0]}, "
+                             f"...). Fix: use either one folder per wnid or a flat folder of images")
+        if not folders and not files:
+            raise InputError(f"no images found in {root} (looked for "
+                             f"{', '.join(layouts.IMG_EXTENSIONS)} files or wnid folders). Fix: "
+                             f"point at the {spec.title} directory")
+        found = (layouts.flat_official(root, files, devkit) if files else
+                 layouts.class_folders(root, folders, spec, check_official=True))
+    else:
+        if files or not folders:
+            raise InputError(f"{root}: found {len(files)} image file(s) and {len(folders)} folder(s) "
+                             f"at the top; {spec.title} is one folder per class "
+                             f"({layouts.layout_words(spec)}). Fix: point at the folder that holds "
+                             f"the class folders")
+        found = layouts.class_folders(root, folders, spec)
+    if spec.name != DEFAULT and len(found.ids) > spec.num_images:  # val: custom images allowed
+        raise InputError(f"{root}: found {len(found.ids):,} images in {len(folders)} class folders; "
                          f"{spec.title} has {spec.num_images:,} ({spec.count_source}). Fix: check "
                          f"that --dataset {name} is the set in this folder")
-    return ValSet(root, spec.layouts[0], ids, paths, np.asarray(labels, np.int16),
-                  spec.label_source, dataset=name)
-
-
-def _layout_words(spec: DatasetSpec) -> str:
-    if INDEX_FOLDERS in spec.layouts:
-        return "folders named by class index 0 ... 999"
-    if spec.subset_file:
-        return f"one folder per wnid of its {spec.num_classes} classes"
-    return "one folder per ImageNet wnid, n01440764 ..."
-
-
-def _index_folders(root: str, folders: List[str], spec: DatasetSpec) -> List[Tuple[str, int]]:
-    """ImageNetV2: folder ``k`` holds class ``k``; numeric order, never string order."""
-    bad = [f for f in folders if not (f.isdigit() and int(f) < imagenet_meta.NUM_CLASSES
-                                      and str(int(f)) == f)]
-    if bad:
-        hint = (" (these look like wnid folders: an ImageNet-val-style tree; pass --dataset "
-                "imagenet-val or imagenet-sketch)" if bad[0].startswith("n") else "")
-        raise InputError(f"{root}: folder(s) {', '.join(bad[:5])} are not class indices 0-999; "
-                         f"{spec.title} has {spec.num_classes} folders named 0 ... 999{hint}. "
-                         f"Fix: point at the extracted {spec.title} folder")
-    return sorted(((f, int(f)) for f in folders), key=lambda fl: fl[1])
-
-
-def _wnid_folders(root: str, folders: List[str], spec: DatasetSpec) -> List[Tuple[str, int]]:
-    index = imagenet_meta.wnid_to_index()
-    unknown = [f for f in folders if f not in index]
-    if unknown:
-        hint = (" (numbered folders are the ImageNetV2 layout: pass --dataset "
-                "imagenet-v2-matched-frequency or another imagenet-v2-* set)"
-                if unknown[0].isdigit() else "")
-        raise InputError(f"{root}: folder(s) {', '.join(unknown[:5])} are not ImageNet-1k wnids{hint}. "
-                         f"Fix: {spec.title} is {_layout_words(spec)}")
-    allowed = spec.classes
-    if allowed is not None:
-        outside = [f for f in folders if index[f] not in allowed]
-        if outside:
-            raise InputError(
-                f"{root}: found {len(folders)} class folders, {len(outside)} of them outside "
-                f"{spec.title}'s fixed list of {spec.num_classes} classes (e.g. "
-                f"{', '.join(outside[:3])}; list in imagenet_bench/data/_info/{spec.subset_file}). "
-                f"Fix: check that --dataset {spec.name} is the set in this folder "
-                f"(1,000-class sets: imagenet-val, imagenet-sketch)")
-    return sorted(((f, index[f]) for f in folders), key=lambda fl: fl[1])
-
-
-def is_full(valset: ValSet) -> bool:
-    """True when ``valset`` is the complete set: every class, the documented image count."""
-    spec = get(valset.dataset)
-    return (valset.num_images == spec.num_images
-            and valset.num_classes == spec.num_classes)
-
-
-def describe(valset: ValSet) -> str:
-    """One line for the user: the set, its size and layout, and whether it is a subset."""
-    spec = get(valset.dataset)
-    what = (f"{valset.num_images:,} images, {valset.num_classes} classes, {valset.layout} layout "
-            f"at {valset.root}, labels from {valset.label_source}")
-    if is_full(valset):
-        return f"full {spec.title}: {what}"
-    return (f"SUBSET of {spec.title}: {what} ({valset.num_images:,} of {spec.num_images:,} "
-            f"images, {valset.num_classes} of {spec.num_classes} classes; accuracies are not "
-            f"comparable to full-set figures)")
+    return ValSet(root, found.layout, [spec.image_id(i) for i in found.ids], found.paths,
+                  found.labels, found.label_source if spec.name == DEFAULT else spec.label_source,
+                  dataset=name)

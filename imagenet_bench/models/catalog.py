@@ -141,12 +141,26 @@ def load_file(package: str, name: str) -> Tuple[WeightsEntry, ...]:
     rows = data.get("entries") if isinstance(data, dict) else None
     if not isinstance(rows, list):
         raise CatalogError(f"{where}: no 'entries' list")
-    out = tuple(validate(r, f"{where} entry {i} ({r.get('model') if isinstance(r, dict) else r!r})")
+    computed = _computed()
+    out = tuple(validate(dict(r, **{k: v for k, v in computed.get(r.get("model"), {}).items()
+                                    if r.get(k) is None}) if isinstance(r, dict) else r,
+                         f"{where} entry {i} ({r.get('model') if isinstance(r, dict) else r!r})")
                 for i, r in enumerate(rows))
     dupes = sorted(m for m, n in collections.Counter(e.model for e in out).items() if n > 1)
     if dupes:
         raise CatalogError(f"{where}: duplicate model ids {dupes}")
     return out
+
+
+@functools.lru_cache(maxsize=1)
+def _computed() -> dict:
+    """model id -> {"params", "gflops"} counted by ``tools/gen_flops.py`` (``data/flops.json``)
+    for entries whose library publishes none; merged where an entry's own value is null."""
+    res = resources.files("imagenet_bench.models").joinpath("data", "flops.json")
+    if not res.is_file():
+        return {}
+    models = json.loads(res.read_text(encoding="utf-8")).get("models", {})
+    return {m: {k: v[k] for k in ("params", "gflops") if k in v} for m, v in models.items()}
 
 
 def available() -> Tuple[str, ...]:

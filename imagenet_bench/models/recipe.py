@@ -245,3 +245,30 @@ def override(recipe: Recipe, resize: Optional[int] = None, crop: Optional[int] =
                                  f"be above 0. Fix: give the per-channel standard deviations the "
                                  f"model was trained with")
     return replace(recipe, **changes)
+
+
+def from_options(recipe: Recipe, *, resize: Optional[int] = None, crop: Optional[int] = None,
+                 img_size: Optional[int] = None, crop_pct: Optional[float] = None,
+                 interpolation: Optional[str] = None, mean: Optional[Sequence[float]] = None,
+                 std: Optional[Sequence[float]] = None) -> Recipe:
+    """``recipe`` with ``predict``'s recipe options: :func:`override`'s, plus timm's spellings.
+
+    ``img_size`` (timm ``validate.py``'s ``--img-size``) is the image size with
+    the recipe's ``crop_pct`` kept (the resize side scales with it, floored as
+    timm floors it) unless ``crop_pct`` or ``resize`` is given too; ``--crop``
+    changes the crop only. Raises ValueError naming the option."""
+    if img_size is not None:
+        if img_size < 1:
+            raise ValueError(f"--img-size {img_size}: must be a positive number of pixels")
+        if crop is not None and crop != img_size:
+            raise ValueError(f"--img-size {img_size} and --crop {crop} both set the image size; "
+                             f"give one")
+        if crop_pct is None and resize is None and img_size != recipe.crop:
+            out = override(recipe, None, img_size, interpolation, mean, std)
+            scale = img_size * recipe.scale // recipe.crop  # floor(img_size / crop_pct), exactly
+            keep = out.crop_mode != "center" and scale == img_size
+            return replace(out, resize=None if keep else scale)
+        crop = img_size
+    if crop_pct is not None and resize is not None:
+        raise ValueError(f"--resize {resize} and --crop-pct {crop_pct} both set the resize; give one")
+    return override(recipe, resize, crop, interpolation, mean, std, crop_pct=crop_pct)

@@ -7,7 +7,7 @@ returns a :class:`Document`:
 * ``rows``: one per model x test set, from :func:`analysis.scorer.score` over
   each test set's caches, with the Wilson intervals of ``score --ci``
   (:func:`analysis.stats.add_interval`) and the published figure, flag and
-  likely reason of ``score --published`` (:func:`models.published.compare_to_published`),
+  likely reason of ``score --published`` (:func:`analysis.published.compare_to_published`),
   plus params/GFLOPs from the catalog and images/s from the cache's ``timing``;
 * ``robustness``: :func:`analysis.robustness.build` over the same caches;
 * ``pairs``: :func:`analysis.compare.family_pairs` and ``compare_predictions``;
@@ -31,7 +31,8 @@ from imagenet_bench.cache import northcutt2019
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import datasets
 from imagenet_bench.errors import BenchError, InputError
-from imagenet_bench.models import published, registry
+from imagenet_bench.analysis import published
+from imagenet_bench.models import registry
 from imagenet_bench.models import recipe as recipes
 
 CONFIDENCE = stats.DEFAULT_CONFIDENCE

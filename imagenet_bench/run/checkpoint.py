@@ -21,7 +21,7 @@ import numpy as np
 from imagenet_bench.cache import checks
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache.atomic import atomic_path
-from imagenet_bench.data.dataset import ValSet
+from imagenet_bench.data.datasets import ValSet
 from imagenet_bench.errors import BenchError
 from imagenet_bench.run import provenance
 from imagenet_bench.run.shards import Shard

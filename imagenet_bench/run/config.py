@@ -59,6 +59,15 @@ class RunConfig:
         """This config with autocast ``dtype`` ("bf16"/"fp16") settled (and named in the id)."""
         return replace(self, amp=dtype, model_id=self.model_id.with_settings(dtype))
 
+    def with_recipe(self, recipe: Recipe, differs: bool) -> "RunConfig":
+        """This config with the recipe its library resolved (timm: from the tag's exact
+        ``crop_pct``); the id's ``+recipe-<sha8>`` names it when it ``differs`` from the entry's."""
+        mid = replace(self.model_id, settings=tuple(s for s in self.model_id.settings
+                                                    if not s.startswith("recipe-")))
+        if differs:
+            mid = mid.with_settings(f"recipe-{recipes.digest(recipe)}")
+        return replace(self, recipe=recipe, model_id=mid)
+
 
 def _settings_from_name(mid: ModelId, preprocess: Optional[str], weights: Optional[str],
                         amp: Optional[str]):
@@ -119,7 +128,8 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
           checkpoint: Optional[str] = None, preprocess: Optional[str] = None,
           resize: Optional[int] = None, crop: Optional[int] = None,
           interpolation: Optional[str] = None, mean: Optional[Sequence[float]] = None,
-          std: Optional[Sequence[float]] = None, amp: Optional[str] = None,
+          std: Optional[Sequence[float]] = None, img_size: Optional[int] = None,
+          crop_pct: Optional[float] = None, amp: Optional[str] = None,
           factory: Optional[str] = None, device: Optional[str] = None,
           batch_size: Optional[int] = None, workers: Optional[int] = None,
           threads: Optional[int] = None, seed: int = 0) -> RunConfig:
@@ -162,7 +172,8 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
     preprocess = preprocess or "reference"
     overrides = {k: v for k, v in dict(resize=resize, crop=crop, interpolation=interpolation,
                                        mean=list(mean) if mean is not None else None,
-                                       std=list(std) if std is not None else None).items()
+                                       std=list(std) if std is not None else None,
+                                       img_size=img_size, crop_pct=crop_pct).items()
                  if v is not None}
     _refuse_unhonoured(lib, mid, preprocess=preprocess, overrides=overrides, weights=weights,
                        checkpoint=checkpoint, amp=amp, device=device, batch_size=batch_size,
@@ -178,13 +189,14 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
         if preprocess == LEGACY:
             mid = mid.with_settings(LEGACY)
     try:
-        used = recipes.override(base, resize, crop, interpolation, mean, std)
+        used = recipes.from_options(base, resize=resize, crop=crop, img_size=img_size,
+                                    crop_pct=crop_pct, interpolation=interpolation, mean=mean, std=std)
     except ValueError as e:
         raise InputError(f"{mid}: {e}") from None
     if caps.fixed_input_size and spec is not None and used.crop != spec.input_size:
-        raise InputError(f"--crop/--preprocess: {mid} takes {spec.input_size}x{spec.input_size} "
+        raise InputError(f"--crop/--img-size/--preprocess: {mid} takes {spec.input_size}x{spec.input_size} "
                          f"inputs (its {framework} graph is built for that size); the recipe gives "
-                         f"{used.crop}. Fix: leave --crop out")
+                         f"{used.crop}. Fix: leave --crop and --img-size out")
     if used != base:
         mid = mid.with_settings(f"recipe-{recipes.digest(used)}")
     # --- weights --------------------------------------------------------------------------

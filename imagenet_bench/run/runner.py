@@ -1,7 +1,7 @@
 """The prediction run loop shared by the torch and Keras backends.
 
 ``run(valset, backend, options)`` predicts every image of a
-:class:`dataset.ValSet` with a backend and writes one cache
+:class:`datasets.ValSet` with a backend and writes one cache
 (:mod:`cache`). It owns everything that is not framework-specific:
 
 * **order and batches**: rows are in ImageFolder order; batch ``k`` is always
@@ -58,7 +58,7 @@ import numpy as np
 
 from imagenet_bench.cache import locations
 from imagenet_bench.cache import store as cache
-from imagenet_bench.data.dataset import ValSet
+from imagenet_bench.data.datasets import ValSet
 from imagenet_bench.errors import BenchError
 from imagenet_bench.data.pixels import BadImageError
 from imagenet_bench.run import checkpoint, locks, provenance, timing

@@ -22,7 +22,8 @@ import numpy as np
 
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache.naming import top5_within
-from imagenet_bench.models import catalog, published, registry
+from imagenet_bench.analysis import published
+from imagenet_bench.models import catalog, registry
 
 VAL = "imagenet-val"
 MASKED = ("imagenet-a", "imagenet-r")

@@ -148,7 +148,7 @@ def submit_slurm(folder: str, planfile: str, tasks: List[int], run_task: Callabl
     except ModuleNotFoundError:
         raise BenchError("--executor slurm needs submitit, which is not installed. Fix: pip install "
                          "'imagenet_bench[slurm]' (or use `imagenet-bench sweep sbatch`)") from None
-    ex = submitit.SlurmExecutor(folder=os.path.join(folder, "slurm", "%A_%a"), max_num_timeout=10)
+    ex = submitit.SlurmExecutor(folder=os.path.join(folder, "slurm"), max_num_timeout=10)
     params = dict(time=int(time_min), array_parallelism=int(array_parallelism),
                   signal_delay_s=int(signal_delay_s), job_name="imagenet-bench-sweep",
                   additional_parameters=dict(sbatch_options or {}))

@@ -31,6 +31,7 @@ PLAN_VERSION = 1
 PLAN_FILE = "plan.json"
 PLANS_DIR = "plans"  # content-addressed copies: a running task keeps reading its own plan
 DEFAULT_JOBS_PER_TASK = 8
+SHOW_SKIPPED = 12  # left-out entries listed by `sweep plan` (all are in the plan file)
 WILDCARDS = "*?["
 #: run settings a sweep applies to every job (names of ``run.config.build`` keywords)
 SETTINGS = ("weights", "preprocess", "resize", "crop", "interpolation", "mean", "std", "amp",
@@ -291,7 +292,10 @@ def summary(plan: Dict) -> str:
         lines.append(f"  {name}: {ds['images']:,} images in {ds['dir']}; {len(n)} jobs to run")
     if plan["skipped"]:
         lines.append(f"{len(plan['skipped'])} matched entries left out:")
-        lines += [f"  {s['model']}: {s['reason']}" for s in plan["skipped"]]
+        lines += [f"  {s['model']}: {s['reason']}" for s in plan["skipped"][:SHOW_SKIPPED]]
+        if len(plan["skipped"]) > SHOW_SKIPPED:
+            lines.append(f"  ... {len(plan['skipped']) - SHOW_SKIPPED} more (all with their reason "
+                         f"under \"skipped\" in the plan file)")
     images = sum(j["images"] for j in todo)
     rates = measured_rates(plan["caches"])
     known = [j for j in todo if (j["framework"], j["architecture"]) in rates]

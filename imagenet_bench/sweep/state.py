@@ -51,10 +51,15 @@ def _alive(rec: Dict) -> bool:
     if rec.get("host") != socket.gethostname():
         return True  # another node: trust it
     try:
-        os.kill(int(rec.get("pid", -1)), 0)
+        pid = int(rec.get("pid", -1))
+        os.kill(pid, 0)
     except (OSError, ValueError, TypeError):
         return False
-    return True
+    try:  # a killed process nobody has reaped yet (a zombie) is gone too
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            return f.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def one_line(text: str, limit: int = 300) -> str:

@@ -1,5 +1,8 @@
 """Measured against published accuracy, with the likely reason for a shortfall (stdlib only).
 
+Which table of published results covers which test set is the dataset
+registry's (``DatasetSpec.published_table``, :mod:`imagenet_bench.data.datasets`).
+
 The published figure of a cache belongs to the cache's test set
 (:func:`figure`). On ImageNet-val it comes from the registry (the catalog
 entry of the cache's base weights: ``torch:inception_v3.IMAGENET1K_V1+legacy2019``
@@ -21,29 +24,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Dict, List, Optional
 
+from imagenet_bench.data import datasets
 from imagenet_bench.models import recipe as recipes
 from imagenet_bench.models import registry, timm_results
-from imagenet_bench.report import tables as report
 
 DEFAULT_MARGIN = 1.0  # percentage points of top-1
 
-COLUMNS = [
-    report.Column("published_acc5", "published@5"),
-    report.Column("delta_acc5", "Δ@5", signed=True),
-    report.Column("below_published", "flag"),
-    report.Column("likely_reason", "likely reason"),
-]
-
-
-VAL = "imagenet-val"  # data.datasets.DEFAULT (models sits below data: the name, not the import)
+VAL = datasets.DEFAULT
 REAL = "real"  # ReaL labels of the val images (``score --labels real``)
 #: test set (``--dataset`` value, or :data:`REAL`) -> its table in :mod:`timm_results`
-TIMM_TABLES = {VAL: "imagenet", REAL: "real", "imagenet-v2-matched-frequency": "v2",
-               "imagenet-a": "a", "imagenet-r": "r", "imagenet-sketch": "sketch"}
-#: sets whose published figures restrict the output to the set's 200 classes (timm's validate.py
+TIMM_TABLES = {**{s.name: s.published_table for s in datasets.DATASETS.values() if s.published_table},
+               REAL: "real"}
+#: sets whose published figures restrict the output to the set's class subset (timm's validate.py
 #: --valid-labels with the imagenet_{a,r}_indices.txt beside its results, the papers' protocol):
 #: compared with masked@1/@5
-MASKED = ("imagenet-a", "imagenet-r")
+MASKED = tuple(s.name for s in datasets.DATASETS.values() if s.subset_file and s.published_table)
 _PUBLISHES_VAL_ONLY = {"torch": "torchvision", "keras": "keras.applications"}
 
 

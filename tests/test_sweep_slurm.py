@@ -1,0 +1,119 @@
+"""A real SLURM cluster (tools/slurm-local/ in CI): a sweep of 10 jobs (torch, timm, Keras;
+val and an ImageNet-Sketch copy of real images) submitted as one job array through submitit;
+one running task is scancelled mid-model; `sweep run` again finishes it; `sweep status` says
+all done; every cache equals a local sequential run (arrays and provenance but shards/timing).
+No SLURM accounting: the cluster runs without slurmdbd."""
+import json
+import os
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+from imagenet_bench.cache import store as cache
+from imagenet_bench.cache.inspect import differences
+from sweep_helpers import cli, real_sets, require_slurm, wait_for
+
+MODELS = ["torch:squeezenet1_1", "torch:resnet50", "timm:test_vit.r160_in1k",
+          "timm:test_resnet.r160_in1k", "keras:MobileNetV2"]
+N = 16
+
+
+def _queue(array: str) -> str:
+    return subprocess.run(["squeue", "-h", "-j", array, "-o", "%i %t"], capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.mark.slow
+def test_slurm_array_scancel_mid_model_then_rerun_equals_a_local_sequential_run(tmp_path):
+    require_slurm()
+    for module in ("submitit", "timm", "keras"):
+        pytest.importorskip(module)
+    sacct = subprocess.run(["sacct", "-n"], capture_output=True, text=True)
+    print(f"sacct (accounting): exit {sacct.returncode}: {(sacct.stderr or sacct.stdout).strip()[:120]}")
+    val, sketch = real_sets(tmp_path, N)
+    common = [*MODELS, "--data", f"imagenet-val={val}", "--data", f"imagenet-sketch={sketch}",
+              "--weights", "none", "-b", "2", "--checkpoint-every", "2", "--jobs-per-task", "2",
+              "--threads", "1", "--workers", "0"]
+    sw = tmp_path / "sw"
+    cli("sweep", "plan", sw, *common)
+    plan = json.loads((sw / "plan.json").read_text())
+    assert len(plan["jobs"]) == 10 and len(plan["tasks"]) == 8
+    slurm = ["--executor", "slurm", "--array-parallelism", "2", "--time", "30", "--cpus", "1",
+             "--signal-delay", "60"]
+    r = cli("sweep", "run", sw, *slurm)
+    array = re.search(r"submitted 8 tasks as SLURM job array (\d+)", r.stdout).group(1)
+    print(f"submitted: job array {array}, 8 tasks, 10 jobs")
+    # the resnet50 job on val: cancel its task once its first checkpoint is written
+    job = next(j for j in plan["jobs"] if j["model"].startswith("torch:resnet50")
+               and j["dataset"] == "imagenet-val")
+    partial = os.path.join(plan["caches"], job["cache"][:-4] + ".partial.npz")
+    wait_for(lambda: os.path.exists(partial), 900, f"a checkpoint of {job['job']}")
+    target = f"{array}_{job['task']}"
+    print(f"queue before scancel: {_queue(array)!r}")
+    subprocess.run(["scancel", target], check=True)
+    print(f"scancel {target} (task {job['task']}: {plan['tasks'][job['task']]['jobs']})")
+    wait_for(lambda: not _queue(array), 1200, f"job array {array} to leave the queue", poll=1)
+    with np.load(partial) as z:
+        kept = int(z["done"].sum())
+    assert 0 < kept < N, f"cancelled mid-model: {kept} of {N} images checkpointed"
+    print(f"cancelled mid-model: {kept} of {N} images of {job['model']} checkpointed")
+    status = json.loads(cli("sweep", "status", sw, "--format", "json").stdout)
+    print(f"status after scancel: {status['total']}")
+    cancelled = next(x for x in status["jobs"] if x["job"] == job["job"])
+    assert cancelled["state"] == "pending" and cancelled["note"] == \
+        "interrupted; resumes from its checkpoint"
+    assert status["total"]["failed"] == 0 and status["total"]["done"] >= 8
+    # again: only the cancelled task's unfinished jobs are submitted; the job resumes
+    r = cli("sweep", "run", sw, *slurm, "--wait")
+    assert "submitted 1 tasks as SLURM job array" in r.stdout, r.stdout
+    status = json.loads(cli("sweep", "status", sw, "--format", "json").stdout)
+    print(f"status after sweep run again: {status['total']}")
+    assert status["total"] == {"done": 10, "running": 0, "failed": 0, "pending": 0}
+    resumed = cache.load(os.path.join(plan["caches"], job["cache"])).provenance["timing"]
+    assert resumed["images"] == N - kept  # only the images after the checkpoint were predicted
+    # a local sequential run of the same request
+    ref = tmp_path / "ref"
+    cli("sweep", "plan", ref, *common)
+    cli("sweep", "run", ref, "-j", "1")
+    for j in plan["jobs"]:
+        diff = differences(os.path.join(ref, "caches", j["cache"]), os.path.join(plan["caches"], j["cache"]))
+        assert diff == [], (j["job"], diff)
+    print(f"equality: all {len(plan['jobs'])} caches of the SLURM sweep equal the local "
+          f"sequential run (every array; provenance but shards/timing)")
+
+
+@pytest.mark.slow
+def test_slurm_preemption_signal_checkpoints_and_submitit_requeues_the_task(tmp_path):
+    """submitit's USR2 (what SLURM sends --signal-delay seconds before the time limit): the
+    running job checkpoints, submitit requeues the same array task, which resumes mid-model
+    and finishes without another `sweep run`."""
+    require_slurm()
+    pytest.importorskip("submitit")
+    val, _ = real_sets(tmp_path, N)
+    common = ["torch:resnet50", "--data", f"imagenet-val={val}", "--weights", "none", "-b", "2",
+              "--checkpoint-every", "2", "--threads", "1", "--workers", "0"]
+    sw = tmp_path / "sw"
+    cli("sweep", "plan", sw, *common)
+    plan = json.loads((sw / "plan.json").read_text())
+    job = plan["jobs"][0]
+    r = cli("sweep", "run", sw, "--executor", "slurm", "--time", "30", "--cpus", "1")
+    array = re.search(r"SLURM job array (\d+)", r.stdout).group(1)
+    partial = os.path.join(plan["caches"], job["cache"][:-4] + ".partial.npz")
+    wait_for(lambda: os.path.exists(partial), 900, f"a checkpoint of {job['job']}")
+    subprocess.run(["scancel", "--signal=USR2", f"{array}_0"], check=True)
+    print(f"sent USR2 to {array}_0 (submitit's preemption signal)")
+    wait_for(lambda: not _queue(array), 900, f"job array {array} to finish", poll=1)
+    status = json.loads(cli("sweep", "status", sw, "--format", "json").stdout)
+    assert status["total"]["done"] == 1, status["total"]
+    timing = cache.load(os.path.join(plan["caches"], job["cache"])).provenance["timing"]
+    log = "".join(p.read_text(errors="replace") for p in (sw / "slurm").glob("*.err"))
+    assert "Caught signal SIGUSR2" in log and "resuming from" in log, log[-3000:]
+    assert timing["images"] < N  # the requeued task predicted only what was left
+    print(f"requeued by submitit, resumed: {N - timing['images']} of {N} images came from the "
+          f"checkpoint")
+    ref = tmp_path / "ref"
+    cli("sweep", "plan", ref, *common)
+    cli("sweep", "run", ref, "-j", "1")
+    assert differences(os.path.join(ref, "caches", job["cache"]), os.path.join(plan["caches"], job["cache"])) == []

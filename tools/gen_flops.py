@@ -1,0 +1,99 @@
+"""Compute params and GFLOPs of the catalog entries whose library publishes none.
+
+torchvision publishes both (``weights.meta``: ``num_params``, ``_ops``), Keras publishes
+params (``count_params()`` at catalog generation) but no FLOPs, timm publishes neither in
+its wheel. For each timm entry this tool builds the tagged model on PyTorch's ``meta``
+device (no memory, no weights) and counts one forward pass of a 1x3xSxS input (S = the
+entry's ``input_size``) with ``torch.utils.flop_counter.FlopCounterMode``; GFLOPs are
+reported as torchvision reports them, multiply-adds / 1e9 (the counter's FLOPs / 2: the
+two agree on every torchvision model checked, e.g. resnet50 4.089, vit_b_16 17.564).
+
+The results go to ``imagenet_bench/models/data/flops.json`` (``{"models": {id: {"params",
+"gflops", "input_size"} | {"error"}}}``), which ``models/catalog.py`` merges into entries
+whose own ``params``/``gflops`` are null. Resumable: entries already in the file are kept;
+the file is rewritten atomically every 25 models. Keras GFLOPs stay empty (counted by
+``--report``).
+
+Usage: ``python tools/gen_flops.py [--limit N] [--report]`` (timm: about 1 s per model).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+OUT = os.path.join(ROOT, "imagenet_bench", "models", "data", "flops.json")
+
+
+def count(model, size: int):
+    """(params, GFLOPs as multiply-adds / 1e9) of ``model`` (on the meta device) at ``size``."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+    params = sum(p.numel() for p in model.parameters())
+    fc = FlopCounterMode(display=False)
+    with fc, torch.no_grad():
+        model(torch.empty(1, 3, size, size, device="meta"))
+    return int(params), round(fc.get_total_flops() / 2 / 1e9, 4)
+
+
+def timm_entry(entry):
+    """params/GFLOPs of one timm catalog entry, built on the meta device."""
+    import timm
+    import torch
+    with torch.device("meta"):
+        model = timm.create_model(f"{entry.architecture}.{entry.weights}", pretrained=False)
+    params, gflops = count(model.eval(), entry.input_size)
+    return {"params": params, "gflops": gflops, "input_size": entry.input_size}
+
+
+def write(data: dict) -> None:
+    from imagenet_bench.cache.atomic import write_text
+    write_text(OUT, json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--limit", type=int, help="compute at most N new entries")
+    ap.add_argument("--report", action="store_true", help="only count what is filled in")
+    args = ap.parse_args()
+    from imagenet_bench.models import catalog
+    if args.report:
+        for fw in ("torch", "keras", "timm"):
+            es = catalog.entries(fw)
+            print(f"{fw}: {len(es)} entries, params {sum(e.params is not None for e in es)}, "
+                  f"GFLOPs {sum(e.gflops is not None for e in es)} "
+                  f"({sum(e.gflops is None for e in es)} empty)")
+        return 0
+    import timm
+    import torch
+    data = {"models": {}}
+    if os.path.exists(OUT):
+        with open(OUT, encoding="utf-8") as f:
+            data = json.load(f)
+    data.update(generator="tools/gen_flops.py",
+                method="meta-device forward, torch.utils.flop_counter.FlopCounterMode; "
+                       "gflops = counted FLOPs / 2 / 1e9 (multiply-adds, as torchvision's _ops)",
+                versions={"torch": torch.__version__, "timm": timm.__version__})
+    todo = [e for e in catalog.load("timm") if e.model not in data["models"]]
+    if args.limit is not None:
+        todo = todo[:args.limit]
+    t0 = time.time()
+    for i, e in enumerate(todo, 1):
+        try:
+            data["models"][e.model] = timm_entry(e)
+        except Exception as err:  # a model that does not build or run on meta: left empty
+            data["models"][e.model] = {"error": f"{type(err).__name__}: {str(err)[:200]}"}
+        if i % 25 == 0 or i == len(todo):
+            write(data)
+            print(f"{i}/{len(todo)} ({time.time() - t0:.0f} s)", flush=True)
+    errors = sum("error" in v for v in data["models"].values())
+    print(f"{len(data['models'])} timm entries in {OUT}; {errors} could not be counted (empty)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
