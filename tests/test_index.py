@@ -129,9 +129,12 @@ def test_a_damaged_row_is_re_derived_not_trusted(tmp_path, capsys):
     argv = ["score", "--precomputed", str(d), "--format", "csv"]
     first = _run(argv, capsys)
     with sqlite3.connect(_index_file(d)) as db:  # other figures, without the CRC to match
-        db.execute("UPDATE caches SET bits = randomblob(length(bits))")
-    assert _run(argv, capsys) == first
-    assert folder.load_folder(str(d)).validated == 0  # and the rows were rewritten
+        db.execute("UPDATE arrays SET bits = randomblob(length(bits))")
+        names = [r[0] for r in db.execute("SELECT name FROM arrays")]
+    idx = index.Index(str(d)).open()
+    assert [idx.column(n, "bits") for n in names] == [None] * 4  # the CRC catches it
+    assert _run(argv, capsys) == first  # re-derived from the files, not the damaged bits
+    assert all(idx.column(n, "bits") is not None for n in names)  # and written back
 
 
 @pytest.mark.slow  # spawns three processes

@@ -129,8 +129,11 @@ def find_model(preds: Sequence, name: str):
     the only run of those weights there is (a 2019 ``+legacy2019`` output).
     """
     try:
-        mid, _ = registry.resolve(name)
-        qual, base = str(mid), str(mid.base)
+        if any(p.qualname == name for p in preds):  # a cache's exact id: no catalog lookup
+            qual, base = name, None
+        else:
+            mid, _ = registry.resolve(name)
+            qual, base = str(mid), str(mid.base)
     except registry.AmbiguousNameError:
         raise
     except BenchError:  # not a registry name: a custom model's id, matched as written

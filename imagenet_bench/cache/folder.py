@@ -31,6 +31,7 @@ import os
 import sqlite3
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
@@ -43,8 +44,10 @@ from imagenet_bench.data import datasets
 
 #: packed per-image flags of a row, in order
 FLAGS = ("top1", "top5", "missing", "masked1", "masked5")
-#: rows written per index transaction
+#: files read (in threads) and rows written per index transaction
 BATCH = 32
+#: threads reading files in full (zlib and numpy release the GIL)
+THREADS = min(4, os.cpu_count() or 1)
 
 
 @dataclass
@@ -74,13 +77,11 @@ class _Source:
             self.blobs[key] = npz.shared(arr) if dtype == np.uint8 else arr
         return self.blobs[key]
 
-    def top1(self, name: str) -> Optional[bytes]:
-        hit = self.idx._db.execute("SELECT identity, info, bits, top1, crc FROM caches "
-                                   "WHERE name = ?", (name,)).fetchone()
-        if hit is None:
-            return None
-        row = folder_index.Row(name, hit[0], hit[1], bytes(hit[2]), bytes(hit[3]))
-        return row.top1 if folder_index.row_crc(row) == hit[4] else None
+    def column(self, name: str, column: str) -> Optional[bytes]:
+        try:
+            return self.idx.column(name, column)
+        except sqlite3.Error:
+            return None  # the caller re-derives it from the file
 
 
 def _lazy(member: str):
@@ -108,10 +109,59 @@ class IndexedPredictions(store.Predictions):
     subset_top5_prob = _lazy("subset_top5_prob")
     all_probs = _lazy("all_probs")
 
-    def __init__(self, path: str, row: folder_index.Row, info: Dict, source: _Source):  # noqa: D107
-        self.path, self.provenance = path, info["provenance"]
-        self._name, self._info, self._bits, self._source = row.name, info, row.bits, source
+    def __init__(self, path: str, row: folder_index.Row, source: _Source,  # noqa: D107
+                 info: Optional[Dict] = None):
+        self.path, self._name, self._bits, self._source = path, row.name, row.bits, source
+        self._head = folder_index.read_head(row.head)
+        self._info_text, self._info_dict = row.info, info
+        self._prov: Optional[Dict] = None if info is None else info["provenance"]
         self._arrays: Dict[str, Optional[np.ndarray]] = {}
+
+    @property
+    def _info(self) -> Dict:
+        """The row's info, parsed when first needed (listing a folder needs only its head)."""
+        if self._info_dict is None:
+            self._info_dict = json.loads(self._info_text)
+        return self._info_dict
+
+    @property
+    def provenance(self) -> Dict:
+        if self._prov is None:
+            self._prov = self._info["provenance"]
+        return self._prov
+
+    @provenance.setter
+    def provenance(self, value: Dict):
+        self._prov = value
+
+    @property
+    def model(self) -> str:
+        return self._head["model"] if self._prov is None else self._prov["model"]
+
+    @property
+    def framework(self) -> str:
+        return self._head["framework"] if self._prov is None else self._prov["framework"]
+
+    @property
+    def fingerprint(self) -> str:
+        return self._head["fingerprint"] if self._prov is None else self._prov["fingerprint"]
+
+    def _flag_bits(self) -> bytes:
+        """The row's packed flags: from the index, or re-derived from the file when damaged."""
+        if not self._bits:
+            self._bits = self._source.column(self._name, "bits") or b""
+        if not self._bits:
+            members: Dict[str, npz.Member] = {}
+            preds = store.load(self.path, allow_incomplete=True, members=members)
+            derived_row = _derive(preds, members, os.stat(self.path), False)
+            row = derived_row[0] if derived_row else _flags_only(preds)
+            try:
+                if derived_row:
+                    self._source.idx.put([row], derived_row[1])
+            except sqlite3.Error:
+                pass
+            self._bits = row.bits
+        return self._bits
 
     def _read(self, member: str) -> Optional[np.ndarray]:
         m = self._info["members"].get(member)
@@ -163,14 +213,14 @@ class IndexedPredictions(store.Predictions):
 
     @property
     def num_images(self) -> int:
-        return int(self._info["num_images"])
+        return self._head["num_images"]
 
     def _flag(self, name: str) -> np.ndarray:
         if name in self._arrays:
             return self._arrays[name]
         n, i = self.num_images, FLAGS.index(name)
         size = (n + 7) // 8
-        return derived.unpack(self._bits[i * size:(i + 1) * size], n)
+        return derived.unpack(self._flag_bits()[i * size:(i + 1) * size], n)
 
     def correct_flags(self) -> Tuple[np.ndarray, np.ndarray]:
         """Per-image top-1 and top-5 correctness against the cache's own labels."""
@@ -179,15 +229,15 @@ class IndexedPredictions(store.Predictions):
     @property
     def has_subset(self) -> bool:
         """True when the file holds ``subset_top5_idx`` (ImageNet-A/R)."""
-        return bool(self._info["has_subset"])
+        return self._head["subset"]
 
     def masked_flags(self, k: int = 1) -> Optional[np.ndarray]:
         """Per-image masked top-``k`` correctness (ImageNet-A/R), or None without subset_top5_idx."""
-        return self._flag(f"masked{k}") if self._info["has_subset"] else None
+        return self._flag(f"masked{k}") if self._head["subset"] else None
 
     def top1_pred(self) -> np.ndarray:
         """The top-1 class of every row (int16; -1 on missing rows)."""
-        data = self._source.top1(self._name)
+        data = self._source.column(self._name, "top1")
         return self.top5_idx[:, 0] if data is None else np.frombuffer(data, dtype=np.int16)
 
     def val_restricted(self, dataset: str) -> Optional[List]:
@@ -197,21 +247,17 @@ class IndexedPredictions(store.Predictions):
     def release(self) -> None:
         """Forget the arrays read so far (they are read again when next used)."""
         self._arrays.clear()
+        self._bits = b""
 
 
 def _derive(preds: store.Predictions, members: Dict[str, npz.Member], st: os.stat_result,
-            val_baselines: bool) -> Tuple[folder_index.Row, Dict[str, bytes]]:
-    """The index row of a validated cache, and the shared blobs it refers to.
+            val_baselines: bool) -> Optional[Tuple[folder_index.Row, Dict[str, bytes], Dict]]:
+    """The index row of a validated cache, the shared blobs it refers to and its info
+    (None for a cache the index cannot hold: a tab or newline in its model id).
 
     ``val_baselines``: also keep, for a val cache, its top-1 on the classes of each
     masked set (done only when the folder holds caches of such a set)."""
-    top1, top5 = derived.correct(preds.top5_idx, preds.labels, preds.missing)
-    missing = preds.missing if preds.missing is not None else np.zeros(preds.num_images, bool)
-    flags = [top1, top5, missing]
     has_subset = preds.subset_top5_idx is not None
-    for k in (1, 5):
-        flags.append(derived.masked_correct(preds.subset_top5_idx, preds.labels, missing, k)
-                     if has_subset else np.zeros(preds.num_images, bool))
     labels = np.ascontiguousarray(preds.labels, dtype=np.int16).tobytes()
     blobs = {f"labels:{zlib.crc32(labels):08x}:{len(labels)}": labels}
     ids_key = None
@@ -223,10 +269,26 @@ def _derive(preds: store.Predictions, members: Dict[str, npz.Member], st: os.sta
             "labels": next(iter(blobs)), "ids": ids_key, "has_subset": has_subset}
     if val_baselines and datasets.name_of(preds) == datasets.DEFAULT and preds.num_images:
         info["val200"] = _val_baselines(preds, members)
-    row = folder_index.Row(os.path.basename(preds.path), folder_index.identity(st),
-                           folder_index.info_json(info), b"".join(derived.pack(f) for f in flags),
+    prov = preds.provenance
+    if any(c in str(prov[k]) for k in ("model", "framework") for c in "\t\n"):
+        return None
+    head = folder_index.make_head(prov["model"], prov["framework"], prov["fingerprint"],
+                                  preds.num_images, prov["complete"], has_subset)
+    row = folder_index.Row(os.path.basename(preds.path), folder_index.identity(st), head,
+                           folder_index.info_json(info), _pack_flags(preds),
                            np.ascontiguousarray(preds.top5_idx[:, 0], dtype=np.int16).tobytes())
-    return row, blobs
+    return row, blobs, info
+
+
+def _pack_flags(preds: store.Predictions) -> bytes:
+    """The packed per-image flags of :data:`FLAGS`, each ``ceil(N / 8)`` bytes."""
+    top1, top5 = derived.correct(preds.top5_idx, preds.labels, preds.missing)
+    missing = preds.missing if preds.missing is not None else np.zeros(preds.num_images, bool)
+    flags = [top1, top5, missing]
+    for k in (1, 5):
+        flags.append(derived.masked_correct(preds.subset_top5_idx, preds.labels, missing, k)
+                     if preds.subset_top5_idx is not None else np.zeros(preds.num_images, bool))
+    return b"".join(derived.pack(f) for f in flags)
 
 
 def _val_baselines(preds: store.Predictions, members: Dict[str, npz.Member]) -> Dict[str, List]:
@@ -242,6 +304,11 @@ def _val_baselines(preds: store.Predictions, members: Dict[str, npz.Member]) -> 
             out[name] = list(derived.val_restricted(preds.top5_idx, preds.labels, preds.missing,
                                                     classes, probs))
     return out
+
+
+def _flags_only(preds: store.Predictions) -> folder_index.Row:
+    """A row holding only the packed flags of ``preds`` (for a cache the index cannot hold)."""
+    return folder_index.Row("", "", "", "", _pack_flags(preds))
 
 
 def _has_subset(prov) -> bool:
@@ -309,10 +376,10 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
         row = rows.get(name)
         if (not verify and st is not None and row is not None and source is not None
                 and row.identity == folder_index.identity(st)):
-            info = json.loads(row.info)
-            masked_sets = masked_sets or _has_subset(info["provenance"])
-            if info["provenance"].get("complete") or allow_incomplete:
-                found[path] = IndexedPredictions(path, row, info, source)
+            head = folder_index.read_head(row.head)
+            masked_sets = masked_sets or head["subset"]
+            if head["complete"] or allow_incomplete:
+                found[path] = IndexedPredictions(path, row, source)
                 continue
         todo.append((path, st))
     bad: List[Tuple[str, str]] = []
@@ -328,23 +395,34 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
             continue
         masked_sets = masked_sets or _has_subset(_provenance(path, members))
     pending: List[Tuple[folder_index.Row, Dict[str, bytes], store.Predictions]] = []
-    for path, st, members in checked:  # then the full validation, file by file
+    def full_read(job):  # in a thread: inflating, CRCs and numpy checks release the GIL
+        path, st, members = job
         try:
             preds = store.load(path, allow_incomplete=True, members=members)
         except store.CacheError as e:
-            bad.append((path, str(e)))
-            continue
-        if source is not None and st is not None:
-            pending.append((*_derive(preds, members, st, masked_sets), preds))
-        if preds.provenance["complete"] or allow_incomplete:
-            found[path] = preds
-        else:
-            try:
-                preds.validate()  # raises today's message: resume the run
-            except store.CacheError as e:
-                bad.append((path, str(e)))
-        if source is not None and len(pending) >= BATCH:
-            source = _flush(pending, found, source)
+            return path, None, str(e), None
+        row = _derive(preds, members, st, masked_sets) if index_on and st is not None else None
+        return path, preds, None, row
+
+    index_on = source is not None
+    with ThreadPoolExecutor(THREADS) as pool:
+        for start in range(0, len(checked), BATCH):  # a batch at a time: bounded memory
+            for path, preds, error, row in pool.map(full_read, checked[start:start + BATCH]):
+                if error is not None:
+                    bad.append((path, error))
+                    continue
+                if row is not None and source is not None:
+                    pending.append((*row, preds))
+                if preds.provenance["complete"] or allow_incomplete:
+                    found[path] = preds
+                else:
+                    try:
+                        preds.validate()  # raises today's message: resume the run
+                    except store.CacheError as e:
+                        bad.append((path, str(e)))
+            if source is not None:
+                source = _flush(pending, found, source)
+            pending.clear()
     if source is not None:
         source = _flush(pending, found, source)
         try:
@@ -362,17 +440,17 @@ def _flush(pending, found: Dict[str, store.Predictions], source: Optional[_Sourc
     """Write the pending rows; their caches become indexed (arrays freed). None: index failed."""
     if not pending:
         return source
-    rows = [r for r, _, _ in pending]
+    rows = [r for r, _, _, _ in pending]
     blobs: Dict[str, bytes] = {}
-    for _, b, _ in pending:
+    for _, b, _, _ in pending:
         blobs.update(b)
     try:
         source.idx.put(rows, blobs)
     except sqlite3.Error:
         pending.clear()
         return None  # keep the loaded caches as they are; write no more rows
-    for row, _, preds in pending:
+    for row, _, info, preds in pending:
         if preds.path in found:
-            found[preds.path] = IndexedPredictions(preds.path, row, json.loads(row.info), source)
+            found[preds.path] = IndexedPredictions(preds.path, row._replace(top1=b""), source, info)
     pending.clear()
     return source

@@ -29,7 +29,7 @@ import functools
 import importlib
 import importlib.metadata
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from imagenet_bench.errors import BenchError
 
@@ -186,12 +186,6 @@ def for_factory(name: Optional[str] = None) -> Library:
         if lib.capabilities.model_factory:
             return lib
     raise BenchError("--model-factory: no installed model library runs custom models")
-
-
-def load_target(target: str) -> Callable:
-    """``"module:name"`` imported (for declarations' lazily imported helpers)."""
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
 
 
 def reset() -> None:

@@ -38,7 +38,7 @@ class Recipe:
     """
 
     resize: Optional[int]  # scale side in pixels (shorter side: center; both: squash; longer: border); None = crop
-    crop: int  # image size: final square side in pixels
+    crop: int  # image size (timm's img_size, torchvision's crop_size): final square side in pixels
     squash: bool  # crop_mode == "squash": resize both sides to `resize` (None: to `crop`), then centre crop
     interpolation: str  # "nearest" | "bilinear" | "bicubic" | "lanczos" (PIL filters)
     normalization: str  # "torch" (mean/std on [0,1]) or a Keras preprocess_input module path
@@ -55,11 +55,6 @@ class Recipe:
             raise ValueError(f"squash=True contradicts crop_mode={mode!r}")
         object.__setattr__(self, "crop_mode", mode)
         object.__setattr__(self, "squash", mode == "squash")
-
-    @property
-    def image_size(self) -> int:
-        """Side of the square network input (timm's ``img_size``, torchvision's ``crop_size``)."""
-        return self.crop
 
     @property
     def scale(self) -> int:

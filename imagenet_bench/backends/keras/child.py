@@ -1,7 +1,7 @@
 """Keras Applications backend: one image at a time through a compiled call.
 
 The only module of the package that imports TensorFlow/Keras. It builds the
-13 ``keras.applications`` models named in the registry, applies their
+``keras.applications`` model of a catalog entry (models/data/keras.json), applies its
 module's own ``preprocess_input`` and runs each image through the network
 alone (batch of 1) with ``model(x, training=False)`` compiled once by
 ``tf.function`` -- several times faster than ``model.predict`` per image,
@@ -152,7 +152,7 @@ def calibrate_batchnorm(model, x: np.ndarray) -> int:
     alive. Deterministic for given weights and ``x``. Returns the number of
     BN layers set.
     """
-    bns = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization)]
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     x = tf.constant(np.asarray(x, dtype=np.float32))
     for bn in bns:
         h = keras.Model(model.inputs, bn.input)(x, training=False).numpy()
@@ -213,7 +213,7 @@ class KerasBackend:
                                       seed=seed)
         self.config, self.spec = config, config.spec
         weights = None if not config.pretrained else (config.checkpoint or "imagenet")
-        self.preprocess_mode, self.seed = config.preprocess, int(config.seed)
+        self.seed = int(config.seed)
         self.batch_size = int(config.batch_size or 1)
         self.recipe = config.recipe
         self.keras_model = build_model(self.spec, weights, seed=self.seed)

@@ -90,7 +90,7 @@ class KerasProcessBackend:
         tensorflow); ``config.batch_size`` > 1: the child runs each batch in one call
         (``verify variants``)."""
         self.config, self.spec = config, config.spec
-        self.preprocess_mode, self.recipe = config.preprocess, config.recipe
+        self.recipe = config.recipe
         self.batch_size = int(config.batch_size or 1)
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited TF state
         self._conn, child = ctx.Pipe()
