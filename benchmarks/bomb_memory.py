@@ -35,7 +35,6 @@ GOAL_MB = 500
 
 SCORE = """
 import sys
-from imagenet_bench.models.identity import from_string
 from imagenet_bench.cli import main as cli
 rc = cli.main(["score", "--precomputed", sys.argv[1]])
 hwm = [int(li.split()[1]) for li in open("/proc/self/status") if li.startswith("VmHWM:")][0]
@@ -70,6 +69,7 @@ def real_cache(folder: str) -> None:
     """A valid 50,000-row cache (random predictions) in ``folder``."""
     from imagenet_bench.cache import store as cache
     from imagenet_bench.data import imagenet_meta
+    from imagenet_bench.models.identity import from_string
     ids = imagenet_meta.full_val_image_ids()
     labels = np.arange(len(ids)) // 50
     rng = np.random.default_rng(0)

@@ -33,11 +33,10 @@ import time
 
 import numpy as np
 
-from imagenet_bench.models.identity import from_string
-
 from imagenet_bench.cache import locations
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import datasets, imagenet_meta
+from imagenet_bench.models.identity import from_string
 from imagenet_bench.models import registry
 from imagenet_bench.report import browser
 

@@ -28,11 +28,10 @@ from typing import Callable, Dict, List, Optional, Sequence
 import numpy as np
 from numpy.lib import format as npy_format
 
-from imagenet_bench.models.identity import from_string
-
 from imagenet_bench.cache import npz
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import imagenet_meta
+from imagenet_bench.models.identity import from_string
 
 # --- the case registry -----------------------------------------------------------------------
 
