@@ -36,7 +36,7 @@ from imagenet_bench.backends import timm_meta, timm_overrides
 from imagenet_bench.backends.torch import NO_WEIGHTS, RANDOM_SEED, TorchBackend
 from imagenet_bench.cache.atomic import file_sha256
 from imagenet_bench.data import pixels
-from imagenet_bench.errors import BenchError, InputError
+from imagenet_bench.errors import BenchError, CheckpointError, InputError
 
 SAFE_FILE, TORCH_FILE = "model.safetensors", "pytorch_model.bin"  # what timm fetches from a hub repo
 #: what loading a weights file that is not one (or not of this model) raises
@@ -109,7 +109,7 @@ def build(name: str, weights: Optional[str] = None,
         except LOAD_ERRORS + (OSError,) as e:
             lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [""]
             detail = "; ".join(ln if len(ln) < 160 else ln[:160] + " ..." for ln in lines[:3])
-            raise InputError(f"--checkpoint {checkpoint}: cannot be loaded into {qualname} "
+            raise CheckpointError(f"--checkpoint {checkpoint}: cannot be loaded into {qualname} "
                              f"({type(e).__name__}: {detail}). Fix: pass a checkpoint of this "
                              f"architecture") from None
         return model.eval(), {"weights": "checkpoint", "weights_file": os.path.basename(checkpoint),

@@ -119,9 +119,14 @@ _CKPT_SHAPES = {"top5_idx": (cache.TOPK,), "top5_prob": (cache.TOPK,), "missing"
                 "all_probs": (cache.NUM_CLASSES,)}
 
 
+#: run-key entries recorded in a cache but never compared for reuse or resume: a weights file's
+#: place in a checkpoint series (run/series.py) describes the file, whose content +ckpt-<sha8> names
+DESCRIPTIVE = ("checkpoint_series",)
+
+
 def key_diff(a: Dict, b: Dict) -> List[str]:
-    """The settings (keys of a run key) on which ``a`` and ``b`` differ, sorted."""
-    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    """The settings (keys of a run key, but :data:`DESCRIPTIVE`) on which ``a`` and ``b`` differ, sorted."""
+    return sorted(k for k in set(a) | set(b) if k not in DESCRIPTIVE and a.get(k) != b.get(k))
 
 
 def stale_partials(final: str) -> List[str]:

@@ -49,6 +49,7 @@ class RunConfig:
     workers: Optional[int] = None  # decoding worker processes (None: backend default)
     threads: Optional[int] = None  # CPU threads per process (None: backend default)
     seed: int = 0  # random-weights seed
+    series: Optional[Dict[str, Any]] = None  # checkpoint-series record of this file (run/series.py)
 
     @property
     def model(self) -> str:

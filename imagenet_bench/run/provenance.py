@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 #: provenance keys that come from the RunConfig, never from a backend's facts
 IDENTITY_KEYS = ("model", "framework", "architecture", "weights_tag", "settings", "backend",
-                 "preprocess_mode", "recipe_overrides", "numerics")
+                 "preprocess_mode", "recipe_overrides", "numerics", "checkpoint_series")
 
 
 def of_run(config, facts: Mapping[str, Any], valset, *, batch_size: int,
@@ -36,6 +36,8 @@ def of_run(config, facts: Mapping[str, Any], valset, *, batch_size: int,
                 recipe_overrides=dict(config.overrides), numerics=config.amp or "fp32",
                 fingerprint=valset.fingerprint, num_images=valset.num_images,
                 batch_size=int(batch_size), save_all_probs=bool(save_all_probs))
+    if config.series is not None:  # a file's place in a checkpoint series (descriptive: run/series.py)
+        prov["checkpoint_series"] = dict(config.series)
     return json.loads(json.dumps(prov, sort_keys=True))  # normalise tuples -> lists
 
 

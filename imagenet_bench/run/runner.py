@@ -254,6 +254,9 @@ def _existing_cache(final: str, key: Dict, opt: RunOptions) -> Optional[RunResul
     diff = checkpoint.key_diff({k: old.provenance.get(k) for k in key}, key)
     if not diff:
         opt.log(f"{final} already holds this model's complete predictions; not recomputed")
+        if key.get("checkpoint_series") not in (None, old.provenance.get("checkpoint_series")):
+            from imagenet_bench.run import series
+            series.refresh(final, old, key["checkpoint_series"])  # its place in this series
         for stale in checkpoint.stale_partials(final):
             checkpoint.remove(stale)
         return _report(final, opt)
