@@ -1,12 +1,16 @@
 """The typed configuration of one model run, built once from the command line.
 
 ``predict`` turns its options into one frozen :class:`RunConfig` per model
-(:func:`build`) and hands it to the framework's adapter
-(``from_config(config)``). Everything that changes outputs is decided here
-and named in ``config.model_id``: the recipe (``+legacy2019``,
+(:func:`build`) and hands it to its model library's adapter
+(``Library.from_config(config)``, :mod:`imagenet_bench.models.libraries`).
+What the library honours is read from its declared ``Capabilities``; every
+other option is refused here, naming it. Everything that changes outputs is
+decided here and named in ``config.model_id``: the recipe (``+legacy2019``,
 ``+recipe-<sha8>`` when the recipe differs from the entry's), the weights'
 origin (``+random``, ``+ckpt-<sha8>`` of the checkpoint file's content) and
-numerics (``+bf16``/``+fp16``). Standard library only.
+numerics (``+bf16``/``+fp16``; ``--amp`` alone is settled here by the
+library's ``auto_amp``, the only step that imports its framework). Standard
+library only otherwise.
 """
 from __future__ import annotations
 
