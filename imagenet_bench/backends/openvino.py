@@ -79,24 +79,22 @@ def convert(module: torch.nn.Module, size: int):
 class OpenVinoBackend:
     """A torch model converted to OpenVINO (f32, default precision or NNCF int8); pixels from ``base``."""
 
-    framework = "torch"
-
-    def __init__(self, base, model: str, out_dir: str, variant: str,
+    def __init__(self, base, config, out_dir: str, variant: str,
                  calibration: Sequence[Tuple[str, str]] = ()):
-        """``base``: the TorchBackend of the same weights; ``variant``: a key of :data:`KINDS`;
-        ``calibration``: (image id, path) for ``openvino-int8``."""
+        """``base``: the TorchBackend of the same weights; ``config``: this variant's RunConfig;
+        ``variant``: a key of :data:`KINDS`; ``calibration``: (image id, path) for ``openvino-int8``."""
         reason = missing()
         if reason:
-            raise BenchError(f"{model}: {reason}")
+            raise BenchError(f"{config.model_id}: {reason}")
         import openvino as ov
         kind, hint = KINDS[variant]
         if kind == "int8" and not calibration:
-            raise BenchError(f"{model}: int8 quantization needs calibration images. Fix: "
+            raise BenchError(f"{config.model_id}: int8 quantization needs calibration images. Fix: "
                              f"--calibration-split N with N >= 1")
-        self.base, self.model, self.batch_size = base, model, base.batch_size
+        self.base, self.config, self.batch_size = base, config, base.batch_size
         ids = [i for i, _ in calibration] if kind == "int8" else []
         key = json.dumps([base.provenance(), ids], sort_keys=True)
-        stem = os.path.join(out_dir, f"{model.replace(':', '-', 1)}.{hashlib.sha256(key.encode()).hexdigest()[:8]}")
+        stem = os.path.join(out_dir, f"{config.model_id.file_stem}.{hashlib.sha256(key.encode()).hexdigest()[:8]}")
         os.makedirs(out_dir, exist_ok=True)
         folder = f"{stem}.{kind}.ov"
         if not os.path.isdir(folder):

@@ -69,6 +69,8 @@ class TorchVariants:
         if variant in ("onnx", "onnx-int8"):
             if self.device.type != "cpu":
                 return "the ONNX variants run on the CPU execution provider; use --device cpu"
+        if variant.startswith("tensorrt"):
+            return "the TensorRT engine build is not implemented in this version (issue #22)"
         if variant.startswith("openvino") and self.device.type != "cpu":
             return "the OpenVINO variants run on its CPU plugin; use --device cpu"
         if variant == "quantized":
@@ -97,12 +99,12 @@ class TorchVariants:
         if variant in ("onnx", "onnx-int8"):
             from imagenet_bench.backends.onnx import OnnxBackend
             cfg = self._config(variant)
-            return OnnxBackend(self.adapter.from_config(cfg), cfg.model, self.cache_dir,
+            return OnnxBackend(self.adapter.from_config(cfg), cfg, self.cache_dir,
                                int8=variant == "onnx-int8", calibration=self.calibration)
         if variant.startswith("openvino"):
             from imagenet_bench.backends.openvino import OpenVinoBackend
             cfg = self._config(variant)
-            return OpenVinoBackend(self.adapter.from_config(cfg), cfg.model, self.cache_dir, variant,
+            return OpenVinoBackend(self.adapter.from_config(cfg), cfg, self.cache_dir, variant,
                                    calibration=self.calibration)
         if variant == "quantized":
             return self._quantized(self._config(variant))
@@ -117,10 +119,9 @@ class TorchVariants:
             prov["weights"] = base.provenance()["weights"] + ", quantized here (mechanics only)"
         else:
             module, prov = quantized.pretrained(arch)
-        extra = dict(cfg.provenance(), builder=f"torchvision.models.quantization:{arch}")
-        return tb.TorchBackend(module, cfg.model, base.recipe, prov, device="cpu",
-                               batch_size=self.batch_size, workers=cfg.workers, threads=cfg.threads,
-                               extra=extra)
+        return tb.TorchBackend(module, replace(cfg, device="cpu", batch_size=self.batch_size), prov,
+                               recipe=base.recipe,
+                               extra={"builder": f"torchvision.models.quantization:{arch}"})
 
     def _calibration_inputs(self, base: tb.TorchBackend, batch: int = 10) -> List:
         import numpy as np
