@@ -100,7 +100,8 @@ def test_rows_follow_the_registrys_order_whatever_the_order_asked():
     assert parse_variants(None, variants.defaults(variants.KERAS)) == ["batchN", "keras-jax", "keras-torch"]
 
 
-def test_help_and_errors_list_the_registry(capsys):
+def test_help_and_errors_list_the_registry(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "2000")  # argparse wraps at hyphens ("keras-\njax") otherwise
     with pytest.raises(SystemExit):
         cli.main(["verify", "variants", "--help"])
     out = " ".join(capsys.readouterr().out.split())
