@@ -36,6 +36,7 @@ import numpy as np
 from imagenet_bench.cache import locations
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import datasets, imagenet_meta
+from imagenet_bench.models.identity import from_string
 from imagenet_bench.models import registry
 from imagenet_bench.report import browser
 
@@ -77,7 +78,7 @@ def write_caches(folder: str, models, sizes) -> None:
                     "complete": True, "dataset": {"name": name},
                     "timing": {"images_per_s": float(50 + 2000 * rng.random()), "images": n}}
             p = cache.Predictions.build(top5.astype(np.int16), probs, labels, ids, prov)
-            cache.save(os.path.join(folder, cache.cache_filename(model, n, p.fingerprint, name)), p)
+            cache.save(os.path.join(folder, cache.cache_filename(from_string(model), n, p.fingerprint, name)), p)
 
 
 def _timed(argv):

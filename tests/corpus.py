@@ -31,6 +31,7 @@ from numpy.lib import format as npy_format
 from imagenet_bench.cache import npz
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import imagenet_meta
+from imagenet_bench.models.identity import from_string
 
 # --- the case registry -----------------------------------------------------------------------
 
@@ -114,7 +115,7 @@ def cache_dir(root: Path, with_good: bool = True) -> Path:
     d.mkdir(parents=True, exist_ok=True)
     if with_good:
         p = good_preds(4, "good")
-        cache.save(str(d / cache.cache_filename("torch:good", 4, p.fingerprint)), p)
+        cache.save(str(d / cache.cache_filename(from_string("torch:good"), 4, p.fingerprint)), p)
     return d
 
 
@@ -333,7 +334,7 @@ def missing_rows_holding_right_answers(root: Path) -> Setup:
     """Rows marked missing whose top-5 happens to hold the label still count as wrong."""
     d = cache_dir(root, with_good=False)
     p = good_preds(4, "holes", missing=[False, False, True, True])
-    cache.save(str(d / cache.cache_filename("torch:holes", 4, p.fingerprint)), p)
+    cache.save(str(d / cache.cache_filename(from_string("torch:holes"), 4, p.fingerprint)), p)
 
     def check(out: str) -> None:
         line = next(li for li in out.splitlines() if "holes" in li)
@@ -480,7 +481,7 @@ def mixed_datasets_in_errors(root: Path) -> Setup:
     """`errors` has no --allow-mixed-datasets: its message must not suggest it."""
     d = cache_dir(root)
     p = good_preds(5, "other", first_class=300)
-    cache.save(str(d / cache.cache_filename("torch:other", 5, p.fingerprint)), p)
+    cache.save(str(d / cache.cache_filename(from_string("torch:other"), 5, p.fingerprint)), p)
     return Setup(argv=["errors", "--precomputed", str(d)], protect=protected(d),
                  messages=[r"different image lists", r"folder of its own"],
                  absent=[r"--allow-mixed-datasets"])

@@ -12,6 +12,7 @@ import pytest
 import corpus
 from conftest import make_preds, write_caches
 from test_robustness import _caches as robustness_caches
+from imagenet_bench.models.identity import from_string
 from imagenet_bench.cache import folder, index
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cli import main as cli
@@ -91,7 +92,7 @@ def test_a_rewrite_in_place_with_size_and_mtime_restored_is_seen(tmp_path, capsy
     d = tmp_path / "val"
     d.mkdir()
     p = corpus.good_preds(40, "m", correct_rows=range(10))
-    path = d / cache.cache_filename("torch:m", 40, p.fingerprint)
+    path = d / cache.cache_filename(from_string("torch:m"), 40, p.fingerprint)
     _stored_npz(path, p)
     rc, out, _ = _run(["score", "--precomputed", str(d), "--format", "csv"], capsys)
     assert rc == 0 and ",25.0" in out  # 10 of 40

@@ -1,4 +1,5 @@
 """imagenet-bench report: the document's numbers are score's, compare's and robustness'; one file."""
+import contextlib
 import csv
 import io
 import json
@@ -32,17 +33,21 @@ def mixed(tmp_path_factory):
             "robustness": _run_csv("robustness", "--precomputed", str(folder))}
     expected.update(report_helpers.bad_files(folder))
     out = folder.parent / "mixed-report.html"
-    proc = subprocess.run([sys.executable, "-m", "imagenet_bench", "report", "--precomputed",
-                           str(folder), "-o", str(out)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return folder, out, expected, good, proc.stderr
+    _, err = _run(["report", "--precomputed", str(folder), "-o", str(out)])
+    return folder, out, expected, good, err
+
+
+def _run(argv):
+    """(stdout, stderr) of the command ``argv`` run in this process; it must succeed."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(argv)
+    assert code == 0, err.getvalue()
+    return out.getvalue(), err.getvalue()
 
 
 def _run_csv(*argv):
-    proc = subprocess.run([sys.executable, "-m", "imagenet_bench", *argv, "--format", "csv"],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return list(csv.DictReader(io.StringIO(proc.stdout)))
+    return list(csv.DictReader(io.StringIO(_run([*argv, "--format", "csv"])[0])))
 
 
 def _page_data(path):

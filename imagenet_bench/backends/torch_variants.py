@@ -95,7 +95,7 @@ class TorchVariants:
         if variant in ("onnx", "onnx-int8"):
             from imagenet_bench.backends.onnx import OnnxBackend
             cfg = self._config(variant)
-            return OnnxBackend(self.adapter.from_config(cfg), cfg.model, self.cache_dir,
+            return OnnxBackend(self.adapter.from_config(cfg), cfg, self.cache_dir,
                                int8=variant == "onnx-int8", calibration=self.calibration)
         if variant == "quantized":
             return self._quantized(self._config(variant))
@@ -110,10 +110,9 @@ class TorchVariants:
             prov["weights"] = base.provenance()["weights"] + ", quantized here (mechanics only)"
         else:
             module, prov = quantized.pretrained(arch)
-        extra = dict(cfg.provenance(), builder=f"torchvision.models.quantization:{arch}")
-        return tb.TorchBackend(module, cfg.model, base.recipe, prov, device="cpu",
-                               batch_size=self.batch_size, workers=cfg.workers, threads=cfg.threads,
-                               extra=extra)
+        return tb.TorchBackend(module, replace(cfg, device="cpu", batch_size=self.batch_size), prov,
+                               recipe=base.recipe,
+                               extra={"builder": f"torchvision.models.quantization:{arch}"})
 
     def _calibration_inputs(self, base: tb.TorchBackend, batch: int = 10) -> List:
         import numpy as np

@@ -25,6 +25,9 @@ def add_parser(sub) -> None:
                    help=score_analysis.LABELS_HELP)
     p.add_argument("--allow-mixed-datasets", action="store_true",
                    help="list caches over different image lists in one table (not comparable)")
+    p.add_argument("--checkpoint-series", action="store_true",
+                   help="the caches of `predict --checkpoint DIR` as series: one row per checkpoint "
+                        "in order, the best marked (*) and every acc@1 against it")
     p.add_argument("--verify", action="store_true",
                    help="re-validate every cache file in full, whatever the folder index says, "
                         "and refresh the index")
@@ -42,6 +45,8 @@ def run(args) -> int:
     options = scorer.ScoreOptions(keep=args.keep, omit=args.omit,
                                   labels=score_analysis.custom_labels_file(args))
     rows = scorer.score(preds, options)
+    if args.checkpoint_series:
+        return _series(preds, rows, args)
     columns = report_columns.score(rows, mixed=args.allow_mixed_datasets,
                                    custom_labels=bool(options.labels))
     score_analysis.extend(rows, preds, args, columns)
@@ -73,3 +78,33 @@ def table(directory: str, preds, rows, columns=None, fmt: str = "text") -> str:
                               if r["published_acc1"] is None and r["test_set"] != datasets.DEFAULT):
         print(f"note: published@1 left empty: {note}", file=sys.stderr)
     return report.render(rows, columns, fmt, title=title)
+
+
+SERIES_COLUMNS = [
+    report.Column("model", "model"), report.Column("position", "#"),
+    report.Column("checkpoint", "checkpoint"), report.Column("sha8", "sha256"),
+    report.Column("acc1", "acc@1"), report.Column("acc5", "acc@5"),
+    report.Column("delta_best", "Δbest@1", signed=True), report.Column("best", "best"),
+    report.Column("images", "images"),
+]
+
+
+def _series(preds, rows, args) -> int:
+    """``score --checkpoint-series``: one table of every checkpoint series in the folder."""
+    from imagenet_bench.analysis import series
+    from imagenet_bench.errors import InputError
+
+    table, outside = series.series_rows(preds, rows)
+    if not table:
+        raise InputError(f"{args.precomputed}: no cache belongs to a checkpoint series. Fix: make "
+                         f"one with `imagenet-bench predict --model M --checkpoint DIR VAL_DIR`")
+    title = "; ".join(series.describe(table))
+    columns = list(SERIES_COLUMNS)
+    if len({r["test_set"] for r in table}) > 1:
+        columns.insert(1, report.Column("test_set", "test set"))
+    emit(report.render(table, columns, args.format, title=title), args.output)
+    if outside:
+        print(f"note: {report.plural(outside, 'cache')} in {args.precomputed} not part of a "
+              f"checkpoint series left out", file=sys.stderr)
+    report_skipped(preds)
+    return 0

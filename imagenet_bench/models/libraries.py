@@ -78,6 +78,7 @@ class Library:
     order: int = 100  # listing and lookup order (lower first)
     variants: Optional[str] = None  # "module:Class" of its `verify variants` rows (imported lazily)
     in_process: Optional[str] = None  # "module:callable" of an in-process backend for `verify`
+    auto_amp: Optional[str] = None  # "module:callable(device) -> dtype" for --amp alone
 
     def import_adapter(self, target: Optional[str] = None) -> Any:
         """The object ``target`` ("module:name", default :attr:`adapter`) names, imported now.

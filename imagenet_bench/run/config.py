@@ -43,12 +43,13 @@ class RunConfig:
     pretrained: bool = True  # False: random weights drawn from ``seed``
     checkpoint: Optional[str] = None  # absolute path of a weights file replacing the download
     factory: Optional[str] = None  # "package.module:callable" of a custom torch model
-    amp: Optional[str] = None  # None (float32) | "bf16" | "fp16" | "auto" (backend's choice)
+    amp: Optional[str] = None  # None (float32) | "bf16" | "fp16" (--amp alone settled by build)
     device: str = "auto"  # "auto" | "cpu" | "cuda[:N]" | "mps"
-    batch_size: Optional[int] = None  # images per batch (None: the backend's default)
+    batch_size: Optional[int] = None  # images per batch (build: the library's default)
     workers: Optional[int] = None  # decoding worker processes (None: backend default)
     threads: Optional[int] = None  # CPU threads per process (None: backend default)
     seed: int = 0  # random-weights seed
+    series: Optional[Dict[str, Any]] = None  # checkpoint-series record of this file (run/series.py)
 
     @property
     def model(self) -> str:
@@ -67,15 +68,6 @@ class RunConfig:
         if differs:
             mid = mid.with_settings(f"recipe-{recipes.digest(recipe)}")
         return replace(self, recipe=recipe, model_id=mid)
-
-    def provenance(self) -> Dict[str, Any]:
-        """Identity fields every cache records (model, framework, architecture, tag, settings)."""
-        mid = self.model_id
-        return {"model": str(mid), "framework": mid.framework, "architecture": mid.arch,
-                "weights_tag": mid.tag or None, "settings": list(mid.settings),
-                "backend": self.framework, "preprocess_mode": self.preprocess,
-                "recipe_overrides": dict(self.overrides),
-                "numerics": self.amp or "fp32"}
 
 
 def _settings_from_name(mid: ModelId, preprocess: Optional[str], weights: Optional[str],
@@ -229,11 +221,14 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
     elif not pretrained:
         mid = mid.with_settings("random")
     # --- numerics and resources ---------------------------------------------------------------
+    if amp == "auto":  # --amp alone: the library picks the dtype for the device, named in the id
+        amp = lib.import_adapter(lib.auto_amp)(device or "auto") if lib.auto_amp else caps.amp[0]
     if amp in caps.amp:
         mid = mid.with_settings(amp)
     if batch_size is not None and batch_size < 1:
         raise InputError(f"--batch-size {batch_size}: must be at least 1")
     return RunConfig(model_id=mid, framework=framework, spec=spec, recipe=used, preprocess=preprocess,
                      overrides=overrides, pretrained=pretrained, checkpoint=checkpoint,
-                     factory=factory, amp=amp, device=device or "auto", batch_size=batch_size,
+                     factory=factory, amp=amp, device=device or "auto",
+                     batch_size=batch_size or caps.default_batch_size,
                      workers=workers, threads=threads, seed=seed)
