@@ -105,7 +105,9 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
     if idx is not None:
         try:
             rows = idx.rows()
-        except sqlite3.Error:
+        except sqlite3.OperationalError:
+            idx = None  # e.g. locked too long: read the files, leave the index alone
+        except sqlite3.DatabaseError:  # damaged: rebuilt
             try:
                 idx._recreate()
             except (sqlite3.Error, OSError):
