@@ -14,8 +14,9 @@ backend protocol of :mod:`runner`:
   normalised there with the same float32 arithmetic as ``ToTensor`` +
   ``Normalize``;
 * eval mode, ``torch.inference_mode``, float32, cuDNN autotuning and TF32 off
-  (both change results); ``amp`` ("bf16"/"fp16", or True: float16 on CUDA,
-  bfloat16 elsewhere) opts in to autocast, which changes results and the model id.
+  (both change results); ``config.amp`` ("bf16"/"fp16"; ``--amp`` alone is settled
+  in ``config.build`` by :func:`auto_amp`: float16 on CUDA, bfloat16 elsewhere) opts in
+  to autocast, which changes results and the model id.
 """
 from __future__ import annotations
 
