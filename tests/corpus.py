@@ -1220,6 +1220,78 @@ def keras_child_dies_after_ready(root: Path) -> Setup:
                                       r"finished images are checkpointed"])
 
 
+# --- issue #18 round 2: contradictions, nothing to do, recipe values (refused before any image) --
+
+def _refused_before_images(root: Path, *extra: str, messages: Sequence[str]) -> Setup:
+    """``predict`` on a VAL_DIR that does not exist: refused for the option (never for the folder,
+    which proves no image was looked at) and nothing written under ``-o``."""
+    out = root / "runs"
+
+    def nothing_written(_text: str) -> None:
+        assert not out.exists() or not any(out.iterdir()), sorted(out.iterdir())
+    return Setup(argv=["predict", str(root / "val"), "-o", str(out), "--no-progress", *extra],
+                 messages=messages, absent=[r"val: ", "skip-bad-images"], check=nothing_written)
+
+
+@case("option", "refused")
+def name_bf16_contradicts_amp(root: Path) -> Setup:
+    return _refused_before_images(root, "-m", "torch:resnet18+bf16", "--amp", "fp16", messages=[
+        r"torch:resnet18\+bf16: \+bf16 in the name contradicts --amp fp16.*Fix: drop \+bf16 from "
+        r"the name, or leave --amp out"])
+
+
+@case("option", "refused")
+def name_random_contradicts_weights(root: Path) -> Setup:
+    return _refused_before_images(
+        root, "-m", "torch:resnet18+random", "--weights", "IMAGENET1K_V1", messages=[
+            r"\+random in the name contradicts --weights IMAGENET1K_V1.*leave --weights out"])
+
+
+@case("option", "refused")
+def name_legacy_contradicts_preprocess(root: Path) -> Setup:
+    return _refused_before_images(
+        root, "-m", "torch:resnet18+legacy2019", "--preprocess", "reference", messages=[
+            r"\+legacy2019 in the name contradicts --preprocess reference"])
+
+
+@case("option", "refused")
+def model_name_empty(root: Path) -> Setup:
+    return _refused_before_images(root, "-m", "", messages=[r"--model '': no model name given. Fix: -m NAME"])
+
+
+@case("option", "refused")
+def model_list_only_commas(root: Path) -> Setup:
+    return _refused_before_images(root, "-m", ",", messages=[r"--model ',': no model name given"])
+
+
+@case("option", "refused")
+def all_selects_nothing(root: Path) -> Setup:
+    return _refused_before_images(root, "--all", "--framework", "timm", messages=[
+        r"--all --framework timm: selects no model.*Fix: --all --framework keras or torch"])
+
+
+def _recipe_value_case(option: str, value: str, message: str):
+    def build(root: Path) -> Setup:
+        return _refused_before_images(root, "-m", "torch:resnet18", option, value,
+                                      messages=[message])
+    build.__name__ = f"recipe_{option.strip('-').replace('-', '_')}_{value.replace('.', '_')}"
+    case("option", "refused")(build)
+
+
+for _option, _value, _message in (
+        ("--std", "nan", r"--std nan,nan,nan: every value must be a finite number.*leave --std out"),
+        ("--std", "inf", r"--std inf,inf,inf: every value must be a finite number"),
+        ("--mean", "nan", r"--mean nan,nan,nan: every value must be a finite number"),
+        ("--mean", "0.5,inf,0.5", r"--mean 0.5,inf,0.5: every value must be a finite number"),
+        ("--resize", "100000", r"--resize 100000: must be a number of pixels from 1 to 4096"),
+        ("--crop", "5000", r"--crop 5000: must be a number of pixels from 1 to 4096"),
+        ("--crop-pct", "nan", r"--crop-pct nan: must be a finite fraction above 0"),
+        ("--crop-pct", "0", r"--crop-pct 0.0: must be a finite fraction above 0"),
+        ("--img-size", "100000", r"--img-size 100000: must be a number of pixels from 1 to 4096")):
+    _recipe_value_case(_option, _value, _message)
+
+
+
 def counts() -> Dict[str, int]:
     """Number of cases per outcome."""
     out: Dict[str, int] = {}

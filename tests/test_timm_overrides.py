@@ -129,7 +129,7 @@ def test_timm_spellings_for_a_torchvision_model():
 @pytest.mark.parametrize("options,message", [
     (dict(img_size=200, crop=224), "--img-size 200 and --crop 224 both set the image size; give one"),
     (dict(resize=256, crop_pct=0.9), "--resize 256 and --crop-pct 0.9 both set the resize; give one"),
-    (dict(crop_pct=0.0), "crop_pct 0.0: must be above 0"),
+    (dict(crop_pct=0.0), "--crop-pct 0.0: must be a finite fraction above 0"),
 ])
 def test_contradicting_or_impossible_overrides_are_refused(options, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(".", r"\.")):

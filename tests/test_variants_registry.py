@@ -46,6 +46,12 @@ def test_skip_reasons_other_runtime_and_missing_packages(monkeypatch):
     assert variants.skip_reason("fp32", variants.KERAS) is None
 
 
+def test_rows_follow_the_registrys_order_whatever_the_order_asked():
+    from imagenet_bench.commands.variants import parse_variants
+    assert parse_variants("onnx,fp32,batch1,bf16,onnx") == ["batch1", "bf16", "onnx"]
+    assert parse_variants(None, variants.defaults(variants.KERAS)) == ["batchN", "keras-jax", "keras-torch"]
+
+
 def test_help_and_errors_list_the_registry(capsys):
     with pytest.raises(SystemExit):
         cli.main(["verify", "variants", "--help"])

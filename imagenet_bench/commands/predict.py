@@ -141,6 +141,15 @@ def configs(args) -> list:
     elif args.all:
         names = [s.qualname for s in registry.list_models(framework=args.framework or "torch",
                                                            study2019=True)]
+        if not names:
+            have = sorted({s.framework for s in registry.list_models(study2019=True)})
+            raise InputError(f"--all --framework {args.framework}: selects no model (--all is the "
+                             f"2019 study's models, which are {' and '.join(have)} models). Fix: "
+                             f"--all --framework {' or '.join(have)}, or name models with -m NAME")
+    elif not names:
+        raise InputError(f"--model {' '.join(repr(m) for m in args.model)}: no model name given. "
+                         f"Fix: -m NAME (e.g. -m torch:resnet50; `imagenet-bench models` lists "
+                         f"them), several as -m A,B")
     if series.is_series(args.checkpoint, args.checkpoints):
         if len(names) != 1:
             raise InputError(f"--checkpoint DIR / --checkpoints: a series is one architecture's "

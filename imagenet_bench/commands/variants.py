@@ -89,7 +89,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def parse_variants(text: Optional[str], default: Sequence[str] = ()) -> List[str]:
-    """The requested variant names in order (``fp32`` is always the reference, not listed);
+    """The requested variant names in the registry's table order (``fp32`` is always the
+    reference, not listed);
     ``default`` (the library's own list) when ``text`` is None."""
     if text is None:
         return list(default)
@@ -98,7 +99,7 @@ def parse_variants(text: Optional[str], default: Sequence[str] = ()) -> List[str
     if unknown:
         raise InputError(f"--variants: unknown {', '.join(repr(u) for u in unknown)}; choose from "
                          f"{', '.join(registry.NAMES[1:])}")
-    return list(dict.fromkeys(names))
+    return [v for v in registry.NAMES if v in names]  # the registry's table order
 
 
 def variant_maker(cfg, calibration, cache_dir: str, batch_size: int):

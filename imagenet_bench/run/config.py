@@ -74,20 +74,28 @@ class RunConfig:
         return replace(self, recipe=recipe, model_id=mid)
 
 
-def _settings_from_name(mid: ModelId, preprocess: Optional[str], weights: Optional[str],
-                        amp: Optional[str]):
-    """Settings written in the model name (``+legacy2019``, ``+random``, ``+bf16``) as options."""
-    for s in mid.settings:
+def _settings_from_name(name: str, settings: Sequence[str], preprocess: Optional[str],
+                        weights: Optional[str], amp: Optional[str], checkpoint: Optional[str]):
+    """Settings written in the model name (``+legacy2019``, ``+random``, ``+bf16``) as options;
+    an option that contradicts one is refused (else the name would silently win)."""
+    for s in settings:
         if s == LEGACY:
+            given = [("--preprocess", preprocess)] if preprocess not in (None, LEGACY) else []
             preprocess = LEGACY
         elif s == "random":
+            given = [("--weights", weights)] if weights and weights.lower() not in NO_WEIGHTS else []
+            given += [("--checkpoint", checkpoint)] if checkpoint else []
             weights = "none"
         elif s in AMP_DTYPES:
+            given = [("--amp", amp)] if amp not in (None, s) else []
             amp = s
         else:
-            raise InputError(f"{mid}: setting +{s} cannot be requested by name; give the option "
+            raise InputError(f"{name}: setting +{s} cannot be requested by name; give the option "
                              f"that makes it (--checkpoint FILE, --resize/--crop/--interpolation/"
                              f"--mean/--std)")
+        for option, value in given:
+            raise InputError(f"{name}: +{s} in the name contradicts {option} {value} (the name "
+                             f"asks for {s}). Fix: drop +{s} from the name, or leave {option} out")
     return preprocess, weights, amp
 
 
@@ -171,8 +179,8 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
                              f"Fix: pick another weights of {entry.architecture} "
                              f"(`imagenet-bench models {entry.architecture}`)")
     framework, caps = lib.name, lib.capabilities
-    preprocess, weights, amp = _settings_from_name(ModelId(CUSTOM, "x", "", settings),
-                                                   preprocess, weights, amp)
+    preprocess, weights, amp = _settings_from_name(name, settings, preprocess, weights, amp,
+                                                   checkpoint)
     mid = mid.base
     preprocess = preprocess or "reference"
     overrides = {k: v for k, v in dict(resize=resize, crop=crop, interpolation=interpolation,
