@@ -69,6 +69,7 @@ def real_cache(folder: str) -> None:
     """A valid 50,000-row cache (random predictions) in ``folder``."""
     from imagenet_bench.cache import store as cache
     from imagenet_bench.data import imagenet_meta
+    from imagenet_bench.models.identity import from_string
     ids = imagenet_meta.full_val_image_ids()
     labels = np.arange(len(ids)) // 50
     rng = np.random.default_rng(0)
@@ -77,7 +78,7 @@ def real_cache(folder: str) -> None:
     prov = {"model": "real", "framework": "torch", "weights": "random", "preprocessing": "test",
             "library_versions": {}, "complete": True}
     p = cache.Predictions.build(top5, probs, labels, ids, prov)
-    cache.save(os.path.join(folder, cache.cache_filename("torch:real", len(ids), p.fingerprint)), p)
+    cache.save(os.path.join(folder, cache.cache_filename(from_string("torch:real"), len(ids), p.fingerprint)), p)
 
 
 def zip_bomb_cache(path: str, inflated: int = 5_900_000_000) -> None:

@@ -47,13 +47,14 @@ def main(argv=None) -> int:
     from imagenet_bench.commands import variants as cmd
     from imagenet_bench.data.datasets import spaced_rows as pick_rows
     from imagenet_bench.data import datasets
+    from imagenet_bench.models import variants
 
     args = _parse(sys.argv[1:] if argv is None else argv)
     cfg = cmd.reference_config(args)
     names = cmd.parse_variants(args.variants, cmd._default_variants(cfg))
     valset = datasets.discover(args.val_dir)
     valset = valset.select(pick_rows(valset.num_images, args.n))
-    split = args.calibration_split if any(v in cmd.CALIBRATED for v in names) else 0
+    split = args.calibration_split if variants.calibrated(names) else 0
     calibration = [(valset.image_ids[r], valset.paths[r]) for r in range(split)]
     tmp = tempfile.TemporaryDirectory(prefix="variants_bench_")
     maker = cmd.variant_maker(cfg, calibration, tmp.name, args.batch_size)

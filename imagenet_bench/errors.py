@@ -10,3 +10,8 @@ class BenchError(Exception):
 
 class InputError(BenchError, ValueError):
     """Bad user input: a file, an option or a combination of them."""
+
+
+class CheckpointError(InputError):
+    """A weights file (``--checkpoint``) that cannot be loaded into the model: not a state
+    dict, damaged, or of another architecture. A checkpoint series skips such files."""

@@ -12,7 +12,6 @@ legacy2019`` for the 2019 pipeline), resumable caches, shards -- is
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from typing import List, Optional
 

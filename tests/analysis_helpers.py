@@ -48,4 +48,4 @@ def save_all(directory, preds_list):
     """Save predictions under their standard cache names; return the paths."""
     os.makedirs(directory, exist_ok=True)
     return [cache.save(os.path.join(directory, cache.cache_filename(
-        p.qualname, p.num_images, p.fingerprint)), p) for p in preds_list]
+        p.model_id, p.num_images, p.fingerprint)), p) for p in preds_list]

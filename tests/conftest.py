@@ -61,7 +61,7 @@ def write_caches(directory, preds_list):
     os.makedirs(directory, exist_ok=True)
     paths = []
     for p in preds_list:
-        name = cache.cache_filename(p.qualname, p.num_images, p.fingerprint)
+        name = cache.cache_filename(p.model_id, p.num_images, p.fingerprint)
         paths.append(cache.save(os.path.join(directory, name), p))
     return paths
 
@@ -163,3 +163,14 @@ def same_provenance(a, b) -> bool:
     assert "timing" in a.provenance and "timing" in b.provenance
     strip = lambda p: {k: v for k, v in p.provenance.items() if k not in RUN_ONLY_KEYS}  # noqa: E731
     return strip(a) == strip(b)
+
+
+def fake_config(name: str, recipe=None):
+    """The RunConfig of a test backend (``custom:<name>``, run by library ``test``): the runner
+    reads the identity and settings it writes in the provenance from ``backend.config``."""
+    from imagenet_bench.models.identity import ModelId
+    from imagenet_bench.models.recipe import Recipe
+    from imagenet_bench.run.config import RunConfig
+    return RunConfig(model_id=ModelId("custom", name, ""), framework="test", spec=None,
+                     recipe=recipe or Recipe(resize=20, crop=16, squash=False, interpolation="bilinear",
+                                             normalization="torch"))

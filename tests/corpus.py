@@ -31,6 +31,7 @@ from numpy.lib import format as npy_format
 from imagenet_bench.cache import npz
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import imagenet_meta
+from imagenet_bench.models.identity import from_string
 
 # --- the case registry -----------------------------------------------------------------------
 
@@ -114,7 +115,7 @@ def cache_dir(root: Path, with_good: bool = True) -> Path:
     d.mkdir(parents=True, exist_ok=True)
     if with_good:
         p = good_preds(4, "good")
-        cache.save(str(d / cache.cache_filename("torch:good", 4, p.fingerprint)), p)
+        cache.save(str(d / cache.cache_filename(from_string("torch:good"), 4, p.fingerprint)), p)
     return d
 
 
@@ -333,7 +334,7 @@ def missing_rows_holding_right_answers(root: Path) -> Setup:
     """Rows marked missing whose top-5 happens to hold the label still count as wrong."""
     d = cache_dir(root, with_good=False)
     p = good_preds(4, "holes", missing=[False, False, True, True])
-    cache.save(str(d / cache.cache_filename("torch:holes", 4, p.fingerprint)), p)
+    cache.save(str(d / cache.cache_filename(from_string("torch:holes"), 4, p.fingerprint)), p)
 
     def check(out: str) -> None:
         line = next(li for li in out.splitlines() if "holes" in li)
@@ -480,7 +481,7 @@ def mixed_datasets_in_errors(root: Path) -> Setup:
     """`errors` has no --allow-mixed-datasets: its message must not suggest it."""
     d = cache_dir(root)
     p = good_preds(5, "other", first_class=300)
-    cache.save(str(d / cache.cache_filename("torch:other", 5, p.fingerprint)), p)
+    cache.save(str(d / cache.cache_filename(from_string("torch:other"), 5, p.fingerprint)), p)
     return Setup(argv=["errors", "--precomputed", str(d)], protect=protected(d),
                  messages=[r"different image lists", r"folder of its own"],
                  absent=[r"--allow-mixed-datasets"])
@@ -1217,6 +1218,139 @@ def keras_child_dies_after_ready(root: Path) -> Setup:
             b.close()
     return Setup(call=call, messages=[r"Keras worker process for keras:[\w.+-]+ died \(exit code 4\); "
                                       r"finished images are checkpointed"])
+
+
+# --- issue #18 round 2: contradictions, nothing to do, recipe values (refused before any image) --
+
+def _refused_before_images(root: Path, *extra: str, messages: Sequence[str]) -> Setup:
+    """``predict`` on a VAL_DIR that does not exist: refused for the option (never for the folder,
+    which proves no image was looked at) and nothing written under ``-o``."""
+    out = root / "runs"
+
+    def nothing_written(_text: str) -> None:
+        assert not out.exists() or not any(out.iterdir()), sorted(out.iterdir())
+    return Setup(argv=["predict", str(root / "val"), "-o", str(out), "--no-progress", *extra],
+                 messages=messages, absent=[r"val: ", "skip-bad-images"], check=nothing_written)
+
+
+@case("option", "refused")
+def name_bf16_contradicts_amp(root: Path) -> Setup:
+    return _refused_before_images(root, "-m", "torch:resnet18+bf16", "--amp", "fp16", messages=[
+        r"torch:resnet18\+bf16: \+bf16 in the name contradicts --amp fp16.*Fix: drop \+bf16 from "
+        r"the name, or leave --amp out"])
+
+
+@case("option", "refused")
+def name_random_contradicts_weights(root: Path) -> Setup:
+    return _refused_before_images(
+        root, "-m", "torch:resnet18+random", "--weights", "IMAGENET1K_V1", messages=[
+            r"\+random in the name contradicts --weights IMAGENET1K_V1.*leave --weights out"])
+
+
+@case("option", "refused")
+def name_legacy_contradicts_preprocess(root: Path) -> Setup:
+    return _refused_before_images(
+        root, "-m", "torch:resnet18+legacy2019", "--preprocess", "reference", messages=[
+            r"\+legacy2019 in the name contradicts --preprocess reference"])
+
+
+@case("option", "refused")
+def model_name_empty(root: Path) -> Setup:
+    return _refused_before_images(root, "-m", "", messages=[r"--model '': no model name given. Fix: -m NAME"])
+
+
+@case("option", "refused")
+def model_list_only_commas(root: Path) -> Setup:
+    return _refused_before_images(root, "-m", ",", messages=[r"--model ',': no model name given"])
+
+
+@case("option", "refused")
+def all_selects_nothing(root: Path) -> Setup:
+    return _refused_before_images(root, "--all", "--framework", "timm", messages=[
+        r"--all --framework timm: selects no model.*Fix: --all --framework keras or torch"])
+
+
+def _recipe_value_case(option: str, value: str, message: str):
+    def build(root: Path) -> Setup:
+        return _refused_before_images(root, "-m", "torch:resnet18", option, value,
+                                      messages=[message])
+    build.__name__ = f"recipe_{option.strip('-').replace('-', '_')}_{value.replace('.', '_')}"
+    case("option", "refused")(build)
+
+
+for _option, _value, _message in (
+        ("--std", "nan", r"--std nan,nan,nan: every value must be a finite number.*leave --std out"),
+        ("--std", "inf", r"--std inf,inf,inf: every value must be a finite number"),
+        ("--mean", "nan", r"--mean nan,nan,nan: every value must be a finite number"),
+        ("--mean", "0.5,inf,0.5", r"--mean 0.5,inf,0.5: every value must be a finite number"),
+        ("--resize", "100000", r"--resize 100000: must be a number of pixels from 1 to 4096"),
+        ("--crop", "5000", r"--crop 5000: must be a number of pixels from 1 to 4096"),
+        ("--crop-pct", "nan", r"--crop-pct nan: must be a finite fraction above 0"),
+        ("--crop-pct", "0", r"--crop-pct 0.0: must be a finite fraction above 0"),
+        ("--img-size", "100000", r"--img-size 100000: must be a number of pixels from 1 to 4096")):
+    _recipe_value_case(_option, _value, _message)
+
+
+
+# --- issue #18 round 2: images counted once; class-folder links that lead nowhere named -------
+
+def _discover_argv(root: Path, val: Path, *extra: str) -> List[str]:
+    return ["predict", str(val), "-m", "torch:resnet18", "--weights", "none", "-o", str(root / "runs"),
+            "--no-progress", *extra]
+
+
+def _a_jpeg() -> bytes:
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (120, 30, 200)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+@case("image", "refused")
+def flat_files_differing_by_case(root: Path) -> Setup:
+    val = root / "val"
+    val.mkdir()
+    for name in ("ILSVRC2012_val_00000347.JPEG", "ILSVRC2012_val_00000347.jpeg",
+                 "ILSVRC2012_val_00000355.JPEG"):
+        (val / name).write_bytes(_a_jpeg())
+    return Setup(argv=_discover_argv(root, val), messages=[
+        r"ILSVRC2012_val_00000347.JPEG and ILSVRC2012_val_00000347.jpeg are one image \(same "
+        r"validation number\); it would be counted twice. Fix: keep one of the two files"])
+
+
+@case("image", "refused")
+def class_folder_files_differing_by_case(root: Path) -> Setup:
+    val = root / "val" / "n01440764"
+    val.mkdir(parents=True)
+    for name in ("sketch_1.JPEG", "SKETCH_1.JPEG"):
+        (val / name).write_bytes(_a_jpeg())
+    return Setup(argv=_discover_argv(root, root / "val", "--dataset", "imagenet-sketch"), messages=[
+        r"n01440764/SKETCH_1.JPEG and n01440764/sketch_1.JPEG are one image \(same name but for "
+        r"case\)"])
+
+
+def _class_folder_link_case(root: Path, make_link) -> Setup:
+    val = root / "val"
+    (val / "n01440764").mkdir(parents=True)
+    (val / "n01440764" / "a.JPEG").write_bytes(_a_jpeg())
+    make_link(val / "n01443537")
+    return Setup(argv=_discover_argv(root, val, "--dataset", "imagenet-sketch"), messages=[])
+
+
+@case("image", "refused")
+def class_folder_link_broken(root: Path) -> Setup:
+    s = _class_folder_link_case(root, lambda p: os.symlink(str(root / "gone"), p))
+    s.messages = [r"1 class folder link\(s\) lead nowhere.*val/n01443537 is a broken symbolic link "
+                  r"\(to .*gone\).*Fix: restore each link's target, or remove the link"]
+    return s
+
+
+@case("image", "refused")
+def class_folder_link_loop(root: Path) -> Setup:
+    s = _class_folder_link_case(root, lambda p: os.symlink(p.name, p))
+    s.messages = [r"val/n01443537 is a symbolic link loop"]
+    return s
+
 
 
 def counts() -> Dict[str, int]:

@@ -38,7 +38,7 @@ def bad_files(folder) -> dict:
     with open(damaged, "wb") as f:
         f.write(b"PK\x03\x04 not a real zip file")
     partial = set_caches.set_cache("torch:vgg11.IMAGENET1K_V1", "imagenet-val", 0.5, n=24, seed=98)
-    ckpt = os.path.join(folder, cache.cache_filename(partial.qualname, 24, partial.fingerprint)
+    ckpt = os.path.join(folder, cache.cache_filename(partial.model_id, 24, partial.fingerprint)
                         .replace(".npz", ".partial.npz"))
     cache.save(ckpt, partial)
     return {"skipped": {os.path.basename(damaged): "damaged", os.path.basename(ckpt): "incomplete",

@@ -65,4 +65,4 @@ def write(folder, preds: List[cache.Predictions]) -> List[str]:
     """Save each cache under its standard name (dataset tag included) in ``folder``."""
     os.makedirs(folder, exist_ok=True)
     return [cache.save(os.path.join(str(folder), cache.cache_filename(
-        p.qualname, p.num_images, p.fingerprint, datasets.name_of(p))), p) for p in preds]
+        p.model_id, p.num_images, p.fingerprint, datasets.name_of(p))), p) for p in preds]

@@ -124,7 +124,7 @@ def test_atomic_save_keeps_old_file_on_failure(tmp_path, monkeypatch):
 
 def test_cache_filename_and_find_caches(tmp_path):
     p = make_preds([[1, 2, 3, 4, 5]], [1], model="torch:resnet50.IMAGENET1K_V2+bf16")
-    name = cache.cache_filename(p.qualname, 1, p.fingerprint)
+    name = cache.cache_filename(p.model_id, 1, p.fingerprint)
     assert name == f"torch-resnet50.IMAGENET1K_V2+bf16.val1-{p.fingerprint[:8]}.npz"
     cache.save(str(tmp_path / name), p)
     (tmp_path / "x.partial.npz").write_bytes(b"")

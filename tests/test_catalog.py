@@ -116,6 +116,9 @@ def test_validation_names_the_bad_key():
         raw = _entry_dict(crop_size=224)
         del raw["crop"]
         catalog.validate(raw, "where")
+    with pytest.raises(catalog.CatalogError, match=r"Fix: regenerate with `python tools/gen_timm.py "
+                                                   r"registry`"):  # the file's own generator
+        catalog.validate(raw, "timm.json entry 0", "tools/gen_timm.py registry")
     with pytest.raises(catalog.CatalogError, match="key 'input_size' has '224'; expected int"):
         catalog.validate(_entry_dict(input_size="224"), "where")
     with pytest.raises(catalog.CatalogError, match="key 'runnable' has None; expected bool$"):

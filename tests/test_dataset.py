@@ -101,5 +101,5 @@ def test_real_subset_labels_match_third_party_file():
     for line in (SUBSET / "third_party_labels.txt").read_text().splitlines():
         name, label = line.split(",")
         theirs[name.strip().split("/")[-1]] = int(label)
-    ours = {i.split("/")[1]: int(l) for i, l in zip(vs.image_ids, vs.labels)}
+    ours = {i.split("/")[1]: int(label) for i, label in zip(vs.image_ids, vs.labels)}
     assert ours == theirs

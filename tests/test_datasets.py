@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import make_valset, official_files
+from conftest import fake_config, make_valset, official_files
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cli import main as cli
 from imagenet_bench.data import datasets, imagenet_meta
@@ -19,7 +19,7 @@ class ClassInFileBackend:
     (probability 0.6, the rest spread by a seeded generator) -- so top-1 is right exactly
     when the loader gives the file the right label."""
 
-    framework, model, batch_size = "test", "oracle", 4
+    config, batch_size = fake_config("oracle"), 4
 
     def provenance(self):
         return {"weights": "oracle", "preprocessing": {"mode": "test"}, "library_versions": {}}
@@ -40,7 +40,7 @@ class NoisyBackend(ClassInFileBackend):
     """A noisy oracle: seeded normal logits plus 2.8 on the true class, so top-1 over 1,000
     classes is right for some images and wrong for others."""
 
-    model = "noisy"
+    config = fake_config("noisy")
 
     def predict(self, batch):
         z = np.random.default_rng(int(batch.sum())).normal(size=(len(batch), 1000))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from analysis_helpers import preds_for, save_all
+from imagenet_bench.models.identity import from_string
 from imagenet_bench.cli import main as cli
 from imagenet_bench.errors import InputError
 from imagenet_bench.models import registry
@@ -241,7 +242,7 @@ def test_predict_runs_entries_outside_2019_with_their_own_recipe(name, canonical
     valdir = make_valset(tmp_path / "val", num_classes=1, per_class=2)  # one batch: fast
     assert cli.main(["predict", str(valdir), "-m", name, *FAST, "-o", str(tmp_path)]) == 0
     vs = datasets.discover(str(valdir))
-    expected = tmp_path / cache.cache_filename(f"{canonical}+random", vs.num_images, vs.fingerprint)
+    expected = tmp_path / cache.cache_filename(from_string(f"{canonical}+random"), vs.num_images, vs.fingerprint)
     assert cache.find_caches(str(tmp_path)) == [str(expected)]
     used = cache.load(str(expected)).provenance["preprocessing"]
     entry = registry.resolve(canonical)[1]

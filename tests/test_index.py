@@ -12,6 +12,7 @@ import pytest
 import corpus
 from conftest import make_preds, write_caches
 from test_robustness import _caches as robustness_caches
+from imagenet_bench.models.identity import from_string
 from imagenet_bench.cache import folder, index
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cli import main as cli
@@ -91,7 +92,7 @@ def test_a_rewrite_in_place_with_size_and_mtime_restored_is_seen(tmp_path, capsy
     d = tmp_path / "val"
     d.mkdir()
     p = corpus.good_preds(40, "m", correct_rows=range(10))
-    path = d / cache.cache_filename("torch:m", 40, p.fingerprint)
+    path = d / cache.cache_filename(from_string("torch:m"), 40, p.fingerprint)
     _stored_npz(path, p)
     rc, out, _ = _run(["score", "--precomputed", str(d), "--format", "csv"], capsys)
     assert rc == 0 and ",25.0" in out  # 10 of 40
@@ -128,9 +129,12 @@ def test_a_damaged_row_is_re_derived_not_trusted(tmp_path, capsys):
     argv = ["score", "--precomputed", str(d), "--format", "csv"]
     first = _run(argv, capsys)
     with sqlite3.connect(_index_file(d)) as db:  # other figures, without the CRC to match
-        db.execute("UPDATE caches SET bits = randomblob(length(bits))")
-    assert _run(argv, capsys) == first
-    assert folder.load_folder(str(d)).validated == 0  # and the rows were rewritten
+        db.execute("UPDATE arrays SET bits = randomblob(length(bits))")
+        names = [r[0] for r in db.execute("SELECT name FROM arrays")]
+    idx = index.Index(str(d)).open()
+    assert [idx.column(n, "bits") for n in names] == [None] * 4  # the CRC catches it
+    assert _run(argv, capsys) == first  # re-derived from the files, not the damaged bits
+    assert all(idx.column(n, "bits") is not None for n in names)  # and written back
 
 
 @pytest.mark.slow  # spawns three processes

@@ -106,7 +106,7 @@ def test_from_crop_pct_floors_like_timm_and_resize_option_means_center():
     assert recipes.override(r, crop_pct=1.0).resize is None  # squash straight to the crop
     assert recipes.override(recipes.from_crop_pct(224, 0.875), crop_pct=0.95).resize == 235
     assert recipes.override(recipes.from_crop_pct(224, 0.875), crop_pct=1.15).resize == 194
-    with pytest.raises(ValueError, match="crop_pct 0.0: must be above 0"):
+    with pytest.raises(ValueError, match="--crop-pct 0.0: must be a finite fraction above 0"):
         recipes.override(r, crop_pct=0.0)
     with pytest.raises(ValueError, match="--resize 256 and crop_pct 0.9 both set the resize"):
         recipes.override(r, resize=256, crop_pct=0.9)

@@ -23,7 +23,7 @@ CASES = [("timm:resnet50.a1_in1k", {}),  # center, bicubic, crop_pct 0.95
          ("timm:deepseek_vit_412m.deepseek_v4_flash_vision_exp", {"crop_pct": 0.9})]  # border, 0.9
 
 
-def _images(n=6):
+def _images(n=4):
     from PIL import Image
     folder = require_subset()
     names = sorted(os.listdir(folder))[:n]

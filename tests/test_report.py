@@ -1,4 +1,5 @@
 """imagenet-bench report: the document's numbers are score's, compare's and robustness'; one file."""
+import contextlib
 import csv
 import io
 import json
@@ -32,17 +33,21 @@ def mixed(tmp_path_factory):
             "robustness": _run_csv("robustness", "--precomputed", str(folder))}
     expected.update(report_helpers.bad_files(folder))
     out = folder.parent / "mixed-report.html"
-    proc = subprocess.run([sys.executable, "-m", "imagenet_bench", "report", "--precomputed",
-                           str(folder), "-o", str(out)], capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return folder, out, expected, good, proc.stderr
+    _, err = _run(["report", "--precomputed", str(folder), "-o", str(out)])
+    return folder, out, expected, good, err
+
+
+def _run(argv):
+    """(stdout, stderr) of the command ``argv`` run in this process; it must succeed."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(argv)
+    assert code == 0, err.getvalue()
+    return out.getvalue(), err.getvalue()
 
 
 def _run_csv(*argv):
-    proc = subprocess.run([sys.executable, "-m", "imagenet_bench", *argv, "--format", "csv"],
-                          capture_output=True, text=True)
-    assert proc.returncode == 0, proc.stderr
-    return list(csv.DictReader(io.StringIO(proc.stdout)))
+    return list(csv.DictReader(io.StringIO(_run([*argv, "--format", "csv"])[0])))
 
 
 def _page_data(path):
@@ -52,7 +57,7 @@ def _page_data(path):
 
 
 def test_mixed_folder_rows_are_the_score_csv_and_bad_files_are_listed(mixed):
-    folder, out, expected, good, stderr = mixed
+    _, out, expected, good, stderr = mixed
     data, _ = _page_data(out)
     assert len(data["rows"]) == expected["scored"] == len(good["score"])
     page = {(r["model"], r["dataset"]): r for r in data["rows"]}
@@ -84,7 +89,7 @@ def test_mixed_folder_effective_robustness_is_the_robustness_csv(mixed):
 
 
 def test_report_is_one_file_with_nothing_fetched_from_outside(mixed):
-    folder, out, _, _, _ = mixed
+    _, out, _, _, _ = mixed
     _, text = _page_data(out)
     assert not re.search(r"<script[^>]+src=", text) and not re.search(r"<link[^>]+href=", text)
     assert "cdn.plot.ly" not in text.split("<script>")[0]  # nothing before the inlined code
@@ -144,3 +149,16 @@ def test_pareto_front_keeps_only_undominated_points():
     assert pareto_front(pts) == [(0.5, 10), (1, 50), (3, 60), (5, 70)]
     speed = [(100, 50), (200, 40), (50, 60), (300, 45)]  # images/s: higher is better
     assert pareto_front(speed, cost_up=False) == [(50, 60), (100, 50), (300, 45)]
+
+
+@pytest.mark.slow
+def test_a_built_wheel_carries_the_report_script_and_styles(built_wheel):
+    from conftest import run_from_site
+    names, site = built_wheel
+    assert {"imagenet_bench/report/assets/report.js", "imagenet_bench/report/assets/report.css"} <= names
+    code = ("from imagenet_bench.report import html; import imagenet_bench; "
+            "print(imagenet_bench.__file__); "
+            "print(len(html._asset('report.js')), len(html._asset('report.css')))")
+    where, sizes = run_from_site(site, code)
+    assert where.startswith(str(site))
+    assert all(int(n) > 1000 for n in sizes.split())

@@ -118,7 +118,7 @@ def _caches(tmp_path):
     folder = tmp_path / "pre"
     folder.mkdir()
     for p in preds:
-        name = cache.cache_filename(p.qualname, p.num_images, p.fingerprint,
+        name = cache.cache_filename(p.model_id, p.num_images, p.fingerprint,
                                     datasets.name_of(p))
         cache.save(str(folder / name), p)
     return folder, preds

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import make_valset, same_provenance
+from conftest import fake_config, make_valset, same_provenance
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import datasets
 from imagenet_bench.data import pixels
@@ -18,7 +18,7 @@ RECIPE = Recipe(resize=20, crop=16, squash=False, interpolation="bilinear", norm
 class NumpyBackend:
     """A deterministic linear 'network' on 16x16 pixels; counts predict() calls."""
 
-    framework, model = "test", "linear"
+    config = fake_config("linear", RECIPE)
 
     def __init__(self, batch_size=2, fail_after=None):
         self.batch_size = batch_size
@@ -51,7 +51,7 @@ def test_run_writes_a_valid_cache_with_accuracy(valdir, tmp_path):
     res = runner.run(vs, NumpyBackend(), opts(tmp_path / "out"))
     preds = cache.load(res.cache_path)
     assert res.complete and preds.image_ids == vs.image_ids
-    assert preds.provenance["model"] == "linear" and preds.provenance["complete"]
+    assert preds.provenance["model"] == "custom:linear" and preds.provenance["complete"]
     assert preds.provenance["dataset"]["full_set"] is False
     assert (res.acc1, res.acc5) == runner.accuracy(preds)
     assert np.all(np.diff(preds.top5_prob, axis=1) <= 0)
@@ -156,7 +156,7 @@ def test_overwrite_discards_a_checkpoint_from_other_settings(tmp_path, valdir):
 def test_temporaries_of_a_killed_checkpoint_write_are_removed(tmp_path, valdir):
     vs = datasets.discover(str(valdir))
     b = NumpyBackend()
-    final = tmp_path / "o" / cache.cache_filename("linear", vs.num_images, vs.fingerprint)
+    final = tmp_path / "o" / cache.cache_filename(NumpyBackend.config.model_id, vs.num_images, vs.fingerprint)
     ckpt = checkpoint.checkpoint_path(str(final), runner.Shard())
     (tmp_path / "o").mkdir()
     torn = tmp_path / "o" / f".{ckpt.split('/')[-1]}.abc123.tmp"

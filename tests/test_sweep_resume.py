@@ -45,7 +45,7 @@ def test_local_sweep_sigkilled_mid_model_resumes_and_equals_separate_predicts(tm
     assert next(x for x in status["jobs"] if x["job"] == job["job"])["state"] == "pending"
     print(f"SIGKILL mid-model: {kept} of {N} images of {job['model']} checkpointed; "
           f"status {status['total']}")
-    r = cli("sweep", "run", sw, "-j", "1")
+    cli("sweep", "run", sw, "-j", "1")
     status = json.loads(cli("sweep", "status", sw, "--format", "json").stdout)
     assert status["total"] == {"done": 4, "running": 0, "failed": 0, "pending": 0}
     logs = "".join(p.read_text() for p in (sw / "logs").iterdir())

@@ -19,6 +19,15 @@ FAST = ["-b", "4", "-j", "0", "--no-progress"]
 MODEL = "timm:resnet18.a1_in1k"  # 11.7 M parameters, builds in well under a second
 
 
+
+def _config(model, **kw):
+    """A RunConfig of ``model`` (an id or its string) as config.build makes one, on the CPU."""
+    from imagenet_bench.models.identity import ModelId, from_string
+    from imagenet_bench.run.config import CUSTOM_BASE_RECIPE, RunConfig
+    mid = model if isinstance(model, ModelId) else from_string(model)
+    return RunConfig(**dict(dict(model_id=mid, framework="timm", spec=None, recipe=CUSTOM_BASE_RECIPE,
+                                 device="cpu", workers=0, threads=1), **kw))
+
 def _predict(*args):
     return cli.main(["predict", "--framework", "timm", *args])
 
@@ -61,7 +70,9 @@ def test_weights_other_than_none_and_preprocess_legacy_are_refused(valdir, capsy
 
 
 def test_a_bare_architecture_means_timms_default_tag():
-    assert backend.lookup("resnet50").qualname == "timm:resnet50.a1_in1k" == _entry(
+    cfg = timm_meta.pretrained_cfg("resnet50")
+    backend.check_head("resnet50")  # a 1000-class head: not refused
+    assert f"timm:{cfg.architecture}.{cfg.tag}" == "timm:resnet50.a1_in1k" == _entry(
         "timm:resnet50.a1_in1k")["model"]
     assert _entry("timm:resnet50.a1_in1k")["is_default"] is True
 
@@ -128,9 +139,7 @@ def test_preprocess_equals_timms_transform_on_real_images(model):
     from timm.data import create_transform, resolve_data_config
     if not SUBSET.is_dir():
         pytest.skip(f"real val subset not found at {SUBSET}")
-    arch, tag = timm_meta.split(model)
-    b = backend.TimmBackend(torch.nn.Identity(), backend.TimmSpec(arch, tag), model, {"weights": "x"},
-                            device="cpu", workers=0, threads=1)
+    b = backend.TimmBackend(torch.nn.Identity(), _config(model), {"weights": "x"})
     # timm's own path, as its validate.py builds it from the pretrained cfg
     reference = create_transform(**resolve_data_config({}, pretrained_cfg=timm_meta.pretrained_cfg(model)
                                                        .to_dict()))
@@ -156,8 +165,7 @@ def test_every_runnable_entrys_provenance_records_timms_resolved_config():
     keys = ("input_size", "resize", "crop", "crop_mode", "interpolation", "mean", "std")
     for e in runnable:
         arch, tag = e["architecture"], e["weights"]
-        b = backend.TimmBackend(torch.nn.Identity(), backend.TimmSpec(arch, tag), e["model"],
-                                {"weights": "x"}, device="cpu", workers=0, threads=1)
+        b = backend.TimmBackend(torch.nn.Identity(), _config(e["model"]), {"weights": "x"})
         prov = b.provenance()
         resolved = resolve_data_config({}, pretrained_cfg=timm.models.get_pretrained_cfg(
             f"{arch}.{tag}").to_dict())
@@ -222,21 +230,23 @@ def test_checkpoint_of_another_architecture_is_refused(valdir, tmp_path, capsys)
 
 @pytest.mark.slow
 def test_from_config_takes_a_typed_run_config(tmp_path):
-    """The duck-typed RunConfig of run/config.py (branch identity): id, weights origin, numerics."""
+    """The RunConfig of run/config.py (branch identity): id, weights origin, numerics; the
+    provenance the runner writes from it (run/provenance.py)."""
     from types import SimpleNamespace
     from imagenet_bench.models.identity import ModelId
+    from imagenet_bench.run import provenance
     mid = ModelId("timm", "resnet18", "a1_in1k", ("random",))
 
     def config(**kw):
-        base = dict(model_id=mid, model=str(mid), pretrained=False, checkpoint=None, amp=None,
-                    device="cpu", batch_size=None, workers=0, threads=1, overrides={},
-                    preprocess="reference", provenance=lambda: {"settings": list(mid.settings)})
-        return SimpleNamespace(**dict(base, **kw))
+        return _config(mid, **dict(dict(pretrained=False, batch_size=32), **kw))
 
     b = backend.from_config(config())
-    assert b.model == "timm:resnet18.a1_in1k+random" and b.batch_size == 32 and b.amp is None
-    prov = b.provenance()
+    assert str(b.config.model_id) == "timm:resnet18.a1_in1k+random" and b.batch_size == 32
+    assert b.amp is None
+    prov = provenance.of_run(b.config, b.provenance(), SimpleNamespace(fingerprint="f", num_images=1),
+                             batch_size=b.batch_size, save_all_probs=False)
     assert prov["settings"] == ["random"] and prov["weights"] == "random(seed=0)"
+    assert prov["backend"] == "timm" and prov["model"] == "timm:resnet18.a1_in1k+random"
     assert backend.from_config(config(amp="bf16")).provenance()["precision"] == "bf16"
     with pytest.raises(backend.InputError, match="timm models use timm's own transform"):
         backend.from_config(config(preprocess="legacy2019"))
@@ -268,3 +278,7 @@ def test_verify_variants_runs_a_timm_model_through_timms_transform(valdir, tmp_p
     for name in names:
         prov = cache.load(str(out / name)).provenance
         assert prov["preprocessing"]["mode"] == "timm" and prov["resize_crop"] == "timm.data.create_transform"
+        # the model library that ran it, whatever the runtime (the ONNX row recorded "torch" once)
+        assert prov["backend"] == "timm" and prov["framework"] == "timm", (name, prov["backend"])
+    onnx = cache.load(str(next(out.glob("*+onnx+*.npz")))).provenance
+    assert onnx["runtime"] == "onnxruntime" and onnx["settings"] == ["onnx", "random"]

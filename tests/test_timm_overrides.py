@@ -59,6 +59,15 @@ def no_model(monkeypatch):
         torch.nn.Identity(), {"weights": "random(seed=0)"}))
 
 
+
+def _provenance(backend):
+    """What the runner records for ``backend`` (run/provenance.py: its config and its facts)."""
+    from types import SimpleNamespace
+    from imagenet_bench.run import provenance
+    return provenance.of_run(backend.config, backend.provenance(),
+                             SimpleNamespace(fingerprint="f", num_images=1),
+                             batch_size=backend.batch_size, save_all_probs=False)
+
 @pytest.mark.parametrize("model,options,timm_args", CASES,
                          ids=[f"{m.split('.')[0][5:]}-{'-'.join(o)}" for m, o, _ in CASES])
 def test_pixels_equal_timms_create_transform_with_the_same_overrides(model, options, timm_args,
@@ -75,14 +84,14 @@ def test_pixels_equal_timms_create_transform_with_the_same_overrides(model, opti
         assert ours.shape == theirs.shape and np.array_equal(ours, theirs), path
         plain = default(rgb).numpy()
         assert ours.shape != plain.shape or not np.array_equal(ours, plain)  # the override acted
-    prov = backend.provenance()
+    prov = _provenance(backend)
     assert prov["recipe_overrides"] == {k: v for k, v in options.items()}
     assert prov["timm_data_config"] == {k: list(v) if isinstance(v, tuple) else v for k, v in
                                         sorted(resolve_data_config(timm_args,
                                                                    pretrained_cfg=pretrained).items())}
     digest = recipes.digest(recipes.from_timm_config(resolve_data_config(timm_args,
                                                                          pretrained_cfg=pretrained)))
-    assert backend.model == f"{model}+random+recipe-{digest}"
+    assert str(backend.config.model_id) == f"{model}+random+recipe-{digest}"
 
 
 def test_img_size_keeps_the_tags_exact_crop_pct(no_model):
@@ -102,9 +111,9 @@ def test_resize_and_crop_give_exactly_those_sides_through_crop_pct(no_model):
 
 def test_no_override_keeps_the_plain_id_and_the_registry_recipe(no_model):
     b = tb.from_config(run_config.build(CENTER, weights="none"))
-    assert b.model == f"{CENTER}+random" and b.timm_args == {}
+    assert str(b.config.model_id) == f"{CENTER}+random" and b.timm_args == {}
     same = tb.from_config(run_config.build(CENTER, weights="none", crop_pct=0.95))
-    assert same.model == f"{CENTER}+random"  # the tag's own crop_pct: the same recipe, the same id
+    assert str(same.config.model_id) == f"{CENTER}+random"  # the tag's own crop_pct: the same recipe, the same id
 
 
 def test_timm_spellings_for_a_torchvision_model():
@@ -120,7 +129,7 @@ def test_timm_spellings_for_a_torchvision_model():
 @pytest.mark.parametrize("options,message", [
     (dict(img_size=200, crop=224), "--img-size 200 and --crop 224 both set the image size; give one"),
     (dict(resize=256, crop_pct=0.9), "--resize 256 and --crop-pct 0.9 both set the resize; give one"),
-    (dict(crop_pct=0.0), "crop_pct 0.0: must be above 0"),
+    (dict(crop_pct=0.0), "--crop-pct 0.0: must be a finite fraction above 0"),
 ])
 def test_contradicting_or_impossible_overrides_are_refused(options, message):
     with pytest.raises(InputError, match=message.replace("(", r"\(").replace(".", r"\.")):

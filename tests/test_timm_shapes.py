@@ -81,13 +81,14 @@ def _smallest(n=4):
 
 def test_smallest_networks_run_on_a_real_image_with_random_weights():
     from imagenet_bench.backends import timm as backend
+    from imagenet_bench.run import config as run_config
     if not SUBSET.is_dir():
         pytest.skip(f"real val subset not found at {SUBSET}")
     image = str(sorted(SUBSET.glob("*.JPEG"))[0])
     models = _smallest()
     for model in models:
-        b = backend.from_spec(backend.lookup(model), weights="none", device="cpu", batch_size=1,
-                              workers=0, threads=2)
+        b = backend.from_config(run_config.build(model, weights="none", device="cpu", batch_size=1,
+                                                 workers=0, threads=2))
         x = b.preprocess(image)
         e = next(e for e in _runnable() if e["model"] == model)
         assert x.shape == (3, e["input_size"], e["input_size"])

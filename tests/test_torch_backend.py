@@ -144,7 +144,7 @@ def test_amp_is_opt_in_and_recorded(tmp_path, valdir):
     spec = registry.get_model("squeezenet1_1", "torch")
     b = tb.from_spec(spec, weights="none", workers=0, amp=True)
     assert b.provenance()["precision"] == "bf16"  # --amp alone on the CPU: bfloat16, named in the id
-    assert b.model == "torch:squeezenet1_1.IMAGENET1K_V1+bf16+random"
+    assert str(b.config.model_id) == "torch:squeezenet1_1.IMAGENET1K_V1+bf16+random"
     assert torch.backends.cudnn.benchmark is False
     probs = _probs(b, vs)
     assert probs.shape == (vs.num_images, 1000) and np.allclose(probs.sum(1), 1, atol=1e-3)

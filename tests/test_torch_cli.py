@@ -9,7 +9,6 @@ torch = pytest.importorskip("torch")
 from conftest import make_valset, synthetic_image  # noqa: E402
 from imagenet_bench.cache import store as cache  # noqa: E402
 from imagenet_bench.cli import main as cli  # noqa: E402
-from imagenet_bench.commands import predict  # noqa: E402
 
 FAST = ["--weights", "none", "-b", "4", "-j", "0", "--no-progress"]
 

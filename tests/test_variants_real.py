@@ -17,6 +17,7 @@ torch = pytest.importorskip("torch")
 
 from conftest import require_subset  # noqa: E402
 from imagenet_bench.analysis import variants as av  # noqa: E402
+from imagenet_bench.models import variants  # noqa: E402
 from imagenet_bench.cache import store as cache  # noqa: E402
 from imagenet_bench.cli import main as cli  # noqa: E402
 from imagenet_bench.data.datasets import spaced_rows as pick_rows  # noqa: E402
@@ -48,7 +49,7 @@ def _caches(folder):
     for path in cache.find_caches(str(folder)):
         preds = cache.load(path, with_all_probs=True)
         settings = identity.from_string(preds.model).settings
-        (variant,) = [s for s in settings if s in av.VARIANTS] or ["fp32"]
+        (variant,) = [s for s in settings if s in variants.NAMES] or ["fp32"]
         out[variant] = preds
     return out
 

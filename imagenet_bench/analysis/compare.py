@@ -99,7 +99,7 @@ def family_pairs(preds: Sequence) -> Tuple[List[Tuple[object, object]], List[str
     """
     by_base: Dict[str, List] = {}
     for p in preds:
-        mid = registry.identity_of(p.qualname)
+        mid = p.model_id
         if mid is not None:
             by_base.setdefault(str(mid.base), []).append((mid.settings, p))
     pairs, absent = [], []
@@ -129,16 +129,19 @@ def find_model(preds: Sequence, name: str):
     the only run of those weights there is (a 2019 ``+legacy2019`` output).
     """
     try:
-        mid, _ = registry.resolve(name)
-        qual, base = str(mid), str(mid.base)
+        if any(p.qualname == name for p in preds):  # a cache's exact id: no catalog lookup
+            qual, base = name, None
+        else:
+            mid, _ = registry.resolve(name)
+            qual, base = str(mid), str(mid.base)
     except registry.AmbiguousNameError:
         raise
     except BenchError:  # not a registry name: a custom model's id, matched as written
         qual, base = name, None
     hits = [p for p in preds if p.qualname == qual]
     if not hits and base is not None and qual == base:
-        variants = {p.qualname for p in preds if str(getattr(registry.identity_of(p.qualname),
-                                                             "base", "")) == base}
+        variants = {p.qualname for p in preds
+                    if p.model_id is not None and str(p.model_id.base) == base}
         if len(variants) > 1:
             raise CompareError(f"{name!r} has several runs in the directory: "
                                f"{', '.join(sorted(variants))}. Fix: name one of them in full")

@@ -18,6 +18,7 @@ from imagenet_bench.data import imagenet_meta
 from imagenet_bench.data import real_labels
 from imagenet_bench.analysis import stats
 from imagenet_bench.analysis.compare import check_same_images
+from imagenet_bench.analysis.scorer import correct, release
 
 
 def _class_label(index: int) -> str:
@@ -49,29 +50,25 @@ def per_class_rows(preds, top1: np.ndarray, labels: Optional[np.ndarray] = None,
     return rows
 
 
-def wrong_agreement(top1_pred: np.ndarray, wrong: np.ndarray, chunk: int = 4096) -> np.ndarray:
+def wrong_agreement(top1_pred: np.ndarray, wrong: np.ndarray, cells: int = 1 << 25) -> np.ndarray:
     """Per image, how many models predict the single most common *wrong* class.
 
-    ``top1_pred`` (models, N) predicted classes, ``wrong`` (models, N) bool.
-    Computed with a sort along the model axis and a run-length scan, ``chunk``
-    images at a time (so memory stays a few times ``models x chunk`` bytes
-    beyond the inputs, whatever N).
+    ``top1_pred`` (models, N) predicted classes 0-999, ``wrong`` (models, N) bool.
+    Counts each image's wrong predictions per class, one model at a time, in
+    blocks of about ``cells`` image-class counters (memory bounded whatever N),
+    and takes the largest count.
     """
     n_models, n = top1_pred.shape
     kind = np.int16 if n_models < 30000 else np.int32
-    # right answers become unique negative values so they never form a run
-    right = (-1 - np.arange(n_models)).astype(kind)[:, None]
     best = np.zeros(n, dtype=np.int64)
-    for a in range(0, n, chunk):
-        s = np.where(wrong[:, a:a + chunk], top1_pred[:, a:a + chunk].astype(kind), right)
-        s.sort(axis=0)
-        run = (s[0] >= 0).astype(np.int64)
-        top = run.copy()
-        for j in range(1, n_models):
-            valid = s[j] >= 0
-            run = np.where(valid & (s[j] == s[j - 1]), run + 1, valid.astype(np.int64))
-            np.maximum(top, run, out=top)
-        best[a:a + chunk] = top
+    step = max(1, cells // imagenet_meta.NUM_CLASSES)
+    for a in range(0, n, step):
+        b = min(n, a + step)
+        counts = np.zeros((b - a, imagenet_meta.NUM_CLASSES), dtype=kind)
+        for j in range(n_models):
+            rows = np.flatnonzero(wrong[j, a:b])
+            counts[rows, top1_pred[j, a + rows]] += 1  # one image at most once per model
+        best[a:b] = counts.max(axis=1)
     return best
 
 
@@ -79,11 +76,13 @@ def _top1_pred(p) -> np.ndarray:
     return p.top1_pred() if hasattr(p, "top1_pred") else p.top5_idx[:, 0]
 
 
-def hard_example_rows(preds: Sequence, top1: Sequence[np.ndarray], limit: int = 100,
+def hard_example_rows(preds: Sequence, top1: Optional[Sequence[np.ndarray]] = None, limit: int = 100,
                       min_wrong: int = 1, with_real: bool = False) -> List[Dict]:
     """The images most of ``preds`` get wrong at top-1, hardest first.
 
-    ``top1[j]`` is the per-image correctness of ``preds[j]``; every model
+    ``top1[j]`` is the per-image correctness of ``preds[j]`` (default
+    ``scorer.correct``, computed one model at a time so memory holds two
+    bytes and one bit per model and image, not a list of arrays); every model
     must cover the same images (same fingerprint). Images are ranked by the
     number of models that miss them, then by how many of those agree on one
     wrong class (``models_agreeing``: a strong hint of a label error), then
@@ -95,12 +94,17 @@ def hard_example_rows(preds: Sequence, top1: Sequence[np.ndarray], limit: int = 
         return []
     for p in preds[1:]:
         check_same_images(preds[0], p)
-    wrong = ~np.vstack([np.asarray(t, dtype=bool) for t in top1])
-    for j, p in enumerate(preds):  # an unreadable image is not a vote for any class
-        if p.missing is not None:
+    m, n = len(preds), preds[0].num_images
+    wrong = np.empty((m, n), dtype=bool)
+    predicted = np.empty((m, n), dtype=np.int16)
+    for j, p in enumerate(preds):
+        right = correct(p)[0] if top1 is None else np.asarray(top1[j], dtype=bool)
+        np.logical_not(right, out=wrong[j])
+        if p.missing is not None:  # an unreadable image is not a vote for any class
             wrong[j] &= ~p.missing
+        predicted[j] = _top1_pred(p)
+        release(p)
     n_wrong = wrong.sum(axis=0)
-    predicted = np.vstack([_top1_pred(p) for p in preds])
     agree = wrong_agreement(predicted, wrong)
     order = np.lexsort((np.arange(n_wrong.size), -agree, -n_wrong))
     order = order[n_wrong[order] >= min_wrong][:limit]

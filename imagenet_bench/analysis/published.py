@@ -107,11 +107,11 @@ def measured(row: Dict, dataset: str, k: int = 1) -> Optional[float]:
 
 
 def _spec(preds) -> Optional[registry.ModelSpec]:
-    return registry.spec_of(preds.qualname)
+    return registry.spec_of(preds.model_id)
 
 
 def _settings(preds) -> tuple:
-    mid = registry.identity_of(preds.qualname)
+    mid = preds.model_id
     return mid.settings if mid is not None else ()
 
 

@@ -212,6 +212,9 @@ def _row(model: str, sets: Dict[str, Dict[str, cache.Predictions]],
                     f"images for {{models}} (none of their top-5 is among the classes); predict "
                     f"imagenet-val with --save-all-probs for that baseline", []).append(
                     f"{model}: {undetermined}")
+    for by_model in sets.values():
+        if model in by_model:
+            scorer.release(by_model[model])
     return row
 
 

@@ -206,6 +206,13 @@ def masked_correct(preds: cache.Predictions, k: int = 1) -> np.ndarray:
     return derived.masked_correct(preds.subset_top5_idx, preds.labels, preds.missing, k)
 
 
+def release(preds: cache.Predictions) -> None:
+    """Let an indexed cache drop the arrays it read (they are read again if used again)."""
+    drop = getattr(preds, "release", None)
+    if drop is not None:
+        drop()
+
+
 def has_subset(preds: cache.Predictions) -> bool:
     """True when the cache holds the top-5 within its dataset's class subset (A/R)."""
     known = getattr(preds, "has_subset", None)
@@ -255,7 +262,7 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
         missing = None if p.missing is None else p.missing if rows is None else p.missing[rows]
         row = {
             "framework": p.framework, "model": p.qualname,
-            "acc1": 100.0 * top1.mean(), "acc5": 100.0 * top5.mean(),
+            "acc1": _percent(top1), "acc5": _percent(top5),
             "images": int(top1.size),
             "missing": 0 if missing is None else int(np.count_nonzero(missing)),
             "dataset": cache.dataset_tag(n, p.fingerprint, datasets.name_of(p)),
@@ -263,7 +270,7 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
         if has_subset(p):  # ImageNet-A/R: predictions restricted to the 200 classes
             for k in (1, 5):
                 masked = masked_correct(p, k)
-                row[f"masked_acc{k}"] = 100.0 * (masked if rows is None else masked[rows]).mean()
+                row[f"masked_acc{k}"] = _percent(masked if rows is None else masked[rows])
         row["test_set"] = datasets.name_of(p)
         fig = published.figure(p.qualname, row["test_set"])
         row["published_acc1"], row["published_note"] = fig.top1, fig.note
@@ -274,6 +281,7 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
             c1, c5 = correct(p, labels=custom, rows=rows)
             row["custom_acc1"], row["custom_acc5"] = 100.0 * c1.mean(), 100.0 * c5.mean()
         rows_out.append(row)
+        release(p)
     _add_ranks(rows_out, "acc1", "rank1")
     _add_ranks(rows_out, "acc5", "rank5")
     if options.labels:
@@ -281,6 +289,11 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
         _add_ranks(rows_out, "custom_acc5", "custom_rank5")
     rows_out.sort(key=lambda r: (-r["acc1"], -r["acc5"], r["framework"], r["model"]))
     return rows_out
+
+
+def _percent(flags: np.ndarray) -> float:
+    """100 x the mean of a bool array (count / size: the same float as ``.mean()``, faster)."""
+    return 100.0 * (np.count_nonzero(flags) / flags.size) if flags.size else float("nan")
 
 
 def _add_ranks(rows: List[Dict], metric: str, name: str) -> None:

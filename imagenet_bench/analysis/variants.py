@@ -33,16 +33,15 @@ import numpy as np
 from imagenet_bench.analysis import scorer, stats
 from imagenet_bench.cache import store as cache
 from imagenet_bench.errors import InputError
-from imagenet_bench.models import identity
+from imagenet_bench.models import identity, variants
 
-#: every variant name the table knows, in table order; ``fp32`` is the reference row
-VARIANTS = identity.VARIANTS
 
 def variant_setting(variant: str, batch_size: int = 32) -> str:
-    """The identity setting of ``variant``: the variant's name, ``batch<N>`` for ``batchN``."""
-    if variant not in VARIANTS:
-        raise InputError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
-    return f"batch{int(batch_size)}" if variant == "batchN" else variant
+    """The identity setting of ``variant`` (:meth:`models.variants.Variant.setting`)."""
+    try:
+        return variants.get(variant).setting(batch_size)
+    except ValueError as e:
+        raise InputError(str(e)) from None
 
 
 def variant_model_name(model: str, variant: str, batch_size: int = 32) -> str:

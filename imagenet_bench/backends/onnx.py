@@ -96,21 +96,20 @@ def quantize_int8(fp32_path: str, path: str, calibration: Iterator[np.ndarray]) 
 class OnnxBackend:
     """A torch model exported to ONNX (optionally int8), run by ONNX Runtime; pixels from ``base``."""
 
-    framework = "torch"
-
-    def __init__(self, base, model: str, out_dir: str, int8: bool = False,
+    def __init__(self, base, config, out_dir: str, int8: bool = False,
                  calibration: Sequence[Tuple[str, str]] = ()):
-        """``base``: the TorchBackend of the same weights; ``calibration``: (image id, path) for int8."""
+        """``base``: the TorchBackend of the same weights (any library whose adapter builds one);
+        ``config``: this variant's RunConfig; ``calibration``: (image id, path) for int8."""
         require_onnx()
         import onnx
         import onnxruntime as ort
         if int8 and not calibration:
-            raise BenchError(f"{model}: int8 quantization needs calibration images. Fix: "
+            raise BenchError(f"{config.model_id}: int8 quantization needs calibration images. Fix: "
                              f"--calibration-split N with N >= 1")
-        self.base, self.model, self.batch_size = base, model, base.batch_size
+        self.base, self.config, self.batch_size = base, config, base.batch_size
         ids = [i for i, _ in calibration]
         key = json.dumps([base.provenance(), ids if int8 else []], sort_keys=True)
-        stem = os.path.join(out_dir, f"{model.replace(':', '-', 1)}.{hashlib.sha256(key.encode()).hexdigest()[:8]}")
+        stem = os.path.join(out_dir, f"{config.model_id.file_stem}.{hashlib.sha256(key.encode()).hexdigest()[:8]}")
         os.makedirs(out_dir, exist_ok=True)
         fp32_path = stem + ".fp32.onnx"
         if not os.path.exists(fp32_path):

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import os
 import pickle
-from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
 import numpy as np
@@ -34,37 +33,24 @@ from safetensors import SafetensorError
 from timm.data import create_transform
 
 from imagenet_bench.backends import timm_meta, timm_overrides
-from imagenet_bench.backends.torch import (NO_WEIGHTS, RANDOM_SEED, TorchBackend, _autocast_dtype,
-                                          pick_device)
+from imagenet_bench.backends.torch import NO_WEIGHTS, RANDOM_SEED, TorchBackend
 from imagenet_bench.cache.atomic import file_sha256
 from imagenet_bench.data import pixels
-from imagenet_bench.errors import BenchError, InputError
+from imagenet_bench.errors import BenchError, CheckpointError, InputError
 
 SAFE_FILE, TORCH_FILE = "model.safetensors", "pytorch_model.bin"  # what timm fetches from a hub repo
 #: what loading a weights file that is not one (or not of this model) raises
 LOAD_ERRORS = (RuntimeError, ValueError, KeyError, EOFError, pickle.UnpicklingError, SafetensorError)
 
 
-@dataclass(frozen=True)
-class TimmSpec:
-    """One runnable timm tag (what ``predict`` iterates over for ``--framework timm``)."""
-
-    arch: str  # timm architecture ("resnet50")
-    tag: str  # pretrained tag ("a1_in1k")
-
-    @property
-    def name(self) -> str:
-        """``arch.tag``, timm's own spelling."""
-        return f"{self.arch}.{self.tag}"
-
-    @property
-    def qualname(self) -> str:
-        """The canonical model id ``timm:arch.tag``."""
-        return f"timm:{self.name}"
+def timm_name(model_id) -> str:
+    """timm's own spelling ``arch.tag`` of a ``timm:`` :class:`~imagenet_bench.models.identity.ModelId`."""
+    return f"{model_id.arch}.{model_id.tag}"
 
 
-def lookup(name: str, framework: Optional[str] = None) -> TimmSpec:
-    """The :class:`TimmSpec` of ``name``; a tag without an ImageNet-1k head is an InputError."""
+def check_head(name: str) -> None:
+    """Refuse a tag (``arch.tag``) without an ImageNet-1k head with an InputError naming the
+    architecture's tags that have one."""
     cfg = timm_meta.pretrained_cfg(name)
     _, _, reason = timm_meta.head(cfg)
     if reason:
@@ -74,7 +60,6 @@ def lookup(name: str, framework: Optional[str] = None) -> TimmSpec:
                 if others else "")
         raise InputError(f"--model timm:{cfg.architecture}.{cfg.tag} cannot be scored on ImageNet-1k: "
                          f"{reason}. Fix: choose a tag with a 1000-class head{hint}")
-    return TimmSpec(cfg.architecture, cfg.tag)
 
 
 # --- weights ---------------------------------------------------------------------------------
@@ -103,59 +88,54 @@ def _missing_weights_error(cfg, reason: str) -> BenchError:
                       f"({reason}). {how}")
 
 
-def build(spec: TimmSpec, weights: Optional[str] = None,
+def build(name: str, weights: Optional[str] = None,
           checkpoint: Optional[str] = None) -> Tuple[torch.nn.Module, dict]:
-    """Build ``spec``; return (model in eval mode, provenance of its weights).
+    """Build timm's ``arch.tag`` ``name``; return (model in eval mode, provenance of its weights).
 
     ``checkpoint``: the file stands in for the download (timm's own loader, with the
     tag's key remapping); ``weights`` in ``none|random``: seeded random weights;
     otherwise timm's pretrained weights (a :class:`BenchError` names the cache when offline).
     """
-    cfg = timm_meta.get_pretrained_cfg(spec.name)
+    cfg = timm_meta.get_pretrained_cfg(name)
+    arch, _, tag = name.partition(".")
+    qualname = f"timm:{name}"
     if checkpoint:
         if not os.path.isfile(checkpoint):
             raise InputError(f"--checkpoint {checkpoint}: file not found. Fix: pass the path of a "
-                             f"weights file of {spec.qualname} (model.safetensors or a state_dict)")
+                             f"weights file of {qualname} (model.safetensors or a state_dict)")
         try:
-            model = timm.create_model(spec.name, pretrained=True,
+            model = timm.create_model(name, pretrained=True,
                                       pretrained_cfg_overlay={"file": os.path.abspath(checkpoint)})
         except LOAD_ERRORS + (OSError,) as e:
             lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()] or [""]
             detail = "; ".join(ln if len(ln) < 160 else ln[:160] + " ..." for ln in lines[:3])
-            raise InputError(f"--checkpoint {checkpoint}: cannot be loaded into {spec.qualname} "
+            raise CheckpointError(f"--checkpoint {checkpoint}: cannot be loaded into {qualname} "
                              f"({type(e).__name__}: {detail}). Fix: pass a checkpoint of this "
                              f"architecture") from None
         return model.eval(), {"weights": "checkpoint", "weights_file": os.path.basename(checkpoint),
                               "weights_sha256": file_sha256(checkpoint)}
     if weights is not None and weights in NO_WEIGHTS:
         torch.manual_seed(RANDOM_SEED)
-        model = timm.create_model(spec.name, pretrained=False)
+        model = timm.create_model(name, pretrained=False)
         return model.eval(), {"weights": f"random(seed={RANDOM_SEED})"}
-    if weights is not None and weights != spec.tag:
+    if weights is not None and weights != tag:
         raise InputError(f"--weights {weights}: for timm the weights tag is part of the model name "
-                         f"(--model timm:{spec.arch}.{weights}); --weights takes only 'none' "
+                         f"(--model timm:{arch}.{weights}); --weights takes only 'none' "
                          f"(random weights)")
     try:
-        model = timm.create_model(spec.name, pretrained=True)
+        model = timm.create_model(name, pretrained=True)
     except OSError as e:  # huggingface_hub / urllib: not cached and not downloadable
         raise _missing_weights_error(cfg, f"{type(e).__name__}: {str(e).splitlines()[0][:200]}") from None
     except LOAD_ERRORS as e:  # a cached file that does not load
         where = hub_location(cfg)[0]
-        raise BenchError(f"the cached weights of {spec.qualname} under {where} cannot be loaded "
+        raise BenchError(f"the cached weights of {qualname} under {where} cannot be loaded "
                          f"({type(e).__name__}: {str(e).splitlines()[0][:200]}). Fix: delete them "
                          f"and fetch them again, or pass --checkpoint FILE") from None
     url, file_name = timm_meta.weights_location(cfg)
-    return model.eval(), {"weights": spec.tag, "weights_url": url, "weights_file": file_name}
+    return model.eval(), {"weights": tag, "weights_url": url, "weights_file": file_name}
 
 
 # --- the backend -----------------------------------------------------------------------------
-
-def autocast_dtype(amp, device: torch.device) -> Optional[str]:
-    """None/False: float32; True or "auto": float16 on CUDA, bfloat16 elsewhere; else the dtype."""
-    if amp not in (None, False, True, "auto", "bf16", "fp16"):
-        raise InputError(f"--amp {amp!r}: choose bf16 or fp16")
-    return _autocast_dtype(amp, device)
-
 
 class _TimmLoad:
     """Decode one image as timm's loader does (``convert("RGB")``) and apply timm's eval
@@ -187,23 +167,22 @@ class TimmBackend(TorchBackend):
     variants, DataLoader workers: :class:`TorchBackend`), but with timm's own eval transform in
     place of the registry recipe's resize/crop/normalise."""
 
-    framework = "timm"
-
-    def __init__(self, module: torch.nn.Module, spec: TimmSpec, model: str, weights_prov: dict,
-                 overrides: Optional[dict] = None, **kw):
-        """``overrides``: recipe options (``RunConfig.overrides``), given to timm's
-        ``resolve_data_config`` as its args (:mod:`timm_overrides`)."""
-        self.spec = spec
-        cfg = timm_meta.get_pretrained_cfg(spec.name).to_dict()
-        self.data_config, self.timm_args, recipe, _ = timm_overrides.resolve(cfg, overrides or {})
+    def __init__(self, module: torch.nn.Module, config, weights_prov: dict, **numerics):
+        """``config``: the RunConfig of a ``timm:`` model (device, batch size, workers, amp;
+        ``overrides``: recipe options, given to timm's ``resolve_data_config`` as its args,
+        :mod:`timm_overrides`); ``numerics``: :class:`TorchBackend`'s
+        ``tf32``/``channels_last``/``compile``."""
+        self.timm_name = timm_name(config.model_id)
+        cfg = timm_meta.get_pretrained_cfg(self.timm_name).to_dict()
+        self.data_config, self.timm_args, recipe, _ = timm_overrides.resolve(cfg, dict(config.overrides))
         self.transform = create_transform(**self.data_config, is_training=False)
-        super().__init__(module, model, recipe, weights_prov, **kw)
+        super().__init__(module, config, weights_prov, recipe=recipe, **numerics)
 
     def provenance(self) -> dict:
         """The torch backend's, with timm's resolved data config and transform as the recipe."""
         prov = super().provenance()
         prov.update(
-            builder=f"timm:{self.spec.arch}", timm_model=self.spec.name,
+            builder=f"timm:{self.config.model_id.arch}", timm_model=self.timm_name,
             preprocessing={"mode": "timm", "normalization": "torch",
                            **timm_meta.recipe(self.data_config)},
             timm_data_config={k: list(v) if isinstance(v, tuple) else v
@@ -244,53 +223,27 @@ class TimmBackend(TorchBackend):
 
 # --- construction from the command line ------------------------------------------------------
 
-def model_name(spec: TimmSpec, weights_prov: dict, amp: Optional[str] = None) -> str:
-    """Cache name: ``resnet50.a1_in1k``, ``+random`` / ``+ckpt-<sha8>`` for other weights,
-    ``+bf16`` / ``+fp16`` under autocast (settings sorted, as ``models.identity`` spells them)."""
-    settings = [amp] if amp else []
-    if "weights_sha256" in weights_prov:
-        settings.append(f"ckpt-{weights_prov['weights_sha256'][:8]}")
-    elif weights_prov["weights"].startswith("random"):
-        settings.append("random")
-    return spec.name + "".join(f"+{s}" for s in sorted(settings))
-
-
-def from_spec(spec: TimmSpec, weights: Optional[str] = None, checkpoint: Optional[str] = None,
-              name: Optional[str] = None, **kw) -> TimmBackend:
-    """A backend for one timm tag (``weights``: None = pretrained, 'none' = random)."""
-    module, prov = build(spec, weights, checkpoint)
-    amp = autocast_dtype(kw.get("amp"), pick_device(kw.get("device", "auto")))
-    return TimmBackend(module, spec, name or model_name(spec, prov, amp), prov, **kw)
-
-
 def from_config(config, **numerics) -> TimmBackend:
-    """The backend of a typed run config (``run/config.py``'s ``RunConfig``, duck-typed).
+    """The backend of a :class:`~imagenet_bench.run.config.RunConfig` of a ``timm:`` model.
 
-    Uses ``config.model_id`` (arch, tag; its canonical string names the cache),
-    ``pretrained``, ``checkpoint``, ``amp``, ``device``, ``batch_size``, ``workers``,
-    ``threads``, ``overrides`` (timm's ``resolve_data_config`` args, :mod:`timm_overrides`;
-    the recipe they resolve to settles the id's ``+recipe-<sha8>``); ``legacy2019`` is refused.
+    Uses ``config.model_id`` (arch, tag), ``pretrained``, ``checkpoint``, the resources and
+    settled amp dtype, and ``overrides`` (timm's ``resolve_data_config`` args,
+    :mod:`timm_overrides`; the recipe they resolve to settles the id's ``+recipe-<sha8>``);
+    ``legacy2019`` is refused. ``numerics``: ``tf32``/``channels_last``/``compile``.
     """
-    if getattr(config, "preprocess", "reference") != "reference":
-        raise InputError(f"{config.model}: timm models use timm's own transform (resolve_data_config "
-                         f"+ create_transform); the 2019 recipe is for its 34 models. Fix: drop "
-                         f"--preprocess")
-    spec = lookup(f"{config.model_id.arch}.{config.model_id.tag}")
-    overrides = dict(getattr(config, "overrides", None) or {})
-    if overrides:  # timm knows the tag's exact crop_pct; the recipe it resolves names the cache
+    if config.preprocess != "reference":
+        raise InputError(f"{config.model_id}: timm models use timm's own transform "
+                         f"(resolve_data_config + create_transform); the 2019 recipe is for its 34 "
+                         f"models. Fix: drop --preprocess")
+    name = timm_name(config.model_id)
+    check_head(name)
+    if config.overrides:  # timm knows the tag's exact crop_pct; the recipe it resolves names the cache
         _, _, used, default = timm_overrides.resolve(
-            timm_meta.get_pretrained_cfg(spec.name).to_dict(), overrides)
+            timm_meta.get_pretrained_cfg(name).to_dict(), dict(config.overrides))
         config = config.with_recipe(used, used != default)
-    if config.amp == "auto":  # the device decides the dtype, named in the id (as the torch backend)
-        config = config.with_amp(autocast_dtype("auto", pick_device(config.device)))
-    module, prov = build(spec, None if config.pretrained else "none", config.checkpoint)
-    extra = config.provenance() if callable(getattr(config, "provenance", None)) else {}
-    backend = TimmBackend(module, spec, config.model, dict(extra, **prov), overrides=overrides,
-                          device=config.device,
-                          batch_size=config.batch_size or 32, workers=config.workers,
-                          amp=config.amp, threads=config.threads, **numerics)
-    return backend
+    module, prov = build(name, None if config.pretrained else "none", config.checkpoint)
+    return TimmBackend(module, config, prov, **numerics)
 
 
-__all__: List[str] = ["TimmSpec", "TimmBackend", "lookup", "build", "hub_location",
-                      "from_spec", "from_config", "autocast_dtype"]
+__all__: List[str] = ["TimmBackend", "check_head", "build", "hub_location", "from_config",
+                      "timm_name"]

@@ -26,5 +26,6 @@ LIBRARY = Library(
     fallback=True,
     order=30,
     variants="imagenet_bench.backends.torch_variants:TorchVariants",
+    auto_amp="imagenet_bench.backends.torch:auto_amp",
     in_process="imagenet_bench.backends.timm:from_config",
 )

@@ -14,8 +14,9 @@ backend protocol of :mod:`runner`:
   normalised there with the same float32 arithmetic as ``ToTensor`` +
   ``Normalize``;
 * eval mode, ``torch.inference_mode``, float32, cuDNN autotuning and TF32 off
-  (both change results); ``amp`` ("bf16"/"fp16", or True: float16 on CUDA,
-  bfloat16 elsewhere) opts in to autocast, which changes results and the model id.
+  (both change results); ``config.amp`` ("bf16"/"fp16"; ``--amp`` alone is settled
+  in ``config.build`` by :func:`auto_amp`: float16 on CUDA, bfloat16 elsewhere) opts in
+  to autocast, which changes results and the model id.
 """
 from __future__ import annotations
 
@@ -130,19 +131,24 @@ def _collate(samples) -> Batch:
 class TorchBackend:
     """A torch module plus its recipe, run by :func:`runner.run`."""
 
-    framework = "torch"
-
-    def __init__(self, module: torch.nn.Module, model: str, recipe: Recipe, weights_prov: dict,
-                 device: str = "auto", batch_size: int = 32, workers: Optional[int] = None,
-                 amp=None, threads: Optional[int] = None, extra: Optional[dict] = None,
+    def __init__(self, module: torch.nn.Module, config, weights_prov: dict, *,
+                 recipe: Optional[Recipe] = None, extra: Optional[dict] = None,
                  tf32: bool = False, channels_last: bool = False, compile: bool = False):
-        """``tf32``, ``channels_last`` and ``compile`` (``torch.compile``) are numerics
-        variants of ``verify variants`` (recorded as ``torch_numerics`` in the provenance)."""
-        self.model, self.recipe, self.batch_size = model, recipe, int(batch_size)
+        """Run ``module`` as :class:`~imagenet_bench.run.config.RunConfig` ``config`` says (its
+        identity, recipe, device, batch size, workers, threads, settled amp dtype);
+        ``recipe`` replaces ``config.recipe`` (a library's own transform in recipe terms);
+        ``weights_prov`` and ``extra``: the backend's facts for the provenance. ``tf32``,
+        ``channels_last`` and ``compile`` (``torch.compile``) are numerics variants of
+        ``verify variants`` (recorded as ``torch_numerics``)."""
+        recipe = recipe or config.recipe
+        self.config, self.recipe = config, recipe
+        self.batch_size = int(config.batch_size or 32)
+        device, workers, threads = config.device, config.workers, config.threads
         if recipe.normalization != "torch":
-            raise InputError(f"{model}: recipe normalization {recipe.normalization!r} is not 'torch'")
+            raise InputError(f"{config.model_id}: recipe normalization {recipe.normalization!r} is "
+                             f"not 'torch'")
         self.device = pick_device(device)
-        self.amp = _autocast_dtype(amp, self.device)  # None (float32), "bf16" or "fp16"
+        self.amp = config.amp  # None (float32), "bf16" or "fp16" (settled in config.build)
         self.numerics = {k: True for k, v in (("tf32", tf32), ("channels_last", channels_last),
                                                ("compile", compile)) if v}
         self.threads = int(threads or default_threads())
@@ -254,12 +260,10 @@ class TorchBackend:
 
 # --- construction from a run configuration --------------------------------------------------
 
-def _autocast_dtype(amp, device: torch.device) -> Optional[str]:
-    if not amp:
-        return None
-    if amp is True or amp == "auto":
-        return "fp16" if device.type == "cuda" else "bf16"
-    return amp
+def auto_amp(device: str) -> str:
+    """The dtype of ``--amp`` alone on ``device``: float16 on CUDA, bfloat16 elsewhere
+    (``Library.auto_amp``; ``run.config.build`` settles it before the id is named)."""
+    return "fp16" if pick_device(device).type == "cuda" else "bf16"
 
 
 def from_config(config, **numerics) -> TorchBackend:
@@ -274,21 +278,13 @@ def from_config(config, **numerics) -> TorchBackend:
             prov["weights_sha256"] = file_sha256(config.checkpoint)
         builder = config.factory
     else:
-        spec = config.spec
-        enum = resolve_weights(spec.builder, spec.weights) if config.pretrained else None
-        if enum is None and config.checkpoint:  # random init, then the file
-            module, prov = build_torchvision(spec.builder, None, config.checkpoint, str(spec.id))
-        else:
-            module, prov = build_torchvision(spec.builder, enum, config.checkpoint, str(spec.id))
-        builder = spec.builder
-        if spec.entry.quantized_backend:  # int8 kernels of the backend the weights were made for
-            torch.backends.quantized.engine = spec.entry.quantized_backend
-    if config.amp == "auto":  # --amp alone: the device decides the dtype, named in the id
-        config = config.with_amp(_autocast_dtype("auto", pick_device(config.device)))
-    extra = dict(config.provenance(), builder=builder)
-    return TorchBackend(module, config.model, config.recipe, prov, device=config.device,
-                        batch_size=config.batch_size or 32, workers=config.workers,
-                        amp=config.amp, threads=config.threads, extra=extra, **numerics)
+        entry, name = config.spec.entry, str(config.model_id.base)
+        enum = resolve_weights(entry.builder, entry.weights) if config.pretrained else None
+        module, prov = build_torchvision(entry.builder, enum, config.checkpoint, name)
+        builder = entry.builder
+        if entry.quantized_backend:  # int8 kernels of the backend the weights were made for
+            torch.backends.quantized.engine = entry.quantized_backend
+    return TorchBackend(module, config, prov, extra={"builder": builder}, **numerics)
 
 
 def from_spec(spec, weights: Optional[str] = None, preprocess: str = "reference",

@@ -21,5 +21,6 @@ LIBRARY = Library(
     description="torchvision.models weights (torchvision's own transforms)",
     order=10,
     variants="imagenet_bench.backends.torch_variants:TorchVariants",
+    auto_amp="imagenet_bench.backends.torch:auto_amp",
     in_process="imagenet_bench.backends.torch:from_config",
 )

@@ -5,22 +5,17 @@ and every variant as a runner backend whose model name carries the variant
 (``ModelId.with_settings`` of the variant's setting), so each writes
 its own cache through the normal resumable predict path:
 
-=============== ===========================================================
-batch1          batches of one image
-bf16 / fp16     ``torch.autocast`` bfloat16 (CPU or GPU) / float16 (GPU only)
-tf32            TF32 matmuls and convolutions (GPU only)
-channels_last   model and input in ``torch.channels_last`` memory format
-compile         ``torch.compile`` (inductor; needs a C compiler on CPU)
-onnx, onnx-int8 ONNX Runtime, fp32 export / static int8 (:mod:`backends.onnx`)
-quantized       torchvision's quantizable architecture (:mod:`backends.quantized`)
-=============== ===========================================================
+one row per variant of the registry :mod:`imagenet_bench.models.variants`
+(name, what it changes, runtime, packages, GPU, calibration), built here:
+autocast via ``RunConfig.with_amp``, the numerics flags of
+:class:`backends.torch.TorchBackend`, ONNX Runtime (:mod:`backends.onnx`),
+torchvision's quantizable architectures (:mod:`backends.quantized`).
 
 :meth:`TorchVariants.skip_reason` says why a variant cannot run here (no
 CUDA device, a missing package, ...); the table keeps such rows.
 """
 from __future__ import annotations
 
-import importlib.util
 import shutil
 from dataclasses import replace
 from typing import List, Optional, Sequence, Tuple
@@ -28,12 +23,11 @@ from typing import List, Optional, Sequence, Tuple
 from imagenet_bench.analysis.variants import variant_setting
 from imagenet_bench.backends import torch as tb
 from imagenet_bench.errors import BenchError
+from imagenet_bench.models import variants
 
 AMP = ("bf16", "fp16")  # torch.autocast bfloat16 / float16 (RunConfig.with_amp)
-GPU_ONLY = ("fp16", "tf32")
-KERAS_ONLY = ("keras-tensorflow", "keras-jax", "keras-torch")
-#: the variants a PyTorch model gets by default, in table order
-DEFAULT = ("batch1", "bf16", "fp16", "tf32", "channels_last", "compile", "onnx", "onnx-int8", "quantized")
+#: the variants a PyTorch model gets by default, in table order (the variant registry's)
+DEFAULT = variants.defaults(variants.TORCH)
 
 
 class TorchVariants:
@@ -61,19 +55,18 @@ class TorchVariants:
                        **changes)
 
     def skip_reason(self, variant: str) -> Optional[str]:
-        """Why ``variant`` cannot run here, or None."""
-        if variant in KERAS_ONLY:
-            return "Keras-backend variant; this is a PyTorch model"
+        """Why ``variant`` cannot run here, or None (the registry's reasons first:
+        :func:`models.variants.skip_reason`)."""
         if variant == "batchN":
             return f"the PyTorch reference already runs batches of {self.batch_size} (-b); see batch1"
-        if variant in GPU_ONLY and self.device.type != "cuda":
+        common = variants.skip_reason(variant, variants.TORCH)
+        if common:
+            return common
+        if variants.get(variant).gpu_only and self.device.type != "cuda":
             return "no CUDA device" if not _cuda() else f"needs a CUDA device (--device {self.config.device})"
         if variant == "compile" and not (shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")):
             return "torch.compile (inductor) needs a C compiler; none on PATH"
         if variant in ("onnx", "onnx-int8"):
-            missing = [m for m in ("onnx", "onnxscript", "onnxruntime") if importlib.util.find_spec(m) is None]
-            if missing:
-                return f"{', '.join(missing)} not installed (pip install 'imagenet_bench[variants]')"
             if self.device.type != "cpu":
                 return "the ONNX variants run on the CPU execution provider; use --device cpu"
         if variant == "quantized":
@@ -85,7 +78,7 @@ class TorchVariants:
             arch = self.config.spec.builder.partition(":")[2]
             if not quantized.quantizable(arch):
                 return f"torchvision has no quantized {arch}"
-        if variant in ("onnx-int8", "quantized") and not self.calibration:
+        if variants.get(variant).calibrated and not self.calibration:
             return "needs calibration images (--calibration-split N with N >= 1)"
         return None
 
@@ -102,7 +95,7 @@ class TorchVariants:
         if variant in ("onnx", "onnx-int8"):
             from imagenet_bench.backends.onnx import OnnxBackend
             cfg = self._config(variant)
-            return OnnxBackend(self.adapter.from_config(cfg), cfg.model, self.cache_dir,
+            return OnnxBackend(self.adapter.from_config(cfg), cfg, self.cache_dir,
                                int8=variant == "onnx-int8", calibration=self.calibration)
         if variant == "quantized":
             return self._quantized(self._config(variant))
@@ -117,10 +110,9 @@ class TorchVariants:
             prov["weights"] = base.provenance()["weights"] + ", quantized here (mechanics only)"
         else:
             module, prov = quantized.pretrained(arch)
-        extra = dict(cfg.provenance(), builder=f"torchvision.models.quantization:{arch}")
-        return tb.TorchBackend(module, cfg.model, base.recipe, prov, device="cpu",
-                               batch_size=self.batch_size, workers=cfg.workers, threads=cfg.threads,
-                               extra=extra)
+        return tb.TorchBackend(module, replace(cfg, device="cpu", batch_size=self.batch_size), prov,
+                               recipe=base.recipe,
+                               extra={"builder": f"torchvision.models.quantization:{arch}"})
 
     def _calibration_inputs(self, base: tb.TorchBackend, batch: int = 10) -> List:
         import numpy as np

@@ -15,7 +15,7 @@ import torch
 import torchvision
 
 from imagenet_bench.cache.atomic import file_sha256
-from imagenet_bench.errors import BenchError, InputError
+from imagenet_bench.errors import BenchError, CheckpointError, InputError
 from imagenet_bench.models.recipe import Recipe
 
 RANDOM_SEED = 0  # random weights (weights=None) are drawn from this seed, so every process agrees
@@ -85,14 +85,14 @@ def _load_state_dict(path: str) -> dict:
         sd = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises several types for a bad file
         first = str(e).splitlines()[0].split(". ")[0] if str(e) else ""
-        raise InputError(f"{path}: cannot be loaded as a PyTorch state_dict ({type(e).__name__}: "
+        raise CheckpointError(f"{path}: cannot be loaded as a PyTorch state_dict ({type(e).__name__}: "
                          f"{first}). Fix: pass a file saved with torch.save(model.state_dict(), "
                          f"FILE); files holding other Python objects are never unpickled") from None
     for key in ("state_dict", "model"):
         if isinstance(sd, dict) and isinstance(sd.get(key), dict):
             sd = sd[key]
     if not isinstance(sd, dict):
-        raise InputError(f"{path}: holds a {type(sd).__name__}, not a state_dict")
+        raise CheckpointError(f"{path}: holds a {type(sd).__name__}, not a state_dict")
     return sd
 
 
@@ -100,7 +100,7 @@ def _apply_state_dict(model: torch.nn.Module, path: str) -> None:
     try:
         model.load_state_dict(_load_state_dict(path))
     except RuntimeError as e:
-        raise InputError(f"{path}: does not fit the model ({str(e).splitlines()[0]} ...). Fix: pass "
+        raise CheckpointError(f"{path}: does not fit the model ({str(e).splitlines()[0]} ...). Fix: pass "
                          f"a checkpoint of this architecture") from None
 
 
@@ -141,7 +141,7 @@ def build_torchvision(builder: str, weights, checkpoint: Optional[str] = None,
                 model = _get_model(builder, weights)
             except Exception as e:  # torch raises several types for a damaged or foreign file
                 first = str(e).splitlines()[0].split(". ")[0] if str(e) else ""
-                raise InputError(f"--checkpoint {checkpoint}: cannot be loaded as the weights of "
+                raise CheckpointError(f"--checkpoint {checkpoint}: cannot be loaded as the weights of "
                                  f"{name} ({weights}) ({type(e).__name__}: {first}). Fix: pass an "
                                  f"undamaged state_dict file of this architecture") from None
             finally:

@@ -31,20 +31,20 @@ import os
 import sqlite3
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
-import numpy as np
 
-from imagenet_bench.cache import checks, derived, npz
+from imagenet_bench.cache import checks, npz
 from imagenet_bench.cache import index as folder_index
 from imagenet_bench.cache import store
-from imagenet_bench.data import datasets
+from imagenet_bench.cache.indexed import IndexedPredictions, Source, derive
 
-#: packed per-image flags of a row, in order
-FLAGS = ("top1", "top5", "missing", "masked1", "masked5")
-#: rows written per index transaction
+#: files read (in threads) and rows written per index transaction
 BATCH = 32
+#: threads reading files in full (zlib and numpy release the GIL)
+THREADS = min(4, os.cpu_count() or 1)
 
 
 @dataclass
@@ -56,192 +56,6 @@ class Folder:
     skipped: List[Tuple[str, str]] = field(default_factory=list)  # (path, message)
     indexed: int = 0  # files whose row was trusted
     validated: int = 0  # files read and validated in full
-
-
-class _Source:
-    """What the indexed caches of one folder read lazily: the index, shared blobs."""
-
-    def __init__(self, idx: folder_index.Index):
-        self.idx = idx
-        self.blobs: Dict[str, np.ndarray] = {}
-
-    def blob(self, key: str, dtype) -> Optional[np.ndarray]:
-        if key not in self.blobs:
-            data = self.idx.blob(key)
-            if data is None:
-                return None
-            arr = np.frombuffer(data, dtype=dtype)
-            self.blobs[key] = npz.shared(arr) if dtype == np.uint8 else arr
-        return self.blobs[key]
-
-    def top1(self, name: str) -> Optional[bytes]:
-        hit = self.idx._db.execute("SELECT identity, info, bits, top1, crc FROM caches "
-                                   "WHERE name = ?", (name,)).fetchone()
-        if hit is None:
-            return None
-        row = folder_index.Row(name, hit[0], hit[1], bytes(hit[2]), bytes(hit[3]))
-        return row.top1 if folder_index.row_crc(row) == hit[4] else None
-
-
-def _lazy(member: str):
-    def get(self):
-        if member not in self._arrays:
-            self._arrays[member] = self._read(member)
-        return self._arrays[member]
-
-    def put(self, value):
-        self._arrays[member] = value
-    return property(get, put, doc=f"``{member}``, read from the cache file when first used")
-
-
-class IndexedPredictions(store.Predictions):
-    """A cache validated earlier (its row in the folder index): arrays read on first use.
-
-    Behaves as :class:`store.Predictions`; ``correct_flags``, ``masked_flags``,
-    ``top1_pred`` and ``val_restricted`` answer from the index without reading
-    the file; :meth:`release` drops the arrays read so far.
-    """
-
-    top5_idx = _lazy("top5_idx")
-    top5_prob = _lazy("top5_prob")
-    subset_top5_idx = _lazy("subset_top5_idx")
-    subset_top5_prob = _lazy("subset_top5_prob")
-    all_probs = _lazy("all_probs")
-
-    def __init__(self, path: str, row: folder_index.Row, info: Dict, source: _Source):  # noqa: D107
-        self.path, self.provenance = path, info["provenance"]
-        self._name, self._info, self._bits, self._source = row.name, info, row.bits, source
-        self._arrays: Dict[str, Optional[np.ndarray]] = {}
-
-    def _read(self, member: str) -> Optional[np.ndarray]:
-        m = self._info["members"].get(member)
-        if m is None:
-            return None
-        try:
-            with open(self.path, "rb") as fp:
-                return npz.read_member(fp, member, npz.Member.from_list(m))
-        except (OSError, ValueError, zipfile.BadZipFile, zlib.error) as e:
-            raise store.CacheError(f"{self.path}: changed or damaged since it was indexed ({e}). "
-                                   f"Fix: run the command again (it re-validates changed files), "
-                                   f"or `imagenet-bench score --verify`") from None
-
-    @property
-    def labels(self) -> np.ndarray:
-        return self._shared("labels", np.int16)
-
-    @labels.setter
-    def labels(self, value):
-        self._arrays["labels"] = value
-
-    @property
-    def image_ids_blob(self) -> np.ndarray:
-        if self._info.get("ids") is None:
-            return store.stored_ids(self.provenance, self.path)
-        return self._shared("ids", np.uint8)
-
-    @image_ids_blob.setter
-    def image_ids_blob(self, value):
-        self._arrays["ids"] = value
-
-    def _shared(self, what: str, dtype) -> np.ndarray:
-        if what not in self._arrays:
-            arr = self._source.blob(self._info[what], dtype)
-            if arr is None:
-                raise store.CacheError(f"{self.path}: its {what} are missing from the folder index "
-                                       f"({self._source.idx.path}). Fix: run the command again, "
-                                       f"or with --no-index")
-            self._arrays[what] = arr
-        return self._arrays[what]
-
-    @property
-    def missing(self) -> np.ndarray:
-        return self._flag("missing")
-
-    @missing.setter
-    def missing(self, value):
-        self._arrays["missing"] = value
-
-    @property
-    def num_images(self) -> int:
-        return int(self._info["num_images"])
-
-    def _flag(self, name: str) -> np.ndarray:
-        if name in self._arrays:
-            return self._arrays[name]
-        n, i = self.num_images, FLAGS.index(name)
-        size = (n + 7) // 8
-        return derived.unpack(self._bits[i * size:(i + 1) * size], n)
-
-    def correct_flags(self) -> Tuple[np.ndarray, np.ndarray]:
-        """Per-image top-1 and top-5 correctness against the cache's own labels."""
-        return self._flag("top1"), self._flag("top5")
-
-    @property
-    def has_subset(self) -> bool:
-        """True when the file holds ``subset_top5_idx`` (ImageNet-A/R)."""
-        return bool(self._info["has_subset"])
-
-    def masked_flags(self, k: int = 1) -> Optional[np.ndarray]:
-        """Per-image masked top-``k`` correctness (ImageNet-A/R), or None without subset_top5_idx."""
-        return self._flag(f"masked{k}") if self._info["has_subset"] else None
-
-    def top1_pred(self) -> np.ndarray:
-        """The top-1 class of every row (int16; -1 on missing rows)."""
-        data = self._source.top1(self._name)
-        return self.top5_idx[:, 0] if data is None else np.frombuffer(data, dtype=np.int16)
-
-    def val_restricted(self, dataset: str) -> Optional[List]:
-        """``derived.val_restricted`` of this val cache for ``dataset``'s classes, if indexed."""
-        return self._info.get("val200", {}).get(dataset)
-
-    def release(self) -> None:
-        """Forget the arrays read so far (they are read again when next used)."""
-        self._arrays.clear()
-
-
-def _derive(preds: store.Predictions, members: Dict[str, npz.Member], st: os.stat_result,
-            val_baselines: bool) -> Tuple[folder_index.Row, Dict[str, bytes]]:
-    """The index row of a validated cache, and the shared blobs it refers to.
-
-    ``val_baselines``: also keep, for a val cache, its top-1 on the classes of each
-    masked set (done only when the folder holds caches of such a set)."""
-    top1, top5 = derived.correct(preds.top5_idx, preds.labels, preds.missing)
-    missing = preds.missing if preds.missing is not None else np.zeros(preds.num_images, bool)
-    flags = [top1, top5, missing]
-    has_subset = preds.subset_top5_idx is not None
-    for k in (1, 5):
-        flags.append(derived.masked_correct(preds.subset_top5_idx, preds.labels, missing, k)
-                     if has_subset else np.zeros(preds.num_images, bool))
-    labels = np.ascontiguousarray(preds.labels, dtype=np.int16).tobytes()
-    blobs = {f"labels:{zlib.crc32(labels):08x}:{len(labels)}": labels}
-    ids_key = None
-    if "image_ids" in members:
-        ids_key = f"ids:{preds.fingerprint}"
-        blobs[ids_key] = preds.image_ids_blob.tobytes()
-    info = {"provenance": preds.provenance, "num_images": preds.num_images,
-            "members": {k: m.as_list() for k, m in members.items()},
-            "labels": next(iter(blobs)), "ids": ids_key, "has_subset": has_subset}
-    if val_baselines and datasets.name_of(preds) == datasets.DEFAULT and preds.num_images:
-        info["val200"] = _val_baselines(preds, members)
-    row = folder_index.Row(os.path.basename(preds.path), folder_index.identity(st),
-                           folder_index.info_json(info), b"".join(derived.pack(f) for f in flags),
-                           np.ascontiguousarray(preds.top5_idx[:, 0], dtype=np.int16).tobytes())
-    return row, blobs
-
-
-def _val_baselines(preds: store.Predictions, members: Dict[str, npz.Member]) -> Dict[str, List]:
-    """For each set with a class subset: val top-1 on its classes (``derived.val_restricted``)."""
-    probs = None
-    if "all_probs" in members:
-        with open(preds.path, "rb") as fp:
-            probs = npz.read_member(fp, "all_probs", members["all_probs"])
-    out = {}
-    for name in datasets.names():
-        classes = datasets.get(name).classes
-        if classes:
-            out[name] = list(derived.val_restricted(preds.top5_idx, preds.labels, preds.missing,
-                                                    classes, probs))
-    return out
 
 
 def _has_subset(prov) -> bool:
@@ -291,12 +105,14 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
     if idx is not None:
         try:
             rows = idx.rows()
-        except sqlite3.Error:
+        except sqlite3.OperationalError:
+            idx = None  # e.g. locked too long: read the files, leave the index alone
+        except sqlite3.DatabaseError:  # damaged: rebuilt
             try:
                 idx._recreate()
             except (sqlite3.Error, OSError):
                 idx = None
-    source = _Source(idx) if idx is not None else None
+    source = Source(idx) if idx is not None else None
     found: Dict[str, store.Predictions] = {}
     todo: List[Tuple[str, Optional[os.stat_result]]] = []
     masked_sets = False  # does the folder hold caches of ImageNet-A/R (a class subset)?
@@ -309,10 +125,10 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
         row = rows.get(name)
         if (not verify and st is not None and row is not None and source is not None
                 and row.identity == folder_index.identity(st)):
-            info = json.loads(row.info)
-            masked_sets = masked_sets or _has_subset(info["provenance"])
-            if info["provenance"].get("complete") or allow_incomplete:
-                found[path] = IndexedPredictions(path, row, info, source)
+            head = folder_index.read_head(row.head)
+            masked_sets = masked_sets or head["subset"]
+            if head["complete"] or allow_incomplete:
+                found[path] = IndexedPredictions(path, row, source)
                 continue
         todo.append((path, st))
     bad: List[Tuple[str, str]] = []
@@ -328,23 +144,34 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
             continue
         masked_sets = masked_sets or _has_subset(_provenance(path, members))
     pending: List[Tuple[folder_index.Row, Dict[str, bytes], store.Predictions]] = []
-    for path, st, members in checked:  # then the full validation, file by file
+    def full_read(job):  # in a thread: inflating, CRCs and numpy checks release the GIL
+        path, st, members = job
         try:
             preds = store.load(path, allow_incomplete=True, members=members)
         except store.CacheError as e:
-            bad.append((path, str(e)))
-            continue
-        if source is not None and st is not None:
-            pending.append((*_derive(preds, members, st, masked_sets), preds))
-        if preds.provenance["complete"] or allow_incomplete:
-            found[path] = preds
-        else:
-            try:
-                preds.validate()  # raises today's message: resume the run
-            except store.CacheError as e:
-                bad.append((path, str(e)))
-        if source is not None and len(pending) >= BATCH:
-            source = _flush(pending, found, source)
+            return path, None, str(e), None
+        row = derive(preds, members, st, masked_sets) if index_on and st is not None else None
+        return path, preds, None, row
+
+    index_on = source is not None
+    with ThreadPoolExecutor(THREADS) as pool:
+        for start in range(0, len(checked), BATCH):  # a batch at a time: bounded memory
+            for path, preds, error, row in pool.map(full_read, checked[start:start + BATCH]):
+                if error is not None:
+                    bad.append((path, error))
+                    continue
+                if row is not None and source is not None:
+                    pending.append((*row, preds))
+                if preds.provenance["complete"] or allow_incomplete:
+                    found[path] = preds
+                else:
+                    try:
+                        preds.validate()  # raises today's message: resume the run
+                    except store.CacheError as e:
+                        bad.append((path, str(e)))
+            if source is not None:
+                source = _flush(pending, found, source)
+            pending.clear()
     if source is not None:
         source = _flush(pending, found, source)
         try:
@@ -358,21 +185,21 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
                   validated=len(checked))
 
 
-def _flush(pending, found: Dict[str, store.Predictions], source: Optional[_Source]) -> Optional[_Source]:
+def _flush(pending, found: Dict[str, store.Predictions], source: Optional[Source]) -> Optional[Source]:
     """Write the pending rows; their caches become indexed (arrays freed). None: index failed."""
     if not pending:
         return source
-    rows = [r for r, _, _ in pending]
+    rows = [r for r, _, _, _ in pending]
     blobs: Dict[str, bytes] = {}
-    for _, b, _ in pending:
+    for _, b, _, _ in pending:
         blobs.update(b)
     try:
         source.idx.put(rows, blobs)
     except sqlite3.Error:
         pending.clear()
         return None  # keep the loaded caches as they are; write no more rows
-    for row, _, preds in pending:
+    for row, _, info, preds in pending:
         if preds.path in found:
-            found[preds.path] = IndexedPredictions(preds.path, row, json.loads(row.info), source)
+            found[preds.path] = IndexedPredictions(preds.path, row._replace(top1=b""), source, info)
     pending.clear()
     return source

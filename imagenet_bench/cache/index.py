@@ -35,7 +35,7 @@ from typing import Dict, Iterable, List, NamedTuple, Optional
 from imagenet_bench import __version__
 
 #: bump when what a row holds, or the checks behind it, change
-INDEX_VERSION = 1
+INDEX_VERSION = 3
 #: seconds a writer waits for another process's commit before giving up on that write
 BUSY_TIMEOUT = 20.0
 
@@ -44,31 +44,53 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS caches (
     name TEXT PRIMARY KEY,      -- file name inside the folder
     identity TEXT NOT NULL,     -- st_dev:st_ino:st_size:st_mtime_ns:st_ctime_ns
+    head TEXT NOT NULL,         -- what listing needs, tab-separated (see HEAD), no JSON to parse
     info TEXT NOT NULL,         -- JSON: provenance, members, keys of labels/ids, derived figures
+    crc INTEGER NOT NULL        -- CRC-32 of identity, head and info
+);
+CREATE TABLE IF NOT EXISTS arrays (  -- apart, so listing the caches reads no array
+    name TEXT PRIMARY KEY,
     bits BLOB NOT NULL,         -- packed per-image flags (see folder.FLAGS)
+    bits_crc INTEGER NOT NULL,
     top1 BLOB NOT NULL,         -- int16 top-1 class per image
-    crc INTEGER NOT NULL        -- CRC-32 of identity, info, bits and top1
+    top1_crc INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL, crc INTEGER NOT NULL);
 """
 
 
+#: fields of a row's ``head``
+HEAD = ("model", "framework", "fingerprint", "num_images", "complete", "subset")
+
+
 class Row(NamedTuple):
-    """One indexed cache file."""
+    """One indexed cache file (``bits`` and ``top1`` are read separately, when needed)."""
 
     name: str
     identity: str
+    head: str
     info: str
-    bits: bytes
-    top1: bytes
+    bits: bytes = b""
+    top1: bytes = b""
 
 
-def row_crc(row: Row) -> int:
-    """CRC-32 of everything a row holds."""
-    crc = zlib.crc32(row.identity.encode())
-    crc = zlib.crc32(row.info.encode(), crc)
-    crc = zlib.crc32(row.bits, crc)
-    return zlib.crc32(row.top1, crc)
+def make_head(model: str, framework: str, fingerprint: str, num_images: int, complete: bool,
+              subset: bool) -> str:
+    """The ``head`` text of a row (tabs and newlines in a model id are refused upstream)."""
+    return "\t".join([model, framework, fingerprint, str(num_images), str(int(complete)),
+                      str(int(subset))])
+
+
+def read_head(head: str) -> Dict:
+    """The fields of a ``head`` text."""
+    model, framework, fingerprint, n, complete, subset = head.split("\t")
+    return {"model": model, "framework": framework, "fingerprint": fingerprint,
+            "num_images": int(n), "complete": complete == "1", "subset": subset == "1"}
+
+
+def meta_crc(identity: str, head: str, info: str) -> int:
+    """CRC-32 of a row's identity, head and info."""
+    return zlib.crc32(info.encode(), zlib.crc32(head.encode(), zlib.crc32(identity.encode())))
 
 
 def identity(st: os.stat_result) -> str:
@@ -99,7 +121,6 @@ class Index:
         self.folder = os.path.realpath(folder)
         self.path = index_path(folder)
         self._db: Optional[sqlite3.Connection] = None
-        self.rebuilt = False  # True when a damaged or missing file was (re)created
 
     # -- opening -----------------------------------------------------------------------------
     def open(self) -> "Index":
@@ -108,10 +129,11 @@ class Index:
         fresh = not os.path.exists(self.path)
         try:
             self._connect()
-        except sqlite3.DatabaseError:
+        except sqlite3.OperationalError:
+            raise  # locked too long, read-only, disk full: not damage; the caller reads the files
+        except sqlite3.DatabaseError:  # not a database, malformed: rebuilt
             self._recreate()
         if fresh:
-            self.rebuilt = True
             self._note_folder()
             prune()
         return self
@@ -119,6 +141,7 @@ class Index:
     def _connect(self) -> None:
         db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
         try:
+            db.execute("PRAGMA page_size=32768")  # before the first table: fewer overflow pages
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=OFF")  # derived data: a crash costs a rebuild, never a fsync
             db.executescript(_SCHEMA)
@@ -139,7 +162,6 @@ class Index:
                 os.unlink(self.path + suffix)
             except FileNotFoundError:
                 pass
-        self.rebuilt = True
         self._connect()
 
     def _note_folder(self) -> None:
@@ -159,14 +181,20 @@ class Index:
 
     # -- reading -----------------------------------------------------------------------------
     def rows(self) -> Dict[str, Row]:
-        """Every intact row by file name (rows failing their CRC are left out, to be re-derived)."""
-        out = {}
-        for name, ident, info, bits, top1, crc in self._db.execute(
-                "SELECT name, identity, info, bits, top1, crc FROM caches"):
-            row = Row(name, ident, info, bytes(bits), bytes(top1))
-            if row_crc(row) == crc:
-                out[name] = row
-        return out
+        """Every intact row by file name, without its arrays (rows failing their CRC are
+        left out, to be re-derived)."""
+        return {name: Row(name, ident, head, info) for name, ident, head, info, crc in
+                self._db.execute("SELECT name, identity, head, info, crc FROM caches")
+                if meta_crc(ident, head, info) == crc}
+
+    def column(self, name: str, column: str) -> Optional[bytes]:
+        """The ``bits`` or ``top1`` of a row, or None when absent or failing its CRC."""
+        assert column in ("bits", "top1")
+        hit = self._db.execute(f"SELECT {column}, {column}_crc FROM arrays WHERE name = ?",
+                               (name,)).fetchone()
+        if hit is None or zlib.crc32(hit[0]) != hit[1]:
+            return None
+        return bytes(hit[0])
 
     def blob(self, key: str) -> Optional[bytes]:
         """A shared blob (labels, image ids) by key, or None when absent or damaged."""
@@ -183,8 +211,13 @@ class Index:
         try:
             for key, data in blobs.items():
                 db.execute("INSERT OR IGNORE INTO blobs VALUES (?, ?, ?)", (key, data, zlib.crc32(data)))
-            db.executemany("INSERT OR REPLACE INTO caches VALUES (?, ?, ?, ?, ?, ?)",
-                           [(*r, row_crc(r)) for r in rows])
+            rows = list(rows)
+            db.executemany("INSERT OR REPLACE INTO caches VALUES (?, ?, ?, ?, ?)",
+                           [(r.name, r.identity, r.head, r.info, meta_crc(r.identity, r.head, r.info))
+                            for r in rows])
+            db.executemany("INSERT OR REPLACE INTO arrays VALUES (?, ?, ?, ?, ?)",
+                           [(r.name, r.bits, zlib.crc32(r.bits), r.top1, zlib.crc32(r.top1))
+                            for r in rows])
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -196,6 +229,7 @@ class Index:
         if names:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany("DELETE FROM caches WHERE name = ?", [(n,) for n in names])
+            self._db.executemany("DELETE FROM arrays WHERE name = ?", [(n,) for n in names])
             self._db.execute("COMMIT")
 
 

@@ -12,6 +12,8 @@ from typing import Sequence
 
 import numpy as np
 
+from imagenet_bench.models.identity import ModelId
+
 NUM_CLASSES = 1000
 TOPK = 5
 
@@ -22,16 +24,17 @@ def dataset_tag(num_images: int, fp: str, dataset: str = "imagenet-val") -> str:
     return f"{'val' if dataset == 'imagenet-val' else dataset}{num_images}-{fp[:8]}"
 
 
-def cache_filename(model: str, num_images: int, fp: str, dataset: str = "imagenet-val") -> str:
+def cache_filename(model_id: ModelId, num_images: int, fp: str, dataset: str = "imagenet-val") -> str:
     """File name of a model's cache for a dataset: ``<file stem>.<dataset tag>.npz``.
 
-    ``model`` is a canonical identity (``torch:resnet50.IMAGENET1K_V1``, or a
-    :class:`~imagenet_bench.models.identity.ModelId`); its file stem replaces
-    ``:`` by ``-``: ``torch-resnet50.IMAGENET1K_V1.val50000-1a2b3c4d.npz``;
-    ``dataset`` (a ``--dataset`` name) goes into the tag (:func:`dataset_tag`).
+    ``model_id``'s file stem replaces ``:`` by ``-``:
+    ``torch-resnet50.IMAGENET1K_V1.val50000-1a2b3c4d.npz``; ``dataset`` (a
+    ``--dataset`` name) goes into the tag (:func:`dataset_tag`).
     """
-    stem = getattr(model, "file_stem", None) or str(model).replace(":", "-", 1)
-    return f"{stem}.{dataset_tag(num_images, fp, dataset)}.npz"
+    if not isinstance(model_id, ModelId):
+        raise TypeError(f"cache_filename needs a ModelId, got {type(model_id).__name__} "
+                        f"{model_id!r} (parse it once with models.identity.from_string)")
+    return f"{model_id.file_stem}.{dataset_tag(num_images, fp, dataset)}.npz"
 
 
 def top5_from_probs(probs: np.ndarray) -> "tuple[np.ndarray, np.ndarray]":

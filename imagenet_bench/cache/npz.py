@@ -21,7 +21,7 @@ from __future__ import annotations
 import struct
 import zipfile
 import zlib
-from typing import IO, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple
+from typing import IO, Dict, Iterable, List, Mapping, NamedTuple, Tuple
 
 import numpy as np
 
@@ -104,12 +104,6 @@ def read_member(fp: IO[bytes], name: str, m: Member) -> np.ndarray:
     if m.fortran:
         return arr.reshape(m.shape[::-1]).T
     return arr.reshape(m.shape)
-
-
-def read_members(path: str, members: Mapping[str, Member], names: Iterable[str]) -> Dict[str, np.ndarray]:
-    """``{name: array}`` of the named members of the archive at ``path`` (one open)."""
-    with open(path, "rb") as fp:
-        return {name: read_member(fp, name, members[name]) for name in names}
 
 
 def shared(blob: np.ndarray) -> np.ndarray:

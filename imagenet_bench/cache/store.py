@@ -50,6 +50,7 @@ from imagenet_bench.cache.atomic import atomic_path
 from imagenet_bench.data import imagenet_meta
 from imagenet_bench.data.datasets import fingerprint, ids_blob as _ids_blob  # noqa: F401 (cache API)
 from imagenet_bench.errors import BenchError
+from imagenet_bench.models.identity import IdentityError, ModelId, from_string
 
 FORMAT_VERSION = 2
 #: cache format versions this code reads (1: uncompressed, float32 probabilities)
@@ -159,6 +160,15 @@ class Predictions:
         """The canonical model identity (``framework:model`` for caches older than identities)."""
         model = self.model
         return model if ":" in model else f"{self.framework}:{model}"
+
+    @property
+    def model_id(self) -> Optional[ModelId]:
+        """The cache's identity parsed once (None for a name that is not a canonical identity,
+        e.g. a cache written before identities that the registry does not know)."""
+        try:
+            return from_string(self.qualname)
+        except IdentityError:
+            return None
 
     @property
     def fingerprint(self) -> str:

@@ -3,34 +3,11 @@ from __future__ import annotations
 
 import sys
 
+from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
 from imagenet_bench.analysis import stats
 from imagenet_bench.errors import InputError
 from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit, loading, report_skipped
-
-
-def columns(fmt: str, pct: str, ci: bool = False):
-    """Output columns: the p-value as text everywhere (csv rounds numbers to 6 decimals),
-    plus its log10 in csv and json, and the plain float in json."""
-    p_cols = [report.Column("p_text", "p (McNemar exact)")]
-    if fmt in ("csv", "json"):
-        p_cols.append(report.Column("log10_p", "log10 p", decimals=2))
-    if fmt == "json":
-        p_cols.append(report.Column("p_value", "p"))
-    acc = [report.Column("acc_a", "acc A"), report.Column("acc_b", "acc B")]
-    if ci:
-        acc = [report.Column("acc_a", "acc A"), report.Column("acc_a_low", f"acc A {pct} low"),
-               report.Column("acc_a_high", f"acc A {pct} high"), report.Column("acc_b", "acc B"),
-               report.Column("acc_b_low", f"acc B {pct} low"),
-               report.Column("acc_b_high", f"acc B {pct} high")]
-    return [
-        report.Column("model_a", "model A"), report.Column("model_b", "model B"),
-        report.Column("images", "images")] + acc + [
-        report.Column("diff", "A-B", signed=True),
-        report.Column("diff_low", f"A-B {pct} low", signed=True),
-        report.Column("diff_high", f"A-B {pct} high", signed=True),
-        report.Column("only_a", "only A right"), report.Column("only_b", "only B right"),
-    ] + p_cols
 
 
 def add_parser(sub) -> None:
@@ -89,6 +66,6 @@ def run(args) -> int:
     what = f"{'ReaL ' if args.labels == 'real' else ''}top-{args.top}"
     title = (f"Paired comparison of {what} accuracy (%): difference with Newcombe {pct} interval, "
              f"McNemar exact two-sided p ({args.precomputed})")
-    emit(report.render(rows, columns(args.format, pct, args.ci), args.format, title=title), args.output)
+    emit(report.render(rows, report_columns.compare(args.format, pct, args.ci), args.format, title=title), args.output)
     report_skipped(preds)
     return 0

@@ -103,6 +103,7 @@ def run(args) -> int:
 
 def _run_in(work: str, device: str) -> int:
     """Build the set under ``work``, predict it, print the per-photo results and the scored table."""
+    from imagenet_bench.analysis import scorer
     from imagenet_bench.cache import store as cache
     from imagenet_bench.commands import score
     from imagenet_bench.data import datasets
@@ -132,7 +133,6 @@ def _run_in(work: str, device: str) -> int:
         print(f"    {what.get(image_id, '')}")
     print()
     sys.stdout.flush()
-    parser = argparse.ArgumentParser(prog="imagenet-bench")
-    score.add_parser(parser.add_subparsers())
-    score_args = parser.parse_args(["score", "--precomputed", out])
-    return score_args.func(score_args)
+    scored = scorer.load_predictions(out)
+    sys.stdout.write(score.table(out, scored, scorer.score(scored, scorer.ScoreOptions())))
+    return 0

@@ -2,16 +2,11 @@
 from __future__ import annotations
 
 
+from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
 from imagenet_bench.errors import InputError
 from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit, loading, report_skipped
 
-COLUMNS = [
-    report.Column("image", "image"), report.Column("label", "label"),
-    report.Column("models_wrong", "models wrong"), report.Column("models", "models"),
-    report.Column("models_agreeing", "agree on one class"),
-    report.Column("predicted_instead", "predicted instead (top-1, count)"),
-]
 
 
 def add_parser(sub) -> None:
@@ -41,10 +36,9 @@ def run(args) -> int:
     if args.limit < 1 or args.min_wrong < 1:
         raise InputError(f"--limit {args.limit} / --min-wrong {args.min_wrong}: both must be >= 1")
     preds = scorer.load_predictions(args.precomputed, val_dir=args.val_dir, mixed_hint=None, **loading(args))
-    top1 = [scorer.correct(p)[0] for p in preds]
-    rows = errors_view.hard_example_rows(preds, top1, limit=args.limit,
+    rows = errors_view.hard_example_rows(preds, limit=args.limit,
                                          min_wrong=args.min_wrong, with_real=args.show_real)
-    columns = COLUMNS + ([report.Column("real_labels", "ReaL labels")] if args.show_real else [])
+    columns = report_columns.hard_examples(args.show_real)
     title = (f"{report.plural(len(rows), 'image')} most of the "
              f"{report.plural(len(preds), 'model')} get wrong at top-1 "
              f"({args.precomputed})")

@@ -42,7 +42,7 @@ def run(args) -> int:
                          f"pytorch_imagenet/ folders")
     written = skipped = 0
     for p in preds:
-        path = os.path.join(args.output, cache.cache_filename(p.qualname, p.num_images,
+        path = os.path.join(args.output, cache.cache_filename(p.model_id, p.num_images,
                                                               p.fingerprint))
         if os.path.exists(path) and not args.overwrite:
             skipped += 1

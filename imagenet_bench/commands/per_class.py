@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 
+from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
 from imagenet_bench.analysis import stats
 from imagenet_bench.errors import InputError
@@ -43,14 +44,7 @@ def run(args) -> int:
                                            confidence=args.confidence)
     if args.sort == "accuracy":
         rows.sort(key=lambda r: (r["top1"], r["model"], r["class"]))
-    columns = [report.Column("model", "model"), report.Column("class", "class"),
-               report.Column("wnid", "wnid"), report.Column("name", "name"),
-               report.Column("images", "images"), report.Column("correct", "correct"),
-               report.Column("top1", "top-1")]
-    if args.ci:
-        pct = f"{100 * args.confidence:g}%"
-        columns += [report.Column("top1_low", f"top-1 {pct} low"),
-                    report.Column("top1_high", f"top-1 {pct} high")]
+    columns = report_columns.per_class(f"{100 * args.confidence:g}%" if args.ci else None)
     title = f"Per-class top-1 (%) of {', '.join(args.models)} ({args.precomputed})"
     emit(report.render(rows, columns, args.format, title=title), args.output)
     report_skipped(preds)

@@ -12,6 +12,7 @@ registered through entry points) turns it into a backend with
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 from imagenet_bench.cache.locations import RUNS_DIR
@@ -51,8 +52,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="name of a --model-factory model (its id is custom:NAME)")
     p.add_argument("--weights", help="'none' for random weights (seeded; the id gets +random); torch: "
                                      "another weights tag of the architecture; keras: a .h5 file")
-    p.add_argument("--checkpoint", metavar="FILE", help="weights file to use instead of downloading "
-                                                        "them (the id gets +ckpt-<sha8 of the file>)")
+    p.add_argument("--checkpoint", metavar="FILE|DIR",
+                   help="weights file to use instead of downloading them (the id gets +ckpt-<sha8 "
+                        "of the file>); a folder: every checkpoint file in it, in natural order, "
+                        "one cache each (a series: `score --checkpoint-series`)")
+    p.add_argument("--checkpoints", metavar="GLOB",
+                   help="the checkpoint files matching GLOB ('runs/exp1/epoch_*.pth'), as a series")
     p.add_argument("--preprocess", choices=("reference", "legacy2019"),
                    help="reference (default): each weight's own recipe from the registry; legacy2019: "
                         "the 2019 study's pipeline (torch Resize(256) + CenterCrop(224|299); keras "
@@ -119,7 +124,7 @@ def check_model_options(args) -> None:
 def configs(args) -> list:
     """One :class:`RunConfig` per requested model, built once from the command line."""
     from imagenet_bench.models import registry
-    from imagenet_bench.run import config
+    from imagenet_bench.run import config, series
 
     check_model_options(args)
     names = [n for m in (args.model or []) for n in m.split(",") if n]
@@ -136,19 +141,39 @@ def configs(args) -> list:
     elif args.all:
         names = [s.qualname for s in registry.list_models(framework=args.framework or "torch",
                                                            study2019=True)]
-    return [config.build(
-        name, args.framework, weights=args.weights, checkpoint=args.checkpoint,
-        preprocess=args.preprocess, resize=args.resize, crop=args.crop,
-        interpolation=args.interpolation, mean=args.mean, std=args.std,
-        img_size=args.img_size, crop_pct=args.crop_pct, amp=args.amp,
-        factory=args.model_factory, device=args.device, batch_size=args.batch_size,
-        workers=args.workers, threads=args.threads) for name in names]
+        if not names:
+            have = sorted({s.framework for s in registry.list_models(study2019=True)})
+            raise InputError(f"--all --framework {args.framework}: selects no model (--all is the "
+                             f"2019 study's models, which are {' and '.join(have)} models). Fix: "
+                             f"--all --framework {' or '.join(have)}, or name models with -m NAME")
+    elif not names:
+        raise InputError(f"--model {' '.join(repr(m) for m in args.model)}: no model name given. "
+                         f"Fix: -m NAME (e.g. -m torch:resnet50; `imagenet-bench models` lists "
+                         f"them), several as -m A,B")
+    if series.is_series(args.checkpoint, args.checkpoints):
+        if len(names) != 1:
+            raise InputError(f"--checkpoint DIR / --checkpoints: a series is one architecture's "
+                             f"checkpoints; {len(names)} models were given. Fix: pass one --model "
+                             f"(or --model-factory)")
+        return series.configs(functools.partial(config.build, names[0], args.framework),
+                              args.checkpoint, args.checkpoints, **_build_options(args))
+    return [config.build(name, args.framework, checkpoint=args.checkpoint, **_build_options(args))
+            for name in names]
+
+
+def _build_options(args) -> dict:
+    """``config.build``'s keyword options from the command line (all but the checkpoint)."""
+    return dict(weights=args.weights, preprocess=args.preprocess, resize=args.resize,
+                crop=args.crop, interpolation=args.interpolation, mean=args.mean, std=args.std,
+                img_size=args.img_size, crop_pct=args.crop_pct, amp=args.amp,
+                factory=args.model_factory, device=args.device, batch_size=args.batch_size,
+                workers=args.workers, threads=args.threads)
 
 
 def run(args) -> int:
     """Predict with every requested model; exit 2 if any model failed."""
     from imagenet_bench.data import datasets
-    from imagenet_bench.run import runner
+    from imagenet_bench.run import runner, series
 
     datasets.get(args.dataset)  # an unknown --dataset before anything is loaded
     runs = configs(args)
@@ -160,6 +185,8 @@ def run(args) -> int:
     options = runner.RunOptions(out_dir=args.out, checkpoint_every=args.checkpoint_every,
                                 skip_bad_images=args.skip_bad_images, save_all_probs=args.save_all_probs,
                                 overwrite=args.overwrite, progress=not args.no_progress)
+    if runs and runs[0].series is not None:
+        return series.run(runs, adapters[runs[0].framework], lambda b: runner.run(valset, b, options))
     failures = []
     for cfg in runs:
         try:

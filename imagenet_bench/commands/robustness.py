@@ -7,20 +7,12 @@ definitions. numpy and the standard library only (matplotlib for ``--plot``).
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING
 
 from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.commands._common import (HelpFormatter, add_loading_args, add_output_args, emit,
                                               loading, report_skipped)
+from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
-
-if TYPE_CHECKING:  # numpy: imported by the command, not by --help
-    from imagenet_bench.analysis import robustness
-
-#: short column headers of the text table
-SHORT = {"imagenet-val": "val", "imagenet-v2-matched-frequency": "v2-mf",
-         "imagenet-v2-threshold0.7": "v2-t0.7", "imagenet-v2-top-images": "v2-top",
-         "imagenet-a": "A", "imagenet-r": "R", "imagenet-sketch": "sketch"}
 
 
 def add_parser(sub) -> None:
@@ -46,40 +38,6 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def columns(table: "robustness.Table", fmt: str):
-    """Output columns: the CSV set of :func:`robustness.csv_keys`; text/json add differences."""
-    from imagenet_bench.analysis import robustness  # numpy: imported by the command, not by --help
-    keys = robustness.csv_keys(table)
-    if fmt == "csv":
-        return [report.Column(k, k) for k in keys]
-    cols = [report.Column("model", "model")]
-    has_val = robustness.VAL in table.present
-    for key in keys[1:]:
-        short = SHORT.get(key.replace("-unmasked", ""), key)
-        if key.startswith("er_"):
-            continue
-        if key == "real":
-            cols.append(report.Column("real", "ReaL"))
-        elif key.endswith("-unmasked"):
-            cols.append(report.Column(key, f"{short} unmasked"))
-        elif key in robustness.MASKED:
-            cols.append(report.Column(key, f"{short} masked"))
-        else:
-            cols.append(report.Column(key, short))
-        name = key.replace("-unmasked", "")
-        if not has_val or name in (robustness.VAL, "real") or (
-                name in robustness.MASKED and key == name):
-            continue  # a masked set's differences follow its unmasked column
-        cols.append(report.Column(f"delta_{name}", f"Δ{short}-val", signed=True))
-        if name in robustness.MASKED:
-            if fmt == "json":
-                cols.append(report.Column(f"val200_{name}", f"val@{short}200"))
-            cols.append(report.Column(f"delta_{name}_val200", f"Δ{short}-val200", signed=True))
-    cols += [report.Column(k, f"ER {SHORT.get(k[3:], k[3:])}", signed=True)
-             for k in keys if k.startswith("er_")]
-    return cols
-
-
 def run(args) -> int:
     """Load every cache, build the table and print it (and the plot)."""
     from imagenet_bench.analysis import robustness, scorer
@@ -93,7 +51,7 @@ def run(args) -> int:
              + (f"\nbaselines: {fits}" if fits else ""))
     for note in table.notes:
         print(f"note: {note}", file=sys.stderr)
-    emit(report.render(table.rows, columns(table, args.format), args.format, title=title),
+    emit(report.render(table.rows, report_columns.robustness(table, args.format), args.format, title=title),
          args.output)
     if args.plot:
         from imagenet_bench.report import plots

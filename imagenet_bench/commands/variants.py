@@ -23,7 +23,7 @@ import os
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from imagenet_bench.models.identity import VARIANTS
+from imagenet_bench.models import variants as registry
 from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.commands import _common
 from imagenet_bench.commands._common import add_framework_arg
@@ -32,7 +32,6 @@ from imagenet_bench.report import tables as report
 from imagenet_bench.commands.predict import _floats, check_model_options
 from imagenet_bench.errors import BenchError, InputError
 
-CALIBRATED = ("onnx-int8", "quantized")
 TIMING_FILE = "variants-timing.json"  # images/s of each cache's run, beside the caches
 
 
@@ -53,7 +52,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="custom torch model (a callable returning a module with 1,000 outputs)")
     p.add_argument("--name", help="name of a --model-factory model (its id is custom:NAME)")
     p.add_argument("--variants", metavar="LIST",
-                   help=f"comma-separated, from {', '.join(VARIANTS[1:])} (default: the model "
+                   help=f"comma-separated, from {', '.join(registry.NAMES[1:])} (default: the model "
                         f"library's own list; torch: batch1..quantized; keras: batchN, keras-jax, "
                         f"keras-torch)")
     p.add_argument("--n", type=int, help="use N images evenly spaced over VAL_DIR (default all)")
@@ -90,16 +89,17 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def parse_variants(text: Optional[str], default: Sequence[str] = ()) -> List[str]:
-    """The requested variant names in order (``fp32`` is always the reference, not listed);
+    """The requested variant names in the registry's table order (``fp32`` is always the
+    reference, not listed);
     ``default`` (the library's own list) when ``text`` is None."""
     if text is None:
         return list(default)
     names = [v.strip() for v in text.split(",") if v.strip() and v.strip() != "fp32"]
-    unknown = [v for v in names if v not in VARIANTS]
+    unknown = [v for v in names if v not in registry.NAMES]
     if unknown:
         raise InputError(f"--variants: unknown {', '.join(repr(u) for u in unknown)}; choose from "
-                         f"{', '.join(VARIANTS[1:])}")
-    return list(dict.fromkeys(names))
+                         f"{', '.join(registry.NAMES[1:])}")
+    return [v for v in registry.NAMES if v in names]  # the registry's table order
 
 
 def variant_maker(cfg, calibration, cache_dir: str, batch_size: int):
@@ -206,14 +206,15 @@ def run(args) -> int:
     valset = datasets.discover(args.val_dir, args.dataset, devkit=args.devkit)
     if args.n is not None:
         valset = valset.select(datasets.spaced_rows(valset.num_images, args.n))
-    split = args.calibration_split if any(v in CALIBRATED for v in names) else 0
+    calibrating = registry.calibrated(names)
+    split = args.calibration_split if calibrating else 0
     scored = av.scoring_mask(valset.num_images, split)
     calibration = [(valset.image_ids[r], valset.paths[r]) for r in range(split)]
     # the runs' own lines (acc@1 per cache, a model factory's messages) go to stderr:
     # standard output carries only the table
     with contextlib.redirect_stdout(sys.stderr):
         rows, reference_name = _rows(args, cfg, valset, names, scored, calibration)
-    held = (f"; rows 0-{split - 1} ({split} images) calibrate {'/'.join(c for c in CALIBRATED if c in names)}"
+    held = (f"; rows 0-{split - 1} ({split} images) calibrate {'/'.join(calibrating)}"
             f" and are excluded from every row" if split else "")
     title = (f"verify variants: {reference_name} vs fp32, scored on "
              f"{int(scored.sum())} of {valset.num_images} images of {valset.root}{held}")

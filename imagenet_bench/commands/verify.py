@@ -91,7 +91,7 @@ def run(args) -> int:
     backend = _backend(args, spec)
     images = ((valset.image_ids[r], backend.preprocess(valset.paths[r])) for r in rows)
     try:
-        print(f"verify {args.check}: {spec.qualname} ({backend.model}), {len(rows)} of "
+        print(f"verify {args.check}: {spec.qualname} ({backend.config.model_id}), {len(rows)} of "
               f"{valset.num_images} images of {valset.root}")
         if args.check == "drift":
             # backend.predict on a batch of one is exactly what `predict` runs per image

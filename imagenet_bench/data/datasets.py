@@ -50,7 +50,7 @@ _INFO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_info")
 class DatasetSpec:
     """What one test set is, how its folder must look, and where its published figures are."""
 
-    name: str  # the --dataset value, the CSV column, the cache tag prefix (val: "val")
+    name: str  # the --dataset value, the CSV column, the cache tag prefix (val: "val", cache/naming)
     title: str  # human name
     layouts: Tuple[str, ...]  # accepted folder layouts (WNID_FOLDERS, INDEX_FOLDERS, FLAT_OFFICIAL)
     label_source: str  # where each image's label comes from
@@ -62,6 +62,7 @@ class DatasetSpec:
     paper: str = ""  # the paper that introduced it
     published_table: Optional[str] = None  # table of models/timm_results with figures on it
     shifted: bool = True  # a distribution-shifted set (a `robustness` column); val: False
+    short: str = ""  # column header in the robustness table ("v2-mf", "A"); "": the name
 
     @property
     def classes(self) -> Optional[Tuple[int, ...]]:
@@ -72,11 +73,6 @@ class DatasetSpec:
     def num_classes(self) -> int:
         """Number of classes of the complete set."""
         return imagenet_meta.NUM_CLASSES if self.subset_file is None else len(self.classes)
-
-    @property
-    def tag_prefix(self) -> str:
-        """Prefix of the dataset tag in cache file names (``val`` keeps existing caches valid)."""
-        return "val" if self.name == DEFAULT else self.name
 
     def image_id(self, relpath: str) -> str:
         """Identity of an image from its path relative to the set's folder."""
@@ -100,10 +96,10 @@ DATASETS: Dict[str, DatasetSpec] = {s.name: s for s in (
                 source="image-net.org/challenges/LSVRC/2012",
                 licence="ImageNet terms of access (non-commercial research)",
                 paper='Russakovsky et al., "ImageNet Large Scale Visual Recognition Challenge", '
-                      'IJCV 2015, arXiv:1409.0575', published_table="imagenet", shifted=False),
-    DatasetSpec("imagenet-v2-matched-frequency", "ImageNetV2 MatchedFrequency", **_V2_MF),
-    DatasetSpec("imagenet-v2-threshold0.7", "ImageNetV2 Threshold0.7", **_V2),
-    DatasetSpec("imagenet-v2-top-images", "ImageNetV2 TopImages", **_V2),
+                      'IJCV 2015, arXiv:1409.0575', published_table="imagenet", shifted=False, short="val"),
+    DatasetSpec("imagenet-v2-matched-frequency", "ImageNetV2 MatchedFrequency", short="v2-mf", **_V2_MF),
+    DatasetSpec("imagenet-v2-threshold0.7", "ImageNetV2 Threshold0.7", short="v2-t0.7", **_V2),
+    DatasetSpec("imagenet-v2-top-images", "ImageNetV2 TopImages", short="v2-top", **_V2),
     DatasetSpec("imagenet-a", "ImageNet-A (natural adversarial examples)", (WNID_FOLDERS,),
                 "folder names (200 wnids)", 7500,
                 'Hendrycks et al., arXiv:1907.07174 abstract ("We curate 7,500 natural '
@@ -111,21 +107,21 @@ DATASETS: Dict[str, DatasetSpec] = {s.name: s for s in (
                 source="github.com/hendrycks/natural-adv-examples",
                 licence="code MIT (Dan Hendrycks 2019); images collected from the web",
                 paper='Hendrycks et al., "Natural Adversarial Examples", CVPR 2021, '
-                      'arXiv:1907.07174', published_table="a"),
+                      'arXiv:1907.07174', published_table="a", short="A"),
     DatasetSpec("imagenet-r", "ImageNet-R (renditions)", (WNID_FOLDERS,),
                 "folder names (200 wnids)", 30000,
                 "github.com/hendrycks/imagenet-r README (200 classes, 30,000 images)",
                 subset_file="imagenet_r_wnids.txt", source="github.com/hendrycks/imagenet-r",
                 licence="code MIT (Dan Hendrycks 2020); images collected from the web",
                 paper='Hendrycks et al., "The Many Faces of Robustness", ICCV 2021, '
-                      'arXiv:2006.16241', published_table="r"),
+                      'arXiv:2006.16241', published_table="r", short="R"),
     DatasetSpec("imagenet-sketch", "ImageNet-Sketch", (WNID_FOLDERS,), "folder names", 50889,
                 "tensorflow-datasets imagenet_sketch README (50,889 images; the "
                 "HaohanWang/ImageNet-Sketch README rounds to 50,000)",
                 source="github.com/HaohanWang/ImageNet-Sketch",
                 licence="code MIT (Haohan Wang 2021); images from Google Image search",
                 paper='Wang et al., "Learning Robust Global Representations by Penalizing Local '
-                      'Predictive Power", NeurIPS 2019, arXiv:1905.13549', published_table="sketch"),
+                      'Predictive Power", NeurIPS 2019, arXiv:1905.13549', published_table="sketch", short="sketch"),
 )}
 
 

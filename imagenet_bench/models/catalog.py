@@ -28,7 +28,7 @@ INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
 
 
 class CatalogError(BenchError):
-    """A data file that does not follow the schema (regenerate it with tools/gen_registry.py)."""
+    """A data file that does not follow the schema (regenerate it with the generator it names)."""
 
 
 @dataclass(frozen=True)
@@ -80,15 +80,17 @@ _KINDS = {  # key -> (accepted JSON types, null allowed)
 }
 
 
-def validate(raw: dict, where: str) -> WeightsEntry:
-    """One JSON entry as a :class:`WeightsEntry`; :class:`CatalogError` if it breaks the schema."""
+def validate(raw: dict, where: str, generator: str = "tools/gen_registry.py") -> WeightsEntry:
+    """One JSON entry as a :class:`WeightsEntry`; :class:`CatalogError` if it breaks the schema.
+
+    ``generator``: what writes the file (its ``generator`` key), named in the fix."""
     if not isinstance(raw, dict):
         raise CatalogError(f"{where}: expected an object, got {type(raw).__name__}")
     missing = [k for k in KEYS if k not in raw]
     unknown = sorted(set(raw) - set(KEYS))
     if missing or unknown:
         raise CatalogError(f"{where}: missing keys {missing}, unknown keys {unknown}. Fix: "
-                           f"regenerate with `python tools/gen_registry.py`")
+                           f"regenerate with `python {generator}`")
     for key in KEYS:
         kinds, nullable = _KINDS.get(key, (str, True))
         value = raw[key]
@@ -141,11 +143,13 @@ def load_file(package: str, name: str) -> Tuple[WeightsEntry, ...]:
     rows = data.get("entries") if isinstance(data, dict) else None
     if not isinstance(rows, list):
         raise CatalogError(f"{where}: no 'entries' list")
+    generator = str(data.get("generator") or "the generator that wrote it")
     computed = _computed() if any(isinstance(r, dict) and None in (r.get("params"), r.get("gflops"))
                                   for r in rows) else {}
     out = tuple(validate(dict(r, **{k: v for k, v in computed.get(r.get("model"), {}).items()
                                     if r.get(k) is None}) if isinstance(r, dict) else r,
-                         f"{where} entry {i} ({r.get('model') if isinstance(r, dict) else r!r})")
+                         f"{where} entry {i} ({r.get('model') if isinstance(r, dict) else r!r})",
+                         generator)
                 for i, r in enumerate(rows))
     dupes = sorted(m for m, n in collections.Counter(e.model for e in out).items() if n > 1)
     if dupes:

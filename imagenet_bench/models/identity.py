@@ -35,11 +35,6 @@ from typing import Optional, Tuple
 CUSTOM = "custom"
 _FRAMEWORK = re.compile(r"^[a-z][a-z0-9_]*$")
 
-#: the ways of running the same weights that ``verify variants`` compares, in table order
-#: (``fp32`` is the reference; ``batchN`` becomes the setting ``batch<N>``)
-VARIANTS = ("fp32", "batch1", "batchN", "bf16", "fp16", "tf32", "channels_last", "compile",
-            "onnx", "onnx-int8", "quantized", "keras-tensorflow", "keras-jax", "keras-torch")
-
 _SETTING = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ARCH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
@@ -93,14 +88,6 @@ class ModelId:
     def with_settings(self, *settings: str) -> "ModelId":
         """A copy with ``settings`` added (duplicates collapse)."""
         return replace(self, settings=self.settings + tuple(s for s in settings if s))
-
-    def without_settings(self, *settings: str) -> "ModelId":
-        """A copy with ``settings`` removed."""
-        return replace(self, settings=tuple(s for s in self.settings if s not in settings))
-
-    def with_tag(self, tag: str) -> "ModelId":
-        """A copy naming weights ``tag``."""
-        return replace(self, tag=tag)
 
 
 def parse(text: str, framework: Optional[str] = None) -> Tuple[Optional[str], str, str, Tuple[str, ...]]:

@@ -29,7 +29,7 @@ import functools
 import importlib
 import importlib.metadata
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from imagenet_bench.errors import BenchError
 
@@ -78,6 +78,7 @@ class Library:
     order: int = 100  # listing and lookup order (lower first)
     variants: Optional[str] = None  # "module:Class" of its `verify variants` rows (imported lazily)
     in_process: Optional[str] = None  # "module:callable" of an in-process backend for `verify`
+    auto_amp: Optional[str] = None  # "module:callable(device) -> dtype" for --amp alone
 
     def import_adapter(self, target: Optional[str] = None) -> Any:
         """The object ``target`` ("module:name", default :attr:`adapter`) names, imported now.
@@ -185,12 +186,6 @@ def for_factory(name: Optional[str] = None) -> Library:
         if lib.capabilities.model_factory:
             return lib
     raise BenchError("--model-factory: no installed model library runs custom models")
-
-
-def load_target(target: str) -> Callable:
-    """``"module:name"`` imported (for declarations' lazily imported helpers)."""
-    module, _, attr = target.partition(":")
-    return getattr(importlib.import_module(module), attr)
 
 
 def reset() -> None:

@@ -38,7 +38,7 @@ class Recipe:
     """
 
     resize: Optional[int]  # scale side in pixels (shorter side: center; both: squash; longer: border); None = crop
-    crop: int  # image size: final square side in pixels
+    crop: int  # image size (timm's img_size, torchvision's crop_size): final square side in pixels
     squash: bool  # crop_mode == "squash": resize both sides to `resize` (None: to `crop`), then centre crop
     interpolation: str  # "nearest" | "bilinear" | "bicubic" | "lanczos" (PIL filters)
     normalization: str  # "torch" (mean/std on [0,1]) or a Keras preprocess_input module path
@@ -55,11 +55,6 @@ class Recipe:
             raise ValueError(f"squash=True contradicts crop_mode={mode!r}")
         object.__setattr__(self, "crop_mode", mode)
         object.__setattr__(self, "squash", mode == "squash")
-
-    @property
-    def image_size(self) -> int:
-        """Side of the square network input (timm's ``img_size``, torchvision's ``crop_size``)."""
-        return self.crop
 
     @property
     def scale(self) -> int:
@@ -102,10 +97,9 @@ def from_entry(entry) -> Recipe:
     A ``squash`` or ``border`` entry whose resize equals its crop (timm's
     ``crop_pct`` 1.0) gets ``resize=None``: the same pixels, and the dict the
     recipe had before crop modes were spelled out."""
-    if entry.framework == "keras":
-        normalization = entry.preprocess_module or "keras.applications.imagenet_utils"
-    else:
-        normalization = "torch"
+    # a library with its own preprocess_input (Keras) names its module; the rest normalise
+    # [0, 1] pixels with mean/std ("torch")
+    normalization = entry.preprocess_module or "torch"
     mode = entry.crop_mode or "center"
     crop = int(entry.crop or entry.input_size)
     resize = entry.resize
@@ -120,8 +114,8 @@ def from_entry(entry) -> Recipe:
 
 def scale_of(img_size: int, crop_pct: float) -> int:
     """timm's resize side for ``img_size`` at ``crop_pct``: ``floor(img_size / crop_pct)``."""
-    if not crop_pct > 0:
-        raise ValueError(f"crop_pct {crop_pct}: must be above 0 (timm's pretrained configs use "
+    if not (crop_pct > 0 and math.isfinite(crop_pct)):
+        raise ValueError(f"crop_pct {crop_pct}: must be a finite number above 0 (timm's pretrained configs use "
                          f"0.8 to 1.15)")
     return math.floor(img_size / crop_pct)
 
@@ -191,13 +185,31 @@ def legacy2019(framework: str, size: int, input_size: int, normalization: str) -
                   normalization=normalization, antialias=False)
 
 
+#: largest resize / crop / image side a recipe option may ask for (the largest timm model takes
+#: 800; a 4096 shorter side already makes a 4:3 photo 22 million pixels)
+MAX_SIDE = 4096
+
+
 def _three(values: Sequence[float], option: str) -> Tuple[float, float, float]:
     v = [float(x) for x in values]
     if len(v) == 1:
         v = v * 3
     if len(v) != 3:
         raise ValueError(f"{option} takes 1 or 3 numbers, got {len(v)}")
+    if not all(math.isfinite(x) for x in v):
+        raise ValueError(f"{option} {','.join(str(x) for x in v)}: every value must be a finite "
+                         f"number (nan and inf make every output non-finite). Fix: give the "
+                         f"per-channel values the model was trained with, or leave {option} out")
     return tuple(v)
+
+
+def _side(value: int, option: str) -> int:
+    """``value`` as a pixel side, refused (naming ``option``) below 1 or above :data:`MAX_SIDE`."""
+    if value < 1 or value > MAX_SIDE:
+        raise ValueError(f"{option} {value}: must be a number of pixels from 1 to {MAX_SIDE} "
+                         f"(image-independent: every image would fail). Fix: pass a side the "
+                         f"model was trained near (224-800), or leave {option} out")
+    return int(value)
 
 
 def override(recipe: Recipe, resize: Optional[int] = None, crop: Optional[int] = None,
@@ -214,14 +226,13 @@ def override(recipe: Recipe, resize: Optional[int] = None, crop: Optional[int] =
     if resize is not None and crop_pct is not None:
         raise ValueError(f"--resize {resize} and crop_pct {crop_pct} both set the resize; give one")
     if resize is not None:
-        if resize < 1:
-            raise ValueError(f"--resize {resize}: must be a positive number of pixels")
-        changes.update(resize=int(resize), squash=False, crop_mode="center")
+        changes.update(resize=_side(resize, "--resize"), squash=False, crop_mode="center")
     if crop is not None:
-        if crop < 1:
-            raise ValueError(f"--crop {crop}: must be a positive number of pixels")
-        changes["crop"] = int(crop)
+        changes["crop"] = _side(crop, "--crop")
     if crop_pct is not None:
+        if not (math.isfinite(crop_pct) and crop_pct > 0):
+            raise ValueError(f"--crop-pct {crop_pct}: must be a finite fraction above 0 (timm's "
+                             f"are 0.875-1.0). Fix: pass e.g. --crop-pct 0.875, or leave it out")
         size = changes.get("crop", recipe.crop)
         scale = scale_of(size, float(crop_pct))
         changes["resize"] = None if recipe.crop_mode != "center" and scale == size else scale
@@ -258,8 +269,7 @@ def from_options(recipe: Recipe, *, resize: Optional[int] = None, crop: Optional
     timm floors it) unless ``crop_pct`` or ``resize`` is given too; ``--crop``
     changes the crop only. Raises ValueError naming the option."""
     if img_size is not None:
-        if img_size < 1:
-            raise ValueError(f"--img-size {img_size}: must be a positive number of pixels")
+        _side(img_size, "--img-size")
         if crop is not None and crop != img_size:
             raise ValueError(f"--img-size {img_size} and --crop {crop} both set the image size; "
                              f"give one")

@@ -11,9 +11,6 @@ from typing import Dict, List, Optional, Sequence
 from imagenet_bench.report import formats
 from imagenet_bench.report.cells import SIGNIFICANT, Column  # noqa: F401 (the table API)
 
-#: the --format choices, in order
-FORMATS = tuple(formats.names())
-
 
 def plural(n: int, word: str) -> str:
     """``1 model``, ``2 models`` (regular plurals only)."""

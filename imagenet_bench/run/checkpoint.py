@@ -23,6 +23,7 @@ from imagenet_bench.cache import store as cache
 from imagenet_bench.cache.atomic import atomic_path
 from imagenet_bench.data.datasets import ValSet
 from imagenet_bench.errors import BenchError
+from imagenet_bench.run import provenance
 from imagenet_bench.run.shards import Shard
 
 
@@ -118,9 +119,14 @@ _CKPT_SHAPES = {"top5_idx": (cache.TOPK,), "top5_prob": (cache.TOPK,), "missing"
                 "all_probs": (cache.NUM_CLASSES,)}
 
 
+#: run-key entries recorded in a cache but never compared for reuse or resume: a weights file's
+#: place in a checkpoint series (run/series.py) describes the file, whose content +ckpt-<sha8> names
+DESCRIPTIVE = ("checkpoint_series",)
+
+
 def key_diff(a: Dict, b: Dict) -> List[str]:
-    """The settings (keys of a run key) on which ``a`` and ``b`` differ, sorted."""
-    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+    """The settings (keys of a run key, but :data:`DESCRIPTIVE`) on which ``a`` and ``b`` differ, sorted."""
+    return sorted(k for k in set(a) | set(b) if k not in DESCRIPTIVE and a.get(k) != b.get(k))
 
 
 def stale_partials(final: str) -> List[str]:
@@ -204,16 +210,7 @@ def write_final(final: str, valset: ValSet, key: Dict, states: List[State], worl
             a.stop != b.start for a, b in zip(states, states[1:])):
         raise BenchError(f"shards of {final} do not cover rows 0-{valset.num_images - 1}")
     cat = lambda name: np.concatenate([getattr(s, name) for s in states])  # noqa: E731
-    bad = sorted(b for s in states for b in s.bad)
-    prov = {k: v for k, v in key.items() if k not in ("fingerprint", "num_images")}
-    subset = valset.class_subset
-    prov.update(complete=True, shards=world, dataset={
-        "name": valset.dataset, "layout": valset.layout, "label_source": valset.label_source,
-        "full_set": valset.is_full, "num_classes": valset.num_classes,
-        **({"class_subset": list(subset)} if subset is not None else {})},
-        bad_images=[{"image": valset.image_ids[r], "reason": reason} for r, reason in bad])
-    if timing is not None:
-        prov["timing"] = dict(timing)
+    prov = provenance.finished(key, valset, sorted(b for s in states for b in s.bad), world, timing)
     preds = cache.Predictions.build(
         cat("top5_idx"), cat("top5_prob"), valset.labels, valset.image_ids, prov,
         missing=cat("missing"), all_probs=cat("all_probs") if states[0].all_probs is not None else None,

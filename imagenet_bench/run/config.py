@@ -1,12 +1,16 @@
 """The typed configuration of one model run, built once from the command line.
 
 ``predict`` turns its options into one frozen :class:`RunConfig` per model
-(:func:`build`) and hands it to the framework's adapter
-(``from_config(config)``). Everything that changes outputs is decided here
-and named in ``config.model_id``: the recipe (``+legacy2019``,
+(:func:`build`) and hands it to its model library's adapter
+(``Library.from_config(config)``, :mod:`imagenet_bench.models.libraries`).
+What the library honours is read from its declared ``Capabilities``; every
+other option is refused here, naming it. Everything that changes outputs is
+decided here and named in ``config.model_id``: the recipe (``+legacy2019``,
 ``+recipe-<sha8>`` when the recipe differs from the entry's), the weights'
 origin (``+random``, ``+ckpt-<sha8>`` of the checkpoint file's content) and
-numerics (``+bf16``/``+fp16``). Standard library only.
+numerics (``+bf16``/``+fp16``; ``--amp`` alone is settled here by the
+library's ``auto_amp``, the only step that imports its framework). Standard
+library only otherwise.
 """
 from __future__ import annotations
 
@@ -43,12 +47,13 @@ class RunConfig:
     pretrained: bool = True  # False: random weights drawn from ``seed``
     checkpoint: Optional[str] = None  # absolute path of a weights file replacing the download
     factory: Optional[str] = None  # "package.module:callable" of a custom torch model
-    amp: Optional[str] = None  # None (float32) | "bf16" | "fp16" | "auto" (backend's choice)
+    amp: Optional[str] = None  # None (float32) | "bf16" | "fp16" (--amp alone settled by build)
     device: str = "auto"  # "auto" | "cpu" | "cuda[:N]" | "mps"
-    batch_size: Optional[int] = None  # images per batch (None: the backend's default)
+    batch_size: Optional[int] = None  # images per batch (build: the library's default)
     workers: Optional[int] = None  # decoding worker processes (None: backend default)
     threads: Optional[int] = None  # CPU threads per process (None: backend default)
     seed: int = 0  # random-weights seed
+    series: Optional[Dict[str, Any]] = None  # checkpoint-series record of this file (run/series.py)
 
     @property
     def model(self) -> str:
@@ -60,7 +65,7 @@ class RunConfig:
         return replace(self, amp=dtype, model_id=self.model_id.with_settings(dtype))
 
     def with_recipe(self, recipe: Recipe, differs: bool) -> "RunConfig":
-        """This config with the recipe its library resolved (timm: from the tag's exact
+        """This config with the recipe its library resolved (e.g. from a tag's exact
         ``crop_pct``); the id's ``+recipe-<sha8>`` names it when it ``differs`` from the entry's."""
         mid = replace(self.model_id, settings=tuple(s for s in self.model_id.settings
                                                     if not s.startswith("recipe-")))
@@ -68,30 +73,29 @@ class RunConfig:
             mid = mid.with_settings(f"recipe-{recipes.digest(recipe)}")
         return replace(self, recipe=recipe, model_id=mid)
 
-    def provenance(self) -> Dict[str, Any]:
-        """Identity fields every cache records (model, framework, architecture, tag, settings)."""
-        mid = self.model_id
-        return {"model": str(mid), "framework": mid.framework, "architecture": mid.arch,
-                "weights_tag": mid.tag or None, "settings": list(mid.settings),
-                "backend": self.framework, "preprocess_mode": self.preprocess,
-                "recipe_overrides": dict(self.overrides),
-                "numerics": self.amp or "fp32"}
 
-
-def _settings_from_name(mid: ModelId, preprocess: Optional[str], weights: Optional[str],
-                        amp: Optional[str]):
-    """Settings written in the model name (``+legacy2019``, ``+random``, ``+bf16``) as options."""
-    for s in mid.settings:
+def _settings_from_name(name: str, settings: Sequence[str], preprocess: Optional[str],
+                        weights: Optional[str], amp: Optional[str], checkpoint: Optional[str]):
+    """Settings written in the model name (``+legacy2019``, ``+random``, ``+bf16``) as options;
+    an option that contradicts one is refused (else the name would silently win)."""
+    for s in settings:
         if s == LEGACY:
+            given = [("--preprocess", preprocess)] if preprocess not in (None, LEGACY) else []
             preprocess = LEGACY
         elif s == "random":
+            given = [("--weights", weights)] if weights and weights.lower() not in NO_WEIGHTS else []
+            given += [("--checkpoint", checkpoint)] if checkpoint else []
             weights = "none"
         elif s in AMP_DTYPES:
+            given = [("--amp", amp)] if amp not in (None, s) else []
             amp = s
         else:
-            raise InputError(f"{mid}: setting +{s} cannot be requested by name; give the option "
+            raise InputError(f"{name}: setting +{s} cannot be requested by name; give the option "
                              f"that makes it (--checkpoint FILE, --resize/--crop/--interpolation/"
                              f"--mean/--std)")
+        for option, value in given:
+            raise InputError(f"{name}: +{s} in the name contradicts {option} {value} (the name "
+                             f"asks for {s}). Fix: drop +{s} from the name, or leave {option} out")
     return preprocess, weights, amp
 
 
@@ -175,8 +179,8 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
                              f"Fix: pick another weights of {entry.architecture} "
                              f"(`imagenet-bench models {entry.architecture}`)")
     framework, caps = lib.name, lib.capabilities
-    preprocess, weights, amp = _settings_from_name(ModelId(CUSTOM, "x", "", settings),
-                                                   preprocess, weights, amp)
+    preprocess, weights, amp = _settings_from_name(name, settings, preprocess, weights, amp,
+                                                   checkpoint)
     mid = mid.base
     preprocess = preprocess or "reference"
     overrides = {k: v for k, v in dict(resize=resize, crop=crop, interpolation=interpolation,
@@ -229,11 +233,14 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
     elif not pretrained:
         mid = mid.with_settings("random")
     # --- numerics and resources ---------------------------------------------------------------
+    if amp == "auto":  # --amp alone: the library picks the dtype for the device, named in the id
+        amp = lib.import_adapter(lib.auto_amp)(device or "auto") if lib.auto_amp else caps.amp[0]
     if amp in caps.amp:
         mid = mid.with_settings(amp)
     if batch_size is not None and batch_size < 1:
         raise InputError(f"--batch-size {batch_size}: must be at least 1")
     return RunConfig(model_id=mid, framework=framework, spec=spec, recipe=used, preprocess=preprocess,
                      overrides=overrides, pretrained=pretrained, checkpoint=checkpoint,
-                     factory=factory, amp=amp, device=device or "auto", batch_size=batch_size,
+                     factory=factory, amp=amp, device=device or "auto",
+                     batch_size=batch_size or caps.default_batch_size,
                      workers=workers, threads=threads, seed=seed)

@@ -24,14 +24,15 @@
 * **progress** (tqdm: images/s and ETA), the final atomic ``cache.save`` and
   the acc@1 / acc@5 line.
 
-Backend protocol (duck-typed; see ``torch_backend.TorchBackend``)::
+Backend protocol (duck-typed; see ``backends.torch.TorchBackend``)::
 
-    framework: str          # "torch" | "keras"
-    model: str              # canonical model identity ("torch:inception_v3.IMAGENET1K_V1+legacy2019")
+    config: RunConfig       # what runs: config.model_id (a ModelId) names the cache; the
+                            # identity and settings in the provenance come from it alone
+                            # (:func:`imagenet_bench.run.provenance.of_run`)
     batch_size: int         # images per predict() call (the Keras backend uses 1)
-    provenance() -> dict    # JSON-able: "weights", "preprocessing" (Recipe.as_dict()),
-                            # "library_versions", and anything else that changes outputs.
-                            # Must be identical across processes and resumes of one run.
+    provenance() -> dict    # the backend's own facts, JSON-able: "weights", "preprocessing"
+                            # (Recipe.as_dict()), "library_versions", and anything else that
+                            # changes outputs. Identical across processes and resumes of one run.
     preprocess(path) -> np.ndarray   # one image ready for stacking (e.g. pixels.load(path, recipe));
                                      # raises pixels.BadImageError for an unreadable file
     predict(inputs) -> np.ndarray    # (n, 1000) float32 softmax probabilities for one batch
@@ -45,7 +46,6 @@ Only numpy, tqdm and the standard library are imported here.
 """
 from __future__ import annotations
 
-import json
 import os
 import queue
 import sys
@@ -61,7 +61,7 @@ from imagenet_bench.cache import store as cache
 from imagenet_bench.data.datasets import ValSet
 from imagenet_bench.errors import BenchError
 from imagenet_bench.data.pixels import BadImageError
-from imagenet_bench.run import checkpoint, locks, timing
+from imagenet_bench.run import checkpoint, locks, provenance, timing
 from imagenet_bench.run.shards import Shard, plan_batches, shard_from_env, shard_rows  # noqa: F401 (re-exported)
 
 
@@ -167,14 +167,10 @@ def prefetch_batches(backend, jobs: Sequence[Sequence[Tuple[int, str]]], depth: 
 # --- the run -------------------------------------------------------------------------------
 
 def run_key(valset: ValSet, backend, options: RunOptions) -> Dict:
-    """Everything that must match for checkpoints and shards to be combined."""
-    key = dict(backend.provenance())
-    fw = backend.model.split(":", 1)[0] if ":" in backend.model else backend.framework
-    key.update(framework=fw, backend=backend.framework,
-               model=backend.model, fingerprint=valset.fingerprint,
-               num_images=valset.num_images, batch_size=int(backend.batch_size),
-               save_all_probs=bool(options.save_all_probs))
-    return json.loads(json.dumps(key, sort_keys=True))  # normalise tuples -> lists
+    """Everything that must match for checkpoints and shards to be combined (the provenance:
+    :func:`imagenet_bench.run.provenance.of_run` of ``backend.config`` and its facts)."""
+    return provenance.of_run(backend.config, backend.provenance(), valset,
+                             batch_size=backend.batch_size, save_all_probs=options.save_all_probs)
 
 
 def run(valset: ValSet, backend, options: Optional[RunOptions] = None) -> RunResult:
@@ -189,7 +185,7 @@ def run(valset: ValSet, backend, options: Optional[RunOptions] = None) -> RunRes
     shard = opt.shard or shard_from_env()
     key = run_key(valset, backend, opt)
     final = os.path.join(opt.out_dir, cache.cache_filename(
-        backend.model, valset.num_images, valset.fingerprint, valset.dataset))
+        backend.config.model_id, valset.num_images, valset.fingerprint, valset.dataset))
     check_writable(opt.out_dir)
     ckpt = checkpoint.checkpoint_path(final, shard)
     with locks.hold(ckpt, opt.log):
@@ -223,10 +219,11 @@ def _run_locked(valset: ValSet, backend, opt: RunOptions, shard: Shard, key: Dic
     start, stop = shard_rows(valset.num_images, bs, shard)
     state = checkpoint.resume_or_new(ckpt, start, stop, key, opt, valset.class_subset is not None)
     where = f" [shard {shard.rank + 1}/{shard.world}: rows {start}-{stop - 1}]" if shard.world > 1 else ""
-    opt.log(f"{backend.model}: {valset.describe()}{where}")
+    name = str(backend.config.model_id)
+    opt.log(f"{name}: {valset.describe()}{where}")
     t0, n_new, model_s = time.perf_counter(), 0, [0.0]
     if not state.complete:
-        desc = backend.model if shard.world == 1 else f"{backend.model} [{shard.rank + 1}/{shard.world}]"
+        desc = name if shard.world == 1 else f"{name} [{shard.rank + 1}/{shard.world}]"
         n_new = _loop(valset, backend, state, ckpt, bs, opt, desc, model_s)
         state.complete = True
         state.save(ckpt)
@@ -257,6 +254,9 @@ def _existing_cache(final: str, key: Dict, opt: RunOptions) -> Optional[RunResul
     diff = checkpoint.key_diff({k: old.provenance.get(k) for k in key}, key)
     if not diff:
         opt.log(f"{final} already holds this model's complete predictions; not recomputed")
+        if key.get("checkpoint_series") not in (None, old.provenance.get("checkpoint_series")):
+            from imagenet_bench.run import series
+            series.refresh(final, old, key["checkpoint_series"])  # its place in this series
         for stale in checkpoint.stale_partials(final):
             checkpoint.remove(stale)
         return _report(final, opt)
@@ -297,7 +297,7 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
                 probs = np.asarray(backend.predict(batch.inputs), dtype=np.float32)
                 model_s[0] += time.perf_counter() - t
                 if probs.shape != (len(batch.rows), cache.NUM_CLASSES):
-                    raise BenchError(f"{backend.model} returned outputs of shape "
+                    raise BenchError(f"{backend.config.model_id} returned outputs of shape "
                                      f"{probs.shape} for {len(batch.rows)} images; expected "
                                      f"({len(batch.rows)}, {cache.NUM_CLASSES}) ImageNet probabilities")
                 local = np.asarray(batch.rows) - st.start

@@ -53,7 +53,7 @@ def _entry(model: str) -> Optional[catalog.WeightsEntry]:
 def _published(model: str, dataset: str) -> Tuple[Optional[float], Optional[float], str]:
     """(top1, top5, source) published for ``model``'s weights on ``dataset``."""
     figure = getattr(published, "figure", None)
-    if figure is not None:  # dataset-aware lookup (models/published.py)
+    if figure is not None:  # dataset-aware lookup (analysis/published.py)
         f = figure(model, dataset)
         return f.top1, f.top5, f.source or f.note
     e = _entry(model)

@@ -175,7 +175,7 @@ def build(request: Request, folder: str) -> Dict:
     for name in sorted(sets, key=order.get):
         ds = sets[name]
         for cfg in configs:
-            fname = cache_filename(cfg.model, ds["images"], ds["fingerprint"], name)
+            fname = cache_filename(cfg.model_id, ds["images"], ds["fingerprint"], name)
             jobs.append({"job": fname[:-4], "model": cfg.model, "name": cfg.spec.entry.model,
                          "framework": cfg.framework, "architecture": cfg.model_id.arch,
                          "dataset": name, "images": ds["images"], "cache": fname,

@@ -16,7 +16,7 @@ import json
 import os
 import socket
 import time
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 from imagenet_bench.cache.atomic import write_text
 
@@ -124,8 +124,3 @@ def render(data: Dict) -> str:
     if data["total"]["pending"] or data["total"]["failed"]:
         lines.append(f"to run what is not done: imagenet-bench sweep run {data['sweep']}")
     return "\n".join(lines) + "\n"
-
-
-def failed_jobs(data: Dict) -> List[str]:
-    """Ids of the failed jobs of a :func:`summary`."""
-    return [r["job"] for r in data["failed"]]

@@ -1,7 +1,7 @@
 """Keras Applications backend: one image at a time through a compiled call.
 
 The only module of the package that imports TensorFlow/Keras. It builds the
-13 ``keras.applications`` models named in the registry, applies their
+``keras.applications`` model of a catalog entry (models/data/keras.json), applies its
 module's own ``preprocess_input`` and runs each image through the network
 alone (batch of 1) with ``model(x, training=False)`` compiled once by
 ``tf.function`` -- several times faster than ``model.predict`` per image,
@@ -152,7 +152,7 @@ def calibrate_batchnorm(model, x: np.ndarray) -> int:
     alive. Deterministic for given weights and ``x``. Returns the number of
     BN layers set.
     """
-    bns = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization)]
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     x = tf.constant(np.asarray(x, dtype=np.float32))
     for bn in bns:
         h = keras.Model(model.inputs, bn.input)(x, training=False).numpy()
@@ -194,14 +194,12 @@ def compiled_call(net, size: int, batch: Optional[int] = 1) -> Callable:
 class KerasBackend:
     """A Keras Applications model plus its recipe, run by :func:`runner.run` one image at a time.
 
-    Implements the runner's backend protocol (``framework``, ``model``,
-    ``batch_size`` = 1, ``provenance()``, ``preprocess(path)``,
+    Implements the runner's backend protocol (``config``, ``batch_size`` = 1, ``provenance()``, ``preprocess(path)``,
     ``predict(inputs)``); decoding runs ahead in the runner's background
     thread (``runner.prefetch_batches``). Use it as a context manager, or call
     :meth:`close`, to release the model (isolation between models).
     """
 
-    framework = FRAMEWORK
     batch_size = 1  # every image goes through the network alone, as in the 2019 study
 
     def __init__(self, spec: Optional[ModelSpec] = None, weights: Optional[str] = "imagenet",
@@ -215,10 +213,9 @@ class KerasBackend:
                                       seed=seed)
         self.config, self.spec = config, config.spec
         weights = None if not config.pretrained else (config.checkpoint or "imagenet")
-        self.preprocess_mode, self.seed = config.preprocess, int(config.seed)
+        self.seed = int(config.seed)
         self.batch_size = int(config.batch_size or 1)
         self.recipe = config.recipe
-        self.model = config.model
         self.keras_model = build_model(self.spec, weights, seed=self.seed)
         self._weights = weights_provenance(self.spec, weights)
         self._pre = _preprocess_input(self.spec)
@@ -233,7 +230,7 @@ class KerasBackend:
     # -- runner protocol ---------------------------------------------------------------
     def provenance(self) -> dict:
         """Weights, recipe, versions and inference mode: everything that changes outputs."""
-        return {**self.config.provenance(), "weights": self._weights,
+        return {"weights": self._weights,
                 "preprocessing": self.recipe.as_dict(), "builder": self.spec.builder,
                 "library_versions": library_versions(),
                 "inference": self._inference(),

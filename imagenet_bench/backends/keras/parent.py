@@ -54,7 +54,7 @@ def _serve(conn, config: "run_config.RunConfig", keras_backend: Optional[str] = 
         if config.threads:
             kb.set_threads(int(config.threads))
         backend = kb.KerasBackend(config=config)
-        conn.send(("ready", (backend.model, backend.provenance())))
+        conn.send(("ready", backend.provenance()))
     except BaseException as e:  # report every failure to the parent, then exit
         conn.send(("error", (isinstance(e, BenchError), _describe(e))))
         return
@@ -82,7 +82,6 @@ def _describe(e: BaseException) -> str:
 class KerasProcessBackend:
     """Runner backend whose Keras model lives in a child process (one process per model)."""
 
-    framework = "keras"
     batch_size = 1  # every image goes through the network alone
     _target = staticmethod(_serve)  # the child's main function (tests replace it)
 
@@ -91,7 +90,7 @@ class KerasProcessBackend:
         tensorflow); ``config.batch_size`` > 1: the child runs each batch in one call
         (``verify variants``)."""
         self.config, self.spec = config, config.spec
-        self.preprocess_mode, self.recipe = config.preprocess, config.recipe
+        self.recipe = config.recipe
         self.batch_size = int(config.batch_size or 1)
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited TF state
         self._conn, child = ctx.Pipe()
@@ -101,7 +100,7 @@ class KerasProcessBackend:
         self._proc.start()
         child.close()
         try:
-            self.model, self._provenance = self._receive(starting=True)
+            self._provenance = self._receive(starting=True)
         except BaseException:
             self.close()
             raise

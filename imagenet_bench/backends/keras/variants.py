@@ -8,12 +8,12 @@ parent never imports Keras.
 """
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import replace
 from typing import Optional, Sequence, Tuple
 
 from imagenet_bench.analysis import variants as av
 from imagenet_bench.backends.keras.parent import KerasProcessBackend
+from imagenet_bench.models import variants
 
 #: variant -> the Keras 3 backend its child runs on
 KERAS_BACKENDS = {"keras-tensorflow": "tensorflow", "keras-jax": "jax", "keras-torch": "torch"}
@@ -22,8 +22,8 @@ KERAS_BACKENDS = {"keras-tensorflow": "tensorflow", "keras-jax": "jax", "keras-t
 class KerasVariants:
     """Reference (TensorFlow, one image at a time) and variants of a Keras model, each in a child process."""
 
-    #: the variants a Keras model gets by default, in table order
-    DEFAULT = ("batchN", "keras-jax", "keras-torch")
+    #: the variants a Keras model gets by default, in table order (the variant registry's)
+    DEFAULT = variants.defaults(variants.KERAS)
 
     def __init__(self, config, calibration: Sequence[Tuple[str, str]] = (), cache_dir: str = "",
                  batch_size: int = 32):
@@ -36,16 +36,7 @@ class KerasVariants:
         """Why ``variant`` cannot run for a Keras model here, or None."""
         if variant == "keras-tensorflow":
             return "the reference runs on the TensorFlow backend"
-        if variant == "batch1":
-            return "the Keras reference already runs one image at a time; see batchN"
-        if variant in KERAS_BACKENDS:
-            mod = KERAS_BACKENDS[variant]
-            if importlib.util.find_spec(mod) is None:
-                return f"{mod} not installed (pip install 'imagenet_bench[variants]')"
-            return None
-        if variant != "batchN":
-            return "PyTorch-only variant; this is a Keras model"
-        return None
+        return variants.skip_reason(variant, variants.KERAS)
 
     def build(self, variant: str):
         """The child-process backend of ``variant`` ("fp32" = the reference)."""
