@@ -97,10 +97,9 @@ def from_entry(entry) -> Recipe:
     A ``squash`` or ``border`` entry whose resize equals its crop (timm's
     ``crop_pct`` 1.0) gets ``resize=None``: the same pixels, and the dict the
     recipe had before crop modes were spelled out."""
-    if entry.framework == "keras":
-        normalization = entry.preprocess_module or "keras.applications.imagenet_utils"
-    else:
-        normalization = "torch"
+    # a library with its own preprocess_input (Keras) names its module; the rest normalise
+    # [0, 1] pixels with mean/std ("torch")
+    normalization = entry.preprocess_module or "torch"
     mode = entry.crop_mode or "center"
     crop = int(entry.crop or entry.input_size)
     resize = entry.resize

@@ -65,7 +65,7 @@ class RunConfig:
         return replace(self, amp=dtype, model_id=self.model_id.with_settings(dtype))
 
     def with_recipe(self, recipe: Recipe, differs: bool) -> "RunConfig":
-        """This config with the recipe its library resolved (timm: from the tag's exact
+        """This config with the recipe its library resolved (e.g. from a tag's exact
         ``crop_pct``); the id's ``+recipe-<sha8>`` names it when it ``differs`` from the entry's."""
         mid = replace(self.model_id, settings=tuple(s for s in self.model_id.settings
                                                     if not s.startswith("recipe-")))
