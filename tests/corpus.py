@@ -1353,6 +1353,33 @@ def class_folder_link_loop(root: Path) -> Setup:
 
 
 
+# --- issue #18 round 2: a check that cannot fail says so ---------------------------------------
+
+class _UniformOutputs:
+    """An in-process backend whose every output is exactly 0.001 (random Keras weights do this)."""
+
+    class config:
+        model_id = "keras:MobileNetV2.imagenet+random"
+
+    def preprocess(self, path):
+        return np.zeros((4, 4, 3), np.uint8)
+
+    def predict(self, pxs):
+        return np.full((len(pxs), 1000), 0.001, np.float32)
+
+
+@case("backend", "handled")
+def determinism_on_uniform_outputs(root: Path) -> Setup:
+    from imagenet_bench.commands import verify
+    val = small_valset(root)
+    return Setup(argv=["verify", "determinism", "--model", "mobilenetV2", "--weights", "none",
+                       str(val), "--n", "3", "-b", "2"], rc=4,
+                 patches=[(verify, "_backend", lambda args, spec: _UniformOutputs())],
+                 messages=[r"inconclusive: all 3 outputs are uniform .*no difference could show"],
+                 absent=[r"^OK$"])
+
+
+
 def counts() -> Dict[str, int]:
     """Number of cases per outcome."""
     out: Dict[str, int] = {}
