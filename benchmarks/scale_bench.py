@@ -44,7 +44,7 @@ import tempfile
 import threading
 import time
 from multiprocessing import Pool
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -237,8 +237,13 @@ def table(bench: Bench, rows: List[Tuple[str, str, str]]) -> None:
         print(f"{label:44s} {wall:7.2f} {cpu:7.2f} {rss:7.0f} {ratio:>7s}  {goal}")
 
 
-def verdict(ok: bool) -> str:
-    return "holds" if ok else "MISSED"
+def verdict(ok: bool, cpu_ok: Optional[bool] = None) -> str:
+    """Whether a goal holds in wall time (and, when given, in CPU time: on a shared machine
+    the wall time of a process waiting for a core says little about the program)."""
+    text = "holds" if ok else "MISSED"
+    if cpu_ok is not None and cpu_ok != ok:
+        text += f" in wall time, {'holds' if cpu_ok else 'MISSED'} in CPU time"
+    return text
 
 
 def main(argv=None) -> int:
@@ -268,7 +273,8 @@ def _measure(args, work: str) -> int:
     files = sorted(f for f in os.listdir(val) if f.endswith(".npz"))
     size = sum(os.path.getsize(os.path.join(val, f)) for f in files)
     print(f"{n} val caches ({len(files)} files, {size / 2**20:.0f} MiB) in {val}; "
-          f"{args.repeat} rounds, alternating, medians; {os.cpu_count()} CPUs")
+          f"{args.repeat} rounds, alternating, medians; {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.1f} at the start")
     score = CLI + ["score", "--precomputed", val, "--format", "csv"]
     subprocess.run(score, env=xdg(warm)(), check=True, capture_output=True)  # make the warm index
     models = [line.split(",")[2] for line in subprocess.run(
@@ -294,7 +300,9 @@ def _measure(args, work: str) -> int:
                                 f"{verdict(warm_s[0] <= 1.3 * fw)} warm"
     else:
         goal_cold = f"<= 1.2x floor: {verdict(cold[0] <= 1.2 * fw)}"
-        goal_warm = (f"< 1 s and < 300 MB at 1,500: {verdict(warm_s[0] < 1 and warm_s[2] < 300)}"
+        small = warm_s[2] < 300
+        goal_warm = (f"< 1 s and < 300 MB at 1,500: "
+                     f"{verdict(warm_s[0] < 1 and small, warm_s[1] < 1 and small)}"
                      if n >= 1500 else "")
     rows = [("numpy floor (top5_idx + labels of every file)", "floor", ""),
             ("score, index cold", "score cold", goal_cold),
@@ -321,6 +329,7 @@ def _measure(args, work: str) -> int:
         _robustness(args, every, work, n)
     if not args.shipped:
         _bad_files(val, work, n)
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end")
     return 0
 
 
@@ -339,7 +348,7 @@ def _robustness(args, every: str, work: str, n: int) -> None:
     table(bench, [("numpy floor (every file of every set)", "floor", ""),
                   ("robustness, index cold (each file read once)", "robustness cold", ""),
                   ("robustness, index warm", "robustness warm",
-                   f"< 5 s at 1,500 x 7: {verdict(rw[0] < 5)}" if n >= 1500 else "")])
+                   f"< 5 s at 1,500 x 7: {verdict(rw[0] < 5, rw[1] < 5)}" if n >= 1500 else "")])
     _, _, _, out, err, _ = timed(cmd, xdg(warm)())
     plain = subprocess.run(cmd + ["--no-index"], env=xdg(warm)(), capture_output=True)
     print(f"index and --no-index give identical tables: robustness "

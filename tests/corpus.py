@@ -1292,6 +1292,94 @@ for _option, _value, _message in (
 
 
 
+# --- issue #18 round 2: images counted once; class-folder links that lead nowhere named -------
+
+def _discover_argv(root: Path, val: Path, *extra: str) -> List[str]:
+    return ["predict", str(val), "-m", "torch:resnet18", "--weights", "none", "-o", str(root / "runs"),
+            "--no-progress", *extra]
+
+
+def _a_jpeg() -> bytes:
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (120, 30, 200)).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+@case("image", "refused")
+def flat_files_differing_by_case(root: Path) -> Setup:
+    val = root / "val"
+    val.mkdir()
+    for name in ("ILSVRC2012_val_00000347.JPEG", "ILSVRC2012_val_00000347.jpeg",
+                 "ILSVRC2012_val_00000355.JPEG"):
+        (val / name).write_bytes(_a_jpeg())
+    return Setup(argv=_discover_argv(root, val), messages=[
+        r"ILSVRC2012_val_00000347.JPEG and ILSVRC2012_val_00000347.jpeg are one image \(same "
+        r"validation number\); it would be counted twice. Fix: keep one of the two files"])
+
+
+@case("image", "refused")
+def class_folder_files_differing_by_case(root: Path) -> Setup:
+    val = root / "val" / "n01440764"
+    val.mkdir(parents=True)
+    for name in ("sketch_1.JPEG", "SKETCH_1.JPEG"):
+        (val / name).write_bytes(_a_jpeg())
+    return Setup(argv=_discover_argv(root, root / "val", "--dataset", "imagenet-sketch"), messages=[
+        r"n01440764/SKETCH_1.JPEG and n01440764/sketch_1.JPEG are one image \(same name but for "
+        r"case\)"])
+
+
+def _class_folder_link_case(root: Path, make_link) -> Setup:
+    val = root / "val"
+    (val / "n01440764").mkdir(parents=True)
+    (val / "n01440764" / "a.JPEG").write_bytes(_a_jpeg())
+    make_link(val / "n01443537")
+    return Setup(argv=_discover_argv(root, val, "--dataset", "imagenet-sketch"), messages=[])
+
+
+@case("image", "refused")
+def class_folder_link_broken(root: Path) -> Setup:
+    s = _class_folder_link_case(root, lambda p: os.symlink(str(root / "gone"), p))
+    s.messages = [r"1 class folder link\(s\) lead nowhere.*val/n01443537 is a broken symbolic link "
+                  r"\(to .*gone\).*Fix: restore each link's target, or remove the link"]
+    return s
+
+
+@case("image", "refused")
+def class_folder_link_loop(root: Path) -> Setup:
+    s = _class_folder_link_case(root, lambda p: os.symlink(p.name, p))
+    s.messages = [r"val/n01443537 is a symbolic link loop"]
+    return s
+
+
+
+# --- issue #18 round 2: a check that cannot fail says so ---------------------------------------
+
+class _UniformOutputs:
+    """An in-process backend whose every output is exactly 0.001 (random Keras weights do this)."""
+
+    class config:
+        model_id = "keras:MobileNetV2.imagenet+random"
+
+    def preprocess(self, path):
+        return np.zeros((4, 4, 3), np.uint8)
+
+    def predict(self, pxs):
+        return np.full((len(pxs), 1000), 0.001, np.float32)
+
+
+@case("backend", "handled")
+def determinism_on_uniform_outputs(root: Path) -> Setup:
+    from imagenet_bench.commands import verify
+    val = small_valset(root)
+    return Setup(argv=["verify", "determinism", "--model", "mobilenetV2", "--weights", "none",
+                       str(val), "--n", "3", "-b", "2"], rc=4,
+                 patches=[(verify, "_backend", lambda args, spec: _UniformOutputs())],
+                 messages=[r"inconclusive: all 3 outputs are uniform .*no difference could show"],
+                 absent=[r"^OK$"])
+
+
+
 def counts() -> Dict[str, int]:
     """Number of cases per outcome."""
     out: Dict[str, int] = {}

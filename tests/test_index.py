@@ -303,3 +303,16 @@ def test_warm_commands_read_only_what_they_need(tmp_path, monkeypatch, capsys):
     assert reads == [] and inspected == []
     assert _run(["score", "--precomputed", str(d), "--labels", str(labels)], capsys)[0] == 0
     assert reads == ["top5_idx"] * 5 and inspected == []
+
+
+def test_npy_headers_of_every_version_are_read(tmp_path):
+    """Format 1.0, 2.0 and 3.0 npy headers (numpy writes 3.0 for non-latin-1 field names)."""
+    import io
+    from imagenet_bench.cache import checks
+    for version in ((1, 0), (2, 0), (3, 0)):
+        b = io.BytesIO()
+        np.lib.format.write_array(b, np.zeros((3, 5), np.int16), version=version)
+        raw = b.getvalue()
+        shape, fortran, dtype, header_len = checks.read_header_order(io.BytesIO(raw))
+        assert (shape, fortran, dtype) == ((3, 5), False, np.dtype(np.int16)), version
+        assert len(raw) - header_len == 30

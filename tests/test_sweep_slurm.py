@@ -91,7 +91,8 @@ def test_slurm_preemption_signal_checkpoints_and_submitit_requeues_the_task(tmp_
     and finishes without another `sweep run`."""
     require_slurm()
     pytest.importorskip("submitit")
-    val, _ = real_sets(tmp_path, N)
+    n = 48  # enough work left after the first checkpoint for the signal to land mid-model
+    val, _ = real_sets(tmp_path, n)
     common = ["torch:resnet50", "--data", f"imagenet-val={val}", "--weights", "none", "-b", "2",
               "--checkpoint-every", "2", "--threads", "1", "--workers", "0"]
     sw = tmp_path / "sw"
@@ -101,17 +102,19 @@ def test_slurm_preemption_signal_checkpoints_and_submitit_requeues_the_task(tmp_
     r = cli("sweep", "run", sw, "--executor", "slurm", "--time", "30", "--cpus", "1")
     array = re.search(r"SLURM job array (\d+)", r.stdout).group(1)
     partial = os.path.join(plan["caches"], job["cache"][:-4] + ".partial.npz")
-    wait_for(lambda: os.path.exists(partial), 900, f"a checkpoint of {job['job']}")
-    subprocess.run(["scancel", "--signal=USR2", f"{array}_0"], check=True)
-    print(f"sent USR2 to {array}_0 (submitit's preemption signal)")
+    wait_for(lambda: os.path.exists(partial) and _queue(array), 900, f"a checkpoint of {job['job']}")
+    target = _queue(array).split()[0]  # one task: submitit submits a plain job, no array
+    sent = subprocess.run(["scancel", "--signal=USR2", target], capture_output=True, text=True)
+    assert sent.returncode == 0, f"scancel --signal=USR2 {target}: {sent.stderr}"
+    print(f"sent USR2 to job {target} (submitit's preemption signal) after its first checkpoint")
     wait_for(lambda: not _queue(array), 900, f"job array {array} to finish", poll=1)
     status = json.loads(cli("sweep", "status", sw, "--format", "json").stdout)
     assert status["total"]["done"] == 1, status["total"]
     timing = cache.load(os.path.join(plan["caches"], job["cache"])).provenance["timing"]
     log = "".join(p.read_text(errors="replace") for p in (sw / "slurm").glob("*.err"))
     assert "Caught signal SIGUSR2" in log and "resuming from" in log, log[-3000:]
-    assert timing["images"] < N  # the requeued task predicted only what was left
-    print(f"requeued by submitit, resumed: {N - timing['images']} of {N} images came from the "
+    assert timing["images"] < n  # the requeued task predicted only what was left
+    print(f"requeued by submitit, resumed: {n - timing['images']} of {n} images came from the "
           f"checkpoint")
     ref = tmp_path / "ref"
     cli("sweep", "plan", ref, *common)

@@ -12,7 +12,8 @@ The results go to ``imagenet_bench/models/data/flops.json`` (``{"models": {id: {
 "gflops", "input_size"} | {"error"}}}``), which ``models/catalog.py`` merges into entries
 whose own ``params``/``gflops`` are null. Resumable: entries already in the file are kept;
 the file is rewritten atomically every 25 models. Keras GFLOPs stay empty (counted by
-``--report``).
+``--report``). Before counting, every tag listed in timm's results tables gets timm's
+``param_count`` (millions, 2 decimals) as its params; the meta-device count replaces it.
 
 Usage: ``python tools/gen_flops.py [--limit N] [--report]`` (timm: about 1 s per model).
 """
@@ -78,7 +79,19 @@ def main() -> int:
                 method="meta-device forward, torch.utils.flop_counter.FlopCounterMode; "
                        "gflops = counted FLOPs / 2 / 1e9 (multiply-adds, as torchvision's _ops)",
                 versions={"torch": torch.__version__, "timm": timm.__version__})
-    todo = [e for e in catalog.load("timm") if e.model not in data["models"]]
+    # runnable entries first (what a sweep collects), then the rest; catalog order within each
+    # params of every tag timm's results tables list (param_count, millions, 2 decimals), where
+    # the meta-device count has not been made (it replaces them when it is)
+    from imagenet_bench.models import timm_results
+    for e in catalog.load("timm"):
+        rows = timm_results.rows(e.model)
+        if e.model not in data["models"] and rows and rows[0].param_count_m is not None:
+            data["models"][e.model] = {"params": int(round(rows[0].param_count_m * 1e6)),
+                                       "params_source": "timm results param_count (millions)"}
+    write(data)
+    todo = sorted((e for e in catalog.load("timm") if "gflops" not in data["models"].get(e.model, {})
+                   and "error" not in data["models"].get(e.model, {})),
+                  key=lambda e: not e.runnable)
     if args.limit is not None:
         todo = todo[:args.limit]
     t0 = time.time()

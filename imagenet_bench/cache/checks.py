@@ -157,7 +157,7 @@ def _numpy_header(fp) -> Tuple[Tuple[int, ...], bool, np.dtype, int]:
     elif version == (2, 0):
         shape, fortran, dtype = npy_format.read_array_header_2_0(fp)
     else:  # (3, 0): utf-8 header, same layout as 2.0
-        shape, fortran, dtype = npy_format._read_array_header(fp, version)  # noqa: SLF001
+        shape, fortran, dtype = npy_format.read_array_header_2_0(fp)  # same layout, utf-8 header
     return tuple(int(d) for d in shape), bool(fortran), np.dtype(dtype), fp.tell()
 
 

@@ -129,7 +129,9 @@ class Index:
         fresh = not os.path.exists(self.path)
         try:
             self._connect()
-        except sqlite3.DatabaseError:
+        except sqlite3.OperationalError:
+            raise  # locked too long, read-only, disk full: not damage; the caller reads the files
+        except sqlite3.DatabaseError:  # not a database, malformed: rebuilt
             self._recreate()
         if fresh:
             self._note_folder()

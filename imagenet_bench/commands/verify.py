@@ -3,11 +3,14 @@
 * ``verify drift --model NAME VAL [--n N]`` (Keras): fingerprints every
   variable (batch-norm moving mean/variance included), runs N images through
   the production call, reports the largest change per layer. Exit 1 if
-  anything moved.
+  anything moved; exit 4 (inconclusive) if the model has no variable inference
+  could move.
 * ``verify determinism --model NAME VAL [--n N] [--framework keras|torch]``:
   one-at-a-time vs batched vs a second one-at-a-time run; maximum probability
   difference, top-1/top-5 agreement, the images that disagree. Exit 1 if the
-  repeated run is not bitwise identical or any top-5 differs.
+  repeated run is not bitwise identical or any top-5 differs; exit 4
+  (inconclusive) if the outputs could not show a difference (uniform over the
+  classes, or the same for every image).
 * ``verify variants --model NAME VAL [--variants LIST]``: the same weights run
   every way (batch, numerics, compiler, ONNX Runtime, Keras backends), paired
   against fp32 (:mod:`imagenet_bench.commands.variants`).
@@ -22,20 +25,26 @@ import sys
 from imagenet_bench.commands._common import add_dataset_arg
 from imagenet_bench.errors import InputError
 
+#: exit status of a check whose outputs could not show a difference ("inconclusive: ...")
+INCONCLUSIVE = 4
+EXIT_STATUSES = ("Exit status 0: no difference found; 1: a difference found; 2: usage or input "
+                 "error; 4: inconclusive (the outputs or the model could not show a difference, "
+                 "e.g. uniform outputs of random weights).")
+
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``verify`` with its ``drift`` and ``determinism`` checks."""
     p = subparsers.add_parser(
         "verify", help="check inference: variable drift, determinism of single vs batched outputs",
-        description="Checks of the inference path on N validation images. Exit status 0: passed; "
-                    "1: the check found a problem; 2: usage or input error.")
+        description="Checks of the inference path on N validation images. " + EXIT_STATUSES)
     sub = p.add_subparsers(dest="check", metavar="CHECK")
     sub.required = True
     d = sub.add_parser("drift", help="do any variables (incl. batch-norm statistics) change "
-                                     "while predicting? (keras)")
+                                     "while predicting? (keras)", description=EXIT_STATUSES)
     _common(d, frameworks=("keras",))
     d.set_defaults(func=run)
-    t = sub.add_parser("determinism", help="one-at-a-time vs batched vs repeated outputs (keras, torch)")
+    t = sub.add_parser("determinism", help="one-at-a-time vs batched vs repeated outputs (keras, torch)",
+                       description=EXIT_STATUSES)
     _common(t, frameworks=("keras", "torch"))
     t.add_argument("-b", "--batch-size", type=int, default=32, help="batch size of the batched run (32)")
     t.add_argument("--checkpoint", metavar="FILE",
@@ -107,6 +116,10 @@ def run(args) -> int:
             backend.close()
     for line in report.lines():
         print(line)
+    if not failed and report.inconclusive:
+        print(f"inconclusive: {report.inconclusive}")
+        sys.stdout.flush()
+        return INCONCLUSIVE
     print("FAILED" if failed else "OK")
     sys.stdout.flush()
     return 1 if failed else 0

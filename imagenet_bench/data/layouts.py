@@ -23,6 +23,7 @@ numpy only.
 """
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
@@ -73,9 +74,44 @@ def top_level(root: str, what: str) -> Tuple[List[str], List[str]]:
         raise InputError(f"{root} does not exist or is not a directory. Fix: pass the folder "
                          f"that holds the {what} images")
     entries = sorted(os.listdir(root))
+    _refuse_dangling_folder_links(root, entries)
     folders = [e for e in entries if not e.startswith(".") and os.path.isdir(os.path.join(root, e))]
     files = [e for e in entries if is_image_file(e) and _listed(os.path.join(root, e))]
     return folders, files
+
+
+def _refuse_dangling_folder_links(root: str, entries: List[str]) -> None:
+    """Refuse class-folder links that are broken or loop (never dropped without a word); broken
+    links named like images are listed and reported when read (:func:`_listed`)."""
+    bad = []
+    for name in entries:
+        path = os.path.join(root, name)
+        if name.startswith(".") or is_image_file(name) or not os.path.islink(path):
+            continue
+        try:
+            os.stat(path)
+        except OSError as e:
+            what = ("is a symbolic link loop" if e.errno == errno.ELOOP
+                    else f"is a broken symbolic link (to {os.readlink(path)})")
+            bad.append(f"{path} {what}")
+    if bad:
+        raise InputError(f"{root}: {len(bad)} class folder link(s) lead nowhere, so their images "
+                         f"cannot be counted: {'; '.join(bad[:5])}. Fix: restore each link's "
+                         f"target, or remove the link")
+
+
+def refuse_aliases(root: str, ids: List[str]) -> None:
+    """Refuse two files that are one image: the same official validation number
+    (``ILSVRC2012_val_00000347.JPEG`` and ``.jpeg``) or ids that differ only by case."""
+    seen: Dict[object, str] = {}
+    for image_id in ids:
+        num = imagenet_meta.val_number(image_id)
+        key = ("val", num) if num > 0 else image_id.lower()
+        if key in seen:
+            raise InputError(f"{root}: {seen[key]} and {image_id} are one image (same "
+                             f"{'validation number' if num > 0 else 'name but for case'}); it "
+                             f"would be counted twice. Fix: keep one of the two files")
+        seen[key] = image_id
 
 
 def class_folders(root: str, folders: List[str], spec, check_official: bool = False) -> Found:
@@ -90,6 +126,7 @@ def class_folders(root: str, folders: List[str], spec, check_official: bool = Fa
             labels.append(label)
     if not ids:
         raise InputError(f"{root}: the class folders hold no images")
+    refuse_aliases(root, ids)
     if check_official:
         _check_against_official(root, ids)
     layout = "imagefolder" if check_official else spec.layouts[0]
@@ -176,6 +213,7 @@ def flat_official(root: str, files: List[str], devkit: Optional[str]) -> Found:
                              f"label is unknown. Fix: arrange custom images in wnid folders")
         wnid = per_file[num - 1]
         rows.append((f"{wnid}/{name}", os.path.join(root, name), index[wnid]))
+    refuse_aliases(root, files)
     rows.sort()
     return Found("flat", [r[0] for r in rows], [r[1] for r in rows],
                  np.asarray([r[2] for r in rows], np.int16), source)

@@ -144,7 +144,8 @@ def load_file(package: str, name: str) -> Tuple[WeightsEntry, ...]:
     if not isinstance(rows, list):
         raise CatalogError(f"{where}: no 'entries' list")
     generator = str(data.get("generator") or "the generator that wrote it")
-    computed = _computed()
+    computed = _computed() if any(isinstance(r, dict) and None in (r.get("params"), r.get("gflops"))
+                                  for r in rows) else {}
     out = tuple(validate(dict(r, **{k: v for k, v in computed.get(r.get("model"), {}).items()
                                     if r.get(k) is None}) if isinstance(r, dict) else r,
                          f"{where} entry {i} ({r.get('model') if isinstance(r, dict) else r!r})",

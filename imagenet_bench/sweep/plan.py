@@ -280,6 +280,13 @@ def measured_rates(caches: str) -> Dict[Tuple[str, str], float]:
     return {k: sorted(v)[len(v) // 2] for k, v in rates.items()}
 
 
+def _duration(seconds: float) -> str:
+    """``42 s``, ``12.5 min``, ``3.20 h``."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.2f} h"
+
+
 def summary(plan: Dict) -> str:
     """Counts and the estimated cost, as ``sweep plan`` prints them."""
     jobs = plan["jobs"]
@@ -304,9 +311,9 @@ def summary(plan: Dict) -> str:
     est = (f"cost: {images:,} images to predict ({len(todo)} jobs)")
     if known:
         est += (f"; {len(known)} jobs have a measured rate in {plan['caches']}: about "
-                f"{secs / 3600:.2f} device-hours for them")
+                f"{_duration(secs)} of device time for them")
     if len(known) < len(todo):
         est += (f"; {len(todo) - len(known)} jobs without a measurement (at 1,000 img/s: "
-                f"{unknown_images / 1000 / 3600:.2f} h)")
+                f"{_duration(unknown_images / 1000)})")
     lines.append(est)
     return "\n".join(lines) + "\n"

@@ -88,7 +88,7 @@ class TaskRunner:
             for job in jobs:
                 counts[self.run_job(job, shared, task)] += 1
             decoded, served = shared.counts()
-        if decoded or served:
+        if served:
             self.log(f"shared decode: {decoded:,} images decoded once, {served:,} served "
                      f"from memory to later models")
         return counts

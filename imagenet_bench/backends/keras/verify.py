@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterable, List, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy as np
 
@@ -54,11 +54,26 @@ class DriftReport:
     after: str  # snapshot_digest after the run
     layer_change: Dict[str, float] = field(default_factory=dict)  # layer -> max |after - before|
     changed_variables: List[str] = field(default_factory=list)
+    num_state_variables: int = -1  # non-trainable variables (batch-norm statistics); -1: not known
 
     @property
     def moved(self) -> bool:
         """True when any variable changed at all."""
         return bool(self.changed_variables) or self.before != self.after
+
+    @property
+    def inconclusive(self) -> Optional[str]:
+        """Why no drift proves nothing (None: the check could have failed): no examples were
+        run, or the model has no non-trainable state (batch-norm statistics) inference could move."""
+        if self.moved:
+            return None
+        if self.num_examples == 0:
+            return "no example was run, so nothing could move"
+        if self.num_state_variables == 0:
+            return (f"the model has no non-trainable variables (batch-norm moving statistics) of "
+                    f"the kind inference could move; its {self.num_variables} trainable "
+                    f"variables are not changed by a forward pass, so no drift shows nothing")
+        return None
 
     def lines(self) -> List[str]:
         """Human-readable report."""
@@ -107,7 +122,10 @@ def drift(model, run_one: Callable[[np.ndarray], np.ndarray],
     for x in examples:
         run_one(x)
         n += 1
-    return compare_snapshots(before, variable_snapshot(model), n)
+    rep = compare_snapshots(before, variable_snapshot(model), n)
+    state = getattr(model, "non_trainable_variables", None)
+    rep.num_state_variables = -1 if state is None else len(state)
+    return rep
 
 
 # --------------------------------------------------------------- determinism
@@ -125,6 +143,24 @@ class DeterminismReport:
     top5_agree_repeat: float
     disagree_batched: List[str] = field(default_factory=list)  # ids whose top-5 differ
     disagree_repeat: List[str] = field(default_factory=list)
+    uniform_rows: int = 0  # outputs equal in every class (e.g. exactly 0.001 everywhere)
+    same_for_every_image: bool = False  # every image gave the same output
+
+    @property
+    def inconclusive(self) -> Optional[str]:
+        """Why agreement proves nothing (None: a difference could have shown): outputs uniform
+        over the classes (ties decide the top-5) or the same for every image."""
+        if not self.ok:
+            return None
+        n = len(self.image_ids)
+        if self.uniform_rows == n:
+            return (f"all {n} outputs are uniform (every class has the same probability, "
+                    f"e.g. random weights), so no difference could show; run it on weights "
+                    f"that discriminate (pretrained, or --checkpoint FILE)")
+        if self.same_for_every_image and n > 1:
+            return (f"all {n} images gave the same output (it does not depend on the image), so "
+                    f"no difference could show; run it on weights that discriminate")
+        return None
 
     @property
     def ok(self) -> bool:
@@ -193,7 +229,9 @@ def determinism(predict_one: Callable[[np.ndarray], np.ndarray],
         top1_agree_batched=float(t1b.mean()), top5_agree_batched=float(t5b.mean()),
         top1_agree_repeat=float(t1r.mean()), top5_agree_repeat=float(t5r.mean()),
         disagree_batched=[i for i, ok in zip(ids, t5b) if not ok],
-        disagree_repeat=[i for i, ok in zip(ids, t5r) if not ok])
+        disagree_repeat=[i for i, ok in zip(ids, t5r) if not ok],
+        uniform_rows=int(np.sum(s.max(axis=1) == s.min(axis=1))),
+        same_for_every_image=bool(np.all(s == s[0])))
 
 
 def backend_functions(backend) -> Tuple[Callable, Callable]:
