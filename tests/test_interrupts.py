@@ -15,6 +15,7 @@ import pytest
 
 from conftest import make_valset
 from imagenet_bench.cache import store as cache
+from imagenet_bench.cache import inspect
 
 pytest.importorskip("torch")
 pytestmark = pytest.mark.slow
@@ -47,7 +48,7 @@ def _wait_for(predicate, timeout=60.0):
 def _arrays(path):
     p = cache.load(path)
     return p.top5_idx, p.top5_prob, p.labels, p.missing, p.image_ids, \
-        {k: v for k, v in p.provenance.items()}
+        {k: v for k, v in p.provenance.items() if k not in inspect.RUN_ONLY_KEYS}
 
 
 def test_sigterm_checkpoints_exits_143_and_resumes_identically(tmp_path):
