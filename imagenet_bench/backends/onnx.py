@@ -63,6 +63,21 @@ def export(module: torch.nn.Module, path: str, size: int) -> None:
         _remove(tmp + ".onnx.data")
 
 
+def calibration_batches(base, paths: List[str]) -> Iterator[np.ndarray]:
+    """Network inputs (float32 NCHW) of the calibration images ``paths``, CALIBRATION_BATCH at a
+    time, through ``base`` (a TorchBackend)'s own decoding and normalisation."""
+    for s in range(0, len(paths), CALIBRATION_BATCH):
+        px = np.stack([base.preprocess(p) for p in paths[s:s + CALIBRATION_BATCH]])
+        yield base.network_input(px).cpu().numpy()
+
+
+def calibration_record(ids: Sequence[str]) -> dict:
+    """What the provenance of a calibrated variant says of its calibration images."""
+    return {"count": len(ids), "first": ids[0], "last": ids[-1],
+            "ids_sha256": hashlib.sha256("\n".join(ids).encode()).hexdigest(),
+            "note": "the first rows of VAL_DIR; excluded from scoring"}
+
+
 class _Calibration:
     """``CalibrationDataReader`` over network inputs (float32 NCHW), CALIBRATION_BATCH at a time."""
 
@@ -118,11 +133,8 @@ class OnnxBackend:
         if int8:
             self.path = stem + ".int8.onnx"
             if not os.path.exists(self.path):
-                quantize_int8(fp32_path, self.path, self._calibration_inputs([p for _, p in calibration]))
-            runtime["quantization"] = dict(
-                INT8_SETTINGS, calibration_images={"count": len(ids), "first": ids[0], "last": ids[-1],
-                                     "ids_sha256": hashlib.sha256("\n".join(ids).encode()).hexdigest(),
-                                     "note": "the first rows of VAL_DIR; excluded from scoring"})
+                quantize_int8(fp32_path, self.path, calibration_batches(base, [p for _, p in calibration]))
+            runtime["quantization"] = dict(INT8_SETTINGS, calibration_images=calibration_record(ids))
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = base.threads
         self.session = ort.InferenceSession(self.path, opts, providers=["CPUExecutionProvider"])
@@ -131,11 +143,6 @@ class OnnxBackend:
                        provider="CPUExecutionProvider", onnx_file=os.path.basename(self.path),
                        onnx_sha256=file_sha256(self.path))
         self._runtime = runtime
-
-    def _calibration_inputs(self, paths: List[str]) -> Iterator[np.ndarray]:
-        for s in range(0, len(paths), CALIBRATION_BATCH):
-            px = np.stack([self.base.preprocess(p) for p in paths[s:s + CALIBRATION_BATCH]])
-            yield self.base.network_input(px).cpu().numpy()
 
     def provenance(self) -> dict:
         """The torch provenance of the weights and pixels, plus the runtime and (int8) calibration."""

@@ -69,6 +69,10 @@ class TorchVariants:
         if variant in ("onnx", "onnx-int8"):
             if self.device.type != "cpu":
                 return "the ONNX variants run on the CPU execution provider; use --device cpu"
+        if variant.startswith("tensorrt"):
+            return "the TensorRT engine build is not implemented in this version (issue #22)"
+        if variant.startswith("openvino") and self.device.type != "cpu":
+            return "the OpenVINO variants run on its CPU plugin; use --device cpu"
         if variant == "quantized":
             from imagenet_bench.backends import quantized
             if self.config.spec is None or not self.config.spec.builder.startswith("torchvision."):
@@ -97,6 +101,11 @@ class TorchVariants:
             cfg = self._config(variant)
             return OnnxBackend(self.adapter.from_config(cfg), cfg, self.cache_dir,
                                int8=variant == "onnx-int8", calibration=self.calibration)
+        if variant.startswith("openvino"):
+            from imagenet_bench.backends.openvino import OpenVinoBackend
+            cfg = self._config(variant)
+            return OpenVinoBackend(self.adapter.from_config(cfg), cfg, self.cache_dir, variant,
+                                   calibration=self.calibration)
         if variant == "quantized":
             return self._quantized(self._config(variant))
         raise BenchError(f"{variant}: not a PyTorch variant")

@@ -10,7 +10,7 @@ interval, flips each way, McNemar's exact p, top-5 agreement, |Δprob| on the
 reference's top-1 class and images/s. A variant that cannot run here is a
 ``skipped: <reason>`` row.
 
-Variants that need calibration images (``onnx-int8``, ``quantized``) take the
+Variants that need calibration images (``onnx-int8``, ``openvino-int8``, ``quantized``) take the
 first ``--calibration-split`` rows; those rows are then left out of every
 row's scoring. The Keras parent process never imports Keras or TensorFlow.
 """
@@ -57,7 +57,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         f"keras-torch)")
     p.add_argument("--n", type=int, help="use N images evenly spaced over VAL_DIR (default all)")
     p.add_argument("--calibration-split", type=int, default=100, metavar="N",
-                   help="first N rows calibrate onnx-int8/quantized and are left out of every "
+                   help="first N rows calibrate onnx-int8/openvino-int8/quantized and are left out of every "
                         "row's scoring (100; only when such a variant is chosen)")
     p.add_argument("--weights", help="'none' for random weights; torch: another weights tag; "
                                      "keras: a .weights.h5 file")

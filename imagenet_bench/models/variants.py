@@ -37,6 +37,7 @@ class Variant:
     gpu_only: bool = False  # needs a CUDA device
     calibrated: bool = False  # calibrates on the first --calibration-split rows (held out of scoring)
     default: bool = True  # in its runtime's default list
+    extra: str = "variants"  # the pip extra that installs ``needs``
 
     def setting(self, batch_size: int = 32) -> str:
         """The model-id setting of this variant: its name, ``batch<N>`` for ``batchN``."""
@@ -63,6 +64,17 @@ REGISTRY: Tuple[Variant, ...] = (
             needs=ONNX_PACKAGES, calibrated=True),
     Variant("quantized", "torchvision's quantizable architecture, int8", TORCH, _TORCH_ONLY,
             calibrated=True),
+    Variant("openvino", "OpenVINO CPU, converted by openvino.convert_model, INFERENCE_PRECISION_HINT=f32",
+            TORCH, _TORCH_ONLY, needs=("openvino",), default=False, extra="openvino"),
+    Variant("openvino-default", "OpenVINO CPU at the runtime's default precision (bf16 on CPUs with "
+            "BF16 units; recorded in the provenance)", TORCH, _TORCH_ONLY, needs=("openvino",),
+            default=False, extra="openvino"),
+    Variant("openvino-int8", "OpenVINO CPU, NNCF post-training int8 quantization", TORCH, _TORCH_ONLY,
+            needs=("openvino", "nncf"), calibrated=True, default=False, extra="openvino"),
+    Variant("tensorrt-fp16", "TensorRT fp16 engine (Torch-TensorRT)", TORCH, _TORCH_ONLY,
+            needs=("torch_tensorrt",), gpu_only=True, default=False, extra="tensorrt"),
+    Variant("tensorrt-int8", "TensorRT int8 engine (Torch-TensorRT)", TORCH, _TORCH_ONLY,
+            needs=("torch_tensorrt",), gpu_only=True, calibrated=True, default=False, extra="tensorrt"),
     Variant("keras-tensorflow", "Keras 3 on TensorFlow (the reference's own backend)", KERAS,
             _KERAS_ONLY, needs=("tensorflow",), default=False),
     Variant("keras-jax", "the same Keras model on the JAX backend", KERAS, _KERAS_ONLY, needs=("jax",)),
@@ -100,5 +112,5 @@ def skip_reason(name: str, runtime: str) -> Optional[str]:
         return v.elsewhere
     missing = [m for m in v.needs if importlib.util.find_spec(m) is None]
     if missing:
-        return f"{', '.join(missing)} not installed (pip install 'imagenet_bench[variants]')"
+        return f"{', '.join(missing)} not installed (pip install 'imagenet_bench[{v.extra}]')"
     return None
