@@ -15,3 +15,8 @@ class InputError(BenchError, ValueError):
 class CheckpointError(InputError):
     """A weights file (``--checkpoint``) that cannot be loaded into the model: not a state
     dict, damaged, or of another architecture. A checkpoint series skips such files."""
+
+
+def count(n: int, noun: str, plural: str = "") -> str:
+    """``n`` and ``noun`` as a message says it: "1 model", "2 models", "1,000 classes"."""
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"

@@ -52,6 +52,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     args.argv = list(sys.argv[1:] if argv is None else argv)  # the command line, as typed
     debug = args.debug or os.environ.get("IMAGENET_BENCH_DEBUG", "") not in ("", "0")
+    before = os.environ.get("IMAGENET_BENCH_DEBUG")
+    if debug:  # spawned children (the Keras worker) show their frameworks' logs too
+        os.environ["IMAGENET_BENCH_DEBUG"] = "1"
     try:
         with signals.terminate_as_interrupt():
             return int(args.func(args) or 0)
@@ -81,6 +84,11 @@ def main(argv: Optional[List[str]] = None) -> int:
               f"bug in imagenet-bench, not in your input; rerun with --debug for the traceback "
               f"and report it", file=sys.stderr)
         return 3
+    finally:
+        if before is None:
+            os.environ.pop("IMAGENET_BENCH_DEBUG", None)
+        else:
+            os.environ["IMAGENET_BENCH_DEBUG"] = before
 
 
 if __name__ == "__main__":

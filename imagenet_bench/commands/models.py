@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from imagenet_bench.errors import InputError
+from imagenet_bench.errors import InputError, count
 from imagenet_bench.models import catalog, libraries
 from imagenet_bench.report import tables as report
 from imagenet_bench.commands._common import HelpFormatter, add_framework_arg, add_output_args, emit
@@ -80,7 +80,7 @@ def run(args) -> int:
                              "json")
     elif args.format in ("text", "markdown"):
         text = report.render([_table_row(e) for e in found], TABLE, args.format,
-                             title=f"{len(found)} models")
+                             title=count(len(found), "model"))
     else:  # the machine-readable formats: csv, tsv, ...
         text = report.render([csv_row(e) for e in found],
                              [report.Column(k, k) for k in CSV_KEYS], args.format)

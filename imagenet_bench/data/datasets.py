@@ -40,7 +40,7 @@ import numpy as np
 
 from imagenet_bench.data import imagenet_meta, layouts
 from imagenet_bench.data.layouts import FLAT_OFFICIAL, INDEX_FOLDERS, WNID_FOLDERS
-from imagenet_bench.errors import InputError
+from imagenet_bench.errors import InputError, count
 
 DEFAULT = "imagenet-val"
 _INFO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_info")
@@ -228,7 +228,8 @@ class ValSet:
     def describe(self) -> str:
         """One line for the user: the set, its size and layout, and whether it is a subset."""
         spec = self.spec
-        what = (f"{self.num_images:,} images, {self.num_classes} classes, {self.layout} layout "
+        what = (f"{count(self.num_images, 'image')}, {count(self.num_classes, 'class', 'classes')}, "
+                f"{self.layout} layout "
                 f"at {self.root}, labels from {self.label_source}")
         if self.is_full:
             return f"full {spec.title}: {what}"

@@ -59,7 +59,7 @@ import numpy as np
 from imagenet_bench.cache import locations
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data.datasets import ValSet
-from imagenet_bench.errors import BenchError
+from imagenet_bench.errors import BenchError, count
 from imagenet_bench.data.pixels import BadImageError
 from imagenet_bench.run import checkpoint, locks, provenance, timing
 from imagenet_bench.run.shards import Shard, plan_batches, shard_from_env, shard_rows  # noqa: F401 (re-exported)
@@ -361,7 +361,7 @@ def _report(final: str, opt: RunOptions) -> RunResult:
         m1 = 100.0 * masked_correct(preds).sum() / max(1, preds.num_images)
         masked = f"masked acc@1 {m1:.2f}% ({len(ds.get('class_subset', []))} classes)  "
     print(f"{preds.qualname}: {masked}acc@1 {acc1:.2f}%  acc@5 {acc5:.2f}%  "
-          f"({preds.num_images:,} images, {scope}"
+          f"({count(preds.num_images, 'image')}, {scope}"
           + (f"; {len(bad)} unreadable, counted wrong" if bad else "") + f")  -> {final}", flush=True)
     for image, reason in bad:
         opt.log(f"  unreadable: {image}: {reason}")

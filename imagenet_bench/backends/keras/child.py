@@ -50,8 +50,12 @@ def _load_triton_before_tensorflow() -> None:
 
 _load_triton_before_tensorflow()
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+from imagenet_bench.backends.keras.quiet import import_quietly, quiet_python_loggers  # noqa: E402
+
+with import_quietly():  # TF/absl start-up lines off the terminal unless --debug
+    import keras  # noqa: E402
+    import tensorflow as tf  # noqa: E402
+quiet_python_loggers(tf)
 
 from imagenet_bench.models import keras_weights  # noqa: E402
 from imagenet_bench.data import pixels  # noqa: E402
