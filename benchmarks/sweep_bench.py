@@ -47,7 +47,6 @@ def cli(*args) -> float:
 
 def decode_pass(val: str, model: str) -> float:
     """Seconds to decode + resize + crop every image once with the model's DataLoader (no model)."""
-    sys.path.insert(0, ROOT)
     from imagenet_bench.models import libraries
     from imagenet_bench.data import datasets
     from imagenet_bench.sweep import plan as plans
