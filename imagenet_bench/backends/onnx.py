@@ -23,13 +23,13 @@ the torch backend.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from typing import Iterator, List, Sequence, Tuple
 
 import numpy as np
 import torch
 
+from imagenet_bench.backends.exported import ExportedRuntime
 from imagenet_bench.cache.atomic import atomic_path, file_sha256
 from imagenet_bench.errors import BenchError
 
@@ -108,7 +108,7 @@ def quantize_int8(fp32_path: str, path: str, calibration: Iterator[np.ndarray]) 
             _remove(pre)
 
 
-class OnnxBackend:
+class OnnxBackend(ExportedRuntime):
     """A torch model exported to ONNX (optionally int8), run by ONNX Runtime; pixels from ``base``."""
 
     def __init__(self, base, config, out_dir: str, int8: bool = False,
@@ -118,14 +118,9 @@ class OnnxBackend:
         require_onnx()
         import onnx
         import onnxruntime as ort
-        if int8 and not calibration:
-            raise BenchError(f"{config.model_id}: int8 quantization needs calibration images. Fix: "
-                             f"--calibration-split N with N >= 1")
-        self.base, self.config, self.batch_size = base, config, base.batch_size
         ids = [i for i, _ in calibration]
-        key = json.dumps([base.provenance(), ids if int8 else []], sort_keys=True)
-        stem = os.path.join(out_dir, f"{config.model_id.file_stem}.{hashlib.sha256(key.encode()).hexdigest()[:8]}")
-        os.makedirs(out_dir, exist_ok=True)
+        super().__init__(base, config, int8, ids)
+        stem = self.file_stem(out_dir, ids if int8 else [])
         fp32_path = stem + ".fp32.onnx"
         if not os.path.exists(fp32_path):
             export(base.module, fp32_path, base.recipe.crop)
@@ -144,25 +139,9 @@ class OnnxBackend:
                        onnx_sha256=file_sha256(self.path))
         self._runtime = runtime
 
-    def provenance(self) -> dict:
-        """The torch provenance of the weights and pixels, plus the runtime and (int8) calibration."""
-        prov = self.base.provenance()
-        prov.update(self._runtime)
-        return prov
-
-    def preprocess(self, path: str) -> np.ndarray:
-        """Decode, resize and crop one image, as the torch backend does."""
-        return self.base.preprocess(path)
-
-    def batches(self, jobs):
-        """The torch backend's DataLoader batches."""
-        return self.base.batches(jobs)
-
-    def predict(self, inputs) -> np.ndarray:
-        """Softmax probabilities (n, 1000) float32 from ONNX Runtime."""
-        x = self.base.network_input(inputs).cpu().numpy()
-        logits = self.session.run(None, {INPUT_NAME: np.ascontiguousarray(x)})[0]
-        return torch.softmax(torch.from_numpy(np.asarray(logits, np.float32)), dim=1).numpy()
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """ONNX Runtime's logits for the input batch."""
+        return self.session.run(None, {INPUT_NAME: x})[0]
 
 
 def _remove(path: str) -> None:

@@ -25,9 +25,7 @@ model. Softmax is taken by torch, as in the torch backend.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
-import json
 import os
 import shutil
 import tempfile
@@ -36,6 +34,7 @@ from typing import Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from imagenet_bench.backends.exported import ExportedRuntime
 from imagenet_bench.backends.onnx import calibration_batches, calibration_record
 from imagenet_bench.cache.atomic import file_sha256
 from imagenet_bench.errors import BenchError
@@ -76,7 +75,7 @@ def convert(module: torch.nn.Module, size: int):
     return model
 
 
-class OpenVinoBackend:
+class OpenVinoBackend(ExportedRuntime):
     """A torch model converted to OpenVINO (f32, default precision or NNCF int8); pixels from ``base``."""
 
     def __init__(self, base, config, out_dir: str, variant: str,
@@ -88,14 +87,9 @@ class OpenVinoBackend:
             raise BenchError(f"{config.model_id}: {reason}")
         import openvino as ov
         kind, hint = KINDS[variant]
-        if kind == "int8" and not calibration:
-            raise BenchError(f"{config.model_id}: int8 quantization needs calibration images. Fix: "
-                             f"--calibration-split N with N >= 1")
-        self.base, self.config, self.batch_size = base, config, base.batch_size
         ids = [i for i, _ in calibration] if kind == "int8" else []
-        key = json.dumps([base.provenance(), ids], sort_keys=True)
-        stem = os.path.join(out_dir, f"{config.model_id.file_stem}.{hashlib.sha256(key.encode()).hexdigest()[:8]}")
-        os.makedirs(out_dir, exist_ok=True)
+        super().__init__(base, config, kind == "int8", ids)
+        stem = self.file_stem(out_dir, ids)
         folder = f"{stem}.{kind}.ov"
         if not os.path.isdir(folder):
             ov_model = convert(base.module, base.recipe.crop)
@@ -126,23 +120,6 @@ class OpenVinoBackend:
         return nncf.quantize(ov_model, nncf.Dataset(items), preset=nncf.QuantizationPreset.PERFORMANCE,
                              subset_size=len(items), fast_bias_correction=True)
 
-    def provenance(self) -> dict:
-        """The torch provenance of the weights and pixels, plus the runtime, its precision and
-        (int8) the calibration."""
-        prov = self.base.provenance()
-        prov.update(self._runtime)
-        return prov
-
-    def preprocess(self, path: str) -> np.ndarray:
-        """Decode, resize and crop one image, as the torch backend does."""
-        return self.base.preprocess(path)
-
-    def batches(self, jobs):
-        """The torch backend's DataLoader batches."""
-        return self.base.batches(jobs)
-
-    def predict(self, inputs) -> np.ndarray:
-        """Softmax probabilities (n, 1000) float32 from the compiled OpenVINO model."""
-        x = np.ascontiguousarray(self.base.network_input(inputs).cpu().numpy())
-        logits = self.compiled(x)[0]
-        return torch.softmax(torch.from_numpy(np.asarray(logits, np.float32)), dim=1).numpy()
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        """The compiled OpenVINO model's logits for the input batch."""
+        return self.compiled(x)[0]
