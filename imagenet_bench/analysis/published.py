@@ -68,31 +68,31 @@ def figure(model: str, dataset: str = VAL) -> Figure:
     if spec is None:
         return _none("not in the registry: no published figure")
     if dataset == VAL:
-        if spec.published_acc1 is None:
-            return _none(f"{spec.qualname} has no published figure in the registry")
-        return Figure(spec.published_acc1, spec.published_acc5, spec.entry.source or "", "")
+        if spec.entry.published_top1 is None:
+            return _none(f"{spec.id} has no published figure in the registry")
+        return Figure(spec.entry.published_top1, spec.entry.published_top5, spec.entry.source or "", "")
     table = TIMM_TABLES.get(dataset)
     if table is None:
         return _none(f"no published figure on {dataset}: timm's results tables cover "
                      f"{', '.join(d for d in TIMM_TABLES if d != VAL)} only")
-    if spec.framework != "timm":
-        lib = _PUBLISHES_VAL_ONLY.get(spec.framework, spec.framework)
+    if spec.id.framework != "timm":
+        lib = _PUBLISHES_VAL_ONLY.get(spec.id.framework, spec.id.framework)
         return _none(f"no published figure on {dataset}: {lib} publishes ImageNet-val figures only")
     row = _timm_row(spec)
     if row is None:
         return _none(f"no published figure on {dataset}: timm's tables have no row of "
-                     f"{spec.qualname} at the setting of its val figure")
+                     f"{spec.id} at the setting of its val figure")
     top1, top5 = row.top[table]
     if top1 is None:
         return _none(f"no published figure on {dataset}: timm's "
-                     f"{timm_results.DATASETS[table]} has no row of {spec.qualname}")
+                     f"{timm_results.DATASETS[table]} has no row of {spec.id}")
     return Figure(top1, top5, timm_results.describe(row, table), "")
 
 
 def _timm_row(spec: registry.ModelSpec) -> Optional[timm_results.Row]:
     """timm's row of the setting its published val figure (the registry's) was measured at."""
-    for row in timm_results.rows(spec.qualname):
-        if row.img_size == spec.input_size and row.top["imagenet"][0] == spec.published_acc1:
+    for row in timm_results.rows(str(spec.id)):
+        if row.img_size == spec.entry.input_size and row.top["imagenet"][0] == spec.entry.published_top1:
             return row
     return None
 
@@ -159,7 +159,7 @@ def likely_reasons(row: Dict, preds, spec: registry.ModelSpec, full_images: int 
         if s in SETTING_REASONS:
             reasons.append(SETTING_REASONS[s])
         elif s.startswith("ckpt-"):
-            reasons.append(f"weights from a checkpoint file ({s}), not {spec.weights}")
+            reasons.append(f"weights from a checkpoint file ({s}), not {spec.id.tag}")
     diff = recipe_difference(preds, spec)
     if diff:
         reasons.append(diff)
