@@ -96,7 +96,8 @@ class ModelSpec:
                                  f"pipeline and exists for its 34 models only "
                                  f"(see `imagenet-bench models`); use --resize/--crop/"
                                  f"--interpolation for another recipe")
-            return recipes.legacy2019(self.id.framework, self.study.legacy_resize,
+            pipeline = libraries.get(self.id.framework).capabilities.legacy2019
+            return recipes.legacy2019(pipeline, self.study.legacy_resize,
                                       int(self.entry.input_size), ref.normalization)
         raise InputError(f"unknown preprocessing mode {mode!r}; choose one of "
                          f"{', '.join(PREPROCESS_MODES)}")

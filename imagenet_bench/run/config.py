@@ -108,7 +108,7 @@ def _refuse_unhonoured(lib, mid, *, preprocess, overrides, weights, checkpoint, 
         raise InputError(f"{mid}: {why.get('recipe', f'{name} models run their own transform')}; "
                          f"--preprocess and --resize/--crop/--interpolation/--mean/--std are not "
                          f"applied to them. Fix: leave those options out")
-    if preprocess == LEGACY and not caps.legacy2019:
+    if preprocess == LEGACY and caps.legacy2019 is None:
         raise InputError(f"{mid}: --preprocess legacy2019 is not offered by the {name} library. "
                          f"Fix: leave --preprocess out")
     if weights is not None and weights.lower() in NO_WEIGHTS and not caps.random_weights:
