@@ -104,7 +104,7 @@ def family_pairs(preds: Sequence) -> Tuple[List[Tuple[object, object]], List[str
             by_base.setdefault(str(mid.base), []).append((mid.settings, p))
     pairs, absent = [], []
     for keras_spec, torch_spec in registry.paired_families():
-        ks, ts = by_base.get(keras_spec.qualname, []), by_base.get(torch_spec.qualname, [])
+        ks, ts = by_base.get(str(keras_spec.id), []), by_base.get(str(torch_spec.id), [])
         combos = [(kset, tset, k, t) for kset, k in ks for tset, t in ts if k.fingerprint == t.fingerprint]
         same = [c for c in combos if c[0] == c[1]]
         best: Dict[Tuple, Tuple] = {}
@@ -117,7 +117,7 @@ def family_pairs(preds: Sequence) -> Tuple[List[Tuple[object, object]], List[str
         elif ks and ts:  # both present but never on the same images: say so loudly
             check_same_images(ks[0][1], ts[0][1])
         else:
-            absent.append(f"{keras_spec.qualname} vs {torch_spec.qualname}")
+            absent.append(f"{keras_spec.id} vs {torch_spec.id}")
     return pairs, absent
 
 

@@ -292,7 +292,7 @@ def from_spec(spec, weights: Optional[str] = None, preprocess: str = "reference"
     """A backend for a registry spec (tests, benchmarks, ``verify``): :func:`from_config` of
     ``run.config.build`` with these options. ``weights``: 'none' for random weights."""
     from imagenet_bench.run import config as run_config
-    cfg = run_config.build(spec.qualname, "torch", weights=weights, checkpoint=checkpoint,
+    cfg = run_config.build(str(spec.id), "torch", weights=weights, checkpoint=checkpoint,
                            preprocess=preprocess, amp="auto" if amp is True else amp, **kw)
     return from_config(cfg)
 

@@ -74,12 +74,12 @@ def _backend(args, spec):
     from imagenet_bench.models import libraries
     from imagenet_bench.run import config as run_config
 
-    lib = libraries.get(spec.framework)
+    lib = libraries.get(spec.id.framework)
     if lib.in_process is None:
         raise InputError(f"verify {args.check}: the {lib.name} library has no in-process backend")
     resources = dict(device="cpu", batch_size=getattr(args, "batch_size", None), workers=0) \
         if lib.capabilities.batching else {}
-    cfg = run_config.build(spec.qualname, lib.name, weights=args.weights,
+    cfg = run_config.build(str(spec.id), lib.name, weights=args.weights,
                            checkpoint=getattr(args, "checkpoint", None), preprocess=args.preprocess,
                            **resources)
     return lib.import_adapter(lib.in_process)(cfg)
@@ -100,7 +100,7 @@ def run(args) -> int:
     backend = _backend(args, spec)
     images = ((valset.image_ids[r], backend.preprocess(valset.paths[r])) for r in rows)
     try:
-        print(f"verify {args.check}: {spec.qualname} ({backend.config.model_id}), {len(rows)} of "
+        print(f"verify {args.check}: {spec.id} ({backend.config.model_id}), {len(rows)} of "
               f"{valset.num_images} images of {valset.root}")
         if args.check == "drift":
             # backend.predict on a batch of one is exactly what `predict` runs per image

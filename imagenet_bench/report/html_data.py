@@ -10,7 +10,8 @@ returns a :class:`Document`:
   likely reason of ``score --published`` (:func:`analysis.published.compare_to_published`),
   plus params/GFLOPs from the catalog and images/s from the cache's ``timing``;
 * ``robustness``: :func:`analysis.robustness.build` over the same caches;
-* ``pairs``: :func:`analysis.compare.family_pairs` and ``compare_predictions``;
+* ``pairs``: :func:`analysis.compare.family_pairs` and ``compare_predictions``, plus
+  ``ids``: the (keras, torch) ``ModelId`` pair;
 * ``skipped``: every file that could not be scored and why (incomplete, damaged,
   over another image list of its test set, a second copy) -- never dropped;
 * ``header``: tool version, library versions found in the caches, the test
@@ -188,8 +189,8 @@ def _pairs(preds: Sequence[cache.Predictions], notes: List[str],
     except BenchError as e:
         notes.append(f"Keras-vs-PyTorch pairs: {e}")
         return []
-    return [dict(compare.compare_predictions(a, b, protocol=protocol), test_set=datasets.name_of(a))
-            for a, b in pairs]
+    return [dict(compare.compare_predictions(a, b, protocol=protocol), test_set=datasets.name_of(a),
+                 ids=(a.model_id, b.model_id)) for a, b in pairs]
 
 
 def _robustness(preds: Sequence[cache.Predictions], notes: List[str],

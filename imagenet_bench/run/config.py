@@ -108,7 +108,7 @@ def _refuse_unhonoured(lib, mid, *, preprocess, overrides, weights, checkpoint, 
         raise InputError(f"{mid}: {why.get('recipe', f'{name} models run their own transform')}; "
                          f"--preprocess and --resize/--crop/--interpolation/--mean/--std are not "
                          f"applied to them. Fix: leave those options out")
-    if preprocess == LEGACY and not caps.legacy2019:
+    if preprocess == LEGACY and caps.legacy2019 is None:
         raise InputError(f"{mid}: --preprocess legacy2019 is not offered by the {name} library. "
                          f"Fix: leave --preprocess out")
     if weights is not None and weights.lower() in NO_WEIGHTS and not caps.random_weights:
@@ -206,8 +206,8 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
                                     crop_pct=crop_pct, interpolation=interpolation, mean=mean, std=std)
     except ValueError as e:
         raise InputError(f"{mid}: {e}") from None
-    if caps.fixed_input_size and spec is not None and used.crop != spec.input_size:
-        raise InputError(f"--crop/--img-size/--preprocess: {mid} takes {spec.input_size}x{spec.input_size} "
+    if caps.fixed_input_size and spec is not None and used.crop != spec.entry.input_size:
+        raise InputError(f"--crop/--img-size/--preprocess: {mid} takes {spec.entry.input_size}x{spec.entry.input_size} "
                          f"inputs (its {framework} graph is built for that size); the recipe gives "
                          f"{used.crop}. Fix: leave --crop and --img-size out")
     if used != base:
