@@ -58,7 +58,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 def _common(p: argparse.ArgumentParser, frameworks) -> None:
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
     p.add_argument("--model", "-m", required=True, help="registry model name")
-    p.add_argument("--framework", choices=frameworks, default="keras", help="backend (default keras)")
+    p.add_argument("--framework", choices=frameworks, default=None,
+                   help="backend: the model name's framework prefix, else keras")
     p.add_argument("--n", type=int, default=200, help="number of images (200), evenly spaced")
     p.add_argument("--weights", help="keras: imagenet (default), none, or a .h5/.weights.h5 file; "
                                      "torch: a torchvision weights name or none")
@@ -85,12 +86,26 @@ def _backend(args, spec):
     return lib.import_adapter(lib.in_process)(cfg)
 
 
+def _check_framework(args) -> None:
+    """Fill in ``args.framework`` from the model name's prefix (else keras); refuse ``drift``
+    of a model of another library, naming the check that does apply."""
+    prefix = args.model.partition(":")[0].lower() if ":" in args.model else None
+    if args.framework is None:
+        args.framework = prefix or "keras"
+    if args.check == "drift" and args.framework != "keras":
+        raise InputError(f"verify drift -m {args.model}: drift fingerprints Keras variables "
+                         f"(batch-norm statistics included), so it checks Keras models only. "
+                         f"Fix: `imagenet-bench verify determinism -m {args.model} VAL_DIR`, or "
+                         f"drift of a Keras model, e.g. -m keras:ResNet50")
+
+
 def run(args) -> int:
     """Run the chosen check; print its report; 0 if it passed, 1 if it found a problem."""
     from imagenet_bench.data import datasets
     from imagenet_bench.backends.keras import verify as keras_verify
     from imagenet_bench.models import registry
 
+    _check_framework(args)
     try:
         spec = registry.get_model(args.model, args.framework)
     except KeyError as e:
