@@ -62,9 +62,9 @@ def _as_users(e: OSError, path: str, tmp: Optional[str]) -> OSError:
     if named is not None and not hidden:
         return e
     why = e.strerror or str(e)
-    if named is not None and os.path.abspath(str(named)) != os.path.dirname(os.path.abspath(path)) \
-            and os.path.abspath(path).startswith(os.path.abspath(str(named)) + os.sep):
-        why = f"{why} ({named} is in the way)"
+    if named is not None and os.path.abspath(path).startswith(os.path.abspath(str(named)) + os.sep):
+        why = (f"a file is in the way where a folder is needed: {named}"
+               if isinstance(e, (FileExistsError, NotADirectoryError)) else f"{why}: {named}")
     try:
         return type(e)(e.errno, why, path)
     except TypeError:  # an OSError subclass with another signature
