@@ -41,11 +41,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     sub.required = True
     d = sub.add_parser("drift", help="do any variables (incl. batch-norm statistics) change "
                                      "while predicting? (keras)", description=EXIT_STATUSES)
-    _common(d, frameworks=("keras",))
+    _common(d, "drift")
     d.set_defaults(func=run)
     t = sub.add_parser("determinism", help="one-at-a-time vs batched vs repeated outputs (keras, torch)",
                        description=EXIT_STATUSES)
-    _common(t, frameworks=("keras", "torch"))
+    _common(t, "determinism")
     t.add_argument("-b", "--batch-size", type=int, default=32, help="batch size of the batched run (32)")
     t.add_argument("--checkpoint", metavar="FILE",
                    help="torch: state_dict file to use instead of downloading the weights")
@@ -55,10 +55,23 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _common(p: argparse.ArgumentParser, frameworks) -> None:
+def offering(check: str) -> list:
+    """The model libraries that declare ``check`` among their ``verify_checks``, in listing order
+    (none while the plugins cannot be read: the command then reports why; --help never raises)."""
+    from imagenet_bench.errors import BenchError
+    from imagenet_bench.models import libraries
+    try:
+        libs = libraries.libraries()
+    except BenchError:
+        return []
+    return [lib.name for lib in libs if check in dict(lib.verify_checks)]
+
+
+def _common(p: argparse.ArgumentParser, check: str) -> None:
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
     p.add_argument("--model", "-m", required=True, help="registry model name")
-    p.add_argument("--framework", choices=frameworks, default="keras", help="backend (default keras)")
+    p.add_argument("--framework", choices=offering(check), default="keras",
+                   help="the model library whose in-process backend is checked (default keras)")
     p.add_argument("--n", type=int, default=200, help="number of images (200), evenly spaced")
     p.add_argument("--weights", help="keras: imagenet (default), none, or a .h5/.weights.h5 file; "
                                      "torch: a torchvision weights name or none")
@@ -66,6 +79,17 @@ def _common(p: argparse.ArgumentParser, frameworks) -> None:
                    help="preprocessing recipe (reference)")
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit")
     add_dataset_arg(p)
+
+
+def _check(args, spec):
+    """The ``verify`` check of ``spec``'s library (``Library.verify_checks``), imported now."""
+    from imagenet_bench.models import libraries
+    lib = libraries.get(spec.id.framework)
+    target = dict(lib.verify_checks).get(args.check)
+    if target is None:
+        raise InputError(f"verify {args.check}: the {lib.name} library does not offer it. Fix: "
+                         f"--framework {' or '.join(offering(args.check))}")
+    return lib.import_adapter(target)
 
 
 def _backend(args, spec):
@@ -88,13 +112,13 @@ def _backend(args, spec):
 def run(args) -> int:
     """Run the chosen check; print its report; 0 if it passed, 1 if it found a problem."""
     from imagenet_bench.data import datasets
-    from imagenet_bench.backends.keras import verify as keras_verify
     from imagenet_bench.models import registry
 
     try:
         spec = registry.get_model(args.model, args.framework)
     except KeyError as e:
         raise InputError(str(e.args[0])) from None
+    check = _check(args, spec)
     valset = datasets.discover(args.val_dir, args.dataset, devkit=args.devkit)
     rows = datasets.spaced_rows(valset.num_images, args.n)
     backend = _backend(args, spec)
@@ -102,15 +126,8 @@ def run(args) -> int:
     try:
         print(f"verify {args.check}: {spec.id} ({backend.config.model_id}), {len(rows)} of "
               f"{valset.num_images} images of {valset.root}")
-        if args.check == "drift":
-            # backend.predict on a batch of one is exactly what `predict` runs per image
-            report = keras_verify.drift(backend.keras_model, backend.predict,
-                                        (px[None] for _, px in images))
-            failed = report.moved
-        else:
-            one, batch = keras_verify.backend_functions(backend)
-            report = keras_verify.determinism(one, batch, images, batch_size=args.batch_size)
-            failed = not report.ok
+        report = check(backend, images, batch_size=getattr(args, "batch_size", None) or 1)
+        failed = report.failed
     finally:
         if hasattr(backend, "close"):
             backend.close()
