@@ -195,6 +195,8 @@ def compare_to_published(row: Dict, preds, margin: float = DEFAULT_MARGIN,
     """
     dataset = row.get("test_set", VAL)
     fig = figure(preds.qualname, dataset)
+    if dataset in MASKED and row.get("protocol") == "unmasked":  # scored unmasked: not comparable
+        fig = _none(row.get("published_note") or f"{dataset}'s published figure is masked")
     spec = _spec(preds)
     if spec is None or fig.top1 is None:
         return {"published_acc5": None, "delta_acc5": None, "below_published": None,

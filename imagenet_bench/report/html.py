@@ -30,9 +30,9 @@ COLUMNS: List[Dict] = [dict(key=k, header=h, kind=kind, decimals=d, visible=v, s
     ("framework", "framework", "text", 0, True, False),
     ("test_set", "test set", "text", 0, True, False),
     ("images", "images", "int", 0, True, False),
-    ("acc1", "top-1 % [95% CI]", "acc", 2, True, False),
-    ("acc5", "top-5 % [95% CI]", "acc", 2, True, False),
-    ("masked_acc1", "masked top-1 % (A/R)", "acc", 2, True, False),
+    ("acc1", "top-1 % [95% CI] (A/R: masked to 200 classes)", "acc", 2, True, False),
+    ("acc5", "top-5 % [95% CI] (A/R: masked)", "acc", 2, True, False),
+    ("unmasked_acc1", "unmasked top-1 % (A/R, 1,000 classes)", "num", 2, True, False),
     ("published_acc1", "published top-1", "num", 2, True, False),
     ("delta_acc1", "Δ top-1", "num", 2, True, True),
     ("published_acc5", "published top-5", "num", 2, False, False),
@@ -47,8 +47,8 @@ COLUMNS: List[Dict] = [dict(key=k, header=h, kind=kind, decimals=d, visible=v, s
     ("missing", "unreadable", "int", 0, False, False),
     ("dataset", "dataset tag", "text", 0, False, False),
 )]
-ROW_KEYS = [c["key"] for c in COLUMNS] + [f"{k}_{e}" for k in ("acc1", "acc5", "masked_acc1")
-                                         for e in ("low", "high")]
+ROW_KEYS = [c["key"] for c in COLUMNS] + ["masked_acc1"] + [
+    f"{k}_{e}" for k in ("acc1", "acc5", "masked_acc1") for e in ("low", "high")]
 OTHER_COLOR = "#8e6c8a"  # a library that declares no colour (Library.color)
 SET_SYMBOLS = ["circle", "square", "diamond", "triangle-up", "cross", "triangle-down", "star"]
 MAX_ERROR_BARS = 300  # above this many points the intervals are in the hover label only
@@ -318,9 +318,13 @@ def render(doc: Document) -> str:
     _, offline = _plotly()
     figs = figures(doc)
     rows = [{k: _plain(r.get(k)) for k in ROW_KEYS if r.get(k) is not None} for r in doc.rows]
-    has_masked = any("masked_acc1" in r for r in rows)
-    columns = [dict(c, visible=c["visible"] and (c["key"] != "masked_acc1" or has_masked))
+    has_masked = any("unmasked_acc1" in r for r in rows)
+    columns = [dict(c, visible=c["visible"] and (c["key"] != "unmasked_acc1" or has_masked))
                for c in COLUMNS]
+    if doc.header.get("protocol") == "unmasked":  # A/R scored over the 1,000 classes: say so
+        columns = [dict(c, header=c["header"].replace("(A/R: masked to 200 classes)",
+                                                      "(A/R: unmasked, --protocol unmasked)")
+                        .replace("(A/R: masked)", "(A/R: unmasked)")) for c in columns]
     plots = [{"id": f["id"], "points": f["points"], "figure": json.loads(f["figure"].to_json())}
              for f in figs]
     data = {"rows": rows, "columns": columns,
