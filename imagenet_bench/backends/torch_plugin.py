@@ -25,6 +25,7 @@ LIBRARY = Library(
     variants="imagenet_bench.backends.torch_variants:TorchVariants",
     auto_amp="imagenet_bench.backends.torch:auto_amp",
     in_process="imagenet_bench.backends.torch:from_config",
+    verify_checks=(("determinism", "imagenet_bench.backends.determinism:check"),),
     publisher="torchvision",
     color="#e4572e",
 )

@@ -81,6 +81,9 @@ class Library:
     order: int = 100  # listing and lookup order (lower first)
     variants: Optional[str] = None  # "module:Class" of its `verify variants` rows (imported lazily)
     in_process: Optional[str] = None  # "module:callable" of an in-process backend for `verify`
+    #: the `verify` checks it offers on that backend: (check, "module:callable(backend, examples,
+    #: batch_size) -> report" with lines(), failed, inconclusive), e.g. ("determinism", ...)
+    verify_checks: Tuple[Tuple[str, str], ...] = ()
     auto_amp: Optional[str] = None  # "module:callable(device) -> dtype" for --amp alone
     color: str = ""  # CSS colour of its models in the HTML report's plots; "" = the report's other
     publisher: str = ""  # who publishes its catalog's figures, in messages ("torchvision"); "" = name

@@ -29,6 +29,8 @@ LIBRARY = Library(
     order=20,
     variants="imagenet_bench.backends.keras.variants:KerasVariants",
     in_process="imagenet_bench.backends.keras.child:from_config",
+    verify_checks=(("drift", "imagenet_bench.backends.keras.verify:check_drift"),
+                   ("determinism", "imagenet_bench.backends.determinism:check")),
     publisher="keras.applications",
     color="#2e86ab",
 )
