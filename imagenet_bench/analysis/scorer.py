@@ -57,9 +57,9 @@ def load_predictions(directory: str, allow_mixed: bool = False,
             raise InputError(f"{directory}: the shipped 2019 outputs are not here (this "
                              f"imagenet_bench is not installed from a checkout of the repository). "
                              f"Fix: pip install -e . in a clone, or pass --precomputed DIR")
-        raise InputError(f"{directory}: no such directory. Fix: pass the folder holding the "
-                         f".npz caches (default output of `imagenet-bench predict`: "
-                         f"{locations.RUNS_DIR}/)")
+        raise InputError(f"{directory}: no such directory. Fix: pass --precomputed DIR, the "
+                         f"folder holding the .npz caches (`imagenet-bench predict` writes them "
+                         f"to {locations.RUNS_DIR}/ unless given -o DIR)")
     found = folder.load_folder(directory, use_index=use_index, verify=verify, skip_bad=skip_bad)
     preds = Loaded(upgrade_identity(p) for p in found.preds)
     preds.skipped = found.skipped

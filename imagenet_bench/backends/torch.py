@@ -274,7 +274,7 @@ def from_config(config, **numerics) -> TorchBackend:
         module = load_factory(config.factory)
         prov = {"weights": f"factory {config.factory}"}
         if config.checkpoint:
-            _apply_state_dict(module, config.checkpoint)
+            prov.update(_apply_state_dict(module, config.checkpoint))
             prov["weights_sha256"] = file_sha256(config.checkpoint)
         builder = config.factory
     else:

@@ -70,8 +70,9 @@ def offering(check: str) -> list:
 def _common(p: argparse.ArgumentParser, check: str) -> None:
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
     p.add_argument("--model", "-m", required=True, help="registry model name")
-    p.add_argument("--framework", choices=offering(check), default="keras",
-                   help="the model library whose in-process backend is checked (default keras)")
+    p.add_argument("--framework", choices=offering(check), default=None,
+                   help="the model library whose in-process backend is checked (default: the "
+                        "model name's framework prefix, else keras)")
     p.add_argument("--n", type=int, default=200, help="number of images (200), evenly spaced")
     p.add_argument("--weights", help="keras: imagenet (default), none, or a .h5/.weights.h5 file; "
                                      "torch: a torchvision weights name or none")
@@ -109,11 +110,28 @@ def _backend(args, spec):
     return lib.import_adapter(lib.in_process)(cfg)
 
 
+def _check_framework(args) -> None:
+    """Fill in ``args.framework`` from the model name's prefix (else keras); refuse a check the
+    model's library does not offer, naming the check that does apply."""
+    prefix = args.model.partition(":")[0].lower() if ":" in args.model else None
+    if args.framework is None:
+        args.framework = prefix or "keras"
+    have = offering(args.check)
+    if have and args.framework not in have:
+        others = [c for c in ("determinism", "drift") if c != args.check and args.framework in offering(c)]
+        fix = (f"`imagenet-bench verify {others[0]} -m {args.model} VAL_DIR`, or "
+               if others else "")
+        raise InputError(f"verify {args.check} -m {args.model}: the {args.framework} library does "
+                         f"not offer this check (it is offered for {' and '.join(have)}). Fix: "
+                         f"{fix}a model of {' or '.join(have)}, e.g. -m keras:ResNet50")
+
+
 def run(args) -> int:
     """Run the chosen check; print its report; 0 if it passed, 1 if it found a problem."""
     from imagenet_bench.data import datasets
     from imagenet_bench.models import registry
 
+    _check_framework(args)
     try:
         spec = registry.get_model(args.model, args.framework)
     except KeyError as e:

@@ -137,6 +137,22 @@ def _refuse_unhonoured(lib, mid, *, preprocess, overrides, weights, checkpoint, 
                          f"{', '.join(caps.devices)} (cuda:N picks one GPU)")
 
 
+def _custom_id(name: Optional[str]) -> ModelId:
+    """The id ``custom:NAME`` of ``--name NAME``; an error showing the form ``--name`` takes."""
+    form = ("Fix: give a plain name of letters, digits, '_' and '-', optionally with a .TAG "
+            "(e.g. --name my_resnet or --name my_resnet.epoch10); the model's id is custom:NAME")
+    text = (name or "").strip()
+    if ":" in text or "+" in text:
+        raise InputError(f"--name {name!r}: {'a framework prefix' if ':' in text else 'a +setting'} "
+                         f"has no place in --name (the framework is custom; settings come from "
+                         f"the options). {form}")
+    try:
+        _, arch, tag, _ = parse(text, CUSTOM)
+    except (IdentityError, ValueError):
+        raise InputError(f"--name {name!r} is not a model name. {form}") from None
+    return ModelId(CUSTOM, arch, tag, ())
+
+
 def build(name: Optional[str], framework: Optional[str] = None, *, weights: Optional[str] = None,
           checkpoint: Optional[str] = None, preprocess: Optional[str] = None,
           resize: Optional[int] = None, crop: Optional[int] = None,
@@ -161,11 +177,7 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
             lib = libraries.for_factory(framework)
         except BenchError as e:
             raise InputError(str(e)) from None
-        try:
-            _, arch, tag, settings = parse(name or "", CUSTOM)
-            mid = ModelId(CUSTOM, arch, tag, ())
-        except (IdentityError, ValueError) as e:
-            raise InputError(f"--name {name!r}: {e}") from None
+        mid, settings = _custom_id(name), ()
     else:
         mid, entry = registry.resolve(name, framework)
         lib = libraries.get(mid.framework)
