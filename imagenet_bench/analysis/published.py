@@ -17,7 +17,9 @@ measured top-1 is more than ``margin`` percentage points below the published
 top-1. The likely reason is read from what the cache records — preprocessing
 recipe, weights, image count, unreadable images. A flagged model whose cache
 records nothing that explains the gap says so (with the library versions
-that made it) rather than guess.
+that made it) rather than guess. A ``+test-size`` cache of a timm tag is
+measured against timm's row at the tag's ``test_input_size``/``test_crop_pct``,
+on every set (val included), and its recipe against that test-time recipe.
 """
 from __future__ import annotations
 
@@ -67,6 +69,9 @@ def figure(model: str, dataset: str = VAL) -> Figure:
     spec = registry.spec_of(model)
     if spec is None:
         return _none("not in the registry: no published figure")
+    test_size = _test_size(model)
+    if test_size:
+        return _test_size_figure(spec, dataset)
     if dataset == VAL:
         if spec.published_acc1 is None:
             return _none(f"{spec.qualname} has no published figure in the registry")
@@ -86,6 +91,30 @@ def figure(model: str, dataset: str = VAL) -> Figure:
     if top1 is None:
         return _none(f"no published figure on {dataset}: timm's "
                      f"{timm_results.DATASETS[table]} has no row of {spec.qualname}")
+    return Figure(top1, top5, timm_results.describe(row, table), "")
+
+
+def _test_size(model) -> bool:
+    """Whether the canonical id ``model`` (string or ModelId) asks for ``+test-size``."""
+    mid = registry.identity_of(model) if isinstance(model, str) else model
+    return mid is not None and recipes.TEST_SIZE in mid.settings
+
+
+def _test_size_figure(spec: registry.ModelSpec, dataset: str) -> Figure:
+    """timm's published row of ``spec`` at its test_input_size/test_crop_pct, on ``dataset``."""
+    table = TIMM_TABLES.get(dataset)
+    size, pct = spec.entry.test_input_size, spec.entry.test_crop_pct
+    if table is None:
+        return _none(f"no published figure on {dataset}: timm's results tables cover "
+                     f"{', '.join(TIMM_TABLES)} only")
+    if size is None:
+        return _none(f"{spec.qualname} has no test size in the registry")
+    row = timm_results.find(spec.qualname, size, pct)
+    top1, top5 = row.top[table] if row is not None else (None, None)
+    if top1 is None:
+        return _none(f"no published figure on {dataset} at the test size: timm's "
+                     f"{timm_results.DATASETS[table]} has no row of {spec.qualname} at img_size "
+                     f"{size}, crop_pct {pct:.3f}")
     return Figure(top1, top5, timm_results.describe(row, table), "")
 
 
@@ -133,7 +162,8 @@ def recipe_difference(preds, spec: registry.ModelSpec) -> str:
     used = preds.provenance.get("preprocessing")
     if not isinstance(used, dict):
         return f"preprocessing not recorded as a recipe ({used!r})" if used else ""
-    ref = spec.recipe("reference").as_dict()
+    ref = ((_test_size(preds.model_id) and recipes.test_size(spec.entry))
+           or spec.recipe("reference")).as_dict()
     filled = dict(ref)  # what the cache does not record is taken as the reference's
     if {"crop_mode", "squash"} & set(used):
         filled.pop("crop_mode", None)
