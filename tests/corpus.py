@@ -775,7 +775,7 @@ def output_under_a_file(root: Path) -> Setup:
     (root / "f.txt").write_text("x")
     return Setup(argv=["score", "--precomputed", str(d), "-o", str(root / "f.txt" / "t.csv")],
                  protect=[root / "f.txt", *protected(d)],
-                 messages=[r"f.txt: a file is in the way where a folder is needed. Fix:"])
+                 messages=[r"f.txt/t.csv: a file is in the way where a folder is needed: \S*f.txt. Fix:"])
 
 
 @case("option", "refused")

@@ -23,7 +23,7 @@ from imagenet_bench.data import real_labels
 from imagenet_bench.models import registry
 from imagenet_bench.analysis import stats
 from imagenet_bench.errors import BenchError
-from imagenet_bench.analysis.scorer import correct
+from imagenet_bench.analysis.scorer import DEFAULT_PROTOCOL, has_subset, protocol_correct
 
 
 class CompareError(BenchError, ValueError):
@@ -104,7 +104,7 @@ def family_pairs(preds: Sequence) -> Tuple[List[Tuple[object, object]], List[str
             by_base.setdefault(str(mid.base), []).append((mid.settings, p))
     pairs, absent = [], []
     for keras_spec, torch_spec in registry.paired_families():
-        ks, ts = by_base.get(keras_spec.qualname, []), by_base.get(torch_spec.qualname, [])
+        ks, ts = by_base.get(str(keras_spec.id), []), by_base.get(str(torch_spec.id), [])
         combos = [(kset, tset, k, t) for kset, k in ks for tset, t in ts if k.fingerprint == t.fingerprint]
         same = [c for c in combos if c[0] == c[1]]
         best: Dict[Tuple, Tuple] = {}
@@ -117,7 +117,7 @@ def family_pairs(preds: Sequence) -> Tuple[List[Tuple[object, object]], List[str
         elif ks and ts:  # both present but never on the same images: say so loudly
             check_same_images(ks[0][1], ts[0][1])
         else:
-            absent.append(f"{keras_spec.qualname} vs {torch_spec.qualname}")
+            absent.append(f"{keras_spec.id} vs {torch_spec.id}")
     return pairs, absent
 
 
@@ -157,10 +157,11 @@ def find_model(preds: Sequence, name: str):
     return hits[0]
 
 
-def correctness(preds, labels: str = "original", k: int = 1):
+def correctness(preds, labels: str = "original", k: int = 1, protocol: str = DEFAULT_PROTOCOL):
     """Per-image correctness of ``preds`` at top-``k`` and the mask of images that count.
 
-    ``labels="original"``: the cache's labels, every image counts.
+    ``labels="original"``: the cache's labels, every image counts; ImageNet-A/-R caches
+    are scored under ``protocol`` (:data:`scorer.PROTOCOLS`, masked by default).
     ``labels="real"``: ReaL sets (Beyer et al. 2020); images with an empty set do not count.
     """
     if k not in (1, 5):
@@ -169,14 +170,19 @@ def correctness(preds, labels: str = "original", k: int = 1):
         return real_labels.real_correct(preds, k)
     if labels != "original":
         raise CompareError(f"--labels {labels!r}: choose 'original' or 'real'")
-    top1, top5 = correct(preds)
+    top1, top5 = protocol_correct(preds, protocol)
     return (top1 if k == 1 else top5), None
 
 
 def compare_predictions(a, b, labels: str = "original", k: int = 1,
-                        confidence: float = stats.DEFAULT_CONFIDENCE) -> Dict:
-    """The paired comparison row of predictions ``a`` and ``b`` (same images required)."""
+                        confidence: float = stats.DEFAULT_CONFIDENCE,
+                        protocol: str = DEFAULT_PROTOCOL) -> Dict:
+    """The paired comparison row of predictions ``a`` and ``b`` (same images required); a
+    row of ImageNet-A/-R caches carries the ``protocol`` it was scored under."""
     check_same_images(a, b)
-    correct_a, valid = correctness(a, labels, k)
-    correct_b, _ = correctness(b, labels, k)
-    return paired_row(a.qualname, correct_a, b.qualname, correct_b, valid, confidence)
+    correct_a, valid = correctness(a, labels, k, protocol)
+    correct_b, _ = correctness(b, labels, k, protocol)
+    row = paired_row(a.qualname, correct_a, b.qualname, correct_b, valid, confidence)
+    if labels == "original" and (has_subset(a) or has_subset(b)):
+        row["protocol"] = protocol
+    return row

@@ -76,8 +76,8 @@ def rows_for(image_ids: Sequence[str], fingerprint: str = "") -> Tuple[np.ndarra
         raise RealLabelsError(
             f"image {image_ids[int(bad[0])]!r} (row {int(bad[0])}) is not an official ImageNet "
             f"2012 validation file (ILSVRC2012_val_XXXXXXXX.JPEG, 1-50000), so it has no ReaL "
-            f"label. Fix: score with the original labels (--labels original), or run on images "
-            f"that keep their official file names")
+            f"label. Fix: leave out --labels real to score against the cache's own labels, or "
+            f"run on images that keep their official file names")
     sets = table[numbers - 1]
     has = (sets != _PAD).any(axis=1)
     if fingerprint:

@@ -120,7 +120,7 @@ def _test_size_recipe(lib, mid, spec) -> Recipe:
     if recipe is None:
         raise InputError(f"{mid}+{TEST_SIZE}: {mid} has no test size (its pretrained_cfg gives no "
                          f"test_input_size/test_crop_pct other than its input_size "
-                         f"{spec.input_size}). Fix: drop +{TEST_SIZE} from the name ({where})")
+                         f"{spec.entry.input_size}). Fix: drop +{TEST_SIZE} from the name ({where})")
     return recipe
 
 
@@ -133,7 +133,7 @@ def _refuse_unhonoured(lib, mid, *, preprocess, overrides, weights, checkpoint, 
         raise InputError(f"{mid}: {why.get('recipe', f'{name} models run their own transform')}; "
                          f"--preprocess and --resize/--crop/--interpolation/--mean/--std are not "
                          f"applied to them. Fix: leave those options out")
-    if preprocess == LEGACY and not caps.legacy2019:
+    if preprocess == LEGACY and caps.legacy2019 is None:
         raise InputError(f"{mid}: --preprocess legacy2019 is not offered by the {name} library. "
                          f"Fix: leave --preprocess out")
     if weights is not None and weights.lower() in NO_WEIGHTS and not caps.random_weights:
@@ -162,6 +162,22 @@ def _refuse_unhonoured(lib, mid, *, preprocess, overrides, weights, checkpoint, 
                          f"{', '.join(caps.devices)} (cuda:N picks one GPU)")
 
 
+def _custom_id(name: Optional[str]) -> ModelId:
+    """The id ``custom:NAME`` of ``--name NAME``; an error showing the form ``--name`` takes."""
+    form = ("Fix: give a plain name of letters, digits, '_' and '-', optionally with a .TAG "
+            "(e.g. --name my_resnet or --name my_resnet.epoch10); the model's id is custom:NAME")
+    text = (name or "").strip()
+    if ":" in text or "+" in text:
+        raise InputError(f"--name {name!r}: {'a framework prefix' if ':' in text else 'a +setting'} "
+                         f"has no place in --name (the framework is custom; settings come from "
+                         f"the options). {form}")
+    try:
+        _, arch, tag, _ = parse(text, CUSTOM)
+    except (IdentityError, ValueError):
+        raise InputError(f"--name {name!r} is not a model name. {form}") from None
+    return ModelId(CUSTOM, arch, tag, ())
+
+
 def build(name: Optional[str], framework: Optional[str] = None, *, weights: Optional[str] = None,
           checkpoint: Optional[str] = None, preprocess: Optional[str] = None,
           resize: Optional[int] = None, crop: Optional[int] = None,
@@ -186,11 +202,7 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
             lib = libraries.for_factory(framework)
         except BenchError as e:
             raise InputError(str(e)) from None
-        try:
-            _, arch, tag, settings = parse(name or "", CUSTOM)
-            mid = ModelId(CUSTOM, arch, tag, ())
-        except (IdentityError, ValueError) as e:
-            raise InputError(f"--name {name!r}: {e}") from None
+        mid, settings = _custom_id(name), ()
     else:
         mid, entry = registry.resolve(name, framework)
         lib = libraries.get(mid.framework)
@@ -234,8 +246,8 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
                                     crop_pct=crop_pct, interpolation=interpolation, mean=mean, std=std)
     except ValueError as e:
         raise InputError(f"{mid}: {e}") from None
-    if caps.fixed_input_size and spec is not None and used.crop != spec.input_size:
-        raise InputError(f"--crop/--img-size/--preprocess: {mid} takes {spec.input_size}x{spec.input_size} "
+    if caps.fixed_input_size and spec is not None and used.crop != spec.entry.input_size:
+        raise InputError(f"--crop/--img-size/--preprocess: {mid} takes {spec.entry.input_size}x{spec.entry.input_size} "
                          f"inputs (its {framework} graph is built for that size); the recipe gives "
                          f"{used.crop}. Fix: leave --crop and --img-size out")
     if used != base:
