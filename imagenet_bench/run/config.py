@@ -109,13 +109,13 @@ def _test_size_recipe(lib, mid, spec) -> Recipe:
     """The test-time recipe ``+test-size`` asks for; refused, naming the fix, for a library
     that does not declare it or an entry without a test size."""
     where = "`imagenet-bench models --test-size` lists the tags that have one"
-    if not lib.capabilities.test_size or spec is None:
+    if not lib.capabilities.test_size:
         able = [x.name for x in libraries.libraries() if x.capabilities.test_size]
         raise InputError(f"{mid}+{TEST_SIZE}: +{TEST_SIZE} runs a tag at the test_input_size/"
-                         f"test_crop_pct of its pretrained_cfg, which the "
-                         f"{'--model-factory' if spec is None else lib.name} models do not have "
-                         f"(offered by: {', '.join(able) or 'no installed library'}). Fix: drop "
-                         f"+{TEST_SIZE} from the name, or pick a tag that has one ({where})")
+                         f"test_crop_pct of its pretrained_cfg, which the {lib.name} models do "
+                         f"not have (offered by: {', '.join(able) or 'no installed library'}). "
+                         f"Fix: drop +{TEST_SIZE} from the name, or pick a tag that has one "
+                         f"({where})")
     recipe = recipes.test_size(spec.entry)
     if recipe is None:
         raise InputError(f"{mid}+{TEST_SIZE}: {mid} has no test size (its pretrained_cfg gives no "
@@ -238,7 +238,7 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
         base = spec.recipe(preprocess)
         if preprocess == LEGACY:
             mid = mid.with_settings(LEGACY)
-    if test_size:
+    if test_size:  # (a --model-factory name carries no settings: refused above)
         base = _test_size_recipe(lib, mid, spec)
         mid = mid.with_settings(TEST_SIZE)
     try:
