@@ -58,10 +58,11 @@ def _none(note: str) -> Figure:
     return Figure(None, None, "", note)
 
 
-def figure(model: str, dataset: str = VAL) -> Figure:
+def figure(model, dataset: str = VAL) -> Figure:
     """The published top-1/top-5 of ``model``'s base weights on ``dataset``, or why there is none.
 
-    ``model``: a canonical id (``timm:resnet18.a1_in1k+bf16`` -> its base weights);
+    ``model``: a cache's ``ModelId`` (a reader's), or a canonical id string (a table row's,
+    a plan's): ``timm:resnet18.a1_in1k+bf16`` -> its base weights;
     ``dataset``: a ``--dataset`` value or :data:`REAL`. Val: the registry's figure.
     Other sets: the table of that set in the results tables of the entry's library
     (``Library.results_tables``), in the row of the setting (image size, crop_pct) at
@@ -227,7 +228,7 @@ def compare_to_published(row: Dict, preds, margin: float = DEFAULT_MARGIN,
     carries the note why.
     """
     dataset = row.get("test_set", VAL)
-    fig = figure(preds.qualname, dataset)
+    fig = figure(preds.model_id, dataset)
     if dataset in MASKED and row.get("protocol") == "unmasked":  # scored unmasked: not comparable
         fig = _none(row.get("published_note") or f"{dataset}'s published figure is masked")
     spec = _spec(preds)

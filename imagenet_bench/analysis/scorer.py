@@ -310,7 +310,7 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
             "dataset": cache.dataset_tag(n, p.fingerprint, datasets.name_of(p)),
         }
         row["test_set"] = datasets.name_of(p)
-        fig = published.figure(p.qualname, row["test_set"])
+        fig = published.figure(p.model_id, row["test_set"])
         row["published_acc1"], row["published_note"] = fig.top1, fig.note
         if subset:  # ImageNet-A/R: acc1/acc5 follow the protocol; the other one is shown beside
             row["protocol"] = options.protocol

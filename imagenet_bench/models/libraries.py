@@ -186,6 +186,12 @@ def find(name: str) -> Optional[Library]:
     return _registry().get(name)
 
 
+def color(name: str, default: str) -> str:
+    """The colour the library ``name`` declares for its models in plots, else ``default``."""
+    lib = _registry().get(name)
+    return (lib.color if lib is not None else "") or default
+
+
 def for_factory(name: Optional[str] = None) -> Library:
     """The library that runs a ``--model-factory`` model: ``name`` if given (it must declare
     ``model_factory``), else the first library that does."""

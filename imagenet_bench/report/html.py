@@ -71,8 +71,7 @@ def _round(v, digits: int = 4):
 
 
 def _color(framework: str) -> str:
-    lib = libraries.find(framework)
-    return (lib.color if lib is not None else "") or OTHER_COLOR
+    return libraries.color(framework, OTHER_COLOR)
 
 
 def pareto_front(points: Sequence[Tuple[float, float]], cost_up: bool = True) -> List[Tuple[float, float]]:

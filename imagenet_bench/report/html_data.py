@@ -173,7 +173,7 @@ def score_rows(name: str, preds: Sequence[cache.Predictions], confidence: float 
         if row["published_acc1"] is None:
             row["likely_reason"] = row["published_note"]
         row["measured_acc1"] = published.measured(row, name)
-        spec = registry.spec_of(p.qualname)
+        spec = registry.spec_of(p.model_id)
         entry = spec.entry if spec else None
         row["params_m"] = entry.params / 1e6 if entry is not None and entry.params else None
         row["gflops"] = entry.gflops if entry is not None and entry.gflops else None
