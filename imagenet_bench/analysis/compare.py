@@ -30,6 +30,10 @@ class CompareError(BenchError, ValueError):
     """Two predictions cannot be compared; the message names both files and the fix."""
 
 
+class NoSuchModel(CompareError):
+    """No cache of the model a name designates; the message lists the ids present."""
+
+
 def paired_row(name_a: str, correct_a: np.ndarray, name_b: str, correct_b: np.ndarray,
                valid: Optional[np.ndarray] = None,
                confidence: float = stats.DEFAULT_CONFIDENCE) -> Dict:
@@ -121,35 +125,45 @@ def family_pairs(preds: Sequence) -> Tuple[List[Tuple[object, object]], List[str
     return pairs, absent
 
 
-def find_model(preds: Sequence, name: str):
-    """The predictions ``name`` designates; a clear error if absent or ambiguous.
+def resolve_name(preds: Sequence, name: str) -> str:
+    """The id (``qualname``) among ``preds`` that ``name`` designates, by the rules every
+    selector shares (``compare``, ``per-class``, ``robustness``); a clear error if absent or
+    ambiguous.
 
     ``name`` is any registry spelling (``keras:resnet50``, ``torch:inception_v3+legacy2019``)
     or a cache's exact id. Without settings, a name matches its plain run, or
-    the only run of those weights there is (a 2019 ``+legacy2019`` output).
+    the only run of those weights there is (a ``+random`` run, a 2019 ``+legacy2019`` output).
     """
+    have = {p.qualname for p in preds}
+    if name in have:  # a cache's exact id: no catalog lookup
+        return name
     try:
-        if any(p.qualname == name for p in preds):  # a cache's exact id: no catalog lookup
-            qual, base = name, None
-        else:
-            mid, _ = registry.resolve(name)
-            qual, base = str(mid), str(mid.base)
+        mid, _ = registry.resolve(name)
+        qual, base = str(mid), str(mid.base)
     except registry.AmbiguousNameError:
         raise
     except BenchError:  # not a registry name: a custom model's id, matched as written
         qual, base = name, None
-    hits = [p for p in preds if p.qualname == qual]
-    if not hits and base is not None and qual == base:
+    if qual in have:
+        return qual
+    if base is not None and qual == base:
         variants = {p.qualname for p in preds
                     if p.model_id is not None and str(p.model_id.base) == base}
         if len(variants) > 1:
             raise CompareError(f"{name!r} has several runs in the directory: "
                                f"{', '.join(sorted(variants))}. Fix: name one of them in full")
-        hits = [p for p in preds if p.qualname in variants]
-    if not hits:
-        have = ", ".join(sorted({p.qualname for p in preds})) or "none"
-        raise CompareError(f"no predictions for {name!r} in the directory (found: {have}). "
-                           f"Fix: name a model that has a cache, e.g. torch:resnet50")
+        if variants:
+            return variants.pop()
+    listed = ", ".join(sorted(have)) or "none"
+    raise NoSuchModel(f"no predictions for {name!r} in the directory (found: {listed}). "
+                       f"Fix: name a model that has a cache, e.g. {min(have) if have else 'torch:resnet50'}")
+
+
+def find_model(preds: Sequence, name: str):
+    """The predictions ``name`` designates (:func:`resolve_name`); an error if absent, ambiguous
+    or present on several image sets."""
+    qual = resolve_name(preds, name)
+    hits = [p for p in preds if p.qualname == qual]
     if len({p.fingerprint for p in hits}) > 1:
         files = "; ".join(f"{p.where()} ({p.fingerprint[:12]})" for p in hits)
         raise CompareError(f"{hits[0].qualname} has predictions on several image sets ({files}). "

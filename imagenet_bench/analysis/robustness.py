@@ -163,10 +163,7 @@ def build(preds: Sequence[cache.Predictions], models: Sequence[str] = (),
     scorer.check_protocol(protocol)
     sets = group(preds)
     names = sorted({m for ms in sets.values() for m in ms})
-    missing = [m for m in models if m not in names]
-    if missing:
-        raise InputError(f"no cache of {', '.join(missing)}; models present: {', '.join(names)}. "
-                         f"Fix: name models as framework:name, e.g. {names[0]}")
+    models = [_resolve(preds, m, names) for m in models]
     present = [n for n in datasets.names() if n in sets]
     notes: Dict[str, List[str]] = {}  # one summary line per kind of note, with the models it names
     rows = [_row(m, sets, notes, protocol) for m in names]
@@ -179,6 +176,17 @@ def build(preds: Sequence[cache.Predictions], models: Sequence[str] = (),
             notes_out.append(f"no effective robustness for {name}: it needs {MIN_MODELS_FOR_FIT} "
                              f"or more models with both imagenet-val and {name} caches")
     return Table(rows, present, fits, notes_out, protocol)
+
+
+def _resolve(preds: Sequence[cache.Predictions], name: str, names: List[str]) -> str:
+    """The id of the model ``name`` designates, by the rules of every selector
+    (:func:`analysis.compare.resolve_name`: a base name finds its only run, ``+random`` included)."""
+    from imagenet_bench.analysis.compare import NoSuchModel, resolve_name
+    try:
+        return resolve_name(preds, name)
+    except NoSuchModel:
+        raise InputError(f"no cache of {name}; models present: {', '.join(names)}. "
+                         f"Fix: name models as framework:name, e.g. {names[0]}") from None
 
 
 def _summary(kind: str, models: List[str]) -> str:

@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from imagenet_bench.errors import InputError
 from imagenet_bench.models import catalog, libraries
 from imagenet_bench.models import recipe as recipes
-from imagenet_bench.models.identity import IdentityError, ModelId, from_string, parse
+from imagenet_bench.models.identity import CUSTOM, IdentityError, ModelId, from_string, parse
 from imagenet_bench.models.recipe import Recipe
 
 PREPROCESS_MODES = ("reference", "legacy2019")
@@ -226,6 +226,12 @@ def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
         fw, arch, tag, settings = parse(text, framework)
     except IdentityError as e:
         raise InputError(str(e)) from None
+    if fw == CUSTOM:
+        name = f"{arch}.{tag}" if tag else arch
+        raise InputError(f"{text.strip()!r} is the id of a --model-factory model, not a catalog "
+                         f"entry. Fix: `imagenet-bench predict --model-factory MODULE:CALLABLE "
+                         f"--name {name} VAL_DIR` (the callable that builds it), with the options "
+                         f"of its settings")
     if fw is not None and fw not in known:
         raise InputError(f"{text.strip()!r}: unknown framework {fw!r}; expected one of "
                          f"{', '.join(known)} (e.g. torch:resnet50)")

@@ -96,9 +96,7 @@ def _settings_from_name(name: str, settings: Sequence[str], preprocess: Optional
             given = [("--amp", amp)] if amp not in (None, s) else []
             amp = s
         else:
-            raise InputError(f"{name}: setting +{s} cannot be requested by name; give the option "
-                             f"that makes it (--checkpoint FILE, --resize/--crop/--interpolation/"
-                             f"--mean/--std)")
+            raise InputError(_unnamable(name, s))
         for option, value in given:
             raise InputError(f"{name}: +{s} in the name contradicts {option} {value} (the name "
                              f"asks for {s}). Fix: drop +{s} from the name, or leave {option} out")
@@ -176,6 +174,23 @@ def _custom_id(name: Optional[str]) -> ModelId:
     except (IdentityError, ValueError):
         raise InputError(f"--name {name!r} is not a model name. {form}") from None
     return ModelId(CUSTOM, arch, tag, ())
+
+
+def _unnamable(name: str, setting: str) -> str:
+    """Why ``+setting`` (a hash of a recipe or a file) cannot be asked for by name, and the
+    options that make it."""
+    base = name.split("+")[0]
+    if setting.startswith("recipe-"):
+        how = (f"it is a hash of the recipe options. Fix: give the options themselves, e.g. "
+               f"`-m {base} --resize 256 --crop 224` (any of --resize/--crop/--interpolation/"
+               f"--mean/--std/--img-size/--crop-pct); the cache's provenance 'preprocessing' "
+               f"holds the values it was made with")
+    elif setting.startswith("ckpt-"):
+        how = (f"it is the start of the sha256 of a checkpoint file. Fix: `-m {base} --checkpoint "
+               f"FILE` with the file whose sha256 starts with {setting[5:]}")
+    else:
+        how = "Fix: drop it from the name and give the option that makes it"
+    return f"{name}: setting +{setting} cannot be requested by name: {how}"
 
 
 def build(name: Optional[str], framework: Optional[str] = None, *, weights: Optional[str] = None,
