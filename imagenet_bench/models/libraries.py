@@ -64,6 +64,7 @@ class Capabilities:
     batching: bool = True  # --batch-size and --workers are honoured
     model_factory: bool = False  # --model-factory MODULE:CALLABLE runs through this library
     default_batch_size: int = 32  # images per batch when --batch-size is not given
+    test_size: bool = False  # +test-size: the catalog's test_input_size/test_crop_pct recipe
     #: why an option is refused, in the library's words: ("recipe" | "amp" | "resources", text)
     why: Tuple[Tuple[str, str], ...] = ()
 
