@@ -6,7 +6,8 @@ most torchvision weights, so a bare name means timm's only when no other
 library has it (``fallback``). The adapter, :func:`imagenet_bench.backends.timm.from_config`,
 is imported only when a model runs; its pixels come from timm's own transform,
 and recipe options become that transform's ``resolve_data_config`` arguments
-(:mod:`imagenet_bench.backends.timm_overrides`); ``--preprocess legacy2019`` is refused.
+(:mod:`imagenet_bench.backends.timm_overrides`); ``+test-size`` resolves them with
+``use_test_size=True``; ``--preprocess legacy2019`` is refused.
 """
 from imagenet_bench.models.libraries import PLUGIN_API, Capabilities, Library
 
@@ -17,10 +18,10 @@ LIBRARY = Library(
     extra="imagenet_bench[timm]",
     adapter="imagenet_bench.backends.timm:from_config",
     capabilities=Capabilities(
-        recipe_overrides=True, legacy2019=False, amp=("bf16", "fp16"),
+        recipe_overrides=True, amp=("bf16", "fp16"),
         checkpoint_formats=("model.safetensors", "state_dict (torch.save)"), weights_tags=True,
         random_weights=True, devices=("auto", "cpu", "cuda", "mps"), batching=True,
-        model_factory=False, default_batch_size=32,
+        model_factory=False, default_batch_size=32, test_size=True,
         why=()),
     description="timm pretrained tags with an ImageNet-1k head (timm's own eval transform)",
     fallback=True,
@@ -28,4 +29,7 @@ LIBRARY = Library(
     variants="imagenet_bench.backends.torch_variants:TorchVariants",
     auto_amp="imagenet_bench.backends.torch:auto_amp",
     in_process="imagenet_bench.backends.timm:from_config",
+    publisher="timm",
+    color="#3b8c3b",
+    results_tables="imagenet_bench.models.timm_results",  # timm's results-*.csv, every test set
 )

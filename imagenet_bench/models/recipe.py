@@ -112,6 +112,20 @@ def from_entry(entry) -> Recipe:
                   normalization=normalization, mean=mean, std=std, crop_mode=mode)
 
 
+#: the run setting of a tag at its test-time recipe (``+test-size``: timm's ``use_test_size=True``)
+TEST_SIZE = "test-size"
+
+
+def test_size(entry) -> Optional[Recipe]:
+    """The test-time recipe of a catalog entry that has one (timm's ``test_input_size`` and
+    ``test_crop_pct``, the rest as :func:`from_entry`); None when it has none."""
+    if entry.test_input_size is None:
+        return None
+    ref = from_entry(entry)
+    return from_crop_pct(entry.test_input_size, entry.test_crop_pct, ref.crop_mode,
+                         ref.interpolation, ref.mean, ref.std)
+
+
 def scale_of(img_size: int, crop_pct: float) -> int:
     """timm's resize side for ``img_size`` at ``crop_pct``: ``floor(img_size / crop_pct)``."""
     if not (crop_pct > 0 and math.isfinite(crop_pct)):
@@ -172,17 +186,25 @@ def describe(recipe: dict) -> str:
     return f"{how}, {interpolation}"
 
 
-def legacy2019(framework: str, size: int, input_size: int, normalization: str) -> Recipe:
-    """The 2019 study's pipeline.
+@dataclass(frozen=True)
+class Legacy2019:
+    """How a library's models were preprocessed in the 2019 study, declared by the library
+    (``Capabilities.legacy2019``): torchvision's ``Resize(side)`` + ``CenterCrop``, bilinear;
+    Keras' ``load_img(target_size=(side, side))``, a nearest-neighbour squash, no crop."""
 
-    torch: ``Resize(size)`` + ``CenterCrop(input_size)``, bilinear (2019 torchvision default);
-    keras: ``load_img(target_size=(size, size))``, a nearest-neighbour squash, no crop.
-    """
-    if framework == "torch":
-        return Recipe(resize=size, crop=input_size, squash=False, interpolation="bilinear",
-                      normalization=normalization)
-    return Recipe(resize=None, crop=size, squash=True, interpolation="nearest",
-                  normalization=normalization, antialias=False)
+    squash: bool  # True: resize straight to side x side, no crop; False: shorter side, centre crop
+    interpolation: str  # the resize filter the study's code used
+    antialias: bool = True  # False for Keras' load_img (PIL resize of the whole image, no antialias)
+
+
+def legacy2019(pipeline: Legacy2019, size: int, input_size: int, normalization: str) -> Recipe:
+    """The 2019 study's recipe of one model: ``pipeline`` (its library's) at the study's
+    ``size`` (the resize side; the squash side) and the model's ``input_size`` (the crop)."""
+    if pipeline.squash:
+        return Recipe(resize=None, crop=size, squash=True, interpolation=pipeline.interpolation,
+                      normalization=normalization, antialias=pipeline.antialias)
+    return Recipe(resize=size, crop=input_size, squash=False, interpolation=pipeline.interpolation,
+                  normalization=normalization, antialias=pipeline.antialias)
 
 
 #: largest resize / crop / image side a recipe option may ask for (the largest timm model takes

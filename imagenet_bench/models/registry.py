@@ -11,8 +11,8 @@ keras/torch family pairs used by ``compare``.
 Accepted spellings, case-insensitively: ``torch:resnet50``,
 ``torch:resnet50.IMAGENET1K_V2``, ``ResNet50_Weights.IMAGENET1K_V2``,
 ``keras:ResNet50``, ``keras:resnet50``, the 2019 names (``mobilenetV2``,
-``inceptionresnetv2``), each optionally followed by run settings
-(``+legacy2019``). A name without a tag means the registry default: for the
+``inceptionresnetv2``), timm's ``hf-hub:timm/resnet50.a1_in1k``, each
+optionally followed by run settings (``+legacy2019``). A name without a tag means the registry default: for the
 34 models of 2019 the weights they used (``IMAGENET1K_V1``, ``imagenet``),
 otherwise the library's ``DEFAULT`` resolved to its real tag.
 
@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from imagenet_bench.errors import InputError
 from imagenet_bench.models import catalog, libraries
 from imagenet_bench.models import recipe as recipes
-from imagenet_bench.models.identity import IdentityError, ModelId, from_string, parse
+from imagenet_bench.models.identity import CUSTOM, IdentityError, ModelId, from_string, parse
 from imagenet_bench.models.recipe import Recipe
 
 PREPROCESS_MODES = ("reference", "legacy2019")
@@ -81,51 +81,9 @@ class ModelSpec:
     study: Optional[Study2019] = None  # set for the 34 models of 2019
 
     @property
-    def qualname(self) -> str:
-        """The canonical identity string, e.g. ``torch:resnet50.IMAGENET1K_V1``."""
-        return str(self.id)
-
-    @property
-    def framework(self) -> str:
-        return self.id.framework
-
-    @property
-    def name(self) -> str:
-        """The 2019 name for the 34 models of 2019, else the architecture."""
-        return self.study.name if self.study else self.id.arch
-
-    @property
-    def weights(self) -> str:
-        return self.id.tag
-
-    @property
     def builder(self) -> str:
+        """``entry.builder``; kept only for backends/torch_variants.py until its rework lands."""
         return self.entry.builder
-
-    @property
-    def input_size(self) -> int:
-        return int(self.entry.input_size)
-
-    @property
-    def normalization(self) -> str:
-        return self.recipe().normalization
-
-    @property
-    def legacy_resize(self) -> Optional[int]:
-        """2019 study: torch Resize() side / keras squash side (None outside the 34)."""
-        return self.study.legacy_resize if self.study else None
-
-    @property
-    def family(self) -> Optional[str]:
-        return self.study.family if self.study else None
-
-    @property
-    def published_acc1(self) -> Optional[float]:
-        return self.entry.published_top1
-
-    @property
-    def published_acc5(self) -> Optional[float]:
-        return self.entry.published_top5
 
     def recipe(self, mode: str = "reference") -> Recipe:
         """The preprocessing recipe for ``mode`` ("reference" or "legacy2019")."""
@@ -134,12 +92,13 @@ class ModelSpec:
             return ref
         if mode == LEGACY:
             if self.study is None:
-                raise InputError(f"{self.qualname}: --preprocess legacy2019 is the 2019 study's "
+                raise InputError(f"{self.id}: --preprocess legacy2019 is the 2019 study's "
                                  f"pipeline and exists for its 34 models only "
                                  f"(see `imagenet-bench models`); use --resize/--crop/"
                                  f"--interpolation for another recipe")
-            return recipes.legacy2019(self.framework, self.study.legacy_resize, self.input_size,
-                                      ref.normalization)
+            pipeline = libraries.get(self.id.framework).capabilities.legacy2019
+            return recipes.legacy2019(pipeline, self.study.legacy_resize,
+                                      int(self.entry.input_size), ref.normalization)
         raise InputError(f"unknown preprocessing mode {mode!r}; choose one of "
                          f"{', '.join(PREPROCESS_MODES)}")
 
@@ -153,14 +112,17 @@ def _all_entries() -> List[Any]:
 @functools.lru_cache(maxsize=None)
 def _fw_index(framework: str) -> Dict[str, Dict[str, Any]]:
     """Lookups over one framework's entries (reads only its library's data file):
-    ``by_arch`` lower-case architecture -> entries, ``aliases`` lower-case alias -> entry."""
+    ``by_arch`` lower-case architecture -> entries, ``aliases`` lower-case alias -> entry,
+    ``by_model`` lower-case canonical name -> entries."""
     by_arch: Dict[str, List[Any]] = {}
     aliases: Dict[str, Any] = {}
+    by_model: Dict[str, List[Any]] = {}
     for e in catalog.entries(framework):
         by_arch.setdefault(e.architecture.lower(), []).append(e)
+        by_model.setdefault(e.model.lower(), []).append(e)
         for a in e.aliases or ():
             aliases[a.lower()] = e
-    return {"by_arch": by_arch, "aliases": aliases}
+    return {"by_arch": by_arch, "aliases": aliases, "by_model": by_model}
 
 
 @functools.lru_cache(maxsize=None)
@@ -209,6 +171,44 @@ def _suggest(text: str, framework: Optional[str]) -> str:
             f"Fix: `imagenet-bench models` lists every name")
 
 
+#: timm's prefix of a Hugging Face hub repository (``timm.create_model("hf-hub:timm/NAME")``)
+HF_HUB = "hf-hub:"
+_HUB_URL = "https://huggingface.co/"
+
+
+@functools.lru_cache(maxsize=None)
+def _hub_index() -> Dict[str, List[Any]]:
+    """Lower-case hub repository (``timm/resnet50.a1_in1k``) -> the entries whose weights are there."""
+    out: Dict[str, List[Any]] = {}
+    for e in _all_entries():
+        if e.url and e.url.startswith(_HUB_URL) and "/resolve/" not in e.url:
+            out.setdefault(e.url[len(_HUB_URL):].lower(), []).append(e)
+    return out
+
+
+def from_hub(text: str) -> str:
+    """timm's ``hf-hub:ORG/NAME[+settings]`` as the catalog's ``framework:arch.tag[+settings]``;
+    other spellings unchanged. ``hf-hub:timm/NAME`` is timm's tag ``NAME``; another repository
+    means the one entry whose weights it holds. Raises :class:`InputError` when none (or several)."""
+    raw = text.strip() if isinstance(text, str) else ""
+    if not raw.lower().startswith(HF_HUB):
+        return text
+    repo, plus, settings = raw[len(HF_HUB):].partition("+")
+    key = repo.strip().lower()
+    hits = []
+    if key.startswith("timm/") and libraries.find("timm") is not None:
+        hits = _fw_index("timm")["by_model"].get("timm:" + key[len("timm/"):], [])
+    hits = hits or _hub_index().get(key, [])
+    if len(hits) != 1:
+        which = (f"several entries have their weights there ({', '.join(e.model for e in hits)}). "
+                 f"Fix: write one of them" if hits else
+                 f"no catalog entry has its weights in the Hugging Face hub repository {repo!r}. "
+                 f"Fix: timm's own repositories are spelled hf-hub:timm/<arch>.<tag>, e.g. "
+                 f"hf-hub:timm/resnet50.a1_in1k (`imagenet-bench models 'timm:*'` lists them)")
+        raise InputError(f"{raw!r}: {which}")
+    return hits[0].model + plus + settings
+
+
 def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
     """``(ModelId with settings, catalog entry)`` for a user's spelling of a model.
 
@@ -221,10 +221,17 @@ def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
     known = libraries.names()
     if framework is not None and framework not in known:
         raise InputError(f"framework {framework!r}: the registry knows {', '.join(known)}")
+    text = from_hub(text)
     try:
         fw, arch, tag, settings = parse(text, framework)
     except IdentityError as e:
         raise InputError(str(e)) from None
+    if fw == CUSTOM:
+        name = f"{arch}.{tag}" if tag else arch
+        raise InputError(f"{text.strip()!r} is the id of a --model-factory model, not a catalog "
+                         f"entry. Fix: `imagenet-bench predict --model-factory MODULE:CALLABLE "
+                         f"--name {name} VAL_DIR` (the callable that builds it), with the options "
+                         f"of its settings")
     if fw is not None and fw not in known:
         raise InputError(f"{text.strip()!r}: unknown framework {fw!r}; expected one of "
                          f"{', '.join(known)} (e.g. torch:resnet50)")
@@ -326,8 +333,9 @@ def list_models(pattern: Optional[str] = None, framework: Optional[str] = None,
         spec = spec_of_entry(e)
         if study2019 and spec.study is None:
             continue
-        names = [spec.qualname, f"{e.framework}:{e.architecture}", e.architecture, spec.name,
-                 f"{e.framework}:{spec.name}"]
+        name = spec.study.name if spec.study else e.architecture  # the 2019 name, else the arch
+        names = [str(spec.id), f"{e.framework}:{e.architecture}", e.architecture, name,
+                 f"{e.framework}:{name}"]
         if pattern and not any(fnmatch.fnmatch(n.lower(), pattern.lower()) for n in names):
             continue
         out.append(spec)
@@ -336,7 +344,8 @@ def list_models(pattern: Optional[str] = None, framework: Optional[str] = None,
 
 def paired_families() -> List[Tuple[ModelSpec, ModelSpec]]:
     """(keras, torch) spec pairs of the 2019 architectures that exist in both frameworks."""
-    by = {fw: {s.family: s for s in list_models(framework=fw, study2019=True)} for fw in ("keras", "torch")}
+    by = {fw: {s.study.family: s for s in list_models(framework=fw, study2019=True)}
+          for fw in ("keras", "torch")}
     return [(by["keras"][f], by["torch"][f]) for f in sorted(set(by["keras"]) & set(by["torch"]))]
 
 

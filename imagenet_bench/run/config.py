@@ -6,11 +6,11 @@
 What the library honours is read from its declared ``Capabilities``; every
 other option is refused here, naming it. Everything that changes outputs is
 decided here and named in ``config.model_id``: the recipe (``+legacy2019``,
-``+recipe-<sha8>`` when the recipe differs from the entry's), the weights'
-origin (``+random``, ``+ckpt-<sha8>`` of the checkpoint file's content) and
-numerics (``+bf16``/``+fp16``; ``--amp`` alone is settled here by the
-library's ``auto_amp``, the only step that imports its framework). Standard
-library only otherwise.
+``+recipe-<sha8>`` when the recipe differs from the entry's, ``+test-size`` for a
+timm tag's test-time size), the weights' origin (``+random``, ``+ckpt-<sha8>`` of
+the checkpoint file's content) and numerics (``+bf16``/``+fp16``; ``--amp``
+alone is settled here by the library's ``auto_amp``, the only step that imports
+its framework). Standard library only otherwise.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from imagenet_bench.models.recipe import Recipe
 AMP_DTYPES = ("bf16", "fp16")
 NO_WEIGHTS = ("none", "random")
 LEGACY = registry.LEGACY
+TEST_SIZE = recipes.TEST_SIZE
 
 #: recipe for a --model-factory model when no option says otherwise (ImageNet's usual one)
 CUSTOM_BASE_RECIPE = Recipe(resize=256, crop=224, squash=False, interpolation="bilinear",
@@ -54,6 +55,7 @@ class RunConfig:
     threads: Optional[int] = None  # CPU threads per process (None: backend default)
     seed: int = 0  # random-weights seed
     series: Optional[Dict[str, Any]] = None  # checkpoint-series record of this file (run/series.py)
+    test_size: bool = False  # +test-size: the entry's test_input_size/test_crop_pct (timm)
 
     @property
     def model(self) -> str:
@@ -76,10 +78,14 @@ class RunConfig:
 
 def _settings_from_name(name: str, settings: Sequence[str], preprocess: Optional[str],
                         weights: Optional[str], amp: Optional[str], checkpoint: Optional[str]):
-    """Settings written in the model name (``+legacy2019``, ``+random``, ``+bf16``) as options;
-    an option that contradicts one is refused (else the name would silently win)."""
+    """Settings written in the model name (``+legacy2019``, ``+random``, ``+bf16``) as options,
+    and whether ``+test-size`` is asked for; an option that contradicts one is refused (else
+    the name would silently win)."""
+    test_size = False
     for s in settings:
-        if s == LEGACY:
+        if s == TEST_SIZE:
+            given, test_size = [], True
+        elif s == LEGACY:
             given = [("--preprocess", preprocess)] if preprocess not in (None, LEGACY) else []
             preprocess = LEGACY
         elif s == "random":
@@ -90,13 +96,30 @@ def _settings_from_name(name: str, settings: Sequence[str], preprocess: Optional
             given = [("--amp", amp)] if amp not in (None, s) else []
             amp = s
         else:
-            raise InputError(f"{name}: setting +{s} cannot be requested by name; give the option "
-                             f"that makes it (--checkpoint FILE, --resize/--crop/--interpolation/"
-                             f"--mean/--std)")
+            raise InputError(_unnamable(name, s))
         for option, value in given:
             raise InputError(f"{name}: +{s} in the name contradicts {option} {value} (the name "
                              f"asks for {s}). Fix: drop +{s} from the name, or leave {option} out")
-    return preprocess, weights, amp
+    return preprocess, weights, amp, test_size
+
+
+def _test_size_recipe(lib, mid, spec) -> Recipe:
+    """The test-time recipe ``+test-size`` asks for; refused, naming the fix, for a library
+    that does not declare it or an entry without a test size."""
+    where = "`imagenet-bench models --test-size` lists the tags that have one"
+    if not lib.capabilities.test_size:
+        able = [x.name for x in libraries.libraries() if x.capabilities.test_size]
+        raise InputError(f"{mid}+{TEST_SIZE}: +{TEST_SIZE} runs a tag at the test_input_size/"
+                         f"test_crop_pct of its pretrained_cfg, which the {lib.name} models do "
+                         f"not have (offered by: {', '.join(able) or 'no installed library'}). "
+                         f"Fix: drop +{TEST_SIZE} from the name, or pick a tag that has one "
+                         f"({where})")
+    recipe = recipes.test_size(spec.entry)
+    if recipe is None:
+        raise InputError(f"{mid}+{TEST_SIZE}: {mid} has no test size (its pretrained_cfg gives no "
+                         f"test_input_size/test_crop_pct other than its input_size "
+                         f"{spec.entry.input_size}). Fix: drop +{TEST_SIZE} from the name ({where})")
+    return recipe
 
 
 def _refuse_unhonoured(lib, mid, *, preprocess, overrides, weights, checkpoint, amp, device,
@@ -108,7 +131,7 @@ def _refuse_unhonoured(lib, mid, *, preprocess, overrides, weights, checkpoint, 
         raise InputError(f"{mid}: {why.get('recipe', f'{name} models run their own transform')}; "
                          f"--preprocess and --resize/--crop/--interpolation/--mean/--std are not "
                          f"applied to them. Fix: leave those options out")
-    if preprocess == LEGACY and not caps.legacy2019:
+    if preprocess == LEGACY and caps.legacy2019 is None:
         raise InputError(f"{mid}: --preprocess legacy2019 is not offered by the {name} library. "
                          f"Fix: leave --preprocess out")
     if weights is not None and weights.lower() in NO_WEIGHTS and not caps.random_weights:
@@ -137,6 +160,39 @@ def _refuse_unhonoured(lib, mid, *, preprocess, overrides, weights, checkpoint, 
                          f"{', '.join(caps.devices)} (cuda:N picks one GPU)")
 
 
+def _custom_id(name: Optional[str]) -> ModelId:
+    """The id ``custom:NAME`` of ``--name NAME``; an error showing the form ``--name`` takes."""
+    form = ("Fix: give a plain name of letters, digits, '_' and '-', optionally with a .TAG "
+            "(e.g. --name my_resnet or --name my_resnet.epoch10); the model's id is custom:NAME")
+    text = (name or "").strip()
+    if ":" in text or "+" in text:
+        raise InputError(f"--name {name!r}: {'a framework prefix' if ':' in text else 'a +setting'} "
+                         f"has no place in --name (the framework is custom; settings come from "
+                         f"the options). {form}")
+    try:
+        _, arch, tag, _ = parse(text, CUSTOM)
+    except (IdentityError, ValueError):
+        raise InputError(f"--name {name!r} is not a model name. {form}") from None
+    return ModelId(CUSTOM, arch, tag, ())
+
+
+def _unnamable(name: str, setting: str) -> str:
+    """Why ``+setting`` (a hash of a recipe or a file) cannot be asked for by name, and the
+    options that make it."""
+    base = name.split("+")[0]
+    if setting.startswith("recipe-"):
+        how = (f"it is a hash of the recipe options. Fix: give the options themselves, e.g. "
+               f"`-m {base} --resize 256 --crop 224` (any of --resize/--crop/--interpolation/"
+               f"--mean/--std/--img-size/--crop-pct); the cache's provenance 'preprocessing' "
+               f"holds the values it was made with")
+    elif setting.startswith("ckpt-"):
+        how = (f"it is the start of the sha256 of a checkpoint file. Fix: `-m {base} --checkpoint "
+               f"FILE` with the file whose sha256 starts with {setting[5:]}")
+    else:
+        how = "Fix: drop it from the name and give the option that makes it"
+    return f"{name}: setting +{setting} cannot be requested by name: {how}"
+
+
 def build(name: Optional[str], framework: Optional[str] = None, *, weights: Optional[str] = None,
           checkpoint: Optional[str] = None, preprocess: Optional[str] = None,
           resize: Optional[int] = None, crop: Optional[int] = None,
@@ -161,11 +217,7 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
             lib = libraries.for_factory(framework)
         except BenchError as e:
             raise InputError(str(e)) from None
-        try:
-            _, arch, tag, settings = parse(name or "", CUSTOM)
-            mid = ModelId(CUSTOM, arch, tag, ())
-        except (IdentityError, ValueError) as e:
-            raise InputError(f"--name {name!r}: {e}") from None
+        mid, settings = _custom_id(name), ()
     else:
         mid, entry = registry.resolve(name, framework)
         lib = libraries.get(mid.framework)
@@ -179,8 +231,8 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
                              f"Fix: pick another weights of {entry.architecture} "
                              f"(`imagenet-bench models {entry.architecture}`)")
     framework, caps = lib.name, lib.capabilities
-    preprocess, weights, amp = _settings_from_name(name, settings, preprocess, weights, amp,
-                                                   checkpoint)
+    preprocess, weights, amp, test_size = _settings_from_name(name, settings, preprocess, weights,
+                                                              amp, checkpoint)
     mid = mid.base
     preprocess = preprocess or "reference"
     overrides = {k: v for k, v in dict(resize=resize, crop=crop, interpolation=interpolation,
@@ -201,13 +253,16 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
         base = spec.recipe(preprocess)
         if preprocess == LEGACY:
             mid = mid.with_settings(LEGACY)
+    if test_size:  # (a --model-factory name carries no settings: refused above)
+        base = _test_size_recipe(lib, mid, spec)
+        mid = mid.with_settings(TEST_SIZE)
     try:
         used = recipes.from_options(base, resize=resize, crop=crop, img_size=img_size,
                                     crop_pct=crop_pct, interpolation=interpolation, mean=mean, std=std)
     except ValueError as e:
         raise InputError(f"{mid}: {e}") from None
-    if caps.fixed_input_size and spec is not None and used.crop != spec.input_size:
-        raise InputError(f"--crop/--img-size/--preprocess: {mid} takes {spec.input_size}x{spec.input_size} "
+    if caps.fixed_input_size and spec is not None and used.crop != spec.entry.input_size:
+        raise InputError(f"--crop/--img-size/--preprocess: {mid} takes {spec.entry.input_size}x{spec.entry.input_size} "
                          f"inputs (its {framework} graph is built for that size); the recipe gives "
                          f"{used.crop}. Fix: leave --crop and --img-size out")
     if used != base:
@@ -243,4 +298,4 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
                      overrides=overrides, pretrained=pretrained, checkpoint=checkpoint,
                      factory=factory, amp=amp, device=device or "auto",
                      batch_size=batch_size or caps.default_batch_size,
-                     workers=workers, threads=threads, seed=seed)
+                     workers=workers, threads=threads, seed=seed, test_size=test_size)
