@@ -317,6 +317,14 @@ def test_collect_long_table_and_timm_files(tmp_path, capsys):
     assert "torch=" in done["library_versions"] and done["published_top1"] is not None
     assert done["top1_diff_published"] == round(done["top1"] - done["published_top1"], 4)
     assert rows["torch:mobilenet_v3_small.IMAGENET1K_V1+random"]["status"] == "pending"
+    # collect read the caches through the folder index: a second look trusts its row
+    from imagenet_bench.cache.folder import load_folder
+    assert load_folder(plan["caches"]).indexed == 1
+    # the cost estimate of another sweep over these caches uses squeezenet's measured img/s
+    other = _request(val, models=["torch:squeezenet1_1"], caches=plan["caches"])
+    other.data = [("imagenet-sketch", str(val))]
+    text = plans.summary(plans.build(other, str(tmp_path / "sw2")))
+    assert f"1 jobs have a measured rate in {plan['caches']}: about" in text, text
     assert main(["sweep", "collect", str(folder), "--format", "timm", "-o", str(tmp_path / "t")]) == 0
     text = (tmp_path / "t" / "results-imagenet.csv").read_text().splitlines()
     assert text[0] == "model,img_size,top1,top1_err,top5,top5_err,param_count,crop_pct,interpolation"

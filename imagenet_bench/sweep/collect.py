@@ -74,6 +74,16 @@ def accuracy(preds: cache.Predictions, dataset: str) -> Tuple[int, int, int]:
     return int(hit1.sum()), int(hit5.sum()), preds.num_images
 
 
+def folder_caches(caches: str) -> Dict[str, cache.Predictions]:
+    """file name -> the caches of the folder ``caches``, through its folder index
+    (``cache/folder.load_folder``: metadata from the index, arrays read when first used;
+    bad files left out, as ``sweep status`` reports their jobs)."""
+    from imagenet_bench.cache.folder import load_folder
+    if not os.path.isdir(caches):
+        return {}
+    return {os.path.basename(p.path): p for p in load_folder(caches, skip_bad=True).preds}
+
+
 def _pct(x: Optional[float]) -> Optional[float]:
     return None if x is None else round(100.0 * x, 4)
 
@@ -84,6 +94,7 @@ def rows(plan: Dict, folder: str) -> List[Dict]:
     from imagenet_bench.sweep import state
 
     out = []
+    loaded = folder_caches(plan["caches"])
     for job in plan["jobs"]:
         st = state.job_state(folder, plan, job)
         e = _entry(job["model"])
@@ -95,7 +106,7 @@ def rows(plan: Dict, folder: str) -> List[Dict]:
         row.update(published_top1=pub1, published_top5=pub5, published_source=src)
         path = os.path.join(plan["caches"], job["cache"])
         if st["state"] == "done":
-            preds = cache.load(path)
+            preds = loaded.get(job["cache"]) or cache.load(path)
             h1, h5, n = accuracy(preds, job["dataset"])
             lo1, hi1 = wilson_interval(h1, n)
             lo5, hi5 = wilson_interval(h5, n)
@@ -191,10 +202,14 @@ def timm_tables(plan: Dict, long_rows: List[Dict]) -> Dict[str, List[Dict]]:
     """dataset -> rows in timm's results-CSV format (done jobs only), sorted as timm sorts."""
     tables: Dict[str, List[Dict]] = {}
     provs: Dict[Tuple[str, str], Dict] = {}
+    loaded: Dict[str, Dict[str, cache.Predictions]] = {}
     for row in long_rows:
         if row["status"] != "done":
             continue
-        preds = cache.load(row["cache"])
+        where, name = os.path.split(row["cache"])
+        if where not in loaded:
+            loaded[where] = folder_caches(where)
+        preds = loaded[where].get(name) or cache.load(row["cache"])
         provs[(row["model"], row["dataset"])] = preds
         tables.setdefault(row["dataset"], []).append(_timm_row(row, preds.provenance))
     tables = {d: _sort(t) for d, t in tables.items()}

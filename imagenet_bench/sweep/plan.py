@@ -11,7 +11,8 @@ resize, crop, squash, interpolation, antialias; mean/std are applied per model o
 device) in model order, at most ``jobs_per_task`` per task. The plan is deterministic:
 the same request over the same caches gives the same bytes (no clock, no host).
 
-Standard library only (the catalog, ``run.config.build`` and dataset discovery are).
+Standard library only (the catalog, ``run.config.build`` and dataset discovery are), but
+the cost estimate, which reads the cache folder through its index (numpy).
 """
 from __future__ import annotations
 
@@ -264,16 +265,15 @@ def job_index(plan: Dict) -> Dict[str, Dict]:
 # --- cost ---------------------------------------------------------------------------------
 
 def measured_rates(caches: str) -> Dict[Tuple[str, str], float]:
-    """(framework, architecture) -> end-to-end images/s recorded in the ``timing`` of caches there."""
-    from imagenet_bench.cache.inspect import read_provenance
+    """(framework, architecture) -> end-to-end images/s recorded in the ``timing`` of caches
+    there (median), read through the folder index (``cache/folder.load_folder``)."""
+    from imagenet_bench.cache.folder import load_folder
     rates: Dict[Tuple[str, str], List[float]] = {}
     if not os.path.isdir(caches):
         return {}
-    for f in sorted(os.listdir(caches)):
-        if not f.endswith(".npz") or f.endswith(".partial.npz") or f.startswith("."):
-            continue
-        prov = read_provenance(os.path.join(caches, f))
-        timing = (prov or {}).get("timing") or {}
+    for preds in load_folder(caches, skip_bad=True).preds:
+        prov = preds.provenance or {}
+        timing = prov.get("timing") or {}
         rate = timing.get("images_per_s")
         if isinstance(rate, (int, float)) and rate > 0 and timing.get("images", 0) >= 1:
             key = (str(prov.get("framework")), str(prov.get("architecture")))
