@@ -21,10 +21,14 @@ that made it) rather than guess.
 """
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass
+from importlib import resources
 from typing import Dict, List, Optional
 
 from imagenet_bench.data import datasets
+from imagenet_bench.models import libraries
 from imagenet_bench.models import recipe as recipes
 from imagenet_bench.models import registry, timm_results
 
@@ -75,6 +79,13 @@ def figure(model: str, dataset: str = VAL) -> Figure:
     if table is None:
         return _none(f"no published figure on {dataset}: timm's results tables cover "
                      f"{', '.join(d for d in TIMM_TABLES if d != VAL)} only")
+    own = _library_figures(spec.framework)
+    if own is not None:
+        top1 = own["models"].get(str(spec.id), {}).get(table)
+        if top1 is None:
+            return _none(f"no published figure on {dataset}: {own['file']} of {own['repo']} has "
+                         f"none for {spec.qualname}")
+        return Figure(top1, None, own["source"], "")
     if spec.framework != "timm":
         lib = _PUBLISHES_VAL_ONLY.get(spec.framework, spec.framework)
         return _none(f"no published figure on {dataset}: {lib} publishes ImageNet-val figures only")
@@ -87,6 +98,24 @@ def figure(model: str, dataset: str = VAL) -> Figure:
         return _none(f"no published figure on {dataset}: timm's "
                      f"{timm_results.DATASETS[table]} has no row of {spec.qualname}")
     return Figure(top1, top5, timm_results.describe(row, table), "")
+
+
+@functools.lru_cache(maxsize=None)
+def _library_figures(framework: str) -> Optional[dict]:
+    """The published figures per test set that ``framework``'s library declares
+    (``Library.published``), or None."""
+    lib = libraries.find(framework)
+    if lib is None or lib.published is None:
+        return None
+    data = json.loads(resources.files(lib.published[0]).joinpath(lib.published[1])
+                      .read_text(encoding="utf-8"))
+    return {"models": data["models"], "source": str(data.get("source", "/".join(lib.published))),
+            "file": str(data.get("file", lib.published[1])), "repo": str(data.get("repo", lib.name))}
+
+
+def _library_reasons(framework: str) -> Dict[str, str]:
+    lib = libraries.find(framework)
+    return dict(lib.capabilities.name_settings) if lib is not None else {}
 
 
 def _timm_row(spec: registry.ModelSpec) -> Optional[timm_results.Row]:
@@ -158,6 +187,8 @@ def likely_reasons(row: Dict, preds, spec: registry.ModelSpec, full_images: int 
     for s in settings:
         if s in SETTING_REASONS:
             reasons.append(SETTING_REASONS[s])
+        elif s in _library_reasons(spec.framework):
+            reasons.append(_library_reasons(spec.framework)[s])
         elif s.startswith("ckpt-"):
             reasons.append(f"weights from a checkpoint file ({s}), not {spec.weights}")
     diff = recipe_difference(preds, spec)

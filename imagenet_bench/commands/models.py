@@ -54,6 +54,7 @@ def csv_row(e: catalog.WeightsEntry) -> dict:
 
 def _table_row(e: catalog.WeightsEntry) -> dict:
     notes = ([] if e.runnable else [f"not runnable: {e.not_runnable_reason}"]) + \
+            ([e.not_runnable_reason] if e.runnable and e.not_runnable_reason else []) + \
             ([f"quantized ({e.quantized_backend})"] if e.quantized_backend else []) + \
             (["default"] if e.is_default and libraries.get(e.framework).capabilities.weights_tags
              else [])

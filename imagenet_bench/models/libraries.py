@@ -61,6 +61,9 @@ class Capabilities:
     default_batch_size: int = 32  # images per batch when --batch-size is not given
     #: why an option is refused, in the library's words: ("recipe" | "amp" | "resources", text)
     why: Tuple[Tuple[str, str], ...] = ()
+    #: run settings requested by name (``+templates-simple``), each with how it departs from
+    #: the published setup (``score --published`` names it as a likely reason)
+    name_settings: Tuple[Tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,9 @@ class Library:
     variants: Optional[str] = None  # "module:Class" of its `verify variants` rows (imported lazily)
     in_process: Optional[str] = None  # "module:callable" of an in-process backend for `verify`
     auto_amp: Optional[str] = None  # "module:callable(device) -> dtype" for --amp alone
+    #: (package, resource) of its published top-1 per test set (JSON ``{"source", "models":
+    #: {model id: {published table: top-1}}}``, tables as DatasetSpec.published_table names)
+    published: Optional[Tuple[str, str]] = None
 
     def import_adapter(self, target: Optional[str] = None) -> Any:
         """The object ``target`` ("module:name", default :attr:`adapter`) names, imported now.
