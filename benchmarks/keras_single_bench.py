@@ -69,7 +69,7 @@ def main(argv=None) -> int:
     n = min(args.n, all_images.num_images)
     vs = all_images.select(list(range(n)))
     spec = get_model(f"keras:{args.model}")
-    s, pre = spec.legacy_resize, kb._preprocess_input(spec)
+    s, pre = spec.study.legacy_resize, kb._preprocess_input(spec)
 
     def load_2019(path):
         return pre(np.expand_dims(keras.utils.img_to_array(keras.utils.load_img(path, target_size=(s, s))), 0))
@@ -86,7 +86,7 @@ def main(argv=None) -> int:
         print(f"informative weights: seed 0, {nbn} BN layers calibrated on images {rows[0]}..{rows[-1]} "
               f"({time.perf_counter() - t:.1f} s), saved to a temporary .weights.h5 used by both paths")
     model = kb.build_model(spec, weights, seed=0)
-    backend = KerasProcessBackend(run_config.build(spec.qualname, weights=weights or "none",
+    backend = KerasProcessBackend(run_config.build(str(spec.id), weights=weights or "none",
                                                    preprocess="legacy2019"))
 
     def predict_2019(path):

@@ -775,7 +775,7 @@ def output_under_a_file(root: Path) -> Setup:
     (root / "f.txt").write_text("x")
     return Setup(argv=["score", "--precomputed", str(d), "-o", str(root / "f.txt" / "t.csv")],
                  protect=[root / "f.txt", *protected(d)],
-                 messages=[r"f.txt: a file is in the way where a folder is needed. Fix:"])
+                 messages=[r"f.txt/t.csv: a file is in the way where a folder is needed: \S*f.txt. Fix:"])
 
 
 @case("option", "refused")
@@ -1378,6 +1378,170 @@ def determinism_on_uniform_outputs(root: Path) -> Setup:
                  messages=[r"inconclusive: all 3 outputs are uniform .*no difference could show"],
                  absent=[r"^OK$"])
 
+
+
+# --- issue #18 round 3: one protocol, one name, hints that work, equivalent runs ------------
+
+def _a_folder(root: Path) -> Path:
+    """Two ImageNet-A caches (masked 100.00 / 93.33, unmasked 86.67 / 73.33; tests/test_protocol.py)."""
+    import set_caches
+    import test_protocol
+    d = root / "a"
+    set_caches.write(d, [test_protocol._cache(test_protocol.A, 15, 13),
+                         test_protocol._cache(test_protocol.B, 14, 11)])
+    return d
+
+
+def _protocol_case(command: str, flag: Sequence[str], want: str):
+    def build(root: Path) -> Setup:
+        d = _a_folder(root)
+        models = ["timm:resnet18.a1_in1k", "timm:resnet50.a1_in1k"] if command in (
+            "compare", "per-class") else []
+        return Setup(argv=[command, *models, "--precomputed", str(d), "--format", "csv", *flag],
+                     rc=0, messages=[want], protect=list(d.glob("*.npz")))
+    build.__name__ = f"protocol_{command.replace('-', '_')}_{'unmasked' if flag else 'masked'}"
+    case("cache", "correct")(build)
+
+
+for _command, _masked, _unmasked in (
+        ("score", r"timm:resnet18.a1_in1k,100\.0+,", r"timm:resnet18.a1_in1k,86\.66"),
+        ("compare", r",100\.0+,93\.33", r",86\.66\d*,73\.33"),
+        ("errors", r",masked", r",unmasked"),
+        ("robustness", r"timm:resnet50.a1_in1k,93\.33", r"timm:resnet50.a1_in1k,73\.33")):
+    _protocol_case(_command, (), _masked)
+    _protocol_case(_command, ("--protocol", "unmasked"), _unmasked)
+
+
+@case("option", "refused")
+def robustness_without_its_folder(root: Path) -> Setup:
+    return Setup(argv=["robustness", "--precomputed", str(root / "nowhere")],
+                 messages=[r"nowhere: no such directory. Fix: pass --precomputed DIR"])
+
+
+@case("option", "refused")
+def score_real_labels_on_other_names(root: Path) -> Setup:
+    d = _a_folder(root)
+    return Setup(argv=["score", "--precomputed", str(d), "--labels", "real"],
+                 messages=[r"not an official ImageNet 2012 validation file.*leave out --labels real"],
+                 absent=[r"--labels original"])
+
+
+@case("option", "refused")
+def verify_drift_of_a_torch_model(root: Path) -> Setup:
+    return Setup(argv=["verify", "drift", "-m", "torch:resnet18", str(small_valset(root))],
+                 messages=[r"the torch library does not offer this check.*verify determinism -m "
+                           r"torch:resnet18 VAL_DIR"], absent=[r"--framework keras"])
+
+
+@case("image", "refused")
+def v2_layout_given_as_val(root: Path) -> Setup:
+    from conftest import synthetic_image
+    for k in (0, 1):
+        (root / "v2" / str(k)).mkdir(parents=True, exist_ok=True)
+        synthetic_image(k).save(root / "v2" / str(k) / f"img{k}.jpeg")
+    return _refused_at_discovery(root, root / "v2", [r"--dataset imagenet-v2-matched-frequency"])
+
+
+def _refused_at_discovery(root: Path, val: Path, messages: Sequence[str]) -> Setup:
+    return Setup(argv=["predict", str(val), "-m", "torch:resnet18", "--weights", "none", "-o",
+                       str(root / "runs"), "--no-progress"], messages=messages)
+
+
+for _bad in ("a:b", "tiny+random", "bad name"):
+    def _name_case(root: Path, _bad=_bad) -> Setup:
+        argv = predict_argv(small_valset(root), root / "out")
+        argv[argv.index("--name") + 1] = _bad
+        return Setup(argv=argv, messages=[r"--name .*e\.g\. --name my_resnet"],
+                     absent=[r"--framework custom", r"framework:architecture"])
+    _name_case.__name__ = f"name_option_{_bad.replace(':', '_colon_').replace('+', '_plus_').replace(' ', '_')}"
+    case("option", "refused")(_name_case)
+
+
+@case("option", "refused")
+def output_under_a_file_names_the_users_path(root: Path) -> Setup:
+    d = _a_folder(root)
+    (root / "f").write_text("x")
+    return Setup(argv=["robustness", "--precomputed", str(d), "-o", str(root / "f" / "t.txt")],
+                 messages=[r"f/t.txt: a file is in the way where a folder is needed: \S*f\. Fix"],
+                 absent=[r"\.tmp"], protect=[root / "f"])
+
+
+@case("option", "refused")
+def custom_id_given_to_predict(root: Path) -> Setup:
+    return _refused_before_images(root, "-m", "custom:tiny", messages=[
+        r"'custom:tiny' is the id of a --model-factory model.*--model-factory MODULE:CALLABLE --name tiny"])
+
+
+@case("option", "refused")
+def recipe_hash_given_to_predict(root: Path) -> Setup:
+    return _refused_before_images(root, "-m", "torch:resnet18+recipe-1234abcd", messages=[
+        r"\+recipe-1234abcd cannot be requested by name: it is a hash of the recipe options.*--resize 256"])
+
+
+@case("option", "refused")
+def checkpoint_hash_given_to_predict(root: Path) -> Setup:
+    return _refused_before_images(root, "-m", "torch:resnet18+ckpt-1234abcd", messages=[
+        r"\+ckpt-1234abcd cannot be requested by name.*--checkpoint FILE.*sha256 starts with 1234abcd"])
+
+
+@case("option", "correct")
+def models_accepts_a_printed_run_id(root: Path) -> Setup:
+    return Setup(argv=["models", "torch:resnet18.IMAGENET1K_V1+random", "--format", "csv"], rc=0,
+                 messages=[r"\+random is a run setting", r"\ntorch:resnet18.IMAGENET1K_V1,torch,"])
+
+
+@case("option", "correct")
+def models_accepts_a_short_name(root: Path) -> Setup:
+    return Setup(argv=["models", "keras:ResNet50", "--format", "csv"], rc=0,
+                 messages=[r"\nkeras:ResNet50.imagenet,keras,"])
+
+
+@case("run", "refused")
+def resumed_with_another_batch_size(root: Path) -> Setup:
+    """A partial of -b 2 given -b 1: refused, naming the value it was started with and -b 2."""
+    val = small_valset(root)
+    out = root / "out"
+    argv = predict_argv(val, out)
+    argv[argv.index("-b") + 1] = "1"
+    _partial_of(argv=predict_argv(val, out))
+    return Setup(argv=argv, messages=[r"batch_size: 2 it was started with \(this run: 1\).*\(-b 2\)"])
+
+
+def _partial_of(argv: List[str]) -> None:
+    """Start ``predict argv`` and stop it after its first checkpoint (a partial cache)."""
+    from unittest import mock
+    from imagenet_bench.cli import main as cli
+    from imagenet_bench.run import runner
+    real = runner.checkpoint.State.save
+
+    def save_then_stop(self, path):
+        real(self, path)
+        raise KeyboardInterrupt
+    with mock.patch.object(runner.checkpoint.State, "save", save_then_stop):
+        cli.main(argv)
+
+
+@case("run", "correct")
+def complete_cache_serves_another_batch_size(root: Path) -> Setup:
+    val = small_valset(root)
+    out = root / "out"
+    from imagenet_bench.cli import main as cli
+    cli.main(predict_argv(val, out))
+    argv = predict_argv(val, out)
+    argv[argv.index("-b") + 1] = "3"
+    return Setup(argv=argv, rc=0, protect=list(out.glob("*.npz")), messages=[
+        r"already holds this model's complete predictions \(made with batch_size: 2 there "
+        r"\(this run: 3\): the same predictions\)"])
+
+
+@case("run", "correct")
+def complete_cache_with_all_probs_serves_a_plain_run(root: Path) -> Setup:
+    val = small_valset(root)
+    out = root / "out"
+    from imagenet_bench.cli import main as cli
+    cli.main(predict_argv(val, out, "--save-all-probs"))
+    return Setup(argv=predict_argv(val, out), rc=0, protect=list(out.glob("*.npz")),
+                 messages=[r"already holds this model's complete predictions"])
 
 
 def counts() -> Dict[str, int]:

@@ -1,4 +1,5 @@
 """Helpers of the sweep tests that run real processes (a local sweep, a SLURM job array)."""
+import json
 import os
 import shutil
 import subprocess
@@ -49,6 +50,18 @@ def cli(*args, timeout=900, check=True):
         raise AssertionError(f"imagenet-bench {' '.join(map(str, args))} exited {r.returncode}:\n"
                              f"{r.stdout[-3000:]}\n{r.stderr[-3000:]}")
     return r
+
+
+def status_total(sw) -> dict:
+    """The ``total`` row of ``sweep status SW --format json``: {state: count}."""
+    rows = json.loads(cli("sweep", "status", sw, "--format", "json").stdout)
+    (total,) = [r for r in rows if r["dataset"] == "total"]
+    return {k: v for k, v in total.items() if k != "dataset"}
+
+
+def status_jobs(sw) -> list:
+    """``sweep status SW --jobs --format json``: one object per job."""
+    return json.loads(cli("sweep", "status", sw, "--jobs", "--format", "json").stdout)
 
 
 def real_sets(root: Path, n: int):

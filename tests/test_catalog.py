@@ -168,21 +168,21 @@ def test_reading_the_catalog_imports_no_framework():
 # --- the 34 models of 2019 ---------------------------------------------------
 def entry_for_2019(spec):
     """The catalog entry a 2019 name means: torchvision IMAGENET1K_V1, Keras 'imagenet'."""
-    if spec.framework == "torch":
-        model = f"torch:{spec.name}.IMAGENET1K_V1"
+    if spec.id.framework == "torch":
+        model = f"torch:{spec.study.name}.IMAGENET1K_V1"
         return next(e for e in catalog.entries("torch") if e.model == model)
-    (e,) = [e for e in catalog.entries("keras") if e.architecture.lower() == spec.name.lower()]
+    (e,) = [e for e in catalog.entries("keras") if e.architecture.lower() == spec.study.name.lower()]
     return e
 
 
-@pytest.mark.parametrize("spec", registry.list_models(study2019=True), ids=lambda s: s.qualname)
+@pytest.mark.parametrize("spec", registry.list_models(study2019=True), ids=lambda s: str(s.id))
 def test_the_2019_names_resolve_to_the_catalog_entries_of_the_weights_they_used(spec):
     e = entry_for_2019(spec)  # found here by name alone, independently of registry.resolve
-    assert registry.resolve(f"{spec.framework}:{spec.name}")[1] == e == spec.entry
+    assert registry.resolve(f"{spec.id.framework}:{spec.study.name}")[1] == e == spec.entry
     assert e.runnable and e.published_top1 is not None and e.published_top5 is not None
     assert spec.recipe("legacy2019").normalization == spec.recipe().normalization
-    if spec.framework == "keras":  # the 2019 squash side was each application's input size
-        assert e.input_size == spec.legacy_resize and e.file_name and e.url
+    if spec.id.framework == "keras":  # the 2019 squash side was each application's input size
+        assert e.input_size == spec.study.legacy_resize and e.file_name and e.url
         assert e.source.startswith("Keras Applications documentation table")
     else:
         assert e.source.startswith(f"torchvision {e.aliases[0]}.meta")

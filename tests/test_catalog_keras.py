@@ -48,8 +48,8 @@ def test_keras_preprocessing_mode_is_what_the_modules_preprocess_input_does():
 
 def test_keras_weights_files_agree_with_keras_weights_for_the_2019_models():
     for spec in registry.list_models(framework="keras", study2019=True):
-        (e,) = [e for e in catalog.load("keras") if e.architecture.lower() == spec.name.lower()]
-        assert (e.file_name, e.url) == keras_weights.IMAGENET_WEIGHTS[spec.name], spec.name
+        (e,) = [e for e in catalog.load("keras") if e.architecture.lower() == spec.study.name.lower()]
+        assert (e.file_name, e.url) == keras_weights.IMAGENET_WEIGHTS[spec.study.name], spec.study.name
 
 
 @pytest.mark.slow

@@ -149,11 +149,18 @@ def test_masked_accuracy_equals_restricting_the_full_output_to_the_200_classes(t
     unmasked = preds.top5_idx[:, 0] == preds.labels
     assert (masked | ~unmasked).all()  # right over 1,000 classes => right over the 200
     assert 0 < unmasked.sum() < masked.sum() < len(masked)
-    # score shows the masked top-1 beside the plain one
+    # score's acc@1 is the masked top-1 (the default protocol), the plain one beside it
     capsys.readouterr()
     assert cli.main(["score", "--precomputed", str(tmp_path / "out"), "--format", "csv"]) == 0
     (row,) = list(csv.DictReader(capsys.readouterr().out.splitlines()))
-    assert float(row["masked_acc1"]) == pytest.approx(100 * masked.mean(), abs=1e-6)
+    assert float(row["acc1"]) == pytest.approx(100 * masked.mean(), abs=1e-6)
+    assert float(row["unmasked_acc1"]) == pytest.approx(100 * unmasked.mean(), abs=1e-6)
+    assert row["protocol"] == "masked"
+    assert cli.main(["score", "--precomputed", str(tmp_path / "out"), "--format", "csv",
+                     "--unmasked"]) == 0
+    (row,) = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert float(row["acc1"]) == pytest.approx(100 * unmasked.mean(), abs=1e-6)
+    assert row["protocol"] == "unmasked" and "unmasked_acc1" not in row
     # the subset top-5 lies inside the subset, probabilities descending
     assert np.isin(preds.subset_top5_idx, r).all()
     assert (np.diff(preds.subset_top5_prob, axis=1) <= 0).all()

@@ -28,9 +28,9 @@ def synthetic_images(folder, n):
 def _check_architecture(name, images):
     spec = get_model(f"keras:{name}")
     with kb.KerasBackend(spec, weights=None, preprocess="reference") as clf:
-        assert clf.input_size == spec.input_size
+        assert clf.input_size == spec.entry.input_size
         xs = [clf.to_input(clf.preprocess(p)) for p in images]
-        assert all(x.shape == (1, spec.input_size, spec.input_size, 3) for x in xs)
+        assert all(x.shape == (1, spec.entry.input_size, spec.entry.input_size, 3) for x in xs)
         probs = np.stack([clf.predict_one(x) for x in xs])
         ref = clf.keras_model.predict(np.concatenate(xs[:1]), verbose=0)[0]
     assert probs.shape == (len(images), 1000)

@@ -20,7 +20,7 @@ def _load_img_2019(path, s):
 @pytest.mark.parametrize("name", ["mobilenet", "xception", "nasnetlarge"])
 def test_legacy2019_pixels_equal_keras_load_img(tmp_path, mode, name):
     spec = get_model(f"keras:{name}")
-    s = spec.input_size
+    s = spec.entry.input_size
     path = tmp_path / f"x.{'jpg' if mode in ('RGB', 'L', 'CMYK') else 'png'}"
     synthetic_image(3, (97, 61)).convert(mode).save(path)
     got = pixels.load(str(path), spec.recipe("legacy2019"))

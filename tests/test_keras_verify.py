@@ -11,6 +11,7 @@ from conftest import make_valset  # noqa: E402
 from imagenet_bench.cli import main as cli  # noqa: E402
 from imagenet_bench.data import datasets  # noqa: E402
 from imagenet_bench.backends.keras import child as kb  # noqa: E402
+from imagenet_bench.backends import determinism as det  # noqa: E402
 from imagenet_bench.backends.keras import verify as kv  # noqa: E402
 from imagenet_bench.models.registry import get_model  # noqa: E402
 
@@ -89,9 +90,8 @@ def test_real_architectures_show_zero_drift(name, tmp_path):
 def test_determinism_report_on_a_real_architecture(tmp_path):
     vs = datasets.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=3)))
     with kb.KerasBackend(get_model("keras:resnet50"), weights=None) as b:  # informative outputs
-        one, batch = kv.backend_functions(b)
-        rep = kv.determinism(one, batch, ((i, b.preprocess(p)) for i, p in zip(vs.image_ids, vs.paths)),
-                             batch_size=4)
+        rep = det.check(b, ((i, b.preprocess(p)) for i, p in zip(vs.image_ids, vs.paths)),
+                        batch_size=4)
     assert rep.image_ids == vs.image_ids and rep.batch_size == 4
     assert rep.max_diff_repeat == 0.0 and rep.top5_agree_repeat == 1.0
     assert rep.max_diff_batched < 1e-5 and rep.ok == (not rep.disagree_batched)
@@ -112,8 +112,8 @@ def test_determinism_names_the_images_that_disagree():
     def batch(pxs):
         return np.stack([probs[int(x[0])] for x in pxs])
 
-    rep = kv.determinism(one, batch, [("a", np.array([0])), ("b", np.array([1])), ("c", np.array([2]))],
-                         batch_size=8)
+    rep = det.determinism(one, batch, [("a", np.array([0])), ("b", np.array([1])), ("c", np.array([2]))],
+                          batch_size=8)
     assert not rep.ok and rep.disagree_repeat == ["b"] and rep.disagree_batched == []
     assert rep.max_diff_repeat == 1.0 and rep.top1_agree_repeat == pytest.approx(2 / 3)
     assert "top-5 differs (repeat) on 1 images: b" in "\n".join(rep.lines())

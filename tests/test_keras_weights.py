@@ -15,7 +15,7 @@ from imagenet_bench.models.registry import get_model, list_models  # noqa: E402
 
 
 def test_every_keras_model_has_a_weights_entry():
-    names = {s.name for s in list_models(framework="keras", study2019=True)}
+    names = {s.study.name for s in list_models(framework="keras", study2019=True)}
     assert names == set(keras_weights.IMAGENET_WEIGHTS)
 
 
@@ -50,7 +50,7 @@ def test_every_download_target_is_what_keras_requests(monkeypatch):
     # Builds all 13 architectures (get_file runs after the graph is built): ~40 s.
     for spec in list_models(framework="keras", study2019=True):
         got = _requested_download(monkeypatch, kb._builder(spec))
-        assert got == keras_weights.IMAGENET_WEIGHTS[spec.name] + ("models",), spec.name
+        assert got == keras_weights.IMAGENET_WEIGHTS[spec.study.name] + ("models",), spec.study.name
 
 
 def test_missing_imagenet_weights_fail_fast_naming_path_url_and_flag(monkeypatch, tmp_path):

@@ -19,8 +19,8 @@ B32 = "openclip:ViT-B-32.laion2b_s34b_b79k"
 
 
 def _published_file() -> dict:
-    lib = libraries.get("openclip")
-    return json.loads(resources.files(lib.published[0]).joinpath(lib.published[1]).read_text())
+    return json.loads(resources.files("imagenet_bench.models").joinpath(
+        "data", "openclip_published.json").read_text())
 
 
 @pytest.mark.slow  # open_clip's 196 configs (~9 s)
@@ -57,8 +57,9 @@ def test_published_figures_feed_score_on_each_test_set():
             fig = published.figure(model + "+templates-simple", dataset)
             assert (fig.top1, fig.top5) == (figs[table], None), (model, dataset)
             assert data["commit"][:12] in fig.source and "openclip_results.csv" in fig.source
+    assert libraries.get("openclip").results_tables == "imagenet_bench.models.openclip_results"
     fig = published.figure(B32, "imagenet-v2-threshold0.7")
-    assert fig.top1 is None and "timm's results tables cover" in fig.note
+    assert fig.top1 is None and "open_clip's results tables cover" in fig.note, fig.note
 
 
 def test_hub_tokenizer_entries_say_so_and_the_rest_do_not():

@@ -88,7 +88,7 @@ def test_reference_recipe_equals_torchvision_weights_transforms(model):
     if not photos:
         pytest.skip("no real photos (../shared subset or scikit-image) available")
     spec = get_model(model, "torch")
-    weights = torch_backend.resolve_weights(spec.builder, spec.weights)
+    weights = torch_backend.resolve_weights(spec.entry.builder, spec.id.tag)
     recipe = torch_backend.recipe_from_weights(weights)
     t = weights.transforms()
     for path in photos:
@@ -109,7 +109,7 @@ def test_torch_backend_pixels_equal_pixels_module(model, mode):
     if not photos:
         pytest.skip("no real photos (../shared subset or scikit-image) available")
     spec = get_model(model, "torch")
-    recipe = (torch_backend.recipe_from_weights(torch_backend.resolve_weights(spec.builder, spec.weights))
+    recipe = (torch_backend.recipe_from_weights(torch_backend.resolve_weights(spec.entry.builder, spec.id.tag))
               if mode == "reference" else spec.recipe(mode))
     assert torch_backend.uses_torchvision_transforms(recipe) == (recipe.resize >= recipe.crop)
     for path in photos:

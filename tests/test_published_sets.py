@@ -16,7 +16,7 @@ def _timm_a_figure():
     """timm's own ImageNet-A row of resnet18.a1_in1k at the setting of its val figure."""
     spec = registry.get_model(A_MODEL)
     (row,) = [r for r in timm_results.rows(A_MODEL)
-              if r.img_size == spec.input_size and r.top["imagenet"][0] == spec.published_acc1]
+              if r.img_size == spec.entry.input_size and r.top["imagenet"][0] == spec.entry.published_top1]
     return row.top["a"]
 
 
@@ -60,7 +60,7 @@ def test_sets_timm_has_no_table_of_and_unknown_models_are_empty_with_a_note():
 def test_real_figure_is_timms_real_table():
     fig = published.figure(A_MODEL, published.REAL)
     spec = registry.get_model(A_MODEL)
-    (row,) = [r for r in timm_results.rows(A_MODEL) if r.top["imagenet"][0] == spec.published_acc1]
+    (row,) = [r for r in timm_results.rows(A_MODEL) if r.top["imagenet"][0] == spec.entry.published_top1]
     assert (fig.top1, fig.top5) == row.top["real"] and "results-imagenet-real.csv" in fig.source
 
 

@@ -76,7 +76,7 @@ def test_missing_rows_count_as_wrong_and_topk():
 
 def test_non_official_names_are_refused_with_the_name():
     ids = [f"n01440764/{imagenet_meta.val_filename(7)}", "n01440764/my_photo.jpg"]
-    with pytest.raises(real_labels.RealLabelsError, match="my_photo.jpg.*row 1.*--labels original"):
+    with pytest.raises(real_labels.RealLabelsError, match="my_photo.jpg.*row 1.*leave out --labels real"):
         real_labels.rows_for(ids)
 
 

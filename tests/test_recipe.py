@@ -9,7 +9,7 @@ import pytest
 from conftest import make_preds
 from imagenet_bench.data import pixels
 from imagenet_bench.analysis import published
-from imagenet_bench.models import catalog
+from imagenet_bench.models import catalog, libraries
 from imagenet_bench.models import recipe as recipes
 from imagenet_bench.models.recipe import Recipe
 
@@ -18,6 +18,11 @@ OLD_KEYS = ["antialias", "crop", "interpolation", "mean", "normalization", "resi
 
 def _entry(model):
     return next(e for e in catalog.entries(model.split(":", 1)[0]) if e.model == model)
+
+
+def _legacy(framework, *args):
+    """The 2019 recipe through the pipeline the library declares (its Capabilities.legacy2019)."""
+    return recipes.legacy2019(libraries.get(framework).capabilities.legacy2019, *args)
 
 
 def _aggregate(recs):
@@ -30,11 +35,11 @@ def _aggregate(recs):
 # Digests computed with the code BEFORE crop modes were added (commit ab8e299 of main,
 # models/recipe.py as it was then), so the ids, caches and checkpoints they name keep their names.
 PINNED_BEFORE = {
-    "legacy torch 256/224": (lambda: recipes.legacy2019("torch", 256, 224, "torch"), "054d4fc0"),
-    "legacy torch 256/299": (lambda: recipes.legacy2019("torch", 256, 299, "torch"), "e0988569"),
-    "legacy keras 299": (lambda: recipes.legacy2019("keras", 299, 299, "keras.applications.inception_v3"),
+    "legacy torch 256/224": (lambda: _legacy("torch", 256, 224, "torch"), "054d4fc0"),
+    "legacy torch 256/299": (lambda: _legacy("torch", 256, 299, "torch"), "e0988569"),
+    "legacy keras 299": (lambda: _legacy("keras", 299, 299, "keras.applications.inception_v3"),
                          "da2628b8"),
-    "legacy keras 224": (lambda: recipes.legacy2019("keras", 224, 224, "keras.applications.resnet50"),
+    "legacy keras 224": (lambda: _legacy("keras", 224, 224, "keras.applications.resnet50"),
                          "98528e1d"),
     "torch resnet50 V2": (lambda: recipes.from_entry(_entry("torch:resnet50.IMAGENET1K_V2")), "6de906d9"),
     "keras ResNet50": (lambda: recipes.from_entry(_entry("keras:ResNet50.imagenet")), "81e9bc13"),
@@ -45,10 +50,10 @@ PINNED_BEFORE = {
     "override mean/std": (lambda: recipes.override(
         recipes.from_entry(_entry("torch:resnet50.IMAGENET1K_V1")), mean=[.5], std=[.5]), "4de0d5c9"),
     "override --resize on the keras squash": (lambda: recipes.override(
-        recipes.legacy2019("keras", 224, 224, "keras.applications.resnet50"), resize=256, crop=224),
+        _legacy("keras", 224, 224, "keras.applications.resnet50"), resize=256, crop=224),
         "540e1eee"),
     "override bilinear on the keras squash": (lambda: recipes.override(
-        recipes.legacy2019("keras", 224, 224, "keras.applications.resnet50"), interpolation="bilinear"),
+        _legacy("keras", 224, 224, "keras.applications.resnet50"), interpolation="bilinear"),
         "1581dded"),
 }
 

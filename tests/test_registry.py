@@ -14,11 +14,11 @@ TORCH = ("alexnet densenet121 densenet161 densenet169 densenet201 inception_v3 r
 
 def test_the_34_models_of_the_2019_study_resolve_to_the_weights_they_used():
     study = registry.list_models(study2019=True)
-    assert sorted(s.name for s in study if s.framework == "keras") == sorted(KERAS)
-    assert sorted(s.name for s in study if s.framework == "torch") == sorted(TORCH)
+    assert sorted(s.study.name for s in study if s.id.framework == "keras") == sorted(KERAS)
+    assert sorted(s.study.name for s in study if s.id.framework == "torch") == sorted(TORCH)
     assert len(study) == 34
-    assert {s.weights for s in study if s.framework == "torch"} == {"IMAGENET1K_V1"}
-    assert {s.weights for s in study if s.framework == "keras"} == {"imagenet"}
+    assert {s.id.tag for s in study if s.id.framework == "torch"} == {"IMAGENET1K_V1"}
+    assert {s.id.tag for s in study if s.id.framework == "keras"} == {"imagenet"}
     for name in TORCH:
         assert str(registry.resolve(f"torch:{name}")[0]) == f"torch:{name}.IMAGENET1K_V1"
 
@@ -110,16 +110,16 @@ def test_recipes_of_the_2019_study():
 
 def test_paired_families_are_the_seven_shared_architectures():
     pairs = registry.paired_families()
-    assert sorted(k.family for k, _ in pairs) == sorted(
+    assert sorted(k.study.family for k, _ in pairs) == sorted(
         ["densenet121", "densenet169", "densenet201", "inception_v3", "resnet50", "vgg16", "vgg19"])
-    assert all(k.framework == "keras" and t.framework == "torch" for k, t in pairs)
+    assert all(k.id.framework == "keras" and t.id.framework == "torch" for k, t in pairs)
 
 
 def test_list_models_pattern_sorted_case_insensitive():
-    names = [s.qualname for s in registry.list_models("resnet5*")]
+    names = [str(s.id) for s in registry.list_models("resnet5*")]
     assert names == sorted(names)
     assert "keras:ResNet50.imagenet" in names and "torch:resnet50.IMAGENET1K_V2" in names
-    assert [s.qualname for s in registry.list_models("keras:vgg*", study2019=True)] == [
+    assert [str(s.id) for s in registry.list_models("keras:vgg*", study2019=True)] == [
         "keras:VGG16.imagenet", "keras:VGG19.imagenet"]
 
 
@@ -130,4 +130,4 @@ def test_caches_written_before_identities_get_their_canonical_id():
     assert registry.upgrade_name("keras", "mobilenetV2.random") == "keras:MobileNetV2.imagenet+random"
     assert registry.upgrade_name("torch", "mine") == "torch:mine"
     spec = registry.spec_of("torch:inception_v3.IMAGENET1K_V1+legacy2019+bf16")
-    assert spec.qualname == "torch:inception_v3.IMAGENET1K_V1" and spec.published_acc1 > 70
+    assert str(spec.id) == "torch:inception_v3.IMAGENET1K_V1" and spec.entry.published_top1 > 70

@@ -63,7 +63,7 @@ def test_mixed_folder_rows_are_the_score_csv_and_bad_files_are_listed(mixed):
     page = {(r["model"], r["dataset"]): r for r in data["rows"]}
     for s in good["score"]:
         r = page[(s["model"], s["dataset"])]
-        for key in ("acc1", "acc5", "published_acc1", "delta_acc1", "masked_acc1"):
+        for key in ("acc1", "acc5", "published_acc1", "delta_acc1", "unmasked_acc1"):
             if s.get(key) in (None, ""):
                 assert r.get(key) is None, (s["model"], key)
             else:

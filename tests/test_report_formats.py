@@ -4,6 +4,7 @@ import argparse
 import csv
 import io
 import math
+import pkgutil
 
 import pytest
 
@@ -18,8 +19,29 @@ ROWS = [{"model": "torch:a", "acc1": 76.130001, "likely_reason": "resize 256,\tc
 
 def test_the_registry_is_what_the_format_modules_declare():
     assert formats.names() == ["text", "csv", "markdown", "json", "tsv"]
+    assert [f.name for f in formats.registered().values()] == [m.FORMAT.name for m in formats.MODULES]
     with pytest.raises(ValueError, match="unknown format 'xml'; choose one of text, csv, markdown, json, tsv"):
         tables.render(ROWS, COLS, "xml")
+
+
+def test_every_module_of_the_package_is_listed_once_in_the_explicit_registry():
+    # the registry is an explicit tuple of imports (no discovery); this catches a format module
+    # added to report/formats/ without its line in MODULES
+    here = {info.name for info in pkgutil.iter_modules(formats.__path__)}
+    listed = [m.__name__.rsplit(".", 1)[1] for m in formats.MODULES]
+    assert sorted(listed) == sorted(here) and len(set(listed)) == len(listed), (listed, here)
+
+
+def test_a_format_declared_twice_is_refused(monkeypatch):
+    monkeypatch.setattr(formats, "MODULES", formats.MODULES + (formats.MODULES[1],))
+    formats.registered.cache_clear()
+    try:
+        with pytest.raises(TypeError, match="report format 'csv' declared twice"):
+            formats.registered()
+    finally:
+        monkeypatch.undo()
+        formats.registered.cache_clear()
+    assert formats.names()[-1] == "tsv"
 
 
 def test_tsv_has_one_field_per_column_and_csvs_numbers():
@@ -51,10 +73,10 @@ def test_every_command_offers_the_registrys_formats_under_the_same_names():
     assert {"score", "compare", "models", "robustness", "errors", "per-class", "verify variants"} \
         <= set(choices), sorted(choices)
     registry = tuple(formats.names())
+    assert "sweep status" in choices, sorted(choices)
     # sweep collect adds "timm" (one results CSV per test set, a folder of files, not a table)
     odd = {k: v for k, v in choices.items() if v != registry and v != registry + ("timm",)}
-    # sweep status prints a progress summary, not a table: text or json (left as it is)
-    assert odd == {"sweep status": ("text", "json")}, odd
+    assert odd == {}, odd
 
 
 def test_models_lists_in_tsv(capsys):

@@ -199,12 +199,20 @@ def test_a_failing_model_fails_only_its_job_and_retry_oom_halves_the_batch(tmp_p
         assert failed["torch:squeezenet1_1"].startswith("RuntimeError: CUDA out of memory")
     assert os.path.exists(os.path.join(plan["caches"], next(j for j in jobs if "squeezenet1_0" in j["model"])["cache"]))
     assert main(["sweep", "status", str(folder)]) == 0
-    text = capsys.readouterr().out
-    assert "failed: torch-mobilenet_v3_small.IMAGENET1K_V1+random.val6-" in text
-    assert f"re-run: imagenet-bench sweep run-task {folder} --job torch-mobilenet_v3_small" in text
+    out, err = capsys.readouterr()
+    total_line = next(line.split() for line in out.splitlines() if line.startswith("total"))
+    assert total_line == ["total", "2" if retry else "1", "0", "1" if retry else "2", "0"], out
+    assert "failed: torch-mobilenet_v3_small.IMAGENET1K_V1+random.val6-" in err
+    assert f"re-run: imagenet-bench sweep run-task {folder} --job torch-mobilenet_v3_small" in err
     assert main(["sweep", "status", str(folder), "--format", "json"]) == 0
-    js = json.loads(capsys.readouterr().out)
-    assert js["total"]["failed"] == (1 if retry else 2) and js["total"]["done"] == (2 if retry else 1)
+    (total,) = [r for r in json.loads(capsys.readouterr().out) if r["dataset"] == "total"]
+    assert total == {"dataset": "total", "done": 2 if retry else 1, "running": 0,
+                     "failed": 1 if retry else 2, "pending": 0}
+    assert main(["sweep", "status", str(folder), "--jobs", "--format", "tsv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split("\t") == ["job", "model", "dataset", "state", "task", "note", "error"]
+    states = sorted(line.split("\t")[3] for line in lines[1:])
+    assert states == sorted(["done"] * (2 if retry else 1) + ["failed"] * (1 if retry else 2))
 
 
 def test_status_counts_running_only_while_its_process_lives(tmp_path):

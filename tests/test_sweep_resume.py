@@ -11,7 +11,7 @@ import pytest
 
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache.inspect import differences
-from sweep_helpers import cli, env, real_sets, wait_for
+from sweep_helpers import cli, env, real_sets, status_jobs, status_total, wait_for
 
 N = 16
 
@@ -41,13 +41,11 @@ def test_local_sweep_sigkilled_mid_model_resumes_and_equals_separate_predicts(tm
     with np.load(partial) as z:
         kept = int(z["done"].sum())
     assert 0 < kept < N, kept
-    status = json.loads(cli("sweep", "status", sw, "--format", "json").stdout)
-    assert next(x for x in status["jobs"] if x["job"] == job["job"])["state"] == "pending"
+    assert next(x for x in status_jobs(sw) if x["job"] == job["job"])["state"] == "pending"
     print(f"SIGKILL mid-model: {kept} of {N} images of {job['model']} checkpointed; "
-          f"status {status['total']}")
+          f"status {status_total(sw)}")
     cli("sweep", "run", sw, "-j", "1")
-    status = json.loads(cli("sweep", "status", sw, "--format", "json").stdout)
-    assert status["total"] == {"done": 4, "running": 0, "failed": 0, "pending": 0}
+    assert status_total(sw) == {"done": 4, "running": 0, "failed": 0, "pending": 0}
     logs = "".join(p.read_text() for p in (sw / "logs").iterdir())
     assert f"resuming from {partial}: {kept} of {N} images already done" in logs
     assert cache.load(os.path.join(plan["caches"], job["cache"])).provenance["timing"]["images"] == N - kept

@@ -13,7 +13,7 @@ import pytest
 
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache.inspect import differences
-from sweep_helpers import cli, real_sets, require_slurm, wait_for
+from sweep_helpers import cli, real_sets, require_slurm, status_jobs, status_total, wait_for
 
 MODELS = ["torch:squeezenet1_1", "torch:resnet50", "timm:test_vit.r160_in1k",
           "timm:test_resnet.r160_in1k", "keras:MobileNetV2"]
@@ -59,18 +59,18 @@ def test_slurm_array_scancel_mid_model_then_rerun_equals_a_local_sequential_run(
         kept = int(z["done"].sum())
     assert 0 < kept < N, f"cancelled mid-model: {kept} of {N} images checkpointed"
     print(f"cancelled mid-model: {kept} of {N} images of {job['model']} checkpointed")
-    status = json.loads(cli("sweep", "status", sw, "--format", "json").stdout)
-    print(f"status after scancel: {status['total']}")
-    cancelled = next(x for x in status["jobs"] if x["job"] == job["job"])
+    total = status_total(sw)
+    print(f"status after scancel: {total}")
+    cancelled = next(x for x in status_jobs(sw) if x["job"] == job["job"])
     assert cancelled["state"] == "pending" and cancelled["note"] == \
         "interrupted; resumes from its checkpoint"
-    assert status["total"]["failed"] == 0 and status["total"]["done"] >= 8
+    assert total["failed"] == 0 and total["done"] >= 8
     # again: only the cancelled task's unfinished jobs are submitted; the job resumes
     r = cli("sweep", "run", sw, *slurm, "--wait")
     assert "submitted 1 tasks as SLURM job array" in r.stdout, r.stdout
-    status = json.loads(cli("sweep", "status", sw, "--format", "json").stdout)
-    print(f"status after sweep run again: {status['total']}")
-    assert status["total"] == {"done": 10, "running": 0, "failed": 0, "pending": 0}
+    total = status_total(sw)
+    print(f"status after sweep run again: {total}")
+    assert total == {"done": 10, "running": 0, "failed": 0, "pending": 0}
     resumed = cache.load(os.path.join(plan["caches"], job["cache"])).provenance["timing"]
     assert resumed["images"] == N - kept  # only the images after the checkpoint were predicted
     # a local sequential run of the same request
@@ -108,8 +108,8 @@ def test_slurm_preemption_signal_checkpoints_and_submitit_requeues_the_task(tmp_
     assert sent.returncode == 0, f"scancel --signal=USR2 {target}: {sent.stderr}"
     print(f"sent USR2 to job {target} (submitit's preemption signal) after its first checkpoint")
     wait_for(lambda: not _queue(array), 900, f"job array {array} to finish", poll=1)
-    status = json.loads(cli("sweep", "status", sw, "--format", "json").stdout)
-    assert status["total"]["done"] == 1, status["total"]
+    total = status_total(sw)
+    assert total["done"] == 1, total
     timing = cache.load(os.path.join(plan["caches"], job["cache"])).provenance["timing"]
     log = "".join(p.read_text(errors="replace") for p in (sw / "slurm").glob("*.err"))
     assert "Caught signal SIGUSR2" in log and "resuming from" in log, log[-3000:]

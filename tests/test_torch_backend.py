@@ -22,7 +22,7 @@ def quiet(out, **kw):
 
 def test_default_recipe_comes_from_the_weights_metadata():
     spec = registry.get_model("inception_v3", "torch")
-    weights = tb.resolve_weights(spec.builder, spec.weights)
+    weights = tb.resolve_weights(spec.entry.builder, spec.id.tag)
     r = tb.recipe_from_weights(weights)
     assert (r.resize, r.crop, r.interpolation) == (342, 299, "bilinear")
     assert spec.recipe() == r  # the registry's recipe is torchvision's own
@@ -67,7 +67,7 @@ def test_checkpoint_file_and_torch_home_cache_give_identical_outputs(tmp_path, m
     via_file = tb.from_spec(spec, checkpoint=str(sd_path), workers=0)
     # 2) the same file placed where torchvision looks for the download
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "th"))
-    weights = tb.resolve_weights(spec.builder, spec.weights)
+    weights = tb.resolve_weights(spec.entry.builder, spec.id.tag)
     cached = tb.hub_checkpoint_path(weights)
     assert cached.startswith(str(tmp_path / "th"))
     (tmp_path / "th" / "hub" / "checkpoints").mkdir(parents=True)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import make_valset
+from imagenet_bench.backends import determinism as det
 from imagenet_bench.backends.keras import verify as kv
 from imagenet_bench.cli import main as cli
 from imagenet_bench.commands import verify as verify_cmd
@@ -17,7 +18,7 @@ def _examples(n=3):
 
 
 def test_uniform_outputs_are_inconclusive_not_ok():
-    rep = kv.determinism(lambda x: UNIFORM, lambda xs: np.stack([UNIFORM] * len(xs)), _examples(),
+    rep = det.determinism(lambda x: UNIFORM, lambda xs: np.stack([UNIFORM] * len(xs)), _examples(),
                          batch_size=2)
     assert rep.ok and rep.uniform_rows == 3  # nothing differed ...
     assert rep.inconclusive.startswith("all 3 outputs are uniform")  # ... because nothing could
@@ -25,7 +26,7 @@ def test_uniform_outputs_are_inconclusive_not_ok():
 
 def test_the_same_output_for_every_image_is_inconclusive():
     p = np.eye(1000, dtype=np.float32)[5]
-    rep = kv.determinism(lambda x: p, lambda xs: np.stack([p] * len(xs)), _examples(), batch_size=2)
+    rep = det.determinism(lambda x: p, lambda xs: np.stack([p] * len(xs)), _examples(), batch_size=2)
     assert rep.uniform_rows == 0 and "all 3 images gave the same output" in rep.inconclusive
 
 
@@ -34,14 +35,14 @@ def test_informative_outputs_are_conclusive_and_a_difference_is_never_inconclusi
 
     def one(x):
         return probs[int(x.flat[0])]
-    rep = kv.determinism(one, lambda xs: np.stack([one(x) for x in xs]), _examples(), batch_size=2)
+    rep = det.determinism(one, lambda xs: np.stack([one(x) for x in xs]), _examples(), batch_size=2)
     assert rep.ok and rep.inconclusive is None
     flip = {"n": 0}
 
     def flaky(x):  # uniform, but the repeated single run differs: a found difference
         flip["n"] += 1
         return UNIFORM * (1.5 if flip["n"] > 3 else 1.0)
-    rep = kv.determinism(flaky, lambda xs: np.stack([UNIFORM] * len(xs)), _examples(), batch_size=3)
+    rep = det.determinism(flaky, lambda xs: np.stack([UNIFORM] * len(xs)), _examples(), batch_size=3)
     assert not rep.ok and rep.inconclusive is None
 
 

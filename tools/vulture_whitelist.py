@@ -25,6 +25,7 @@ worker_id  # DataLoader worker_init_fn(worker_id) (run/children.py)
 
 # -- named in a string ("module:callable") and imported there ----------------------------------
 _.TorchVariants  # Library(variants="imagenet_bench.backends.torch_variants:TorchVariants")
+_.check_drift  # Library(verify_checks=(("drift", "imagenet_bench.backends.keras.verify:check_drift"),))
 _.efficientnet_lite0  # demo/tests: --model-factory imagenet_bench.backends.torch:efficientnet_lite0
 
 # -- declared data, read by people (docs) or passed as keywords --------------------------------

@@ -23,11 +23,15 @@ from imagenet_bench.data import real_labels
 from imagenet_bench.models import registry
 from imagenet_bench.analysis import stats
 from imagenet_bench.errors import BenchError
-from imagenet_bench.analysis.scorer import correct
+from imagenet_bench.analysis.scorer import DEFAULT_PROTOCOL, has_subset, protocol_correct
 
 
 class CompareError(BenchError, ValueError):
     """Two predictions cannot be compared; the message names both files and the fix."""
+
+
+class NoSuchModel(CompareError):
+    """No cache of the model a name designates; the message lists the ids present."""
 
 
 def paired_row(name_a: str, correct_a: np.ndarray, name_b: str, correct_b: np.ndarray,
@@ -104,7 +108,7 @@ def family_pairs(preds: Sequence) -> Tuple[List[Tuple[object, object]], List[str
             by_base.setdefault(str(mid.base), []).append((mid.settings, p))
     pairs, absent = [], []
     for keras_spec, torch_spec in registry.paired_families():
-        ks, ts = by_base.get(keras_spec.qualname, []), by_base.get(torch_spec.qualname, [])
+        ks, ts = by_base.get(str(keras_spec.id), []), by_base.get(str(torch_spec.id), [])
         combos = [(kset, tset, k, t) for kset, k in ks for tset, t in ts if k.fingerprint == t.fingerprint]
         same = [c for c in combos if c[0] == c[1]]
         best: Dict[Tuple, Tuple] = {}
@@ -117,39 +121,49 @@ def family_pairs(preds: Sequence) -> Tuple[List[Tuple[object, object]], List[str
         elif ks and ts:  # both present but never on the same images: say so loudly
             check_same_images(ks[0][1], ts[0][1])
         else:
-            absent.append(f"{keras_spec.qualname} vs {torch_spec.qualname}")
+            absent.append(f"{keras_spec.id} vs {torch_spec.id}")
     return pairs, absent
 
 
-def find_model(preds: Sequence, name: str):
-    """The predictions ``name`` designates; a clear error if absent or ambiguous.
+def resolve_name(preds: Sequence, name: str) -> str:
+    """The id (``qualname``) among ``preds`` that ``name`` designates, by the rules every
+    selector shares (``compare``, ``per-class``, ``robustness``); a clear error if absent or
+    ambiguous.
 
     ``name`` is any registry spelling (``keras:resnet50``, ``torch:inception_v3+legacy2019``)
     or a cache's exact id. Without settings, a name matches its plain run, or
-    the only run of those weights there is (a 2019 ``+legacy2019`` output).
+    the only run of those weights there is (a ``+random`` run, a 2019 ``+legacy2019`` output).
     """
+    have = {p.qualname for p in preds}
+    if name in have:  # a cache's exact id: no catalog lookup
+        return name
     try:
-        if any(p.qualname == name for p in preds):  # a cache's exact id: no catalog lookup
-            qual, base = name, None
-        else:
-            mid, _ = registry.resolve(name)
-            qual, base = str(mid), str(mid.base)
+        mid, _ = registry.resolve(name)
+        qual, base = str(mid), str(mid.base)
     except registry.AmbiguousNameError:
         raise
     except BenchError:  # not a registry name: a custom model's id, matched as written
         qual, base = name, None
-    hits = [p for p in preds if p.qualname == qual]
-    if not hits and base is not None and qual == base:
+    if qual in have:
+        return qual
+    if base is not None and qual == base:
         variants = {p.qualname for p in preds
                     if p.model_id is not None and str(p.model_id.base) == base}
         if len(variants) > 1:
             raise CompareError(f"{name!r} has several runs in the directory: "
                                f"{', '.join(sorted(variants))}. Fix: name one of them in full")
-        hits = [p for p in preds if p.qualname in variants]
-    if not hits:
-        have = ", ".join(sorted({p.qualname for p in preds})) or "none"
-        raise CompareError(f"no predictions for {name!r} in the directory (found: {have}). "
-                           f"Fix: name a model that has a cache, e.g. torch:resnet50")
+        if variants:
+            return variants.pop()
+    listed = ", ".join(sorted(have)) or "none"
+    raise NoSuchModel(f"no predictions for {name!r} in the directory (found: {listed}). "
+                       f"Fix: name a model that has a cache, e.g. {min(have) if have else 'torch:resnet50'}")
+
+
+def find_model(preds: Sequence, name: str):
+    """The predictions ``name`` designates (:func:`resolve_name`); an error if absent, ambiguous
+    or present on several image sets."""
+    qual = resolve_name(preds, name)
+    hits = [p for p in preds if p.qualname == qual]
     if len({p.fingerprint for p in hits}) > 1:
         files = "; ".join(f"{p.where()} ({p.fingerprint[:12]})" for p in hits)
         raise CompareError(f"{hits[0].qualname} has predictions on several image sets ({files}). "
@@ -157,10 +171,11 @@ def find_model(preds: Sequence, name: str):
     return hits[0]
 
 
-def correctness(preds, labels: str = "original", k: int = 1):
+def correctness(preds, labels: str = "original", k: int = 1, protocol: str = DEFAULT_PROTOCOL):
     """Per-image correctness of ``preds`` at top-``k`` and the mask of images that count.
 
-    ``labels="original"``: the cache's labels, every image counts.
+    ``labels="original"``: the cache's labels, every image counts; ImageNet-A/-R caches
+    are scored under ``protocol`` (:data:`scorer.PROTOCOLS`, masked by default).
     ``labels="real"``: ReaL sets (Beyer et al. 2020); images with an empty set do not count.
     """
     if k not in (1, 5):
@@ -169,14 +184,19 @@ def correctness(preds, labels: str = "original", k: int = 1):
         return real_labels.real_correct(preds, k)
     if labels != "original":
         raise CompareError(f"--labels {labels!r}: choose 'original' or 'real'")
-    top1, top5 = correct(preds)
+    top1, top5 = protocol_correct(preds, protocol)
     return (top1 if k == 1 else top5), None
 
 
 def compare_predictions(a, b, labels: str = "original", k: int = 1,
-                        confidence: float = stats.DEFAULT_CONFIDENCE) -> Dict:
-    """The paired comparison row of predictions ``a`` and ``b`` (same images required)."""
+                        confidence: float = stats.DEFAULT_CONFIDENCE,
+                        protocol: str = DEFAULT_PROTOCOL) -> Dict:
+    """The paired comparison row of predictions ``a`` and ``b`` (same images required); a
+    row of ImageNet-A/-R caches carries the ``protocol`` it was scored under."""
     check_same_images(a, b)
-    correct_a, valid = correctness(a, labels, k)
-    correct_b, _ = correctness(b, labels, k)
-    return paired_row(a.qualname, correct_a, b.qualname, correct_b, valid, confidence)
+    correct_a, valid = correctness(a, labels, k, protocol)
+    correct_b, _ = correctness(b, labels, k, protocol)
+    row = paired_row(a.qualname, correct_a, b.qualname, correct_b, valid, confidence)
+    if labels == "original" and (has_subset(a) or has_subset(b)):
+        row["protocol"] = protocol
+    return row

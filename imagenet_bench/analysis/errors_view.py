@@ -18,7 +18,7 @@ from imagenet_bench.data import imagenet_meta
 from imagenet_bench.data import real_labels
 from imagenet_bench.analysis import stats
 from imagenet_bench.analysis.compare import check_same_images
-from imagenet_bench.analysis.scorer import correct, release
+from imagenet_bench.analysis.scorer import DEFAULT_PROTOCOL, has_subset, protocol_correct, release
 
 
 def _class_label(index: int) -> str:
@@ -26,12 +26,14 @@ def _class_label(index: int) -> str:
 
 
 def per_class_rows(preds, top1: np.ndarray, labels: Optional[np.ndarray] = None,
-                   ci: bool = False, confidence: float = stats.DEFAULT_CONFIDENCE) -> List[Dict]:
+                   ci: bool = False, confidence: float = stats.DEFAULT_CONFIDENCE,
+                   protocol: Optional[str] = None) -> List[Dict]:
     """Top-1 accuracy of ``preds`` per class, one row per class present in the labels.
 
     ``top1`` is the per-image correctness (``scorer.correct(...)[0]``);
     ``labels`` defaults to ``preds.labels``. Accuracy is in percent; with
-    ``ci`` the row carries ``top1_low``/``top1_high`` (Wilson).
+    ``ci`` the row carries ``top1_low``/``top1_high`` (Wilson); ``protocol``, the one
+    ``top1`` was computed under, is recorded in the rows of an ImageNet-A/-R cache.
     """
     labels = np.asarray(preds.labels if labels is None else labels, dtype=np.int64)
     n_cls = imagenet_meta.NUM_CLASSES
@@ -46,6 +48,8 @@ def per_class_rows(preds, top1: np.ndarray, labels: Optional[np.ndarray] = None,
         if ci:
             lo, hi = stats.wilson_interval(k, n, confidence)
             row["top1_low"], row["top1_high"] = 100.0 * lo, 100.0 * hi
+        if protocol and has_subset(preds):
+            row["protocol"] = protocol
         rows.append(row)
     return rows
 
@@ -72,12 +76,15 @@ def wrong_agreement(top1_pred: np.ndarray, wrong: np.ndarray, cells: int = 1 << 
     return best
 
 
-def _top1_pred(p) -> np.ndarray:
+def _top1_pred(p, protocol: str = DEFAULT_PROTOCOL) -> np.ndarray:
+    if protocol == "masked" and has_subset(p):
+        return p.subset_top5_idx[:, 0]
     return p.top1_pred() if hasattr(p, "top1_pred") else p.top5_idx[:, 0]
 
 
 def hard_example_rows(preds: Sequence, top1: Optional[Sequence[np.ndarray]] = None, limit: int = 100,
-                      min_wrong: int = 1, with_real: bool = False) -> List[Dict]:
+                      min_wrong: int = 1, with_real: bool = False,
+                      protocol: str = DEFAULT_PROTOCOL) -> List[Dict]:
     """The images most of ``preds`` get wrong at top-1, hardest first.
 
     ``top1[j]`` is the per-image correctness of ``preds[j]`` (default
@@ -88,7 +95,9 @@ def hard_example_rows(preds: Sequence, top1: Optional[Sequence[np.ndarray]] = No
     wrong class (``models_agreeing``: a strong hint of a label error), then
     by row. Each row lists the image, its label, and the wrong classes
     predicted instead (``name (wnid) xcount``, most frequent first).
-    ``with_real`` adds the image's ReaL label set (Beyer et al. 2020).
+    ``with_real`` adds the image's ReaL label set (Beyer et al. 2020). ImageNet-A/-R
+    caches are scored under ``protocol`` (masked: the top-1 within the 200 classes is
+    both the correctness and the class predicted instead), recorded in each row.
     """
     if not preds:
         return []
@@ -98,11 +107,12 @@ def hard_example_rows(preds: Sequence, top1: Optional[Sequence[np.ndarray]] = No
     wrong = np.empty((m, n), dtype=bool)
     predicted = np.empty((m, n), dtype=np.int16)
     for j, p in enumerate(preds):
-        right = correct(p)[0] if top1 is None else np.asarray(top1[j], dtype=bool)
+        right = (protocol_correct(p, protocol)[0] if top1 is None
+                 else np.asarray(top1[j], dtype=bool))
         np.logical_not(right, out=wrong[j])
         if p.missing is not None:  # an unreadable image is not a vote for any class
             wrong[j] &= ~p.missing
-        predicted[j] = _top1_pred(p)
+        predicted[j] = _top1_pred(p, protocol)
         release(p)
     n_wrong = wrong.sum(axis=0)
     agree = wrong_agreement(predicted, wrong)
@@ -126,6 +136,8 @@ def hard_example_rows(preds: Sequence, top1: Optional[Sequence[np.ndarray]] = No
             "predicted_instead": "; ".join(f"{_class_label(c)} x{k}"
                                            for c, k in instead.most_common()),
         }
+        if has_subset(first):
+            row["protocol"] = protocol
         if real_sets is not None:
             real = [int(c) for c in real_sets[i] if c >= 0]
             row["real_labels"] = "; ".join(_class_label(c) for c in real) or "(none)"

@@ -8,9 +8,10 @@ The published figure of a cache belongs to the cache's test set
 entry of the cache's base weights: ``torch:inception_v3.IMAGENET1K_V1+legacy2019``
 is measured against ``torch:inception_v3.IMAGENET1K_V1``, each weights tag
 against its own figure). On ImageNetV2 MatchedFrequency, ImageNet-A, -R,
--Sketch and for ReaL labels it comes from timm's results tables
-(:mod:`timm_results`), at the setting of the entry's own val figure; where
-nobody published one (torchvision and Keras publish val only; timm has no
+-Sketch and for ReaL labels it comes from the results tables the entry's
+library declares (``Library.results_tables``: timm's, :mod:`timm_results`),
+at the setting of the entry's own val figure; where nobody published one
+(torchvision and Keras declare none: they publish val only; timm has no
 table for the other two ImageNetV2 sets) the figure is empty and
 :attr:`Figure.note` says why. A model is *flagged* when its
 measured top-1 is more than ``margin`` percentage points below the published
@@ -21,29 +22,24 @@ that made it) rather than guess.
 """
 from __future__ import annotations
 
-import functools
-import json
 from dataclasses import dataclass
-from importlib import resources
 from typing import Dict, List, Optional
 
 from imagenet_bench.data import datasets
-from imagenet_bench.models import libraries
 from imagenet_bench.models import recipe as recipes
-from imagenet_bench.models import registry, timm_results
+from imagenet_bench.models import libraries, registry
 
 DEFAULT_MARGIN = 1.0  # percentage points of top-1
 
 VAL = datasets.DEFAULT
 REAL = "real"  # ReaL labels of the val images (``score --labels real``)
-#: test set (``--dataset`` value, or :data:`REAL`) -> its table in :mod:`timm_results`
-TIMM_TABLES = {**{s.name: s.published_table for s in datasets.DATASETS.values() if s.published_table},
+#: test set (``--dataset`` value, or :data:`REAL`) -> its table in a library's results tables
+TABLES = {**{s.name: s.published_table for s in datasets.DATASETS.values() if s.published_table},
                REAL: "real"}
 #: sets whose published figures restrict the output to the set's class subset (timm's validate.py
 #: --valid-labels with the imagenet_{a,r}_indices.txt beside its results, the papers' protocol):
 #: compared with masked@1/@5
 MASKED = tuple(s.name for s in datasets.DATASETS.values() if s.subset_file and s.published_table)
-_PUBLISHES_VAL_ONLY = {"torch": "torchvision", "keras": "keras.applications"}
 
 
 @dataclass(frozen=True)
@@ -60,57 +56,42 @@ def _none(note: str) -> Figure:
     return Figure(None, None, "", note)
 
 
-def figure(model: str, dataset: str = VAL) -> Figure:
+def figure(model, dataset: str = VAL) -> Figure:
     """The published top-1/top-5 of ``model``'s base weights on ``dataset``, or why there is none.
 
-    ``model``: a canonical id (``timm:resnet18.a1_in1k+bf16`` -> its base weights);
+    ``model``: a cache's ``ModelId`` (a reader's), or a canonical id string (a table row's,
+    a plan's): ``timm:resnet18.a1_in1k+bf16`` -> its base weights;
     ``dataset``: a ``--dataset`` value or :data:`REAL`. Val: the registry's figure.
-    Other sets: timm's table of that set, in the row of the setting (image size,
-    crop_pct) at which timm published the entry's val figure; never the val figure.
+    Other sets: the table of that set in the results tables of the entry's library
+    (``Library.results_tables``), in the row of the setting (image size, crop_pct) at
+    which the library published the entry's val figure; never the val figure.
     """
     spec = registry.spec_of(model)
     if spec is None:
         return _none("not in the registry: no published figure")
     if dataset == VAL:
-        if spec.published_acc1 is None:
-            return _none(f"{spec.qualname} has no published figure in the registry")
-        return Figure(spec.published_acc1, spec.published_acc5, spec.entry.source or "", "")
-    table = TIMM_TABLES.get(dataset)
+        if spec.entry.published_top1 is None:
+            return _none(f"{spec.id} has no published figure in the registry")
+        return Figure(spec.entry.published_top1, spec.entry.published_top5, spec.entry.source or "", "")
+    table = TABLES.get(dataset)
     if table is None:
-        return _none(f"no published figure on {dataset}: timm's results tables cover "
-                     f"{', '.join(d for d in TIMM_TABLES if d != VAL)} only")
-    own = _library_figures(spec.framework)
-    if own is not None:
-        top1 = own["models"].get(str(spec.id), {}).get(table)
-        if top1 is None:
-            return _none(f"no published figure on {dataset}: {own['file']} of {own['repo']} has "
-                         f"none for {spec.qualname}")
-        return Figure(top1, None, own["source"], "")
-    if spec.framework != "timm":
-        lib = _PUBLISHES_VAL_ONLY.get(spec.framework, spec.framework)
-        return _none(f"no published figure on {dataset}: {lib} publishes ImageNet-val figures only")
-    row = _timm_row(spec)
+        publishers = [_publisher(lib) for lib in libraries.libraries() if lib.results_tables]
+        return _none(f"no published figure on {dataset}: {' and '.join(publishers) or 'no library'}"
+                     f"'s results tables cover {', '.join(d for d in TABLES if d != VAL)} only")
+    lib = libraries.get(spec.id.framework)
+    if lib.results_tables is None:
+        return _none(f"no published figure on {dataset}: {_publisher(lib)} publishes ImageNet-val "
+                     f"figures only")
+    tables = lib.import_adapter(lib.results_tables)
+    row = _row_of_val_figure(tables, spec)
     if row is None:
-        return _none(f"no published figure on {dataset}: timm's tables have no row of "
-                     f"{spec.qualname} at the setting of its val figure")
+        return _none(f"no published figure on {dataset}: {_publisher(lib)}'s tables have no row "
+                     f"of {spec.id} at the setting of its val figure")
     top1, top5 = row.top[table]
     if top1 is None:
-        return _none(f"no published figure on {dataset}: timm's "
-                     f"{timm_results.DATASETS[table]} has no row of {spec.qualname}")
-    return Figure(top1, top5, timm_results.describe(row, table), "")
-
-
-@functools.lru_cache(maxsize=None)
-def _library_figures(framework: str) -> Optional[dict]:
-    """The published figures per test set that ``framework``'s library declares
-    (``Library.published``), or None."""
-    lib = libraries.find(framework)
-    if lib is None or lib.published is None:
-        return None
-    data = json.loads(resources.files(lib.published[0]).joinpath(lib.published[1])
-                      .read_text(encoding="utf-8"))
-    return {"models": data["models"], "source": str(data.get("source", "/".join(lib.published))),
-            "file": str(data.get("file", lib.published[1])), "repo": str(data.get("repo", lib.name))}
+        return _none(f"no published figure on {dataset}: {_publisher(lib)}'s "
+                     f"{tables.DATASETS[table]} has no row of {spec.id}")
+    return Figure(top1, top5, tables.describe(row, table), "")
 
 
 def _library_reasons(framework: str) -> Dict[str, str]:
@@ -118,10 +99,16 @@ def _library_reasons(framework: str) -> Dict[str, str]:
     return dict(lib.capabilities.name_settings) if lib is not None else {}
 
 
-def _timm_row(spec: registry.ModelSpec) -> Optional[timm_results.Row]:
-    """timm's row of the setting its published val figure (the registry's) was measured at."""
-    for row in timm_results.rows(spec.qualname):
-        if row.img_size == spec.input_size and row.top["imagenet"][0] == spec.published_acc1:
+def _publisher(lib: libraries.Library) -> str:
+    return lib.publisher or lib.name
+
+
+def _row_of_val_figure(tables, spec: registry.ModelSpec):
+    """The library's row of the setting its published val figure (the registry's) was measured
+    at, or None."""
+    for row in tables.rows(str(spec.id)):
+        if (row.img_size == spec.entry.input_size
+                and row.top[TABLES[VAL]][0] == spec.entry.published_top1):
             return row
     return None
 
@@ -187,10 +174,10 @@ def likely_reasons(row: Dict, preds, spec: registry.ModelSpec, full_images: int 
     for s in settings:
         if s in SETTING_REASONS:
             reasons.append(SETTING_REASONS[s])
-        elif s in _library_reasons(spec.framework):
-            reasons.append(_library_reasons(spec.framework)[s])
+        elif s in _library_reasons(spec.id.framework):  # Capabilities.name_settings
+            reasons.append(_library_reasons(spec.id.framework)[s])
         elif s.startswith("ckpt-"):
-            reasons.append(f"weights from a checkpoint file ({s}), not {spec.weights}")
+            reasons.append(f"weights from a checkpoint file ({s}), not {spec.id.tag}")
     diff = recipe_difference(preds, spec)
     if diff:
         reasons.append(diff)
@@ -215,7 +202,9 @@ def compare_to_published(row: Dict, preds, margin: float = DEFAULT_MARGIN,
     carries the note why.
     """
     dataset = row.get("test_set", VAL)
-    fig = figure(preds.qualname, dataset)
+    fig = figure(preds.model_id, dataset)
+    if dataset in MASKED and row.get("protocol") == "unmasked":  # scored unmasked: not comparable
+        fig = _none(row.get("published_note") or f"{dataset}'s published figure is masked")
     spec = _spec(preds)
     if spec is None or fig.top1 is None:
         return {"published_acc5": None, "delta_acc5": None, "below_published": None,

@@ -130,6 +130,7 @@ class Table:
     present: List[str]  # datasets with at least one cache, table order
     fits: Dict[str, Fit]
     notes: List[str]
+    protocol: str = scorer.DEFAULT_PROTOCOL  # how the A/R columns were scored
 
 
 def group(preds: Sequence[cache.Predictions]) -> Dict[str, Dict[str, cache.Predictions]]:
@@ -153,18 +154,19 @@ def group(preds: Sequence[cache.Predictions]) -> Dict[str, Dict[str, cache.Predi
     return out
 
 
-def build(preds: Sequence[cache.Predictions], models: Sequence[str] = ()) -> Table:
+def build(preds: Sequence[cache.Predictions], models: Sequence[str] = (),
+          protocol: str = scorer.DEFAULT_PROTOCOL) -> Table:
     """The robustness table of ``preds``; rows of ``models`` only when given (the
-    effective-robustness fits always use every model present)."""
+    effective-robustness fits always use every model present). ImageNet-A/-R are scored
+    under ``protocol`` (:data:`scorer.PROTOCOLS`): masked by default, and their val200
+    baseline with them; "unmasked" puts the 1,000-class top-1 in the set's column."""
+    scorer.check_protocol(protocol)
     sets = group(preds)
     names = sorted({m for ms in sets.values() for m in ms})
-    missing = [m for m in models if m not in names]
-    if missing:
-        raise InputError(f"no cache of {', '.join(missing)}; models present: {', '.join(names)}. "
-                         f"Fix: name models as framework:name, e.g. {names[0]}")
+    models = [_resolve(preds, m, names) for m in models]
     present = [n for n in datasets.names() if n in sets]
     notes: Dict[str, List[str]] = {}  # one summary line per kind of note, with the models it names
-    rows = [_row(m, sets, notes) for m in names]
+    rows = [_row(m, sets, notes, protocol) for m in names]
     notes_out = [_summary(kind, ms) for kind, ms in notes.items()]
     fits = _add_effective_robustness(rows, sets, present)
     if models:
@@ -173,7 +175,18 @@ def build(preds: Sequence[cache.Predictions], models: Sequence[str] = ()) -> Tab
         if name != VAL and name not in fits:
             notes_out.append(f"no effective robustness for {name}: it needs {MIN_MODELS_FOR_FIT} "
                              f"or more models with both imagenet-val and {name} caches")
-    return Table(rows, present, fits, notes_out)
+    return Table(rows, present, fits, notes_out, protocol)
+
+
+def _resolve(preds: Sequence[cache.Predictions], name: str, names: List[str]) -> str:
+    """The id of the model ``name`` designates, by the rules of every selector
+    (:func:`analysis.compare.resolve_name`: a base name finds its only run, ``+random`` included)."""
+    from imagenet_bench.analysis.compare import NoSuchModel, resolve_name
+    try:
+        return resolve_name(preds, name)
+    except NoSuchModel:
+        raise InputError(f"no cache of {name}; models present: {', '.join(names)}. "
+                         f"Fix: name models as framework:name, e.g. {names[0]}") from None
 
 
 def _summary(kind: str, models: List[str]) -> str:
@@ -183,7 +196,7 @@ def _summary(kind: str, models: List[str]) -> str:
 
 
 def _row(model: str, sets: Dict[str, Dict[str, cache.Predictions]],
-         notes: Dict[str, List[str]]) -> Dict:
+         notes: Dict[str, List[str]], protocol: str = scorer.DEFAULT_PROTOCOL) -> Dict:
     row: Dict = {"model": model}
     val = sets.get(VAL, {}).get(model)
     if val is not None:
@@ -195,7 +208,8 @@ def _row(model: str, sets: Dict[str, Dict[str, cache.Predictions]],
             continue
         if name in MASKED:
             row[f"{name}-unmasked"] = top1(p)
-            row[name] = 100.0 * float(scorer.masked_correct(p).mean())
+            row[name] = (100.0 * float(scorer.masked_correct(p).mean()) if protocol == "masked"
+                         else row[f"{name}-unmasked"])
         else:
             row[name] = top1(p)
         if val is None:
@@ -204,8 +218,9 @@ def _row(model: str, sets: Dict[str, Dict[str, cache.Predictions]],
         if name in MASKED:
             classes = datasets.get(name).classes
             unmasked, masked, n, undetermined = val_restricted(val, classes, name)
-            row[f"val200_{name}"] = masked
-            row[f"delta_{name}_val200"] = None if masked is None else row[name] - masked
+            base = masked if protocol == "masked" else unmasked
+            row[f"val200_{name}"] = base
+            row[f"delta_{name}_val200"] = None if base is None else row[name] - base
             if undetermined:
                 notes.setdefault(
                     f"val restricted to {name}'s classes is undetermined for some of its {n} "

@@ -57,9 +57,9 @@ def load_predictions(directory: str, allow_mixed: bool = False,
             raise InputError(f"{directory}: the shipped 2019 outputs are not here (this "
                              f"imagenet_bench is not installed from a checkout of the repository). "
                              f"Fix: pip install -e . in a clone, or pass --precomputed DIR")
-        raise InputError(f"{directory}: no such directory. Fix: pass the folder holding the "
-                         f".npz caches (default output of `imagenet-bench predict`: "
-                         f"{locations.RUNS_DIR}/)")
+        raise InputError(f"{directory}: no such directory. Fix: pass --precomputed DIR, the "
+                         f"folder holding the .npz caches (`imagenet-bench predict` writes them "
+                         f"to {locations.RUNS_DIR}/ unless given -o DIR)")
     found = folder.load_folder(directory, use_index=use_index, verify=verify, skip_bad=skip_bad)
     preds = Loaded(upgrade_identity(p) for p in found.preds)
     preds.skipped = found.skipped
@@ -190,6 +190,46 @@ def correct(preds: cache.Predictions, labels: Optional[np.ndarray] = None,
     return derived.correct(idx, labels, missing)
 
 
+#: how ImageNet-A/-R caches are scored: "masked" (the prediction restricted to the set's 200
+#: classes, the published protocol; the default) or "unmasked" (the 1,000-class prediction)
+PROTOCOLS = ("masked", "unmasked")
+DEFAULT_PROTOCOL = "masked"
+
+
+def check_protocol(protocol: str) -> str:
+    """``protocol`` if it is one of :data:`PROTOCOLS`, else an :class:`InputError` naming them."""
+    if protocol not in PROTOCOLS:
+        raise InputError(f"--protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
+    return protocol
+
+
+def protocol_correct(preds: cache.Predictions, protocol: str = DEFAULT_PROTOCOL,
+                     rows: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-image top-1 and top-5 correctness under ``protocol`` (see :data:`PROTOCOLS`).
+
+    Caches of a class-subset test set (ImageNet-A/-R, :func:`has_subset`) are scored
+    masked to their classes unless ``protocol`` is "unmasked"; every other cache is
+    scored as :func:`correct` does, whatever the protocol.
+    """
+    if check_protocol(protocol) == "masked" and has_subset(preds):
+        top1, top5 = masked_correct(preds, 1), masked_correct(preds, 5)
+        return (top1, top5) if rows is None else (top1[rows], top5[rows])
+    return correct(preds, rows=rows)
+
+
+def protocol_label(preds: Sequence[cache.Predictions], protocol: str = DEFAULT_PROTOCOL) -> str:
+    """The words that label a table holding ImageNet-A/-R caches with its protocol ("" when
+    none of ``preds`` is of such a set)."""
+    sets = sorted({datasets.name_of(p) for p in preds if has_subset(p)})
+    if not sets:
+        return ""
+    if check_protocol(protocol) == "masked":
+        return (f"{', '.join(sets)}: predictions masked to the set's 200 classes (--protocol "
+                f"masked, the default; --protocol unmasked for the 1,000-class prediction)")
+    return (f"{', '.join(sets)}: the unmasked 1,000-class prediction (--protocol unmasked; "
+            f"published figures are masked, --protocol masked)")
+
+
 def masked_correct(preds: cache.Predictions, k: int = 1) -> np.ndarray:
     """Per row: is the label among the top-``k`` (1 or 5) within the dataset's class subset?
     (missing rows False)
@@ -232,6 +272,7 @@ class ScoreOptions:
     keep: Optional[str] = None  # .npy of indices (or bool mask) of images to keep
     omit: Optional[str] = None  # .npy of indices (or bool mask) of images to leave out
     labels: Optional[str] = None  # .npy of one custom label per scored image
+    protocol: str = DEFAULT_PROTOCOL  # ImageNet-A/-R: "masked" or "unmasked" (PROTOCOLS)
 
 
 def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptions()) -> List[Dict]:
@@ -258,7 +299,8 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
         if (n if rows is None else rows.size) == 0:
             raise InputError(f"no images left to score for {p.qualname} after --keep/--omit. "
                              f"Fix: keep at least one image")
-        top1, top5 = correct(p, rows=rows)
+        subset = has_subset(p)
+        top1, top5 = protocol_correct(p, options.protocol, rows=rows)
         missing = None if p.missing is None else p.missing if rows is None else p.missing[rows]
         row = {
             "framework": p.framework, "model": p.qualname,
@@ -267,15 +309,21 @@ def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptio
             "missing": 0 if missing is None else int(np.count_nonzero(missing)),
             "dataset": cache.dataset_tag(n, p.fingerprint, datasets.name_of(p)),
         }
-        if has_subset(p):  # ImageNet-A/R: predictions restricted to the 200 classes
-            for k in (1, 5):
-                masked = masked_correct(p, k)
-                row[f"masked_acc{k}"] = _percent(masked if rows is None else masked[rows])
         row["test_set"] = datasets.name_of(p)
-        fig = published.figure(p.qualname, row["test_set"])
+        fig = published.figure(p.model_id, row["test_set"])
         row["published_acc1"], row["published_note"] = fig.top1, fig.note
-        row["delta_acc1"] = (published.measured(row, row["test_set"]) - fig.top1
-                             if fig.top1 is not None else None)
+        if subset:  # ImageNet-A/R: acc1/acc5 follow the protocol; the other one is shown beside
+            row["protocol"] = options.protocol
+            if options.protocol == "masked":
+                row["masked_acc1"], row["masked_acc5"] = row["acc1"], row["acc5"]
+                plain1, _ = correct(p, rows=rows)
+                row["unmasked_acc1"] = _percent(plain1)
+            else:
+                row["published_note"] = (f"{row['test_set']}'s published figure is masked to its "
+                                         f"200 classes; pass --protocol masked to compare with it")
+                row["published_acc1"] = None
+        row["delta_acc1"] = (published.measured(row, row["test_set"]) - row["published_acc1"]
+                             if row["published_acc1"] is not None else None)
         if options.labels:
             custom = load_custom_labels(options.labels, top1.size)
             c1, c5 = correct(p, labels=custom, rows=rows)

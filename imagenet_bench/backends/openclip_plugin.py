@@ -7,7 +7,7 @@ head built from open_clip's class names and prompt templates
 (:mod:`imagenet_bench.backends.openclip`, imported only when a model runs).
 ``+templates-simple`` asks for the simple template set. The published zero-shot
 top-1 per test set comes from open_clip's results table
-(``data/openclip_published.json``, ``tools/gen_openclip.py``).
+(:mod:`imagenet_bench.models.openclip_results`, ``tools/gen_openclip.py``).
 """
 from imagenet_bench.models.libraries import PLUGIN_API, Capabilities, Library
 
@@ -27,5 +27,6 @@ LIBRARY = Library(
     order=40,
     variants="imagenet_bench.backends.torch_variants:TorchVariants",
     auto_amp="imagenet_bench.backends.torch:auto_amp",
-    published=("imagenet_bench.models", "data/openclip_published.json"),
+    publisher="open_clip",
+    results_tables="imagenet_bench.models.openclip_results",  # its openclip_results.csv, 5 sets
 )

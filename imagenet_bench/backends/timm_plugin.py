@@ -17,7 +17,7 @@ LIBRARY = Library(
     extra="imagenet_bench[timm]",
     adapter="imagenet_bench.backends.timm:from_config",
     capabilities=Capabilities(
-        recipe_overrides=True, legacy2019=False, amp=("bf16", "fp16"),
+        recipe_overrides=True, amp=("bf16", "fp16"),
         checkpoint_formats=("model.safetensors", "state_dict (torch.save)"), weights_tags=True,
         random_weights=True, devices=("auto", "cpu", "cuda", "mps"), batching=True,
         model_factory=False, default_batch_size=32,
@@ -28,4 +28,7 @@ LIBRARY = Library(
     variants="imagenet_bench.backends.torch_variants:TorchVariants",
     auto_amp="imagenet_bench.backends.torch:auto_amp",
     in_process="imagenet_bench.backends.timm:from_config",
+    publisher="timm",
+    color="#3b8c3b",
+    results_tables="imagenet_bench.models.timm_results",  # timm's results-*.csv, every test set
 )

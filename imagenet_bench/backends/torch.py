@@ -274,7 +274,7 @@ def from_config(config, **numerics) -> TorchBackend:
         module = load_factory(config.factory)
         prov = {"weights": f"factory {config.factory}"}
         if config.checkpoint:
-            _apply_state_dict(module, config.checkpoint)
+            prov.update(_apply_state_dict(module, config.checkpoint))
             prov["weights_sha256"] = file_sha256(config.checkpoint)
         builder = config.factory
     else:
@@ -292,7 +292,7 @@ def from_spec(spec, weights: Optional[str] = None, preprocess: str = "reference"
     """A backend for a registry spec (tests, benchmarks, ``verify``): :func:`from_config` of
     ``run.config.build`` with these options. ``weights``: 'none' for random weights."""
     from imagenet_bench.run import config as run_config
-    cfg = run_config.build(spec.qualname, "torch", weights=weights, checkpoint=checkpoint,
+    cfg = run_config.build(str(spec.id), "torch", weights=weights, checkpoint=checkpoint,
                            preprocess=preprocess, amp="auto" if amp is True else amp, **kw)
     return from_config(cfg)
 

@@ -6,6 +6,7 @@ third-party library (:mod:`imagenet_bench.models.libraries`). The adapter,
 model runs.
 """
 from imagenet_bench.models.libraries import PLUGIN_API, Capabilities, Library
+from imagenet_bench.models.recipe import Legacy2019
 
 LIBRARY = Library(
     name="torch",
@@ -14,7 +15,8 @@ LIBRARY = Library(
     extra="imagenet_bench[torch]",
     adapter="imagenet_bench.backends.torch:from_config",
     capabilities=Capabilities(
-        recipe_overrides=True, legacy2019=True, amp=("bf16", "fp16"),
+        recipe_overrides=True, amp=("bf16", "fp16"),
+        legacy2019=Legacy2019(squash=False, interpolation="bilinear"),  # Resize + CenterCrop
         checkpoint_formats=("state_dict (torch.save)",), weights_tags=True, random_weights=True,
         devices=("auto", "cpu", "cuda", "mps"), batching=True, model_factory=True,
         default_batch_size=32),
@@ -23,4 +25,7 @@ LIBRARY = Library(
     variants="imagenet_bench.backends.torch_variants:TorchVariants",
     auto_amp="imagenet_bench.backends.torch:auto_amp",
     in_process="imagenet_bench.backends.torch:from_config",
+    verify_checks=(("determinism", "imagenet_bench.backends.determinism:check"),),
+    publisher="torchvision",
+    color="#e4572e",
 )

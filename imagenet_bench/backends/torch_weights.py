@@ -78,7 +78,9 @@ def _missing_weights_error(spec_name: str, weights, reason: str) -> BenchError:
         f"internet access and copy it to {path}, or pass --checkpoint FILE")
 
 
-def _load_state_dict(path: str) -> dict:
+def _load_state_dict(path: str) -> Tuple[dict, Optional[str]]:
+    """The state_dict in ``path`` and the key it was wrapped under (``{'state_dict': ...}`` or
+    ``{'model': ...}``, as training scripts save them; None when the file is the state_dict)."""
     if not os.path.isfile(path):
         raise InputError(f"checkpoint file {path} not found. Fix: pass the path of a saved state_dict")
     try:
@@ -88,20 +90,25 @@ def _load_state_dict(path: str) -> dict:
         raise CheckpointError(f"{path}: cannot be loaded as a PyTorch state_dict ({type(e).__name__}: "
                          f"{first}). Fix: pass a file saved with torch.save(model.state_dict(), "
                          f"FILE); files holding other Python objects are never unpickled") from None
+    wrapped = None
     for key in ("state_dict", "model"):
         if isinstance(sd, dict) and isinstance(sd.get(key), dict):
-            sd = sd[key]
+            sd, wrapped = sd[key], f"{wrapped}.{key}" if wrapped else key
     if not isinstance(sd, dict):
         raise CheckpointError(f"{path}: holds a {type(sd).__name__}, not a state_dict")
-    return sd
+    return sd, wrapped
 
 
-def _apply_state_dict(model: torch.nn.Module, path: str) -> None:
+def _apply_state_dict(model: torch.nn.Module, path: str) -> dict:
+    """Load the state_dict in ``path`` into ``model``; the provenance it adds (the key the
+    file wrapped it under, ``checkpoint_unwrapped``, when it did)."""
+    sd, wrapped = _load_state_dict(path)
     try:
-        model.load_state_dict(_load_state_dict(path))
+        model.load_state_dict(sd)
     except RuntimeError as e:
         raise CheckpointError(f"{path}: does not fit the model ({str(e).splitlines()[0]} ...). Fix: pass "
                          f"a checkpoint of this architecture") from None
+    return {"checkpoint_unwrapped": wrapped} if wrapped else {}
 
 
 
@@ -123,8 +130,8 @@ def build_torchvision(builder: str, weights, checkpoint: Optional[str] = None,
         model = _get_model(builder, None)
         prov = {"weights": f"random(seed={RANDOM_SEED})"}
         if checkpoint:
-            _apply_state_dict(model, checkpoint)
-            prov = {"weights": "checkpoint", "weights_sha256": file_sha256(checkpoint)}
+            unwrapped = _apply_state_dict(model, checkpoint)
+            prov = {"weights": "checkpoint", "weights_sha256": file_sha256(checkpoint), **unwrapped}
         return model.eval(), prov
     if checkpoint:
         if not os.path.isfile(checkpoint):
@@ -132,10 +139,15 @@ def build_torchvision(builder: str, weights, checkpoint: Optional[str] = None,
         # torch.hub.set_dir has no "unset": restore the module's own setting afterwards so
         # TORCH_HOME keeps working for later builds
         saved = getattr(torch.hub, "_hub_dir", None)
+        sd, wrapped = _load_state_dict(checkpoint)
         with tempfile.TemporaryDirectory(prefix="imagenet_bench_hub_") as hub:
             os.makedirs(os.path.join(hub, "checkpoints"))
-            os.symlink(os.path.abspath(checkpoint),
-                       os.path.join(hub, "checkpoints", os.path.basename(urlparse(weights.url).path)))
+            target = os.path.join(hub, "checkpoints", os.path.basename(urlparse(weights.url).path))
+            if wrapped:  # {'state_dict': ...}: torchvision gets the state_dict itself
+                torch.save(sd, target)
+            else:
+                os.symlink(os.path.abspath(checkpoint), target)
+            del sd
             torch.hub.set_dir(hub)
             try:
                 model = _get_model(builder, weights)
@@ -146,7 +158,10 @@ def build_torchvision(builder: str, weights, checkpoint: Optional[str] = None,
                                  f"undamaged state_dict file of this architecture") from None
             finally:
                 torch.hub._hub_dir = saved
-        return model.eval(), {"weights": weights.name, "weights_sha256": file_sha256(checkpoint)}
+        prov = {"weights": weights.name, "weights_sha256": file_sha256(checkpoint)}
+        if wrapped:
+            prov["checkpoint_unwrapped"] = wrapped
+        return model.eval(), prov
     path = hub_checkpoint_path(weights)
     try:
         model = _get_model(builder, weights)

@@ -27,11 +27,14 @@ def atomic_path(path: str, needed: Optional[int] = None) -> Iterator[str]:
     folder = os.path.dirname(os.path.abspath(path))
     if os.path.isdir(path):
         raise IsADirectoryError(f"{path} is a directory; give a file name")
-    os.makedirs(folder, exist_ok=True)
     base = os.path.basename(path)
     import tempfile  # here: the scoring path, which never writes, need not import it
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise _as_users(e, path, None) from None
     os.close(fd)
     try:
         yield tmp
@@ -44,7 +47,28 @@ def atomic_path(path: str, needed: Optional[int] = None) -> Iterator[str]:
             os.remove(tmp)
         if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DiskFullError(disk_full_message(path, needed)) from None
+        if isinstance(e, OSError) and not isinstance(e, BenchError):
+            raise _as_users(e, path, tmp) from None
         raise
+
+
+def _as_users(e: OSError, path: str, tmp: Optional[str]) -> OSError:
+    """``e`` naming ``path`` (the file the user asked for) instead of the hidden temporary file
+    or one of the folders above it, when it named one of those (same class and errno)."""
+    named = e.filename
+    hidden = named is not None and (
+        named == tmp or os.path.basename(str(named)).startswith(f".{os.path.basename(path)}.")
+        or os.path.abspath(path).startswith(os.path.abspath(str(named)) + os.sep))
+    if named is not None and not hidden:
+        return e
+    why = e.strerror or str(e)
+    if named is not None and os.path.abspath(path).startswith(os.path.abspath(str(named)) + os.sep):
+        why = (f"a file is in the way where a folder is needed: {named}"
+               if isinstance(e, (FileExistsError, NotADirectoryError)) else f"{why}: {named}")
+    try:
+        return type(e)(e.errno, why, path)
+    except TypeError:  # an OSError subclass with another signature
+        return OSError(e.errno, why, path)
 
 
 def _size(n: int) -> str:

@@ -68,7 +68,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             raise
         where = f"{e.filename}: " if getattr(e, "filename", None) else ""
         why = e.strerror or str(e)
-        if isinstance(e, (FileExistsError, NotADirectoryError)):
+        if isinstance(e, (FileExistsError, NotADirectoryError)) and "in the way" not in why:
             why = "a file is in the way where a folder is needed"
         print(f"imagenet-bench {args.command}: error: {where}{why}. Fix: check the path and its "
               f"permissions", file=sys.stderr)

@@ -67,6 +67,24 @@ def add_dataset_arg(parser: argparse.ArgumentParser) -> None:
                              f"See docs/datasets.md")
 
 
+def add_protocol_arg(parser: argparse.ArgumentParser) -> None:
+    """Add ``--protocol masked|unmasked`` (and ``--unmasked``): how ImageNet-A/-R caches are
+    scored (:data:`analysis.scorer.PROTOCOLS`), the same in every command."""
+    parser.add_argument("--protocol", choices=("masked", "unmasked"), default="masked",
+                        help="ImageNet-A/-R caches: 'masked' scores the prediction restricted to "
+                             "the set's 200 classes (the published protocol), 'unmasked' the "
+                             "1,000-class prediction; other test sets are not affected")
+    parser.add_argument("--unmasked", dest="protocol", action="store_const", const="unmasked",
+                        help="the same as --protocol unmasked")
+
+
+def protocol_title(preds, protocol: str) -> str:
+    """The title line that labels the protocol when ``preds`` hold ImageNet-A/-R caches."""
+    from imagenet_bench.analysis import scorer
+    label = scorer.protocol_label(preds, protocol)
+    return f"\n{label}" if label else ""
+
+
 def emit(text: str, output: Optional[str]) -> None:
     """Print ``text``, or write it atomically to ``output`` and say where."""
     if output:

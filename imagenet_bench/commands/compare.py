@@ -7,7 +7,8 @@ from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
 from imagenet_bench.analysis import stats
 from imagenet_bench.errors import InputError
-from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit, loading, report_skipped
+from imagenet_bench.commands._common import (HelpFormatter, add_output_args, add_precomputed_args, add_protocol_arg,
+                                              emit, loading, protocol_title, report_skipped)
 
 
 def add_parser(sub) -> None:
@@ -34,6 +35,7 @@ def add_parser(sub) -> None:
                         "difference always has its interval)")
     p.add_argument("--confidence", type=float, default=stats.DEFAULT_CONFIDENCE,
                    help="confidence level of the difference interval")
+    add_protocol_arg(p)
     add_output_args(p)
     p.set_defaults(func=run)
 
@@ -60,12 +62,13 @@ def run(args) -> int:
                              f"same architecture with --framework keras and --framework torch")
         if absent:
             print(f"note: not in {args.precomputed}: {', '.join(absent)}", file=sys.stderr)
-    rows = [compare.compare_predictions(a, b, args.labels, args.top, args.confidence)
-            for a, b in pairs]
+    rows = [compare.compare_predictions(a, b, args.labels, args.top, args.confidence,
+                                        protocol=args.protocol) for a, b in pairs]
     pct = f"{100 * args.confidence:g}%"
     what = f"{'ReaL ' if args.labels == 'real' else ''}top-{args.top}"
     title = (f"Paired comparison of {what} accuracy (%): difference with Newcombe {pct} interval, "
-             f"McNemar exact two-sided p ({args.precomputed})")
-    emit(report.render(rows, report_columns.compare(args.format, pct, args.ci), args.format, title=title), args.output)
+             f"McNemar exact two-sided p ({args.precomputed})"
+             + protocol_title([p for pair in pairs for p in pair], args.protocol))
+    emit(report.render(rows, report_columns.compare(args.format, pct, args.ci, rows), args.format, title=title), args.output)
     report_skipped(preds)
     return 0

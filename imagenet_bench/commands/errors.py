@@ -5,7 +5,8 @@ from __future__ import annotations
 from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
 from imagenet_bench.errors import InputError
-from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit, loading, report_skipped
+from imagenet_bench.commands._common import (HelpFormatter, add_output_args, add_precomputed_args, add_protocol_arg,
+                                              emit, loading, protocol_title, report_skipped)
 
 
 
@@ -25,6 +26,7 @@ def add_parser(sub) -> None:
     p.add_argument("--show-real", action="store_true",
                    help="add each image's ReaL label set (Beyer et al. 2020, arXiv:2006.07159; "
                         "needs timm's package data)")
+    add_protocol_arg(p)
     add_output_args(p, default_format="csv")
     p.set_defaults(func=run)
 
@@ -37,11 +39,12 @@ def run(args) -> int:
         raise InputError(f"--limit {args.limit} / --min-wrong {args.min_wrong}: both must be >= 1")
     preds = scorer.load_predictions(args.precomputed, val_dir=args.val_dir, mixed_hint=None, **loading(args))
     rows = errors_view.hard_example_rows(preds, limit=args.limit,
-                                         min_wrong=args.min_wrong, with_real=args.show_real)
-    columns = report_columns.hard_examples(args.show_real)
+                                         min_wrong=args.min_wrong, with_real=args.show_real,
+                                         protocol=args.protocol)
+    columns = report_columns.hard_examples(args.show_real, rows)
     title = (f"{report.plural(len(rows), 'image')} most of the "
              f"{report.plural(len(preds), 'model')} get wrong at top-1 "
-             f"({args.precomputed})")
+             f"({args.precomputed})" + protocol_title(preds, args.protocol))
     emit(report.render(rows, columns, args.format, title=title), args.output)
     report_skipped(preds)
     return 0

@@ -1,7 +1,9 @@
 """``imagenet-bench models``: list every pretrained classifier of the catalog (stdlib only)."""
 from __future__ import annotations
 
+import sys
 from dataclasses import asdict
+from typing import List, Optional
 
 from imagenet_bench.errors import InputError, count
 from imagenet_bench.models import catalog, libraries
@@ -32,8 +34,11 @@ def add_parser(sub) -> None:
                     "command accepts.",
         formatter_class=HelpFormatter)
     p.add_argument("pattern", nargs="?",
-                   help="fnmatch pattern over the model name, architecture and aliases, "
-                        "case-insensitive, e.g. 'resnet*', 'keras:*' or 'ResNet50_Weights.*'")
+                   help="a model name as any command takes it (torch:resnet18, keras:ResNet50, "
+                        "a cache's id such as torch:resnet18.IMAGENET1K_V1+random: its weights' "
+                        "entry), or an fnmatch pattern over the model name, architecture and "
+                        "aliases, case-insensitive, e.g. 'resnet*', 'keras:*' or "
+                        "'ResNet50_Weights.*'")
     add_framework_arg(p, "only this model library")
     add_output_args(p, help_extra="; text/markdown: a readable subset of the columns, "
                                   "json: every field, csv/tsv: the CSV columns")
@@ -65,16 +70,39 @@ def _table_row(e: catalog.WeightsEntry) -> dict:
             "params_m": e.params / 1e6 if e.params else None, "note": ", ".join(notes)}
 
 
+def named(pattern: Optional[str], framework: Optional[str] = None) -> List[catalog.WeightsEntry]:
+    """The entries ``pattern`` designates: the entry a model name resolves to (as ``predict``
+    and every selector resolve it, run settings such as ``+random`` dropped) first, then the
+    entries it fnmatches. Empty when it is neither."""
+    from imagenet_bench.errors import BenchError
+    from imagenet_bench.models import registry
+    found = catalog.match(pattern, framework)
+    if not pattern or any(c in pattern for c in "*?["):
+        return found
+    try:
+        mid, entry = registry.resolve(pattern, framework)
+    except BenchError:  # not a name (or one of several frameworks'): the pattern alone
+        return found
+    if mid.settings:
+        print(f"note: {'+'.join(('',) + tuple(mid.settings))} is a run setting, not a catalog "
+              f"entry; listing the weights of {mid.base}", file=sys.stderr)
+    return [entry] + [e for e in found if e.model != entry.model]
+
+
 def run(args) -> int:
     """Print the catalog entries that match ``args.pattern`` and ``args.framework``."""
-    found = catalog.match(args.pattern, args.framework)
+    found = named(args.pattern, args.framework)
+    if not found and (args.pattern or "").lower().startswith("custom:"):
+        raise InputError(f"{args.pattern!r} is the id of a --model-factory model: such models are "
+                         f"not in the catalog. Fix: `imagenet-bench score --precomputed DIR` lists "
+                         f"the caches of custom models; `imagenet-bench models` lists the catalog")
     if not found:
         where = f" in framework {args.framework!r}" if args.framework else ""
         raise InputError(
             f"no model matches {args.pattern!r}{where}. The pattern is an fnmatch pattern "
             f"(case-insensitive) over names such as torch:resnet50.IMAGENET1K_V2, "
             f"keras:MobileNetV2.imagenet and ResNet50_Weights.IMAGENET1K_V2; try "
-            f"'*{args.pattern}*' or run `imagenet-bench models` without a pattern to list all")
+            f"'*{(args.pattern or '').split('+')[0]}*' or run `imagenet-bench models` without a pattern to list all")
     if args.format == "json":
         keys = catalog.KEYS
         text = report.render([asdict(e) for e in found], [report.Column(k, k) for k in keys],

@@ -6,7 +6,8 @@ from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
 from imagenet_bench.analysis import stats
 from imagenet_bench.errors import InputError
-from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit, loading, report_skipped
+from imagenet_bench.commands._common import (HelpFormatter, add_output_args, add_precomputed_args, add_protocol_arg,
+                                              emit, loading, protocol_title, report_skipped)
 
 
 def add_parser(sub) -> None:
@@ -26,6 +27,7 @@ def add_parser(sub) -> None:
                    help="confidence level of the intervals")
     p.add_argument("--sort", choices=("class", "accuracy"), default="class",
                    help="row order: class index, or lowest accuracy first")
+    add_protocol_arg(p)
     add_output_args(p, default_format="csv")
     p.set_defaults(func=run)
 
@@ -37,15 +39,18 @@ def run(args) -> int:
     if not 0.0 < args.confidence < 1.0:
         raise InputError(f"--confidence {args.confidence}: must be between 0 and 1, e.g. 0.95")
     preds = scorer.load_predictions(args.precomputed, allow_mixed=True, val_dir=args.val_dir, **loading(args))
-    rows = []
+    rows, chosen = [], []
     for name in args.models:
         p = compare.find_model(preds, name)
-        rows += errors_view.per_class_rows(p, scorer.correct(p)[0], ci=args.ci,
-                                           confidence=args.confidence)
+        chosen.append(p)
+        rows += errors_view.per_class_rows(p, scorer.protocol_correct(p, args.protocol)[0],
+                                           ci=args.ci, confidence=args.confidence,
+                                           protocol=args.protocol)
     if args.sort == "accuracy":
         rows.sort(key=lambda r: (r["top1"], r["model"], r["class"]))
-    columns = report_columns.per_class(f"{100 * args.confidence:g}%" if args.ci else None)
-    title = f"Per-class top-1 (%) of {', '.join(args.models)} ({args.precomputed})"
+    columns = report_columns.per_class(f"{100 * args.confidence:g}%" if args.ci else None, rows)
+    title = (f"Per-class top-1 (%) of {', '.join(args.models)} ({args.precomputed})"
+             + protocol_title(chosen, args.protocol))
     emit(report.render(rows, columns, args.format, title=title), args.output)
     report_skipped(preds)
     return 0

@@ -139,10 +139,10 @@ def configs(args) -> list:
     if args.model_factory:
         names = [args.name]
     elif args.all:
-        names = [s.qualname for s in registry.list_models(framework=args.framework or "torch",
+        names = [str(s.id) for s in registry.list_models(framework=args.framework or "torch",
                                                            study2019=True)]
         if not names:
-            have = sorted({s.framework for s in registry.list_models(study2019=True)})
+            have = sorted({s.id.framework for s in registry.list_models(study2019=True)})
             raise InputError(f"--all --framework {args.framework}: selects no model (--all is the "
                              f"2019 study's models, which are {' and '.join(have)} models). Fix: "
                              f"--all --framework {' or '.join(have)}, or name models with -m NAME")

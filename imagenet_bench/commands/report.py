@@ -12,7 +12,7 @@ import sys
 import time
 
 from imagenet_bench.cache import locations
-from imagenet_bench.commands._common import HelpFormatter
+from imagenet_bench.commands._common import HelpFormatter, add_protocol_arg
 from imagenet_bench.errors import InputError
 
 
@@ -37,6 +37,7 @@ def add_parser(sub) -> None:
                    help="read every cache file in full instead of each folder's index")
     p.add_argument("--verify", action="store_true",
                    help="re-validate every cache file in full and refresh the index")
+    add_protocol_arg(p)
     p.add_argument("-o", "--output", metavar="FILE.html", required=True,
                    help="the HTML file to write (atomically)")
     p.set_defaults(func=run)
@@ -52,7 +53,8 @@ def run(args) -> int:
     folders = args.precomputed or [locations.shipped_dir()]
     command = "imagenet-bench " + " ".join(shlex.quote(a) for a in args.argv)
     start = time.perf_counter()
-    doc = html_data.build(folders, command=command, use_index=args.use_index, verify=args.verify)
+    doc = html_data.build(folders, command=command, use_index=args.use_index, verify=args.verify,
+                           protocol=args.protocol)
     size = html.write(doc, args.output)
     print(f"wrote {args.output} ({size / 1e6:.1f} MB): {len(doc.rows)} model x test set rows, "
           f"{len(doc.skipped)} files not scored, in {time.perf_counter() - start:.1f} s",

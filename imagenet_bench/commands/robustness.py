@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 
 from imagenet_bench.cache.locations import RUNS_DIR
-from imagenet_bench.commands._common import (HelpFormatter, add_loading_args, add_output_args, emit,
-                                              loading, report_skipped)
+from imagenet_bench.commands._common import (HelpFormatter, add_loading_args, add_output_args,
+                                              add_protocol_arg, emit, loading, report_skipped)
 from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
 
@@ -34,6 +34,7 @@ def add_parser(sub) -> None:
     p.add_argument("--plot", metavar="FILE",
                    help="also draw shifted vs val top-1 (logit axes) with the fits (.png/.pdf/.svg)")
     add_loading_args(p)
+    add_protocol_arg(p)
     add_output_args(p)
     p.set_defaults(func=run)
 
@@ -42,12 +43,12 @@ def run(args) -> int:
     """Load every cache, build the table and print it (and the plot)."""
     from imagenet_bench.analysis import robustness, scorer
     preds = scorer.load_predictions(args.precomputed, allow_mixed=True, **loading(args))
-    table = robustness.build(preds, args.models)
+    table = robustness.build(preds, args.models, protocol=args.protocol)
     fits = "; ".join(f"{n}: logit(acc) = {f.intercept:+.3f} {f.slope:+.3f}*logit(val) "
                      f"({f.models} models)" for n, f in table.fits.items())
     title = (f"Top-1 (%) of {len(table.rows)} models on {', '.join(table.present)} "
-             f"({args.precomputed}); A/R masked to their 200 classes; Δ: minus val (val200: val "
-             f"images of the same 200 classes, masked); ER: effective robustness (points)"
+             f"({args.precomputed}); {_protocol_words(args.protocol)}; Δ: minus val (val200: val "
+             f"images of the same 200 classes, {args.protocol}); ER: effective robustness (points)"
              + (f"\nbaselines: {fits}" if fits else ""))
     for note in table.notes:
         print(f"note: {note}", file=sys.stderr)
@@ -60,3 +61,9 @@ def run(args) -> int:
         print(f"wrote {args.plot}", file=sys.stderr)
     report_skipped(preds)
     return 0
+
+
+def _protocol_words(protocol: str) -> str:
+    if protocol == "masked":
+        return "A/R masked to their 200 classes (--protocol masked; --protocol unmasked for the 1,000-class prediction)"
+    return "A/R unmasked: the 1,000-class prediction (--protocol unmasked)"

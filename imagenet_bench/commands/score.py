@@ -6,7 +6,8 @@ import sys
 from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
 from imagenet_bench.commands import score_analysis
-from imagenet_bench.commands._common import HelpFormatter, add_output_args, add_precomputed_args, emit, loading, report_skipped
+from imagenet_bench.commands._common import (HelpFormatter, add_output_args, add_precomputed_args, add_protocol_arg,
+                                              emit, loading, protocol_title, report_skipped)
 
 def add_parser(sub) -> None:
     """Register the ``score`` subcommand."""
@@ -31,6 +32,7 @@ def add_parser(sub) -> None:
     p.add_argument("--verify", action="store_true",
                    help="re-validate every cache file in full, whatever the folder index says, "
                         "and refresh the index")
+    add_protocol_arg(p)
     score_analysis.add_arguments(p)
     add_output_args(p)
     p.set_defaults(func=run)
@@ -43,22 +45,25 @@ def run(args) -> int:
     preds = scorer.load_predictions(args.precomputed, allow_mixed=args.allow_mixed_datasets,
                                     val_dir=args.val_dir, **loading(args))
     options = scorer.ScoreOptions(keep=args.keep, omit=args.omit,
-                                  labels=score_analysis.custom_labels_file(args))
+                                  labels=score_analysis.custom_labels_file(args),
+                                  protocol=args.protocol)
     rows = scorer.score(preds, options)
     if args.checkpoint_series:
         return _series(preds, rows, args)
     columns = report_columns.score(rows, mixed=args.allow_mixed_datasets,
                                    custom_labels=bool(options.labels))
     score_analysis.extend(rows, preds, args, columns)
-    emit(table(args.precomputed, preds, rows, columns, args.format), args.output)
+    emit(table(args.precomputed, preds, rows, columns, args.format, protocol=args.protocol), args.output)
     report_skipped(preds)
     return 0
 
 
-def table(directory: str, preds, rows, columns=None, fmt: str = "text") -> str:
+def table(directory: str, preds, rows, columns=None, fmt: str = "text",
+          protocol: str = "masked") -> str:
     """The ``score`` table of ``rows`` (scored from ``preds``, read from ``directory``) in
     ``fmt``; notes on subsets and missing published figures go to stderr. ``columns``:
-    :func:`report.columns.score` of the rows by default."""
+    :func:`report.columns.score` of the rows by default; ``protocol`` (how A/R rows were
+    scored) labels the title."""
     from imagenet_bench.data import datasets
 
     if columns is None:
@@ -66,7 +71,7 @@ def table(directory: str, preds, rows, columns=None, fmt: str = "text") -> str:
     sizes = sorted({r["images"] for r in rows})
     title = (f"{report.plural(len(rows), 'model')} ranked by top-1 on "
              f"{', '.join(map(str, sizes))} image{'s' if sizes != [1] else ''} "
-             f"({directory})")
+             f"({directory})" + protocol_title(preds, protocol))
     partial = [p for p in preds if p.num_images != datasets.get(datasets.name_of(p)).num_images]
     if partial:
         name = datasets.name_of(partial[0])

@@ -6,13 +6,12 @@ Subcommands (the work is in :mod:`imagenet_bench.sweep`): ``plan``, ``run``, ``r
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
 import time
 
-from imagenet_bench.commands._common import add_framework_arg, emit
+from imagenet_bench.commands._common import add_framework_arg, add_output_args, emit
 from imagenet_bench.errors import InputError
 from imagenet_bench.report import formats
 
@@ -79,7 +78,12 @@ def add_parser(subparsers) -> None:
 
     st = sub.add_parser("status", help="done / running / failed / pending per test set")
     st.add_argument("folder", metavar="DIR")
-    st.add_argument("--format", choices=("text", "json"), default="text")
+    st.add_argument("--jobs", action="store_true",
+                    help="one row per job (model, test set, state, task, note, error) instead of "
+                         "the counts per test set")
+    add_output_args(st, "text", help_extra="; the jobs that need attention (failed, with the "
+                                           "command that re-runs each; running; interrupted) "
+                                           "follow on standard error")
     st.set_defaults(func=run_status)
 
     c = sub.add_parser("collect", help="one results table of the sweep (CSV, JSON, timm's CSVs)")
@@ -210,7 +214,7 @@ def run_run(args) -> int:
     if args.executor == "slurm" and not args.wait and tasks:
         return 0
     data = state.summary(args.folder, plans.read(args.folder))
-    sys.stdout.write(state.render(data))
+    sys.stdout.write(state.render(data) + "".join(f"{line}\n" for line in state.notes(data)))
     return 0 if data["total"]["done"] == len(plan["jobs"]) else 2
 
 
@@ -263,10 +267,9 @@ def run_status(args) -> int:
     from imagenet_bench.sweep import plan as plans
     from imagenet_bench.sweep import state
     data = state.summary(args.folder, plans.read(args.folder))
-    if args.format == "json":
-        sys.stdout.write(json.dumps(data, indent=1, sort_keys=True) + "\n")
-    else:
-        sys.stdout.write(state.render(data))
+    emit(state.render(data, args.format, jobs=args.jobs), args.output)
+    for line in state.notes(data):
+        print(line, file=sys.stderr)
     return 0
 
 

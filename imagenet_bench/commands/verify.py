@@ -41,11 +41,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     sub.required = True
     d = sub.add_parser("drift", help="do any variables (incl. batch-norm statistics) change "
                                      "while predicting? (keras)", description=EXIT_STATUSES)
-    _common(d, frameworks=("keras",))
+    _common(d, "drift")
     d.set_defaults(func=run)
     t = sub.add_parser("determinism", help="one-at-a-time vs batched vs repeated outputs (keras, torch)",
                        description=EXIT_STATUSES)
-    _common(t, frameworks=("keras", "torch"))
+    _common(t, "determinism")
     t.add_argument("-b", "--batch-size", type=int, default=32, help="batch size of the batched run (32)")
     t.add_argument("--checkpoint", metavar="FILE",
                    help="torch: state_dict file to use instead of downloading the weights")
@@ -55,10 +55,24 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def _common(p: argparse.ArgumentParser, frameworks) -> None:
+def offering(check: str) -> list:
+    """The model libraries that declare ``check`` among their ``verify_checks``, in listing order
+    (none while the plugins cannot be read: the command then reports why; --help never raises)."""
+    from imagenet_bench.errors import BenchError
+    from imagenet_bench.models import libraries
+    try:
+        libs = libraries.libraries()
+    except BenchError:
+        return []
+    return [lib.name for lib in libs if check in dict(lib.verify_checks)]
+
+
+def _common(p: argparse.ArgumentParser, check: str) -> None:
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
     p.add_argument("--model", "-m", required=True, help="registry model name")
-    p.add_argument("--framework", choices=frameworks, default="keras", help="backend (default keras)")
+    p.add_argument("--framework", choices=offering(check), default=None,
+                   help="the model library whose in-process backend is checked (default: the "
+                        "model name's framework prefix, else keras)")
     p.add_argument("--n", type=int, default=200, help="number of images (200), evenly spaced")
     p.add_argument("--weights", help="keras: imagenet (default), none, or a .h5/.weights.h5 file; "
                                      "torch: a torchvision weights name or none")
@@ -68,49 +82,70 @@ def _common(p: argparse.ArgumentParser, frameworks) -> None:
     add_dataset_arg(p)
 
 
+def _check(args, spec):
+    """The ``verify`` check of ``spec``'s library (``Library.verify_checks``), imported now."""
+    from imagenet_bench.models import libraries
+    lib = libraries.get(spec.id.framework)
+    target = dict(lib.verify_checks).get(args.check)
+    if target is None:
+        raise InputError(f"verify {args.check}: the {lib.name} library does not offer it. Fix: "
+                         f"--framework {' or '.join(offering(args.check))}")
+    return lib.import_adapter(target)
+
+
 def _backend(args, spec):
     """The model in this process, built by its library's in-process adapter (``Library.in_process``)
     from a RunConfig, so the checks see exactly what ``predict`` runs."""
     from imagenet_bench.models import libraries
     from imagenet_bench.run import config as run_config
 
-    lib = libraries.get(spec.framework)
+    lib = libraries.get(spec.id.framework)
     if lib.in_process is None:
         raise InputError(f"verify {args.check}: the {lib.name} library has no in-process backend")
     resources = dict(device="cpu", batch_size=getattr(args, "batch_size", None), workers=0) \
         if lib.capabilities.batching else {}
-    cfg = run_config.build(spec.qualname, lib.name, weights=args.weights,
+    cfg = run_config.build(str(spec.id), lib.name, weights=args.weights,
                            checkpoint=getattr(args, "checkpoint", None), preprocess=args.preprocess,
                            **resources)
     return lib.import_adapter(lib.in_process)(cfg)
 
 
+def _check_framework(args) -> None:
+    """Fill in ``args.framework`` from the model name's prefix (else keras); refuse a check the
+    model's library does not offer, naming the check that does apply."""
+    prefix = args.model.partition(":")[0].lower() if ":" in args.model else None
+    if args.framework is None:
+        args.framework = prefix or "keras"
+    have = offering(args.check)
+    if have and args.framework not in have:
+        others = [c for c in ("determinism", "drift") if c != args.check and args.framework in offering(c)]
+        fix = (f"`imagenet-bench verify {others[0]} -m {args.model} VAL_DIR`, or "
+               if others else "")
+        raise InputError(f"verify {args.check} -m {args.model}: the {args.framework} library does "
+                         f"not offer this check (it is offered for {' and '.join(have)}). Fix: "
+                         f"{fix}a model of {' or '.join(have)}, e.g. -m keras:ResNet50")
+
+
 def run(args) -> int:
     """Run the chosen check; print its report; 0 if it passed, 1 if it found a problem."""
     from imagenet_bench.data import datasets
-    from imagenet_bench.backends.keras import verify as keras_verify
     from imagenet_bench.models import registry
 
+    _check_framework(args)
     try:
         spec = registry.get_model(args.model, args.framework)
     except KeyError as e:
         raise InputError(str(e.args[0])) from None
+    check = _check(args, spec)
     valset = datasets.discover(args.val_dir, args.dataset, devkit=args.devkit)
     rows = datasets.spaced_rows(valset.num_images, args.n)
     backend = _backend(args, spec)
     images = ((valset.image_ids[r], backend.preprocess(valset.paths[r])) for r in rows)
     try:
-        print(f"verify {args.check}: {spec.qualname} ({backend.config.model_id}), {len(rows)} of "
+        print(f"verify {args.check}: {spec.id} ({backend.config.model_id}), {len(rows)} of "
               f"{valset.num_images} images of {valset.root}")
-        if args.check == "drift":
-            # backend.predict on a batch of one is exactly what `predict` runs per image
-            report = keras_verify.drift(backend.keras_model, backend.predict,
-                                        (px[None] for _, px in images))
-            failed = report.moved
-        else:
-            one, batch = keras_verify.backend_functions(backend)
-            report = keras_verify.determinism(one, batch, images, batch_size=args.batch_size)
-            failed = not report.ok
+        report = check(backend, images, batch_size=getattr(args, "batch_size", None) or 1)
+        failed = report.failed
     finally:
         if hasattr(backend, "close"):
             backend.close()

@@ -159,13 +159,14 @@ def _wnid_folders(root: str, folders: List[str], spec) -> List[Tuple[str, int]]:
     index = imagenet_meta.wnid_to_index()
     unknown = [f for f in folders if f not in index]
     if unknown:
-        if FLAT_OFFICIAL in spec.layouts:  # ImageNet val: name both layouts it accepts
-            raise InputError(f"{root}: folder(s) {', '.join(unknown[:5])} are not ImageNet-1k wnids. "
-                             f"Fix: one folder per wnid (n01440764 ...), as valprep.sh makes them, "
-                             f"or a flat folder of ILSVRC2012_val_*.JPEG files")
         hint = (" (numbered folders are the ImageNetV2 layout: pass --dataset "
-                "imagenet-v2-matched-frequency or another imagenet-v2-* set)"
-                if unknown[0].isdigit() else "")
+                "imagenet-v2-matched-frequency, imagenet-v2-threshold0.7 or imagenet-v2-top-images)"
+                if all(f.isdigit() for f in unknown) else "")
+        if FLAT_OFFICIAL in spec.layouts:  # ImageNet val: name both layouts it accepts
+            raise InputError(f"{root}: folder(s) {', '.join(unknown[:5])} are not ImageNet-1k "
+                             f"wnids{hint}. Fix: one folder per wnid (n01440764 ...), as "
+                             f"valprep.sh makes them, or a flat folder of ILSVRC2012_val_*.JPEG "
+                             f"files")
         raise InputError(f"{root}: folder(s) {', '.join(unknown[:5])} are not ImageNet-1k wnids{hint}. "
                          f"Fix: {spec.title} is {layout_words(spec)}")
     allowed = spec.classes

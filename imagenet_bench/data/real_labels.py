@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass
 from typing import Dict, Sequence, Tuple
 
 import numpy as np
@@ -25,9 +26,27 @@ import numpy as np
 from imagenet_bench.data import imagenet_meta
 from imagenet_bench.errors import BenchError
 
+
+
+@dataclass(frozen=True)
+class PackageData:
+    """A data file shipped inside an installed distribution, located without importing it."""
+
+    package: str  # the importable package that holds the file
+    path: str  # the file, relative to the package's folder
+    install: str  # how to get it: the text of the fix when it is missing
+
+    def locate(self) -> str:
+        """The file's path; a :class:`BenchError` naming the package and the fix otherwise."""
+        return imagenet_meta.package_file(self.package, self.path, self.install)
+
+
 REAL_JSON = "data/_info/imagenet_real_labels.json"
+#: where the ReaL label sets come from: the data source, declared once (nothing else here
+#: knows which distribution ships them, and no code of that library is imported)
+SOURCE = PackageData("timm", REAL_JSON, "pip install 'imagenet_bench[analysis]' (or pip install timm)")
 REFERENCE = ('Beyer et al., "Are we done with ImageNet?", arXiv:2006.07159 (2020); '
-             "labels from timm's package data")
+             f"labels from {SOURCE.package}'s package data")
 _PAD = -2  # never a class index and never the -1 of a missing row
 
 _ROWS_CACHE: Dict[str, Tuple[np.ndarray, np.ndarray]] = {}
@@ -40,17 +59,16 @@ class RealLabelsError(BenchError, ValueError):
 @functools.lru_cache(maxsize=None)
 def real_label_table() -> np.ndarray:
     """The ReaL sets as an int16 array (50000, W), padded with -2; row k is file k+1."""
-    path = imagenet_meta.package_file(
-        "timm", REAL_JSON, "pip install 'imagenet_bench[analysis]' (or pip install timm)")
+    path = SOURCE.locate()
     try:
         with open(path, encoding="utf-8") as f:
             sets = json.load(f)
     except (OSError, ValueError) as e:
-        raise RealLabelsError(f"{path}: cannot be read ({e}). Fix: reinstall timm") from None
+        raise RealLabelsError(f"{path}: cannot be read ({e}). Fix: reinstall {SOURCE.package}") from None
     if not isinstance(sets, list) or len(sets) != imagenet_meta.NUM_VAL_IMAGES:
         raise RealLabelsError(f"{path}: expected a list of {imagenet_meta.NUM_VAL_IMAGES} label "
                               f"lists, got {type(sets).__name__} of length {len(sets)}. "
-                              f"Fix: reinstall timm")
+                              f"Fix: reinstall {SOURCE.package}")
     width = max(len(s) for s in sets)
     table = np.full((len(sets), width), _PAD, dtype=np.int16)
     for k, labels in enumerate(sets):
@@ -76,8 +94,8 @@ def rows_for(image_ids: Sequence[str], fingerprint: str = "") -> Tuple[np.ndarra
         raise RealLabelsError(
             f"image {image_ids[int(bad[0])]!r} (row {int(bad[0])}) is not an official ImageNet "
             f"2012 validation file (ILSVRC2012_val_XXXXXXXX.JPEG, 1-50000), so it has no ReaL "
-            f"label. Fix: score with the original labels (--labels original), or run on images "
-            f"that keep their official file names")
+            f"label. Fix: leave out --labels real to score against the cache's own labels, or "
+            f"run on images that keep their official file names")
     sets = table[numbers - 1]
     has = (sets != _PAD).any(axis=1)
     if fingerprint:

@@ -67,7 +67,7 @@ def _entry(model) -> Tuple[str, str]:
     if not isinstance(model, str):
         if model.entry.file_name:
             return model.entry.file_name, model.entry.url or "(URL not recorded)"
-        model = model.name
+        model = _table_name(model)
     try:
         return IMAGENET_WEIGHTS[model]
     except KeyError:
@@ -77,11 +77,16 @@ def _entry(model) -> Tuple[str, str]:
 
 def known(model) -> bool:
     """True when the file name of ``model``'s ImageNet weights is known (catalog or 2019 table)."""
-    return bool(model.entry.file_name) or model.name in IMAGENET_WEIGHTS
+    return bool(model.entry.file_name) or _table_name(model) in IMAGENET_WEIGHTS
+
+
+def _table_name(spec) -> str:
+    """The key of a registry spec in :data:`IMAGENET_WEIGHTS`: its 2019 name, else its architecture."""
+    return spec.study.name if spec.study else spec.id.arch
 
 
 def _label(model) -> str:
-    return f"keras:{model}" if isinstance(model, str) else model.qualname
+    return f"keras:{model}" if isinstance(model, str) else str(model.id)
 
 
 def missing_weights_error(model, cause: str = "") -> BenchError:

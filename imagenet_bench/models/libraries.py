@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
 from imagenet_bench.errors import BenchError
+from imagenet_bench.models.recipe import Legacy2019
 
 #: the entry-point group every model library is registered in
 GROUP = "imagenet_bench.libraries"
@@ -48,7 +49,9 @@ class Capabilities:
     """The command-line options a library honours; ``run.config.build`` refuses the others."""
 
     recipe_overrides: bool = True  # --resize/--crop/--interpolation/--mean/--std change its pixels
-    legacy2019: bool = False  # --preprocess legacy2019 (the 2019 study's recipe of its models)
+    #: --preprocess legacy2019: the 2019 study's pipeline of its models (None: not offered); only
+    #: the study's libraries (torch, keras) have one, its 34 models are models/registry.STUDY_2019
+    legacy2019: Optional[Legacy2019] = None
     fixed_input_size: bool = False  # the crop must equal the entry's input size (a fixed graph)
     amp: Tuple[str, ...] = ()  # autocast dtypes of --amp ("bf16", "fp16"); () = float32 only
     checkpoint_formats: Tuple[str, ...] = ()  # what --checkpoint FILE may be; () = not accepted
@@ -81,10 +84,16 @@ class Library:
     order: int = 100  # listing and lookup order (lower first)
     variants: Optional[str] = None  # "module:Class" of its `verify variants` rows (imported lazily)
     in_process: Optional[str] = None  # "module:callable" of an in-process backend for `verify`
+    #: the `verify` checks it offers on that backend: (check, "module:callable(backend, examples,
+    #: batch_size) -> report" with lines(), failed, inconclusive), e.g. ("determinism", ...)
+    verify_checks: Tuple[Tuple[str, str], ...] = ()
     auto_amp: Optional[str] = None  # "module:callable(device) -> dtype" for --amp alone
-    #: (package, resource) of its published top-1 per test set (JSON ``{"source", "models":
-    #: {model id: {published table: top-1}}}``, tables as DatasetSpec.published_table names)
-    published: Optional[Tuple[str, str]] = None
+    color: str = ""  # CSS colour of its models in the HTML report's plots; "" = the report's other
+    publisher: str = ""  # who publishes its catalog's figures, in messages ("torchvision"); "" = name
+    #: "module" of its published results tables beyond ImageNet-val (standard library only; read by
+    #: analysis/published): rows(model) -> rows with img_size, top[table] = (top1, top5), and
+    #: describe(row, table); tables named as the datasets' published_table. None: val figures only
+    results_tables: Optional[str] = None
 
     def import_adapter(self, target: Optional[str] = None) -> Any:
         """The object ``target`` ("module:name", default :attr:`adapter`) names, imported now.
@@ -177,6 +186,12 @@ def get(name: str) -> Library:
 def find(name: str) -> Optional[Library]:
     """The library named ``name``, or None."""
     return _registry().get(name)
+
+
+def color(name: str, default: str) -> str:
+    """The colour the library ``name`` declares for its models in plots, else ``default``."""
+    lib = _registry().get(name)
+    return (lib.color if lib is not None else "") or default
 
 
 def for_factory(name: Optional[str] = None) -> Library:

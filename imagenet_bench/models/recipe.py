@@ -172,17 +172,25 @@ def describe(recipe: dict) -> str:
     return f"{how}, {interpolation}"
 
 
-def legacy2019(framework: str, size: int, input_size: int, normalization: str) -> Recipe:
-    """The 2019 study's pipeline.
+@dataclass(frozen=True)
+class Legacy2019:
+    """How a library's models were preprocessed in the 2019 study, declared by the library
+    (``Capabilities.legacy2019``): torchvision's ``Resize(side)`` + ``CenterCrop``, bilinear;
+    Keras' ``load_img(target_size=(side, side))``, a nearest-neighbour squash, no crop."""
 
-    torch: ``Resize(size)`` + ``CenterCrop(input_size)``, bilinear (2019 torchvision default);
-    keras: ``load_img(target_size=(size, size))``, a nearest-neighbour squash, no crop.
-    """
-    if framework == "torch":
-        return Recipe(resize=size, crop=input_size, squash=False, interpolation="bilinear",
-                      normalization=normalization)
-    return Recipe(resize=None, crop=size, squash=True, interpolation="nearest",
-                  normalization=normalization, antialias=False)
+    squash: bool  # True: resize straight to side x side, no crop; False: shorter side, centre crop
+    interpolation: str  # the resize filter the study's code used
+    antialias: bool = True  # False for Keras' load_img (PIL resize of the whole image, no antialias)
+
+
+def legacy2019(pipeline: Legacy2019, size: int, input_size: int, normalization: str) -> Recipe:
+    """The 2019 study's recipe of one model: ``pipeline`` (its library's) at the study's
+    ``size`` (the resize side; the squash side) and the model's ``input_size`` (the crop)."""
+    if pipeline.squash:
+        return Recipe(resize=None, crop=size, squash=True, interpolation=pipeline.interpolation,
+                      normalization=normalization, antialias=pipeline.antialias)
+    return Recipe(resize=size, crop=input_size, squash=False, interpolation=pipeline.interpolation,
+                  normalization=normalization, antialias=pipeline.antialias)
 
 
 #: largest resize / crop / image side a recipe option may ask for (the largest timm model takes

@@ -29,7 +29,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from imagenet_bench.errors import InputError
 from imagenet_bench.models import catalog, libraries
 from imagenet_bench.models import recipe as recipes
-from imagenet_bench.models.identity import IdentityError, ModelId, from_string, parse
+from imagenet_bench.models.identity import CUSTOM, IdentityError, ModelId, from_string, parse
 from imagenet_bench.models.recipe import Recipe
 
 PREPROCESS_MODES = ("reference", "legacy2019")
@@ -81,51 +81,9 @@ class ModelSpec:
     study: Optional[Study2019] = None  # set for the 34 models of 2019
 
     @property
-    def qualname(self) -> str:
-        """The canonical identity string, e.g. ``torch:resnet50.IMAGENET1K_V1``."""
-        return str(self.id)
-
-    @property
-    def framework(self) -> str:
-        return self.id.framework
-
-    @property
-    def name(self) -> str:
-        """The 2019 name for the 34 models of 2019, else the architecture."""
-        return self.study.name if self.study else self.id.arch
-
-    @property
-    def weights(self) -> str:
-        return self.id.tag
-
-    @property
     def builder(self) -> str:
+        """``entry.builder``; kept only for backends/torch_variants.py until its rework lands."""
         return self.entry.builder
-
-    @property
-    def input_size(self) -> int:
-        return int(self.entry.input_size)
-
-    @property
-    def normalization(self) -> str:
-        return self.recipe().normalization
-
-    @property
-    def legacy_resize(self) -> Optional[int]:
-        """2019 study: torch Resize() side / keras squash side (None outside the 34)."""
-        return self.study.legacy_resize if self.study else None
-
-    @property
-    def family(self) -> Optional[str]:
-        return self.study.family if self.study else None
-
-    @property
-    def published_acc1(self) -> Optional[float]:
-        return self.entry.published_top1
-
-    @property
-    def published_acc5(self) -> Optional[float]:
-        return self.entry.published_top5
 
     def recipe(self, mode: str = "reference") -> Recipe:
         """The preprocessing recipe for ``mode`` ("reference" or "legacy2019")."""
@@ -134,12 +92,13 @@ class ModelSpec:
             return ref
         if mode == LEGACY:
             if self.study is None:
-                raise InputError(f"{self.qualname}: --preprocess legacy2019 is the 2019 study's "
+                raise InputError(f"{self.id}: --preprocess legacy2019 is the 2019 study's "
                                  f"pipeline and exists for its 34 models only "
                                  f"(see `imagenet-bench models`); use --resize/--crop/"
                                  f"--interpolation for another recipe")
-            return recipes.legacy2019(self.framework, self.study.legacy_resize, self.input_size,
-                                      ref.normalization)
+            pipeline = libraries.get(self.id.framework).capabilities.legacy2019
+            return recipes.legacy2019(pipeline, self.study.legacy_resize,
+                                      int(self.entry.input_size), ref.normalization)
         raise InputError(f"unknown preprocessing mode {mode!r}; choose one of "
                          f"{', '.join(PREPROCESS_MODES)}")
 
@@ -225,6 +184,12 @@ def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
         fw, arch, tag, settings = parse(text, framework)
     except IdentityError as e:
         raise InputError(str(e)) from None
+    if fw == CUSTOM:
+        name = f"{arch}.{tag}" if tag else arch
+        raise InputError(f"{text.strip()!r} is the id of a --model-factory model, not a catalog "
+                         f"entry. Fix: `imagenet-bench predict --model-factory MODULE:CALLABLE "
+                         f"--name {name} VAL_DIR` (the callable that builds it), with the options "
+                         f"of its settings")
     if fw is not None and fw not in known:
         raise InputError(f"{text.strip()!r}: unknown framework {fw!r}; expected one of "
                          f"{', '.join(known)} (e.g. torch:resnet50)")
@@ -326,8 +291,9 @@ def list_models(pattern: Optional[str] = None, framework: Optional[str] = None,
         spec = spec_of_entry(e)
         if study2019 and spec.study is None:
             continue
-        names = [spec.qualname, f"{e.framework}:{e.architecture}", e.architecture, spec.name,
-                 f"{e.framework}:{spec.name}"]
+        name = spec.study.name if spec.study else e.architecture  # the 2019 name, else the arch
+        names = [str(spec.id), f"{e.framework}:{e.architecture}", e.architecture, name,
+                 f"{e.framework}:{name}"]
         if pattern and not any(fnmatch.fnmatch(n.lower(), pattern.lower()) for n in names):
             continue
         out.append(spec)
@@ -336,7 +302,8 @@ def list_models(pattern: Optional[str] = None, framework: Optional[str] = None,
 
 def paired_families() -> List[Tuple[ModelSpec, ModelSpec]]:
     """(keras, torch) spec pairs of the 2019 architectures that exist in both frameworks."""
-    by = {fw: {s.family: s for s in list_models(framework=fw, study2019=True)} for fw in ("keras", "torch")}
+    by = {fw: {s.study.family: s for s in list_models(framework=fw, study2019=True)}
+          for fw in ("keras", "torch")}
     return [(by["keras"][f], by["torch"][f]) for f in sorted(set(by["keras"]) & set(by["torch"]))]
 
 

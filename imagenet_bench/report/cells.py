@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 #: significant digits of floats in CSV and JSON: an accuracy over 50,000 images moves in steps
 #: of 0.002 percentage points (5 significant digits), and p-values keep their magnitude
@@ -19,6 +19,16 @@ class Column:
     decimals: int = 2
     signed: bool = False
     fmt: Optional[str] = None  # text/markdown format spec for floats instead of decimals (".3g")
+
+
+@dataclass(frozen=True)
+class Format:
+    """One ``--format`` value, declared by its module in :mod:`imagenet_bench.report.formats`."""
+
+    name: str  # the --format value
+    help: str  # one line for --help
+    render: Callable[[List[Dict], Sequence[Column]], str]  # (rows, columns) -> the table
+    title: Optional[Callable[[str], str]] = None  # title -> its heading above the table; None: none
 
 
 def cell(value, column: Column) -> str:

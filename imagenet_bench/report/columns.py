@@ -24,12 +24,13 @@ CUSTOM_LABELS = [
 
 def score(rows, mixed: bool = False, custom_labels: bool = False):
     """The ``score`` table's columns for ``rows``: :data:`SCORE`, plus the dataset (``mixed``),
-    masked@1 (ImageNet-A/-R rows), unreadable images and :data:`CUSTOM_LABELS` where they apply."""
+    unmasked@1 (ImageNet-A/-R rows scored masked, :data:`analysis.scorer.PROTOCOLS`), unreadable images and :data:`CUSTOM_LABELS` where they apply."""
     columns = list(SCORE)
     if mixed:
         columns.append(Column("dataset", "dataset"))
-    if any("masked_acc1" in r for r in rows):
-        columns.insert(4, Column("masked_acc1", "masked@1"))
+    if any("unmasked_acc1" in r for r in rows):
+        columns.insert(4, Column("unmasked_acc1", "unmasked@1"))
+    columns += _protocol(rows)
     if any(r["missing"] for r in rows):
         columns.append(Column("missing", "unreadable"))
     if custom_labels:
@@ -85,7 +86,7 @@ def robustness(table, fmt: str):
         elif key.endswith("-unmasked"):
             cols.append(Column(key, f"{short} unmasked"))
         elif key in robustness.MASKED:
-            cols.append(Column(key, f"{short} masked"))
+            cols.append(Column(key, f"{short} {table.protocol}"))
         else:
             cols.append(Column(key, short))
         name = key.replace("-unmasked", "")
@@ -102,9 +103,18 @@ def robustness(table, fmt: str):
     return cols
 
 
-def compare(fmt: str, pct: str, ci: bool = False):
+PROTOCOL = Column("protocol", "A/R protocol")
+
+
+def _protocol(rows):
+    """The protocol column when a row carries one (an ImageNet-A/-R cache), else nothing."""
+    return [PROTOCOL] if rows and any(r.get("protocol") for r in rows) else []
+
+
+def compare(fmt: str, pct: str, ci: bool = False, rows=()):
     """The ``compare`` table's columns: the p-value as text everywhere (csv rounds numbers to 6 decimals),
-    plus its log10 in csv, tsv and json, and the plain float in json."""
+    plus its log10 in csv, tsv and json, and the plain float in json; the A/R protocol when
+    a row has one."""
     p_cols = [Column("p_text", "p (McNemar exact)")]
     if fmt in ("csv", "tsv", "json"):
         p_cols.append(Column("log10_p", "log10 p", decimals=2))
@@ -123,7 +133,7 @@ def compare(fmt: str, pct: str, ci: bool = False):
         Column("diff_low", f"A-B {pct} low", signed=True),
         Column("diff_high", f"A-B {pct} high", signed=True),
         Column("only_a", "only A right"), Column("only_b", "only B right"),
-    ] + p_cols
+    ] + p_cols + _protocol(rows)
 
 
 #: the ``errors`` table: images most models get wrong
@@ -135,16 +145,19 @@ HARD_EXAMPLES = [
 ]
 
 
-def hard_examples(with_real: bool = False):
-    """The ``errors`` table's columns (:data:`HARD_EXAMPLES`, plus the ReaL labels)."""
-    return HARD_EXAMPLES + ([Column("real_labels", "ReaL labels")] if with_real else [])
+def hard_examples(with_real: bool = False, rows=()):
+    """The ``errors`` table's columns (:data:`HARD_EXAMPLES`, plus the ReaL labels and the
+    A/R protocol where they apply)."""
+    return (HARD_EXAMPLES + ([Column("real_labels", "ReaL labels")] if with_real else [])
+            + _protocol(rows))
 
 
-def per_class(ci_pct=None):
-    """The ``per-class`` table's columns; with ``ci_pct`` ("95%") the interval's bounds."""
+def per_class(ci_pct=None, rows=()):
+    """The ``per-class`` table's columns; with ``ci_pct`` ("95%") the interval's bounds; the
+    A/R protocol when a row has one."""
     columns = [Column("model", "model"), Column("class", "class"), Column("wnid", "wnid"),
                Column("name", "name"), Column("images", "images"), Column("correct", "correct"),
                Column("top1", "top-1")]
     if ci_pct:
         columns += [Column("top1_low", f"top-1 {ci_pct} low"), Column("top1_high", f"top-1 {ci_pct} high")]
-    return columns
+    return columns + _protocol(rows)

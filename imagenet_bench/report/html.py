@@ -18,7 +18,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from imagenet_bench.analysis import robustness
 from imagenet_bench.cache import atomic
 from imagenet_bench.errors import BenchError
-from imagenet_bench.models import registry
+from imagenet_bench.models import libraries
+from imagenet_bench.models.identity import ModelId
 from imagenet_bench.report.html_data import Document
 
 #: table columns: key, header, kind (text | int | num | acc: value with its interval | flag),
@@ -29,9 +30,9 @@ COLUMNS: List[Dict] = [dict(key=k, header=h, kind=kind, decimals=d, visible=v, s
     ("framework", "framework", "text", 0, True, False),
     ("test_set", "test set", "text", 0, True, False),
     ("images", "images", "int", 0, True, False),
-    ("acc1", "top-1 % [95% CI]", "acc", 2, True, False),
-    ("acc5", "top-5 % [95% CI]", "acc", 2, True, False),
-    ("masked_acc1", "masked top-1 % (A/R)", "acc", 2, True, False),
+    ("acc1", "top-1 % [95% CI] (A/R: masked to 200 classes)", "acc", 2, True, False),
+    ("acc5", "top-5 % [95% CI] (A/R: masked)", "acc", 2, True, False),
+    ("unmasked_acc1", "unmasked top-1 % (A/R, 1,000 classes)", "num", 2, True, False),
     ("published_acc1", "published top-1", "num", 2, True, False),
     ("delta_acc1", "Δ top-1", "num", 2, True, True),
     ("published_acc5", "published top-5", "num", 2, False, False),
@@ -46,10 +47,9 @@ COLUMNS: List[Dict] = [dict(key=k, header=h, kind=kind, decimals=d, visible=v, s
     ("missing", "unreadable", "int", 0, False, False),
     ("dataset", "dataset tag", "text", 0, False, False),
 )]
-ROW_KEYS = [c["key"] for c in COLUMNS] + [f"{k}_{e}" for k in ("acc1", "acc5", "masked_acc1")
-                                         for e in ("low", "high")]
-FRAMEWORK_COLORS = {"torch": "#e4572e", "keras": "#2e86ab", "timm": "#3b8c3b"}
-OTHER_COLOR = "#8e6c8a"
+ROW_KEYS = [c["key"] for c in COLUMNS] + ["masked_acc1"] + [
+    f"{k}_{e}" for k in ("acc1", "acc5", "masked_acc1") for e in ("low", "high")]
+OTHER_COLOR = "#8e6c8a"  # a library that declares no colour (Library.color)
 SET_SYMBOLS = ["circle", "square", "diamond", "triangle-up", "cross", "triangle-down", "star"]
 MAX_ERROR_BARS = 300  # above this many points the intervals are in the hover label only
 COSTS = (("params_m", "parameters (millions)"), ("gflops", "GFLOPs per image"),
@@ -70,12 +70,8 @@ def _round(v, digits: int = 4):
     return None if v is None else round(float(v), digits)
 
 
-def _framework(model: str) -> str:
-    return model.split(":", 1)[0]
-
-
 def _color(framework: str) -> str:
-    return FRAMEWORK_COLORS.get(framework, OTHER_COLOR)
+    return libraries.color(framework, OTHER_COLOR)
 
 
 def pareto_front(points: Sequence[Tuple[float, float]], cost_up: bool = True) -> List[Tuple[float, float]]:
@@ -177,6 +173,7 @@ def _robustness_figures(go, doc: Document) -> List[Dict]:
     if table is None or not table.fits:
         return []
     images = {s["name"]: s["images"] for s in doc.header["test_sets"]}
+    framework = {r["model"]: r["framework"] for r in doc.rows}  # the score rows of the same caches
     n_val = images.get(robustness.VAL, 0)
     out = []
     for name, fit in table.fits.items():
@@ -191,8 +188,8 @@ def _robustness_figures(go, doc: Document) -> List[Dict]:
                                 f", {fit.models} models", xref="paper", yref="paper", x=1, y=0,
                            xanchor="right", yanchor="bottom", showarrow=False,
                            font=dict(size=11, color="#555"))
-        for fw in sorted({_framework(r["model"]) for r in rs}):
-            sub = [r for r in rs if _framework(r["model"]) == fw]
+        for fw in sorted({framework[r["model"]] for r in rs}):
+            sub = [r for r in rs if framework[r["model"]] == fw]
             fig.add_trace(go.Scatter(
                 x=[_round(robustness.logit(r[robustness.VAL], n_val), 5) for r in sub],
                 y=[_round(robustness.logit(r[name], n_set), 5) for r in sub], mode="markers", name=fw,
@@ -215,7 +212,7 @@ def _robustness_figures(go, doc: Document) -> List[Dict]:
 def _pairs_figure(go, pairs: Sequence[Dict]) -> Optional[Dict]:
     if not pairs:
         return None
-    labels = [pair_label(p["model_a"], p["model_b"]) for p in pairs]
+    labels = [pair_label(*p["ids"]) for p in pairs]
     fig = go.Figure(layout=_layout(
         "Keras − PyTorch top-1, same images (95% interval)", "difference (points)", "",
         height=max(300, 26 * len(pairs) + 130), margin=dict(l=200, r=40, t=40, b=50)))
@@ -233,11 +230,11 @@ def _pairs_figure(go, pairs: Sequence[Dict]) -> Optional[Dict]:
     return dict(id="plot-pairs", figure=fig, points=len(pairs))
 
 
-def pair_label(keras_model: str, torch_model: str) -> str:
-    """``densenet121 +legacy2019`` (the torch architecture, and the run settings of each side)."""
-    a, b = registry.identity_of(keras_model), registry.identity_of(torch_model)
+def pair_label(a: Optional[ModelId], b: Optional[ModelId]) -> str:
+    """``densenet121 +legacy2019`` (the torch architecture, and the run settings of each side)
+    of the keras model ``a`` and the torch model ``b``."""
     if a is None or b is None:
-        return f"{keras_model} − {torch_model}"
+        return f"{a} − {b}"
     if a.settings == b.settings:
         return b.arch + "".join(f" +{s}" for s in a.settings)
     return f"{b.arch} (keras {'+'.join(a.settings) or 'ref'}, torch {'+'.join(b.settings) or 'ref'})"
@@ -320,9 +317,13 @@ def render(doc: Document) -> str:
     _, offline = _plotly()
     figs = figures(doc)
     rows = [{k: _plain(r.get(k)) for k in ROW_KEYS if r.get(k) is not None} for r in doc.rows]
-    has_masked = any("masked_acc1" in r for r in rows)
-    columns = [dict(c, visible=c["visible"] and (c["key"] != "masked_acc1" or has_masked))
+    has_masked = any("unmasked_acc1" in r for r in rows)
+    columns = [dict(c, visible=c["visible"] and (c["key"] != "unmasked_acc1" or has_masked))
                for c in COLUMNS]
+    if doc.header.get("protocol") == "unmasked":  # A/R scored over the 1,000 classes: say so
+        columns = [dict(c, header=c["header"].replace("(A/R: masked to 200 classes)",
+                                                      "(A/R: unmasked, --protocol unmasked)")
+                        .replace("(A/R: masked)", "(A/R: unmasked)")) for c in columns]
     plots = [{"id": f["id"], "points": f["points"], "figure": json.loads(f["figure"].to_json())}
              for f in figs]
     data = {"rows": rows, "columns": columns,

@@ -10,7 +10,8 @@ returns a :class:`Document`:
   likely reason of ``score --published`` (:func:`analysis.published.compare_to_published`),
   plus params/GFLOPs from the catalog and images/s from the cache's ``timing``;
 * ``robustness``: :func:`analysis.robustness.build` over the same caches;
-* ``pairs``: :func:`analysis.compare.family_pairs` and ``compare_predictions``;
+* ``pairs``: :func:`analysis.compare.family_pairs` and ``compare_predictions``, plus
+  ``ids``: the (keras, torch) ``ModelId`` pair;
 * ``skipped``: every file that could not be scored and why (incomplete, damaged,
   over another image list of its test set, a second copy) -- never dropped;
 * ``header``: tool version, library versions found in the caches, the test
@@ -157,9 +158,11 @@ def _images_per_s(p: cache.Predictions) -> Optional[float]:
 
 
 def score_rows(name: str, preds: Sequence[cache.Predictions], confidence: float = CONFIDENCE,
-               margin: float = published.DEFAULT_MARGIN) -> List[Dict]:
-    """The rows of one test set: ``score`` with ``--ci --published``, catalog costs, timing."""
-    rows = scorer.score(preds)
+               margin: float = published.DEFAULT_MARGIN,
+               protocol: str = scorer.DEFAULT_PROTOCOL) -> List[Dict]:
+    """The rows of one test set: ``score`` with ``--ci --published`` (A/R under ``protocol``),
+    catalog costs, timing."""
+    rows = scorer.score(preds, scorer.ScoreOptions(protocol=protocol))
     by_model = {p.qualname: p for p in preds}
     full = datasets.get(name).num_images
     for row in rows:
@@ -170,7 +173,7 @@ def score_rows(name: str, preds: Sequence[cache.Predictions], confidence: float 
         if row["published_acc1"] is None:
             row["likely_reason"] = row["published_note"]
         row["measured_acc1"] = published.measured(row, name)
-        spec = registry.spec_of(p.qualname)
+        spec = registry.spec_of(p.model_id)
         entry = spec.entry if spec else None
         row["params_m"] = entry.params / 1e6 if entry is not None and entry.params else None
         row["gflops"] = entry.gflops if entry is not None and entry.gflops else None
@@ -179,18 +182,21 @@ def score_rows(name: str, preds: Sequence[cache.Predictions], confidence: float 
     return rows
 
 
-def _pairs(preds: Sequence[cache.Predictions], notes: List[str]) -> List[Dict]:
+def _pairs(preds: Sequence[cache.Predictions], notes: List[str],
+           protocol: str = scorer.DEFAULT_PROTOCOL) -> List[Dict]:
     try:
         pairs, _absent = compare.family_pairs(preds)
     except BenchError as e:
         notes.append(f"Keras-vs-PyTorch pairs: {e}")
         return []
-    return [dict(compare.compare_predictions(a, b), test_set=datasets.name_of(a)) for a, b in pairs]
+    return [dict(compare.compare_predictions(a, b, protocol=protocol), test_set=datasets.name_of(a),
+                 ids=(a.model_id, b.model_id)) for a, b in pairs]
 
 
-def _robustness(preds: Sequence[cache.Predictions], notes: List[str]) -> Optional[robustness.Table]:
+def _robustness(preds: Sequence[cache.Predictions], notes: List[str],
+                protocol: str = scorer.DEFAULT_PROTOCOL) -> Optional[robustness.Table]:
     try:
-        table = robustness.build(preds)
+        table = robustness.build(preds, protocol=protocol)
     except BenchError as e:
         notes.append(f"robustness: {e}")
         return None
@@ -217,16 +223,19 @@ def _header(sets: Dict[str, List[cache.Predictions]], command: str) -> Dict:
 
 
 def build(folders: Sequence[str], command: str = "", margin: float = published.DEFAULT_MARGIN,
-          use_index: bool = True, verify: bool = False) -> Document:
+          use_index: bool = True, verify: bool = False,
+          protocol: str = scorer.DEFAULT_PROTOCOL) -> Document:
     """The :class:`Document` of every cache under ``folders`` (``use_index``/``verify``: as
-    the ``--no-index``/``--verify`` of every command)."""
+    the ``--no-index``/``--verify`` of every command; ImageNet-A/-R scored under ``protocol``,
+    recorded in the header)."""
     preds, skipped = collect(folders, use_index, verify)
     sets = by_test_set(preds, skipped)
     rows: List[Dict] = []
     for name, ps in sets.items():
-        rows += score_rows(name, ps, CONFIDENCE, margin)
+        rows += score_rows(name, ps, CONFIDENCE, margin, protocol)
     scored = [p for ps in sets.values() for p in ps]
     notes: List[str] = []
-    table = _robustness(scored, notes)
-    pairs = _pairs(scored, notes)
-    return Document(rows, table, pairs, skipped, _header(sets, command), notes)
+    table = _robustness(scored, notes, protocol)
+    pairs = _pairs(scored, notes, protocol)
+    header = dict(_header(sets, command), protocol=protocol)
+    return Document(rows, table, pairs, skipped, header, notes)

@@ -13,10 +13,14 @@ from typing import Dict, List, Sequence
 
 from imagenet_bench.cache.atomic import atomic_path
 from imagenet_bench.errors import BenchError
+from imagenet_bench.models import libraries
 
-#: colour per framework (colour-blind safe pair) and for anything else
-COLOURS = {"keras": "#D55E00", "torch": "#0072B2"}
+#: the colour of a model library that declares none (each declares its own: Library.color)
 OTHER_COLOUR = "#777777"
+
+
+def _colour(framework: str) -> str:
+    return libraries.color(framework, OTHER_COLOUR)
 
 
 def _pyplot():
@@ -51,7 +55,7 @@ def _finish(plt, fig, ax, path: str, title: str) -> str:
 
 def _legend(ax, frameworks: Sequence[str]) -> None:
     from matplotlib.patches import Patch
-    handles = [Patch(color=COLOURS.get(f, OTHER_COLOUR), label=f) for f in frameworks]
+    handles = [Patch(color=_colour(f), label=f) for f in frameworks]
     ax.legend(handles=handles, loc="lower right", frameon=False)
 
 
@@ -66,7 +70,7 @@ def accuracy_bars(rows: Sequence[Dict], path: str, title: str = "", key: str = "
         raise BenchError(f"nothing to plot: no row has a {key!r} value")
     plt = _pyplot()
     values = [r[key] for r in rows]
-    colours = [COLOURS.get(r.get("framework", ""), OTHER_COLOUR) for r in rows]
+    colours = [_colour(r.get("framework", "")) for r in rows]
     fig, ax = plt.subplots(figsize=(7.0, 1.2 + 0.24 * len(rows)))
     ys = range(len(rows))
     xerr = None
@@ -112,7 +116,7 @@ def published_scatter(rows: Sequence[Dict], path: str, title: str = "",
         if all("acc1_low" in r for r in sel):
             yerr = [[r["acc1"] - r["acc1_low"] for r in sel], [r["acc1_high"] - r["acc1"] for r in sel]]
         ax.errorbar([r["published_acc1"] for r in sel], [r["acc1"] for r in sel], yerr=yerr,
-                    fmt="o", ms=4, color=COLOURS.get(fw, OTHER_COLOUR), label=fw, capsize=2,
+                    fmt="o", ms=4, color=_colour(fw), label=fw, capsize=2,
                     elinewidth=0.8)
     placed: List[tuple] = []
     for r in sorted(pts, key=lambda r: r["acc1"]):

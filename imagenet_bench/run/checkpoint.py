@@ -121,12 +121,51 @@ _CKPT_SHAPES = {"top5_idx": (cache.TOPK,), "top5_prob": (cache.TOPK,), "missing"
 
 #: run-key entries recorded in a cache but never compared for reuse or resume: a weights file's
 #: place in a checkpoint series (run/series.py) describes the file, whose content +ckpt-<sha8> names
-DESCRIPTIVE = ("checkpoint_series",)
+DESCRIPTIVE = ("checkpoint_series",
+               # how the recipe was asked for: the recipe itself is in the id (+recipe-<sha8>)
+               # and in the backend's "preprocessing", so --resize 256 on a model that resizes
+               # to 256 is the plain run
+               "recipe_overrides")
+#: run-key entries a complete cache may differ in and still satisfy a request: the batch size
+#: (every image is predicted on its own rows; see :func:`satisfies`)
+NOT_IN_RESULT = ("batch_size",)
+
+
+def satisfies(old: Dict, new: Dict) -> Tuple[List[str], List[str]]:
+    """``(ignored, blocking)``: the settings in which a complete cache's key ``old`` differs from
+    a request ``new`` that do not matter for its result (the batch size; all probabilities
+    stored when the request does not ask for them) and those that do."""
+    diff = key_diff(old, new)
+    ignored = [d for d in diff if d in NOT_IN_RESULT
+               or (d == "save_all_probs" and old.get(d) and not new.get(d))]
+    return ignored, [d for d in diff if d not in ignored]
+
+
+def describe_diff(old: Dict, new: Dict, diff: List[str], old_name: str = "it was started with") -> str:
+    """``name: old value (this run: new value)`` for each setting of ``diff``, for messages."""
+    def show(v):
+        return "unset" if v is None else json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else str(v)
+    return "; ".join(f"{d}: {show(old.get(d))} {old_name} (this run: {show(new.get(d))})" for d in diff)
 
 
 def key_diff(a: Dict, b: Dict) -> List[str]:
     """The settings (keys of a run key, but :data:`DESCRIPTIVE`) on which ``a`` and ``b`` differ, sorted."""
     return sorted(k for k in set(a) | set(b) if k not in DESCRIPTIVE and a.get(k) != b.get(k))
+
+
+#: run-key entries and the predict option that sets them
+_OPTIONS = {"batch_size": "-b {}", "save_all_probs": "--save-all-probs"}
+
+
+def _as_options(started: Dict, diff: List[str]) -> str:
+    """`` (-b 8 ...)``: the options that give the checkpoint's settings, where one option does."""
+    opts = []
+    for d in diff:
+        if d == "save_all_probs":
+            opts.append("--save-all-probs" if started.get(d) else "without --save-all-probs")
+        elif d in _OPTIONS:
+            opts.append(_OPTIONS[d].format(started.get(d)))
+    return f" ({', '.join(opts)})" if opts else ""
 
 
 def stale_partials(final: str) -> List[str]:
@@ -173,9 +212,12 @@ def resume_or_new(ckpt: str, start: int, stop: int, key: Dict, opt,
         opt.log(f"--overwrite: discarding {ckpt} (made with other settings: {', '.join(diff)})")
         return State(start, stop, key, opt.save_all_probs, subset)
     if diff:
-        raise BenchError(f"checkpoint {ckpt} belongs to a run with other settings (differs in: "
-                         f"{', '.join(diff)}). Fix: re-run with the same options to resume it, "
-                         f"or pass --overwrite (or delete it) to start over")
+        shown = describe_diff({**st.key, "shard rows": f"{st.start}-{st.stop - 1}"},
+                              {**key, "shard rows": f"{start}-{stop - 1}"}, diff)
+        raise BenchError(f"checkpoint {ckpt} belongs to a run with other settings ({shown}). "
+                         f"Fix: re-run with the settings it was started with to resume it"
+                         f"{_as_options(st.key, diff)}, or pass --overwrite (or delete it) to "
+                         f"start over")
     opt.log(f"resuming from {ckpt}: {int(st.done.sum())} of {stop - start} images already done")
     return st
 

@@ -93,11 +93,9 @@ def _settings_from_name(name: str, settings: Sequence[str], preprocess: Optional
             given = [("--amp", amp)] if amp not in (None, s) else []
             amp = s
         else:
-            raise InputError(f"{name}: setting +{s} cannot be requested by name; give the option "
-                             f"that makes it (--checkpoint FILE, --resize/--crop/--interpolation/"
-                             f"--mean/--std)"
-                             + (f"; this library's own: {', '.join('+' + a for a in accepted)}"
-                                if accepted else ""))
+            raise InputError(_unnamable(name, s) + (
+                f" (this library's own settings: {', '.join('+' + a for a in accepted)})"
+                if accepted else ""))
         for option, value in given:
             raise InputError(f"{name}: +{s} in the name contradicts {option} {value} (the name "
                              f"asks for {s}). Fix: drop +{s} from the name, or leave {option} out")
@@ -113,7 +111,7 @@ def _refuse_unhonoured(lib, mid, *, preprocess, overrides, weights, checkpoint, 
         raise InputError(f"{mid}: {why.get('recipe', f'{name} models run their own transform')}; "
                          f"--preprocess and --resize/--crop/--interpolation/--mean/--std are not "
                          f"applied to them. Fix: leave those options out")
-    if preprocess == LEGACY and not caps.legacy2019:
+    if preprocess == LEGACY and caps.legacy2019 is None:
         raise InputError(f"{mid}: --preprocess legacy2019 is not offered by the {name} library. "
                          f"Fix: leave --preprocess out")
     if weights is not None and weights.lower() in NO_WEIGHTS and not caps.random_weights:
@@ -142,6 +140,39 @@ def _refuse_unhonoured(lib, mid, *, preprocess, overrides, weights, checkpoint, 
                          f"{', '.join(caps.devices)} (cuda:N picks one GPU)")
 
 
+def _custom_id(name: Optional[str]) -> ModelId:
+    """The id ``custom:NAME`` of ``--name NAME``; an error showing the form ``--name`` takes."""
+    form = ("Fix: give a plain name of letters, digits, '_' and '-', optionally with a .TAG "
+            "(e.g. --name my_resnet or --name my_resnet.epoch10); the model's id is custom:NAME")
+    text = (name or "").strip()
+    if ":" in text or "+" in text:
+        raise InputError(f"--name {name!r}: {'a framework prefix' if ':' in text else 'a +setting'} "
+                         f"has no place in --name (the framework is custom; settings come from "
+                         f"the options). {form}")
+    try:
+        _, arch, tag, _ = parse(text, CUSTOM)
+    except (IdentityError, ValueError):
+        raise InputError(f"--name {name!r} is not a model name. {form}") from None
+    return ModelId(CUSTOM, arch, tag, ())
+
+
+def _unnamable(name: str, setting: str) -> str:
+    """Why ``+setting`` (a hash of a recipe or a file) cannot be asked for by name, and the
+    options that make it."""
+    base = name.split("+")[0]
+    if setting.startswith("recipe-"):
+        how = (f"it is a hash of the recipe options. Fix: give the options themselves, e.g. "
+               f"`-m {base} --resize 256 --crop 224` (any of --resize/--crop/--interpolation/"
+               f"--mean/--std/--img-size/--crop-pct); the cache's provenance 'preprocessing' "
+               f"holds the values it was made with")
+    elif setting.startswith("ckpt-"):
+        how = (f"it is the start of the sha256 of a checkpoint file. Fix: `-m {base} --checkpoint "
+               f"FILE` with the file whose sha256 starts with {setting[5:]}")
+    else:
+        how = "Fix: drop it from the name and give the option that makes it"
+    return f"{name}: setting +{setting} cannot be requested by name: {how}"
+
+
 def build(name: Optional[str], framework: Optional[str] = None, *, weights: Optional[str] = None,
           checkpoint: Optional[str] = None, preprocess: Optional[str] = None,
           resize: Optional[int] = None, crop: Optional[int] = None,
@@ -166,11 +197,7 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
             lib = libraries.for_factory(framework)
         except BenchError as e:
             raise InputError(str(e)) from None
-        try:
-            _, arch, tag, settings = parse(name or "", CUSTOM)
-            mid = ModelId(CUSTOM, arch, tag, ())
-        except (IdentityError, ValueError) as e:
-            raise InputError(f"--name {name!r}: {e}") from None
+        mid, settings = _custom_id(name), ()
     else:
         mid, entry = registry.resolve(name, framework)
         lib = libraries.get(mid.framework)
@@ -212,8 +239,8 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
                                     crop_pct=crop_pct, interpolation=interpolation, mean=mean, std=std)
     except ValueError as e:
         raise InputError(f"{mid}: {e}") from None
-    if caps.fixed_input_size and spec is not None and used.crop != spec.input_size:
-        raise InputError(f"--crop/--img-size/--preprocess: {mid} takes {spec.input_size}x{spec.input_size} "
+    if caps.fixed_input_size and spec is not None and used.crop != spec.entry.input_size:
+        raise InputError(f"--crop/--img-size/--preprocess: {mid} takes {spec.entry.input_size}x{spec.entry.input_size} "
                          f"inputs (its {framework} graph is built for that size); the recipe gives "
                          f"{used.crop}. Fix: leave --crop and --img-size out")
     if used != base:

@@ -251,9 +251,12 @@ def _existing_cache(final: str, key: Dict, opt: RunOptions) -> Optional[RunResul
         if opt.overwrite:
             return None
         raise
-    diff = checkpoint.key_diff({k: old.provenance.get(k) for k in key}, key)
+    old_key = {k: old.provenance.get(k) for k in key}
+    ignored, diff = checkpoint.satisfies(old_key, key)
     if not diff:
-        opt.log(f"{final} already holds this model's complete predictions; not recomputed")
+        also = (f" (made with {checkpoint.describe_diff(old_key, key, ignored, 'there')}: the "
+                f"same predictions)" if ignored else "")
+        opt.log(f"{final} already holds this model's complete predictions{also}; not recomputed")
         if key.get("checkpoint_series") not in (None, old.provenance.get("checkpoint_series")):
             from imagenet_bench.run import series
             series.refresh(final, old, key["checkpoint_series"])  # its place in this series
@@ -262,7 +265,12 @@ def _existing_cache(final: str, key: Dict, opt: RunOptions) -> Optional[RunResul
         return _report(final, opt)
     if opt.overwrite:
         return None
-    raise BenchError(f"{final} exists and was made with other settings (differs in: {', '.join(diff)}). "
+    if diff == ["save_all_probs"]:  # the same run storing more: replace it, nothing is lost
+        opt.log(f"{final} lacks the 1,000 probabilities per image that --save-all-probs stores; "
+                f"predicting again to replace it with a cache that has them")
+        return None
+    raise BenchError(f"{final} exists and was made with other settings "
+                     f"({checkpoint.describe_diff(old_key, key, diff, 'there')}). "
                      f"Fix: pass --overwrite to replace it, or -o another directory")
 
 
@@ -296,10 +304,7 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
                 t = time.perf_counter()
                 probs = np.asarray(backend.predict(batch.inputs), dtype=np.float32)
                 model_s[0] += time.perf_counter() - t
-                if probs.shape != (len(batch.rows), cache.NUM_CLASSES):
-                    raise BenchError(f"{backend.config.model_id} returned outputs of shape "
-                                     f"{probs.shape} for {len(batch.rows)} images; expected "
-                                     f"({len(batch.rows)}, {cache.NUM_CLASSES}) ImageNet probabilities")
+                _check_outputs(probs, len(batch.rows), backend.config)
                 local = np.asarray(batch.rows) - st.start
                 st.top5_idx[local], st.top5_prob[local] = cache.top5_from_probs(probs)
                 if st.subset_top5_idx is not None:
@@ -319,6 +324,13 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
                 st.save(ckpt)
                 since = 0
     except BaseException as e:
+        if isinstance(e, ImageIndependentError) and (e.always or not st.done.any()):
+            # resuming would end in the same error: leave no partial to resume
+            if os.path.lexists(ckpt):
+                checkpoint.remove(ckpt)
+                opt.log(f"removed {ckpt}: the failure does not depend on the images, so resuming "
+                        f"it could not give a valid cache")
+            raise
         if since:
             st.save(ckpt)  # keep everything finished; a resumed run starts after it
         if isinstance(e, KeyboardInterrupt):
@@ -337,6 +349,35 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
 
 
 
+
+
+class ImageIndependentError(BenchError):
+    """The model's outputs cannot be a result (wrong shape, not finite): the run stops, the
+    failing batch is never saved, and the partial cache is removed rather than left to resume
+    into the same error when ``always`` (the shape: no image could change it) or when no image
+    was finished."""
+
+    def __init__(self, message: str, always: bool):
+        super().__init__(message)
+        self.always = always
+
+
+def _check_outputs(probs: np.ndarray, n: int, config) -> None:
+    """Refuse outputs that no image could explain: not ``(n, 1000)``, or not finite."""
+    if probs.shape != (n, cache.NUM_CLASSES):
+        raise ImageIndependentError(
+            f"{config.model_id} returned outputs of shape {probs.shape} for {n} images; expected "
+            f"({n}, {cache.NUM_CLASSES}) ImageNet probabilities. Fix: a model with a "
+            f"{cache.NUM_CLASSES}-class ImageNet head", always=True)
+    bad = ~np.isfinite(probs).all(axis=1)
+    if bad.any():
+        given = ", ".join(f"{k} {v}" for k, v in sorted(config.overrides.items())) or "none"
+        raise ImageIndependentError(
+            f"{config.model_id} returned non-finite probabilities (NaN or inf) for "
+            f"{int(bad.sum())} of {n} images of a batch: that comes from the model, its weights "
+            f"or its numerics (--amp {config.amp or 'off'}; recipe options given: {given}), not "
+            f"from an image. Fix: check the weights (--checkpoint/--weights) and leave out --amp "
+            f"or the recipe options", always=False)
 
 
 def accuracy(preds: cache.Predictions) -> Tuple[float, float]:

@@ -23,7 +23,7 @@ import numpy as np
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache.naming import top5_within
 from imagenet_bench.analysis import published
-from imagenet_bench.models import catalog, registry
+from imagenet_bench.models import catalog, libraries, registry
 
 VAL = "imagenet-val"
 MASKED = ("imagenet-a", "imagenet-r")
@@ -123,8 +123,12 @@ def rows(plan: Dict, folder: str) -> List[Dict]:
 # --- timm's format ------------------------------------------------------------------------
 
 def _timm_name(model: str) -> str:
-    """timm's ``arch.tag`` (with ``+settings``) for timm entries, the canonical id otherwise."""
-    return model[len("timm:"):] if model.startswith("timm:") else model
+    """The name in timm's results CSVs: ``arch.tag`` (with ``+settings``) for the models of a
+    library that publishes such tables (``Library.results_tables``: timm's own), the canonical
+    id otherwise."""
+    framework, _, rest = model.partition(":")
+    lib = libraries.find(framework)
+    return rest if lib is not None and lib.results_tables else model
 
 
 def _timm_row(row: Dict, prov: Dict) -> Dict:

@@ -8,7 +8,8 @@ cache is the truth: it is written atomically, and only complete), *failed* when 
 last status says so, *running* when its last status says so and its process is alive
 (checked for this host; a process on another host is taken at its word), else
 *pending*. No scheduler is asked, so this works without SLURM accounting and after the
-jobs are gone.
+jobs are gone. The summary is a table like every command's (:func:`render`, any report
+format), with the jobs that need attention as :func:`notes`.
 """
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ import json
 import os
 import socket
 import time
-from typing import Dict, Optional
+from typing import Dict, List, Optional, Tuple
 
 from imagenet_bench.cache.atomic import write_text
+from imagenet_bench.report import tables
 
 STATUS_DIR = "status"
 STATES = ("done", "running", "failed", "pending")
@@ -106,21 +108,36 @@ def rerun_command(folder: str, job: str) -> str:
     return f"imagenet-bench sweep run-task {folder} --job {job}"
 
 
-def render(data: Dict) -> str:
-    """``sweep status`` as text."""
-    lines = [f"sweep {data['sweep']} (caches in {data['caches']})",
-             f"{'dataset':<32} {'done':>6} {'running':>8} {'failed':>7} {'pending':>8}"]
-    for name, c in list(data["datasets"].items()) + [("total", data["total"])]:
-        lines.append(f"{name:<32} {c['done']:>6} {c['running']:>8} {c['failed']:>7} "
-                     f"{c['pending']:>8}")
-    for r in data["running"]:
-        lines.append(f"running: {r['job']} {r['note']}")
+#: the columns of ``sweep status``: per test set (and a ``total`` row), or per job (``--jobs``)
+COUNT_COLUMNS = ("dataset",) + STATES
+JOB_COLUMNS = ("job", "model", "dataset", "state", "task", "note", "error")
+
+
+def rows(data: Dict, jobs: bool = False) -> Tuple[List[Dict], Tuple[str, ...]]:
+    """``(rows, column keys)`` of the summary ``data``: one row per test set plus ``total``,
+    or with ``jobs`` one row per planned job."""
+    if jobs:
+        return data["jobs"], JOB_COLUMNS
+    counts = [dict(dataset=name, **c) for name, c in data["datasets"].items()]
+    return counts + [dict(dataset="total", **data["total"])], COUNT_COLUMNS
+
+
+def render(data: Dict, fmt: str = "text", jobs: bool = False) -> str:
+    """``sweep status`` in report format ``fmt`` (the registry's, as every command's)."""
+    found, keys = rows(data, jobs)
+    return tables.render(found, [tables.Column(k, k) for k in keys], fmt,
+                         title=f"sweep {data['sweep']} (caches in {data['caches']})")
+
+
+def notes(data: Dict) -> List[str]:
+    """What needs attention: running jobs, failed ones with the command that re-runs each,
+    interrupted ones, and the command that runs what is not done."""
+    lines = [f"running: {r['job']} {r['note']}" for r in data["running"]]
     for r in data["failed"]:
         lines.append(f"failed: {r['job']}: {r['error']}\n  re-run: "
                      f"{rerun_command(data['sweep'], r['job'])}")
-    interrupted = [r for r in data["jobs"] if r["state"] == "pending" and r["note"]]
-    for r in interrupted:
-        lines.append(f"pending: {r['job']} ({r['note']})")
+    lines += [f"pending: {r['job']} ({r['note']})" for r in data["jobs"]
+              if r["state"] == "pending" and r["note"]]
     if data["total"]["pending"] or data["total"]["failed"]:
         lines.append(f"to run what is not done: imagenet-bench sweep run {data['sweep']}")
-    return "\n".join(lines) + "\n"
+    return lines

@@ -85,7 +85,7 @@ def set_determinism(seed: int = 0) -> None:
 
 
 def _builder(spec: ModelSpec) -> Callable:
-    module, _, name = spec.builder.partition(":")
+    module, _, name = spec.entry.builder.partition(":")
     return getattr(importlib.import_module(module), name)
 
 
@@ -104,8 +104,8 @@ def build_model(spec: ModelSpec, weights: Optional[str] = "imagenet", seed: int 
     ``model.load_weights`` (``.h5`` as Keras Applications ship them, or
     ``.weights.h5``). Every failure a user can fix raises a BenchError.
     """
-    if spec.framework != FRAMEWORK:
-        raise BenchError(f"{spec.qualname} is not a keras model")
+    if spec.id.framework != FRAMEWORK:
+        raise BenchError(f"{spec.id} is not a keras model")
     build = _builder(spec)
     set_determinism(seed)
     if weights == "imagenet":
@@ -121,14 +121,14 @@ def build_model(spec: ModelSpec, weights: Optional[str] = "imagenet", seed: int 
     path = os.path.expanduser(weights)
     if not os.path.isfile(path):
         raise BenchError(f"--weights {weights}: no such file. Fix: give the path of a .h5 or "
-                         f".weights.h5 file holding {spec.qualname}'s weights")
+                         f".weights.h5 file holding {spec.id}'s weights")
     model = build(weights=None)
     try:
         model.load_weights(path)
     except Exception as e:
-        raise BenchError(f"--weights {path}: cannot be loaded into {spec.qualname} "
+        raise BenchError(f"--weights {path}: cannot be loaded into {spec.id} "
                          f"({type(e).__name__}: {str(e)[:300]}). Fix: pass a weights file "
-                         f"saved from this architecture ({spec.builder}, include_top=True)") from None
+                         f"saved from this architecture ({spec.entry.builder}, include_top=True)") from None
     return model
 
 
@@ -213,7 +213,7 @@ class KerasBackend:
         ``preprocess``. ``config.batch_size`` > 1 runs each batch in one call (``batchN``)."""
         if config is None:
             w = "none" if weights is None or weights.lower() in NO_WEIGHTS else weights
-            config = run_config.build(spec.qualname, FRAMEWORK, weights=w, preprocess=preprocess,
+            config = run_config.build(str(spec.id), FRAMEWORK, weights=w, preprocess=preprocess,
                                       seed=seed)
         self.config, self.spec = config, config.spec
         weights = None if not config.pretrained else (config.checkpoint or "imagenet")
@@ -235,7 +235,7 @@ class KerasBackend:
     def provenance(self) -> dict:
         """Weights, recipe, versions and inference mode: everything that changes outputs."""
         return {"weights": self._weights,
-                "preprocessing": self.recipe.as_dict(), "builder": self.spec.builder,
+                "preprocessing": self.recipe.as_dict(), "builder": self.spec.entry.builder,
                 "library_versions": library_versions(),
                 "inference": self._inference(),
                 "seed": self.seed if self._weights == "random" else None,

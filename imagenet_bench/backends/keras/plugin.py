@@ -7,6 +7,7 @@ adapter is the parent-side :func:`imagenet_bench.backends.keras.parent.from_conf
 ``verify`` runs the model in-process (:func:`imagenet_bench.backends.keras.child.from_config`).
 """
 from imagenet_bench.models.libraries import PLUGIN_API, Capabilities, Library
+from imagenet_bench.models.recipe import Legacy2019
 
 LIBRARY = Library(
     name="keras",
@@ -15,7 +16,8 @@ LIBRARY = Library(
     extra="imagenet_bench[keras]",
     adapter="imagenet_bench.backends.keras.parent:from_config",
     capabilities=Capabilities(
-        recipe_overrides=True, legacy2019=True, fixed_input_size=True, amp=(),
+        recipe_overrides=True, fixed_input_size=True, amp=(),
+        legacy2019=Legacy2019(squash=True, interpolation="nearest", antialias=False),  # load_img
         checkpoint_formats=(".h5", ".weights.h5"), weights_tags=False, weights_file=True,
         random_weights=True, devices=("auto", "cpu"), batching=False, model_factory=False,
         default_batch_size=1,
@@ -27,4 +29,8 @@ LIBRARY = Library(
     order=20,
     variants="imagenet_bench.backends.keras.variants:KerasVariants",
     in_process="imagenet_bench.backends.keras.child:from_config",
+    verify_checks=(("drift", "imagenet_bench.backends.keras.verify:check_drift"),
+                   ("determinism", "imagenet_bench.backends.determinism:check")),
+    publisher="keras.applications",
+    color="#2e86ab",
 )

@@ -1,47 +1,43 @@
-"""The report formats: a registry, one module per format (stdlib only).
+"""The report formats: an explicit registry, one module per format (stdlib only).
 
-Each module of this package declares ``FORMAT = Format(...)``: its ``--format``
-name, a one-line help, its place in the choices (``order``), how it renders
-rows under columns, and how a title goes above the table (``None``: the format
-carries no title, e.g. CSV). The registry is what the modules declare
-(:func:`registered`), found with :mod:`pkgutil` -- so adding a format is one
-module here plus its tests, and every command's ``--format`` offers it
-(``commands/_common.add_output_args``).
+Each module of this package declares ``FORMAT = Format(...)``
+(:class:`imagenet_bench.report.cells.Format`): its ``--format`` name, a
+one-line help, how it renders rows under columns, and how a title goes above
+the table (``None``: the format carries no title, e.g. CSV). :data:`MODULES`
+lists them, in the order of the choices. Adding a format is one module here,
+its tests, and one line in :data:`MODULES`; every command's ``--format``
+offers it (``commands/_common.add_output_args``).
 """
 from __future__ import annotations
 
 import functools
-import importlib
-import pkgutil
-from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Dict, List
 
+from imagenet_bench.report.cells import Format
+from imagenet_bench.report.formats import csv_table, json_table, markdown, text, tsv
 
-@dataclass(frozen=True)
-class Format:
-    """One ``--format`` value."""
-
-    name: str  # the --format value
-    help: str  # one line for --help
-    order: int  # position among the choices (lowest first)
-    render: Callable[[List[Dict], Sequence], str]  # (rows, columns) -> the table
-    title: Optional[Callable[[str], str]] = None  # title -> its heading above the table; None: none
+#: the format modules, in the order of the --format choices
+MODULES = (
+    text,
+    csv_table,
+    markdown,
+    json_table,
+    tsv,
+)
 
 
 @functools.lru_cache(maxsize=None)
 def registered() -> Dict[str, Format]:
-    """Every format this package's modules declare, by name, in ``order``."""
-    found = []
-    for info in pkgutil.iter_modules(__path__):
-        module = importlib.import_module(f"{__name__}.{info.name}")
+    """Every format the modules of :data:`MODULES` declare, by name, in that order."""
+    out: Dict[str, Format] = {}
+    for module in MODULES:
         fmt = getattr(module, "FORMAT", None)
         if not isinstance(fmt, Format):
             raise TypeError(f"{module.__name__}: a report format module declares FORMAT = Format(...)")
-        found.append(fmt)
-    names = [f.name for f in found]
-    if len(set(names)) != len(names):
-        raise TypeError(f"report formats declared twice: {sorted(n for n in names if names.count(n) > 1)}")
-    return {f.name: f for f in sorted(found, key=lambda f: (f.order, f.name))}
+        if fmt.name in out:
+            raise TypeError(f"report format {fmt.name!r} declared twice")
+        out[fmt.name] = fmt
+    return out
 
 
 def names() -> List[str]:

@@ -5,8 +5,7 @@ import csv
 import io
 from typing import Dict, List, Sequence
 
-from imagenet_bench.report.cells import plain
-from imagenet_bench.report.formats import Format
+from imagenet_bench.report.cells import Format, plain
 
 
 def render(rows: List[Dict], cols: Sequence) -> str:
@@ -19,4 +18,4 @@ def render(rows: List[Dict], cols: Sequence) -> str:
     return buf.getvalue()
 
 
-FORMAT = Format("csv", "comma-separated values, keys as the header", 1, render)
+FORMAT = Format("csv", "comma-separated values, keys as the header", render)

@@ -4,8 +4,7 @@ from __future__ import annotations
 import json
 from typing import Dict, List, Sequence
 
-from imagenet_bench.report.cells import plain
-from imagenet_bench.report.formats import Format
+from imagenet_bench.report.cells import Format, plain
 
 
 def render(rows: List[Dict], cols: Sequence) -> str:
@@ -14,4 +13,4 @@ def render(rows: List[Dict], cols: Sequence) -> str:
     return json.dumps([{k: plain(r.get(k)) for k in keys} for r in rows], indent=2) + "\n"
 
 
-FORMAT = Format("json", "a JSON list of objects", 3, render)
+FORMAT = Format("json", "a JSON list of objects", render)

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Sequence
 
-from imagenet_bench.report.cells import cell, is_num
-from imagenet_bench.report.formats import Format
+from imagenet_bench.report.cells import Format, cell, is_num
 
 
 def render(rows: List[Dict], cols: Sequence) -> str:
@@ -17,4 +16,4 @@ def render(rows: List[Dict], cols: Sequence) -> str:
     return "\n".join(out) + "\n"
 
 
-FORMAT = Format("markdown", "a Markdown table", 2, render, title=lambda t: f"**{t}**\n\n")
+FORMAT = Format("markdown", "a Markdown table", render, title=lambda t: f"**{t}**\n\n")

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Sequence
 
-from imagenet_bench.report.cells import cell, is_num
-from imagenet_bench.report.formats import Format
+from imagenet_bench.report.cells import Format, cell, is_num
 
 
 def render(rows: List[Dict], cols: Sequence) -> str:
@@ -21,4 +20,4 @@ def render(rows: List[Dict], cols: Sequence) -> str:
     return "\n".join(out) + "\n"
 
 
-FORMAT = Format("text", "aligned columns for the terminal", 0, render, title=lambda t: f"{t}\n\n")
+FORMAT = Format("text", "aligned columns for the terminal", render, title=lambda t: f"{t}\n\n")

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Sequence
 
-from imagenet_bench.report.cells import plain
-from imagenet_bench.report.formats import Format
+from imagenet_bench.report.cells import Format, plain
 
 
 def _field(value) -> str:
@@ -26,4 +25,4 @@ def render(rows: List[Dict], cols: Sequence) -> str:
     return "\n".join(lines) + "\n"
 
 
-FORMAT = Format("tsv", "tab-separated values, keys as the header", 4, render)
+FORMAT = Format("tsv", "tab-separated values, keys as the header", render)

@@ -6,4 +6,5 @@ from imagenet_bench.backends.openclip_plugin import LIBRARY as OPENCLIP
 
 LIBRARY = replace(OPENCLIP, name="octiny", catalog=("octiny_imagenet_bench", "catalog.json"),
                   extra="octiny-imagenet-bench", description="a tiny open_clip config (tests)",
-                  order=90, published=("octiny_imagenet_bench", "published.json"))
+                  order=90, publisher="the openclip_tiny test plugin",
+                  results_tables="octiny_imagenet_bench.results")

@@ -1,0 +1,155 @@
+"""One name works everywhere (issue #18 item 2): every id a command prints goes through every
+command's name resolution and comes back as the same model.
+
+The printed ids come from ``models --format csv`` (the catalog), from ``predict``'s own
+output line of a few tiny runs, and from ``score``'s table of their caches. The resolvers
+are those the commands call: ``models NAME`` (:func:`commands.models.named`), ``predict``
+(:func:`run.config.build`), the selectors of ``compare``/``per-class``
+(:func:`analysis.compare.find_model`) and ``robustness`` (:func:`analysis.robustness.build`),
+and ``verify`` (its framework rule, then ``registry.get_model``). No model is run except
+the tiny ones.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from types import SimpleNamespace
+
+import pytest
+
+import corpus
+from imagenet_bench.analysis import compare, robustness
+from imagenet_bench.cli import main as cli
+from imagenet_bench.commands import models as models_command
+from imagenet_bench.commands import verify
+from imagenet_bench.errors import BenchError, InputError
+from imagenet_bench.models import registry
+from imagenet_bench.models.identity import CUSTOM, from_string
+from imagenet_bench.run import config as run_config
+
+#: settings a name may carry that predict turns back into options itself
+NAMABLE = {"random", "legacy2019", "bf16", "fp16"}
+
+
+def _out(capsys, argv):
+    capsys.readouterr()
+    rc = cli.main([str(a) for a in argv])
+    out = capsys.readouterr()
+    assert rc == 0, out.err
+    return out.out, out.err
+
+
+def _catalog_ids(capsys):
+    out, _ = _out(capsys, ["models", "--format", "csv"])
+    return [r["model"] for r in csv.DictReader(io.StringIO(out))]
+
+
+def _fake(name, fingerprint="f" * 64):
+    """What the selectors read of a cache: its id, parsed id and fingerprint."""
+    return SimpleNamespace(qualname=name, model_id=from_string(name), fingerprint=fingerprint,
+                           where=lambda: name)
+
+
+def _check_selectors(name, others=()):
+    """compare/per-class and robustness find ``name`` among caches of it and ``others``."""
+    preds = [_fake(name)] + [_fake(o) for o in others if o != name]
+    assert compare.find_model(preds, name).qualname == name
+    assert robustness._resolve(preds, name, sorted(p.qualname for p in preds)) == name
+
+
+def _check_verify(name):
+    """verify takes the name; a library that does not offer the check is refused for that,
+    naming the model as given (never as an unknown name)."""
+    args = cli.build_parser().parse_args(["verify", "determinism", "-m", name, "VAL"])
+    if from_string(name).framework not in verify.offering("determinism"):
+        with pytest.raises(InputError, match=f"-m {re.escape(name)}: the .* does not offer"):
+            verify._check_framework(args)
+        return
+    verify._check_framework(args)
+    assert str(registry.get_model(name, args.framework).id) == str(from_string(name).base)
+
+
+def test_every_catalog_id_resolves_to_its_own_entry_in_every_command(capsys):
+    ids = _catalog_ids(capsys)
+    assert len(ids) > 1000
+    for name in ids:
+        mid, entry = registry.resolve(name)  # predict's lookup (run.config.build calls it)
+        assert (str(mid), entry.model) == (name, name)
+    for name in ids[::40] + ["torch:resnet18.IMAGENET1K_V1", "keras:ResNet50.imagenet"]:
+        assert models_command.named(name)[0].model == name
+        _check_selectors(name, others=ids[:3])
+        _check_verify(name)
+
+
+@pytest.mark.parametrize("short, canonical", [("torch:resnet18", "torch:resnet18.IMAGENET1K_V1"),
+                                              ("keras:ResNet50", "keras:ResNet50.imagenet"),
+                                              ("ResNet50_Weights.IMAGENET1K_V2",
+                                               "torch:resnet50.IMAGENET1K_V2")])
+def test_models_lists_the_entry_of_a_short_name_or_alias(capsys, short, canonical):
+    out, _ = _out(capsys, ["models", short, "--format", "csv"])
+    assert [r["model"] for r in csv.DictReader(io.StringIO(out))][0] == canonical
+
+
+@pytest.fixture(scope="module")
+def printed(tmp_path_factory):
+    """The ids ``predict`` printed for tiny runs and ``score`` listed for their caches."""
+    root = tmp_path_factory.mktemp("names")
+    val = corpus.small_valset(root)
+    out = root / "runs"
+    said = []
+    for extra in ([], ["--interpolation", "bicubic"]):
+        import contextlib
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            assert cli.main(corpus.predict_argv(val, out, *extra)) == 0
+        said += re.findall(r"^(\S+): acc@1", buf.getvalue(), re.M)
+    buf = io.StringIO()
+    import contextlib
+    with contextlib.redirect_stdout(buf):
+        assert cli.main(["score", "--precomputed", str(out), "--format", "csv"]) == 0
+    scored = [r["model"] for r in csv.DictReader(io.StringIO(buf.getvalue()))]
+    return said, scored
+
+
+def test_predict_and_score_print_the_same_ids_and_the_selectors_take_them(printed):
+    said, scored = printed
+    assert len(said) == 2 and sorted(said) == sorted(scored)
+    assert any("+recipe-" in s for s in said)
+    for name in said:
+        _check_selectors(name, others=said)
+
+
+@pytest.mark.parametrize("name", ["torch:resnet18.IMAGENET1K_V1+random",
+                                  "torch:resnet18.IMAGENET1K_V1+bf16+random",
+                                  "keras:ResNet50.imagenet+legacy2019",
+                                  "timm:resnet18.a1_in1k+fp16"])
+def test_a_run_id_with_settings_works_in_every_command(capsys, name):
+    cfg = run_config.build(name)  # what predict runs
+    assert str(cfg.model_id) == name
+    assert models_command.named(name)[0].model == str(from_string(name).base)
+    assert "is a run setting" in capsys.readouterr().err
+    _check_selectors(name, others=["torch:resnet50.IMAGENET1K_V1"])
+    _check_verify(name)
+
+
+def test_per_class_and_robustness_agree_on_a_base_name_of_a_random_run():
+    preds = [_fake("torch:resnet18.IMAGENET1K_V1+random"), _fake("torch:resnet50.IMAGENET1K_V1")]
+    for name in ("torch:resnet18", "resnet18", "torch:resnet18.IMAGENET1K_V1"):
+        assert compare.find_model(preds, name).qualname == preds[0].qualname
+        assert robustness._resolve(preds, name, []) == preds[0].qualname
+
+
+@pytest.mark.parametrize("setting, words", [("recipe-1234abcd", "--resize 256 --crop 224"),
+                                            ("ckpt-1234abcd", "--checkpoint FILE")])
+def test_predict_refuses_a_hash_setting_naming_the_options_instead(setting, words):
+    with pytest.raises(InputError, match=re.escape(words)):
+        run_config.build(f"torch:resnet18.IMAGENET1K_V1+{setting}")
+
+
+def test_a_custom_id_is_refused_by_predict_with_the_factory_options(printed):
+    said, _ = printed
+    for name in said:
+        assert name.startswith(f"{CUSTOM}:")
+        with pytest.raises(BenchError, match=r"--model-factory MODULE:CALLABLE --name tiny"):
+            registry.resolve(name)
