@@ -172,3 +172,8 @@ def test_the_progress_bar_states_the_cost():
     assert heads.cost_text(1000, 80) == (
         "zero-shot head: 1,000 classes x 80 templates = 80,000 text passes (built once; minutes "
         "on a GPU, about an hour for ViT-B-32 on a CPU)")
+
+
+def test_real_labels_have_no_open_clip_figure_and_say_why():
+    fig = published.figure(B32, "real")
+    assert fig.top1 is None and "no ReaL-labels column" in fig.note, fig.note

@@ -21,9 +21,10 @@ import json
 from importlib import resources
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
-#: published table (``DatasetSpec.published_table``) -> the CSV column it comes from
+#: published table (``DatasetSpec.published_table``) -> the CSV column it comes from; "real" (ReaL
+#: labels) has none: every row has no figure there, and messages say so
 DATASETS = {"imagenet": "ImageNet 1k", "v2": "ImageNet v2", "a": "ImageNet-A", "r": "ImageNet-R",
-            "sketch": "ImageNet Sketch"}
+            "sketch": "ImageNet Sketch", "real": "openclip_results.csv (no ReaL-labels column)"}
 
 
 class Row(NamedTuple):

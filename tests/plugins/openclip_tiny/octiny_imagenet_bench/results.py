@@ -3,7 +3,7 @@ import json
 import os
 from typing import NamedTuple
 
-DATASETS = {"imagenet": "val", "sketch": "sketch"}
+DATASETS = {"imagenet": "val", "v2": "v2", "a": "A", "r": "R", "sketch": "sketch", "real": "ReaL"}
 _FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "published.json")
 
 
