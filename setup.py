@@ -21,7 +21,7 @@ VARIANTS = ["onnx>=1.16", "onnxscript>=0.1", "onnxruntime>=1.17", "jax[cpu]>=0.4
 OPENVINO = ["openvino>=2024.0", "nncf>=2.10"]
 # tensorrt-fp16/-int8 (CUDA only): Torch-TensorRT's wheels pin a CUDA torch of their own, so this
 # extra is NOT in [all] (install it into a CUDA environment)
-TENSORRT = ["torch-tensorrt>=2.0"]
+TENSORRT = ["torch-tensorrt>=2.4", "nvidia-modelopt>=0.15"]  # modelopt: tensorrt-int8 PTQ
 # open_clip zero-shot classifiers (data/openclip.json was generated from open_clip_torch 3.3.0);
 # huggingface_hub: the weights' cache
 OPENCLIP = ["open_clip_torch>=2.23,<=3.3.0", "huggingface_hub>=0.20"]

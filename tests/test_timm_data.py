@@ -130,7 +130,8 @@ SCHEMA = ["framework", "architecture", "weights", "model", "aliases", "is_defaul
           "input_size", "resize", "crop", "crop_mode", "interpolation", "mean", "std", "preprocessing",
           "preprocess_module", "num_classes", "label_set", "runnable", "not_runnable_reason",
           "published_top1", "published_top5", "source", "params", "gflops", "recipe", "url",
-          "file_name", "quantized_backend", "float_counterpart"]
+          "file_name", "quantized_backend", "float_counterpart",
+          "test_input_size", "test_crop_pct"]  # the optional keys, written by the timm generator
 
 
 def test_entries_follow_the_schema_and_refuse_non_1k_heads_with_a_reason():

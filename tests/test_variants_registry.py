@@ -71,14 +71,31 @@ def test_tensorrt_rows_are_gpu_only_behind_their_own_extra_and_skip_with_a_reaso
     assert variants.calibrated(["tensorrt-fp16", "tensorrt-int8"]) == ["tensorrt-int8"]
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
-                        lambda name, *a: None if name == "torch_tensorrt" else real(name, *a))
+                        lambda name, *a: None if name in ("torch_tensorrt", "modelopt") else real(name, *a))
     assert variants.skip_reason("tensorrt-fp16", variants.TORCH) == \
         "torch_tensorrt not installed (pip install 'imagenet_bench[tensorrt]')"
+    assert variants.skip_reason("tensorrt-int8", variants.TORCH) == \
+        "torch_tensorrt, modelopt not installed (pip install 'imagenet_bench[tensorrt]')"
     assert variants.skip_reason("tensorrt-int8", variants.KERAS) == "PyTorch-only variant; this is a Keras model"
     extras = _setup_extras(monkeypatch)
-    assert "torch-tensorrt>=2.0" in extras["tensorrt"]
-    assert not any(r.startswith("torch-tensorrt") for r in extras["all"])
+    assert {"torch-tensorrt>=2.4", "nvidia-modelopt>=0.15"} <= set(extras["tensorrt"])
+    assert not any(r.startswith(("torch-tensorrt", "nvidia-modelopt")) for r in extras["all"])
     assert {"openvino>=2024.0", "nncf>=2.10"} <= set(extras["all"]) and "nncf>=2.10" in extras["openvino"]
+
+
+def test_tensorrt_rows_with_their_packages_skip_without_a_cuda_device(monkeypatch):
+    """The engine build exists (backends/tensorrt.py, unmeasured); on a CPU-only reference the rows
+    say they need CUDA, not that anything is unimplemented."""
+    torch = pytest.importorskip("torch")
+    from imagenet_bench.backends.torch_variants import TorchVariants
+    from imagenet_bench.run import config
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object()
+                        if name in ("torch_tensorrt", "modelopt") else real(name, *a))
+    tv = TorchVariants(config.build("resnet18", "torch", weights="none", device="cpu"),
+                       [("n0/a.JPEG", "a.JPEG")], "unused")
+    want = "no CUDA device" if not torch.cuda.is_available() else "needs a CUDA device (--device cpu)"
+    assert tv.skip_reason("tensorrt-fp16") == tv.skip_reason("tensorrt-int8") == want
 
 
 def _setup_extras(monkeypatch):

@@ -9,6 +9,7 @@ import pytest
 from conftest import make_preds
 from imagenet_bench.analysis import stats
 from imagenet_bench.analysis import variants as av
+from imagenet_bench.cache import store as cache
 from imagenet_bench.cli import main as cli
 from imagenet_bench.errors import InputError
 from imagenet_bench.report import columns, tables
@@ -149,3 +150,23 @@ def test_bad_options_exit_2_with_a_fix(argv, message, valdir, capsys):
     assert cli.main(["verify", "variants", *argv, str(valdir)]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_dprob_keeps_float32_resolution_through_saved_caches(tmp_path):
+    """|Δp| of two runs whose top-1 probabilities differ by 2e-6 (float32 reassociation) must read
+    about 2e-6 after both caches are saved and loaded, not one float16 step (2**-11 = 0.000488 for
+    p in [0.5, 1)): 0.500243 and 0.500245 round to different float16 neighbours (the 2026-12-01 regression)."""
+    ref_p = np.array([[0.500243, 0.2, 0.1, 0.05, 0.01]] * 2, np.float32)
+    var_p = ref_p.copy()
+    var_p[:, 0] = 0.500245
+    assert np.float16(ref_p[0, 0]) != np.float16(var_p[0, 0])  # the case straddles a float16 step
+    paths = []
+    for name, p in (("m", ref_p), ("m+onnx", var_p)):
+        preds = make_preds([[1, 2, 3, 4, 5]] * 2, [1, 1], model=name, probs=p)
+        preds.all_probs = np.zeros((2, 1000), np.float16)  # verify variants saves all_probs
+        paths.append(str(tmp_path / f"{name}.npz"))
+        cache.save(paths[-1], preds)
+    ref, var = (cache.load(p, with_all_probs=True) for p in paths)
+    row = av.paired_row("onnx", ref, var, np.ones(2, bool))
+    assert row["max_abs_dprob"] == pytest.approx(2e-6, rel=0.05)
+    assert row["mean_abs_dprob"] == pytest.approx(2e-6, rel=0.05)

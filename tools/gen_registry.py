@@ -59,7 +59,7 @@ def _entry(**values) -> dict:
     unknown = set(values) - set(catalog.KEYS)
     if unknown:
         raise KeyError(f"not schema keys: {sorted(unknown)}")
-    out = {k: values.get(k) for k in catalog.KEYS}
+    out = {k: values.get(k) for k in catalog.KEYS if k not in catalog.OPTIONAL or k in values}
     catalog.validate(out, out["model"])
     return out
 

@@ -18,7 +18,9 @@ measured top-1 is more than ``margin`` percentage points below the published
 top-1. The likely reason is read from what the cache records — preprocessing
 recipe, weights, image count, unreadable images. A flagged model whose cache
 records nothing that explains the gap says so (with the library versions
-that made it) rather than guess.
+that made it) rather than guess. A ``+test-size`` cache of a timm tag is
+measured against timm's row at the tag's ``test_input_size``/``test_crop_pct``,
+on every set (val included), and its recipe against that test-time recipe.
 """
 from __future__ import annotations
 
@@ -69,6 +71,9 @@ def figure(model, dataset: str = VAL) -> Figure:
     spec = registry.spec_of(model)
     if spec is None:
         return _none("not in the registry: no published figure")
+    test_size = _test_size(model)
+    if test_size:
+        return _test_size_figure(spec, dataset)
     if dataset == VAL:
         if spec.entry.published_top1 is None:
             return _none(f"{spec.id} has no published figure in the registry")
@@ -97,6 +102,33 @@ def figure(model, dataset: str = VAL) -> Figure:
 def _library_reasons(framework: str) -> Dict[str, str]:
     lib = libraries.find(framework)
     return dict(lib.capabilities.name_settings) if lib is not None else {}
+
+
+def _test_size(model) -> bool:
+    """Whether the canonical id ``model`` (string or ModelId) asks for ``+test-size``."""
+    mid = registry.identity_of(model) if isinstance(model, str) else model
+    return mid is not None and recipes.TEST_SIZE in mid.settings
+
+
+def _test_size_figure(spec: registry.ModelSpec, dataset: str) -> Figure:
+    """The library's published row of ``spec`` at its test_input_size/test_crop_pct (timm's
+    ``use_test_size=True`` setting), on ``dataset`` (val included)."""
+    lib = libraries.get(spec.id.framework)
+    table = TABLES.get(dataset)
+    size, pct = spec.entry.test_input_size, spec.entry.test_crop_pct
+    if table is None or lib.results_tables is None:
+        return _none(f"no published figure on {dataset} at the test size: {_publisher(lib)} "
+                     f"publishes no results table of it")
+    if size is None:
+        return _none(f"{spec.id} has no test size in the registry")
+    tables = lib.import_adapter(lib.results_tables)
+    row = tables.find(str(spec.id), size, pct)
+    top1, top5 = row.top[table] if row is not None else (None, None)
+    if top1 is None:
+        return _none(f"no published figure on {dataset} at the test size: {_publisher(lib)}'s "
+                     f"{tables.DATASETS[table]} has no row of {spec.id} at img_size {size}, "
+                     f"crop_pct {pct:.3f}")
+    return Figure(top1, top5, tables.describe(row, table), "")
 
 
 def _publisher(lib: libraries.Library) -> str:
@@ -149,7 +181,8 @@ def recipe_difference(preds, spec: registry.ModelSpec) -> str:
     used = preds.provenance.get("preprocessing")
     if not isinstance(used, dict):
         return f"preprocessing not recorded as a recipe ({used!r})" if used else ""
-    ref = spec.recipe("reference").as_dict()
+    ref = ((_test_size(preds.model_id) and recipes.test_size(spec.entry))
+           or spec.recipe("reference")).as_dict()
     filled = dict(ref)  # what the cache does not record is taken as the reference's
     if {"crop_mode", "squash"} & set(used):
         filled.pop("crop_mode", None)

@@ -16,7 +16,9 @@ backend) of the SAME weights on the SAME images:
   c the reference's top-1 class of that image (a probability, not percent).
   The variant's p(c) is its float32 top-5 probability when c is in its
   top-5, else its stored float16 ``all_probs`` (so variant caches are made
-  with ``save_all_probs``);
+  with ``save_all_probs``, which also keeps their top-5 probabilities in
+  float32: :func:`cache.store.save`; caches saved without ``all_probs``
+  hold float16 top-5 probabilities and resolve |Δprob| only to 2**-11 near 1);
 * ``images_per_s``: throughput of the run that made the cache.
 
 Rows given by ``scored`` (a boolean mask) are the ones every row of the table

@@ -8,7 +8,8 @@ It implements the backend protocol of :mod:`imagenet_bench.run.runner`:
   (in21k/in22k/12k, CLIP image towers, feature backbones) are refused with the
   reason the registry states (:func:`timm_meta.head`);
 * preprocessing is timm's own: ``resolve_data_config`` of the tag's
-  ``pretrained_cfg`` and ``timm.data.create_transform`` of that config, applied
+  ``pretrained_cfg`` (``use_test_size=True`` for ``+test-size``) and
+  ``timm.data.create_transform`` of that config, applied
   to the image decoded by :func:`pixels.load_rgb` (``convert("RGB")``, as timm's
   own dataset loader does). The resolved config and the transform are recorded
   in provenance;
@@ -174,7 +175,8 @@ class TimmBackend(TorchBackend):
         ``tf32``/``channels_last``/``compile``."""
         self.timm_name = timm_name(config.model_id)
         cfg = timm_meta.get_pretrained_cfg(self.timm_name).to_dict()
-        self.data_config, self.timm_args, recipe, _ = timm_overrides.resolve(cfg, dict(config.overrides))
+        self.data_config, self.timm_args, recipe, _ = timm_overrides.resolve(
+            cfg, dict(config.overrides), config.test_size)
         self.transform = create_transform(**self.data_config, is_training=False)
         super().__init__(module, config, weights_prov, recipe=recipe, **numerics)
 
@@ -189,7 +191,7 @@ class TimmBackend(TorchBackend):
                               for k, v in sorted(self.data_config.items())},
             transform=[repr(t) for t in self.transform.transforms],
             timm_args={k: list(v) if isinstance(v, tuple) else v for k, v in sorted(self.timm_args.items())},
-            resize_crop="timm.data.create_transform")
+            resize_crop="timm.data.create_transform", timm_use_test_size=self.config.test_size)
         prov["library_versions"] = dict(prov["library_versions"], timm=timm.__version__)
         return prov
 
@@ -239,7 +241,7 @@ def from_config(config, **numerics) -> TimmBackend:
     check_head(name)
     if config.overrides:  # timm knows the tag's exact crop_pct; the recipe it resolves names the cache
         _, _, used, default = timm_overrides.resolve(
-            timm_meta.get_pretrained_cfg(name).to_dict(), dict(config.overrides))
+            timm_meta.get_pretrained_cfg(name).to_dict(), dict(config.overrides), config.test_size)
         config = config.with_recipe(used, used != default)
     module, prov = build(name, None if config.pretrained else "none", config.checkpoint)
     return TimmBackend(module, config, prov, **numerics)

@@ -13,6 +13,8 @@ and what ``predict`` does come from one place:
   crop_mode ``center``, both sides for ``squash``, the longer side for ``border``);
 * :func:`head` says whether the classifier head is ImageNet-1k, from
   ``num_classes`` through ``timm.data.infer_imagenet_subset``;
+* :func:`test_data_config` is the same with ``use_test_size=True`` (timm's
+  ``validate.py`` default), where a tag's ``test_input_size``/``test_crop_pct`` differ;
 * :func:`entry` is the tag's registry entry (the schema of ``models/catalog.py``).
 """
 from __future__ import annotations
@@ -68,6 +70,14 @@ def data_config(cfg) -> Dict:
     return resolve_data_config({}, pretrained_cfg=cfg.to_dict())
 
 
+def test_data_config(cfg) -> Optional[Dict]:
+    """timm's ``resolve_data_config(..., use_test_size=True)`` of a pretrained cfg (what
+    ``validate.py`` evaluates at without ``--use-train-size``); None when it is the train-size
+    config (the tag has no ``test_input_size``/``test_crop_pct`` of its own)."""
+    config = resolve_data_config({}, pretrained_cfg=cfg.to_dict(), use_test_size=True)
+    return None if config == data_config(cfg) else config
+
+
 def recipe(config: Dict) -> Dict:
     """A resolved data config in the registry's terms (all JSON values)."""
     _, height, width = config["input_size"]
@@ -111,6 +121,7 @@ def entry(name: str, is_default: bool) -> Dict:
     rec = recipe(data_config(cfg))
     num_classes, label_set, reason = head(cfg)
     row = timm_results.find(name, rec["input_size"], rec["crop_pct"])
+    test = test_data_config(cfg)
     url, file_name = weights_location(cfg)
     top1 = top5 = source = None
     if row is not None and row.top["imagenet"][0] is not None:  # a few rows are in other tables only
@@ -126,6 +137,8 @@ def entry(name: str, is_default: bool) -> Dict:
         "not_runnable_reason": reason, "published_top1": top1, "published_top5": top5,
         "source": source, "params": None, "gflops": None, "recipe": None,
         "url": url, "file_name": file_name, "quantized_backend": None, "float_counterpart": None,
+        "test_input_size": int(test["input_size"][1]) if test else None,
+        "test_crop_pct": float(test["crop_pct"]) if test else None,
     }
 
 

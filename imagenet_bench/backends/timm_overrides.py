@@ -66,12 +66,14 @@ def timm_args(overrides: Dict[str, Any], default: Dict[str, Any]) -> Dict[str, A
     return args
 
 
-def resolve(pretrained_cfg: dict, overrides: Dict[str, Any]) -> Tuple[Dict, Dict, recipes.Recipe,
-                                                                      recipes.Recipe]:
+def resolve(pretrained_cfg: dict, overrides: Dict[str, Any], use_test_size: bool = False
+            ) -> Tuple[Dict, Dict, recipes.Recipe, recipes.Recipe]:
     """``(data_config, args, recipe, default_recipe)`` of a tag's pretrained cfg dict with
-    ``overrides``: timm's ``resolve_data_config(args, pretrained_cfg=...)``, the args given
-    it, and the recipes of the resolved and the override-free configs."""
-    default = resolve_data_config({}, pretrained_cfg=pretrained_cfg)
+    ``overrides``: timm's ``resolve_data_config(args, pretrained_cfg=..., use_test_size=...)``
+    (``use_test_size``: the run's ``+test-size``), the args given it, and the recipes of the
+    resolved and the override-free configs."""
+    default = resolve_data_config({}, pretrained_cfg=pretrained_cfg, use_test_size=use_test_size)
     args = timm_args(overrides, default)
-    config = resolve_data_config(args, pretrained_cfg=pretrained_cfg) if args else default
+    config = resolve_data_config(args, pretrained_cfg=pretrained_cfg,
+                                 use_test_size=use_test_size) if args else default
     return config, args, recipes.from_timm_config(config), recipes.from_timm_config(default)

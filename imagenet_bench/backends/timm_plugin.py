@@ -6,7 +6,8 @@ most torchvision weights, so a bare name means timm's only when no other
 library has it (``fallback``). The adapter, :func:`imagenet_bench.backends.timm.from_config`,
 is imported only when a model runs; its pixels come from timm's own transform,
 and recipe options become that transform's ``resolve_data_config`` arguments
-(:mod:`imagenet_bench.backends.timm_overrides`); ``--preprocess legacy2019`` is refused.
+(:mod:`imagenet_bench.backends.timm_overrides`); ``+test-size`` resolves them with
+``use_test_size=True``; ``--preprocess legacy2019`` is refused.
 """
 from imagenet_bench.models.libraries import PLUGIN_API, Capabilities, Library
 
@@ -20,7 +21,7 @@ LIBRARY = Library(
         recipe_overrides=True, amp=("bf16", "fp16"),
         checkpoint_formats=("model.safetensors", "state_dict (torch.save)"), weights_tags=True,
         random_weights=True, devices=("auto", "cpu", "cuda", "mps"), batching=True,
-        model_factory=False, default_batch_size=32,
+        model_factory=False, default_batch_size=32, test_size=True,
         why=()),
     description="timm pretrained tags with an ImageNet-1k head (timm's own eval transform)",
     fallback=True,

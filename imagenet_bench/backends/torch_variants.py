@@ -9,7 +9,8 @@ one row per variant of the registry :mod:`imagenet_bench.models.variants`
 (name, what it changes, runtime, packages, GPU, calibration), built here:
 autocast via ``RunConfig.with_amp``, the numerics flags of
 :class:`backends.torch.TorchBackend`, ONNX Runtime (:mod:`backends.onnx`),
-torchvision's quantizable architectures (:mod:`backends.quantized`).
+torchvision's quantizable architectures (:mod:`backends.quantized`), OpenVINO
+(:mod:`backends.openvino`), TensorRT (:mod:`backends.tensorrt`, unmeasured).
 
 :meth:`TorchVariants.skip_reason` says why a variant cannot run here (no
 CUDA device, a missing package, ...); the table keeps such rows.
@@ -69,8 +70,6 @@ class TorchVariants:
         if variant in ("onnx", "onnx-int8"):
             if self.device.type != "cpu":
                 return "the ONNX variants run on the CPU execution provider; use --device cpu"
-        if variant.startswith("tensorrt"):
-            return "the TensorRT engine build is not implemented in this version (issue #22)"
         if variant.startswith("openvino") and self.device.type != "cpu":
             return "the OpenVINO variants run on its CPU plugin; use --device cpu"
         if variant == "quantized":
@@ -106,6 +105,10 @@ class TorchVariants:
             cfg = self._config(variant)
             return OpenVinoBackend(self.adapter.from_config(cfg), cfg, self.cache_dir, variant,
                                    calibration=self.calibration)
+        if variant.startswith("tensorrt"):
+            from imagenet_bench.backends.tensorrt import TensorRtBackend
+            cfg = self._config(variant)
+            return TensorRtBackend(self.adapter.from_config(cfg), cfg, variant, calibration=self.calibration)
         if variant == "quantized":
             return self._quantized(self._config(variant))
         raise BenchError(f"{variant}: not a PyTorch variant")

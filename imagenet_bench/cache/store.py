@@ -11,7 +11,11 @@ Arrays in the file (format 2: a deterministic ``.npz``, deflated except
   of the value; absolute error <= 2**-25 below 2**-14), far finer than any
   calibration bin; the ranking itself is
   taken from the full-precision scores before rounding and kept in
-  ``top5_idx``, so rounding never changes a top-1 or top-5
+  ``top5_idx``, so rounding never changes a top-1 or top-5. A cache that
+  also stores ``all_probs`` (``--save-all-probs``, every ``verify variants``
+  run) keeps ``top5_prob`` in float32 (10 more bytes a row beside 2,000):
+  the paired |Δprob| of two runs is then resolved to float32, not to one
+  float16 step (2**-11 = 0.000488 for p in [0.5, 1))
 * ``labels``     int16 (N,): ground-truth class index 0-999
 * ``missing``    bool (N,): images recorded as unreadable (counted as wrong);
   left out when no image is
@@ -297,7 +301,7 @@ def save(path: str, preds: Predictions) -> str:
                          f"plain Python values (int, float, str, list, dict), not numpy scalars") from None
     arrays = {
         "top5_idx": preds.top5_idx.astype(np.int16),
-        "top5_prob": preds.top5_prob.astype(np.float16),
+        "top5_prob": preds.top5_prob.astype(np.float16 if preds.all_probs is None else np.float32),
         "labels": preds.labels.astype(np.int16),
         "provenance": np.frombuffer(prov_json.encode(), dtype=np.uint8),
     }

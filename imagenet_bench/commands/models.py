@@ -6,14 +6,17 @@ from dataclasses import asdict
 from typing import List, Optional
 
 from imagenet_bench.errors import InputError, count
+from imagenet_bench.analysis import published
 from imagenet_bench.models import catalog, libraries
+from imagenet_bench.models import recipe as recipes
 from imagenet_bench.report import tables as report
 from imagenet_bench.commands._common import HelpFormatter, add_framework_arg, add_output_args, emit
 
 #: CSV columns, in this order (the first fourteen are fixed by the issue that introduced them)
 CSV_KEYS = ("model", "framework", "architecture", "weights", "input_size", "resize", "crop",
             "interpolation", "mean", "std", "published_top1", "published_top5", "params",
-            "source", "preprocessing", "crop_mode", "num_classes", "runnable")
+            "source", "preprocessing", "crop_mode", "num_classes", "runnable", "test_input_size",
+            "test_crop_pct")
 TABLE = [
     report.Column("model", "model"), report.Column("input_size", "input"),
     report.Column("resize", "resize"), report.Column("interpolation", "interp"),
@@ -21,6 +24,10 @@ TABLE = [
     report.Column("published_top5", "top-5", 3), report.Column("params_m", "params (M)", 1),
     report.Column("note", "note"),
 ]
+#: ``--test-size``: the test-time recipe and timm's published figure at it, before the note
+TEST_TABLE = TABLE[:-1] + [
+    report.Column("test_size", "test size"), report.Column("test_top1", "test top-1", 3),
+    report.Column("test_top5", "test top-5", 3), TABLE[-1]]
 
 
 def add_parser(sub) -> None:
@@ -40,6 +47,9 @@ def add_parser(sub) -> None:
                         "aliases, case-insensitive, e.g. 'resnet*', 'keras:*' or "
                         "'ResNet50_Weights.*'")
     add_framework_arg(p, "only this model library")
+    p.add_argument("--test-size", action="store_true",
+                   help="only the tags with a test-time size (timm's test_input_size/"
+                        "test_crop_pct, run as NAME+test-size), with the published figure at it")
     add_output_args(p, help_extra="; text/markdown: a readable subset of the columns, "
                                   "json: every field, csv/tsv: the CSV columns")
     p.set_defaults(func=run)
@@ -57,9 +67,19 @@ def csv_row(e: catalog.WeightsEntry) -> dict:
     return row
 
 
+def _test_size(e: catalog.WeightsEntry) -> str:
+    return f"{e.test_input_size} (crop_pct {e.test_crop_pct:g})" if e.test_input_size else ""
+
+
+def _test_row(e: catalog.WeightsEntry) -> dict:
+    fig = published.figure(f"{e.model}+{recipes.TEST_SIZE}")
+    return dict(_table_row(e), test_size=_test_size(e), test_top1=fig.top1, test_top5=fig.top5)
+
+
 def _table_row(e: catalog.WeightsEntry) -> dict:
     notes = ([] if e.runnable else [f"not runnable: {e.not_runnable_reason}"]) + \
             ([e.not_runnable_reason] if e.runnable and e.not_runnable_reason else []) + \
+            ([f"test size {_test_size(e)}"] if e.test_input_size else []) + \
             ([f"quantized ({e.quantized_backend})"] if e.quantized_backend else []) + \
             (["default"] if e.is_default and libraries.get(e.framework).capabilities.weights_tags
              else [])
@@ -91,13 +111,15 @@ def named(pattern: Optional[str], framework: Optional[str] = None) -> List[catal
 
 def run(args) -> int:
     """Print the catalog entries that match ``args.pattern`` and ``args.framework``."""
-    found = named(args.pattern, args.framework)
+    found = [e for e in named(args.pattern, args.framework)
+             if e.test_input_size or not args.test_size]
     if not found and (args.pattern or "").lower().startswith("custom:"):
         raise InputError(f"{args.pattern!r} is the id of a --model-factory model: such models are "
                          f"not in the catalog. Fix: `imagenet-bench score --precomputed DIR` lists "
                          f"the caches of custom models; `imagenet-bench models` lists the catalog")
     if not found:
-        where = f" in framework {args.framework!r}" if args.framework else ""
+        where = (f" in framework {args.framework!r}" if args.framework else "") + (
+            " with a test size (--test-size)" if args.test_size else "")
         raise InputError(
             f"no model matches {args.pattern!r}{where}. The pattern is an fnmatch pattern "
             f"(case-insensitive) over names such as torch:resnet50.IMAGENET1K_V2, "
@@ -108,7 +130,8 @@ def run(args) -> int:
         text = report.render([asdict(e) for e in found], [report.Column(k, k) for k in keys],
                              "json")
     elif args.format in ("text", "markdown"):
-        text = report.render([_table_row(e) for e in found], TABLE, args.format,
+        rows = [_test_row(e) for e in found] if args.test_size else [_table_row(e) for e in found]
+        text = report.render(rows, TEST_TABLE if args.test_size else TABLE, args.format,
                              title=count(len(found), "model"))
     else:  # the machine-readable formats: csv, tsv, ...
         text = report.render([csv_row(e) for e in found],

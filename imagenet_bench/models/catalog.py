@@ -65,16 +65,22 @@ class WeightsEntry:
     file_name: Optional[str]  # weights file name in the torch hub / Keras cache
     quantized_backend: Optional[str]  # "fbgemm" | "qnnpack" for quantized weights
     float_counterpart: Optional[str]  # canonical id of the float weights it was quantized from
+    #: optional keys (a file may leave them out: null): timm's test-time recipe where it differs
+    test_input_size: Optional[int] = None  # input side of resolve_data_config(use_test_size=True)
+    test_crop_pct: Optional[float] = None  # its crop_pct (the pair is null when no test size)
 
 
 KEYS = tuple(f.name for f in fields(WeightsEntry))
+#: keys a catalog file may leave out (taken as null)
+OPTIONAL = ("test_input_size", "test_crop_pct")
 _LISTS = ("aliases", "mean", "std")
 _KINDS = {  # key -> (accepted JSON types, null allowed)
     "aliases": (list, False), "is_default": (bool, False), "runnable": (bool, False),
     "input_size": (int, False), "crop": (int, False), "resize": (int, True),
     "num_classes": (int, True), "params": (int, True), "mean": (list, True), "std": (list, True),
     "published_top1": ((int, float), True), "published_top5": ((int, float), True),
-    "gflops": ((int, float), True),
+    "gflops": ((int, float), True), "test_input_size": (int, True),
+    "test_crop_pct": ((int, float), True),
     **{k: (str, False) for k in ("framework", "architecture", "weights", "model", "builder",
                                  "crop_mode", "interpolation", "preprocessing")},
 }
@@ -86,6 +92,7 @@ def validate(raw: dict, where: str, generator: str = "tools/gen_registry.py") ->
     ``generator``: what writes the file (its ``generator`` key), named in the fix."""
     if not isinstance(raw, dict):
         raise CatalogError(f"{where}: expected an object, got {type(raw).__name__}")
+    raw = {**dict.fromkeys(OPTIONAL), **raw}
     missing = [k for k in KEYS if k not in raw]
     unknown = sorted(set(raw) - set(KEYS))
     if missing or unknown:

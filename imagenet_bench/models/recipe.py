@@ -112,6 +112,20 @@ def from_entry(entry) -> Recipe:
                   normalization=normalization, mean=mean, std=std, crop_mode=mode)
 
 
+#: the run setting of a tag at its test-time recipe (``+test-size``: timm's ``use_test_size=True``)
+TEST_SIZE = "test-size"
+
+
+def test_size(entry) -> Optional[Recipe]:
+    """The test-time recipe of a catalog entry that has one (timm's ``test_input_size`` and
+    ``test_crop_pct``, the rest as :func:`from_entry`); None when it has none."""
+    if entry.test_input_size is None:
+        return None
+    ref = from_entry(entry)
+    return from_crop_pct(entry.test_input_size, entry.test_crop_pct, ref.crop_mode,
+                         ref.interpolation, ref.mean, ref.std)
+
+
 def scale_of(img_size: int, crop_pct: float) -> int:
     """timm's resize side for ``img_size`` at ``crop_pct``: ``floor(img_size / crop_pct)``."""
     if not (crop_pct > 0 and math.isfinite(crop_pct)):

@@ -11,8 +11,8 @@ keras/torch family pairs used by ``compare``.
 Accepted spellings, case-insensitively: ``torch:resnet50``,
 ``torch:resnet50.IMAGENET1K_V2``, ``ResNet50_Weights.IMAGENET1K_V2``,
 ``keras:ResNet50``, ``keras:resnet50``, the 2019 names (``mobilenetV2``,
-``inceptionresnetv2``), each optionally followed by run settings
-(``+legacy2019``). A name without a tag means the registry default: for the
+``inceptionresnetv2``), timm's ``hf-hub:timm/resnet50.a1_in1k``, each
+optionally followed by run settings (``+legacy2019``). A name without a tag means the registry default: for the
 34 models of 2019 the weights they used (``IMAGENET1K_V1``, ``imagenet``),
 otherwise the library's ``DEFAULT`` resolved to its real tag.
 
@@ -112,14 +112,17 @@ def _all_entries() -> List[Any]:
 @functools.lru_cache(maxsize=None)
 def _fw_index(framework: str) -> Dict[str, Dict[str, Any]]:
     """Lookups over one framework's entries (reads only its library's data file):
-    ``by_arch`` lower-case architecture -> entries, ``aliases`` lower-case alias -> entry."""
+    ``by_arch`` lower-case architecture -> entries, ``aliases`` lower-case alias -> entry,
+    ``by_model`` lower-case canonical name -> entries."""
     by_arch: Dict[str, List[Any]] = {}
     aliases: Dict[str, Any] = {}
+    by_model: Dict[str, List[Any]] = {}
     for e in catalog.entries(framework):
         by_arch.setdefault(e.architecture.lower(), []).append(e)
+        by_model.setdefault(e.model.lower(), []).append(e)
         for a in e.aliases or ():
             aliases[a.lower()] = e
-    return {"by_arch": by_arch, "aliases": aliases}
+    return {"by_arch": by_arch, "aliases": aliases, "by_model": by_model}
 
 
 @functools.lru_cache(maxsize=None)
@@ -168,6 +171,44 @@ def _suggest(text: str, framework: Optional[str]) -> str:
             f"Fix: `imagenet-bench models` lists every name")
 
 
+#: timm's prefix of a Hugging Face hub repository (``timm.create_model("hf-hub:timm/NAME")``)
+HF_HUB = "hf-hub:"
+_HUB_URL = "https://huggingface.co/"
+
+
+@functools.lru_cache(maxsize=None)
+def _hub_index() -> Dict[str, List[Any]]:
+    """Lower-case hub repository (``timm/resnet50.a1_in1k``) -> the entries whose weights are there."""
+    out: Dict[str, List[Any]] = {}
+    for e in _all_entries():
+        if e.url and e.url.startswith(_HUB_URL) and "/resolve/" not in e.url:
+            out.setdefault(e.url[len(_HUB_URL):].lower(), []).append(e)
+    return out
+
+
+def from_hub(text: str) -> str:
+    """timm's ``hf-hub:ORG/NAME[+settings]`` as the catalog's ``framework:arch.tag[+settings]``;
+    other spellings unchanged. ``hf-hub:timm/NAME`` is timm's tag ``NAME``; another repository
+    means the one entry whose weights it holds. Raises :class:`InputError` when none (or several)."""
+    raw = text.strip() if isinstance(text, str) else ""
+    if not raw.lower().startswith(HF_HUB):
+        return text
+    repo, plus, settings = raw[len(HF_HUB):].partition("+")
+    key = repo.strip().lower()
+    hits = []
+    if key.startswith("timm/") and libraries.find("timm") is not None:
+        hits = _fw_index("timm")["by_model"].get("timm:" + key[len("timm/"):], [])
+    hits = hits or _hub_index().get(key, [])
+    if len(hits) != 1:
+        which = (f"several entries have their weights there ({', '.join(e.model for e in hits)}). "
+                 f"Fix: write one of them" if hits else
+                 f"no catalog entry has its weights in the Hugging Face hub repository {repo!r}. "
+                 f"Fix: timm's own repositories are spelled hf-hub:timm/<arch>.<tag>, e.g. "
+                 f"hf-hub:timm/resnet50.a1_in1k (`imagenet-bench models 'timm:*'` lists them)")
+        raise InputError(f"{raw!r}: {which}")
+    return hits[0].model + plus + settings
+
+
 def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
     """``(ModelId with settings, catalog entry)`` for a user's spelling of a model.
 
@@ -180,6 +221,7 @@ def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
     known = libraries.names()
     if framework is not None and framework not in known:
         raise InputError(f"framework {framework!r}: the registry knows {', '.join(known)}")
+    text = from_hub(text)
     try:
         fw, arch, tag, settings = parse(text, framework)
     except IdentityError as e:

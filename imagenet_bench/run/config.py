@@ -6,11 +6,11 @@
 What the library honours is read from its declared ``Capabilities``; every
 other option is refused here, naming it. Everything that changes outputs is
 decided here and named in ``config.model_id``: the recipe (``+legacy2019``,
-``+recipe-<sha8>`` when the recipe differs from the entry's), the weights'
-origin (``+random``, ``+ckpt-<sha8>`` of the checkpoint file's content) and
-numerics (``+bf16``/``+fp16``; ``--amp`` alone is settled here by the
-library's ``auto_amp``, the only step that imports its framework). Standard
-library only otherwise.
+``+recipe-<sha8>`` when the recipe differs from the entry's, ``+test-size`` for a
+timm tag's test-time size), the weights' origin (``+random``, ``+ckpt-<sha8>`` of
+the checkpoint file's content) and numerics (``+bf16``/``+fp16``; ``--amp``
+alone is settled here by the library's ``auto_amp``, the only step that imports
+its framework). Standard library only otherwise.
 """
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ from imagenet_bench.models.recipe import Recipe
 AMP_DTYPES = ("bf16", "fp16")
 NO_WEIGHTS = ("none", "random")
 LEGACY = registry.LEGACY
+TEST_SIZE = recipes.TEST_SIZE
 
 #: recipe for a --model-factory model when no option says otherwise (ImageNet's usual one)
 CUSTOM_BASE_RECIPE = Recipe(resize=256, crop=224, squash=False, interpolation="bilinear",
@@ -54,6 +55,7 @@ class RunConfig:
     threads: Optional[int] = None  # CPU threads per process (None: backend default)
     seed: int = 0  # random-weights seed
     series: Optional[Dict[str, Any]] = None  # checkpoint-series record of this file (run/series.py)
+    test_size: bool = False  # +test-size: the entry's test_input_size/test_crop_pct (timm)
 
     @property
     def model(self) -> str:
@@ -77,12 +79,16 @@ class RunConfig:
 def _settings_from_name(name: str, settings: Sequence[str], preprocess: Optional[str],
                         weights: Optional[str], amp: Optional[str], checkpoint: Optional[str],
                         accepted: Sequence[str] = ()):
-    """Settings written in the model name (``+legacy2019``, ``+random``, ``+bf16``) as options;
-    an option that contradicts one is refused (else the name would silently win)."""
+    """Settings written in the model name (``+legacy2019``, ``+random``, ``+bf16``) as options,
+    and whether ``+test-size`` is asked for; an option that contradicts one is refused (else
+    the name would silently win)."""
+    test_size = False
     for s in settings:
         if s in accepted:  # a setting of the library's own (Capabilities.name_settings)
             continue
-        if s == LEGACY:
+        if s == TEST_SIZE:
+            given, test_size = [], True
+        elif s == LEGACY:
             given = [("--preprocess", preprocess)] if preprocess not in (None, LEGACY) else []
             preprocess = LEGACY
         elif s == "random":
@@ -99,7 +105,26 @@ def _settings_from_name(name: str, settings: Sequence[str], preprocess: Optional
         for option, value in given:
             raise InputError(f"{name}: +{s} in the name contradicts {option} {value} (the name "
                              f"asks for {s}). Fix: drop +{s} from the name, or leave {option} out")
-    return preprocess, weights, amp
+    return preprocess, weights, amp, test_size
+
+
+def _test_size_recipe(lib, mid, spec) -> Recipe:
+    """The test-time recipe ``+test-size`` asks for; refused, naming the fix, for a library
+    that does not declare it or an entry without a test size."""
+    where = "`imagenet-bench models --test-size` lists the tags that have one"
+    if not lib.capabilities.test_size:
+        able = [x.name for x in libraries.libraries() if x.capabilities.test_size]
+        raise InputError(f"{mid}+{TEST_SIZE}: +{TEST_SIZE} runs a tag at the test_input_size/"
+                         f"test_crop_pct of its pretrained_cfg, which the {lib.name} models do "
+                         f"not have (offered by: {', '.join(able) or 'no installed library'}). "
+                         f"Fix: drop +{TEST_SIZE} from the name, or pick a tag that has one "
+                         f"({where})")
+    recipe = recipes.test_size(spec.entry)
+    if recipe is None:
+        raise InputError(f"{mid}+{TEST_SIZE}: {mid} has no test size (its pretrained_cfg gives no "
+                         f"test_input_size/test_crop_pct other than its input_size "
+                         f"{spec.entry.input_size}). Fix: drop +{TEST_SIZE} from the name ({where})")
+    return recipe
 
 
 def _refuse_unhonoured(lib, mid, *, preprocess, overrides, weights, checkpoint, amp, device,
@@ -212,8 +237,8 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
                              f"(`imagenet-bench models {entry.architecture}`)")
     framework, caps = lib.name, lib.capabilities
     own = tuple(s for s, _ in caps.name_settings)
-    preprocess, weights, amp = _settings_from_name(name, settings, preprocess, weights, amp,
-                                                   checkpoint, own)
+    preprocess, weights, amp, test_size = _settings_from_name(name, settings, preprocess, weights,
+                                                              amp, checkpoint, own)
     mid = mid.base.with_settings(*(s for s in settings if s in own))
     preprocess = preprocess or "reference"
     overrides = {k: v for k, v in dict(resize=resize, crop=crop, interpolation=interpolation,
@@ -234,6 +259,9 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
         base = spec.recipe(preprocess)
         if preprocess == LEGACY:
             mid = mid.with_settings(LEGACY)
+    if test_size:  # (a --model-factory name carries no settings: refused above)
+        base = _test_size_recipe(lib, mid, spec)
+        mid = mid.with_settings(TEST_SIZE)
     try:
         used = recipes.from_options(base, resize=resize, crop=crop, img_size=img_size,
                                     crop_pct=crop_pct, interpolation=interpolation, mean=mean, std=std)
@@ -276,4 +304,4 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
                      overrides=overrides, pretrained=pretrained, checkpoint=checkpoint,
                      factory=factory, amp=amp, device=device or "auto",
                      batch_size=batch_size or caps.default_batch_size,
-                     workers=workers, threads=threads, seed=seed)
+                     workers=workers, threads=threads, seed=seed, test_size=test_size)
