@@ -102,3 +102,40 @@ def test_an_adapter_is_imported_only_when_a_model_runs():
     import subprocess
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("('torch', 'keras', 'timm') []")
+
+
+def test_the_remembered_scan_is_the_scan_and_follows_installs(plugins):
+    from imagenet_bench.models import entry_points
+    fresh = [(ep.name, ep.value) for ep in importlib.metadata.entry_points(group=libraries.GROUP)]
+    first = entry_points.entry_points(libraries.GROUP)  # scans, writes the cache
+    import os
+    assert os.path.isfile(entry_points.cache_path())
+    again = entry_points.entry_points(libraries.GROUP)  # from the cache
+    assert [(e.name, e.value) for e in first] == [(e.name, e.value) for e in again] == fresh
+    assert again[0].load() is libraries.get(again[0].name)
+    plugins("fakeplugin_new", "new = fakeplugin_new:LIBRARY", {"fakeplugin_new": (
+        "from dataclasses import replace\n"
+        "from imagenet_bench.backends.torch_plugin import LIBRARY as T\n"
+        "LIBRARY = replace(T, name='new')\n")})
+    assert "new" in [e.name for e in entry_points.entry_points(libraries.GROUP)]  # stamp changed
+    libraries.reset()
+    assert "new" in libraries.names()
+
+
+def test_a_damaged_entry_point_cache_is_rescanned(monkeypatch):
+    from imagenet_bench.models import entry_points
+    fresh = [(ep.name, ep.value) for ep in importlib.metadata.entry_points(group=libraries.GROUP)]
+    entry_points.entry_points(libraries.GROUP)
+    with open(entry_points.cache_path(), "w") as f:
+        f.write('{"format": 1, "stamp": [')
+    assert [(e.name, e.value) for e in entry_points.entry_points(libraries.GROUP)] == fresh
+
+
+def test_a_command_line_naming_its_command_builds_only_that_parser():
+    parser = cli.build_parser(only="score")
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert list(sub.choices) == ["score"]
+    assert cli._named_command(["--debug", "score", "--precomputed", "X"]) == "score"
+    assert cli._named_command(["--help"]) is None and cli._named_command(["nope"]) is None
+    full = next(a for a in cli.build_parser()._actions if a.dest == "command")
+    assert list(full.choices) == list(cli.COMMANDS)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import make_valset
@@ -321,3 +322,60 @@ def test_collect_long_table_and_timm_files(tmp_path, capsys):
     assert text[0] == "model,img_size,top1,top1_err,top5,top5_err,param_count,crop_pct,interpolation"
     assert text[1].startswith("torch:squeezenet1_1.IMAGENET1K_V1+random,224,") and \
         text[1].endswith(",1.24,0.875,bilinear")
+
+
+def test_timm_format_diffs_a_against_the_clean_val_200_figures_and_sketch_against_val(tmp_path):
+    """A/R rows diff against val restricted to their 200 classes with the output masked to them
+    (timm's ``-clean`` files); Sketch rows against plain val."""
+    from conftest import make_preds, write_caches
+    from imagenet_bench.data import datasets
+    from imagenet_bench.sweep.collect import timm_tables
+    a_classes = list(datasets.get("imagenet-a").classes)
+    inside, other_a = a_classes[0], a_classes[1]
+    outside = next(c for c in range(1000) if c not in a_classes)
+    # val: 4 images of A classes + 2 of another class; every image's global top-1 is `outside`,
+    # so plain val top-1 is 1/3 (the 2 `outside` images). Masked to A's 200 classes, images 0-1
+    # rank their label first and images 2-3 rank `other_a` first: clean top-1 = 2/4 = 50%.
+    labels = [inside, inside, inside, inside, outside, outside]
+    probs = np.full((6, 1000), 1e-4, np.float32)
+    probs[:, outside] = 0.5
+    probs[[0, 1], inside], probs[[0, 1], other_a] = 0.3, 0.1
+    probs[[2, 3], inside], probs[[2, 3], other_a] = 0.1, 0.3
+    top5 = np.argsort(-probs, axis=1)[:, :5]
+    val = make_preds(top5, labels, model="timm:m.x", framework="timm",
+                     probs=np.take_along_axis(probs, top5, 1))
+    val.all_probs = probs.astype(np.float16)
+    # ImageNet-A: 4 images, 1 right within the 200 classes -> top-1 25%
+    a_top5 = np.asarray([[inside] + a_classes[2:6]] + [a_classes[2:7]] * 3)
+    a = make_preds(a_top5, [inside] * 4, model="timm:m.x", framework="timm",
+                   dataset={"name": "imagenet-a", "class_subset": a_classes}, ids=[f"imagenet-a/{inside}/img{i}.jpg" for i in range(4)])
+    a.subset_top5_idx, a.subset_top5_prob = a_top5.astype(np.int16), a.top5_prob.copy()
+    sketch = make_preds(a_top5, [inside] * 4, model="timm:m.x", framework="timm",
+                        dataset={"name": "imagenet-sketch"}, ids=[f"sketch/{inside}/img{i}.jpg" for i in range(4)])
+    paths = write_caches(tmp_path, [val, a, sketch])
+    rows = [{"model": "timm:m.x", "dataset": d, "status": "done", "cache": p, "params": 1e6,
+             "top1": t1, "top5": t5} for d, p, t1, t5 in
+            (("imagenet-val", paths[0], 100 / 3, 100.0), ("imagenet-a", paths[1], 25.0, 25.0),
+             ("imagenet-sketch", paths[2], 25.0, 25.0))]
+    tables = timm_tables({}, rows)
+    assert (tables["imagenet-a"][0]["top1_diff"], tables["imagenet-a"][0]["top5_diff"]) == \
+        ("-25.000", "-75.000")  # against the clean 50% / 100%, not val's 33.3% / 100%
+    assert tables["imagenet-sketch"][0]["top1_diff"] == "-8.333"  # against val's 33.333%
+    assert tables["imagenet-a"][0]["rank_diff"] == "0"
+
+
+def test_plan_takes_img_size_and_crop_pct_for_every_job(tmp_path, capsys):
+    val = make_valset(tmp_path / "val", num_classes=2, per_class=2)
+    assert main(["sweep", "plan", str(tmp_path / "sw"), "timm:test_vit.r160_in1k",
+                 "torch:squeezenet1_1", "--data", f"imagenet-val={val}", "--weights", "none",
+                 "--img-size", "96", "--crop-pct", "0.8"]) == 0
+    plan = plans.read(str(tmp_path / "sw"))
+    assert plan["request"]["settings"]["img_size"] == 96
+    assert len(plan["jobs"]) == 2 and all("+recipe-" in j["model"] for j in plan["jobs"])
+    for j in plan["jobs"]:
+        recipe = plans.build_config(j["model"].split("+")[0], j["model"].split(":")[0],
+                                    plan["request"]["settings"]).recipe.as_dict()
+        assert (recipe.get("crop", recipe.get("input_size")), recipe["resize"]) == (96, 120), j
+    assert main(["sweep", "plan", str(tmp_path / "sw"), "torch:squeezenet1_1", "--data",
+                 f"imagenet-val={val}", "--img-size", "0"]) == 2
+    assert "--img-size 0: must be at least 1" in capsys.readouterr().err

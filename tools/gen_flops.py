@@ -15,13 +15,28 @@ the file is rewritten atomically every 25 models. Keras GFLOPs stay empty (count
 ``--report``). Before counting, every tag listed in timm's results tables gets timm's
 ``param_count`` (millions, 2 decimals) as its params; the meta-device count replaces it.
 
-Usage: ``python tools/gen_flops.py [--limit N] [--report]`` (timm: about 1 s per model).
+Published GMACs first: with ``--timm-benchmarks GIT_DIR`` (a clone of
+github:huggingface/pytorch-image-models; ``--timm-commit`` names the commit, default its
+HEAD, recorded in the file) every 1000-class timm entry whose (architecture, input_size)
+appears in that commit's ``results/benchmark-infer-*.csv`` with an ``infer_gmacs`` value
+gets it as its ``gflops`` (``gflops_source`` says which file): timm's GMACs are
+multiply-accumulates / 1e9, the convention of torchvision's ``_ops`` this catalog uses,
+so the number is stored as published, not doubled. Where several files list a pair,
+the newest PyTorch version's file wins. Entries with another head (e.g. 21k classes) are
+counted on the meta device instead, since timm benchmarks the default 1000-class head.
+
+Usage: ``python tools/gen_flops.py [--timm-benchmarks GIT_DIR [--timm-commit SHA]]
+[--limit N] [--report]`` (timm on the meta device: about 1 s per model).
 """
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
+import re
+import subprocess
 import sys
 import time
 
@@ -50,6 +65,49 @@ def timm_entry(entry):
     return {"params": params, "gflops": gflops, "input_size": entry.input_size}
 
 
+def _git(git_dir: str, *args: str) -> str:
+    return subprocess.run(["git", "--git-dir", git_dir, *args], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def published_gmacs(git_dir: str, commit: str):
+    """(full commit, {(arch, img_size): (gmacs, file)}) from timm's benchmark-infer CSVs."""
+    commit = _git(git_dir, "rev-parse", commit).strip()
+    files = [f for f in _git(git_dir, "ls-tree", "--name-only", commit, "results/").split()
+             if os.path.basename(f).startswith("benchmark-infer-") and f.endswith(".csv")]
+    # newest PyTorch version first (pt291 > pt240 > ...), then by name, so the newest wins
+    files.sort(key=lambda f: (-int(re.search(r"-pt(\d+)-", f).group(1)), f))
+    out = {}
+    for f in files:
+        for row in csv.DictReader(io.StringIO(_git(git_dir, "show", f"{commit}:{f}"))):
+            try:
+                key, gmacs = (row["model"], int(row["infer_img_size"])), float(row["infer_gmacs"])
+            except (KeyError, TypeError, ValueError):
+                continue
+            out.setdefault(key, (gmacs, os.path.basename(f)))
+    return commit, out
+
+
+def add_published(data: dict, git_dir: str, commit: str) -> int:
+    """Set ``gflops`` from timm's published GMACs (a meta-device count made before is kept
+    as ``gflops_counted``)."""
+    from imagenet_bench.models import catalog
+    commit, table = published_gmacs(git_dir, commit)
+    data["timm_benchmarks"] = {"repo": "github:huggingface/pytorch-image-models",
+                               "commit": commit, "pairs": len(table)}
+    n = 0
+    for e in catalog.load("timm"):
+        got = table.get((e.architecture, e.input_size))
+        row = data["models"].setdefault(e.model, {})
+        if got is None or e.num_classes != 1000 or "gflops_source" in row:
+            continue
+        if "gflops" in row:  # a meta-device count made before: the published figure wins
+            row["gflops_counted"] = row["gflops"]
+        row.update(gflops=got[0], gflops_source=f"timm {got[1]} infer_gmacs @ {commit[:12]}")
+        n += 1
+    return n
+
+
 def write(data: dict) -> None:
     from imagenet_bench.cache.atomic import write_text
     write_text(OUT, json.dumps(data, indent=1, sort_keys=True) + "\n")
@@ -59,6 +117,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=int, help="compute at most N new entries")
     ap.add_argument("--report", action="store_true", help="only count what is filled in")
+    ap.add_argument("--timm-benchmarks", metavar="GIT_DIR",
+                    help="git dir of a pytorch-image-models clone: take its published GMACs")
+    ap.add_argument("--timm-commit", default="HEAD", help="commit of --timm-benchmarks")
+    ap.add_argument("--published-only", action="store_true",
+                    help="stop after taking the published figures (no meta-device counting)")
     args = ap.parse_args()
     from imagenet_bench.models import catalog
     if args.report:
@@ -87,18 +150,30 @@ def main() -> int:
         if e.model not in data["models"] and rows and rows[0].param_count_m is not None:
             data["models"][e.model] = {"params": int(round(rows[0].param_count_m * 1e6)),
                                        "params_source": "timm results param_count (millions)"}
+    if args.timm_benchmarks:
+        n = add_published(data, args.timm_benchmarks, args.timm_commit)
+        print(f"{n} timm entries took timm's published GMACs "
+              f"(commit {data['timm_benchmarks']['commit']})")
     write(data)
-    todo = sorted((e for e in catalog.load("timm") if "gflops" not in data["models"].get(e.model, {})
-                   and "error" not in data["models"].get(e.model, {})),
+    if args.published_only:
+        return 0
+    def needed(row: dict) -> bool:
+        return "error" not in row and ("gflops" not in row or "params" not in row)
+    todo = sorted((e for e in catalog.load("timm") if needed(data["models"].get(e.model, {}))),
                   key=lambda e: not e.runnable)
     if args.limit is not None:
         todo = todo[:args.limit]
     t0 = time.time()
     for i, e in enumerate(todo, 1):
+        old = data["models"].get(e.model, {})
         try:
             data["models"][e.model] = timm_entry(e)
+            if "gflops_source" in old:  # the published figure stays; the count is kept beside it
+                data["models"][e.model].update(gflops_counted=data["models"][e.model]["gflops"],
+                                               gflops=old["gflops"],
+                                               gflops_source=old["gflops_source"])
         except Exception as err:  # a model that does not build or run on meta: left empty
-            data["models"][e.model] = {"error": f"{type(err).__name__}: {str(err)[:200]}"}
+            data["models"][e.model] = dict(old, error=f"{type(err).__name__}: {str(err)[:200]}")
         if i % 25 == 0 or i == len(todo):
             write(data)
             print(f"{i}/{len(todo)} ({time.time() - t0:.0f} s)", flush=True)

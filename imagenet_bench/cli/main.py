@@ -2,27 +2,40 @@
 
 Each subcommand lives in ``imagenet_bench/commands/<name>.py`` and exposes
 ``add_parser(subparsers)`` (which sets ``func`` to its ``run(args) -> int``).
-Subcommand modules import their heavy dependencies inside ``run``.
+Subcommand modules import their heavy dependencies inside ``run``. A command
+line that names its command builds (and imports) that command's parser only:
+``score`` then loads none of the other commands' modules, options or
+catalog look-ups; ``--help`` and anything else build them all.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from typing import List, Optional
 
 from imagenet_bench import __version__
-from imagenet_bench.commands import compare, demo, errors, import_2019, models, per_class, predict, prepare_val, score
-from imagenet_bench.commands import report, robustness, sweep, verify
 from imagenet_bench.commands._common import HelpFormatter
 
-#: explicit list, in the order shown by --help
-COMMANDS = [score, models, import_2019, compare, errors, per_class, robustness, report, predict,
-            prepare_val, demo, verify, sweep]
+#: command name -> its module under imagenet_bench.commands, in the order shown by --help
+COMMANDS = {"score": "score", "models": "models", "import": "import_2019", "compare": "compare",
+            "errors": "errors", "per-class": "per_class", "robustness": "robustness",
+            "report": "report", "predict": "predict", "prepare-val": "prepare_val",
+            "demo": "demo", "verify": "verify", "sweep": "sweep"}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (built fresh on every call)."""
+def _named_command(argv: List[str]) -> Optional[str]:
+    """The command ``argv`` names (its first word that is not an option), if it is one."""
+    for word in argv:
+        if word in ("-h", "--help", "--version") or not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
+    """The argument parser (built fresh on every call): every command's, or with ``only``
+    that command's alone (what parsing a command line that names it needs)."""
     parser = argparse.ArgumentParser(
         prog="imagenet-bench",
         description="Reproduce and re-score the ImageNet accuracy of pretrained models.")
@@ -31,8 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show the Python traceback of any error (for bug reports)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for module in COMMANDS:
-        module.add_parser(sub)
+    for name, module in COMMANDS.items():
+        if only is None or name == only:
+            importlib.import_module(f"imagenet_bench.commands.{module}").add_parser(sub)
     for subparser in sub.choices.values():  # every option's help says its default
         subparser.formatter_class = HelpFormatter
     return parser
@@ -48,9 +62,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     from imagenet_bench.errors import BenchError
     from imagenet_bench.run import signals
 
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command line, as typed
+    typed = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(only=_named_command(typed))
+    args = parser.parse_args(typed)
+    args.argv = typed  # the command line, as typed
     debug = args.debug or os.environ.get("IMAGENET_BENCH_DEBUG", "") not in ("", "0")
     before = os.environ.get("IMAGENET_BENCH_DEBUG")
     if debug:  # spawned children (the Keras worker) show their frameworks' logs too

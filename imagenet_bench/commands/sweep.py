@@ -102,6 +102,11 @@ def _settings_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--preprocess", choices=("reference", "legacy2019"))
     g.add_argument("--resize", type=int)
     g.add_argument("--crop", type=int)
+    g.add_argument("--img-size", type=int, metavar="N",
+                   help="timm's spelling (validate.py): image size N, each model's crop_pct kept "
+                        "unless --crop-pct or --resize is given")
+    g.add_argument("--crop-pct", type=float, metavar="F",
+                   help="timm's crop fraction: resize side floor(image size / F)")
     g.add_argument("--interpolation", choices=("nearest", "bilinear", "bicubic", "lanczos"))
     g.add_argument("--mean", type=_floats, metavar="M[,M,M]")
     g.add_argument("--std", type=_floats, metavar="S[,S,S]")
@@ -151,7 +156,8 @@ def _request(args):
         data.append((name, folder))
     for option, value in (("--jobs-per-task", args.jobs_per_task), ("--batch-size", args.batch_size),
                           ("--checkpoint-every", args.checkpoint_every), ("--resize", args.resize),
-                          ("--crop", args.crop), ("--threads", args.threads)):
+                          ("--crop", args.crop), ("--img-size", args.img_size),
+                          ("--threads", args.threads)):
         if value is not None and value < 1:
             raise InputError(f"{option} {value}: must be at least 1")
     settings = {k: getattr(args, k) for k in plans.SETTINGS if getattr(args, k) is not None}

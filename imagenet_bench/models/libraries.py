@@ -15,7 +15,9 @@ use)::
     imagenet_bench.libraries =
         toy = toy_plugin.library:LIBRARY
 
-The entry points are read once, lazily (:func:`libraries`), and each object
+The entry points are read once, lazily (:func:`libraries`; through
+:mod:`imagenet_bench.models.entry_points`, which remembers the scan of the
+installed distributions until one of them changes), and each object
 must declare the plugin API it was written for (:data:`PLUGIN_API`): a
 mismatch, a duplicate name or an object that is not a :class:`Library` is a
 :class:`PluginError` naming the distribution and the fix, never a silent
@@ -27,11 +29,11 @@ from __future__ import annotations
 
 import functools
 import importlib
-import importlib.metadata
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
 from imagenet_bench.errors import BenchError
+from imagenet_bench.models import entry_points
 from imagenet_bench.models.recipe import Legacy2019
 
 #: the entry-point group every model library is registered in
@@ -114,7 +116,7 @@ class Library:
 
 
 def _entry_points():
-    return importlib.metadata.entry_points(group=GROUP)
+    return entry_points.entry_points(GROUP)
 
 
 def _where(ep) -> str:

@@ -34,7 +34,8 @@ DEFAULT_JOBS_PER_TASK = 8
 SHOW_SKIPPED = 12  # left-out entries listed by `sweep plan` (all are in the plan file)
 WILDCARDS = "*?["
 #: run settings a sweep applies to every job (names of ``run.config.build`` keywords)
-SETTINGS = ("weights", "preprocess", "resize", "crop", "interpolation", "mean", "std", "amp",
+SETTINGS = ("weights", "preprocess", "resize", "crop", "img_size", "crop_pct", "interpolation",
+            "mean", "std", "amp",
             "batch_size", "device", "workers", "threads")
 #: settings only a library with batching takes (Capabilities.batching; Keras runs one image at a
 #: time on its own device)
