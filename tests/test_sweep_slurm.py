@@ -2,7 +2,8 @@
 val and an ImageNet-Sketch copy of real images) submitted as one job array through submitit;
 one running task is scancelled mid-model; `sweep run` again finishes it; `sweep status` says
 all done; every cache equals a local sequential run (arrays and provenance but shards/timing).
-No SLURM accounting: the cluster runs without slurmdbd."""
+No SLURM accounting: the cluster runs without slurmdbd. Also: the script `sweep sbatch` prints,
+submitted as it is with sbatch."""
 import json
 import os
 import re
@@ -13,7 +14,7 @@ import pytest
 
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache.inspect import differences
-from sweep_helpers import cli, real_sets, require_slurm, status_jobs, status_total, wait_for
+from sweep_helpers import cli, env as _env, real_sets, require_slurm, status_jobs, status_total, wait_for
 
 MODELS = ["torch:squeezenet1_1", "torch:resnet50", "timm:test_vit.r160_in1k",
           "timm:test_resnet.r160_in1k", "keras:MobileNetV2"]
@@ -120,3 +121,37 @@ def test_slurm_preemption_signal_checkpoints_and_submitit_requeues_the_task(tmp_
     cli("sweep", "plan", ref, *common)
     cli("sweep", "run", ref, "-j", "1")
     assert differences(os.path.join(ref, "caches", job["cache"]), os.path.join(plan["caches"], job["cache"])) == []
+
+
+@pytest.mark.slow
+def test_the_script_sweep_sbatch_prints_runs_every_task_under_real_sbatch(tmp_path):
+    """`sweep sbatch` prints a script for users with their own scheduler setup: submitted as it
+    is to the real SLURM, its array tasks ($SLURM_ARRAY_TASK_ID) finish every job, and the
+    caches equal a local run."""
+    require_slurm()
+    val, _ = real_sets(tmp_path, 4)
+    common = ["torch:squeezenet1_1", "torch:mobilenet_v3_small", "--data", f"imagenet-val={val}",
+              "--weights", "none", "-b", "2", "--jobs-per-task", "1", "--threads", "1",
+              "--workers", "0"]
+    sw = tmp_path / "sw"
+    cli("sweep", "plan", sw, *common)
+    plan = json.loads((sw / "plan.json").read_text())
+    script = tmp_path / "sweep.sbatch"
+    script.write_text(cli("sweep", "sbatch", sw, "--cpus", "1", "--time", "20").stdout)
+    r = subprocess.run(["sbatch", "--parsable", "--wait", str(script)], capture_output=True,
+                       text=True, timeout=1200, cwd=tmp_path,
+                       env=_env())
+    assert r.returncode == 0, f"sbatch --wait exited {r.returncode}: {r.stdout} {r.stderr}"
+    array = r.stdout.strip().split(";")[0]
+    print(f"sbatch {script.name}: job array {array}, {len(plan['tasks'])} tasks, finished")
+    total = status_total(sw)
+    assert total == {"done": 2, "running": 0, "failed": 0, "pending": 0}, total
+    logs = sorted((sw / "logs").glob(f"slurm-{array}_*.log"))
+    assert len(logs) == len(plan["tasks"]), [p.name for p in logs]
+    ref = tmp_path / "ref"
+    cli("sweep", "plan", ref, *common)
+    cli("sweep", "run", ref, "-j", "1")
+    for j in plan["jobs"]:
+        assert differences(os.path.join(ref, "caches", j["cache"]),
+                           os.path.join(plan["caches"], j["cache"])) == [], j["job"]
+    print(f"status {total}; both caches equal a local run; logs {[p.name for p in logs]}")
