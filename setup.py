@@ -22,6 +22,9 @@ OPENVINO = ["openvino>=2024.0", "nncf>=2.10"]
 # tensorrt-fp16/-int8 (CUDA only): Torch-TensorRT's wheels pin a CUDA torch of their own, so this
 # extra is NOT in [all] (install it into a CUDA environment)
 TENSORRT = ["torch-tensorrt>=2.4", "nvidia-modelopt>=0.15"]  # modelopt: tensorrt-int8 PTQ
+# open_clip zero-shot classifiers (data/openclip.json was generated from open_clip_torch 3.3.0);
+# huggingface_hub: the weights' cache
+OPENCLIP = ["open_clip_torch>=2.23,<=3.3.0", "huggingface_hub>=0.20"]
 # the self-contained HTML report: plotly.js ships inside the plotly wheel and is inlined
 REPORT = ["plotly>=5.0"]
 SLURM = ["submitit>=1.5"]  # imagenet-bench sweep run --executor slurm
@@ -56,12 +59,13 @@ setup(
         "demo": TORCH + DEMO,
         "variants": TORCH + VARIANTS,
         "openvino": TORCH + OPENVINO,
+        "openclip": TORCH + OPENCLIP,
         "tensorrt": TORCH + TENSORRT,
         "report": REPORT,
         "slurm": SLURM,
         "test": TEST,
         "all": sorted(set(TORCH + TIMM + KERAS + ANALYSIS + REAL_LABELS + DEMO + VARIANTS + OPENVINO
-                          + REPORT + SLURM + TEST)),
+                          + OPENCLIP + REPORT + SLURM + TEST)),
     },
     entry_points={
         "console_scripts": ["imagenet-bench=imagenet_bench.cli.main:main"],
@@ -71,6 +75,7 @@ setup(
             "torch = imagenet_bench.backends.torch_plugin:LIBRARY",
             "keras = imagenet_bench.backends.keras.plugin:LIBRARY",
             "timm = imagenet_bench.backends.timm_plugin:LIBRARY",
+            "openclip = imagenet_bench.backends.openclip_plugin:LIBRARY",
         ],
     },
     license="MIT",

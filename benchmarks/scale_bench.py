@@ -30,7 +30,10 @@ Wall, CPU (user + sys) and peak RSS per process (``os.wait4``). Goals (issue
 #19) are printed beside the figures, with whether they hold in this run.
 
     nice -n 10 python benchmarks/scale_bench.py -n 1500 [--sets 7] [--repeat 3]
-    python benchmarks/scale_bench.py --shipped
+    python benchmarks/scale_bench.py -n 34 100 1500 --repeat 3   # the three sizes of issue #19
+
+Everything it makes (caches, indexes, the per-run ``XDG_CACHE_HOME`` folders) is
+removed at the end unless ``--keep-caches``.
 """
 from __future__ import annotations
 
@@ -54,7 +57,7 @@ import numpy as np
 from imagenet_bench.cache import locations
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import datasets, imagenet_meta
-from imagenet_bench.models import catalog
+from imagenet_bench.models import catalog, identity
 
 #: the numpy floor script of benchmarks/score_bench.py (one floor for both benchmarks)
 FLOOR = runpy.run_path(os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -128,7 +131,7 @@ def _one(job) -> str:
             sub[hit, 0] = labels[hit]
             subset = (sub, probs)
     p = cache.Predictions.build(top5, probs, labels, ids, prov, subset_top5=subset)
-    path = os.path.join(folder, cache.cache_filename(mid, n, p.fingerprint, name))
+    path = os.path.join(folder, cache.cache_filename(identity.from_string(mid), n, p.fingerprint, name))
     cache.save(path, p)
     return path
 
@@ -251,19 +254,40 @@ def verdict(ok: bool, cpu_ok: Optional[bool] = None) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("-n", type=int, default=100, help="number of models (val caches)")
+    ap.add_argument("-n", type=int, nargs="+", default=[100],
+                    help="numbers of models (val caches), one measurement each; 34 = the "
+                         "34 shipped 2019 caches (nothing built)")
     ap.add_argument("--sets", type=int, default=1, choices=(1, 7),
                     help="7: also time robustness over the models x 7 test sets")
-    ap.add_argument("--shipped", action="store_true", help="the 34 shipped 2019 caches instead")
+    ap.add_argument("--shipped", action="store_true", help="the same as -n 34")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--root", default=os.path.join(tempfile.gettempdir(), "imagenet_bench_scale"))
+    ap.add_argument("--keep-caches", action="store_true",
+                    help="keep the built caches under --root for the next run (default: the "
+                         "run removes everything it made)")
     args = ap.parse_args(argv)
+    sizes = ([34] if args.shipped else []) + [n for n in args.n if not (args.shipped and n == 34)]
+    made_root = not os.path.exists(args.root)
     os.makedirs(args.root, exist_ok=True)
-    work = tempfile.mkdtemp(prefix="run-", dir=args.root)
+    t0 = time.perf_counter()
     try:
-        return _measure(args, work)
+        for n in sizes:
+            work = tempfile.mkdtemp(prefix="run-", dir=args.root)
+            try:
+                _measure(argparse.Namespace(**{**vars(args), "n": n, "shipped": n == 34}), work)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            print()
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        if not args.keep_caches:
+            for n in sizes:
+                for d in (f"val{n}", f"sets{n}"):
+                    shutil.rmtree(os.path.join(args.root, d), ignore_errors=True)
+            if made_root:
+                shutil.rmtree(args.root, ignore_errors=True)
+    print(f"scale_bench: {time.perf_counter() - t0:.0f} s in all "
+          f"({'caches kept under ' + args.root if args.keep_caches else 'nothing left behind'})")
+    return 0
 
 
 def _measure(args, work: str) -> int:

@@ -49,16 +49,19 @@ def test_every_data_file_present_and_every_entry_fits_the_schema():
     assert len({e.model for e in entries}) == len(entries)
     for e in entries:
         assert e.model == f"{e.framework}:{e.architecture}.{e.weights}", e.model
-        assert e.framework in ("torch", "keras", "timm"), e.model
+        assert e.framework in ("torch", "keras", "timm", "openclip"), e.model
         assert ":" in e.builder and e.crop > 0 and e.input_size == e.crop, e.model
         # timm: resize = floor(input_size / crop_pct), below the crop for crop_pct > 1 (timm pads),
         # and its crop modes center / squash / border (docs/timm.md)
         assert e.resize is None or e.resize >= e.crop or e.framework == "timm", e.model
         assert e.interpolation in catalog.INTERPOLATIONS, e.model
-        assert e.crop_mode == "center" or (e.framework == "timm" and e.crop_mode in ("squash", "border"))
+        assert e.crop_mode == "center" or (e.framework == "timm" and e.crop_mode in ("squash", "border")) \
+            or (e.framework == "openclip" and e.crop_mode == "squash")  # open_clip's resize_mode
         if e.runnable:
             assert e.num_classes == 1000 and e.label_set == "imagenet-1k", e.model
-            assert e.not_runnable_reason is None, e.model
+            # open_clip: a runnable entry's reason is what running it needs (a hub tokenizer)
+            assert e.not_runnable_reason is None or (
+                e.framework == "openclip" and "Hugging Face hub" in e.not_runnable_reason), e.model
         else:
             assert e.not_runnable_reason, e.model
         for top in (e.published_top1, e.published_top5):
@@ -138,6 +141,7 @@ def test_data_files_ship_as_package_data():
     assert '"imagenet_bench.models": ["data/*.json"]' in text
     files = sorted(p.name for p in (REPO / "imagenet_bench" / "models" / "data").glob("*.json"))
     assert files == sorted([f"{lib}.json" for lib in catalog.available()] + ["timm_results.json",
+                                                                          "openclip_published.json",
                                                                           "flops.json"])
 
 

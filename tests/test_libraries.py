@@ -97,11 +97,12 @@ def test_no_registered_library_says_how_to_install(monkeypatch):
 def test_an_adapter_is_imported_only_when_a_model_runs():
     code = ("import sys; from imagenet_bench.models import libraries, catalog; "
             "n = len(catalog.entries()); libs = libraries.names(); "
-            "print(n, libs, sorted(m for m in ('torch', 'timm', 'keras', 'tensorflow', "
-            "'imagenet_bench.backends.torch', 'imagenet_bench.backends.timm') if m in sys.modules))")
+            "print(n, libs, sorted(m for m in ('torch', 'timm', 'keras', 'tensorflow', 'open_clip', "
+            "'imagenet_bench.backends.torch', 'imagenet_bench.backends.timm', "
+            "'imagenet_bench.backends.openclip') if m in sys.modules))")
     import subprocess
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip().endswith("('torch', 'keras', 'timm') []")
+    assert out.strip().endswith("('torch', 'keras', 'timm', 'openclip') []")
 
 
 def test_the_remembered_scan_is_the_scan_and_follows_installs(plugins):

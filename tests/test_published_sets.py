@@ -51,7 +51,7 @@ def test_v2_cache_of_torch_resnet18_gets_no_figure_and_says_why():
 
 def test_sets_timm_has_no_table_of_and_unknown_models_are_empty_with_a_note():
     fig = published.figure(A_MODEL, "imagenet-v2-threshold0.7")
-    assert fig.top1 is None and "timm's results tables cover" in fig.note
+    assert fig.top1 is None and "timm and open_clip's results tables cover" in fig.note
     assert "imagenet-v2-matched-frequency" in fig.note
     assert published.figure("custom:mine", "imagenet-a").note == \
         "not in the registry: no published figure"

@@ -170,3 +170,36 @@ def test_dprob_keeps_float32_resolution_through_saved_caches(tmp_path):
     row = av.paired_row("onnx", ref, var, np.ones(2, bool))
     assert row["max_abs_dprob"] == pytest.approx(2e-6, rel=0.05)
     assert row["mean_abs_dprob"] == pytest.approx(2e-6, rel=0.05)
+
+
+SCALE = 40.0
+
+
+def confident_model():
+    """:func:`corpus.tiny_model` with its weights scaled by SCALE: top-1 probabilities up to 0.99,
+    where one float16 step is 2**-11 (a model factory for the test below)."""
+    import torch
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(3, 1000)
+    with torch.no_grad():
+        lin.weight.mul_(SCALE)
+    return torch.nn.Sequential(torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), lin)
+
+
+def test_verify_variants_reference_keeps_float32_probabilities(valdir, tmp_path, capsys):
+    """The reference's cache is saved with all_probs, so its top-5 probabilities stay float32 and
+    channels_last (the same float32 arithmetic) reads |Δp| ~ 1e-7, not the reference's float16
+    rounding (up to 2**-12 on p >= 0.5; the 2026-12-01 regression)."""
+    pytest.importorskip("torch")
+    rc = cli.main(["verify", "variants", "--model-factory", "test_variants_stats:confident_model",
+              "--name", "confident", "--resize", "32", "--crop", "32", "--variants", "channels_last",
+              "-b", "3", "-j", "0", "--no-progress", "--cache-dir", str(tmp_path), "--format", "csv",
+              str(valdir)])
+    assert rc == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    caches = {p.name: cache.load(str(p)) for p in tmp_path.glob("*.npz")}
+    ref = next(c for n, c in caches.items() if "channels_last" not in n)
+    row = rows[1]
+    assert row["variant"] == "channels_last" and row["status"] == "ok"
+    assert float(row["max_abs_dprob"]) < 1e-5, row
+    assert ref.top5_prob.dtype == np.float32

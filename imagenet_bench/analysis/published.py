@@ -99,6 +99,11 @@ def figure(model, dataset: str = VAL) -> Figure:
     return Figure(top1, top5, tables.describe(row, table), "")
 
 
+def _library_reasons(framework: str) -> Dict[str, str]:
+    lib = libraries.find(framework)
+    return dict(lib.capabilities.name_settings) if lib is not None else {}
+
+
 def _test_size(model) -> bool:
     """Whether the canonical id ``model`` (string or ModelId) asks for ``+test-size``."""
     mid = registry.identity_of(model) if isinstance(model, str) else model
@@ -202,6 +207,8 @@ def likely_reasons(row: Dict, preds, spec: registry.ModelSpec, full_images: int 
     for s in settings:
         if s in SETTING_REASONS:
             reasons.append(SETTING_REASONS[s])
+        elif s in _library_reasons(spec.id.framework):  # Capabilities.name_settings
+            reasons.append(_library_reasons(spec.id.framework)[s])
         elif s.startswith("ckpt-"):
             reasons.append(f"weights from a checkpoint file ({s}), not {spec.id.tag}")
     diff = recipe_difference(preds, spec)

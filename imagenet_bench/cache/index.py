@@ -35,7 +35,7 @@ from typing import Dict, Iterable, List, NamedTuple, Optional
 from imagenet_bench import __version__
 
 #: bump when what a row holds, or the checks behind it, change
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 #: seconds a writer waits for another process's commit before giving up on that write
 BUSY_TIMEOUT = 20.0
 
@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS blobs (key TEXT PRIMARY KEY, data BLOB NOT NULL, crc 
 
 
 #: fields of a row's ``head``
-HEAD = ("model", "framework", "fingerprint", "num_images", "complete", "subset")
+HEAD = ("model", "framework", "fingerprint", "num_images", "complete", "subset", "dataset")
 
 
 class Row(NamedTuple):
@@ -75,17 +75,19 @@ class Row(NamedTuple):
 
 
 def make_head(model: str, framework: str, fingerprint: str, num_images: int, complete: bool,
-              subset: bool) -> str:
-    """The ``head`` text of a row (tabs and newlines in a model id are refused upstream)."""
+              subset: bool, dataset: str) -> str:
+    """The ``head`` text of a row (tabs and newlines in a model id or dataset name are
+    refused upstream)."""
     return "\t".join([model, framework, fingerprint, str(num_images), str(int(complete)),
-                      str(int(subset))])
+                      str(int(subset)), dataset])
 
 
 def read_head(head: str) -> Dict:
     """The fields of a ``head`` text."""
-    model, framework, fingerprint, n, complete, subset = head.split("\t")
+    model, framework, fingerprint, n, complete, subset, dataset = head.split("\t")
     return {"model": model, "framework": framework, "fingerprint": fingerprint,
-            "num_images": int(n), "complete": complete == "1", "subset": subset == "1"}
+            "num_images": int(n), "complete": complete == "1", "subset": subset == "1",
+            "dataset": dataset}
 
 
 def meta_crc(identity: str, head: str, info: str) -> int:

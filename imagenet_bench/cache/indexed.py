@@ -108,6 +108,12 @@ class IndexedPredictions(store.Predictions):
     def fingerprint(self) -> str:
         return self._head["fingerprint"] if self._prov is None else self._prov["fingerprint"]
 
+    @property
+    def dataset_name(self) -> Optional[str]:
+        """The test set it was predicted on (``datasets.name_of`` asks), from the row's head
+        while its provenance is not parsed."""
+        return self._head["dataset"] if self._prov is None else None
+
     def _flag_bits(self) -> bytes:
         """The row's packed flags: from the index, or re-derived from the file when damaged."""
         if not self._bits:
@@ -232,10 +238,11 @@ def derive(preds: store.Predictions, members: Dict[str, npz.Member], st: os.stat
     if val_baselines and datasets.name_of(preds) == datasets.DEFAULT and preds.num_images:
         info["val200"] = _val_baselines(preds, members)
     prov = preds.provenance
-    if any(c in str(prov[k]) for k in ("model", "framework") for c in "\t\n"):
+    dataset = datasets.name_of(preds)
+    if any(c in str(v) for v in (prov["model"], prov["framework"], dataset) for c in "\t\n"):
         return None
     head = folder_index.make_head(prov["model"], prov["framework"], prov["fingerprint"],
-                                  preds.num_images, prov["complete"], has_subset)
+                                  preds.num_images, prov["complete"], has_subset, dataset)
     row = folder_index.Row(os.path.basename(preds.path), folder_index.identity(st), head,
                            folder_index.info_json(info), _pack_flags(preds),
                            np.ascontiguousarray(preds.top5_idx[:, 0], dtype=np.int16).tobytes())

@@ -78,6 +78,7 @@ def _test_row(e: catalog.WeightsEntry) -> dict:
 
 def _table_row(e: catalog.WeightsEntry) -> dict:
     notes = ([] if e.runnable else [f"not runnable: {e.not_runnable_reason}"]) + \
+            ([e.not_runnable_reason] if e.runnable and e.not_runnable_reason else []) + \
             ([f"test size {_test_size(e)}"] if e.test_input_size else []) + \
             ([f"quantized ({e.quantized_backend})"] if e.quantized_backend else []) + \
             (["default"] if e.is_default and libraries.get(e.framework).capabilities.weights_tags

@@ -179,7 +179,9 @@ def _rows(args, cfg, valset, names, scored, calibration) -> Tuple[List[Dict], st
     """Run the reference and each variant; return the table rows and the reference's name."""
     from imagenet_bench.analysis import variants as av
     maker = variant_maker(cfg, calibration, args.cache_dir, args.batch_size)
-    ref, rate = run_one(valset, maker.build("fp32"), args, all_probs=False)
+    # all_probs on the reference too: its cache then keeps float32 top-5 probabilities (cache.store.save),
+    # so |Δprob| is not the reference's float16 rounding (up to 2**-12 on p >= 0.5)
+    ref, rate = run_one(valset, maker.build("fp32"), args, all_probs=True)
     rows = [av.accuracy_row("fp32", ref, scored, rate)]
     for v in names:
         reason = maker.skip_reason(v)

@@ -54,7 +54,7 @@ class WeightsEntry:
     num_classes: Optional[int]  # outputs of the classifier head; None = head not usable
     label_set: Optional[str]  # "imagenet-1k"; None when the head is not a classifier
     runnable: bool  # False when the weights cannot classify ImageNet (see not_runnable_reason)
-    not_runnable_reason: Optional[str]  # why runnable is False
+    not_runnable_reason: Optional[str]  # why runnable is False; if True: what running it needs
     published_top1: Optional[float]  # published top-1 accuracy, percent
     published_top5: Optional[float]  # published top-5 accuracy, percent
     source: Optional[str]  # where published_top1/top5 come from

@@ -67,6 +67,9 @@ class Capabilities:
     test_size: bool = False  # +test-size: the catalog's test_input_size/test_crop_pct recipe
     #: why an option is refused, in the library's words: ("recipe" | "amp" | "resources", text)
     why: Tuple[Tuple[str, str], ...] = ()
+    #: run settings requested by name (``+templates-simple``), each with how it departs from
+    #: the published setup (``score --published`` names it as a likely reason)
+    name_settings: Tuple[Tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -77,12 +77,15 @@ class RunConfig:
 
 
 def _settings_from_name(name: str, settings: Sequence[str], preprocess: Optional[str],
-                        weights: Optional[str], amp: Optional[str], checkpoint: Optional[str]):
+                        weights: Optional[str], amp: Optional[str], checkpoint: Optional[str],
+                        accepted: Sequence[str] = ()):
     """Settings written in the model name (``+legacy2019``, ``+random``, ``+bf16``) as options,
     and whether ``+test-size`` is asked for; an option that contradicts one is refused (else
     the name would silently win)."""
     test_size = False
     for s in settings:
+        if s in accepted:  # a setting of the library's own (Capabilities.name_settings)
+            continue
         if s == TEST_SIZE:
             given, test_size = [], True
         elif s == LEGACY:
@@ -96,7 +99,9 @@ def _settings_from_name(name: str, settings: Sequence[str], preprocess: Optional
             given = [("--amp", amp)] if amp not in (None, s) else []
             amp = s
         else:
-            raise InputError(_unnamable(name, s))
+            raise InputError(_unnamable(name, s) + (
+                f" (this library's own settings: {', '.join('+' + a for a in accepted)})"
+                if accepted else ""))
         for option, value in given:
             raise InputError(f"{name}: +{s} in the name contradicts {option} {value} (the name "
                              f"asks for {s}). Fix: drop +{s} from the name, or leave {option} out")
@@ -231,9 +236,10 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
                              f"Fix: pick another weights of {entry.architecture} "
                              f"(`imagenet-bench models {entry.architecture}`)")
     framework, caps = lib.name, lib.capabilities
+    own = tuple(s for s, _ in caps.name_settings)
     preprocess, weights, amp, test_size = _settings_from_name(name, settings, preprocess, weights,
-                                                              amp, checkpoint)
-    mid = mid.base
+                                                              amp, checkpoint, own)
+    mid = mid.base.with_settings(*(s for s in settings if s in own))
     preprocess = preprocess or "reference"
     overrides = {k: v for k, v in dict(resize=resize, crop=crop, interpolation=interpolation,
                                        mean=list(mean) if mean is not None else None,
