@@ -1,7 +1,6 @@
-"""Looking into caches without scoring them: provenance alone, and cache equality (numpy).
+"""Cache equality (numpy).
 
-``read_provenance(path)`` reads only the ``provenance`` member (a sweep's cost estimate and
-``collect`` read thousands of them). ``differences(a, b)`` is what "two caches are equal"
+``differences(a, b)`` is what "two caches are equal"
 means throughout imagenet_bench: every array member identical (dtype, shape, bytes) and
 every provenance key equal except :data:`RUN_ONLY_KEYS` (``shards``: how many processes
 wrote it; ``timing``: how fast it went) -- which is why a sweep, a resumed run, a sharded
@@ -10,25 +9,12 @@ run and a plain ``predict`` can be checked against each other.
 from __future__ import annotations
 
 import json
-import zipfile
-from typing import Dict, List, Optional
+from typing import List
 
 import numpy as np
 
 #: provenance keys that say how a cache was made, not what it holds
 RUN_ONLY_KEYS = ("shards", "timing")
-
-
-def read_provenance(path: str) -> Optional[Dict]:
-    """The provenance dict of a cache file, or None when it cannot be read as one."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            if "provenance" not in z.files:
-                return None
-            prov = json.loads(z["provenance"].tobytes().decode("utf-8"))
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        return None
-    return prov if isinstance(prov, dict) else None
 
 
 def differences(a: str, b: str, ignore=RUN_ONLY_KEYS) -> List[str]:
