@@ -12,8 +12,10 @@ resize 168 bicubic, crop 160) are run three ways, alternating, in the same comma
 Prints each wall time, the ratios sweep / predict x6 (goal <= 0.6) and sweep / no-share, the
 time of one decode pass alone (DataLoader over all images, no model) and the decode share of
 the no-share run. Every run writes fresh caches; the sweep's are checked equal to predict's.
-Usage: ``python benchmarks/sweep_bench.py [--rounds 2] [--models M,M,...] [--workdir DIR]``
-(about 4 minutes on 2 CPU cores).
+Usage: ``python benchmarks/sweep_bench.py [--rounds 2] [--models M,M,...] [--workdir DIR]
+[--images N] [--quick]`` (about 4 minutes per round on 2 quiet CPU cores; ``--quick``: one
+round on the first 300 images. With fewer images the per-process start-up weighs more, so
+the quick ratio is not the full run's; both print the image count.)
 """
 from __future__ import annotations
 
@@ -68,7 +70,11 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--workdir")
+    ap.add_argument("--images", type=int, help="only the first N images (default: all 1,300)")
+    ap.add_argument("--quick", action="store_true", help="--rounds 1 --images 300")
     args = ap.parse_args()
+    if args.quick:
+        args.rounds, args.images = 1, args.images or 300
     models = args.models.split(",")
     if not os.path.isdir(SUBSET):
         sys.exit(f"the real val subset is not at {SUBSET} (../shared beside the repository)")
@@ -76,7 +82,7 @@ def main() -> int:
     val = os.path.join(work, "val")
     if not os.path.isdir(val):
         os.makedirs(val)
-        for f in sorted(os.listdir(SUBSET)):
+        for f in sorted(f for f in os.listdir(SUBSET) if f.endswith(".JPEG"))[:args.images]:
             if f.endswith(".JPEG"):
                 os.symlink(os.path.join(SUBSET, f), os.path.join(val, f))
     sw = os.path.join(work, "sw")
