@@ -74,11 +74,11 @@ class TorchVariants:
             return "the OpenVINO variants run on its CPU plugin; use --device cpu"
         if variant == "quantized":
             from imagenet_bench.backends import quantized
-            if self.config.spec is None or not self.config.spec.builder.startswith("torchvision."):
+            if self.config.spec is None or not self.config.spec.entry.builder.startswith("torchvision."):
                 return "needs a torchvision model with a quantized counterpart"
             if self.config.spec.entry.quantized_backend:
                 return "the reference is already a quantized model"
-            arch = self.config.spec.builder.partition(":")[2]
+            arch = self.config.spec.entry.builder.partition(":")[2]
             if not quantized.quantizable(arch):
                 return f"torchvision has no quantized {arch}"
         if variants.get(variant).calibrated and not self.calibration:
@@ -115,7 +115,7 @@ class TorchVariants:
 
     def _quantized(self, cfg) -> tb.TorchBackend:
         from imagenet_bench.backends import quantized
-        arch = cfg.spec.builder.partition(":")[2]
+        arch = cfg.spec.entry.builder.partition(":")[2]
         base = tb.from_config(cfg)
         if not cfg.pretrained and not cfg.checkpoint:
             module, prov = quantized.from_float(arch, base.module.cpu(), self._calibration_inputs(base))

@@ -80,11 +80,6 @@ class ModelSpec:
     entry: Any  # the catalog's WeightsEntry (every field of the generated data)
     study: Optional[Study2019] = None  # set for the 34 models of 2019
 
-    @property
-    def builder(self) -> str:
-        """``entry.builder``; kept only for backends/torch_variants.py until its rework lands."""
-        return self.entry.builder
-
     def recipe(self, mode: str = "reference") -> Recipe:
         """The preprocessing recipe for ``mode`` ("reference" or "legacy2019")."""
         ref = recipes.from_entry(self.entry)
