@@ -76,6 +76,9 @@ REGISTRY: Tuple[Variant, ...] = (
     Variant("tensorrt-int8", "TensorRT int8 engine (ModelOpt PTQ + Torch-TensorRT; unmeasured)", TORCH,
             _TORCH_ONLY, needs=("torch_tensorrt", "modelopt"), gpu_only=True, calibrated=True,
             default=False, extra="tensorrt"),
+    Variant("litert", "LiteRT (ai-edge-litert) with its XNNPACK delegate, float32 TFLite conversion of "
+            "the same weights", KERAS, _KERAS_ONLY, needs=("tensorflow", "ai_edge_litert"), default=False,
+            extra="litert"),
     Variant("keras-tensorflow", "Keras 3 on TensorFlow (the reference's own backend)", KERAS,
             _KERAS_ONLY, needs=("tensorflow",), default=False),
     Variant("keras-jax", "the same Keras model on the JAX backend", KERAS, _KERAS_ONLY, needs=("jax",)),

@@ -3,7 +3,8 @@
 The reference runs on TensorFlow one image at a time (as ``predict``);
 ``batchN`` runs batches of ``-b N`` in one call, ``keras-jax`` / ``keras-torch``
 the same weights on another Keras 3 backend (``KERAS_BACKEND`` set in the
-child before it imports Keras). Numpy and the standard library only: the
+child before it imports Keras), ``litert`` the model converted to float32
+TFLite and run by LiteRT with XNNPACK in the child (``keras/litert.py``). Numpy and the standard library only: the
 parent never imports Keras.
 """
 from __future__ import annotations
@@ -17,6 +18,8 @@ from imagenet_bench.models import variants
 
 #: variant -> the Keras 3 backend its child runs on
 KERAS_BACKENDS = {"keras-tensorflow": "tensorflow", "keras-jax": "jax", "keras-torch": "torch"}
+#: variant -> the runtime its child converts the model to
+RUNTIMES = {"litert": "litert"}
 
 
 class KerasVariants:
@@ -44,4 +47,5 @@ class KerasVariants:
         if variant != "fp32":
             mid = cfg.model_id.with_settings(av.variant_setting(variant, self.batch_size))
             cfg = replace(cfg, model_id=mid, batch_size=self.batch_size if variant == "batchN" else None)
-        return KerasProcessBackend(cfg, keras_backend=KERAS_BACKENDS.get(variant))
+        return KerasProcessBackend(cfg, keras_backend=KERAS_BACKENDS.get(variant),
+                                   runtime=RUNTIMES.get(variant))
