@@ -1,4 +1,4 @@
-"""The ``litert`` row of a Keras model: the same weights converted to a TFLite model, run by LiteRT.
+"""The ``litert`` / ``litert-int8`` rows of a Keras model: the same weights as a TFLite model on LiteRT.
 
 Child-process only (imports TensorFlow and ``ai_edge_litert``; the parent never
 imports this module). The Keras model the reference builds
@@ -8,17 +8,25 @@ SavedModel with one endpoint, ``model(x, training=False)`` on float32
 ``tf.lite.TFLiteConverter.from_saved_model`` with no optimisation (float32
 weights and activations), and run one image at a time by
 ``ai_edge_litert.interpreter.Interpreter``, whose default op resolver applies
-the XNNPACK delegate on CPU. Versions and precision go into the provenance.
+the XNNPACK delegate on CPU. ``litert-int8`` is full-integer post-training
+quantization of that conversion: ``Optimize.DEFAULT``, a representative
+dataset of the calibration rows (the ``--calibration-split`` rows ``onnx-int8``
+uses, decoded and normalised as the reference does, one image per sample) and
+``TFLITE_BUILTINS_INT8`` only (every op int8), with float32 input and output.
+Versions, precision and the calibration images go into the provenance.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
+from typing import Sequence, Tuple
 
 import numpy as np
 
 from imagenet_bench.backends.keras import child as kb
 from imagenet_bench.backends.keras.quiet import import_quietly
+from imagenet_bench.errors import BenchError
 
 with import_quietly():
     import ai_edge_litert
@@ -27,8 +35,9 @@ with import_quietly():
 tf = kb.tf
 
 
-def convert(backend: "kb.KerasBackend") -> bytes:
-    """The float32 TFLite flatbuffer of ``backend``'s model (SavedModel -> TFLiteConverter)."""
+def convert(backend: "kb.KerasBackend", calibration_paths: Sequence[str] = ()) -> bytes:
+    """The TFLite flatbuffer of ``backend``'s model (SavedModel -> TFLiteConverter): float32, or
+    full-integer int8 (float I/O) calibrated on ``calibration_paths`` when any are given."""
     import keras
     net, size = backend.keras_model, backend.recipe.crop
     with tempfile.TemporaryDirectory(prefix="imagenet_bench-litert-") as tmp:
@@ -39,19 +48,36 @@ def convert(backend: "kb.KerasBackend") -> bytes:
                              input_signature=[tf.TensorSpec((1, size, size, 3), tf.float32)])
         with import_quietly():
             archive.write_out(path, verbose=False)
-            return tf.lite.TFLiteConverter.from_saved_model(path).convert()
+            converter = tf.lite.TFLiteConverter.from_saved_model(path)
+            if calibration_paths:
+                converter.optimizations = [tf.lite.Optimize.DEFAULT]
+                converter.representative_dataset = lambda: (
+                    [backend.to_input(backend.preprocess(p))] for p in calibration_paths)
+                converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+                converter.inference_input_type = converter.inference_output_type = tf.float32
+            return converter.convert()
+
+
+def calibration_record(ids: Sequence[str]) -> dict:
+    """What the provenance says of the calibration images (as ``onnx-int8``'s)."""
+    return {"count": len(ids), "first": ids[0], "last": ids[-1],
+            "ids_sha256": hashlib.sha256("\n".join(ids).encode()).hexdigest(),
+            "note": "the first rows of VAL_DIR; excluded from scoring"}
 
 
 class LiteRtBackend:
-    """Runner backend: ``backend``'s model as a float32 TFLite model on LiteRT (XNNPACK)."""
+    """Runner backend: ``backend``'s model as a TFLite model (float32 or int8) on LiteRT (XNNPACK)."""
 
     batch_size = 1
 
-    def __init__(self, backend: "kb.KerasBackend", threads: int = 0):
-        """Convert ``backend``'s model, then drop the Keras model; ``threads`` 0: LiteRT's default."""
+    def __init__(self, backend: "kb.KerasBackend", threads: int = 0,
+                 calibration: Sequence[Tuple[str, str]] = ()):
+        """Convert ``backend``'s model, then drop the Keras model; ``threads`` 0: LiteRT's default;
+        ``calibration``: (image id, path) of the calibration rows: full-integer int8."""
         self._base = backend
         self.config, self.spec, self.recipe = backend.config, backend.spec, backend.recipe
-        flatbuffer = convert(backend)
+        self._calibration = [tuple(c) for c in calibration]
+        flatbuffer = convert(backend, [p for _, p in self._calibration])
         self._bytes = len(flatbuffer)
         self._base_provenance = backend.provenance()
         backend.close()  # the Keras model is no longer needed (to_input keeps working)
@@ -71,6 +97,13 @@ class LiteRtBackend:
                              "converted by tf.lite.TFLiteConverter.from_saved_model")
         prov["litert"] = {"precision": "float32 weights and activations", "optimizations": [],
                           "delegate": "XNNPACK (default)", "model_bytes": self._bytes}
+        if self._calibration:
+            prov["litert"].update(
+                precision="int8 weights and activations (full-integer post-training quantization), "
+                          "float32 input and output",
+                optimizations=["DEFAULT"], supported_ops=["TFLITE_BUILTINS_INT8"],
+                representative_dataset="the calibration rows, one image per sample")
+            prov["calibration"] = calibration_record([i for i, _ in self._calibration])
         return prov
 
     def preprocess(self, path: str) -> np.ndarray:
@@ -91,8 +124,13 @@ class LiteRtBackend:
         self._interp = None
 
 
-def wrap(backend: "kb.KerasBackend", runtime: str, threads: int = 0):
-    """``backend`` run by ``runtime`` ("litert")."""
-    if runtime != "litert":
+def wrap(backend: "kb.KerasBackend", runtime: str, threads: int = 0,
+         calibration: Sequence[Tuple[str, str]] = ()):
+    """``backend`` run by ``runtime``: "litert" (float32) or "litert-int8" (on ``calibration``)."""
+    if runtime not in ("litert", "litert-int8"):
         raise ValueError(f"unknown Keras runtime {runtime!r}")
-    return LiteRtBackend(backend, threads=threads)
+    if runtime == "litert-int8" and not calibration:
+        raise BenchError(f"{backend.config.model_id}: litert-int8 needs calibration images. Fix: "
+                            f"--calibration-split N with N >= 1")
+    return LiteRtBackend(backend, threads=threads,
+                         calibration=calibration if runtime == "litert-int8" else ())
