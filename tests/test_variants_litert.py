@@ -96,6 +96,10 @@ def test_litert_rows_against_the_keras_reference(tmp_path, capsys):
     print(f"litert-int8 max |dp| {dp8:.3g}, top-1 agreement {agree8:.2f}; table: {row8['max_abs_dprob']}")
     # random weights: top-1 probabilities are 0.002-0.013, so int8 rounding reorders the top-1
     # (measured 2026-12-02: top-1 agreement 0/8, max |dp| 3.4e-3 over all classes, 2.5e-3 of top-1);
-    # this checks the mechanics (quantized, calibrated, still a distribution near the reference)
+    # this checks the mechanics (quantized, calibrated, near the reference)
     assert 0 < dp8 < 0.02
-    np.testing.assert_allclose(q.all_probs[scored].sum(axis=1), 1, atol=0.05)
+    # the int8 softmax output is on TFLite's 1/256 grid: probabilities below 1/512 read 0, so here
+    # (1,000 classes near 0.001) the row sums were 0.03-0.27 (measured), not 1
+    grid = q.all_probs[scored].astype(np.float64) * 256
+    np.testing.assert_array_equal(grid, np.round(grid))
+    assert q.all_probs[scored].sum(axis=1).max() < 0.9
