@@ -84,8 +84,8 @@ def test_plan_command_prints_counts_and_refuses_bad_input(tmp_path, capsys):
     assert main(["sweep", "plan", str(tmp_path / "sw"), "--model-list", str(lst),
                  "--data", f"imagenet-val={val}", "--weights", "none"]) == 0
     out = capsys.readouterr().out
-    assert "1 models x 1 test sets = 1 jobs: 0 done, 1 to run in 1 tasks" in out
-    assert "cost: 4 images to predict (1 jobs)" in out
+    assert "1 model x 1 test set = 1 job: 0 done, 1 to run in 1 task" in out
+    assert "cost: 4 images to predict (1 job)" in out
     assert main(["sweep", "plan", str(tmp_path / "sw"), "torch:resnet18", "--data", "val"]) == 2
     assert "--data val: expected NAME=DIR" in capsys.readouterr().err
     assert main(["sweep", "plan", str(tmp_path / "sw"), "torch:resnet18", "--data",
@@ -324,7 +324,7 @@ def test_collect_long_table_and_timm_files(tmp_path, capsys):
     other = _request(val, models=["torch:squeezenet1_1"], caches=plan["caches"])
     other.data = [("imagenet-sketch", str(val))]
     text = plans.summary(plans.build(other, str(tmp_path / "sw2")))
-    assert f"1 jobs have a measured rate in {plan['caches']}: about" in text, text
+    assert f"1 job has a measured rate in {plan['caches']}: about" in text, text
     assert main(["sweep", "collect", str(folder), "--format", "timm", "-o", str(tmp_path / "t")]) == 0
     text = (tmp_path / "t" / "results-imagenet.csv").read_text().splitlines()
     assert text[0] == "model,img_size,top1,top1_err,top5,top5_err,param_count,crop_pct,interpolation"

@@ -68,7 +68,7 @@ def test_slurm_array_scancel_mid_model_then_rerun_equals_a_local_sequential_run(
     assert total["failed"] == 0 and total["done"] >= 8
     # again: only the cancelled task's unfinished jobs are submitted; the job resumes
     r = cli("sweep", "run", sw, *slurm, "--wait")
-    assert "submitted 1 tasks as SLURM job array" in r.stdout, r.stdout
+    assert "submitted 1 task as SLURM job array" in r.stdout, r.stdout
     total = status_total(sw)
     print(f"status after sweep run again: {total}")
     assert total == {"done": 10, "running": 0, "failed": 0, "pending": 0}

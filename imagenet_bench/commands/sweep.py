@@ -12,7 +12,7 @@ import sys
 import time
 
 from imagenet_bench.commands._common import add_framework_arg, add_output_args, emit
-from imagenet_bench.errors import InputError
+from imagenet_bench.errors import InputError, count
 from imagenet_bench.report import formats
 
 
@@ -211,7 +211,7 @@ def run_run(args) -> int:
     else:
         jobs = executors.submit_slurm(args.folder, planfile, tasks, run_task_entry, **_slurm_kw(args))
         array = jobs[0].job_id.split("_")[0]
-        print(f"submitted {len(jobs)} tasks as SLURM job array {array}; follow with "
+        print(f"submitted {count(len(jobs), 'task')} as SLURM job array {array}; follow with "
               f"`imagenet-bench sweep status {args.folder}`")
         if args.wait:
             while subprocess.run(["squeue", "-h", "-j", array], capture_output=True,
@@ -297,5 +297,5 @@ def run_collect(args) -> int:
         cols = [report.Column(k, k) for k in collect.timm_columns(name)]
         path = os.path.join(out, collect.TIMM_FILES[name])
         write_text(path, report.render(table, cols, "csv"))
-        print(f"wrote {path} ({len(table)} models)")
+        print(f"wrote {path} ({count(len(table), 'model')})")
     return 0

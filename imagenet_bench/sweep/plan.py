@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Tuple
 
 from imagenet_bench.cache.atomic import write_text
 from imagenet_bench.cache.naming import cache_filename
-from imagenet_bench.errors import BenchError, InputError
+from imagenet_bench.errors import BenchError, InputError, count
 from imagenet_bench.models import catalog, registry
 
 PLAN_VERSION = 1
@@ -293,13 +293,14 @@ def summary(plan: Dict) -> str:
     jobs = plan["jobs"]
     todo = [j for j in jobs if not j["done"]]
     models = len({j["model"] for j in jobs})
-    lines = [f"{models} models x {len(plan['datasets'])} test sets = {len(jobs)} jobs: "
-             f"{len(jobs) - len(todo)} done, {len(todo)} to run in {len(plan['tasks'])} tasks"]
+    lines = [f"{count(models, 'model')} x {count(len(plan['datasets']), 'test set')} = "
+             f"{count(len(jobs), 'job')}: {len(jobs) - len(todo)} done, {len(todo)} to run in "
+             f"{count(len(plan['tasks']), 'task')}"]
     for name, ds in plan["datasets"].items():
         n = [j for j in todo if j["dataset"] == name]
-        lines.append(f"  {name}: {ds['images']:,} images in {ds['dir']}; {len(n)} jobs to run")
+        lines.append(f"  {name}: {count(ds['images'], 'image')} in {ds['dir']}; {count(len(n), 'job')} to run")
     if plan["skipped"]:
-        lines.append(f"{len(plan['skipped'])} matched entries left out:")
+        lines.append(f"{count(len(plan['skipped']), 'matched entry', 'matched entries')} left out:")
         lines += [f"  {s['model']}: {s['reason']}" for s in plan["skipped"][:SHOW_SKIPPED]]
         if len(plan["skipped"]) > SHOW_SKIPPED:
             lines.append(f"  ... {len(plan['skipped']) - SHOW_SKIPPED} more (all with their reason "
@@ -309,12 +310,12 @@ def summary(plan: Dict) -> str:
     known = [j for j in todo if (j["framework"], j["architecture"]) in rates]
     unknown_images = images - sum(j["images"] for j in known)
     secs = sum(j["images"] / rates[(j["framework"], j["architecture"])] for j in known)
-    est = (f"cost: {images:,} images to predict ({len(todo)} jobs)")
+    est = (f"cost: {count(images, 'image')} to predict ({count(len(todo), 'job')})")
     if known:
-        est += (f"; {len(known)} jobs have a measured rate in {plan['caches']}: about "
+        est += (f"; {count(len(known), 'job')} {'has' if len(known) == 1 else 'have'} a measured rate in {plan['caches']}: about "
                 f"{_duration(secs)} of device time for them")
     if len(known) < len(todo):
-        est += (f"; {len(todo) - len(known)} jobs without a measurement (at 1,000 img/s: "
+        est += (f"; {count(len(todo) - len(known), 'job')} without a measurement (at 1,000 img/s: "
                 f"{_duration(unknown_images / 1000)})")
     lines.append(est)
     return "\n".join(lines) + "\n"
