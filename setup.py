@@ -19,6 +19,10 @@ DEMO = ["scikit-image>=0.19", "efficientnet-lite-pytorch>=0.1",
 VARIANTS = ["onnx>=1.16", "onnxscript>=0.1", "onnxruntime>=1.17", "jax[cpu]>=0.4"]
 # verify variants on OpenVINO (openvino, openvino-default) and NNCF int8 (openvino-int8)
 OPENVINO = ["openvino>=2024.0", "nncf>=2.10"]
+# verify variants litert (Keras models): ai-edge-litert's wheels are for CPython >= 3.10 on
+# Linux (x86_64, aarch64) and macOS (arm64); the TFLite converter comes with tensorflow ([keras])
+LITERT = ["ai-edge-litert>=1.0; python_version >= '3.10' and (platform_system == 'Linux' "
+          "or (platform_system == 'Darwin' and platform_machine == 'arm64'))"]
 # tensorrt-fp16/-int8 (CUDA only): Torch-TensorRT's wheels pin a CUDA torch of their own, so this
 # extra is NOT in [all] (install it into a CUDA environment)
 TENSORRT = ["torch-tensorrt>=2.4", "nvidia-modelopt>=0.15"]  # modelopt: tensorrt-int8 PTQ
@@ -60,12 +64,13 @@ setup(
         "variants": TORCH + VARIANTS,
         "openvino": TORCH + OPENVINO,
         "openclip": TORCH + OPENCLIP,
+        "litert": KERAS + LITERT,
         "tensorrt": TORCH + TENSORRT,
         "report": REPORT,
         "slurm": SLURM,
         "test": TEST,
         "all": sorted(set(TORCH + TIMM + KERAS + ANALYSIS + REAL_LABELS + DEMO + VARIANTS + OPENVINO
-                          + OPENCLIP + REPORT + SLURM + TEST)),
+                          + OPENCLIP + LITERT + REPORT + SLURM + TEST)),
     },
     entry_points={
         "console_scripts": ["imagenet-bench=imagenet_bench.cli.main:main"],

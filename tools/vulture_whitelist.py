@@ -13,6 +13,8 @@ _.qconfig  # torch.ao.quantization reads module.qconfig (backends/quantized.py)
 _.allow_tf32  # torch.backends.cuda.matmul / cudnn flags (backends/torch.py)
 _.external_attr  # zipfile.ZipInfo: file mode bits in the archive (cache/npz.py)
 _.required  # argparse sub-parsers: a subcommand is required (cli/main.py, commands/*)
+_.optimizations, _.representative_dataset  # tf.lite.TFLiteConverter settings (backends/keras/litert.py)
+_.supported_ops, _.inference_input_type, _.inference_output_type  # the same converter's int8 settings
 _.binary_location  # selenium ChromeOptions: which chromium to drive (report/browser.py)
 
 # -- a protocol's method, called by the library -------------------------------------------------

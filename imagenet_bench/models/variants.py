@@ -76,6 +76,12 @@ REGISTRY: Tuple[Variant, ...] = (
     Variant("tensorrt-int8", "TensorRT int8 engine (ModelOpt PTQ + Torch-TensorRT; unmeasured)", TORCH,
             _TORCH_ONLY, needs=("torch_tensorrt", "modelopt"), gpu_only=True, calibrated=True,
             default=False, extra="tensorrt"),
+    Variant("litert", "LiteRT (ai-edge-litert) with its XNNPACK delegate, float32 TFLite conversion of "
+            "the same weights", KERAS, _KERAS_ONLY, needs=("tensorflow", "ai_edge_litert"), default=False,
+            extra="litert"),
+    Variant("litert-int8", "LiteRT with XNNPACK, full-integer int8 post-training quantization (TFLite "
+            "converter, representative dataset of the calibration rows, float I/O)", KERAS, _KERAS_ONLY,
+            needs=("tensorflow", "ai_edge_litert"), calibrated=True, default=False, extra="litert"),
     Variant("keras-tensorflow", "Keras 3 on TensorFlow (the reference's own backend)", KERAS,
             _KERAS_ONLY, needs=("tensorflow",), default=False),
     Variant("keras-jax", "the same Keras model on the JAX backend", KERAS, _KERAS_ONLY, needs=("jax",)),
