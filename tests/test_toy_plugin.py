@@ -97,4 +97,8 @@ def test_without_the_plugin_on_the_path_no_toy_library_exists(toy):
     env = dict(toy[0], PYTHONPATH=str(REPO))
     out = bench(env, "models", "--framework", "toy")
     assert out.returncode == 2
-    assert "--framework toy: no such backend; choose one of keras, timm, torch" in out.stderr
+    from imagenet_bench.models import libraries
+    installed = libraries.names()  # the package's own libraries, as this test venv registers them
+    assert "toy" not in installed and {"keras", "timm", "torch"} <= set(installed)
+    assert (f"--framework toy: no such backend; choose one of {', '.join(sorted(installed))}"
+            in out.stderr), out.stderr
