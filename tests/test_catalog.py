@@ -285,3 +285,11 @@ def test_every_keras_entry_has_gflops_or_a_recorded_reason():
     data = json.loads((REPO / "imagenet_bench" / "models" / "data" / "flops.json").read_text())
     for e in catalog.entries("keras"):
         assert e.gflops is not None or "error" in data["models"][e.model], e.model
+
+
+@pytest.mark.parametrize("library", ["torch", "keras", "timm"])
+def test_every_entry_of_the_three_catalogs_has_its_params(library):
+    # torchvision's meta, Keras' count_params(), timm's results param_count or the meta-device
+    # count of tools/gen_flops.py: sweep collect's params column is never empty for these
+    missing = [e.model for e in catalog.entries(library) if e.params is None]
+    assert not missing, missing[:5]
