@@ -174,3 +174,14 @@ def fake_config(name: str, recipe=None):
     return RunConfig(model_id=ModelId("custom", name, ""), framework="test", spec=None,
                      recipe=recipe or Recipe(resize=20, crop=16, squash=False, interpolation="bilinear",
                                              normalization="torch"))
+
+
+def load_tool(name: str):
+    """``tools/<name>.py`` as a module: the generators are scripts, not part of the package,
+    so tests load them from their file (no sys.path edit)."""
+    import importlib.util
+    path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod

@@ -3,7 +3,6 @@
 Keras-side checks that need Keras live in test_catalog_keras.py (it must load
 triton before TensorFlow, see keras_helpers).
 """
-import importlib.util
 import json
 import math
 import subprocess
@@ -15,16 +14,14 @@ import pytest
 
 from imagenet_bench.models import catalog, registry
 
+from conftest import load_tool
+
 REPO = Path(__file__).resolve().parents[1]
 
 
 def load_generator():
     """tools/gen_registry.py as a module (it is a script, not part of the package)."""
-    path = REPO / "tools" / "gen_registry.py"
-    spec = importlib.util.spec_from_file_location("gen_registry", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("gen_registry")
 
 
 def committed(library):

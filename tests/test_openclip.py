@@ -2,7 +2,6 @@
 zero-shot head against open_clip's own ``build_zero_shot_classifier``, and the offline refusals."""
 import json
 import os
-import sys
 from importlib import resources
 
 import numpy as np
@@ -13,7 +12,8 @@ from imagenet_bench.errors import BenchError, InputError
 from imagenet_bench.models import catalog, libraries
 from imagenet_bench.run import config as run_config
 
-from openclip_helpers import REPO, TINY_CONFIG
+from conftest import load_tool
+from openclip_helpers import TINY_CONFIG
 
 B32 = "openclip:ViT-B-32.laion2b_s34b_b79k"
 
@@ -28,8 +28,7 @@ def test_the_catalog_is_open_clips_list_and_preprocessing():
     """Every tag of open_clip.list_pretrained(), each entry as tools/gen_openclip.py makes it
     from the installed open_clip (a stale file fails here)."""
     open_clip = pytest.importorskip("open_clip")
-    sys.path.insert(0, str(REPO / "tools"))
-    import gen_openclip
+    gen_openclip = load_tool("gen_openclip")
     entries = catalog.entries("openclip")
     assert [(e.architecture, e.weights) for e in entries] == list(open_clip.list_pretrained())
     figures = _published_file()["models"]

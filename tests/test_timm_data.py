@@ -7,7 +7,6 @@ entry is what timm's transform actually does (its Resize size, crop,
 interpolation, crop mode and Normalize mean/std).
 """
 import functools
-import importlib.util
 import json
 import math
 import os
@@ -15,6 +14,8 @@ import os
 import pytest
 
 from imagenet_bench.models import timm_results
+
+from conftest import load_tool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "imagenet_bench", "models", "data")
@@ -31,10 +32,7 @@ def _entries():
 
 
 def _gen():
-    spec = importlib.util.spec_from_file_location("gen_timm", os.path.join(ROOT, "tools", "gen_timm.py"))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("gen_timm")
 
 
 # --- published figures (standard library) ---------------------------------------------------
