@@ -25,12 +25,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import sys
 from typing import Dict, List, Optional
 
 from imagenet_bench.cache import atomic
+from imagenet_bench.models import catalog
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         "imagenet_bench", "models", "data")
@@ -98,16 +98,6 @@ def read_results(path: str) -> Dict[str, Dict[str, float]]:
     return out
 
 
-def _dumps(head: Dict, key: str, items) -> str:
-    def enc(value) -> str:
-        return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
-    if isinstance(items, dict):
-        start, end, lines = "{", "}", [f"{enc(k)}:{enc(v)}" for k, v in items.items()]
-    else:
-        start, end, lines = "[", "]", [enc(i) for i in items]
-    return enc(head)[:-1] + f",{enc(key)}:{start}\n" + ",\n".join(lines) + f"\n{end}}}\n"
-
-
 def texts(results: str, commit: str) -> Dict[str, str]:
     """file name -> text of both data files."""
     import open_clip
@@ -125,8 +115,8 @@ def texts(results: str, commit: str) -> Dict[str, str]:
             "versions": {"open_clip_torch": open_clip.__version__}}
     pub_head = {"generator": "tools/gen_openclip.py", "repo": REPO, "file": CSV_PATH,
                 "commit": commit, "source": src, "columns": COLUMNS, "metric": "top1"}
-    return {"openclip.json": _dumps(head, "entries", rows),
-            "openclip_published.json": _dumps(pub_head, "models", published)}
+    return {"openclip.json": catalog.dumps(head, "entries", rows),
+            "openclip_published.json": catalog.dumps(pub_head, "models", published)}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

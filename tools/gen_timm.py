@@ -23,28 +23,16 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import sys
 from typing import Dict, List
 
 from imagenet_bench.cache import atomic
-from imagenet_bench.models import timm_results
+from imagenet_bench.models import catalog, timm_results
 
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                         "imagenet_bench", "models", "data")
 REPO = "huggingface/pytorch-image-models"
-
-
-def _dumps(head: Dict, key: str, items) -> str:
-    """``head`` as JSON plus ``key`` holding ``items`` (list or dict), one item per line."""
-    def enc(value) -> str:
-        return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
-    if isinstance(items, dict):
-        start, end, lines = "{", "}", [f"{enc(k)}:{enc(v)}" for k, v in items.items()]
-    else:
-        start, end, lines = "[", "]", [enc(i) for i in items]
-    return enc(head)[:-1] + f",{enc(key)}:{start}\n" + ",\n".join(lines) + f"\n{end}}}\n"
 
 
 def registry_text() -> str:
@@ -55,7 +43,7 @@ def registry_text() -> str:
     head = {"generator": "tools/gen_timm.py registry", "library": "timm",
             "versions": {"timm": timm.__version__},
             "published": timm_results.source()}
-    return _dumps(head, "entries", timm_meta.entries())
+    return catalog.dumps(head, "entries", timm_meta.entries())
 
 
 def _number(text: str):
@@ -85,7 +73,7 @@ def results_text(directory: str, release: str, commit: str) -> str:
             "source": {"repo": REPO, "release": release, "commit": commit,
                        "files": dict(timm_results.DATASETS)},
             "columns": list(timm_results.COLUMNS)}
-    return _dumps(head, "models", models)
+    return catalog.dumps(head, "models", models)
 
 
 def _write_or_check(path: str, text: str, check: bool, how: str) -> int:

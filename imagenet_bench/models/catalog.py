@@ -207,3 +207,15 @@ def match(pattern: Optional[str] = None, framework: Optional[str] = None) -> Lis
     return [e for e in entries(framework)
             if any(fnmatch.fnmatchcase(name.lower(), pat)
                    for name in (e.model, e.architecture) + e.aliases)]
+
+
+def dumps(head: dict, key: str, items) -> str:
+    """``head`` as JSON plus ``key`` holding ``items`` (list or dict), one item per line:
+    the layout of the generated catalog files (diffs show one entry per line)."""
+    def enc(value) -> str:
+        return json.dumps(value, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+    if isinstance(items, dict):
+        start, end, lines = "{", "}", [f"{enc(k)}:{enc(v)}" for k, v in items.items()]
+    else:
+        start, end, lines = "[", "]", [enc(i) for i in items]
+    return enc(head)[:-1] + f",{enc(key)}:{start}\n" + ",\n".join(lines) + f"\n{end}}}\n"
