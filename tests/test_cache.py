@@ -190,12 +190,21 @@ def test_identical_image_ids_are_inflated_once_and_shared(tmp_path):
     assert a.image_ids == ids
 
 
-def test_float16_infinity_is_refused(tmp_path):
+@pytest.mark.parametrize("bits", [0x7C00, 0xFC00, 0x7E00, 0xFE00, 0x7C01])  # +-inf, +-nan, snan
+def test_float16_infinity_is_refused(tmp_path, bits):
     arrays = _raw_from(make_preds([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], [1, 7]))
     arrays["top5_prob"] = arrays["top5_prob"].astype(np.float16)
-    arrays["top5_prob"][1, 3] = np.inf
+    arrays["top5_prob"].view(np.uint16)[1, 3] = bits
     with pytest.raises(CacheError, match="non-finite probability at row 1"):
         cache.load(_write_raw(tmp_path / "inf.npz", **arrays))
+
+
+@pytest.mark.parametrize("value", [65504.0, -65504.0, -0.0, -0.25])  # finite, some with the sign bit
+def test_finite_float16_probabilities_pass_the_finiteness_check(tmp_path, value):
+    arrays = _raw_from(make_preds([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], [1, 7]))
+    arrays["top5_prob"] = arrays["top5_prob"].astype(np.float16)
+    arrays["top5_prob"][0, 2] = value
+    assert cache.load(_write_raw(tmp_path / "ok.npz", **arrays)).top5_prob[0, 2] == value
 
 
 def test_full_validation_set_ids_are_named_not_stored(tmp_path):

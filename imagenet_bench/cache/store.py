@@ -89,7 +89,10 @@ class CacheError(BenchError, ValueError):
 def _any_nonfinite(prob: np.ndarray) -> bool:
     """True when ``prob`` holds a NaN or infinity (float16: from the exponent bits, 30x faster)."""
     if prob.dtype == np.float16:
-        return bool(((prob.view(np.uint16) & 0x7C00) == 0x7C00).any())
+        bits = prob.view(np.uint16)
+        if bits.size == 0 or bits.max() < 0x7C00:  # all finite and >= 0: no temporary array
+            return False
+        return bool(((bits & 0x7C00) == 0x7C00).any())
     return not np.isfinite(prob).all()
 
 

@@ -170,8 +170,7 @@ def load_file(package: str, name: str) -> Tuple[WeightsEntry, ...]:
     generator = str(data.get("generator") or "the generator that wrote it")
     computed = _computed() if any(isinstance(r, dict) and None in (r.get("params"), r.get("gflops"))
                                   for r in rows) else {}
-    out = tuple(validate(dict(r, **{k: v for k, v in computed.get(r.get("model"), {}).items()
-                                    if r.get(k) is None}) if isinstance(r, dict) else r,
+    out = tuple(validate(_with_computed(r, computed),
                          f"{where} entry {i} ({r.get('model') if isinstance(r, dict) else r!r})",
                          generator)
                 for i, r in enumerate(rows))
@@ -179,6 +178,15 @@ def load_file(package: str, name: str) -> Tuple[WeightsEntry, ...]:
     if dupes:
         raise CatalogError(f"{where}: duplicate model ids {dupes}")
     return out
+
+
+def _with_computed(raw, computed: dict):
+    """``raw`` with the counted params/gflops of ``computed`` where its own are null
+    (``raw`` itself, not a copy, when there is nothing to merge)."""
+    extra = computed.get(raw.get("model")) if computed and isinstance(raw, dict) else None
+    if not extra:
+        return raw
+    return dict(raw, **{k: v for k, v in extra.items() if raw.get(k) is None})
 
 
 @functools.lru_cache(maxsize=1)
