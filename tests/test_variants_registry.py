@@ -109,7 +109,7 @@ def test_tensorrt_rows_are_gpu_only_behind_their_own_extra_and_skip_with_a_reaso
 
 
 def test_tensorrt_rows_with_their_packages_skip_without_a_cuda_device(monkeypatch):
-    """The engine build exists (backends/tensorrt.py, unmeasured); on a CPU-only reference the rows
+    """The engine build exists (backends/runtimes/tensorrt.py, unmeasured); on a CPU-only reference the rows
     say they need CUDA, not that anything is unimplemented."""
     torch = pytest.importorskip("torch")
     from imagenet_bench.backends.torch_variants import TorchVariants
