@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     from imagenet_bench.commands import variants as cmd
     from imagenet_bench.data.datasets import spaced_rows as pick_rows
     from imagenet_bench.data import datasets
-    from imagenet_bench.models import variants
+    from imagenet_bench.backends import runtimes as variants
 
     args = _parse(sys.argv[1:] if argv is None else argv)
     cfg = cmd.reference_config(args)

@@ -58,17 +58,19 @@ def test_two_libraries_of_one_name_are_refused(plugins, capsys):
     assert "two model libraries are both named 'torch'" in err and "Traceback" not in err
 
 
-def test_a_plugin_written_for_another_api_version_is_refused(plugins, capsys):
+@pytest.mark.parametrize("api", [1, 99])  # 1: before Capabilities.legacy2019 held a pipeline
+def test_a_plugin_written_for_another_api_version_is_refused(plugins, capsys, api):
     plugins("fakeplugin_old", "old = fakeplugin_old:LIBRARY", {"fakeplugin_old": (
         "from dataclasses import replace\n"
         "from imagenet_bench.backends.torch_plugin import LIBRARY as T\n"
-        "LIBRARY = replace(T, name='old', plugin_api=99)\n")})
+        f"LIBRARY = replace(T, name='old', plugin_api={api})\n")})
+    assert libraries.PLUGIN_API not in (1, 99)
     with pytest.raises(PluginError, match=r"old = fakeplugin_old:LIBRARY \(distribution "
-                                          r"fakeplugin_old 0.1\) was written for plugin API 99; "
-                                          r"this imagenet_bench speaks 1"):
+                                          rf"fakeplugin_old 0.1\) was written for plugin API {api}; "
+                                          rf"this imagenet_bench speaks {libraries.PLUGIN_API}"):
         libraries.get("old")
     assert cli.main(["models", "resnet50"]) == 2
-    assert "was written for plugin API 99" in capsys.readouterr().err
+    assert f"was written for plugin API {api}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("module, expected", [

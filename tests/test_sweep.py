@@ -387,3 +387,24 @@ def test_plan_takes_img_size_and_crop_pct_for_every_job(tmp_path, capsys):
     assert main(["sweep", "plan", str(tmp_path / "sw"), "torch:squeezenet1_1", "--data",
                  f"imagenet-val={val}", "--img-size", "0"]) == 2
     assert "--img-size 0: must be at least 1" in capsys.readouterr().err
+
+
+def test_a_name_with_run_settings_keeps_them_in_its_job(tmp_path):
+    """`sweep plan timm:NAME+test-size` runs the tag at timm's test size, as `predict -m` does: the
+    job's cache id carries the setting and the task builds the config with it (it was dropped);
+    the same tag named plainly is a job of its own."""
+    from imagenet_bench.run import config as run_config
+    val = make_valset(tmp_path / "val", num_classes=2, per_class=2)
+    assert main(["sweep", "plan", str(tmp_path / "sw"), "timm:resnet18.a1_in1k+test-size",
+                 "timm:resnet18.a1_in1k", "--data", f"imagenet-val={val}", "--weights", "none"]) == 0
+    plan = plans.read(str(tmp_path / "sw"))
+    by_model = {j["model"]: j for j in plan["jobs"]}
+    for name in ("timm:resnet18.a1_in1k+test-size", "timm:resnet18.a1_in1k"):
+        alone = run_config.build(name, weights="none")  # what predict -m NAME --weights none runs
+        job = by_model.pop(alone.model)
+        task = plans.build_config(job["name"], job["framework"], plan["request"]["settings"])
+        assert (task.model_id, task.recipe) == (alone.model_id, alone.recipe), name
+    assert not by_model
+    crops = {j["model"]: plans.build_config(j["name"], "timm", plan["request"]["settings"]).recipe.crop
+             for j in plan["jobs"]}
+    assert sorted(crops.values()) == [224, 288], crops  # resnet18.a1_in1k: train 224, test 288

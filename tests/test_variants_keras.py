@@ -10,7 +10,7 @@ from keras_helpers import skip_without_keras
 skip_without_keras()
 
 from conftest import require_subset  # noqa: E402
-from imagenet_bench.analysis import variants as av  # noqa: E402
+from imagenet_bench.backends import runtimes  # noqa: E402
 from imagenet_bench.backends.keras import child as kb  # noqa: E402
 from imagenet_bench.cache import store as cache  # noqa: E402
 from imagenet_bench.cli import main as cli  # noqa: E402
@@ -49,7 +49,7 @@ def test_same_weights_on_tensorflow_jax_and_torch(tmp_path, capsys):
     for variant, backend in (("keras-jax", "jax"), ("keras-torch", "torch"), ("batchN", "tensorflow")):
         row = table[variant]
         assert row["status"] == "ok"
-        var = by_name[av.variant_model_name(ref.model, variant, batch_size=8)]
+        var = by_name[runtimes.model_name(ref.model, variant, batch_size=8)]
         versions = var.provenance["library_versions"]
         assert versions["keras_backend"] == backend
         if backend != "tensorflow":

@@ -5,7 +5,7 @@ import io
 import numpy as np
 import pytest
 
-from imagenet_bench.models import variants
+from imagenet_bench.backends import runtimes as variants
 
 
 def test_litert_row_names_its_extra_when_ai_edge_litert_is_missing(monkeypatch):
@@ -21,7 +21,7 @@ def test_litert_row_names_its_extra_when_ai_edge_litert_is_missing(monkeypatch):
 
 def test_litert_int8_without_calibration_rows_is_skipped_with_the_option_to_give():
     from types import SimpleNamespace
-    from imagenet_bench.backends.keras.variants import KerasVariants
+    from imagenet_bench.backends.keras_variants import KerasVariants
     maker = KerasVariants(SimpleNamespace(model="keras:mobilenet"))
     reason = maker.skip_reason("litert-int8")
     if variants.skip_reason("litert-int8", variants.KERAS) is None:  # packages installed
@@ -42,7 +42,6 @@ def test_litert_rows_against_the_keras_reference(tmp_path, capsys):
     skip_without_keras()
     pytest.importorskip("ai_edge_litert")
     from conftest import require_subset
-    from imagenet_bench.analysis import variants as av
     from imagenet_bench.backends.keras import child as kb
     from imagenet_bench.cache import store as cache
     from imagenet_bench.cli import main as cli
@@ -68,7 +67,7 @@ def test_litert_rows_against_the_keras_reference(tmp_path, capsys):
     assert row["status"] == "ok", row
     by_name = {cache.load(p).model: cache.load(p, with_all_probs=True) for p in cache.find_caches(str(tmp_path / "c"))}
     (ref,) = [p for p in by_name.values() if "+litert" not in p.model]
-    var = by_name[av.variant_model_name(ref.model, "litert")]
+    var = by_name[variants.model_name(ref.model, "litert")]
     scored = slice(SPLIT, None)  # the calibration rows are excluded from every row's scores
     assert ref.top5_prob[scored, 0].min() > 1.5e-3  # informative weights, not uniform outputs
     np.testing.assert_array_equal(ref.top5_idx[scored, 0], var.top5_idx[scored, 0])  # top-1 agrees
@@ -86,7 +85,7 @@ def test_litert_rows_against_the_keras_reference(tmp_path, capsys):
     # int8: quantized on the calibration rows, named in the provenance
     row8 = table["litert-int8"]
     assert row8["status"] == "ok", row8
-    q = by_name[av.variant_model_name(ref.model, "litert-int8")]
+    q = by_name[variants.model_name(ref.model, "litert-int8")]
     assert q.provenance["litert"]["precision"].startswith("int8 weights and activations")
     assert q.provenance["litert"]["supported_ops"] == ["TFLITE_BUILTINS_INT8"]
     cal = q.provenance["calibration"]

@@ -17,7 +17,7 @@ torch = pytest.importorskip("torch")
 
 from conftest import require_subset  # noqa: E402
 from imagenet_bench.analysis import variants as av  # noqa: E402
-from imagenet_bench.models import variants  # noqa: E402
+from imagenet_bench.backends import runtimes as variants  # noqa: E402
 from imagenet_bench.cache import store as cache  # noqa: E402
 from imagenet_bench.cli import main as cli  # noqa: E402
 from imagenet_bench.data.datasets import spaced_rows as pick_rows  # noqa: E402
@@ -155,7 +155,7 @@ def test_quantized_mechanics_on_random_weights(tmp_path, capsys):
     assert table["quantized"]["status"] == "ok"
     caches = _caches(tmp_path)
     ref, q = caches["fp32"], caches["quantized"]
-    assert q.model == av.variant_model_name(ref.model, "quantized")
+    assert q.model == variants.model_name(ref.model, "quantized")
     assert q.provenance["quantization"]["calibration_images"] == split
     assert "mechanics only" in q.provenance["weights"]
     _check_row(table["quantized"], ref, q, split)

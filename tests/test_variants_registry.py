@@ -1,13 +1,12 @@
-"""models/variants: each verify-variants row declared once (name, what, runtime, packages, GPU,
-calibration, default), and the runtimes' variants classes read it."""
+"""backends/runtimes: each verify-variants row declared once, in its runtime's module (name, what,
+runtime, packages, GPU, calibration, default, skip, build), and the variant contexts read it."""
 import importlib.util
 
 import pytest
 
-from imagenet_bench.analysis import variants as av
 from imagenet_bench.cli import main as cli
 from imagenet_bench.errors import InputError
-from imagenet_bench.models import variants
+from imagenet_bench.backends import runtimes as variants
 
 
 def test_defaults_and_table_order_come_from_the_registry():
@@ -16,17 +15,43 @@ def test_defaults_and_table_order_come_from_the_registry():
                                                  "compile", "onnx", "onnx-int8", "quantized")
     assert variants.defaults(variants.KERAS) == ("batchN", "keras-jax", "keras-torch")
     assert variants.calibrated(["quantized", "bf16", "onnx-int8"]) == ["onnx-int8", "quantized"]
-    assert av.variant_setting("batchN", 8) == "batch8" and av.variant_setting("bf16") == "bf16"
+    assert variants.setting("batchN", 8) == "batch8" and variants.setting("bf16") == "bf16"
     with pytest.raises(InputError, match="unknown variant 'int4'; choose from fp32, batch1"):
-        av.variant_setting("int4")
+        variants.setting("int4")
 
 
 def test_the_runtime_classes_use_the_registrys_defaults():
     pytest.importorskip("torch")
-    from imagenet_bench.backends.keras.variants import KerasVariants
-    from imagenet_bench.backends.torch_variants import DEFAULT
-    assert DEFAULT == variants.defaults(variants.TORCH)
+    from imagenet_bench.backends.keras_variants import KerasVariants
+    from imagenet_bench.backends.torch_variants import TorchVariants
+    assert TorchVariants.DEFAULT == variants.defaults(variants.TORCH)
     assert KerasVariants.DEFAULT == variants.defaults(variants.KERAS)
+
+
+def test_every_runtime_module_is_listed_once_and_declares_its_rows():
+    """Each module of backends/runtimes/ is one runtime: listed once in MODULES (explicit imports,
+    so a module left out is caught here), declaring its rows as VARIANTS, in table order."""
+    import os
+    from imagenet_bench.models.variants import Variant
+    folder = os.path.dirname(variants.__file__)
+    on_disk = sorted(f[:-3] for f in os.listdir(folder) if f.endswith(".py") and f != "__init__.py")
+    listed = [m.__name__.rpartition(".")[2] for m in variants.MODULES]
+    assert sorted(listed) == on_disk and len(set(listed)) == len(listed)
+    rows = [v for m in variants.MODULES for v in m.VARIANTS]
+    assert all(isinstance(v, Variant) and callable(v.build) for v in rows)
+    assert variants.REGISTRY == (variants.REFERENCE, *rows)
+    assert [v.name for v in variants.litert.VARIANTS] == ["litert", "litert-int8"]  # its own module
+
+
+def test_the_registry_imports_no_framework():
+    """`verify variants --help` and the variant names need the registry, never torch/Keras/a runtime."""
+    import subprocess
+    import sys
+    code = ("import sys, imagenet_bench.backends.runtimes, imagenet_bench.commands.variants; "
+            "print(sorted(m for m in ('torch', 'torchvision', 'tensorflow', 'keras', 'jax', 'onnx', "
+            "'onnxruntime', 'openvino', 'nncf', 'ai_edge_litert', 'timm', 'open_clip') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]", out
 
 
 def test_skip_reasons_other_runtime_and_missing_packages(monkeypatch):
@@ -60,7 +85,7 @@ def test_openvino_rows_are_registered_and_name_their_extra_when_missing(monkeypa
     assert variants.skip_reason("openvino-int8", variants.TORCH) == \
         "openvino, nncf not installed (pip install 'imagenet_bench[openvino]')"
     pytest.importorskip("torch")
-    from imagenet_bench.backends import openvino
+    from imagenet_bench.backends.runtimes import openvino
     assert openvino.missing() == "openvino, nncf not installed (pip install 'imagenet_bench[openvino]')"
 
 
@@ -84,7 +109,7 @@ def test_tensorrt_rows_are_gpu_only_behind_their_own_extra_and_skip_with_a_reaso
 
 
 def test_tensorrt_rows_with_their_packages_skip_without_a_cuda_device(monkeypatch):
-    """The engine build exists (backends/tensorrt.py, unmeasured); on a CPU-only reference the rows
+    """The engine build exists (backends/runtimes/tensorrt.py, unmeasured); on a CPU-only reference the rows
     say they need CUDA, not that anything is unimplemented."""
     torch = pytest.importorskip("torch")
     from imagenet_bench.backends.torch_variants import TorchVariants

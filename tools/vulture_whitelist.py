@@ -8,17 +8,17 @@ string reference uses it. Code that nothing uses is deleted instead.
 _ = None
 
 # -- set on a library's object, read by the library --------------------------------------------
-_.intra_op_num_threads  # onnxruntime.SessionOptions (backends/onnx.py)
-_.qconfig  # torch.ao.quantization reads module.qconfig (backends/quantized.py)
+_.intra_op_num_threads  # onnxruntime.SessionOptions (backends/runtimes/onnx.py)
+_.qconfig  # torch.ao.quantization reads module.qconfig (backends/runtimes/quantized.py)
 _.allow_tf32  # torch.backends.cuda.matmul / cudnn flags (backends/torch.py)
 _.external_attr  # zipfile.ZipInfo: file mode bits in the archive (cache/npz.py)
 _.required  # argparse sub-parsers: a subcommand is required (cli/main.py, commands/*)
-_.optimizations, _.representative_dataset  # tf.lite.TFLiteConverter settings (backends/keras/litert.py)
+_.optimizations, _.representative_dataset  # tf.lite.TFLiteConverter settings (backends/runtimes/litert.py)
 _.supported_ops, _.inference_input_type, _.inference_output_type  # the same converter's int8 settings
 _.binary_location  # selenium ChromeOptions: which chromium to drive (report/browser.py)
 
 # -- a protocol's method, called by the library -------------------------------------------------
-_.get_next  # onnxruntime.quantization.CalibrationDataReader (backends/onnx.py)
+_.get_next  # onnxruntime.quantization.CalibrationDataReader (backends/runtimes/onnx.py)
 
 # -- required by a signature the caller fixes --------------------------------------------------
 exc  # __exit__(self, exc_type, exc, tb) (backends/keras/*, sweep/shared.py)

@@ -35,29 +35,6 @@ import numpy as np
 from imagenet_bench.analysis import scorer, stats
 from imagenet_bench.cache import store as cache
 from imagenet_bench.errors import InputError
-from imagenet_bench.models import identity, variants
-
-
-def variant_setting(variant: str, batch_size: int = 32) -> str:
-    """The identity setting of ``variant`` (:meth:`models.variants.Variant.setting`)."""
-    try:
-        return variants.get(variant).setting(batch_size)
-    except ValueError as e:
-        raise InputError(str(e)) from None
-
-
-def variant_model_name(model: str, variant: str, batch_size: int = 32) -> str:
-    """The canonical name of ``model`` run as ``variant`` (``fp32`` = ``model`` itself).
-
-    The one place a variant's name is formed:
-    :meth:`~imagenet_bench.models.identity.ModelId.with_settings` of the
-    variant's setting (``torch:resnet50.IMAGENET1K_V1+bf16``,
-    ``keras:MobileNet.imagenet+keras-jax``, ``...+batch32``).
-    """
-    setting = variant_setting(variant, batch_size)
-    if variant == "fp32":
-        return model
-    return str(identity.from_string(model).with_settings(setting))
 
 
 def scoring_mask(num_images: int, calibration_split: int) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""What every runtime that runs a torch model's exported weights shares (ONNX Runtime, OpenVINO).
+"""What every runtime that runs a torch model's exported weights shares (ONNX Runtime, OpenVINO,
+TensorRT: :mod:`imagenet_bench.backends.runtimes`); torch is imported when a batch is predicted.
 
 The pixels, batches and the weights' provenance come from ``base`` (the
 TorchBackend of the same weights, any library whose adapter builds one); the
@@ -13,7 +14,6 @@ import os
 from typing import Sequence
 
 import numpy as np
-import torch
 
 from imagenet_bench.errors import BenchError
 
@@ -57,6 +57,7 @@ class ExportedRuntime:
 
     def predict(self, inputs) -> np.ndarray:
         """Softmax probabilities (n, 1000) float32 from the runtime's logits."""
+        import torch
         x = np.ascontiguousarray(self.base.network_input(inputs).cpu().numpy())
         logits = self.logits(x)
         return torch.softmax(torch.from_numpy(np.asarray(logits, np.float32)), dim=1).numpy()

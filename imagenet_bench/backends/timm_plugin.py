@@ -32,4 +32,5 @@ LIBRARY = Library(
     publisher="timm",
     color="#3b8c3b",
     results_tables="imagenet_bench.models.timm_results",  # timm's results-*.csv, every test set
+    hub_org="timm",  # hf-hub:timm/resnet50.a1_in1k is timm:resnet50.a1_in1k
 )

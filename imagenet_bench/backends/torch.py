@@ -37,7 +37,7 @@ from imagenet_bench.data import pixels
 from imagenet_bench.errors import InputError
 from imagenet_bench.models.recipe import Recipe
 from imagenet_bench.run.children import dataloader_worker_init
-from imagenet_bench.run.runner import Batch
+from imagenet_bench.run.batches import Batch
 
 
 # --- devices ---------------------------------------------------------------------------------

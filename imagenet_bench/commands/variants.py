@@ -23,7 +23,7 @@ import os
 import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from imagenet_bench.models import variants as registry
+from imagenet_bench.backends import runtimes as registry
 from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.commands import _common
 from imagenet_bench.commands._common import add_framework_arg

@@ -38,8 +38,10 @@ from imagenet_bench.models.recipe import Legacy2019
 
 #: the entry-point group every model library is registered in
 GROUP = "imagenet_bench.libraries"
-#: the version of this plugin API (the fields of Library and Capabilities, from_config's contract)
-PLUGIN_API = 1
+#: the version of this plugin API (the fields of Library and Capabilities, from_config's contract).
+#: 2: ``Capabilities.legacy2019`` holds the library's :class:`Legacy2019` pipeline (1: a bool, which
+#: a plugin written for 1 would still pass) and ``Library.hub_org`` is new.
+PLUGIN_API = 2
 
 
 class PluginError(BenchError):
@@ -97,6 +99,9 @@ class Library:
     #: analysis/published): rows(model) -> rows with img_size, top[table] = (top1, top5), and
     #: describe(row, table); tables named as the datasets' published_table. None: val figures only
     results_tables: Optional[str] = None
+    #: the Hugging Face hub organisation whose repositories are this library's own tags:
+    #: ``hf-hub:ORG/NAME`` means ``<name>:NAME`` (timm's "timm"); "" = none
+    hub_org: str = ""
 
     def import_adapter(self, target: Optional[str] = None) -> Any:
         """The object ``target`` ("module:name", default :attr:`adapter`) names, imported now.

@@ -183,23 +183,28 @@ def _hub_index() -> Dict[str, List[Any]]:
 
 def from_hub(text: str) -> str:
     """timm's ``hf-hub:ORG/NAME[+settings]`` as the catalog's ``framework:arch.tag[+settings]``;
-    other spellings unchanged. ``hf-hub:timm/NAME`` is timm's tag ``NAME``; another repository
-    means the one entry whose weights it holds. Raises :class:`InputError` when none (or several)."""
+    other spellings unchanged. ``hf-hub:ORG/NAME`` is tag ``NAME`` of the library whose
+    ``hub_org`` is ORG (timm's); another repository means the one entry whose weights it holds.
+    Raises :class:`InputError` when none (or several)."""
     raw = text.strip() if isinstance(text, str) else ""
     if not raw.lower().startswith(HF_HUB):
         return text
     repo, plus, settings = raw[len(HF_HUB):].partition("+")
     key = repo.strip().lower()
+    org, _, name = key.partition("/")
+    owners = [lib for lib in libraries.libraries() if lib.hub_org]
     hits = []
-    if key.startswith("timm/") and libraries.find("timm") is not None:
-        hits = _fw_index("timm")["by_model"].get("timm:" + key[len("timm/"):], [])
+    for lib in owners:
+        if lib.hub_org.lower() == org:
+            hits = _fw_index(lib.name)["by_model"].get(f"{lib.name}:{name}", [])
     hits = hits or _hub_index().get(key, [])
     if len(hits) != 1:
+        spelled = "; ".join(f"{lib.name}'s own repositories are spelled hf-hub:{lib.hub_org}/<arch>.<tag> "
+                            f"(`imagenet-bench models '{lib.name}:*'` lists them)" for lib in owners)
         which = (f"several entries have their weights there ({', '.join(e.model for e in hits)}). "
                  f"Fix: write one of them" if hits else
                  f"no catalog entry has its weights in the Hugging Face hub repository {repo!r}. "
-                 f"Fix: timm's own repositories are spelled hf-hub:timm/<arch>.<tag>, e.g. "
-                 f"hf-hub:timm/resnet50.a1_in1k (`imagenet-bench models 'timm:*'` lists them)")
+                 f"Fix: {spelled or 'name the model as `imagenet-bench models` lists it'}")
         raise InputError(f"{raw!r}: {which}")
     return hits[0].model + plus + settings
 

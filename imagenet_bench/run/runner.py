@@ -40,19 +40,18 @@ Backend protocol (duck-typed; see ``backends.torch.TorchBackend``)::
     batches(jobs) -> iterator of Batch
         # jobs: list of batches, each a list of (row, path); yield one Batch(rows, inputs, bad)
         # per job, in order (torch: a DataLoader with worker processes). Default:
-        # :func:`prefetch_batches`, a background thread calling preprocess() and np.stack.
+        # :func:`~imagenet_bench.run.batches.prefetch_batches`, a background thread calling
+        # preprocess() and np.stack.
 
 Only numpy, tqdm and the standard library are imported here.
 """
 from __future__ import annotations
 
 import os
-import queue
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -62,18 +61,8 @@ from imagenet_bench.data.datasets import ValSet
 from imagenet_bench.errors import BenchError, count
 from imagenet_bench.data.pixels import BadImageError
 from imagenet_bench.run import checkpoint, locks, provenance, timing
+from imagenet_bench.run.batches import prefetch_batches
 from imagenet_bench.run.shards import Shard, plan_batches, shard_from_env, shard_rows  # noqa: F401 (re-exported)
-
-
-
-class Batch(NamedTuple):
-    """One batch as a backend's ``batches`` yields it."""
-
-    rows: List[int]  # dataset rows of the decoded images, in order
-    inputs: Any  # stacked inputs for predict() (None when every image of the batch was bad)
-    bad: List[Tuple[int, str, str]]  # (row, path, reason) of images that could not be read
-
-
 
 
 @dataclass
@@ -101,67 +90,6 @@ class RunResult:
     images_done: int = 0  # images predicted by this call
     seconds: float = 0.0  # wall time of the prediction loop of this call
     bad_images: List[Tuple[str, str]] = field(default_factory=list)  # (image id, reason)
-
-
-
-
-
-
-
-
-def prefetch_batches(backend, jobs: Sequence[Sequence[Tuple[int, str]]], depth: int = 2) -> Iterator[Batch]:
-    """Default ``batches``: decode in a background thread, ``depth`` batches ahead."""
-    q: "queue.Queue" = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def work():
-        try:
-            for job in jobs:
-                rows, arrays, bad = [], [], []
-                for row, path in job:
-                    try:
-                        arrays.append(backend.preprocess(path))
-                        rows.append(row)
-                    except BadImageError as e:
-                        bad.append((row, path, e.reason))
-                item = Batch(rows, np.stack(arrays) if arrays else None, bad)
-                while not stop.is_set():
-                    try:
-                        q.put(item, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            q.put(None)
-        except BaseException as e:  # handed to the consumer
-            q.put(e)
-
-    t = threading.Thread(target=work, daemon=True, name="imagenet_bench-prefetch")
-    t.start()
-    try:
-        while True:
-            item = q.get()
-            if item is None:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-
-
-# --- checkpoints ---------------------------------------------------------------------------
-
-
-
-
-
-
-
-#: checkpoint member -> shape after the row dimension (headers checked before reading)
-
-
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -274,12 +202,6 @@ def _existing_cache(final: str, key: Dict, opt: RunOptions) -> Optional[RunResul
                      f"Fix: pass --overwrite to replace it, or -o another directory")
 
 
-
-
-
-
-
-
 def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt: RunOptions, desc: str,
           model_s: List[float]) -> int:
     """Predict the batches of ``st`` not done yet; checkpoint as it goes. Returns images done;
@@ -345,10 +267,6 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
         if close:
             close()
     return n_new
-
-
-
-
 
 
 class ImageIndependentError(BenchError):

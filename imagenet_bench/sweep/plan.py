@@ -80,9 +80,22 @@ def select(patterns: List[str], framework: Optional[str] = None,
     """(runnable catalog entries in model order, [(model, reason)] of matched entries left out).
 
     A pattern with ``* ? [`` is an fnmatch pattern as in ``imagenet-bench models``; other
-    names resolve like ``predict -m`` (default weights for a bare architecture).
+    names resolve like ``predict -m`` (default weights for a bare architecture). See
+    :func:`select_named` for the run settings a name carries.
     """
+    entries, skipped, _ = select_named(patterns, framework, exclude)
+    return entries, skipped
+
+
+def select_named(patterns: List[str], framework: Optional[str] = None,
+                 exclude: Optional[List[str]] = None
+                 ) -> Tuple[List, List[Tuple[str, str]], Dict[str, List[str]]]:
+    """:func:`select`, and {entry model: the names to run it as}: a name that carries run
+    settings (``timm:NAME+test-size``, ``openclip:NAME+templates-simple``) keeps them, as
+    ``predict -m`` does, and is a job of its own beside the same entry named plainly or
+    matched by a pattern (which run as the catalog model)."""
     found: Dict[str, catalog.WeightsEntry] = {}
+    named: Dict[str, List[str]] = {}
     for pattern in patterns:
         if any(c in pattern for c in WILDCARDS):
             hits = catalog.match(pattern, framework)
@@ -91,10 +104,14 @@ def select(patterns: List[str], framework: Optional[str] = None,
                 raise InputError(f"sweep plan: no model matches {pattern!r}{where}. Fix: check it "
                                  f"with `imagenet-bench models '{pattern}'` (fnmatch, "
                                  f"case-insensitive, e.g. 'timm:convnext*')")
+            spelled = [(e, e.model) for e in hits]
         else:
-            hits = [registry.resolve(pattern, framework)[1]]
-        for e in hits:
+            mid, entry = registry.resolve(pattern, framework)
+            spelled = [(entry, str(mid) if mid.settings else entry.model)]
+        for e, name in spelled:
             found[e.model] = e
+            if name not in named.setdefault(e.model, []):
+                named[e.model].append(name)
     for pattern in exclude or []:
         pat = pattern.lower()
         found = {m: e for m, e in found.items()
@@ -102,7 +119,8 @@ def select(patterns: List[str], framework: Optional[str] = None,
     entries = [found[m] for m in sorted(found)]
     skipped = [(e.model, e.not_runnable_reason or "not runnable") for e in entries
                if not e.runnable]
-    return [e for e in entries if e.runnable], skipped
+    runnable = [e for e in entries if e.runnable]
+    return runnable, skipped, {e.model: sorted(named[e.model]) for e in runnable}
 
 
 def read_model_list(path: str) -> List[str]:
@@ -154,13 +172,14 @@ def build(request: Request, folder: str) -> Dict:
         raise InputError("sweep plan: no test set. Fix: --data NAME=DIR (NAME one of "
                          f"{', '.join(datasets.names())}), repeatable")
     caches = os.path.abspath(request.caches or os.path.join(folder, "caches"))
-    entries, skipped = select(request.models, request.framework, request.exclude)
-    configs = []
+    entries, skipped, named = select_named(request.models, request.framework, request.exclude)
+    configs = []  # (the name a task builds the job's config from, the config)
     for e in entries:
-        try:
-            configs.append(build_config(e.model, e.framework, request.settings))
-        except InputError as err:
-            skipped.append((e.model, str(err)))
+        for name in named[e.model]:
+            try:
+                configs.append((name, build_config(name, e.framework, request.settings)))
+            except InputError as err:
+                skipped.append((name, str(err)))
     if not configs:
         why = f": {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
         raise InputError(f"sweep plan: none of the selected models can run{why}")
@@ -176,9 +195,9 @@ def build(request: Request, folder: str) -> Dict:
     order = {n: i for i, (n, _) in enumerate(request.data)}
     for name in sorted(sets, key=order.get):
         ds = sets[name]
-        for cfg in configs:
+        for spelled, cfg in configs:
             fname = cache_filename(cfg.model_id, ds["images"], ds["fingerprint"], name)
-            jobs.append({"job": fname[:-4], "model": cfg.model, "name": cfg.spec.entry.model,
+            jobs.append({"job": fname[:-4], "model": cfg.model, "name": spelled,
                          "framework": cfg.framework, "architecture": cfg.model_id.arch,
                          "dataset": name, "images": ds["images"], "cache": fname,
                          "group": pixel_group(cfg),

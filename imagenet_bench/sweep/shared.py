@@ -26,7 +26,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from imagenet_bench.run.runner import Batch, prefetch_batches
+from imagenet_bench.run.batches import Batch, prefetch_batches
 
 PREFIX = "imagenet_bench-pixels-"
 UNKNOWN, OK, BAD = 0, 1, 2

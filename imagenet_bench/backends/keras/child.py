@@ -200,7 +200,7 @@ class KerasBackend:
 
     Implements the runner's backend protocol (``config``, ``batch_size`` = 1, ``provenance()``, ``preprocess(path)``,
     ``predict(inputs)``); decoding runs ahead in the runner's background
-    thread (``runner.prefetch_batches``). Use it as a context manager, or call
+    thread (``run.batches.prefetch_batches``). Use it as a context manager, or call
     :meth:`close`, to release the model (isolation between models).
     """
 

@@ -9,7 +9,7 @@ model gives every byte back when it exits, for ~6 s of start-up per model.
 :class:`KerasProcessBackend` speaks the runner protocol in the parent --
 decoding (``pixels.load``) stays in the runner's background thread there --
 and sends each image's uint8 pixels to a spawned child that holds a
-:class:`keras_backend.KerasBackend` and answers with its probabilities (one
+:class:`~imagenet_bench.backends.keras.child.KerasBackend` and answers with its probabilities (one
 image at a time through the compiled call). Provenance comes from the child,
 so a cache is the same whichever process ran the model. The parent builds no
 model and never imports Keras or TensorFlow: :func:`from_config` (the adapter
@@ -23,7 +23,7 @@ import os
 import traceback
 import weakref
 from dataclasses import replace
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -35,16 +35,16 @@ from imagenet_bench.run import config as run_config
 
 
 def _serve(conn, config: "run_config.RunConfig", keras_backend: Optional[str] = None,
-           runtime: Optional[str] = None, calibration: Sequence[Tuple[str, str]] = ()) -> None:
+           wrap: Optional[Tuple[str, dict]] = None) -> None:
     """Child process: build the model, then answer ("predict", pixels) until "close" or EOF.
 
     SIGTERM is left to the parent (SLURM signals every process of a job step): the parent
     checkpoints and closes this process; if the parent dies, the kernel ends this process at
     once (:func:`children.die_with_parent`; the pipe's EOF too, between images).
     ``keras_backend`` ("tensorflow", "jax", "torch") is put in ``KERAS_BACKEND``
-    before this process imports Keras; ``runtime`` ("litert", "litert-int8": calibrated on the
-    (image id, path) rows ``calibration``) converts the model and runs it there
-    (:mod:`imagenet_bench.backends.keras.litert`).
+    before this process imports Keras; ``wrap`` ("module:function", keyword arguments) turns the
+    built model into another runtime's backend, ``function(backend, **kwargs)`` in this process
+    (a row of :mod:`imagenet_bench.backends.runtimes`, e.g. LiteRT).
     """
     import signal
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -57,10 +57,10 @@ def _serve(conn, config: "run_config.RunConfig", keras_backend: Optional[str] = 
         if config.threads:
             kb.set_threads(int(config.threads))
         backend = kb.KerasBackend(config=config)
-        if runtime:
-            from imagenet_bench.backends.keras import litert
-            backend = litert.wrap(backend, runtime, threads=int(config.threads or 0),
-                                  calibration=calibration)
+        if wrap:
+            import importlib
+            module, _, function = wrap[0].partition(":")
+            backend = getattr(importlib.import_module(module), function)(backend, **wrap[1])
         conn.send(("ready", backend.provenance()))
     except BaseException as e:  # report every failure to the parent, then exit
         conn.send(("error", (isinstance(e, BenchError), _describe(e))))
@@ -93,19 +93,18 @@ class KerasProcessBackend:
     _target = staticmethod(_serve)  # the child's main function (tests replace it)
 
     def __init__(self, config: "run_config.RunConfig", keras_backend: Optional[str] = None,
-                 runtime: Optional[str] = None, calibration: Sequence[Tuple[str, str]] = ()):
+                 wrap: Optional[Tuple[str, dict]] = None):
         """``keras_backend``: run the child on that Keras 3 backend (default: KERAS_BACKEND or
-        tensorflow); ``runtime``: "litert" / "litert-int8" runs the converted model on LiteRT in
-        the child (int8 calibrated on ``calibration``, (image id, path) rows);
-        ``config.batch_size`` > 1: the child runs each batch in one call (``verify variants``)."""
+        tensorflow); ``wrap``: ("module:function", kwargs) applied to the child's model
+        (:func:`_serve`); ``config.batch_size`` > 1: the child runs each batch in one call (``verify variants``)."""
         self.config, self.spec = config, config.spec
         self.recipe = config.recipe
         self.batch_size = int(config.batch_size or 1)
         ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited TF state
         self._conn, child = ctx.Pipe()
         args = (child, config, keras_backend) if keras_backend else (child, config)
-        if runtime:
-            args = (child, config, keras_backend, runtime, [tuple(c) for c in calibration])
+        if wrap:
+            args = (child, config, keras_backend, (wrap[0], dict(wrap[1])))
         self._proc = ctx.Process(target=self._target, daemon=True, args=args,
                                  name=f"imagenet_bench-keras-{config.model_id.file_stem}")
         self._proc.start()

@@ -27,7 +27,7 @@ LIBRARY = Library(
                            "and picks TensorFlow's device itself"))),
     description="keras.applications weights (each model in a child process, one image at a time)",
     order=20,
-    variants="imagenet_bench.backends.keras.variants:KerasVariants",
+    variants="imagenet_bench.backends.keras_variants:KerasVariants",
     in_process="imagenet_bench.backends.keras.child:from_config",
     verify_checks=(("drift", "imagenet_bench.backends.keras.verify:check_drift"),
                    ("determinism", "imagenet_bench.backends.determinism:check")),

@@ -28,10 +28,10 @@ from __future__ import annotations
 from typing import Sequence, Tuple
 
 import numpy as np
-import torch
 
 from imagenet_bench.backends.exported import ExportedRuntime
-from imagenet_bench.backends.onnx import calibration_batches, calibration_record
+from imagenet_bench.backends.runtimes.onnx import calibration_batches
+from imagenet_bench.models.variants import TORCH, TORCH_ONLY, Variant, calibration_record
 
 #: variant -> enabled_precisions of the engine
 PRECISIONS = {"tensorrt-fp16": "float16", "tensorrt-int8": "int8"}
@@ -46,6 +46,7 @@ class TensorRtBackend(ExportedRuntime):
     def __init__(self, base, config, variant: str, calibration: Sequence[Tuple[str, str]] = ()):
         """``base``: the TorchBackend of the same weights on CUDA; ``variant``: a key of
         :data:`PRECISIONS`; ``calibration``: (image id, path) for ``tensorrt-int8``."""
+        import torch
         import torch_tensorrt
         int8 = variant == "tensorrt-int8"
         ids = [i for i, _ in calibration] if int8 else []
@@ -87,6 +88,22 @@ class TensorRtBackend(ExportedRuntime):
 
     def logits(self, x: np.ndarray) -> np.ndarray:
         """The engine's logits (float32) for the input batch."""
+        import torch
         with torch.no_grad():
             out = self.engine(torch.from_numpy(x).to(self.base.device))
         return out.float().cpu().numpy()
+
+
+def _build(ctx, name: str) -> TensorRtBackend:
+    cfg = ctx.config_for(name)
+    return TensorRtBackend(ctx.plain(cfg), cfg, name, calibration=ctx.calibration)
+
+
+VARIANTS = (
+    Variant("tensorrt-fp16", "TensorRT engine with fp16 enabled (Torch-TensorRT; unmeasured)", TORCH,
+            lambda ctx: _build(ctx, "tensorrt-fp16"), TORCH_ONLY, needs=("torch_tensorrt",), gpu_only=True,
+            default=False, extra="tensorrt"),
+    Variant("tensorrt-int8", "TensorRT int8 engine (ModelOpt PTQ + Torch-TensorRT; unmeasured)", TORCH,
+            lambda ctx: _build(ctx, "tensorrt-int8"), TORCH_ONLY, needs=("torch_tensorrt", "modelopt"),
+            gpu_only=True, calibrated=True, default=False, extra="tensorrt"),
+)

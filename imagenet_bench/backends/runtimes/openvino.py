@@ -1,7 +1,7 @@
 """OpenVINO variants of a torch model: fp32, the runtime's default precision, NNCF int8.
 
 :class:`OpenVinoBackend` speaks the :mod:`imagenet_bench.run.runner` protocol. Like
-:class:`~imagenet_bench.backends.onnx.OnnxBackend` it wraps a
+:class:`~imagenet_bench.backends.runtimes.onnx.OnnxBackend` it wraps a
 :class:`~imagenet_bench.backends.torch.TorchBackend` of the SAME weights, which
 keeps doing everything before the network (decoding, resize, crop, normalise),
 so only the network differs:
@@ -29,15 +29,18 @@ import importlib.util
 import os
 import shutil
 import tempfile
-from typing import Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Optional, Sequence, Tuple
 
 import numpy as np
-import torch
 
 from imagenet_bench.backends.exported import ExportedRuntime
-from imagenet_bench.backends.onnx import calibration_batches, calibration_record
+from imagenet_bench.backends.runtimes.onnx import calibration_batches
 from imagenet_bench.cache.atomic import file_sha256
 from imagenet_bench.errors import BenchError
+from imagenet_bench.models.variants import TORCH, TORCH_ONLY, Variant, calibration_record
+
+if TYPE_CHECKING:
+    import torch
 
 #: variant -> (IR kind, INFERENCE_PRECISION_HINT or None for the runtime's default)
 KINDS = {"openvino": ("fp32", "f32"), "openvino-default": ("fp32", None), "openvino-int8": ("int8", "f32")}
@@ -70,6 +73,7 @@ def _save_ir(model, folder: str) -> None:
 def convert(module: torch.nn.Module, size: int):
     """``module`` (float32, NCHW ``size``x``size``) as an OpenVINO model with a dynamic batch."""
     import openvino as ov
+    import torch
     model = ov.convert_model(module.cpu().eval(), example_input=torch.zeros(1, 3, size, size))
     model.reshape(ov.PartialShape([-1, 3, size, size]))
     return model
@@ -123,3 +127,25 @@ class OpenVinoBackend(ExportedRuntime):
     def logits(self, x: np.ndarray) -> np.ndarray:
         """The compiled OpenVINO model's logits for the input batch."""
         return self.compiled(x)[0]
+
+
+def _build(ctx, name: str) -> OpenVinoBackend:
+    cfg = ctx.config_for(name)
+    return OpenVinoBackend(ctx.plain(cfg), cfg, ctx.cache_dir, name, calibration=ctx.calibration)
+
+
+def _on_cpu(ctx):
+    return None if ctx.device.type == "cpu" else "the OpenVINO variants run on its CPU plugin; use --device cpu"
+
+
+def _row(name: str, what: str, needs=("openvino",), calibrated: bool = False) -> Variant:
+    return Variant(name, what, TORCH, lambda ctx: _build(ctx, name), TORCH_ONLY, needs=needs,
+                   calibrated=calibrated, default=False, extra="openvino", skip=_on_cpu)
+
+
+VARIANTS = (
+    _row("openvino", "OpenVINO CPU, converted by openvino.convert_model, INFERENCE_PRECISION_HINT=f32"),
+    _row("openvino-default", "OpenVINO CPU at the runtime's default precision (bf16 on CPUs with BF16 "
+                             "units; recorded in the provenance)"),
+    _row("openvino-int8", "OpenVINO CPU, NNCF post-training int8 quantization", ("openvino", "nncf"), True),
+)

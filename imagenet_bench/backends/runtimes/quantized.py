@@ -1,4 +1,4 @@
-"""The ``quantized`` variant: torchvision's quantizable architectures (``torchvision.models.quantization``).
+"""The ``quantized`` row: torchvision's quantizable architectures (``torchvision.models.quantization``).
 
 Two cases, both paired with the float model of the reference row:
 
@@ -18,16 +18,19 @@ Quantized kernels run on the CPU only.
 """
 from __future__ import annotations
 
-from typing import Iterable, Tuple
-
-import torch
-import torchvision
+from dataclasses import replace
+from typing import TYPE_CHECKING, Iterable, List, Optional, Tuple
 
 from imagenet_bench.errors import BenchError
+from imagenet_bench.models.variants import TORCH, TORCH_ONLY, Variant
+
+if TYPE_CHECKING:
+    import torch
 
 
 def quantizable(arch: str) -> bool:
     """True when torchvision has a quantizable version of ``arch``."""
+    import torchvision
     return callable(getattr(torchvision.models.quantization, arch, None))
 
 
@@ -40,6 +43,7 @@ def _check(arch: str) -> None:
 
 def pretrained(arch: str) -> Tuple[torch.nn.Module, dict]:
     """torchvision's int8 weights of ``arch`` (hub cache or download); BenchError if unavailable."""
+    import torchvision
     _check(arch)
     enum = torchvision.models.get_model_weights(getattr(torchvision.models.quantization, arch))
     weights = enum.DEFAULT
@@ -58,6 +62,8 @@ def from_float(arch: str, float_module: torch.nn.Module,
 
     ``calibration``: network-input batches (float32 NCHW) the observers see.
     """
+    import torch
+    import torchvision
     _check(arch)
     engine = "fbgemm" if "fbgemm" in torch.backends.quantized.supported_engines else "qnnpack"
     torch.backends.quantized.engine = engine
@@ -79,3 +85,45 @@ def from_float(arch: str, float_module: torch.nn.Module,
     return model, {"quantization": {"method": "torch.ao.quantization eager post-training static",
                                     "engine": engine, "qconfig": f"get_default_qconfig({engine!r})",
                                     "calibration_images": n}}
+
+
+def _arch(ctx) -> str:
+    return ctx.config.spec.entry.builder.partition(":")[2]
+
+
+def _skip(ctx) -> Optional[str]:
+    spec = ctx.config.spec
+    if spec is None or not spec.entry.builder.startswith("torchvision."):
+        return "needs a torchvision model with a quantized counterpart"
+    if spec.entry.quantized_backend:
+        return "the reference is already a quantized model"
+    if not quantizable(_arch(ctx)):
+        return f"torchvision has no quantized {_arch(ctx)}"
+    return None
+
+
+def _build(ctx):
+    """The quantized counterpart of ``ctx``'s torchvision model, as a CPU TorchBackend."""
+    from imagenet_bench.backends import torch as tb
+    cfg, arch = ctx.config_for("quantized"), _arch(ctx)
+    base = tb.from_config(cfg)
+    if not cfg.pretrained and not cfg.checkpoint:
+        module, prov = from_float(arch, base.module.cpu(), _calibration_inputs(base, ctx.calibration))
+        prov["weights"] = base.provenance()["weights"] + ", quantized here (mechanics only)"
+    else:
+        module, prov = pretrained(arch)
+    return tb.TorchBackend(module, replace(cfg, device="cpu", batch_size=ctx.batch_size), prov,
+                           recipe=base.recipe, extra={"builder": f"torchvision.models.quantization:{arch}"})
+
+
+def _calibration_inputs(base, calibration, batch: int = 10) -> List:
+    import numpy as np
+    paths = [p for _, p in calibration]
+    return [base.network_input(np.stack([base.preprocess(p) for p in paths[s:s + batch]])).cpu()
+            for s in range(0, len(paths), batch)]
+
+
+VARIANTS = (
+    Variant("quantized", "torchvision's quantizable architecture, int8", TORCH, _build, TORCH_ONLY,
+            calibrated=True, skip=_skip),
+)

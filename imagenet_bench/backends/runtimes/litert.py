@@ -1,7 +1,9 @@
 """The ``litert`` / ``litert-int8`` rows of a Keras model: the same weights as a TFLite model on LiteRT.
 
-Child-process only (imports TensorFlow and ``ai_edge_litert``; the parent never
-imports this module). The Keras model the reference builds
+The parent process only reads :data:`VARIANTS` and builds a
+:class:`~imagenet_bench.backends.keras.parent.KerasProcessBackend` that names
+:func:`wrap` for its child; TensorFlow and ``ai_edge_litert`` are imported in
+the child, by :func:`convert` and :class:`LiteRtBackend`. The Keras model the reference builds
 (:class:`~imagenet_bench.backends.keras.child.KerasBackend`) is exported as a
 SavedModel with one endpoint, ``model(x, training=False)`` on float32
 (1, s, s, 3) -- as the reference's compiled call -- converted by
@@ -17,28 +19,25 @@ Versions, precision and the calibration images go into the provenance.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
-from typing import Sequence, Tuple
+from typing import TYPE_CHECKING, Sequence, Tuple
 
 import numpy as np
 
-from imagenet_bench.backends.keras import child as kb
 from imagenet_bench.backends.keras.quiet import import_quietly
 from imagenet_bench.errors import BenchError
+from imagenet_bench.models.variants import KERAS, KERAS_ONLY, Variant, calibration_record
 
-with import_quietly():
-    import ai_edge_litert
-    from ai_edge_litert.interpreter import Interpreter
-
-tf = kb.tf
+if TYPE_CHECKING:
+    from imagenet_bench.backends.keras import child as kb
 
 
 def convert(backend: "kb.KerasBackend", calibration_paths: Sequence[str] = ()) -> bytes:
     """The TFLite flatbuffer of ``backend``'s model (SavedModel -> TFLiteConverter): float32, or
     full-integer int8 (float I/O) calibrated on ``calibration_paths`` when any are given."""
     import keras
+    import tensorflow as tf
     net, size = backend.keras_model, backend.recipe.crop
     with tempfile.TemporaryDirectory(prefix="imagenet_bench-litert-") as tmp:
         path = os.path.join(tmp, "saved_model")
@@ -56,13 +55,6 @@ def convert(backend: "kb.KerasBackend", calibration_paths: Sequence[str] = ()) -
                 converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
                 converter.inference_input_type = converter.inference_output_type = tf.float32
             return converter.convert()
-
-
-def calibration_record(ids: Sequence[str]) -> dict:
-    """What the provenance says of the calibration images (as ``onnx-int8``'s)."""
-    return {"count": len(ids), "first": ids[0], "last": ids[-1],
-            "ids_sha256": hashlib.sha256("\n".join(ids).encode()).hexdigest(),
-            "note": "the first rows of VAL_DIR; excluded from scoring"}
 
 
 class LiteRtBackend:
@@ -83,6 +75,9 @@ class LiteRtBackend:
         backend.close()  # the Keras model is no longer needed (to_input keeps working)
         self._threads = int(threads) or None
         with import_quietly():  # "Created TensorFlow Lite XNNPACK delegate" off the terminal
+            import ai_edge_litert
+            from ai_edge_litert.interpreter import Interpreter
+            self._version = ai_edge_litert.__version__
             self._interp = Interpreter(model_content=flatbuffer, num_threads=self._threads)
             self._interp.allocate_tensors()
         self._in = self._interp.get_input_details()[0]["index"]
@@ -91,7 +86,7 @@ class LiteRtBackend:
     def provenance(self) -> dict:
         """The reference's provenance with LiteRT's version and the conversion's precision settings."""
         prov = dict(self._base_provenance)
-        prov["library_versions"] = dict(prov["library_versions"], ai_edge_litert=ai_edge_litert.__version__)
+        prov["library_versions"] = dict(prov["library_versions"], ai_edge_litert=self._version)
         prov["inference"] = ("one image at a time: ai_edge_litert Interpreter (default op resolver: "
                              f"XNNPACK delegate, num_threads={self._threads}) on a TFLite model "
                              "converted by tf.lite.TFLiteConverter.from_saved_model")
@@ -134,3 +129,22 @@ def wrap(backend: "kb.KerasBackend", runtime: str, threads: int = 0,
                             f"--calibration-split N with N >= 1")
     return LiteRtBackend(backend, threads=threads,
                          calibration=calibration if runtime == "litert-int8" else ())
+
+
+def _build(ctx, name: str):
+    cfg = ctx.config_for(name)
+    calibration = [list(c) for c in ctx.calibration] if name == "litert-int8" else []
+    return ctx.plain(cfg, wrap=(f"{__name__}:wrap", {"runtime": name, "threads": int(cfg.threads or 0),
+                                                      "calibration": calibration}))
+
+
+_NEEDS = ("tensorflow", "ai_edge_litert")
+VARIANTS = (
+    Variant("litert", "LiteRT (ai-edge-litert) with its XNNPACK delegate, float32 TFLite conversion of "
+            "the same weights", KERAS, lambda ctx: _build(ctx, "litert"), KERAS_ONLY, needs=_NEEDS,
+            default=False, extra="litert"),
+    Variant("litert-int8", "LiteRT with XNNPACK, full-integer int8 post-training quantization (TFLite "
+            "converter, representative dataset of the calibration rows, float I/O)", KERAS,
+            lambda ctx: _build(ctx, "litert-int8"), KERAS_ONLY, needs=_NEEDS, calibrated=True,
+            default=False, extra="litert"),
+)

@@ -1,4 +1,4 @@
-"""ONNX Runtime variants of a torch model: fp32 export and int8 static quantization.
+"""The ``onnx`` / ``onnx-int8`` rows of a torch model: ONNX Runtime, fp32 export and int8 static quantization.
 
 :class:`OnnxBackend` speaks the :mod:`imagenet_bench.run.runner` protocol. It
 wraps a :class:`imagenet_bench.backends.torch.TorchBackend` of the SAME
@@ -22,16 +22,18 @@ the torch backend.
 """
 from __future__ import annotations
 
-import hashlib
 import os
-from typing import Iterator, List, Sequence, Tuple
+from typing import TYPE_CHECKING, Iterator, List, Sequence, Tuple
 
 import numpy as np
-import torch
 
 from imagenet_bench.backends.exported import ExportedRuntime
 from imagenet_bench.cache.atomic import atomic_path, file_sha256
 from imagenet_bench.errors import BenchError
+from imagenet_bench.models.variants import TORCH, TORCH_ONLY, Variant, calibration_record
+
+if TYPE_CHECKING:
+    import torch
 
 INPUT_NAME = "input"
 CALIBRATION_BATCH = 10  # images per CalibrationDataReader item
@@ -41,10 +43,13 @@ INT8_SETTINGS = dict(method="onnxruntime.quantization.quantize_static", pre_proc
                      per_channel=False, calibrate_method="MinMax")
 
 
+PACKAGES = ("onnx", "onnxscript", "onnxruntime")
+
+
 def require_onnx() -> None:
     """Raise a BenchError naming the extra when onnx, onnxscript or onnxruntime is missing."""
     import importlib.util
-    missing = [m for m in ("onnx", "onnxscript", "onnxruntime") if importlib.util.find_spec(m) is None]
+    missing = [m for m in PACKAGES if importlib.util.find_spec(m) is None]
     if missing:
         raise BenchError(f"the ONNX variants need {', '.join(missing)}. "
                          f"Fix: pip install 'imagenet_bench[variants]'")
@@ -54,6 +59,7 @@ def export(module: torch.nn.Module, path: str, size: int) -> None:
     """Export ``module`` (float32, NCHW ``size``x``size`` input, dynamic batch) to ``path`` atomically.
 
     One self-contained file (``external_data=False``; models over 2 GB do not fit in it)."""
+    import torch
     example = (torch.zeros(2, 3, size, size),)
     with atomic_path(path) as tmp:
         torch.onnx.export(module.cpu().eval(), example, tmp + ".onnx", input_names=[INPUT_NAME],
@@ -69,13 +75,6 @@ def calibration_batches(base, paths: List[str]) -> Iterator[np.ndarray]:
     for s in range(0, len(paths), CALIBRATION_BATCH):
         px = np.stack([base.preprocess(p) for p in paths[s:s + CALIBRATION_BATCH]])
         yield base.network_input(px).cpu().numpy()
-
-
-def calibration_record(ids: Sequence[str]) -> dict:
-    """What the provenance of a calibrated variant says of its calibration images."""
-    return {"count": len(ids), "first": ids[0], "last": ids[-1],
-            "ids_sha256": hashlib.sha256("\n".join(ids).encode()).hexdigest(),
-            "note": "the first rows of VAL_DIR; excluded from scoring"}
 
 
 class _Calibration:
@@ -149,3 +148,21 @@ def _remove(path: str) -> None:
         os.remove(path)
     except FileNotFoundError:
         pass
+
+
+def _build(ctx, name: str) -> OnnxBackend:
+    cfg = ctx.config_for(name)
+    return OnnxBackend(ctx.plain(cfg), cfg, ctx.cache_dir, int8=name == "onnx-int8",
+                       calibration=ctx.calibration)
+
+
+def _on_cpu(ctx):
+    return None if ctx.device.type == "cpu" else "the ONNX variants run on the CPU execution provider; use --device cpu"
+
+
+VARIANTS = (
+    Variant("onnx", "ONNX Runtime, fp32 export", TORCH, lambda ctx: _build(ctx, "onnx"), TORCH_ONLY,
+            needs=PACKAGES, skip=_on_cpu),
+    Variant("onnx-int8", "ONNX Runtime, static int8 quantization", TORCH,
+            lambda ctx: _build(ctx, "onnx-int8"), TORCH_ONLY, needs=PACKAGES, calibrated=True, skip=_on_cpu),
+)
