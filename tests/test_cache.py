@@ -190,12 +190,21 @@ def test_identical_image_ids_are_inflated_once_and_shared(tmp_path):
     assert a.image_ids == ids
 
 
-def test_float16_infinity_is_refused(tmp_path):
+@pytest.mark.parametrize("bits", [0x7C00, 0xFC00, 0x7E00, 0xFE00, 0x7C01])  # +-inf, +-nan, snan
+def test_float16_infinity_is_refused(tmp_path, bits):
     arrays = _raw_from(make_preds([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], [1, 7]))
     arrays["top5_prob"] = arrays["top5_prob"].astype(np.float16)
-    arrays["top5_prob"][1, 3] = np.inf
+    arrays["top5_prob"].view(np.uint16)[1, 3] = bits
     with pytest.raises(CacheError, match="non-finite probability at row 1"):
         cache.load(_write_raw(tmp_path / "inf.npz", **arrays))
+
+
+@pytest.mark.parametrize("value", [65504.0, -65504.0, -0.0, -0.25])  # finite, some with the sign bit
+def test_finite_float16_probabilities_pass_the_finiteness_check(tmp_path, value):
+    arrays = _raw_from(make_preds([[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]], [1, 7]))
+    arrays["top5_prob"] = arrays["top5_prob"].astype(np.float16)
+    arrays["top5_prob"][0, 2] = value
+    assert cache.load(_write_raw(tmp_path / "ok.npz", **arrays)).top5_prob[0, 2] == value
 
 
 def test_full_validation_set_ids_are_named_not_stored(tmp_path):
@@ -228,3 +237,51 @@ def test_full_validation_set_ids_are_named_not_stored(tmp_path):
     arrays["labels"][1234] = 999  # the ids are not parsed again, but the labels are checked
     with pytest.raises(CacheError, match=r"1 label\(s\) disagree with the wnid.*row 1234"):
         cache.load(_write_raw(tmp_path / "label.npz", **arrays))
+
+
+def test_the_implicit_full_val_constants_are_the_package_data():
+    """What validation checks a full-val cache against instead of rebuilding its 1.9 MB ids."""
+    import hashlib
+
+    from imagenet_bench.cache import image_ids
+    from imagenet_bench.data import imagenet_meta
+
+    blob = imagenet_meta.full_val_ids_blob()
+    assert hashlib.sha256(blob.tobytes()).hexdigest() == image_ids.FULL_VAL_FINGERPRINT
+    assert image_ids.ids_summary(blob) == (image_ids.FULL_VAL_IMAGES, image_ids.FULL_VAL_FINGERPRINT)
+    classes = imagenet_meta.full_val_classes()
+    assert image_ids.full_val_labels_agree(classes)
+    wnids = imagenet_meta.wnids()
+    for row in (0, 49, 50, 31_337, 49_999):  # one wrong label is seen by both checks
+        labels = np.array(classes, dtype=np.int16)
+        labels[row] = (labels[row] + 1) % 1000
+        assert not image_ids.full_val_labels_agree(labels)
+        with pytest.raises(CacheError, match=rf"1 label\(s\) disagree.*row {row}:"):
+            image_ids.check_ids(blob, labels, wnids, _raise)
+
+
+def _raise(msg, fix):
+    raise CacheError(f"{msg}. Fix: {fix}")
+
+
+def test_a_full_val_cache_is_validated_without_building_its_ids(tmp_path):
+    from imagenet_bench.data import imagenet_meta
+
+    ids = imagenet_meta.full_val_image_ids()
+    p = make_preds(np.tile(np.arange(5), (len(ids), 1)), np.arange(len(ids)) // 50, ids=ids)
+    path = cache.save(str(tmp_path / "full.npz"), p)
+    imagenet_meta.full_val_ids_blob.cache_clear()
+    q = cache.load(path)
+    assert imagenet_meta.full_val_ids_blob.cache_info().currsize == 0  # not built by load
+    assert q.image_ids == ids  # built when used
+    assert q.image_ids_blob is imagenet_meta.full_val_ids_blob()
+    assert cache.save(str(tmp_path / "again.npz"), cache.load(path)) and \
+        Path(tmp_path / "again.npz").read_bytes() == Path(path).read_bytes()
+    arrays = {k: np.array(v) for k, v in np.load(path).items()}
+    arrays = {k: (v[:49_950] if k in ("top5_idx", "top5_prob", "labels") else v)
+              for k, v in arrays.items()}
+    prov = json.loads(arrays["provenance"].tobytes())
+    arrays["provenance"] = np.frombuffer(json.dumps(dict(prov, num_images=49_950)).encode(), np.uint8)
+    with pytest.raises(CacheError, match=r"short.npz: 50000 image ids for 49950 prediction rows\. "
+                                         r"Fix: re-create it"):
+        cache.load(_write_raw(tmp_path / "short.npz", **arrays))

@@ -109,7 +109,26 @@ def _entry_dict(**change):
     return raw
 
 
+def test_a_validated_entry_is_the_dataclass_its_constructor_makes():
+    import dataclasses
+
+    raw = _entry_dict(test_input_size=None, test_crop_pct=None)
+    made = catalog.WeightsEntry(**{k: tuple(v) if k in ("aliases", "mean", "std") else v
+                                   for k, v in raw.items()})
+    e = catalog.validate(raw, "x")
+    assert e == made and hash(e) == hash(made) and repr(e) == repr(made)
+    assert dataclasses.astuple(e) == dataclasses.astuple(made)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        e.crop = 1
+    short = {k: v for k, v in raw.items() if k not in catalog.OPTIONAL}  # optional keys left out
+    assert catalog.validate(short, "x") == made
+
+
 def test_validation_names_the_bad_key():
+    with pytest.raises(catalog.CatalogError, match="key 'aliases' has None; expected list$"):
+        catalog.validate(_entry_dict(aliases=None), "where")
+    with pytest.raises(catalog.CatalogError, match="key 'resize' has 1.5; expected int or null$"):
+        catalog.validate(_entry_dict(resize=1.5), "where")
     assert catalog.validate(_entry_dict(), "x") == catalog.load("torchvision")[0]
     with pytest.raises(catalog.CatalogError, match=r"where: missing keys \['crop'\], unknown "
                                                    r"keys \['crop_size'\].*gen_registry.py"):

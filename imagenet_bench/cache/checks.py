@@ -9,9 +9,10 @@ wrong number:
   the zip archive and checked against the expected shapes *before* any array
   is allocated, with caps on rows and on the compression ratio (zip bombs);
 * :func:`read_npy` -- the same for a single ``.npy`` file, then the read;
-* :func:`check_provenance_types` -- JSON provenance fields of the right type;
-* :func:`check_ids` -- unique image ids, and labels that agree with the wnid
-  at the start of each id.
+* :func:`check_provenance_types` -- JSON provenance fields of the right type.
+
+The checks of a cache's image ids (unique, UTF-8, labels that agree with the
+wnid of each id) are in :mod:`imagenet_bench.cache.image_ids`.
 
 Every failure is a :class:`~imagenet_bench.errors.BenchError` subclass whose
 message names the file, the problem and the fix. ``docs/checks.md`` lists them.
@@ -304,105 +305,3 @@ def check_provenance_types(prov, fail: Fail) -> None:
         if not ok:
             fail(f"provenance field {key!r} is {v!r:.60} ({type(v).__module__}.{type(v).__name__}), "
                  f"expected {desc}", fix)
-
-
-def id_starts(blob: np.ndarray) -> np.ndarray:
-    """Byte offsets at which each newline-separated id of ``blob`` starts."""
-    return np.concatenate([[0], np.flatnonzero(blob == 10) + 1]).astype(np.int64)
-
-
-#: per image-id blob: (row of the first byte that is not UTF-8 or None, first duplicate or None,
-#: rows with a wnid prefix, their class indices);
-#: the 34 caches of one table share one blob, so it is parsed once
-_ID_MEMO: Dict[Tuple[int, int], Tuple] = {}
-
-
-#: id of a read-only blob (shared by the caches of one image list) -> (blob, hash of its bytes)
-_BLOB_HASH: Dict[int, Tuple[np.ndarray, int]] = {}
-
-
-def _blob_hash(blob: np.ndarray) -> int:
-    """hash of ``blob``'s bytes, computed once per read-only (shared) blob."""
-    hit = _BLOB_HASH.get(id(blob))
-    if hit is not None and hit[0] is blob:
-        return hit[1]
-    h = hash(blob.tobytes())
-    if not blob.flags.writeable:
-        _BLOB_HASH[id(blob)] = (blob, h)
-    return h
-
-
-def _parse_ids(blob: np.ndarray, wnids: Optional[Sequence[str]]) -> Tuple:
-    key = (blob.size, _blob_hash(blob), len(wnids or ()))
-    hit = _ID_MEMO.get(key)  # get: the folder loader reads files in threads
-    if hit is not None:
-        return hit
-    raw = blob.tobytes()
-    try:
-        raw.decode("utf-8")
-        bad_utf8 = None
-    except UnicodeDecodeError as e:
-        bad_utf8 = raw.count(b"\n", 0, e.start)  # the row holding the first bad byte
-    ids = raw.split(b"\n") if blob.size else []
-    dup = None
-    if len(set(ids)) != len(ids):
-        seen = set()
-        for r, i in enumerate(ids):
-            if i in seen:
-                dup = (r, i.decode("utf-8", "replace"))
-                break
-            seen.add(i)
-    rows = cls = np.zeros(0, np.int64)
-    if wnids and blob.size:
-        starts = id_starts(blob)
-        ok = np.flatnonzero(starts + 10 <= blob.size)
-        ok = ok[blob[starts[ok] + 9] == ord("/")]
-        if ok.size:
-            prefix = blob[starts[ok][:, None] + np.arange(9)].view("S9").ravel()
-            table = np.array([w.encode() for w in wnids], dtype="S9")
-            pos = np.clip(np.searchsorted(table, prefix), 0, len(table) - 1)
-            known = table[pos] == prefix
-            rows, cls = ok[known], pos[known].astype(np.int64)
-    if len(_ID_MEMO) > 16:
-        _ID_MEMO.clear()
-    _ID_MEMO[key] = found = (bad_utf8, dup, rows, cls)
-    return found
-
-
-def remember_ids(blob: np.ndarray, wnids: Sequence[str], classes: np.ndarray) -> None:
-    """Record what :func:`check_ids` would find in ``blob``, an id list built rather than read.
-
-    For ids made from package data (``imagenet_meta.full_val_ids_blob``): valid
-    UTF-8 and unique by construction, row ``i`` of class ``classes[i]``. The
-    label check then runs against them without parsing 50,000 ids again.
-    """
-    key = (blob.size, _blob_hash(blob), len(wnids))
-    _ID_MEMO[key] = (None, None, np.arange(len(classes), dtype=np.int64),
-                     np.asarray(classes, dtype=np.int64))
-
-
-def check_ids(blob: np.ndarray, labels: np.ndarray, wnids: Optional[Sequence[str]], fail: Fail) -> None:
-    """Refuse duplicate image ids, and labels that disagree with an id's leading wnid.
-
-    ``wnids`` is the sorted ImageNet-1k wnid list (class index = position), or
-    None to skip the label check. Ids that do not start with ``<wnid>/`` are
-    not label-checked (custom datasets).
-    """
-    bad_utf8, dup, rows, cls = _parse_ids(blob, wnids)
-    if bad_utf8 is not None:
-        fail(f"image id of row {bad_utf8} is not valid UTF-8", "re-create it with `imagenet-bench predict`")
-    if dup:
-        fail(f"image id {dup[1]!r} appears more than once (again at row {dup[0]}); each row must "
-             f"be a different image",
-             "re-create it with `imagenet-bench predict` from a validation directory")
-    if rows.size == 0:
-        return
-    wrong = np.flatnonzero(labels[rows].astype(np.int64) != cls)
-    if wrong.size:
-        r = int(rows[wrong[0]])
-        image_id = bytes(blob[id_starts(blob)[r]:]).split(b"\n", 1)[0].decode("utf-8", "replace")
-        fail(f"{wrong.size} label(s) disagree with the wnid of their image id, e.g. row {r}: "
-             f"label {int(labels[r])} but {image_id} is class {int(cls[wrong[0]])} "
-             f"(labels altered?)",
-             "re-create it with `imagenet-bench predict`; to score other labels use "
-             "`imagenet-bench score --labels FILE.npy`")

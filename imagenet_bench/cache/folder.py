@@ -31,7 +31,6 @@ import os
 import sqlite3
 import zipfile
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
@@ -45,6 +44,9 @@ from imagenet_bench.cache.indexed import IndexedPredictions, Source, derive
 BATCH = 32
 #: threads reading files in full (zlib and numpy release the GIL)
 THREADS = min(4, os.cpu_count() or 1)
+#: fewer files than this are read in the calling thread: starting and feeding threads
+#: costs more than it overlaps for a folder this small (benchmarks/scale_bench.py)
+THREADED_FROM = 64
 
 
 @dataclass
@@ -154,9 +156,14 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
         return path, preds, None, row
 
     index_on = source is not None
-    with ThreadPoolExecutor(THREADS) as pool:
+    pool = None
+    if THREADS > 1 and len(checked) >= THREADED_FROM:
+        from concurrent.futures import ThreadPoolExecutor  # (and logging): only when used
+        pool = ThreadPoolExecutor(THREADS)
+    try:
         for start in range(0, len(checked), BATCH):  # a batch at a time: bounded memory
-            for path, preds, error, row in pool.map(full_read, checked[start:start + BATCH]):
+            batch = checked[start:start + BATCH]
+            for path, preds, error, row in (pool.map if pool else map)(full_read, batch):
                 if error is not None:
                     bad.append((path, error))
                     continue
@@ -172,6 +179,9 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
             if source is not None:
                 source = _flush(pending, found, source)
             pending.clear()
+    finally:
+        if pool is not None:
+            pool.shutdown()
     if source is not None:
         source = _flush(pending, found, source)
         try:

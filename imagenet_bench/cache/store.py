@@ -24,7 +24,8 @@ Arrays in the file (format 2: a deterministic ``.npz``, deflated except
   set in ImageFolder order, whose provenance says ``"image_list":
   "imagenet2012-val-imagefolder"`` (:data:`FULL_VAL_LIST`): its ids are
   rebuilt from the package data (:func:`imagenet_meta.full_val_ids_blob`;
-  1.95 MB, 0.2 MB deflated, less per file; checked against the fingerprint)
+  1.95 MB, 0.2 MB deflated, less per file) only when a command uses them:
+  validation checks such a cache against constants (:mod:`.image_ids`)
 * ``provenance`` uint8 blob: UTF-8 JSON, see :data:`REQUIRED_PROVENANCE`
 * ``all_probs``  float16 (N, 1000), optional (``--save-all-probs``)
 * ``subset_top5_idx`` int16 / ``subset_top5_prob`` float16 (N, 5), optional: for a test
@@ -43,15 +44,16 @@ import os
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from imagenet_bench.cache import checks, npz
+from imagenet_bench.cache import checks, image_ids, npz
+from imagenet_bench.cache.image_ids import (  # noqa: F401 (re-exported: part of the cache API)
+    FULL_VAL_LIST, full_val_blob, ids_summary)
 from imagenet_bench.cache.naming import (  # noqa: F401 (re-exported: part of the cache API)
     NUM_CLASSES, TOPK, cache_filename, dataset_tag, top5_from_probs, top5_within)
 from imagenet_bench.cache.atomic import atomic_path
-from imagenet_bench.data import imagenet_meta
 from imagenet_bench.data.datasets import fingerprint, ids_blob as _ids_blob  # noqa: F401 (cache API)
 from imagenet_bench.errors import BenchError
 from imagenet_bench.models.identity import IdentityError, ModelId, from_string
@@ -61,10 +63,6 @@ FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 #: members written uncompressed (five float16 probabilities per row barely deflate; cache.npz)
 STORED_MEMBERS = ("top5_prob",)
-
-#: provenance ``image_list`` of a cache over the full validation set in ImageFolder order,
-#: whose ids are not stored but rebuilt from the package data
-FULL_VAL_LIST = "imagenet2012-val-imagefolder"
 
 #: member -> shape after the row dimension, checked from the npy headers before reading
 MEMBER_SHAPES = {"top5_idx": (TOPK,), "top5_prob": (TOPK,), "labels": (), "missing": (),
@@ -88,30 +86,13 @@ class CacheError(BenchError, ValueError):
     """A cache file is invalid; the message names the file, the problem and the fix."""
 
 
-_IDS_SUMMARY: Dict[int, Tuple[np.ndarray, int, str]] = {}
-
-
-def ids_summary(blob: np.ndarray) -> Tuple[int, str]:
-    """``(number of ids, sha256 hex)`` of an image-id blob.
-
-    Memoised for read-only blobs (those :func:`load` shares between caches of
-    the same dataset, and the 2019 reader's), so 34 caches over one image
-    list hash it once.
-    """
-    hit = _IDS_SUMMARY.get(id(blob))
-    if hit is not None and hit[0] is blob:
-        return hit[1], hit[2]
-    count = int(np.count_nonzero(blob == 10)) + 1 if blob.size else 0
-    sha = hashlib.sha256(blob.tobytes()).hexdigest()
-    if not blob.flags.writeable:
-        _IDS_SUMMARY[id(blob)] = (blob, count, sha)
-    return count, sha
-
-
 def _any_nonfinite(prob: np.ndarray) -> bool:
     """True when ``prob`` holds a NaN or infinity (float16: from the exponent bits, 30x faster)."""
     if prob.dtype == np.float16:
-        return bool(((prob.view(np.uint16) & 0x7C00) == 0x7C00).any())
+        bits = prob.view(np.uint16)
+        if bits.size == 0 or bits.max() < 0x7C00:  # all finite and >= 0: no temporary array
+            return False
+        return bool(((bits & 0x7C00) == 0x7C00).any())
     return not np.isfinite(prob).all()
 
 
@@ -192,6 +173,10 @@ class Predictions:
     def _ids_fingerprint(self) -> str:
         return ids_summary(self.image_ids_blob)[1]
 
+    def _ids_implicit(self) -> bool:
+        """True while the image ids are the implicit full-val list, not yet built."""
+        return self.__dict__.get("_ids_blob", False) is None
+
     def where(self) -> str:
         return self.path or f"predictions of {self.qualname}"
 
@@ -248,14 +233,17 @@ class Predictions:
         if _any_nonfinite(prob):
             r = int(np.argwhere(~np.isfinite(prob))[0][0])
             fail(f"non-finite probability at row {r}: {prob[r].tolist()}")
-        count = ids_summary(self.image_ids_blob)[0]
+        implicit = self._ids_implicit()  # checked against constants, not built
+        count = image_ids.FULL_VAL_IMAGES if implicit else ids_summary(self.image_ids_blob)[0]
         if count != n:
             fail(f"{count} image ids for {n} prediction rows")
         if int(self.provenance["num_images"]) != n:
             fail(f"provenance says {self.provenance['num_images']} images, arrays hold {n}")
-        if check_fingerprint and self._ids_fingerprint() != self.provenance["fingerprint"]:
+        if check_fingerprint and self.provenance["fingerprint"] != (
+                image_ids.FULL_VAL_FINGERPRINT if implicit else self._ids_fingerprint()):
             fail("image-id fingerprint does not match the stored ids (file edited or corrupted)")
-        checks.check_ids(self.image_ids_blob, labels, _imagenet_wnids(), fail)
+        if not (implicit and image_ids.full_val_labels_agree(labels)):
+            image_ids.check_ids(self.image_ids_blob, labels, image_ids.wnids_or_none(), fail)
         if self.all_probs is not None and self.all_probs.shape != (n, NUM_CLASSES):
             fail(f"all_probs has shape {self.all_probs.shape}, expected ({n}, {NUM_CLASSES})")
         if self.subset_top5_idx is not None:
@@ -275,13 +263,19 @@ class Predictions:
         return self
 
 
-def _imagenet_wnids() -> Optional[List[str]]:
-    """The sorted ImageNet-1k wnids for the label check, or None where the package data is absent."""
-    from imagenet_bench.data import imagenet_meta
-    try:
-        return imagenet_meta.wnids()
-    except imagenet_meta.MetadataError:
-        return None
+def _ids_blob_of(self: Predictions) -> np.ndarray:
+    blob = self.__dict__.get("_ids_blob")
+    return stored_ids(self.provenance, self.path) if blob is None else blob
+
+
+def _set_ids_blob(self: Predictions, value: Optional[np.ndarray]) -> None:
+    self.__dict__["_ids_blob"] = value
+
+
+Predictions.image_ids_blob = property(  # type: ignore[assignment]
+    _ids_blob_of, _set_ids_blob,
+    doc="The image-id blob; None given to the constructor stands for the implicit list "
+        "its provenance names (``image_list``), built from package data when first used")
 
 
 def save(path: str, preds: Predictions) -> str:
@@ -292,7 +286,7 @@ def save(path: str, preds: Predictions) -> str:
     """
     preds.provenance["format_version"] = FORMAT_VERSION
     preds.validate(allow_incomplete=True)
-    full = _is_full_val(preds.image_ids_blob)
+    full = preds._ids_implicit() or image_ids.is_full_val(preds.image_ids_blob)
     prov = dict(preds.provenance, image_list=FULL_VAL_LIST) if full else preds.provenance
     try:
         prov_json = json.dumps(prov, sort_keys=True, allow_nan=False)
@@ -354,7 +348,7 @@ def load(path: str, allow_incomplete: bool = False, with_all_probs: bool = False
         labels = z["labels"]
         preds = Predictions(
             top5_idx=z["top5_idx"], top5_prob=z["top5_prob"], labels=labels,
-            image_ids_blob=z["image_ids"] if "image_ids" in z else stored_ids(prov, path),
+            image_ids_blob=z["image_ids"] if "image_ids" in z else _implicit_list(prov, path),
             provenance=prov, missing=z.get("missing", np.zeros(labels.shape, bool)),
             all_probs=z.get("all_probs"), path=path,
             subset_top5_idx=z.get("subset_top5_idx"), subset_top5_prob=z.get("subset_top5_prob"))
@@ -369,25 +363,14 @@ def load(path: str, allow_incomplete: bool = False, with_all_probs: bool = False
     return preds.validate(allow_incomplete=allow_incomplete)
 
 
-def _is_full_val(blob: np.ndarray) -> bool:
-    """True when ``blob`` holds the ids of the full validation set in ImageFolder order."""
-    full = imagenet_meta.full_val_ids_blob()
-    return blob is full or (blob.size == full.size and ids_summary(blob)[1] == ids_summary(full)[1])
-
-
-def full_val_blob() -> np.ndarray:
-    """The ids of the full validation set in ImageFolder order (read-only, from package data).
-
-    Their parse is handed to :func:`checks.remember_ids` (the ids are valid and
-    unique by construction; row ``i`` is of class ``i // 50``).
-    """
-    blob = imagenet_meta.full_val_ids_blob()
-    checks.remember_ids(blob, imagenet_meta.wnids(), imagenet_meta.full_val_classes())
-    return blob
-
-
 def stored_ids(prov: Dict, path: str) -> np.ndarray:
     """The image-id blob of a cache without ``image_ids``: the list its provenance names."""
+    _implicit_list(prov, path)
+    return full_val_blob()
+
+
+def _implicit_list(prov: Dict, path: str) -> None:
+    """None when the provenance names a list this version rebuilds; else :class:`CacheError`."""
     name = prov.get("image_list")
     if name is None:
         raise CacheError(f"{path}: not an imagenet_bench cache (missing arrays image_ids, and "
@@ -396,7 +379,7 @@ def stored_ids(prov: Dict, path: str) -> np.ndarray:
     if name != FULL_VAL_LIST:
         raise CacheError(f"{path}: unknown image list {name!r} (this imagenet_bench knows "
                          f"{FULL_VAL_LIST!r}). Fix: upgrade imagenet_bench, or re-create the cache")
-    return full_val_blob()
+    return None
 
 
 def find_caches(directory: str) -> List[str]:
