@@ -33,7 +33,9 @@ Wall, CPU (user + sys) and peak RSS per process (``os.wait4``). Goals (issue
     python benchmarks/scale_bench.py -n 34 100 1500 --repeat 3   # the three sizes of issue #19
 
 Everything it makes (caches, indexes, the per-run ``XDG_CACHE_HOME`` folders) is
-removed at the end unless ``--keep-caches``.
+removed at the end unless ``--keep-caches``. A folder of caches kept by an earlier run
+under the same ``--root`` is reused when its manifest (``.done``: the models, the test
+sets and every file's size) matches this run's, and is never removed.
 """
 from __future__ import annotations
 
@@ -136,18 +138,57 @@ def _one(job) -> str:
     return path
 
 
+#: in each built folder: what it holds (models, test sets, every file's size), written last
+MANIFEST = ".done"
+#: folders this process built (removed at the end unless --keep-caches; reused ones are kept)
+BUILT: List[str] = []
+
+
+def _wanted(ids: List[str], sets: List[str]) -> Dict:
+    return {"format": 1, "models": ids, "sets": sets}
+
+
+def reusable(folder: str, want: Dict) -> bool:
+    """True when ``folder``'s manifest names the same models and sets and every file it
+    lists is there with its size (a folder built by an earlier run: not built again)."""
+    try:
+        with open(os.path.join(folder, MANIFEST), encoding="utf-8") as f:
+            have = json.load(f)
+        files = have.pop("files")
+        return have == want and bool(files) and all(
+            os.path.getsize(os.path.join(folder, name)) == size for name, size in files.items())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return False
+
+
+def write_manifest(folder: str, want: Dict) -> None:
+    """Record what ``folder`` holds (:func:`reusable` checks it on the next run)."""
+    files = {f: os.path.getsize(os.path.join(folder, f)) for f in sorted(os.listdir(folder))
+             if f.endswith(".npz")}
+    with open(os.path.join(folder, MANIFEST + ".tmp"), "w", encoding="utf-8") as f:
+        json.dump(dict(want, files=files), f)
+    os.replace(os.path.join(folder, MANIFEST + ".tmp"), os.path.join(folder, MANIFEST))
+
+
 def build(root: str, n: int, sets: int) -> Tuple[str, str]:
-    """The val folder and (with ``sets`` 7) the all-sets folder, made once under ``root``."""
+    """The val folder and (with ``sets`` 7) the all-sets folder under ``root``, built unless
+    an earlier run's folder holds the same (``--root`` kept with ``--keep-caches``)."""
     val = os.path.join(root, f"val{n}")
     every = os.path.join(root, f"sets{n}")
     ids = model_ids(n)
+    shifted = datasets.names()[1:sets]
+    want_val, want_every = _wanted(ids, [datasets.DEFAULT]), _wanted(ids, datasets.names()[:sets])
     jobs = []
-    if not os.path.exists(os.path.join(val, ".done")):
+    if not reusable(val, want_val):
         os.makedirs(val, exist_ok=True)
+        BUILT.append(val)
         jobs += [(val, m, k, datasets.DEFAULT) for k, m in enumerate(ids)]
-    if sets > 1 and not os.path.exists(os.path.join(every, ".done")):
+    if sets > 1 and not reusable(every, want_every):
         os.makedirs(every, exist_ok=True)
-        jobs += [(every, m, k, s) for k, m in enumerate(ids) for s in datasets.names()[1:sets]]
+        BUILT.append(every)
+        jobs += [(every, m, k, s) for k, m in enumerate(ids) for s in shifted]
+    if not jobs:
+        print(f"reusing the caches under {root} (their manifests match)", file=sys.stderr)
     if jobs:
         t = time.perf_counter()
         print(f"building {len(jobs)} caches under {root} ...", file=sys.stderr, flush=True)
@@ -156,12 +197,13 @@ def build(root: str, n: int, sets: int) -> Tuple[str, str]:
                 if (i + 1) % 500 == 0:
                     print(f"  {i + 1}/{len(jobs)}", file=sys.stderr, flush=True)
         print(f"built in {time.perf_counter() - t:.0f} s", file=sys.stderr)
-        open(os.path.join(val, ".done"), "w").close()
-    if sets > 1:
+    if val in BUILT:
+        write_manifest(val, want_val)
+    if every in BUILT:
         for f in os.listdir(val):
             if f.endswith(".npz") and not os.path.exists(os.path.join(every, f)):
                 os.link(os.path.join(val, f), os.path.join(every, f))
-        open(os.path.join(every, ".done"), "w").close()
+        write_manifest(every, want_every)
     return val, (every if sets > 1 else None)
 
 
@@ -280,9 +322,8 @@ def main(argv=None) -> int:
             print()
     finally:
         if not args.keep_caches:
-            for n in sizes:
-                for d in (f"val{n}", f"sets{n}"):
-                    shutil.rmtree(os.path.join(args.root, d), ignore_errors=True)
+            for d in BUILT:
+                shutil.rmtree(d, ignore_errors=True)
             if made_root:
                 shutil.rmtree(args.root, ignore_errors=True)
     print(f"scale_bench: {time.perf_counter() - t0:.0f} s in all "

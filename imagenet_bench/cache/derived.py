@@ -23,14 +23,22 @@ def correct(top5_idx: np.ndarray, labels: np.ndarray,
             missing: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
     """Per-row top-1 and top-5 correctness (bool arrays); ``missing`` rows are never correct."""
     labels = np.asarray(labels)
-    top1 = top5_idx[:, 0] == labels
+    cols = np.ascontiguousarray(top5_idx.T)  # a no-op for columns() output (see there)
+    top1 = cols[0] == labels
     top5 = top1.copy()
-    for j in range(1, top5_idx.shape[1]):  # column by column: several times faster than .any(axis=1)
-        top5 |= top5_idx[:, j] == labels
+    for j in range(1, cols.shape[0]):  # column by column: several times faster than .any(axis=1)
+        top5 |= cols[j] == labels
     if missing is not None and missing.any():
         top1 &= ~missing
         top5 &= ~missing
     return top1, top5
+
+
+def columns(top5_idx: np.ndarray) -> np.ndarray:
+    """``top5_idx`` as (k, N) contiguous columns: comparing a contiguous column is twice as
+    fast as a strided one, so the copy pays for itself. ``columns(a).T`` is ``a``'s values,
+    and :func:`correct` uses it without copying again."""
+    return np.ascontiguousarray(top5_idx.T)
 
 
 def masked_correct(subset_top5_idx: np.ndarray, labels: np.ndarray,

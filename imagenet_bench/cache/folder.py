@@ -44,9 +44,10 @@ from imagenet_bench.cache.indexed import IndexedPredictions, Source, derive
 BATCH = 32
 #: threads reading files in full (zlib and numpy release the GIL)
 THREADS = min(4, os.cpu_count() or 1)
-#: fewer files than this are read in the calling thread: starting and feeding threads
-#: costs more than it overlaps for a folder this small (benchmarks/scale_bench.py)
-THREADED_FROM = 64
+#: fewer files than this are read in the calling thread (no pool, no concurrent.futures
+#: import); from 34 files on, 2 threads cut a cold `score`'s wall time by a fifth at the
+#: same CPU time (benchmarks/scale_bench.py -n 34, when a core is free)
+THREADED_FROM = 8
 
 
 @dataclass

@@ -243,15 +243,18 @@ def derive(preds: store.Predictions, members: Dict[str, npz.Member], st: os.stat
         return None
     head = folder_index.make_head(prov["model"], prov["framework"], prov["fingerprint"],
                                   preds.num_images, prov["complete"], has_subset, dataset)
+    cols = derived.columns(preds.top5_idx)
     row = folder_index.Row(os.path.basename(preds.path), folder_index.identity(st), head,
-                           folder_index.info_json(info), _pack_flags(preds),
-                           np.ascontiguousarray(preds.top5_idx[:, 0], dtype=np.int16).tobytes())
+                           folder_index.info_json(info), _pack_flags(preds, cols.T),
+                           cols[0].astype(np.int16, copy=False).tobytes())
     return row, blobs, info
 
 
-def _pack_flags(preds: store.Predictions) -> bytes:
-    """The packed per-image flags of :data:`FLAGS`, each ``ceil(N / 8)`` bytes."""
-    top1, top5 = derived.correct(preds.top5_idx, preds.labels, preds.missing)
+def _pack_flags(preds: store.Predictions, top5_idx: Optional[np.ndarray] = None) -> bytes:
+    """The packed per-image flags of :data:`FLAGS`, each ``ceil(N / 8)`` bytes (``top5_idx``:
+    the cache's, as ``derived.columns(...).T``)."""
+    top1, top5 = derived.correct(preds.top5_idx if top5_idx is None else top5_idx, preds.labels,
+                                 preds.missing)
     missing = preds.missing if preds.missing is not None else np.zeros(preds.num_images, bool)
     flags = [top1, top5, missing]
     for k in (1, 5):
