@@ -52,6 +52,21 @@ class Setup:
     check: Optional[Callable[[str], None]] = None  # more assertions on the combined output
 
 
+
+def apply(setup: "Setup", monkeypatch) -> None:
+    """Put ``setup``'s environment variables and patches in place through pytest's ``monkeypatch``."""
+    for name, value in setup.env.items():
+        monkeypatch.setenv(name, value)
+    for obj, attr, value in setup.patches:
+        if isinstance(obj, dict):
+            if value is DELETE:
+                monkeypatch.delitem(obj, attr, raising=False)
+            else:
+                monkeypatch.setitem(obj, attr, value)
+        else:
+            monkeypatch.setattr(obj, attr, value, raising=False)
+
+
 @dataclass
 class Case:
     """One bad input."""

@@ -44,3 +44,21 @@ def skip_without_keras():
             pytest.skip(f"{mod} is not installed (pip install 'imagenet_bench[keras]')",
                         allow_module_level=True)
     import imagenet_bench.backends.keras.child  # noqa: F401
+
+
+def informative_mobilenet_weights(folder, images, evaluated, n_calib: int) -> str:
+    """A weights file of keras:mobilenet whose BatchNorm statistics are calibrated on the last
+    ``n_calib`` images of ``images`` (a ValSet) outside the rows ``evaluated``
+    (``save_informative_weights``), so its outputs depend on the image, unlike random weights."""
+    import numpy as np
+    from imagenet_bench.backends.keras import child as kb
+    from imagenet_bench.data import pixels
+    from imagenet_bench.models.registry import get_model
+    spec = get_model("keras:mobilenet")
+    pre, recipe = kb._preprocess_input(spec), spec.recipe("reference")
+    rows = [r for r in range(images.num_images) if r not in set(evaluated)][-n_calib:]
+    calib = np.concatenate([pre(pixels.load(images.paths[i], recipe)[None].astype(np.float32)) for i in rows])
+    weights = str(Path(folder) / "mobilenet.informative.weights.h5")
+    assert kb.save_informative_weights(spec, calib, weights) > 0
+    return weights
+

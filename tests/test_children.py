@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import process_alive
+
 from imagenet_bench.run import locks
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,18 +50,10 @@ def _run(tmp_path, mode):
     return target, int(proc.stdout.split()[0])
 
 
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def test_lock_is_free_at_once_while_a_forked_child_of_the_killed_holder_lives(tmp_path):
     target, child = _run(tmp_path, "stay")
     try:
-        assert _alive(child), "the forked child should still be sleeping"
+        assert process_alive(child), "the forked child should still be sleeping"
         with locks.hold(target) as lock:  # no RunLockedError: the child holds no copy of the lock
             assert os.path.exists(lock)
     finally:
@@ -69,9 +63,9 @@ def test_lock_is_free_at_once_while_a_forked_child_of_the_killed_holder_lives(tm
 def test_forked_child_calling_die_with_parent_ends_with_its_killed_parent(tmp_path):
     _, child = _run(tmp_path, "die-with-parent")
     end = time.time() + 1.0
-    while _alive(child) and time.time() < end:
+    while process_alive(child) and time.time() < end:
         time.sleep(0.02)
-    alive = _alive(child)
+    alive = process_alive(child)
     if alive:
         os.kill(child, 9)
     assert not alive, f"child {child} outlived its SIGKILLed parent by 1 s"

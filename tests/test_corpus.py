@@ -29,16 +29,7 @@ def _digest(path):
 def test_case(case, tmp_path, monkeypatch, capsys):
     setup = case.build(tmp_path)
     before = {p: _digest(p) for p in setup.protect}
-    for name, value in setup.env.items():
-        monkeypatch.setenv(name, value)
-    for obj, attr, value in setup.patches:
-        if isinstance(obj, dict):
-            if value is corpus.DELETE:
-                monkeypatch.delitem(obj, attr, raising=False)
-            else:
-                monkeypatch.setitem(obj, attr, value)
-        else:
-            monkeypatch.setattr(obj, attr, value, raising=False)
+    corpus.apply(setup, monkeypatch)
     capsys.readouterr()
     with contextlib.ExitStack() as stack:
         for make in setup.hold:

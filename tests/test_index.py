@@ -253,19 +253,6 @@ def test_lazy_arrays_match_a_full_load(tmp_path):
 READERS = ("score", "compare", "per-class", "errors", "robustness")
 
 
-def _with_setup(setup, monkeypatch):
-    for name, value in setup.env.items():
-        monkeypatch.setenv(name, value)
-    for obj, attr, value in setup.patches:
-        if isinstance(obj, dict):
-            if value is corpus.DELETE:
-                monkeypatch.delitem(obj, attr, raising=False)
-            else:
-                monkeypatch.setitem(obj, attr, value)
-        else:
-            monkeypatch.setattr(obj, attr, value, raising=False)
-
-
 @pytest.mark.parametrize("case", [c for c in corpus.CASES if c.kind in ("cache", "2019") and not c.slow],
                          ids=lambda c: c.name)
 def test_corpus_cases_read_the_same_with_and_without_the_index(case, tmp_path, monkeypatch, capsys):
@@ -274,7 +261,7 @@ def test_corpus_cases_read_the_same_with_and_without_the_index(case, tmp_path, m
     setup = case.build(tmp_path)
     if setup.argv is None or setup.argv[0] not in READERS:
         pytest.skip(f"{case.name} does not read a folder through a scoring command")
-    _with_setup(setup, monkeypatch)
+    corpus.apply(setup, monkeypatch)
     runs = []
     for extra in ([], [], ["--no-index"]):
         with contextlib.ExitStack() as stack:

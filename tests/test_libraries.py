@@ -9,11 +9,16 @@ from imagenet_bench.models import libraries
 from imagenet_bench.models.libraries import PluginError
 
 
+def reset() -> None:
+    """Forget the libraries read so far (the tests here change the installed entry points)."""
+    libraries._registry.cache_clear()
+
+
 @pytest.fixture
 def plugins(tmp_path, monkeypatch):
     """Install fake distributions (a dist-info with entry_points.txt, plus modules) on sys.path."""
     monkeypatch.syspath_prepend(str(tmp_path))
-    libraries.reset()
+    reset()
 
     def install(dist: str, entry_points: str, modules=None):
         info = tmp_path / f"{dist}-0.1.dist-info"
@@ -23,7 +28,7 @@ def plugins(tmp_path, monkeypatch):
         for name, text in (modules or {}).items():
             (tmp_path / f"{name}.py").write_text(text)
     yield install
-    libraries.reset()
+    reset()
     for name in [m for m in sys.modules if m.startswith("fakeplugin")]:
         del sys.modules[name]
 
@@ -88,12 +93,12 @@ def test_a_broken_plugin_is_named(plugins, module, expected):
 
 def test_no_registered_library_says_how_to_install(monkeypatch):
     monkeypatch.setattr(libraries, "_entry_points", lambda: [])
-    libraries.reset()
+    reset()
     try:
         with pytest.raises(PluginError, match=r"no model library is registered .* pip install -e \."):
             libraries.names()
     finally:
-        libraries.reset()
+        reset()
 
 
 def test_an_adapter_is_imported_only_when_a_model_runs():
@@ -121,7 +126,7 @@ def test_the_remembered_scan_is_the_scan_and_follows_installs(plugins):
         "from imagenet_bench.backends.torch_plugin import LIBRARY as T\n"
         "LIBRARY = replace(T, name='new')\n")})
     assert "new" in [e.name for e in entry_points.entry_points(libraries.GROUP)]  # stamp changed
-    libraries.reset()
+    reset()
     assert "new" in libraries.names()
 
 

@@ -34,6 +34,11 @@ def driver():
     d.quit()
 
 
+def severe_console_messages(driver):
+    """The browser console's SEVERE entries since the last call."""
+    return [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+
+
 def _csv(capsys, *argv):
     assert cli.main(list(argv) + ["--format", "csv"]) == 0
     return list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
@@ -64,7 +69,7 @@ def _drawn_points(driver):
 def _open(driver, path):
     seconds, timing = browser.open_report(driver, str(path))
     print(f"\n{path.name}: " + ", ".join(f"{k} {v:.2f} s" for k, v in timing.items()))
-    assert browser.severe_console_messages(driver) == []
+    assert severe_console_messages(driver) == []
     assert _js(driver, "return performance.getEntriesByType('resource').length") == 0
     return seconds
 
@@ -198,7 +203,7 @@ def test_report_of_the_34_shipped_models_in_chromium(driver, tmp_path, capsys):
     assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
     if os.environ.get("IMAGENET_BENCH_SCREENSHOT"):
         shutil.copy(shot, os.environ["IMAGENET_BENCH_SCREENSHOT"])
-    assert browser.severe_console_messages(driver) == []
+    assert severe_console_messages(driver) == []
 
 
 def test_report_of_a_mixed_set_folder_in_chromium(driver, tmp_path, capsys):
@@ -232,5 +237,5 @@ def test_report_of_a_mixed_set_folder_in_chromium(driver, tmp_path, capsys):
     assert drawn["plot-images_per_s"][1] == timed
     assert drawn["plot-published"][1] == sum(r["published_acc1"] != "" for r in score_rows)
     _hover_names_model(driver, "plot-er-imagenet-a", models)
-    assert browser.severe_console_messages(driver) == []
+    assert severe_console_messages(driver) == []
     driver.save_screenshot(str(tmp_path / "mixed.png"))

@@ -14,7 +14,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import make_valset
+from conftest import make_valset, process_alive
 from imagenet_bench.cache import store as cache
 from test_interrupts import _cmd, _env, _wait_for
 
@@ -36,14 +36,6 @@ def _children(pid):
         if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
             out.append(int(entry))
     return out
-
-
-def _alive(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _holders(path):
@@ -123,8 +115,8 @@ def test_restart_within_half_a_second_after_sigkill_of_group_then_of_main_only(t
     restart_2 = time.monotonic() - killed
     assert restart_2 < 0.5, restart_2
     print(f"restart after SIGKILL of the main process only: started {restart_2:.3f} s after the kill")
-    assert _wait_for(lambda: not any(_alive(w) for w in workers), timeout=1.0), \
-        f"DataLoader workers {[w for w in workers if _alive(w)]} outlived their killed parent by 1 s"
+    assert _wait_for(lambda: not any(process_alive(w) for w in workers), timeout=1.0), \
+        f"DataLoader workers {[w for w in workers if process_alive(w)]} outlived their killed parent by 1 s"
     print(f"its {len(workers)} DataLoader workers ended with it (checked within 1 s)")
     stdout, stderr = third.communicate(timeout=300)
     assert third.returncode == 0, stderr
@@ -168,7 +160,7 @@ def test_keras_child_holds_no_lock_and_ends_with_its_killed_parent(tmp_path):
         again = predict_child(args)
         restart = time.monotonic() - killed
         assert restart < 0.5, restart
-        assert _wait_for(lambda: not any(_alive(k) for k in kids), timeout=1.0), \
+        assert _wait_for(lambda: not any(process_alive(k) for k in kids), timeout=1.0), \
             f"Keras child {kids} outlived its killed parent by 1 s"
         print(f"Keras child {kids} ended with its SIGKILLed parent; restart started "
               f"{restart:.3f} s after the kill")

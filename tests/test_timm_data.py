@@ -52,27 +52,17 @@ def test_a_tag_has_one_row_per_size_and_crop_and_each_is_found_both_ways():
         by_resize = timm_results.find("resnet50.a1_in1k+random", row.img_size,
                                       resize=math.floor(row.img_size / row.crop_pct))
         assert by_crop == by_resize == row
-        top1, top5, source = timm_results.published("timm:resnet50.a1_in1k", row.img_size, row.crop_pct)
-        assert (top1, top5) == row.top["imagenet"] and 0 < top1 < top5 <= 100
+        top1, top5 = row.top["imagenet"]
+        assert 0 < top1 < top5 <= 100
+        source = timm_results.describe(row)
         assert f"img_size {row.img_size}" in source and timm_results.source()["commit"][:8] in source
-        real = timm_results.published("timm:resnet50.a1_in1k", row.img_size, row.crop_pct, dataset="real")
-        assert real[0] == row.top["real"][0] and "results-imagenet-real.csv" in real[2]
+        assert "results-imagenet-real.csv" in timm_results.describe(row, "real")
 
 
-def test_a_runs_recorded_preprocessing_finds_its_row():
-    (row,) = [r for r in timm_results.rows("resnet50.a1_in1k") if r.img_size == 288]
-    prov = {"mode": "timm", "input_size": 288, "resize": 288, "crop": 288, "crop_pct": 1.0}
-    assert timm_results.for_run("timm:resnet50.a1_in1k+bf16", prov)[:2] == row.top["imagenet"]
-    assert timm_results.for_run("timm:resnet50.a1_in1k", {"crop": 288, "resize": 288}, "sketch")[:2] == \
-        row.top["sketch"]
-    assert timm_results.for_run("timm:resnet50.a1_in1k", {"crop": 288, "resize": 320}) is None
-
-
-def test_unpublished_setting_or_model_gives_none_and_a_bad_dataset_raises():
-    assert timm_results.published("timm:resnet50.a1_in1k", 999, 0.95) is None
-    assert timm_results.published("timm:no_such_model.x", 224, 0.875) is None
-    with pytest.raises(ValueError, match="unknown dataset 'imagenet-c'"):
-        timm_results.published("timm:resnet50.a1_in1k", 224, 0.95, dataset="imagenet-c")
+def test_unpublished_setting_or_model_gives_none():
+    assert timm_results.find("timm:resnet50.a1_in1k", 999, 0.95) is None
+    assert timm_results.find("timm:no_such_model.x", 224, 0.875) is None
+    assert timm_results.rows("timm:no_such_model.x") == []
 
 
 def test_crop_pct_written_with_three_decimals_still_matches():

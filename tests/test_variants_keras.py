@@ -5,18 +5,17 @@ import io
 import numpy as np
 import pytest
 
-from keras_helpers import skip_without_keras
+from keras_helpers import informative_mobilenet_weights, skip_without_keras
 
 skip_without_keras()
 
 from conftest import require_subset  # noqa: E402
 from imagenet_bench.backends import runtimes  # noqa: E402
-from imagenet_bench.backends.keras import child as kb  # noqa: E402
 from imagenet_bench.cache import store as cache  # noqa: E402
 from imagenet_bench.cli import main as cli  # noqa: E402
+from imagenet_bench.models import identity
 from imagenet_bench.data.datasets import spaced_rows as pick_rows  # noqa: E402
-from imagenet_bench.data import datasets, pixels  # noqa: E402
-from imagenet_bench.models.registry import get_model  # noqa: E402
+from imagenet_bench.data import datasets  # noqa: E402
 
 N = 16  # evaluated images (evenly spaced); the BN statistics come from 16 other images
 
@@ -26,14 +25,8 @@ def test_same_weights_on_tensorflow_jax_and_torch(tmp_path, capsys):
     for mod in ("jax", "torch"):
         pytest.importorskip(mod)
     subset = require_subset()
-    spec = get_model("keras:mobilenet")
     images = datasets.discover(str(subset))
-    pre, recipe = kb._preprocess_input(spec), spec.recipe("reference")
-    evaluated = set(pick_rows(images.num_images, N))
-    rows = [r for r in range(images.num_images) if r not in evaluated][-16:]
-    calib = np.concatenate([pre(pixels.load(images.paths[i], recipe)[None].astype(np.float32)) for i in rows])
-    weights = str(tmp_path / "mobilenet.informative.weights.h5")
-    assert kb.save_informative_weights(spec, calib, weights) > 0
+    weights = informative_mobilenet_weights(tmp_path, images, pick_rows(images.num_images, N), 16)
     assert cli.main(["verify", "variants", "--framework", "keras", "--model", "mobilenet", "--weights", weights,
                      "--variants", "batchN,keras-tensorflow,keras-jax,keras-torch", "--n", str(N), "-b", "8",
                      "--cache-dir", str(tmp_path / "c"), "--no-progress", "--format", "csv", str(subset)]) == 0
@@ -49,7 +42,7 @@ def test_same_weights_on_tensorflow_jax_and_torch(tmp_path, capsys):
     for variant, backend in (("keras-jax", "jax"), ("keras-torch", "torch"), ("batchN", "tensorflow")):
         row = table[variant]
         assert row["status"] == "ok"
-        var = by_name[runtimes.model_name(ref.model, variant, batch_size=8)]
+        var = by_name[str(runtimes.variant_id(identity.from_string(ref.model), variant, batch_size=8))]
         versions = var.provenance["library_versions"]
         assert versions["keras_backend"] == backend
         if backend != "tensorflow":

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from imagenet_bench.backends import runtimes as variants
+from imagenet_bench.models import identity
 
 
 def test_litert_row_names_its_extra_when_ai_edge_litert_is_missing(monkeypatch):
@@ -38,25 +39,17 @@ N, SPLIT = 12, 4  # images (evenly spaced), the first SPLIT calibrate litert-int
 
 @pytest.mark.slow
 def test_litert_rows_against_the_keras_reference(tmp_path, capsys):
-    from keras_helpers import skip_without_keras
+    from keras_helpers import informative_mobilenet_weights, skip_without_keras
     skip_without_keras()
     pytest.importorskip("ai_edge_litert")
     from conftest import require_subset
-    from imagenet_bench.backends.keras import child as kb
     from imagenet_bench.cache import store as cache
     from imagenet_bench.cli import main as cli
-    from imagenet_bench.data import datasets, pixels
+    from imagenet_bench.data import datasets
     from imagenet_bench.data.datasets import spaced_rows
-    from imagenet_bench.models.registry import get_model
     subset = require_subset()
-    spec = get_model("keras:mobilenet")
     images = datasets.discover(str(subset))
-    pre, recipe = kb._preprocess_input(spec), spec.recipe("reference")
-    evaluated = set(spaced_rows(images.num_images, N))
-    rows = [r for r in range(images.num_images) if r not in evaluated][-8:]
-    calib = np.concatenate([pre(pixels.load(images.paths[i], recipe)[None].astype(np.float32)) for i in rows])
-    weights = str(tmp_path / "mobilenet.informative.weights.h5")
-    assert kb.save_informative_weights(spec, calib, weights) > 0
+    weights = informative_mobilenet_weights(tmp_path, images, spaced_rows(images.num_images, N), 8)
     assert cli.main(["verify", "variants", "--framework", "keras", "--model", "mobilenet", "--weights", weights,
                      "--variants", "litert,litert-int8", "--n", str(N),
                      "--calibration-split", str(SPLIT), "--cache-dir", str(tmp_path / "c"),
@@ -67,7 +60,7 @@ def test_litert_rows_against_the_keras_reference(tmp_path, capsys):
     assert row["status"] == "ok", row
     by_name = {cache.load(p).model: cache.load(p, with_all_probs=True) for p in cache.find_caches(str(tmp_path / "c"))}
     (ref,) = [p for p in by_name.values() if "+litert" not in p.model]
-    var = by_name[variants.model_name(ref.model, "litert")]
+    var = by_name[str(variants.variant_id(identity.from_string(ref.model), "litert"))]
     scored = slice(SPLIT, None)  # the calibration rows are excluded from every row's scores
     assert ref.top5_prob[scored, 0].min() > 1.5e-3  # informative weights, not uniform outputs
     np.testing.assert_array_equal(ref.top5_idx[scored, 0], var.top5_idx[scored, 0])  # top-1 agrees
@@ -85,7 +78,7 @@ def test_litert_rows_against_the_keras_reference(tmp_path, capsys):
     # int8: quantized on the calibration rows, named in the provenance
     row8 = table["litert-int8"]
     assert row8["status"] == "ok", row8
-    q = by_name[variants.model_name(ref.model, "litert-int8")]
+    q = by_name[str(variants.variant_id(identity.from_string(ref.model), "litert-int8"))]
     assert q.provenance["litert"]["precision"].startswith("int8 weights and activations")
     assert q.provenance["litert"]["supported_ops"] == ["TFLITE_BUILTINS_INT8"]
     cal = q.provenance["calibration"]

@@ -155,7 +155,7 @@ def test_quantized_mechanics_on_random_weights(tmp_path, capsys):
     assert table["quantized"]["status"] == "ok"
     caches = _caches(tmp_path)
     ref, q = caches["fp32"], caches["quantized"]
-    assert q.model == variants.model_name(ref.model, "quantized")
+    assert q.model == str(variants.variant_id(identity.from_string(ref.model), "quantized"))
     assert q.provenance["quantization"]["calibration_images"] == split
     assert "mechanics only" in q.provenance["weights"]
     _check_row(table["quantized"], ref, q, split)

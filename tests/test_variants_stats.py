@@ -12,6 +12,7 @@ from imagenet_bench.backends import runtimes
 from imagenet_bench.analysis import variants as av
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cli import main as cli
+from imagenet_bench.models import identity
 from imagenet_bench.errors import InputError
 from imagenet_bench.report import columns, tables
 
@@ -117,12 +118,12 @@ def test_scoring_mask_and_names():
     with pytest.raises(InputError, match="--calibration-split 12 leaves no image"):
         av.scoring_mask(12, 12)
     ref = "torch:resnet50.IMAGENET1K_V1+random"
-    assert runtimes.model_name(ref, "onnx-int8") == "torch:resnet50.IMAGENET1K_V1+onnx-int8+random"
-    assert runtimes.model_name(ref, "batchN", batch_size=8) == "torch:resnet50.IMAGENET1K_V1+batch8+random"
-    assert runtimes.model_name("keras:MobileNet.imagenet", "keras-jax") == "keras:MobileNet.imagenet+keras-jax"
-    assert runtimes.model_name(ref, "fp32") == ref
+    assert str(runtimes.variant_id(identity.from_string(ref), "onnx-int8")) == "torch:resnet50.IMAGENET1K_V1+onnx-int8+random"
+    assert str(runtimes.variant_id(identity.from_string(ref), "batchN", batch_size=8)) == "torch:resnet50.IMAGENET1K_V1+batch8+random"
+    assert str(runtimes.variant_id(identity.from_string("keras:MobileNet.imagenet"), "keras-jax")) == "keras:MobileNet.imagenet+keras-jax"
+    assert str(runtimes.variant_id(identity.from_string(ref), "fp32")) == ref
     with pytest.raises(InputError, match="unknown variant 'int4'"):
-        runtimes.model_name(ref, "int4")
+        str(runtimes.variant_id(identity.from_string(ref), "int4"))
 
 
 def test_csv_has_the_issue_columns_in_order_and_skipped_rows():

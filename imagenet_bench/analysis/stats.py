@@ -104,11 +104,6 @@ def binom_log_cdf_half(k: int, n: int) -> float:
     return float(top + math.log(np.exp(log_comb - top).sum()) - n * math.log(2.0))
 
 
-def binom_cdf_half(k: int, n: int) -> float:
-    """P(X <= k) for X ~ Binomial(n, 1/2) (0.0 when it underflows a float)."""
-    return math.exp(binom_log_cdf_half(k, n))
-
-
 @dataclass(frozen=True)
 class McNemarResult:
     """McNemar's exact test on the discordant pairs of two classifiers."""

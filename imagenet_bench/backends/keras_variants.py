@@ -35,7 +35,7 @@ class KerasVariants:
     def config_for(self, variant: str, **changes):
         """The reference's config with ``variant``'s setting in the model id, one image at a time
         unless ``changes`` say otherwise."""
-        mid = self.config.model_id.with_settings(runtimes.setting(variant, self.batch_size))
+        mid = runtimes.variant_id(self.config.model_id, variant, self.batch_size)
         return replace(self.config, **dict(dict(model_id=mid, batch_size=None), **changes))
 
     def plain(self, config, **options) -> KerasProcessBackend:

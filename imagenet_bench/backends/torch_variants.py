@@ -37,8 +37,7 @@ class TorchVariants:
 
     def config_for(self, variant: str, **changes):
         """The reference's config with ``variant``'s setting in the model id, and ``changes``."""
-        return replace(self.config, model_id=self.config.model_id.with_settings(runtimes.setting(variant)),
-                       **changes)
+        return replace(self.config, model_id=runtimes.variant_id(self.config.model_id, variant), **changes)
 
     def plain(self, config, **flags) -> "tb.TorchBackend":
         """The library's own backend of ``config`` (``flags``: TorchBackend's tf32, channels_last, compile)."""

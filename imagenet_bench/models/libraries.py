@@ -215,8 +215,3 @@ def for_factory(name: Optional[str] = None) -> Library:
         if lib.capabilities.model_factory:
             return lib
     raise BenchError("--model-factory: no installed model library runs custom models")
-
-
-def reset() -> None:
-    """Forget the libraries read so far (tests that change the installed entry points)."""
-    _registry.cache_clear()

@@ -98,30 +98,3 @@ def describe(row: Row, dataset: str = "imagenet") -> str:
     return (f"timm {src['files'][dataset]} at {src['repo']} {src['release']} "
             f"(commit {src['commit'][:8]}), img_size {row.img_size}, crop_pct {row.crop_pct:.3f}, "
             f"{row.interpolation}")
-
-
-def published(model: str, img_size: int, crop_pct: Optional[float] = None, dataset: str = "imagenet",
-              resize: Optional[int] = None) -> Optional[Tuple[Optional[float], Optional[float], str]]:
-    """``(top1, top5, source)`` that timm published for ``model`` at this setting, or None.
-
-    ``model``: ``timm:arch.tag[+settings]`` or ``arch.tag``; ``dataset``: a key of
-    :data:`DATASETS`; the setting is ``img_size`` with ``crop_pct`` or ``resize``.
-    """
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; expected one of {', '.join(DATASETS)}")
-    row = find(model, img_size, crop_pct, resize)
-    if row is None:
-        return None
-    top1, top5 = row.top[dataset]
-    return top1, top5, describe(row, dataset)
-
-
-def for_run(model: str, preprocessing: Dict, dataset: str = "imagenet"
-            ) -> Optional[Tuple[Optional[float], Optional[float], str]]:
-    """:func:`published` at the setting a cache records: its provenance ``preprocessing``
-    (``input_size`` and ``crop_pct``, as the timm backend writes them; else ``crop``/``resize``)."""
-    size = preprocessing.get("input_size", preprocessing.get("crop"))
-    if not isinstance(size, int):
-        return None
-    return published(model, size, preprocessing.get("crop_pct"), dataset,
-                     resize=preprocessing.get("resize"))

@@ -81,8 +81,3 @@ def open_report(driver, path: str, timeout: float = 60.0) -> Tuple[float, Dict]:
             return timing["first_render"], timing
         time.sleep(0.05)
     raise BenchError(f"{path}: plots not drawn within {timeout:.0f} s")
-
-
-def severe_console_messages(driver):
-    """The browser console's SEVERE entries since the last call."""
-    return [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]

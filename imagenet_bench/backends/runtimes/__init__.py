@@ -26,7 +26,7 @@ from imagenet_bench.models import identity
 from imagenet_bench.models.variants import KERAS, NO_CALIBRATION, TORCH, Variant
 
 __all__ = ["KERAS", "MODULES", "NAMES", "REFERENCE", "REGISTRY", "TORCH", "build", "calibrated", "defaults",
-           "get", "model_name", "setting", "skip", "skip_reason"]
+           "get", "setting", "variant_id", "skip", "skip_reason"]
 
 #: the runtime modules, in table order
 MODULES = (batching, autocast, onnx, quantized, openvino, tensorrt, litert, keras_backends)
@@ -71,8 +71,8 @@ def setting(variant: str, batch_size: int = 32) -> str:
     return get(variant).setting(batch_size)
 
 
-def model_name(model: str, variant: str, batch_size: int = 32) -> str:
-    """The canonical name of ``model`` run as ``variant`` (``fp32`` = ``model`` itself).
+def variant_id(model_id: identity.ModelId, variant: str, batch_size: int = 32) -> identity.ModelId:
+    """The model id of ``model_id`` run as ``variant`` (``fp32``: ``model_id`` itself).
 
     The one place a variant's name is formed:
     :meth:`~imagenet_bench.models.identity.ModelId.with_settings` of the
@@ -80,9 +80,7 @@ def model_name(model: str, variant: str, batch_size: int = 32) -> str:
     ``keras:MobileNet.imagenet+keras-jax``, ``...+batch32``).
     """
     value = setting(variant, batch_size)
-    if variant == "fp32":
-        return model
-    return str(identity.from_string(model).with_settings(value))
+    return model_id if variant == "fp32" else model_id.with_settings(value)
 
 
 def skip_reason(name: str, runtime: str, batch_size: int = 32) -> Optional[str]:
