@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import fake_config, make_valset, same_provenance
+from conftest import fake_config, make_valset, normalize, same_provenance
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import datasets
 from imagenet_bench.data import pixels
@@ -36,7 +36,7 @@ class NumpyBackend:
         self.calls += 1
         if self.fail_after is not None and self.calls > self.fail_after:
             raise KeyboardInterrupt  # simulated kill between batches
-        z = pixels.normalize(batch).reshape(len(batch), -1) @ self.w
+        z = normalize(batch).reshape(len(batch), -1) @ self.w
         e = np.exp(z - z.max(1, keepdims=True))
         return e / e.sum(1, keepdims=True)
 
