@@ -140,7 +140,7 @@ def test_skip_bad_images_records_missing_and_counts_wrong(tmp_path, valdir):
     row = vs.paths.index(str(victim))
     assert preds.missing.tolist() == [i == row for i in range(vs.num_images)]
     assert (preds.top5_idx[row] == -1).all()
-    assert res.bad_images and res.bad_images[0][0] == vs.image_ids[row]
+    assert [b["image"] for b in preds.provenance["bad_images"]] == [vs.image_ids[row]]
     assert "truncated" in json.dumps(preds.provenance["bad_images"]).lower()
 
 
