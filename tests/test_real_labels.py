@@ -110,3 +110,29 @@ def test_reference_real_top1_matches_timm_evaluator():
     evaluator.add_result(logits)
     assert valid == 46837
     assert 100.0 * correct / valid == pytest.approx(evaluator.get_accuracy(1), abs=1e-9)
+
+
+@pytest.mark.parametrize("k", [1, 5])
+def test_real_correct_is_the_set_membership_of_every_row(k):
+    """The column-at-a-time membership test against the plain definition, on 2,000 files
+    (sets of every size, missing rows, predictions drawn from and beside each set)."""
+    raw = _raw_sets()
+    rng = np.random.default_rng(7)
+    numbers = rng.choice(np.arange(1, len(raw) + 1), 2000, replace=False)
+    top5 = rng.integers(0, 1000, (2000, 5))
+    for r, n in enumerate(numbers):  # a third of the rows hold a member of their set
+        if raw[n - 1] and r % 3 == 0:
+            top5[r, rng.integers(0, 5)] = rng.choice(raw[n - 1])
+    missing = rng.random(2000) < 0.05
+    top5[missing] = -1
+    ids = [f"n01440764/{imagenet_meta.val_filename(int(n))}" for n in numbers]
+    preds = Predictions.build(top5, np.zeros(top5.shape, np.float32), np.zeros(2000), ids,
+                              {"model": "m", "framework": "torch", "preprocessing": {},
+                               "library_versions": {}, "complete": True, "weights": "x"},
+                              missing=missing)
+    for _ in range(2):  # computed, then from the memoised columns
+        correct, valid = real_labels.real_correct(preds, k)
+        want = [bool(raw[n - 1]) and not m and any(int(t) in raw[n - 1] for t in row[:k])
+                for n, m, row in zip(numbers, missing, top5)]
+        assert correct.tolist() == want and 0 < sum(want) < 2000
+        assert valid.tolist() == [bool(raw[n - 1]) for n in numbers]
