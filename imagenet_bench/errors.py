@@ -1,4 +1,5 @@
-"""The project's user-facing error types (numpy-free, framework-free)."""
+"""The project's user-facing error types, and ``--debug`` (numpy-free, framework-free)."""
+import os
 
 
 class BenchError(Exception):
@@ -20,3 +21,10 @@ class CheckpointError(InputError):
 def count(n: int, noun: str, plural: str = "") -> str:
     """``n`` and ``noun`` as a message says it: "1 model", "2 models", "1,000 classes"."""
     return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
+
+
+def debugging() -> bool:
+    """True under ``--debug`` (or ``IMAGENET_BENCH_DEBUG`` set to anything but 0), which
+    ``cli.main`` sets for the command and the children it spawns."""
+    return os.environ.get("IMAGENET_BENCH_DEBUG", "") not in ("", "0")
+

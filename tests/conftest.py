@@ -195,3 +195,26 @@ def process_alive(pid: int) -> bool:
     except OSError:
         return False
 
+
+def normalize(pixels, mean=None, std=None):
+    """The numpy reference of torchvision's ``ToTensor`` + ``Normalize`` in float32: uint8 (..., 3)
+    pixels to [0, 1], then ``(x - mean) / std``."""
+    import numpy as np
+    x = pixels.astype(np.float32) / np.float32(255)
+    if mean is not None:
+        x = x - np.asarray(mean, np.float32)
+    if std is not None:
+        x = x / np.asarray(std, np.float32)
+    return x
+
+
+def torchvision_recipe(weights):
+    """The preprocessing recipe torchvision ``weights`` declare, read from ``weights.transforms()``
+    (what the catalog generator records for each torchvision entry)."""
+    from imagenet_bench.models.recipe import Recipe
+    t = weights.transforms()
+    mode = getattr(t.interpolation, "value", str(t.interpolation))
+    return Recipe(resize=int(t.resize_size[0]), crop=int(t.crop_size[0]), squash=False,
+                  interpolation=str(mode), normalization="torch", mean=tuple(t.mean), std=tuple(t.std),
+                  antialias=bool(t.antialias) if t.antialias is not None else True)
+

@@ -34,6 +34,20 @@ def test_vulture_finds_no_dead_code():
         "\n".join(dead)
 
 
+def test_no_code_has_only_the_tests_as_users():
+    """The same vulture run without the tests: what only a test uses goes (or gets a user)."""
+    paths = [*CODE, os.path.join("tools", "vulture_whitelist.py")]
+    out = subprocess.run([_tool("vulture"), *paths, "--min-confidence", str(MIN_CONFIDENCE),
+                          "--exclude", "build,tests"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode in (0, 3), out.stderr
+    dead = [line for line in out.stdout.splitlines() if line.startswith(CODE)]
+    print("\n".join(dead) or f"vulture --min-confidence {MIN_CONFIDENCE} without tests/: no code only "
+                             f"the tests use")
+    assert dead == [], "used by the tests alone (move it into the tests, or give it a user):\n" + \
+        "\n".join(dead)
+
+
 def test_ruff_passes():
     out = subprocess.run([_tool("ruff"), "check", *CODE, "tests", "--output-format", "concise"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -182,6 +182,21 @@ def test_every_bad_file_is_listed_in_one_error_and_skip_bad_scores_the_rest(tmp_
     assert err.index("torch-cut") < err.index("torch-empty") < err.index("torch-nan")
 
 
+def test_debug_says_how_many_files_the_index_served(tmp_path, capsys, monkeypatch):
+    d = tmp_path / "val"
+    write_caches(d, _good(3))
+    monkeypatch.delenv("IMAGENET_BENCH_DEBUG", raising=False)
+    lines = []
+    for argv in (["--debug", "score"], ["--debug", "score"], ["--debug", "score", "--verify"], ["score"]):
+        rc, _, err = _run([*argv, "--precomputed", str(d)], capsys)
+        assert rc == 0, err
+        lines.append([ln for ln in err.splitlines() if ln.startswith("debug: ")])
+    assert lines[0] == [f"debug: {d}: 3 cache files: 0 trusted from the folder index, 3 validated in full"]
+    assert lines[1] == [f"debug: {d}: 3 cache files: 3 trusted from the folder index, 0 validated in full"]
+    assert lines[2] == [f"debug: {d}: 3 cache files: 0 trusted from the folder index, 3 validated in full"]
+    assert lines[3] == []  # without --debug: nothing
+
+
 def test_verify_revalidates_every_file_and_a_changed_file_is_never_trusted(tmp_path, capsys):
     d = tmp_path / "val"
     paths = write_caches(d, _good(3))

@@ -70,7 +70,7 @@ def test_bad_image_is_named_or_recorded_missing(tmp_path, net):
     res = runner.run(vs, net, opts(tmp_path / "b", skip_bad_images=True))
     got = cache.load(res.cache_path)
     assert got.missing.tolist() == [False, True, False, False]
-    assert [i for i, _ in res.bad_images] == [vs.image_ids[1]]
+    assert [b["image"] for b in got.provenance["bad_images"]] == [vs.image_ids[1]]
 
 
 def _reference(tmp_path, vs):

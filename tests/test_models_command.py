@@ -92,3 +92,14 @@ def test_bad_format_is_refused_by_the_parser(capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["models", "--format", "xml"])
     assert e.value.code == 2 and "invalid choice: 'xml'" in capsys.readouterr().err
+
+
+def test_models_help_describes_each_library_from_its_declaration(capsys, monkeypatch):
+    from imagenet_bench.models import libraries
+    monkeypatch.setenv("COLUMNS", "4000")
+    with pytest.raises(SystemExit):
+        cli.main(["models", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for lib in libraries.libraries():
+        assert f"{lib.name}: {' '.join(lib.description.split())}" in out, lib.name
+

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import SUBSET, synthetic_image
+from conftest import SUBSET, normalize, synthetic_image, torchvision_recipe
 from imagenet_bench.data import pixels
 from imagenet_bench.models.recipe import Recipe
 from imagenet_bench.models.registry import get_model
@@ -63,7 +63,7 @@ def test_truncated_jpeg_raises(tmp_path):
 
 def test_normalize_is_tensor_arithmetic():
     x = np.arange(12, dtype=np.uint8).reshape(2, 2, 3)
-    out = pixels.normalize(x, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+    out = normalize(x, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
     assert out.dtype == np.float32
     assert np.allclose(out, (x / 255.0 - 0.5) / 0.25, atol=1e-6)
 
@@ -89,7 +89,7 @@ def test_reference_recipe_equals_torchvision_weights_transforms(model):
         pytest.skip("no real photos (../shared subset or scikit-image) available")
     spec = get_model(model, "torch")
     weights = torch_backend.resolve_weights(spec.entry.builder, spec.id.tag)
-    recipe = torch_backend.recipe_from_weights(weights)
+    recipe = torchvision_recipe(weights)
     t = weights.transforms()
     for path in photos:
         expected = t(Image.open(path).convert("RGB"))
@@ -109,7 +109,7 @@ def test_torch_backend_pixels_equal_pixels_module(model, mode):
     if not photos:
         pytest.skip("no real photos (../shared subset or scikit-image) available")
     spec = get_model(model, "torch")
-    recipe = (torch_backend.recipe_from_weights(torch_backend.resolve_weights(spec.entry.builder, spec.id.tag))
+    recipe = (torchvision_recipe(torch_backend.resolve_weights(spec.entry.builder, spec.id.tag))
               if mode == "reference" else spec.recipe(mode))
     assert torch_backend.uses_torchvision_transforms(recipe) == (recipe.resize >= recipe.crop)
     for path in photos:

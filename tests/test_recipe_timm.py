@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import require_subset
+from conftest import normalize, require_subset
 from imagenet_bench.data import pixels
 from imagenet_bench.models import catalog
 from imagenet_bench.models import recipe as recipes
@@ -53,7 +53,7 @@ def test_recipe_pixels_equal_timms_transform_on_real_images(model, override):
     images = _images()
     for name, img in images:
         theirs = transform(img).numpy().transpose(1, 2, 0)
-        ours = pixels.normalize(np.asarray(pixels.apply_recipe(img, recipe)), recipe.mean, recipe.std)
+        ours = normalize(np.asarray(pixels.apply_recipe(img, recipe)), recipe.mean, recipe.std)
         assert ours.shape == theirs.shape, name
         worst = max(worst, float(np.abs(ours - theirs).max()))
     print(f"{model} {override or ''}: crop_mode={recipe.crop_mode} resize={recipe.resize} "

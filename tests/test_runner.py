@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import fake_config, make_valset, same_provenance
+from conftest import fake_config, make_valset, normalize, same_provenance
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import datasets
 from imagenet_bench.data import pixels
@@ -36,7 +36,7 @@ class NumpyBackend:
         self.calls += 1
         if self.fail_after is not None and self.calls > self.fail_after:
             raise KeyboardInterrupt  # simulated kill between batches
-        z = pixels.normalize(batch).reshape(len(batch), -1) @ self.w
+        z = normalize(batch).reshape(len(batch), -1) @ self.w
         e = np.exp(z - z.max(1, keepdims=True))
         return e / e.sum(1, keepdims=True)
 
@@ -140,7 +140,7 @@ def test_skip_bad_images_records_missing_and_counts_wrong(tmp_path, valdir):
     row = vs.paths.index(str(victim))
     assert preds.missing.tolist() == [i == row for i in range(vs.num_images)]
     assert (preds.top5_idx[row] == -1).all()
-    assert res.bad_images and res.bad_images[0][0] == vs.image_ids[row]
+    assert [b["image"] for b in preds.provenance["bad_images"]] == [vs.image_ids[row]]
     assert "truncated" in json.dumps(preds.provenance["bad_images"]).lower()
 
 

@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+from conftest import torchvision_recipe
+
 torch = pytest.importorskip("torch")
 torchvision = pytest.importorskip("torchvision")
 
@@ -23,7 +25,7 @@ def quiet(out, **kw):
 def test_default_recipe_comes_from_the_weights_metadata():
     spec = registry.get_model("inception_v3", "torch")
     weights = tb.resolve_weights(spec.entry.builder, spec.id.tag)
-    r = tb.recipe_from_weights(weights)
+    r = torchvision_recipe(weights)
     assert (r.resize, r.crop, r.interpolation) == (342, 299, "bilinear")
     assert spec.recipe() == r  # the registry's recipe is torchvision's own
     legacy = spec.recipe("legacy2019")

@@ -16,6 +16,8 @@ _.required  # argparse sub-parsers: a subcommand is required (cli/main.py, comma
 _.optimizations, _.representative_dataset  # tf.lite.TFLiteConverter settings (backends/runtimes/litert.py)
 _.supported_ops, _.inference_input_type, _.inference_output_type  # the same converter's int8 settings
 _.binary_location  # selenium ChromeOptions: which chromium to drive (report/browser.py)
+_.benchmark  # torch.backends.cudnn.benchmark = False: no autotuning by timing (backends/torch.py)
+_.formatter_class  # argparse reads a parser's formatter_class when it formats help (cli/main.py)
 
 # -- a protocol's method, called by the library -------------------------------------------------
 _.get_next  # onnxruntime.quantization.CalibrationDataReader (backends/runtimes/onnx.py)
@@ -24,9 +26,12 @@ _.get_next  # onnxruntime.quantization.CalibrationDataReader (backends/runtimes/
 exc  # __exit__(self, exc_type, exc, tb) (backends/keras/*, sweep/shared.py)
 frame  # signal handlers take (signum, frame) (run/signals.py, sweep/executors.py)
 worker_id  # DataLoader worker_init_fn(worker_id) (run/children.py)
+kwargs  # keras.utils.get_file(fname, origin, *args, **kwargs), patched in tools/gen_registry.py
 
 # -- named in a string ("module:callable") and imported there ----------------------------------
 _.TorchVariants  # Library(variants="imagenet_bench.backends.torch_variants:TorchVariants")
+_.KerasVariants  # Library(variants="imagenet_bench.backends.keras_variants:KerasVariants")
+LIBRARY  # setup.py entry points imagenet_bench.libraries = NAME = module:LIBRARY (each *_plugin.py)
 _.check_drift  # Library(verify_checks=(("drift", "imagenet_bench.backends.keras.verify:check_drift"),))
 _.efficientnet_lite0  # demo/tests: --model-factory imagenet_bench.backends.torch:efficientnet_lite0
 
@@ -34,4 +39,5 @@ _.efficientnet_lite0  # demo/tests: --model-factory imagenet_bench.backends.torc
 _.licence  # DatasetSpec: the set's licence (docs/datasets.md)
 _.paper  # DatasetSpec: the paper that introduced the set (docs/datasets.md)
 _.default_batch_size  # Capabilities(default_batch_size=...): each plugin declares it
+_.float_counterpart  # WeightsEntry: a catalog JSON field, shown by `models --format json` (every field)
 UNKNOWN  # sweep/shared.py: state 0 of the pixel store (np.zeros), named for the reader

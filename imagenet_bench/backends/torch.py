@@ -31,7 +31,7 @@ import torchvision
 
 from imagenet_bench.backends.torch_weights import (  # noqa: F401 (re-exported)
     EFFICIENTNET_LITE0_RECIPE, NO_WEIGHTS, RANDOM_SEED, _apply_state_dict, build_torchvision,
-    efficientnet_lite0, hub_checkpoint_path, load_factory, recipe_from_weights, resolve_weights)
+    efficientnet_lite0, hub_checkpoint_path, load_factory, resolve_weights)
 from imagenet_bench.cache.atomic import file_sha256
 from imagenet_bench.data import pixels
 from imagenet_bench.errors import InputError
@@ -309,5 +309,5 @@ def from_factory(factory: str, name: str, recipe: Recipe, checkpoint: Optional[s
 
 
 __all__: List[str] = ["TorchBackend", "from_config", "from_spec", "from_factory", "build_torchvision",
-                      "resolve_weights", "recipe_from_weights", "hub_checkpoint_path",
+                      "resolve_weights", "hub_checkpoint_path",
                       "efficientnet_lite0", "EFFICIENTNET_LITE0_RECIPE", "pick_device"]

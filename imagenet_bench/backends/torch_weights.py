@@ -55,15 +55,6 @@ def resolve_weights(builder: str, name: Optional[str]):
                          f"{', '.join(m.name for m in enum)} (or 'none' for random weights)") from None
 
 
-def recipe_from_weights(weights) -> Recipe:
-    """The preprocessing recipe of torchvision ``weights``, read from ``weights.transforms()``."""
-    t = weights.transforms()
-    mode = getattr(t.interpolation, "value", str(t.interpolation))
-    return Recipe(resize=int(t.resize_size[0]), crop=int(t.crop_size[0]), squash=False,
-                  interpolation=str(mode), normalization="torch", mean=tuple(t.mean), std=tuple(t.std),
-                  antialias=bool(t.antialias) if t.antialias is not None else True)
-
-
 def hub_checkpoint_path(weights) -> str:
     """Where torchvision looks for ``weights``: ``$TORCH_HOME/hub/checkpoints/<file of weights.url>``."""
     return os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(urlparse(weights.url).path))

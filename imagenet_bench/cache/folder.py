@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import sys
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from imagenet_bench.cache import checks, npz
 from imagenet_bench.cache import index as folder_index
 from imagenet_bench.cache import store
 from imagenet_bench.cache.indexed import IndexedPredictions, Source, derive
+from imagenet_bench.errors import count, debugging
 
 #: files read (in threads) and rows written per index transaction
 BATCH = 32
@@ -192,8 +194,12 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
     if bad and not skip_bad:
         raise _bad_files_error(directory, sorted(bad), len(found))
     preds_list = [found[p] for p in paths if p in found]
-    return Folder(directory, preds_list, sorted(bad), indexed=len(paths) - len(todo),
-                  validated=len(checked))
+    loaded = Folder(directory, preds_list, sorted(bad), indexed=len(paths) - len(todo),
+                    validated=len(checked))
+    if debugging():
+        print(f"debug: {directory}: {count(len(paths), 'cache file')}: {loaded.indexed:,} trusted from "
+              f"the folder index, {loaded.validated:,} validated in full", file=sys.stderr)
+    return loaded
 
 
 def _flush(pending, found: Dict[str, store.Predictions], source: Optional[Source]) -> Optional[Source]:

@@ -84,10 +84,10 @@ def make_head(model: str, framework: str, fingerprint: str, num_images: int, com
 
 def read_head(head: str) -> Dict:
     """The fields of a ``head`` text."""
-    model, framework, fingerprint, n, complete, subset, dataset = head.split("\t")
-    return {"model": model, "framework": framework, "fingerprint": fingerprint,
-            "num_images": int(n), "complete": complete == "1", "subset": subset == "1",
-            "dataset": dataset}
+    out: Dict = dict(zip(HEAD, head.split("\t")))
+    out.update(num_images=int(out["num_images"]), complete=out["complete"] == "1",
+               subset=out["subset"] == "1")
+    return out
 
 
 def meta_crc(identity: str, head: str, info: str) -> int:

@@ -18,11 +18,15 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def library_names() -> str:
-    """The registered model libraries for help texts ("torch, keras, ..."), never raising."""
+def library_names(described: bool = False) -> str:
+    """The registered model libraries for help texts ("torch, keras, ..."; ``described``: each
+    with its declared one-line description), never raising."""
     from imagenet_bench.errors import BenchError
     from imagenet_bench.models import libraries
     try:
+        if described:
+            return "; ".join(f"{lib.name}: {lib.description}" if lib.description else lib.name
+                             for lib in libraries.libraries())
         return ", ".join(libraries.names())
     except BenchError as e:
         return f"none usable: {e}"
@@ -38,10 +42,11 @@ def framework_name(text: str) -> str:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def add_framework_arg(parser: argparse.ArgumentParser, help: str) -> None:
-    """Add ``--framework NAME``: one of the registered model libraries (models.libraries)."""
+def add_framework_arg(parser: argparse.ArgumentParser, help: str, described: bool = False) -> None:
+    """Add ``--framework NAME``: one of the registered model libraries (models.libraries);
+    ``described``: the help lists each library's description (``models``)."""
     parser.add_argument("--framework", type=framework_name, metavar="NAME",
-                        help=f"{help} ({library_names()})")
+                        help=f"{help} ({library_names(described)})")
 
 
 def add_output_args(parser: argparse.ArgumentParser, default_format: str = "text",

@@ -46,7 +46,7 @@ def add_parser(sub) -> None:
                         "entry), or an fnmatch pattern over the model name, architecture and "
                         "aliases, case-insensitive, e.g. 'resnet*', 'keras:*' or "
                         "'ResNet50_Weights.*'")
-    add_framework_arg(p, "only this model library")
+    add_framework_arg(p, "only this model library", described=True)
     p.add_argument("--test-size", action="store_true",
                    help="only the tags with a test-time size (timm's test_input_size/"
                         "test_crop_pct, run as NAME+test-size), with the published figure at it")

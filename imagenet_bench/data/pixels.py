@@ -203,17 +203,3 @@ def apply_recipe(img: Image.Image, recipe: Recipe) -> Image.Image:
 def load(path: str, recipe: Recipe) -> np.ndarray:
     """Decode ``path`` and apply ``recipe``: uint8 array (crop, crop, 3)."""
     return np.array(apply_recipe(load_rgb(path, recipe), recipe), dtype=np.uint8)  # a writable copy
-
-
-def normalize(pixels: np.ndarray, mean: Optional[Tuple[float, ...]] = None,
-              std: Optional[Tuple[float, ...]] = None) -> np.ndarray:
-    """Scale uint8 (..., 3) pixels to [0, 1], then ``(x - mean) / std``: float32 (numpy).
-
-    The same arithmetic as torchvision's ``ToTensor`` + ``Normalize`` in float32.
-    """
-    x = pixels.astype(np.float32) / np.float32(255)
-    if mean is not None:
-        x = x - np.asarray(mean, np.float32)
-    if std is not None:
-        x = x / np.asarray(std, np.float32)
-    return x

@@ -200,13 +200,6 @@ def _computed() -> dict:
     return {m: {k: v[k] for k in ("params", "gflops") if k in v} for m, v in models.items()}
 
 
-def available() -> Tuple[str, ...]:
-    """The package's own catalog files (``data/<library>.json`` stems) that registered
-    libraries read and this installation ships."""
-    return tuple(lib.catalog[1][len("data/"):-len(".json")] for lib in libraries.libraries()
-                 if lib.catalog[0] == PACKAGE and _resource(*lib.catalog).is_file())
-
-
 def library_entries(lib: "libraries.Library") -> Tuple[WeightsEntry, ...]:
     """The entries of one library's catalog; each must carry the library's name as framework."""
     out = load_file(*lib.catalog)

@@ -89,7 +89,6 @@ class RunResult:
     acc5: Optional[float] = None
     images_done: int = 0  # images predicted by this call
     seconds: float = 0.0  # wall time of the prediction loop of this call
-    bad_images: List[Tuple[str, str]] = field(default_factory=list)  # (image id, reason)
 
 
 # --- the run -------------------------------------------------------------------------------
@@ -324,6 +323,6 @@ def _report(final: str, opt: RunOptions) -> RunResult:
           + (f"; {len(bad)} unreadable, counted wrong" if bad else "") + f")  -> {final}", flush=True)
     for image, reason in bad:
         opt.log(f"  unreadable: {image}: {reason}")
-    return RunResult(final, True, acc1, acc5, bad_images=bad)
+    return RunResult(final, True, acc1, acc5)
 
 

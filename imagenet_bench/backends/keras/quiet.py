@@ -15,10 +15,7 @@ import os
 import sys
 import tempfile
 
-
-def debugging() -> bool:
-    """True under ``--debug`` (or ``IMAGENET_BENCH_DEBUG`` set to anything but 0)."""
-    return os.environ.get("IMAGENET_BENCH_DEBUG", "") not in ("", "0")
+from imagenet_bench.errors import debugging
 
 
 @contextlib.contextmanager
