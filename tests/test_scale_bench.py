@@ -1,0 +1,48 @@
+"""benchmarks/scale_bench.py reuses a kept folder of caches only when it holds what the run
+would build (no timing here: the benchmark itself prints its ratios)."""
+import importlib.util
+import os
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def bench():
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "scale_bench.py"
+    spec = importlib.util.spec_from_file_location("scale_bench", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_a_kept_folder_is_reused_only_when_its_manifest_matches(bench, tmp_path):
+    folder = tmp_path / "val2"
+    folder.mkdir()
+    for name, data in (("a.npz", b"x" * 10), ("b.npz", b"y" * 20)):
+        (folder / name).write_bytes(data)
+    want = bench._wanted(["torch:a.X", "keras:B.imagenet"], ["imagenet-val"])
+    assert not bench.reusable(str(folder), want)  # no manifest yet: built
+    bench.write_manifest(str(folder), want)
+    assert bench.reusable(str(folder), want)
+    assert not bench.reusable(str(folder), bench._wanted(["torch:a.X"], ["imagenet-val"]))
+    assert not bench.reusable(str(folder), bench._wanted(want["models"], ["imagenet-val", "imagenet-r"]))
+    (folder / "b.npz").write_bytes(b"y" * 19)  # a file of another size (a truncated copy)
+    assert not bench.reusable(str(folder), want)
+    bench.write_manifest(str(folder), want)
+    os.unlink(folder / "a.npz")  # a file gone
+    assert not bench.reusable(str(folder), want)
+    (folder / ".done").write_text("")  # the empty marker of the older script
+    assert not bench.reusable(str(folder), want)
+
+
+def test_only_folders_the_run_built_are_removed(bench, tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "BUILT", [])
+    kept = tmp_path / "val3"
+    kept.mkdir()
+    want = bench._wanted(bench.model_ids(3), ["imagenet-val"])
+    for k in range(3):
+        (kept / f"{k}.npz").write_bytes(b"z")
+    bench.write_manifest(str(kept), want)
+    val, every = bench.build(str(tmp_path), 3, 1)  # reused: nothing built
+    assert val == str(kept) and every is None and bench.BUILT == []
