@@ -20,7 +20,6 @@ Standard library only (the scorer uses it).
 """
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import functools
 from dataclasses import dataclass
@@ -159,6 +158,7 @@ def _suggest(text: str, framework: Optional[str]) -> str:
     for full, show in shown.items():
         if framework in (None, full.split(":")[0]):
             names.setdefault(full if ":" in key else full.split(":", 1)[1], []).append(show)
+    import difflib  # here: only an unknown name needs it (the scoring path never does)
     close = difflib.get_close_matches(key, sorted(names), n=3, cutoff=0.6)
     hint = (f" Did you mean {' or '.join(dict.fromkeys(n for c in close for n in names[c]))}?"
             if close else "")
