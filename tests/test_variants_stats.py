@@ -205,3 +205,18 @@ def test_verify_variants_reference_keeps_float32_probabilities(valdir, tmp_path,
     assert row["variant"] == "channels_last" and row["status"] == "ok"
     assert float(row["max_abs_dprob"]) < 1e-5, row
     assert ref.top5_prob.dtype == np.float32
+
+
+def test_the_title_names_calibration_rows_held_out_for_a_skipped_variant(valdir, tmp_path, capsys):
+    """Rows held out for a calibrated variant that was then skipped are named as such (they are
+    still excluded, so every row is scored on the same images), not as having calibrated it."""
+    pytest.importorskip("torch")
+    rc = cli.main(["verify", "variants", "--model-factory", "test_variants_stats:confident_model",
+                   "--name", "confident", "--resize", "32", "--crop", "32",
+                   "--variants", "quantized,channels_last", "--calibration-split", "2", "-b", "3", "-j", "0",
+                   "--no-progress", "--cache-dir", str(tmp_path), "--format", "text", str(valdir)])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "rows 0-1 (2 images) were held out for quantized (skipped) and are excluded from every row" in out
+    assert "skipped: needs a torchvision model with a quantized counterpart" in out
+    assert "calibrate quantized" not in out

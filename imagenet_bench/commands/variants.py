@@ -216,8 +216,13 @@ def run(args) -> int:
     # standard output carries only the table
     with contextlib.redirect_stdout(sys.stderr):
         rows, reference_name = _rows(args, cfg, valset, names, scored, calibration)
-    held = (f"; rows 0-{split - 1} ({split} images) calibrate {'/'.join(calibrating)}"
-            f" and are excluded from every row" if split else "")
+    ran = {r["variant"] for r in rows if r["status"] == "ok"}
+    used = [v for v in calibrating if v in ran]
+    held = ""
+    if split:
+        what = (f"calibrate {'/'.join(used)}" if used else
+                f"were held out for {'/'.join(calibrating)} (skipped)")
+        held = f"; rows 0-{split - 1} ({split} images) {what} and are excluded from every row"
     title = (f"verify variants: {reference_name} vs fp32, scored on "
              f"{int(scored.sum())} of {valset.num_images} images of {valset.root}{held}")
     _common.emit(report.render(rows, report_columns.VARIANTS, args.format, title=title), args.output)
