@@ -176,11 +176,12 @@ def fake_config(name: str, recipe=None):
                                              normalization="torch"))
 
 
-def load_tool(name: str):
-    """``tools/<name>.py`` as a module: the generators are scripts, not part of the package,
-    so tests load them from their file (no sys.path edit)."""
+def load_tool(name: str, folder: str = "tools"):
+    """``<folder>/<name>.py`` of the repository as a module (``tools/`` generators,
+    ``benchmarks/``, the 2019 ``scripts/``): scripts, not part of the package, so tests load
+    them from their file (no sys.path edit)."""
     import importlib.util
-    path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
+    path = Path(__file__).resolve().parents[1] / folder / f"{name}.py"
     spec = importlib.util.spec_from_file_location(name, path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

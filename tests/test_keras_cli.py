@@ -1,5 +1,4 @@
 """Command lines of the Keras backend: predict --framework keras, verify, the 2019 wrapper."""
-import importlib.util
 import os
 
 import pytest
@@ -13,15 +12,11 @@ from conftest import make_valset  # noqa: E402
 from imagenet_bench.cache import store as cache  # noqa: E402
 from imagenet_bench.cli import main as cli  # noqa: E402
 
-from keras_helpers import REPO  # noqa: E402
 
 
 def _wrapper():
-    spec = importlib.util.spec_from_file_location(
-        "imagenet_keras_get_predictions", REPO / "scripts" / "imagenet_keras_get_predictions.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from conftest import load_tool
+    return load_tool("imagenet_keras_get_predictions", "scripts")
 
 
 def test_2019_command_line_translates_to_predict(monkeypatch):

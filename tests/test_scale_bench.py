@@ -1,19 +1,15 @@
 """benchmarks/scale_bench.py reuses a kept folder of caches only when it holds what the run
 would build (no timing here: the benchmark itself prints its ratios)."""
-import importlib.util
 import os
-from pathlib import Path
 
 import pytest
+
+from conftest import load_tool
 
 
 @pytest.fixture(scope="module")
 def bench():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "scale_bench.py"
-    spec = importlib.util.spec_from_file_location("scale_bench", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_tool("scale_bench", "benchmarks")
 
 
 def test_a_kept_folder_is_reused_only_when_its_manifest_matches(bench, tmp_path):

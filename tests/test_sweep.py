@@ -33,7 +33,7 @@ def _request(val, models=TORCH2, **kw):
 # --- plan -------------------------------------------------------------------------------------
 
 def test_select_patterns_names_exclude_and_not_runnable(tmp_path):
-    runnable, skipped = plans.select(["torch:resnet1*", "torch:quantized_*", "keras:MobileNetV2"],
+    runnable, skipped, _ = plans.select(["torch:resnet1*", "torch:quantized_*", "keras:MobileNetV2"],
                                      exclude=["*resnet101*"])
     models = [e.model for e in runnable]
     assert "torch:resnet18.IMAGENET1K_V1" in models and "keras:MobileNetV2.imagenet" in models

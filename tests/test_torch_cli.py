@@ -135,13 +135,8 @@ def test_backend_module_refuses_an_unknown_framework():
 
 
 def _load_script():
-    import importlib.util
-    from pathlib import Path
-    path = Path(__file__).resolve().parents[1] / "scripts" / "imagenet_pytorch_get_predictions.py"
-    spec = importlib.util.spec_from_file_location("imagenet_pytorch_get_predictions", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    from conftest import load_tool
+    return load_tool("imagenet_pytorch_get_predictions", "scripts")
 
 
 def test_2019_script_translates_its_command_line():

@@ -16,7 +16,7 @@ from imagenet_bench.backends.keras.parent import KerasProcessBackend
 from imagenet_bench.models import variants
 
 
-class KerasVariants:
+class KerasVariants(runtimes.VariantContext):
     """Reference (TensorFlow, one image at a time) and variants of a Keras model, each in a child process."""
 
     #: the variants a Keras model gets by default, in table order (the registry's)
@@ -45,11 +45,3 @@ class KerasVariants:
     def no_cuda(self) -> Optional[str]:
         """The Keras rows run on the CPU: why a GPU-only row cannot run here."""
         return "the Keras variants run on the CPU"
-
-    def skip_reason(self, variant: str) -> Optional[str]:
-        """Why ``variant`` cannot run for a Keras model here, or None (:func:`runtimes.skip`)."""
-        return runtimes.skip(self, variant)
-
-    def build(self, variant: str):
-        """The child-process backend of ``variant`` ("fp32" = the reference)."""
-        return runtimes.build(self, variant)

@@ -16,7 +16,7 @@ from imagenet_bench.backends import torch as tb
 from imagenet_bench.models import variants
 
 
-class TorchVariants:
+class TorchVariants(runtimes.VariantContext):
     """The reference and variant backends of one torch model (registry entry or model factory)."""
 
     #: the variants a PyTorch model gets by default, in table order (the registry's)
@@ -50,11 +50,3 @@ class TorchVariants:
         import torch
         return "no CUDA device" if not torch.cuda.is_available() else \
             f"needs a CUDA device (--device {self.config.device})"
-
-    def skip_reason(self, variant: str) -> Optional[str]:
-        """Why ``variant`` cannot run here, or None (:func:`runtimes.skip`)."""
-        return runtimes.skip(self, variant)
-
-    def build(self, variant: str):
-        """The runner backend of ``variant`` ("fp32" = the reference)."""
-        return runtimes.build(self, variant)

@@ -75,22 +75,13 @@ def _names(e: catalog.WeightsEntry) -> Tuple[str, ...]:
     return (e.model, e.architecture) + e.aliases
 
 
-def select(patterns: List[str], framework: Optional[str] = None,
-           exclude: Optional[List[str]] = None) -> Tuple[List, List[Tuple[str, str]]]:
-    """(runnable catalog entries in model order, [(model, reason)] of matched entries left out).
+def select(patterns: List[str], framework: Optional[str] = None, exclude: Optional[List[str]] = None
+           ) -> Tuple[List, List[Tuple[str, str]], Dict[str, List[str]]]:
+    """(runnable catalog entries in model order, [(model, reason)] of matched entries left out,
+    {entry model: the names to run it as}).
 
     A pattern with ``* ? [`` is an fnmatch pattern as in ``imagenet-bench models``; other
-    names resolve like ``predict -m`` (default weights for a bare architecture). See
-    :func:`select_named` for the run settings a name carries.
-    """
-    entries, skipped, _ = select_named(patterns, framework, exclude)
-    return entries, skipped
-
-
-def select_named(patterns: List[str], framework: Optional[str] = None,
-                 exclude: Optional[List[str]] = None
-                 ) -> Tuple[List, List[Tuple[str, str]], Dict[str, List[str]]]:
-    """:func:`select`, and {entry model: the names to run it as}: a name that carries run
+    names resolve like ``predict -m`` (default weights for a bare architecture). A name that carries run
     settings (``timm:NAME+test-size``, ``openclip:NAME+templates-simple``) keeps them, as
     ``predict -m`` does, and is a job of its own beside the same entry named plainly or
     matched by a pattern (which run as the catalog model)."""
@@ -172,7 +163,7 @@ def build(request: Request, folder: str) -> Dict:
         raise InputError("sweep plan: no test set. Fix: --data NAME=DIR (NAME one of "
                          f"{', '.join(datasets.names())}), repeatable")
     caches = os.path.abspath(request.caches or os.path.join(folder, "caches"))
-    entries, skipped, named = select_named(request.models, request.framework, request.exclude)
+    entries, skipped, named = select(request.models, request.framework, request.exclude)
     configs = []  # (the name a task builds the job's config from, the config)
     for e in entries:
         for name in named[e.model]:

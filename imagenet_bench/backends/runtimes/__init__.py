@@ -113,3 +113,18 @@ def skip(ctx, name: str) -> Optional[str]:
 def build(ctx, name: str):
     """The runner backend of variant ``name`` of ``ctx``'s model ("fp32" = the reference)."""
     return get(name).build(ctx)
+
+
+class VariantContext:
+    """What a runtime's variant context shares (``TorchVariants``, ``KerasVariants``): its rows'
+    skip reasons and backends come from this registry. Subclasses set ``runtime``, ``config``,
+    ``calibration``, ``batch_size`` and define ``config_for``, ``plain`` and ``no_cuda``."""
+
+    def skip_reason(self, variant: str) -> Optional[str]:
+        """Why ``variant`` cannot run here, or None (:func:`skip`)."""
+        return skip(self, variant)
+
+    def build(self, variant: str):
+        """The runner backend of ``variant`` ("fp32" = the reference)."""
+        return build(self, variant)
+
