@@ -48,7 +48,8 @@ def paired_row(name_a: str, correct_a: np.ndarray, name_b: str, correct_b: np.nd
     b = np.asarray(correct_b, dtype=bool)
     if a.shape != b.shape:
         raise CompareError(f"{name_a} has {a.shape[0]} rows, {name_b} has {b.shape[0]}; "
-                           f"a paired comparison needs the same images")
+                           f"a paired comparison needs the same images. Fix: compare caches of "
+                           f"the same test set (`imagenet-bench score` lists each cache's images)")
     if valid is not None:
         a, b = a[valid], b[valid]
     n = int(a.size)
@@ -179,11 +180,12 @@ def correctness(preds, labels: str = "original", k: int = 1, protocol: str = DEF
     ``labels="real"``: ReaL sets (Beyer et al. 2020); images with an empty set do not count.
     """
     if k not in (1, 5):
-        raise CompareError(f"--top {k}: choose 1 or 5")
+        raise CompareError(f"--top {k}: not a top-k this tool scores. Fix: --top 1 or --top 5")
     if labels == "real":
         return real_labels.real_correct(preds, k)
     if labels != "original":
-        raise CompareError(f"--labels {labels!r}: choose 'original' or 'real'")
+        raise CompareError(f"--labels {labels!r}: not a label source of compare. Fix: --labels "
+                           f"original or --labels real")
     top1, top5 = protocol_correct(preds, protocol)
     return (top1 if k == 1 else top5), None
 

@@ -199,7 +199,8 @@ DEFAULT_PROTOCOL = "masked"
 def check_protocol(protocol: str) -> str:
     """``protocol`` if it is one of :data:`PROTOCOLS`, else an :class:`InputError` naming them."""
     if protocol not in PROTOCOLS:
-        raise InputError(f"--protocol {protocol!r}: choose one of {', '.join(PROTOCOLS)}")
+        raise InputError(f"--protocol {protocol!r}: not a protocol. Fix: --protocol "
+                         f"{' or --protocol '.join(PROTOCOLS)}")
     return protocol
 
 

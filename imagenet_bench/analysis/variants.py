@@ -40,7 +40,8 @@ from imagenet_bench.errors import InputError
 def scoring_mask(num_images: int, calibration_split: int) -> np.ndarray:
     """Rows scored in every table row: all but the first ``calibration_split`` (calibration only)."""
     if calibration_split < 0:
-        raise InputError(f"--calibration-split {calibration_split}: must be 0 or more")
+        raise InputError(f"--calibration-split {calibration_split}: must be 0 or more. Fix: "
+                         f"--calibration-split 0 (no calibration rows) or more")
     if calibration_split >= num_images:
         raise InputError(f"--calibration-split {calibration_split} leaves no image to score "
                          f"({num_images} images). Fix: a smaller --calibration-split or a larger --n")

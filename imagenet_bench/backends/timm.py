@@ -122,7 +122,7 @@ def build(name: str, weights: Optional[str] = None,
     if weights is not None and weights != tag:
         raise InputError(f"--weights {weights}: for timm the weights tag is part of the model name "
                          f"(--model timm:{arch}.{weights}); --weights takes only 'none' "
-                         f"(random weights)")
+                         f"(random weights). Fix: -m timm:{arch}.{weights} without --weights")
     try:
         model = timm.create_model(name, pretrained=True)
     except OSError as e:  # huggingface_hub / urllib: not cached and not downloadable

@@ -60,8 +60,8 @@ def pretrained_cfg(name: str):
         close = difflib.get_close_matches(full, names, n=5, cutoff=0.6)
         hint = f" Did you mean: {', '.join('timm:' + c for c in close)}?" if close else ""
         raise InputError(f"--model {name}: timm {timm.__version__} has no pretrained weights "
-                         f"{full!r}.{hint} List them with `imagenet-bench models 'timm:*'` or "
-                         f"timm.list_pretrained()")
+                         f"{full!r}.{hint} Fix: pick a name from `imagenet-bench models "
+                         f"'timm:*'` (or timm.list_pretrained())")
     return get_pretrained_cfg(full)
 
 

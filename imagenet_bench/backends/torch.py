@@ -146,7 +146,9 @@ class TorchBackend:
         device, workers, threads = config.device, config.workers, config.threads
         if recipe.normalization != "torch":
             raise InputError(f"{config.model_id}: recipe normalization {recipe.normalization!r} is "
-                             f"not 'torch'")
+                             f"not 'torch'. Fix: leave --mean/--std out, or give this model's "
+                             f"own recipe (`imagenet-bench models {config.model_id.base} --format json`)")
+
         self.device = pick_device(device)
         self.amp = config.amp  # None (float32), "bf16" or "fp16" (settled in config.build)
         self.numerics = {k: True for k, v in (("tf32", tf32), ("channels_last", channels_last),

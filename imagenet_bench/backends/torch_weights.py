@@ -27,7 +27,8 @@ NO_WEIGHTS = ("none", "random", "None")
 def _builder_name(builder: str) -> str:
     module, _, name = builder.partition(":")
     if not module.startswith("torchvision.models") or not name:
-        raise InputError(f"builder {builder!r} is not 'torchvision.models[.quantization]:<name>'")
+        raise InputError(f"builder {builder!r} is not 'torchvision.models[.quantization]:<name>'. "
+                         f"Fix: write the catalog entry's builder in that form (see docs/torch.md)")
     return name
 
 
@@ -52,7 +53,8 @@ def resolve_weights(builder: str, name: Optional[str]):
         return enum[name]
     except KeyError:
         raise InputError(f"{builder} has no weights {name!r}; torchvision offers "
-                         f"{', '.join(m.name for m in enum)} (or 'none' for random weights)") from None
+                         f"{', '.join(m.name for m in enum)}. Fix: --weights with one of those, or "
+                         f"--weights none for random weights") from None
 
 
 def hub_checkpoint_path(weights) -> str:
@@ -86,7 +88,9 @@ def _load_state_dict(path: str) -> Tuple[dict, Optional[str]]:
         if isinstance(sd, dict) and isinstance(sd.get(key), dict):
             sd, wrapped = sd[key], f"{wrapped}.{key}" if wrapped else key
     if not isinstance(sd, dict):
-        raise CheckpointError(f"{path}: holds a {type(sd).__name__}, not a state_dict")
+        raise CheckpointError(f"{path}: holds a {type(sd).__name__}, not a state_dict. Fix: save "
+                              f"the weights with torch.save(model.state_dict(), FILE) and pass "
+                              f"that file to --checkpoint")
     return sd, wrapped
 
 
@@ -126,7 +130,8 @@ def build_torchvision(builder: str, weights, checkpoint: Optional[str] = None,
         return model.eval(), prov
     if checkpoint:
         if not os.path.isfile(checkpoint):
-            raise InputError(f"checkpoint file {checkpoint} not found")
+            raise InputError(f"checkpoint file {checkpoint} not found. Fix: give --checkpoint "
+                             f"the path of an existing weights file")
         # torch.hub.set_dir has no "unset": restore the module's own setting afterwards so
         # TORCH_HOME keeps working for later builds
         saved = getattr(torch.hub, "_hub_dir", None)
@@ -168,11 +173,14 @@ def load_factory(factory: str) -> torch.nn.Module:
     """Call ``package.module:callable`` with no arguments; it must return a torch module."""
     module_name, _, attr = factory.partition(":")
     if not module_name or not attr:
-        raise InputError(f"--model-factory {factory!r}: expected 'package.module:callable'")
+        raise InputError(f"--model-factory {factory!r}: expected 'package.module:callable'. Fix: "
+                         f"e.g. --model-factory torchvision.models:resnet18")
     try:
         fn = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as e:
-        raise InputError(f"--model-factory {factory!r}: {type(e).__name__}: {e}") from None
+        raise InputError(f"--model-factory {factory!r}: {type(e).__name__}: {e}. Fix: check the "
+                         f"module and callable names, and that the module is importable from "
+                         f"this Python (pip install it, or run from its folder)") from None
     if not callable(fn):
         raise InputError(f"--model-factory {factory!r} is a {type(fn).__name__}, not a callable. Fix: "
                          f"name a function or class that returns a torch.nn.Module")
@@ -185,7 +193,8 @@ def load_factory(factory: str) -> torch.nn.Module:
                          f"traceback)") from e
     if not isinstance(model, torch.nn.Module):
         raise InputError(f"--model-factory {factory!r} returned a {type(model).__name__}, "
-                         f"not a torch.nn.Module")
+                         f"not a torch.nn.Module. Fix: name a callable that returns the model "
+                         f"itself (a torch.nn.Module with 1,000 ImageNet outputs)")
     return model.eval()
 
 

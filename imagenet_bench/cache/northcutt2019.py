@@ -215,5 +215,6 @@ def load_directory(directory: str, labels: Optional[np.ndarray] = None,
         labels = default_labels(count)
     labels = np.asarray(labels, dtype=np.int16)
     if len(labels) != count:
-        raise CacheError(f"{directory}: {len(labels)} labels for {count} images")
+        raise CacheError(f"{directory}: {len(labels)} labels for {count} images. Fix: give "
+                         f"--val-dir the validation folder these outputs were made on")
     return [read_model(fw, m, p, q, labels, blob, fp) for fw, m, p, q in pairs]

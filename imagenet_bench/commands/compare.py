@@ -49,7 +49,8 @@ def run(args) -> int:
                          f"{' '.join(args.models)}. Fix: e.g. `compare keras:resnet50 "
                          f"torch:resnet50`, or no names to pair every shared architecture")
     if not 0.0 < args.confidence < 1.0:
-        raise InputError(f"--confidence {args.confidence}: must be between 0 and 1, e.g. 0.95")
+        raise InputError(f"--confidence {args.confidence}: must be between 0 and 1. Fix: e.g. "
+                         f"--confidence 0.95")
     preds = scorer.load_predictions(args.precomputed, allow_mixed=True, val_dir=args.val_dir, **loading(args))
     if args.models:
         pairs = [(compare.find_model(preds, args.models[0]),

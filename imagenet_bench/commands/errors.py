@@ -36,7 +36,8 @@ def run(args) -> int:
     from imagenet_bench.analysis import errors_view, scorer
 
     if args.limit < 1 or args.min_wrong < 1:
-        raise InputError(f"--limit {args.limit} / --min-wrong {args.min_wrong}: both must be >= 1")
+        raise InputError(f"--limit {args.limit} / --min-wrong {args.min_wrong}: both must be >= 1. "
+                         f"Fix: pass 1 or more, or leave them out for the defaults")
     preds = scorer.load_predictions(args.precomputed, val_dir=args.val_dir, mixed_hint=None, **loading(args))
     rows = errors_view.hard_example_rows(preds, limit=args.limit,
                                          min_wrong=args.min_wrong, with_real=args.show_real,

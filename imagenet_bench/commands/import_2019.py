@@ -39,7 +39,8 @@ def run(args) -> int:
     preds = northcutt2019.load_directory(args.directory, val_dir=args.val_dir)
     if not preds:
         raise InputError(f"{args.directory}: no *_top5preds.npy files in its keras_imagenet/ or "
-                         f"pytorch_imagenet/ folders")
+                         f"pytorch_imagenet/ folders. Fix: point at the 2019 study's output "
+                         f"folder (the one holding keras_imagenet/ and pytorch_imagenet/)")
     written = skipped = 0
     for p in preds:
         path = os.path.join(args.output, cache.cache_filename(p.model_id, p.num_images,

@@ -123,7 +123,7 @@ def run(args) -> int:
         raise InputError(
             f"no model matches {args.pattern!r}{where}. The pattern is an fnmatch pattern "
             f"(case-insensitive) over names such as torch:resnet50.IMAGENET1K_V2, "
-            f"keras:MobileNetV2.imagenet and ResNet50_Weights.IMAGENET1K_V2; try "
+            f"keras:MobileNetV2.imagenet and ResNet50_Weights.IMAGENET1K_V2. Fix: try "
             f"'*{(args.pattern or '').split('+')[0]}*' or run `imagenet-bench models` without a pattern to list all")
     if args.format == "json":
         keys = catalog.KEYS

@@ -37,7 +37,8 @@ def run(args) -> int:
     from imagenet_bench.analysis import compare, errors_view, scorer
 
     if not 0.0 < args.confidence < 1.0:
-        raise InputError(f"--confidence {args.confidence}: must be between 0 and 1, e.g. 0.95")
+        raise InputError(f"--confidence {args.confidence}: must be between 0 and 1. Fix: e.g. "
+                         f"--confidence 0.95")
     preds = scorer.load_predictions(args.precomputed, allow_mixed=True, val_dir=args.val_dir, **loading(args))
     rows, chosen = [], []
     for name in args.models:

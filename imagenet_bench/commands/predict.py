@@ -109,7 +109,8 @@ def check_model_options(args) -> None:
     """Refuse --model-factory without --name (or with another framework), and --name without it
     (``predict`` and ``verify variants`` choose a model the same way)."""
     if args.model_factory and not args.name:
-        raise InputError("--model-factory needs --name (the model's name in the cache and table)")
+        raise InputError("--model-factory needs --name (the model's name in the cache and table). "
+                         "Fix: add --name NAME, e.g. --name my_resnet")
     if args.model_factory:
         from imagenet_bench.models import libraries
         try:
@@ -118,7 +119,8 @@ def check_model_options(args) -> None:
             raise InputError(str(e)) from None
     if args.name and not args.model_factory:
         raise InputError("--name names a --model-factory model; a registry model is named by its "
-                         "identity (e.g. torch:resnet50.IMAGENET1K_V1)")
+                         "identity (e.g. torch:resnet50.IMAGENET1K_V1). Fix: leave --name out, "
+                         "or use it with --model-factory MODULE:CALLABLE")
 
 
 def configs(args) -> list:

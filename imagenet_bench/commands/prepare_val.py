@@ -64,7 +64,9 @@ def run(args) -> int:
     if valset.layout != "flat":
         raise InputError(f"{src} already holds wnid folders. Fix: use it as VAL_DIR directly")
     if dst == src or dst.startswith(src + os.sep):
-        raise InputError(f"DST {dst} must be outside SRC {src}")
+        raise InputError(f"DST {dst} must be outside SRC {src}. Fix: give a DST folder that is "
+                         f"not SRC nor inside it")
+
     counts = {}
     for image_id, path in zip(valset.image_ids, valset.paths):
         target = os.path.join(dst, *image_id.split("/"))

@@ -97,7 +97,8 @@ def extend(rows: List[Dict], preds: Sequence, args, columns: List[report.Column]
     """Add the requested analysis values to ``rows`` and their columns to ``columns`` (in place)."""
     conf = args.confidence
     if not 0.0 < conf < 1.0:
-        raise InputError(f"--confidence {conf}: must be between 0 and 1, e.g. 0.95")
+        raise InputError(f"--confidence {conf}: must be between 0 and 1. Fix: e.g. "
+                         f"--confidence 0.95")
     pct = f"{100 * conf:g}%"
     if args.labels == REAL:
         add_real_columns(rows, preds, args)

@@ -190,7 +190,8 @@ def _slurm_kw(args) -> dict:
     for item in args.sbatch_option:
         k, _, v = item.partition("=")
         if not k:
-            raise InputError(f"--sbatch-option {item}: expected KEY=VALUE (e.g. account=myproj)")
+            raise InputError(f"--sbatch-option {item}: expected KEY=VALUE. Fix: e.g. "
+                             f"--sbatch-option account=myproj")
         opts[k.lstrip("-")] = v
     return dict(partition=args.partition, time_min=args.time, gpus=args.gpus, cpus=args.cpus,
                 mem_gb=args.mem_gb, array_parallelism=args.array_parallelism,
@@ -243,7 +244,9 @@ def run_task_command(args) -> int:
     """``sweep run-task``."""
     from imagenet_bench.sweep import executors
     if args.index is None and not args.job:
-        raise InputError("sweep run-task: give a task INDEX (e.g. $SLURM_ARRAY_TASK_ID) or --job ID")
+        raise InputError("sweep run-task: no task or job given. Fix: give a task INDEX (e.g. "
+                         "$SLURM_ARRAY_TASK_ID) or --job ID (ids from `imagenet-bench sweep status "
+                         "DIR --jobs`)")
     try:
         with executors.preemptible(args.requeue_signal) as got:
             return run_task_entry(args.folder, args.plan, args.index, args.job,

@@ -97,8 +97,8 @@ def parse_variants(text: Optional[str], default: Sequence[str] = ()) -> List[str
     names = [v.strip() for v in text.split(",") if v.strip() and v.strip() != "fp32"]
     unknown = [v for v in names if v not in registry.NAMES]
     if unknown:
-        raise InputError(f"--variants: unknown {', '.join(repr(u) for u in unknown)}; choose from "
-                         f"{', '.join(registry.NAMES[1:])}")
+        raise InputError(f"--variants: unknown {', '.join(repr(u) for u in unknown)}. Fix: choose "
+                         f"from {', '.join(registry.NAMES[1:])}")
     return [v for v in registry.NAMES if v in names]  # the registry's table order
 
 
@@ -108,7 +108,9 @@ def variant_maker(cfg, calibration, cache_dir: str, batch_size: int):
     from imagenet_bench.models import libraries
     lib = libraries.get(cfg.framework)
     if lib.variants is None:
-        raise InputError(f"verify variants: the {lib.name} library declares no variants")
+        raise InputError(f"verify variants: the {lib.name} library declares no variants. Fix: "
+                         f"pick a model of a library that does "
+                         f"({', '.join(x.name for x in libraries.libraries() if x.variants)})")
     return lib.import_adapter(lib.variants)(cfg, calibration=calibration, cache_dir=cache_dir,
                                             batch_size=batch_size)
 

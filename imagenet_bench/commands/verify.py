@@ -101,7 +101,8 @@ def _backend(args, spec):
 
     lib = libraries.get(spec.id.framework)
     if lib.in_process is None:
-        raise InputError(f"verify {args.check}: the {lib.name} library has no in-process backend")
+        raise InputError(f"verify {args.check}: the {lib.name} library has no in-process backend. "
+                         f"Fix: --framework {' or '.join(offering(args.check)) or 'torch'}")
     resources = dict(device="cpu", batch_size=getattr(args, "batch_size", None), workers=0) \
         if lib.capabilities.batching else {}
     cfg = run_config.build(str(spec.id), lib.name, weights=args.weights,
@@ -135,7 +136,8 @@ def run(args) -> int:
     try:
         spec = registry.get_model(args.model, args.framework)
     except KeyError as e:
-        raise InputError(str(e.args[0])) from None
+        raise InputError(f"{e.args[0]}. Fix: name a model `imagenet-bench models` lists") from None
+
     check = _check(args, spec)
     valset = datasets.discover(args.val_dir, args.dataset, devkit=args.devkit)
     rows = datasets.spaced_rows(valset.num_images, args.n)

@@ -257,7 +257,7 @@ class ValSet:
 def spaced_rows(num_images: int, n: int) -> List[int]:
     """``n`` row indices evenly spaced over ``num_images`` (all rows when n >= num_images)."""
     if n < 1:
-        raise InputError(f"--n {n}: must be at least 1")
+        raise InputError(f"--n {n}: must be at least 1. Fix: pass --n 1 or more, or leave it out")
     if n >= num_images:
         return list(range(num_images))
     return sorted(set(np.linspace(0, num_images - 1, n).round().astype(int).tolist()))

@@ -39,8 +39,8 @@ def package_file(package: str, relpath: str, install_hint: str) -> str:
         path = os.path.join(root, relpath)
         if os.path.isfile(path):
             return path
-    raise MetadataError(f"{package} is installed but has no {relpath}; "
-                        f"reinstall it ({install_hint})")
+    raise MetadataError(f"{package} is installed but has no {relpath}. "
+                        f"Fix: reinstall it ({install_hint})")
 
 
 #: package-data files (imagenet_bench/data/imagenet/), see README.md there

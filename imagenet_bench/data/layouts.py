@@ -125,7 +125,8 @@ def class_folders(root: str, folders: List[str], spec, check_official: bool = Fa
             paths.append(os.path.join(root, folder, fname))
             labels.append(label)
     if not ids:
-        raise InputError(f"{root}: the class folders hold no images")
+        raise InputError(f"{root}: the class folders hold no images. Fix: point at the folder "
+                         f"whose wnid folders hold the images (.JPEG, .jpg, .png)")
     refuse_aliases(root, ids)
     if check_official:
         _check_against_official(root, ids)
@@ -242,5 +243,7 @@ def devkit_validation_wnids(devkit: str) -> List[str]:
     with open(truth, encoding="utf-8") as f:
         out = [id_to_wnid[int(line)] for line in f if line.strip()]
     if len(out) != imagenet_meta.NUM_VAL_IMAGES:
-        raise InputError(f"{truth}: expected {imagenet_meta.NUM_VAL_IMAGES} labels, got {len(out)}")
+        raise InputError(f"{truth}: expected {imagenet_meta.NUM_VAL_IMAGES} labels, got {len(out)}. "
+                         f"Fix: give --devkit the unmodified ILSVRC2012 devkit folder, or leave "
+                         f"--devkit out for the labels shipped with imagenet_bench")
     return out

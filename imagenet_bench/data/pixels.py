@@ -141,11 +141,12 @@ def _filter(recipe: Recipe) -> int:
     try:
         resample = INTERPOLATIONS[recipe.interpolation]
     except KeyError:
-        raise BenchError(f"unknown interpolation {recipe.interpolation!r}; "
-                         f"choose one of {', '.join(INTERPOLATIONS)}") from None
+        raise BenchError(f"unknown interpolation {recipe.interpolation!r}. "
+                         f"Fix: --interpolation {' or '.join(INTERPOLATIONS)}") from None
     if not recipe.antialias and recipe.interpolation != "nearest":
         raise BenchError(f"interpolation {recipe.interpolation!r} without antialiasing is not "
-                         f"available with PIL; use antialias=True or 'nearest'")
+                         f"available with PIL. Fix: set antialias true in the recipe, or use "
+                         f"--interpolation nearest")
     return resample
 
 

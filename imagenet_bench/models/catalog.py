@@ -98,7 +98,8 @@ def validate(raw: dict, where: str, generator: str = "tools/gen_registry.py") ->
     (One pass over :data:`_CHECKS` per entry: the 1,826 timm entries are validated
     whenever a command resolves a timm id.)"""
     if not isinstance(raw, dict):
-        raise CatalogError(f"{where}: expected an object, got {type(raw).__name__}")
+        raise CatalogError(f"{where}: expected an object, got {type(raw).__name__}. Fix: "
+                           f"regenerate with `python {generator}`")
     if raw.keys() != _KEY_SET:
         raw = {**dict.fromkeys(OPTIONAL), **raw}
         if raw.keys() != _KEY_SET:
@@ -125,7 +126,8 @@ def validate(raw: dict, where: str, generator: str = "tools/gen_registry.py") ->
 def _wrong_kind(where: str, key: str, value, kinds, nullable: bool) -> None:
     names = [k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,))]
     raise CatalogError(f"{where}: key {key!r} has {value!r}; expected "
-                       f"{' or '.join(names + (['null'] if nullable else []))}")
+                       f"{' or '.join(names + (['null'] if nullable else []))}. Fix: regenerate "
+                       f"the file with the script its 'generator' key names (tools/gen_*.py)")
 
 
 def _resource(package: str, name: str):
@@ -166,7 +168,8 @@ def load_file(package: str, name: str) -> Tuple[WeightsEntry, ...]:
         raise CatalogError(f"{where} is not JSON ({e}). Fix: regenerate it") from None
     rows = data.get("entries") if isinstance(data, dict) else None
     if not isinstance(rows, list):
-        raise CatalogError(f"{where}: no 'entries' list")
+        raise CatalogError(f"{where}: no 'entries' list. Fix: regenerate it (tools/gen_*.py) or "
+                           f"reinstall the package that ships it")
     generator = str(data.get("generator") or "the generator that wrote it")
     computed = _computed() if any(isinstance(r, dict) and None in (r.get("params"), r.get("gflops"))
                                   for r in rows) else {}
@@ -176,7 +179,8 @@ def load_file(package: str, name: str) -> Tuple[WeightsEntry, ...]:
                 for i, r in enumerate(rows))
     dupes = sorted(m for m, n in collections.Counter(e.model for e in out).items() if n > 1)
     if dupes:
-        raise CatalogError(f"{where}: duplicate model ids {dupes}")
+        raise CatalogError(f"{where}: duplicate model ids {dupes}. Fix: regenerate it with "
+                           f"`python {generator}`")
     return out
 
 

@@ -72,7 +72,9 @@ def _entry(model) -> Tuple[str, str]:
         return IMAGENET_WEIGHTS[model]
     except KeyError:
         raise BenchError(f"no known ImageNet weights file for keras model {model!r}; "
-                         f"known: {', '.join(sorted(IMAGENET_WEIGHTS))}") from None
+                         f"known: {', '.join(sorted(IMAGENET_WEIGHTS))}. Fix: pass the weights "
+                         f"file with --weights FILE.h5, or pick one of those models") from None
+
 
 
 def known(model) -> bool:

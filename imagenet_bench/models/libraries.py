@@ -113,7 +113,8 @@ class Library:
         except ModuleNotFoundError as e:
             if e.name and (e.name == module or module.startswith(e.name + ".")):
                 raise BenchError(f"--framework {self.name}: this installation has no {e.name} "
-                                 f"module") from None
+                                 f"module. Fix: reinstall the package that registers the "
+                                 f"{self.name} library, or pick another --framework") from None
             raise BenchError(f"--framework {self.name} needs {e.name}, which is not installed. "
                              f"Fix: pip install '{self.extra}'") from None
         return getattr(mod, attr) if attr else mod
@@ -186,7 +187,7 @@ def get(name: str) -> Library:
     """The library named ``name``; a :class:`BenchError` lists the registered ones."""
     lib = _registry().get(name)
     if lib is None:
-        raise BenchError(f"--framework {name}: no such backend; choose one of "
+        raise BenchError(f"--framework {name}: no such backend. Fix: --framework one of "
                          f"{', '.join(sorted(names()))}")
     return lib
 
@@ -209,9 +210,12 @@ def for_factory(name: Optional[str] = None) -> Library:
         lib = get(name)
         if not lib.capabilities.model_factory:
             able = [x.name for x in libraries() if x.capabilities.model_factory]
-            raise BenchError(f"--model-factory is for --framework {' or '.join(able) or '(none)'}")
+            raise BenchError(f"--model-factory is for --framework {' or '.join(able) or '(none)'}. "
+                             f"Fix: --framework {' or '.join(able) or 'torch'}, or leave "
+                             f"--framework out")
         return lib
     for lib in libraries():
         if lib.capabilities.model_factory:
             return lib
-    raise BenchError("--model-factory: no installed model library runs custom models")
+    raise BenchError("--model-factory: no installed model library runs custom models. Fix: pip "
+                     "install 'imagenet_bench[torch]'")

@@ -88,13 +88,13 @@ class ModelSpec:
             if self.study is None:
                 raise InputError(f"{self.id}: --preprocess legacy2019 is the 2019 study's "
                                  f"pipeline and exists for its 34 models only "
-                                 f"(see `imagenet-bench models`); use --resize/--crop/"
+                                 f"(see `imagenet-bench models`). Fix: use --resize/--crop/"
                                  f"--interpolation for another recipe")
             pipeline = libraries.get(self.id.framework).capabilities.legacy2019
             return recipes.legacy2019(pipeline, self.study.legacy_resize,
                                       int(self.entry.input_size), ref.normalization)
-        raise InputError(f"unknown preprocessing mode {mode!r}; choose one of "
-                         f"{', '.join(PREPROCESS_MODES)}")
+        raise InputError(f"unknown preprocessing mode {mode!r}. Fix: --preprocess "
+                         f"{' or '.join(PREPROCESS_MODES)}")
 
 
 # --- indexes over the catalog ------------------------------------------------------------------
@@ -220,12 +220,15 @@ def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
     """
     known = libraries.names()
     if framework is not None and framework not in known:
-        raise InputError(f"framework {framework!r}: the registry knows {', '.join(known)}")
+        raise InputError(f"framework {framework!r}: the registry knows {', '.join(known)}. Fix: "
+                         f"--framework one of those")
     text = from_hub(text)
     try:
         fw, arch, tag, settings = parse(text, framework)
     except IdentityError as e:
-        raise InputError(str(e)) from None
+        raise InputError(f"{e}. Fix: write the model as framework:architecture.tag (e.g. "
+                         f"torch:resnet50.IMAGENET1K_V1); `imagenet-bench models` lists "
+                         f"them") from None
     if fw == CUSTOM:
         name = f"{arch}.{tag}" if tag else arch
         raise InputError(f"{text.strip()!r} is the id of a --model-factory model, not a catalog "
@@ -234,7 +237,8 @@ def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
                          f"of its settings")
     if fw is not None and fw not in known:
         raise InputError(f"{text.strip()!r}: unknown framework {fw!r}; expected one of "
-                         f"{', '.join(known)} (e.g. torch:resnet50)")
+                         f"{', '.join(known)}. Fix: prefix the name with one of them (e.g. "
+                         f"torch:resnet50)")
     head = (f"{arch}.{tag}" if tag else arch).lower()
     fws = [fw] if fw else sorted(known, key=lambda n: libraries.get(n).fallback)  # fallbacks last
     found = {}
@@ -269,7 +273,8 @@ def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
         if not hits:
             tags = ", ".join(sorted(e.weights for e in entries))
             raise InputError(f"{f}:{entries[0].architecture} has no weights {tag!r}; the registry "
-                             f"has {tags}")
+                             f"has {tags}. Fix: name one of those (`imagenet-bench models "
+                             f"'{f}:{entries[0].architecture}*'`)")
         entry = hits[0]
     return ModelId(f, entry.architecture, entry.weights, settings), entry
 

@@ -35,7 +35,8 @@ def chromium(width: int = 1400, height: int = 1000):
     """A headless Chromium WebDriver with its console log kept and the network off."""
     why = missing()
     if why:
-        raise BenchError(f"no headless browser: {why}")
+        raise BenchError(f"no headless browser: {why}. Fix: install Chromium and its driver "
+                         f"(e.g. apt-get install chromium chromium-driver) and selenium")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -71,7 +72,9 @@ def open_report(driver, path: str, timeout: float = 60.0) -> Tuple[float, Dict]:
             "return [document.body && document.body.getAttribute('data-rendered'),"
             " document.body && document.body.getAttribute('data-render-error')]")
         if state[1]:
-            raise BenchError(f"{path}: the page failed to draw its plots: {state[1]}")
+            raise BenchError(f"{path}: the page failed to draw its plots: {state[1]}. Fix: "
+                             f"rebuild it with `imagenet-bench report`; if it fails again, "
+                             f"report it as a bug")
         if state[0]:
             marks = driver.execute_script(
                 "var b = document.body; return ['data-script-started', 'data-table-rendered', "
@@ -80,4 +83,5 @@ def open_report(driver, path: str, timeout: float = 60.0) -> Tuple[float, Dict]:
                                "all_plots_drawn"), (m / 1000.0 for m in marks)))
             return timing["first_render"], timing
         time.sleep(0.05)
-    raise BenchError(f"{path}: plots not drawn within {timeout:.0f} s")
+    raise BenchError(f"{path}: plots not drawn within {timeout:.0f} s. Fix: open it in a "
+                     f"browser to see why; rebuild it with `imagenet-bench report`")

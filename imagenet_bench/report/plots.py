@@ -67,7 +67,8 @@ def accuracy_bars(rows: Sequence[Dict], path: str, title: str = "", key: str = "
     """
     rows = sorted((r for r in rows if r.get(key) is not None), key=lambda r: r[key])
     if not rows:
-        raise BenchError(f"nothing to plot: no row has a {key!r} value")
+        raise BenchError(f"nothing to plot: no row has a {key!r} value. Fix: point "
+                         f"--precomputed at a folder with caches")
     plt = _pyplot()
     values = [r[key] for r in rows]
     colours = [_colour(r.get("framework", "")) for r in rows]
@@ -102,7 +103,8 @@ def published_scatter(rows: Sequence[Dict], path: str, title: str = "",
     pts: List[Dict] = [r for r in rows if r.get("published_acc1") is not None
                        and r.get("acc1") is not None]
     if not pts:
-        raise BenchError("nothing to plot: no model has a published top-1 figure")
+        raise BenchError("nothing to plot: no model has a published top-1 figure. Fix: include "
+                         "catalog models (`imagenet-bench models` lists their published figures)")
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 5.5))
     xs = [r["published_acc1"] for r in pts]
@@ -150,7 +152,8 @@ def robustness_scatter(rows: Sequence[Dict], fits: Dict, path: str, title: str =
     Points above the baseline line are effectively robust. Writes ``path`` atomically."""
     if not fits:
         raise BenchError("nothing to plot: no shifted set has a baseline fit (it needs 3 or more "
-                         "models with imagenet-val and that set)")
+                         "models with imagenet-val and that set). Fix: predict 3 or more models "
+                         "on imagenet-val and on the shifted set into one folder")
     import numpy as np
     plt = _pyplot()
     from matplotlib.ticker import FixedLocator, FuncFormatter, NullFormatter

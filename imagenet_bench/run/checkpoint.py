@@ -250,7 +250,9 @@ def write_final(final: str, valset: ValSet, key: Dict, states: List[State], worl
     states = sorted(states, key=lambda s: s.start)
     if states[0].start != 0 or states[-1].stop != valset.num_images or any(
             a.stop != b.start for a, b in zip(states, states[1:])):
-        raise BenchError(f"shards of {final} do not cover rows 0-{valset.num_images - 1}")
+        raise BenchError(f"shards of {final} do not cover rows 0-{valset.num_images - 1}. Fix: "
+                         f"rerun the same command with the same number of processes: the missing "
+                         f"shards resume")
     cat = lambda name: np.concatenate([getattr(s, name) for s in states])  # noqa: E731
     prov = provenance.finished(key, valset, sorted(b for s in states for b in s.bad), world, timing)
     preds = cache.Predictions.build(

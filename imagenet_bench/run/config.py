@@ -147,11 +147,13 @@ def _refuse_unhonoured(lib, mid, *, preprocess, overrides, weights, checkpoint, 
                          f"Fix: leave --checkpoint out")
     if amp is not None and not caps.amp:
         able = [x.name for x in libraries.libraries() if x.capabilities.amp]
-        raise InputError(f"--amp: {why.get('amp', f'the {name} backend runs float32 only')}; leave "
-                         f"--amp out or use --framework {' or '.join(able) or '(none offers it)'}")
+        raise InputError(f"--amp: {why.get('amp', f'the {name} backend runs float32 only')}. Fix: "
+                         f"leave --amp out, or pick a model of "
+                         f"{' or '.join(able) or '(none offers it)'}")
     if amp is not None and amp not in caps.amp + ("auto",):
-        raise InputError(f"--amp {amp}: choose {' or '.join(caps.amp)} (or --amp alone: "
-                         f"fp16 on CUDA, bf16 elsewhere)")
+        raise InputError(f"--amp {amp}: not a dtype of the {name} library. Fix: --amp "
+                         f"{' or --amp '.join(caps.amp)}, or --amp auto (fp16 on CUDA, bf16 "
+                         f"elsewhere)")
     bad_device = device not in (None, "auto") and device.split(":")[0] not in caps.devices
     given = [] if caps.batching else [
         o for o, v in (("--batch-size", batch_size), ("--workers", workers)) if v is not None]
@@ -159,7 +161,7 @@ def _refuse_unhonoured(lib, mid, *, preprocess, overrides, weights, checkpoint, 
         given.append(f"--device {device}")
     if given:
         reason = why.get("resources", f"the {name} backend chooses its own batches and device")
-        raise InputError(f"{', '.join(given)}: {reason}; leave {' and '.join(given)} out")
+        raise InputError(f"{', '.join(given)}: {reason}. Fix: leave {' and '.join(given)} out")
     if bad_device:
         raise InputError(f"--device {device!r} is not a device the {name} backend runs on. Fix: "
                          f"{', '.join(caps.devices)} (cuda:N picks one GPU)")
@@ -252,8 +254,8 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
     # --- recipe ---------------------------------------------------------------------------
     if spec is None:
         if preprocess != "reference":
-            raise InputError("--preprocess legacy2019 is the 2019 study's recipe of its 34 models; "
-                             "for a --model-factory model give --resize/--crop/--interpolation")
+            raise InputError("--preprocess legacy2019 is the 2019 study's recipe of its 34 models. "
+                             "Fix: for a --model-factory model give --resize/--crop/--interpolation")
         base = CUSTOM_BASE_RECIPE
     else:
         base = spec.recipe(preprocess)
@@ -266,7 +268,8 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
         used = recipes.from_options(base, resize=resize, crop=crop, img_size=img_size,
                                     crop_pct=crop_pct, interpolation=interpolation, mean=mean, std=std)
     except ValueError as e:
-        raise InputError(f"{mid}: {e}") from None
+        raise InputError(f"{mid}: {e}" + ("" if "Fix:" in str(e) else
+                                          ". Fix: correct that option's value, or leave it out")) from None
     if caps.fixed_input_size and spec is not None and used.crop != spec.entry.input_size:
         raise InputError(f"--crop/--img-size/--preprocess: {mid} takes {spec.entry.input_size}x{spec.entry.input_size} "
                          f"inputs (its {framework} graph is built for that size); the recipe gives "
@@ -276,13 +279,14 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
     # --- weights --------------------------------------------------------------------------
     if factory and weights is not None:
         raise InputError(f"--weights {weights}: a --model-factory model comes with the weights its "
-                         f"callable gives; pass --checkpoint FILE to load a state_dict into it")
+                         f"callable gives. Fix: leave --weights out; pass --checkpoint FILE to "
+                         f"load a state_dict into it")
     pretrained = not (weights is not None and weights.lower() in NO_WEIGHTS)
     if (weights is not None and pretrained and caps.weights_file and spec is not None
             and weights != spec.entry.weights):
         if checkpoint:
-            raise InputError(f"--weights {weights} and --checkpoint {checkpoint}: give the weights "
-                             f"file once")
+            raise InputError(f"--weights {weights} and --checkpoint {checkpoint}: two weights "
+                             f"files. Fix: give the weights file once, with --checkpoint")
         checkpoint = weights  # --weights FILE: a weights file (Keras' spelling)
     if checkpoint:
         path = os.path.abspath(os.path.expanduser(checkpoint))

@@ -59,7 +59,8 @@ def discover(checkpoint: Optional[str] = None,
     :class:`InputError` for a folder or pattern with no file."""
     if checkpoint and pattern:
         raise InputError(f"--checkpoint {checkpoint} and --checkpoints {pattern}: give one (a file "
-                         f"or folder with --checkpoint, a pattern with --checkpoints)")
+                         f"or folder with --checkpoint, a pattern with --checkpoints). Fix: drop "
+                         f"one of them")
     if pattern:
         source = os.path.abspath(os.path.expanduser(pattern))
         files = [f for f in glob.glob(source, recursive=True) if os.path.isfile(f)]

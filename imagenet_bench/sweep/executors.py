@@ -105,7 +105,8 @@ def requeue_self() -> None:
     """``scontrol requeue`` this SLURM (array) job; BenchError when not under SLURM."""
     job = os.environ.get("SLURM_JOB_ID")
     if not job:
-        raise BenchError("--requeue-signal: not running under SLURM (no SLURM_JOB_ID)")
+        raise BenchError("--requeue-signal: not running under SLURM (no SLURM_JOB_ID). Fix: leave "
+                         "--requeue-signal out outside a SLURM job")
     subprocess.run(["scontrol", "requeue", job], check=False, timeout=60)
 
 

@@ -173,7 +173,9 @@ def build(request: Request, folder: str) -> Dict:
                 skipped.append((name, str(err)))
     if not configs:
         why = f": {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
-        raise InputError(f"sweep plan: none of the selected models can run{why}")
+        raise InputError(f"sweep plan: none of the selected models can run{why}. Fix: select "
+                         f"other models, or change the run settings named above")
+
     sets, seen = {}, set()
     for name, root in request.data:
         if name in seen:

@@ -105,7 +105,8 @@ def build_model(spec: ModelSpec, weights: Optional[str] = "imagenet", seed: int 
     ``.weights.h5``). Every failure a user can fix raises a BenchError.
     """
     if spec.id.framework != FRAMEWORK:
-        raise BenchError(f"{spec.id} is not a keras model")
+        raise BenchError(f"{spec.id} is not a keras model. Fix: name a keras model "
+                         f"(`imagenet-bench models 'keras:*'`), or leave --framework keras out")
     build = _builder(spec)
     set_determinism(seed)
     if weights == "imagenet":

@@ -159,7 +159,8 @@ class KerasProcessBackend:
     def predict(self, inputs) -> np.ndarray:
         """Probabilities (n, 1000) from the child (each image alone unless ``batch_size`` > 1)."""
         if self._proc is None:
-            raise BenchError(f"{self.config.model}: the backend is closed")
+            raise BenchError(f"{self.config.model}: the backend is closed. Fix: build the "
+                             f"backend again (a closed Keras worker cannot predict)")
         try:
             self._conn.send(("predict", np.ascontiguousarray(inputs)))
         except (BrokenPipeError, ConnectionResetError, EOFError):
@@ -201,7 +202,8 @@ def from_config(config: "run_config.RunConfig") -> KerasProcessBackend:
     file, its URL and the folder to put it in -- without starting TensorFlow.
     """
     if config.factory:
-        raise BenchError("--model-factory is for --framework torch")
+        raise BenchError("--model-factory is for --framework torch. Fix: add --framework torch, "
+                         "or name a keras model with -m instead")
     for old in list(_LIVE):
         old.close()
     if config.pretrained and not config.checkpoint and keras_weights.known(config.spec):

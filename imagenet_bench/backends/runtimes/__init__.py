@@ -53,7 +53,8 @@ def get(name: str) -> Variant:
     try:
         return _BY_NAME[name]
     except KeyError:
-        raise InputError(f"unknown variant {name!r}; choose from {', '.join(NAMES)}") from None
+        raise InputError(f"unknown variant {name!r}. Fix: one of {', '.join(NAMES)} "
+                         f"(`imagenet-bench verify variants --help`)") from None
 
 
 def defaults(runtime: str) -> Tuple[str, ...]:

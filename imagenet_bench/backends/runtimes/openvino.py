@@ -88,7 +88,8 @@ class OpenVinoBackend(ExportedRuntime):
         ``variant``: a key of :data:`KINDS`; ``calibration``: (image id, path) for ``openvino-int8``."""
         reason = missing()
         if reason:
-            raise BenchError(f"{config.model_id}: {reason}")
+            raise BenchError(f"{config.model_id}: {reason}. Fix: install them, or leave the "
+                             f"openvino variants out of --variants")
         import openvino as ov
         kind, hint = KINDS[variant]
         ids = [i for i, _ in calibration] if kind == "int8" else []

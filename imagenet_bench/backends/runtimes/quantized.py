@@ -38,7 +38,8 @@ def _check(arch: str) -> None:
     if not quantizable(arch):
         raise BenchError(f"torchvision has no quantized {arch} (torchvision.models.quantization offers "
                          f"resnet18/50, mobilenet_v2/v3_large, googlenet, inception_v3, shufflenet_v2_*, "
-                         f"resnext101_*)")
+                         f"resnext101_*). Fix: leave 'quantized' out of --variants for this "
+                         f"model, or run one of those")
 
 
 def pretrained(arch: str) -> Tuple[torch.nn.Module, dict]:
@@ -51,7 +52,8 @@ def pretrained(arch: str) -> Tuple[torch.nn.Module, dict]:
         model = getattr(torchvision.models.quantization, arch)(weights=weights, quantize=True)
     except Exception as e:  # urllib / socket errors when the hub cannot be reached
         raise BenchError(f"torchvision's quantized weights {weights} could not be loaded "
-                         f"({type(e).__name__}); put {weights.url} in torch's hub cache") from None
+                         f"({type(e).__name__}). Fix: put {weights.url} in torch's hub cache "
+                         f"($TORCH_HOME/hub/checkpoints), or leave 'quantized' out of --variants") from None
     return model.eval(), {"weights": f"{weights}", "float_counterpart": weights.meta.get("unquantized"),
                           "quantized_backend": weights.meta.get("backend")}
 
@@ -71,7 +73,8 @@ def from_float(arch: str, float_module: torch.nn.Module,
     missing, unexpected = model.load_state_dict(float_module.state_dict(), strict=False)
     if missing or unexpected:
         raise BenchError(f"the float weights do not fit torchvision's quantizable {arch} "
-                         f"(missing {missing[:3]}, unexpected {unexpected[:3]})")
+                         f"(missing {missing[:3]}, unexpected {unexpected[:3]}). Fix: leave "
+                         f"'quantized' out of --variants for these weights")
     model.eval()
     model.fuse_model(is_qat=False)
     model.qconfig = torch.ao.quantization.get_default_qconfig(engine)
