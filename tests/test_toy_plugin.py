@@ -100,5 +100,5 @@ def test_without_the_plugin_on_the_path_no_toy_library_exists(toy):
     from imagenet_bench.models import libraries
     installed = libraries.names()  # the package's own libraries, as this test venv registers them
     assert "toy" not in installed and {"keras", "timm", "torch"} <= set(installed)
-    assert (f"--framework toy: no such backend; choose one of {', '.join(sorted(installed))}"
+    assert (f"--framework toy: no such backend. Fix: --framework one of {', '.join(sorted(installed))}"
             in out.stderr), out.stderr

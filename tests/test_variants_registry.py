@@ -16,7 +16,7 @@ def test_defaults_and_table_order_come_from_the_registry():
     assert variants.defaults(variants.KERAS) == ("batchN", "keras-jax", "keras-torch")
     assert variants.calibrated(["quantized", "bf16", "onnx-int8"]) == ["onnx-int8", "quantized"]
     assert variants.setting("batchN", 8) == "batch8" and variants.setting("bf16") == "bf16"
-    with pytest.raises(InputError, match="unknown variant 'int4'; choose from fp32, batch1"):
+    with pytest.raises(InputError, match="unknown variant 'int4'. Fix: one of fp32, batch1"):
         variants.setting("int4")
 
 

@@ -143,7 +143,7 @@ def test_csv_has_the_issue_columns_in_order_and_skipped_rows():
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--model", "resnet18", "--variants", "bf16,int4"], "--variants: unknown 'int4'; choose from batch1"),
+    (["--model", "resnet18", "--variants", "bf16,int4"], "--variants: unknown 'int4'. Fix: choose from batch1"),
     (["--model-factory", "torchvision.models:resnet18"], "--model-factory needs --name"),
     (["--model", "resnet18", "--variants", "onnx-int8", "--n", "5", "--calibration-split", "5"],
      "--calibration-split 5 leaves no image to score (5 images)"),

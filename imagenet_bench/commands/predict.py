@@ -16,7 +16,7 @@ import functools
 import sys
 
 from imagenet_bench.cache.locations import RUNS_DIR
-from imagenet_bench.commands import _common
+from imagenet_bench.commands import _common, run_settings
 from imagenet_bench.commands._common import add_framework_arg
 from imagenet_bench.errors import BenchError, InputError
 
@@ -50,59 +50,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                        help="custom torch model: a callable returning a module with 1,000 ImageNet "
                             "outputs (e.g. torchvision.models:resnet18 gives random weights)")
     p.add_argument("--name", help="name of a --model-factory model (its id is custom:NAME)")
-    p.add_argument("--weights", help="'none' for random weights (seeded; the id gets +random); torch: "
-                                     "another weights tag of the architecture; keras: a .h5 file")
-    p.add_argument("--checkpoint", metavar="FILE|DIR",
-                   help="weights file to use instead of downloading them (the id gets +ckpt-<sha8 "
-                        "of the file>); a folder: every checkpoint file in it, in natural order, "
-                        "one cache each (a series: `score --checkpoint-series`)")
     p.add_argument("--checkpoints", metavar="GLOB",
                    help="the checkpoint files matching GLOB ('runs/exp1/epoch_*.pth'), as a series")
-    p.add_argument("--preprocess", choices=("reference", "legacy2019"),
-                   help="reference (default): each weight's own recipe from the registry; legacy2019: "
-                        "the 2019 study's pipeline (torch Resize(256) + CenterCrop(224|299); keras "
-                        "nearest squash), id +legacy2019")
-    custom = p.add_argument_group(
-        "recipe overrides (any model; the id gets +recipe-<sha8>; a --model-factory model starts "
-        "from resize 256, crop 224, bilinear, ImageNet mean/std)")
-    custom.add_argument("--resize", type=int, help="shorter side before the centre crop")
-    custom.add_argument("--crop", type=int, help="centre crop side")
-    custom.add_argument("--mean", type=_floats, metavar="M[,M,M]",
-                        help="per-channel mean on [0,1] pixels, 1 or 3 comma-separated numbers")
-    custom.add_argument("--std", type=_floats, metavar="S[,S,S]",
-                        help="per-channel std on [0,1] pixels, 1 or 3 comma-separated numbers")
-    custom.add_argument("--img-size", type=int, metavar="N",
-                        help="timm's spelling (validate.py): image size N, the model's crop_pct kept "
-                             "(the resize scales with it) unless --crop-pct or --resize is given")
-    custom.add_argument("--crop-pct", type=float, metavar="F",
-                        help="timm's crop fraction: resize side floor(image size / F)")
-    custom.add_argument("--interpolation", choices=("nearest", "bilinear", "bicubic", "lanczos"),
-                        help="resize filter")
     p.add_argument("-o", "--out", default=RUNS_DIR, help=f"cache directory (default {RUNS_DIR}/)")
-    p.add_argument("-b", "--batch-size", type=int, help="images per batch (torch: 32)")
-    p.add_argument("-j", "--workers", type=int, help="DataLoader worker processes (default: CPU threads)")
-    p.add_argument("--threads", type=int, help="torch CPU threads per process (default: cores / local procs)")
-    p.add_argument("--device", help="torch: auto (default: cuda > mps > cpu), cuda, cuda:N, mps or cpu")
-    p.add_argument("--amp", nargs="?", const="auto", choices=("bf16", "fp16", "auto"),
-                   help="torch mixed precision (autocast) in bf16 or fp16 (alone: fp16 on CUDA, "
-                        "bf16 elsewhere); changes the results, so the id gets +bf16/+fp16")
-    p.add_argument("--checkpoint-every", type=int, default=1000, metavar="N",
-                   help="save partial results every N images")
-    p.add_argument("--skip-bad-images", action="store_true",
-                   help="record unreadable images as missing (counted wrong) instead of stopping")
-    p.add_argument("--save-all-probs", action="store_true", help="also store all 1,000 probabilities (float16)")
-    p.add_argument("--overwrite", action="store_true", help="replace caches made with other settings")
+    run_settings.add(p, "predict", run_options=("checkpoint_every", "skip_bad_images",
+                                                "save_all_probs", "overwrite", "no_progress"))
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit "
                                                    "(default: the validation labels shipped with imagenet_bench)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-
-
-def _floats(text: str):
-    """'0.5' or '0.485,0.456,0.406' -> list of floats (argparse type)."""
-    try:
-        return [float(x) for x in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected 1 or 3 comma-separated numbers, got {text!r}") from None
 
 
 def check_model_options(args) -> None:
@@ -130,14 +84,7 @@ def configs(args) -> list:
 
     check_model_options(args)
     names = [n for m in (args.model or []) for n in m.split(",") if n]
-    for option, value, low in (("--batch-size", args.batch_size, 1), ("--crop", args.crop, 1),
-                               ("--resize", args.resize, 1), ("--threads", args.threads, 1),
-                               ("--img-size", args.img_size, 1),
-                               ("--workers", args.workers, 0),
-                               ("--checkpoint-every", args.checkpoint_every, 1)):
-        if value is not None and value < low:
-            raise InputError(f"{option} {value}: must be at least {low}. Fix: pass {option} {low} "
-                             f"or more, or leave it out for the default")
+    run_settings.check_ranges(args)
     if args.model_factory:
         names = [args.name]
     elif args.all:
@@ -165,11 +112,7 @@ def configs(args) -> list:
 
 def _build_options(args) -> dict:
     """``config.build``'s keyword options from the command line (all but the checkpoint)."""
-    return dict(weights=args.weights, preprocess=args.preprocess, resize=args.resize,
-                crop=args.crop, interpolation=args.interpolation, mean=args.mean, std=args.std,
-                img_size=args.img_size, crop_pct=args.crop_pct, amp=args.amp,
-                factory=args.model_factory, device=args.device, batch_size=args.batch_size,
-                workers=args.workers, threads=args.threads)
+    return dict(run_settings.build_options(args), factory=args.model_factory)
 
 
 def run(args) -> int:

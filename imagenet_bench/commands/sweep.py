@@ -11,9 +11,14 @@ import subprocess
 import sys
 import time
 
+from imagenet_bench.commands import run_settings
 from imagenet_bench.commands._common import add_framework_arg, add_output_args, emit
 from imagenet_bench.errors import InputError, count
 from imagenet_bench.report import formats
+
+JOBS_PER_TASK = run_settings.Setting(
+    "jobs_per_task", ("--jobs-per-task",), group="run", kwargs=dict(type=int, metavar="N"), low=1,
+    default=8, help="jobs packed into one task (one SLURM array element)")
 
 
 def add_parser(subparsers) -> None:
@@ -43,8 +48,8 @@ def add_parser(subparsers) -> None:
                          "(imagenet-val, imagenet-a, ...), DIR its folder; repeatable")
     pl.add_argument("--caches", metavar="DIR", help="cache folder (default DIR/caches; may be an "
                                                     "existing runs/ folder: its caches count as done)")
-    pl.add_argument("--jobs-per-task", type=int, default=8, metavar="N",
-                    help="jobs packed into one task (one SLURM array element)")
+    pl.add_argument(*JOBS_PER_TASK.flags, dest=JOBS_PER_TASK.dest, default=JOBS_PER_TASK.default,
+                    help=JOBS_PER_TASK.help, **JOBS_PER_TASK.kwargs)
     _settings_args(pl)
     pl.set_defaults(func=run_plan)
 
@@ -96,30 +101,9 @@ def add_parser(subparsers) -> None:
 
 
 def _settings_args(p: argparse.ArgumentParser) -> None:
-    from imagenet_bench.commands.predict import _floats
-    g = p.add_argument_group("run settings of every job (as predict's options)")
-    g.add_argument("--weights", help="'none': seeded random weights (id +random)")
-    g.add_argument("--preprocess", choices=("reference", "legacy2019"))
-    g.add_argument("--resize", type=int)
-    g.add_argument("--crop", type=int)
-    g.add_argument("--img-size", type=int, metavar="N",
-                   help="timm's spelling (validate.py): image size N, each model's crop_pct kept "
-                        "unless --crop-pct or --resize is given")
-    g.add_argument("--crop-pct", type=float, metavar="F",
-                   help="timm's crop fraction: resize side floor(image size / F)")
-    g.add_argument("--interpolation", choices=("nearest", "bilinear", "bicubic", "lanczos"))
-    g.add_argument("--mean", type=_floats, metavar="M[,M,M]")
-    g.add_argument("--std", type=_floats, metavar="S[,S,S]")
-    g.add_argument("--amp", choices=("bf16", "fp16"), help="torch/timm autocast dtype (id +bf16/+fp16)")
-    g.add_argument("-b", "--batch-size", type=int, help="torch/timm images per batch (default 32)")
-    g.add_argument("--device", help="torch/timm device (auto, cpu, cuda, cuda:N, mps)")
-    g.add_argument("--workers", type=int, help="torch/timm DataLoader workers per task")
-    g.add_argument("--threads", type=int, help="CPU threads per task")
-    g.add_argument("--save-all-probs", action="store_true", help="store all 1,000 probabilities")
-    g.add_argument("--skip-bad-images", action="store_true",
-                   help="record unreadable images as missing instead of failing the job")
-    g.add_argument("--checkpoint-every", type=int, default=1000, metavar="N")
-    g.add_argument("--retry-oom", action="store_true",
+    run_settings.add(p, "sweep plan", run_options=("save_all_probs", "skip_bad_images",
+                                                   "checkpoint_every"))
+    p.add_argument("--retry-oom", action="store_true",
                    help="after out of memory, retry the job with half the batch (recorded in "
                         "the cache's provenance as oom_retry)")
 
@@ -152,14 +136,14 @@ def _request(args):
     for item in args.data:
         name, sep, folder = item.partition("=")
         if not sep or not name or not folder:
-            raise InputError(f"--data {item}: expected NAME=DIR (e.g. imagenet-val=/data/val)")
+            raise InputError(f"--data {item}: expected NAME=DIR. Fix: e.g. --data "
+                             f"imagenet-val=/data/val")
         data.append((name, folder))
-    for option, value in (("--jobs-per-task", args.jobs_per_task), ("--batch-size", args.batch_size),
-                          ("--checkpoint-every", args.checkpoint_every), ("--resize", args.resize),
-                          ("--crop", args.crop), ("--img-size", args.img_size),
-                          ("--threads", args.threads)):
-        if value is not None and value < 1:
-            raise InputError(f"{option} {value}: must be at least 1")
+    run_settings.check_ranges(args, extra=(JOBS_PER_TASK,))
+    if args.amp == "auto":
+        raise InputError("--amp auto: a sweep names its jobs' caches when it is planned, here, not "
+                         "on the machine that runs them, so it cannot pick the dtype for their "
+                         "device. Fix: --amp bf16 or --amp fp16")
     settings = {k: getattr(args, k) for k in plans.SETTINGS if getattr(args, k) is not None}
     options = {k: getattr(args, k) for k in plans.OPTIONS}
     return plans.Request(models=names, data=data, framework=args.framework, exclude=args.exclude,

@@ -25,11 +25,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from imagenet_bench.backends import runtimes as registry
 from imagenet_bench.cache.locations import RUNS_DIR
-from imagenet_bench.commands import _common
+from imagenet_bench.commands import _common, run_settings
 from imagenet_bench.commands._common import add_framework_arg
 from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
-from imagenet_bench.commands.predict import _floats, check_model_options
+from imagenet_bench.commands.predict import check_model_options
 from imagenet_bench.errors import BenchError, InputError
 
 TIMING_FILE = "variants-timing.json"  # images/s of each cache's run, beside the caches
@@ -59,30 +59,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--calibration-split", type=int, default=100, metavar="N",
                    help="first N rows calibrate onnx-int8/openvino-int8/quantized and are left out of every "
                         "row's scoring (100; only when such a variant is chosen)")
-    p.add_argument("--weights", help="'none' for random weights; torch: another weights tag; "
-                                     "keras: a .weights.h5 file")
-    p.add_argument("--checkpoint", metavar="FILE", help="weights file instead of the download")
-    p.add_argument("--preprocess", choices=("reference", "legacy2019"),
-                   help="preprocessing recipe (reference)")
-    custom = p.add_argument_group("recipe overrides (as in predict; a --model-factory model starts "
-                                  "from resize 256, crop 224, bilinear, ImageNet mean/std)")
-    custom.add_argument("--resize", type=int, help="shorter side before the centre crop")
-    custom.add_argument("--crop", type=int, help="centre crop side")
-    custom.add_argument("--mean", type=_floats, metavar="M[,M,M]", help="per-channel mean on [0,1] pixels")
-    custom.add_argument("--std", type=_floats, metavar="S[,S,S]", help="per-channel std on [0,1] pixels")
-    custom.add_argument("--interpolation", choices=("nearest", "bilinear", "bicubic", "lanczos"),
-                        help="resize filter")
-    p.add_argument("-b", "--batch-size", type=int, default=32,
-                   help="N of the batched runs (torch reference, keras batchN) (32)")
-    p.add_argument("-j", "--workers", type=int, help="torch DataLoader workers (default: CPU threads)")
-    p.add_argument("--threads", type=int, help="CPU threads per process")
-    p.add_argument("--device", help="torch device: auto (default), cuda, cuda:N, mps or cpu")
+    run_settings.add(p, "verify variants", run_options=("overwrite", "no_progress"))
     p.add_argument("--cache-dir", default=os.path.join(RUNS_DIR, "variants"), metavar="DIR",
                    help=f"where the caches (and ONNX exports) go ({RUNS_DIR}/variants)")
-    p.add_argument("--overwrite", action="store_true", help="replace caches made with other settings")
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit")
     _common.add_dataset_arg(p)
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
     _common.add_output_args(p)
     p.set_defaults(func=run)
     return p
@@ -155,13 +136,11 @@ def reference_config(args):
     from imagenet_bench.run import config
 
     check_model_options(args)
-    if args.batch_size < 1:
-        raise InputError(f"--batch-size {args.batch_size}: must be at least 1")
+    run_settings.check_ranges(args)
     cfg = config.build(args.name if args.model_factory else args.model, args.framework,
-                       weights=args.weights, checkpoint=args.checkpoint, preprocess=args.preprocess,
-                       resize=args.resize, crop=args.crop, interpolation=args.interpolation,
-                       mean=args.mean, std=args.std, factory=args.model_factory,
-                       threads=args.threads)
+                       checkpoint=args.checkpoint, factory=args.model_factory,
+                       **run_settings.build_options(args, leave=("checkpoint", "batch_size",
+                                                                 "workers", "device")))
     from imagenet_bench.models import libraries
     if libraries.get(cfg.framework).capabilities.batching:  # else one image at a time
         from dataclasses import replace

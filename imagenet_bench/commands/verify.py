@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from imagenet_bench.commands import run_settings
 from imagenet_bench.commands._common import add_dataset_arg
 from imagenet_bench.errors import InputError
 
@@ -46,9 +47,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     t = sub.add_parser("determinism", help="one-at-a-time vs batched vs repeated outputs (keras, torch)",
                        description=EXIT_STATUSES)
     _common(t, "determinism")
-    t.add_argument("-b", "--batch-size", type=int, default=32, help="batch size of the batched run (32)")
-    t.add_argument("--checkpoint", metavar="FILE",
-                   help="torch: state_dict file to use instead of downloading the weights")
     t.set_defaults(func=run)
     from imagenet_bench.commands import variants
     variants.add_parser(sub)
@@ -74,12 +72,9 @@ def _common(p: argparse.ArgumentParser, check: str) -> None:
                    help="the model library whose in-process backend is checked (default: the "
                         "model name's framework prefix, else keras)")
     p.add_argument("--n", type=int, default=200, help="number of images (200), evenly spaced")
-    p.add_argument("--weights", help="keras: imagenet (default), none, or a .h5/.weights.h5 file; "
-                                     "torch: a torchvision weights name or none")
-    p.add_argument("--preprocess", choices=("reference", "legacy2019"), default="reference",
-                   help="preprocessing recipe (reference)")
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit")
     add_dataset_arg(p)
+    run_settings.add(p, f"verify {check}")
 
 
 def _check(args, spec):
@@ -103,11 +98,11 @@ def _backend(args, spec):
     if lib.in_process is None:
         raise InputError(f"verify {args.check}: the {lib.name} library has no in-process backend. "
                          f"Fix: --framework {' or '.join(offering(args.check)) or 'torch'}")
-    resources = dict(device="cpu", batch_size=getattr(args, "batch_size", None), workers=0) \
+    run_settings.check_ranges(args)
+    resources = dict(device="cpu", batch_size=args.batch_size, workers=0) \
         if lib.capabilities.batching else {}
-    cfg = run_config.build(str(spec.id), lib.name, weights=args.weights,
-                           checkpoint=getattr(args, "checkpoint", None), preprocess=args.preprocess,
-                           **resources)
+    cfg = run_config.build(str(spec.id), lib.name, **resources, **run_settings.build_options(
+        args, leave=("device", "workers", "batch_size")))
     return lib.import_adapter(lib.in_process)(cfg)
 
 

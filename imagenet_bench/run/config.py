@@ -303,7 +303,8 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
     if amp in caps.amp:
         mid = mid.with_settings(amp)
     if batch_size is not None and batch_size < 1:
-        raise InputError(f"--batch-size {batch_size}: must be at least 1")
+        raise InputError(f"--batch-size {batch_size}: must be at least 1. Fix: pass --batch-size 1 "
+                         f"or more, or leave it out for the library's default")
     return RunConfig(model_id=mid, framework=framework, spec=spec, recipe=used, preprocess=preprocess,
                      overrides=overrides, pretrained=pretrained, checkpoint=checkpoint,
                      factory=factory, amp=amp, device=device or "auto",
