@@ -1,6 +1,6 @@
 """Robustness table: each model on ImageNet val and the shifted test sets (numpy only).
 
-One row per model (caches from ``predict --dataset NAME``, any mix of sets in
+One row per model (caches from ``predict NAME=DIR``, any mix of sets in
 one folder):
 
 * ``imagenet-val`` top-1 and ``real`` (ReaL top-1 on the same val cache,
@@ -145,7 +145,7 @@ def group(preds: Sequence[cache.Predictions]) -> Dict[str, Dict[str, cache.Predi
             examples = "; ".join(f"{next(p.where() for p in ps if p.fingerprint == fp)} "
                                  f"({next(p.num_images for p in ps if p.fingerprint == fp)} images)"
                                  for fp in fps[:3])
-            raise InputError(f"--dataset {name} caches: the caches cover different image lists "
+            raise InputError(f"{name} caches: the caches cover different image lists "
                              f"({len(fps)} fingerprints, e.g. {examples}), so their accuracies "
                              f"are not comparable. Fix: keep the caches of one folder of {name} "
                              f"in --precomputed (predict every model on the same images)")

@@ -59,7 +59,7 @@ def load_predictions(directory: str, allow_mixed: bool = False,
                              f"Fix: pip install -e . in a clone, or pass --precomputed DIR")
         raise InputError(f"{directory}: no such directory. Fix: pass --precomputed DIR, the "
                          f"folder holding the .npz caches (`imagenet-bench predict` writes them "
-                         f"to {locations.RUNS_DIR}/ unless given -o DIR)")
+                         f"to {locations.RUNS_DIR}/ unless given --cache-dir DIR)")
     found = folder.load_folder(directory, use_index=use_index, verify=verify, skip_bad=skip_bad)
     preds = Loaded(upgrade_identity(p) for p in found.preds)
     preds.skipped = found.skipped
@@ -69,8 +69,9 @@ def load_predictions(directory: str, allow_mixed: bool = False,
         raise InputError(
             f"{directory}: no prediction caches found (no *.npz files, no keras_imagenet/ or "
             f"pytorch_imagenet/ folders). Fix: make some with `imagenet-bench predict "
-            f"--framework torch --model resnet18 VAL_DIR -o {directory}`, convert 2019 outputs "
-            f"with `imagenet-bench import DIR -o {directory}`, or try `imagenet-bench demo`")
+            f"--framework torch --model resnet18 VAL_DIR --cache-dir {directory}`, convert 2019 "
+            f"outputs with `imagenet-bench import DIR --cache-dir {directory}`, or try "
+            f"`imagenet-bench demo`")
     check_same_images(preds, allow_mixed, mixed_hint)
     return preds
 
@@ -240,7 +241,7 @@ def masked_correct(preds: cache.Predictions, k: int = 1) -> np.ndarray:
     if not has_subset(preds):
         raise InputError(f"{preds.where()}: no top-5 within the class subset (subset_top5_idx), "
                          f"so the masked accuracy cannot be computed. Fix: predict again with "
-                         f"`imagenet-bench predict --dataset {datasets.name_of(preds)} ...`")
+                         f"`imagenet-bench predict -m MODEL {datasets.name_of(preds)}=DIR`")
     flags = preds.masked_flags(k) if hasattr(preds, "masked_flags") else None
     if flags is not None:
         return flags

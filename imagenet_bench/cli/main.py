@@ -16,7 +16,7 @@ import sys
 from typing import List, Optional
 
 from imagenet_bench import __version__
-from imagenet_bench.commands._common import HelpFormatter
+from imagenet_bench.commands._common import EXIT_CODES, HelpFormatter
 
 #: command name -> its module under imagenet_bench.commands, in the order shown by --help
 COMMANDS = {"score": "score", "models": "models", "import": "import_2019", "compare": "compare",
@@ -37,8 +37,10 @@ def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
     """The argument parser (built fresh on every call): every command's, or with ``only``
     that command's alone (what parsing a command line that names it needs)."""
     parser = argparse.ArgumentParser(
-        prog="imagenet-bench",
-        description="Reproduce and re-score the ImageNet accuracy of pretrained models.")
+        prog="imagenet-bench", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Reproduce and re-score the ImageNet accuracy of pretrained models.",
+        epilog="exit status (every command; docs/cli.md):\n" + "\n".join(
+            f"  {code:<4d}{meaning}" for code, meaning in EXIT_CODES.items()))
     parser.add_argument("--version", action="version", version=f"imagenet-bench {__version__}")
     parser.add_argument("--debug", action="store_true",
                         help="show the Python traceback of any error (for bug reports)")
@@ -55,9 +57,8 @@ def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     """Run the tool; return the exit status.
 
-    0 ok; 1 a check failed (verify); 2 usage or input error; 3 internal error
-    (a bug: the message says to rerun with ``--debug``); 130 Ctrl-C; 143 SIGTERM.
-    Finished work is checkpointed before 130 and 143.
+    The statuses are :data:`imagenet_bench.commands._common.EXIT_CODES` (the ``--help``
+    epilog prints them). Finished work is checkpointed before 130 and 143.
     """
     from imagenet_bench.errors import BenchError
     from imagenet_bench.run import signals

@@ -7,6 +7,53 @@ from typing import Optional
 
 from imagenet_bench.cache import atomic, locations
 
+#: exit status -> what it means; every command follows it (``--help`` epilog, docs/cli.md)
+EXIT_CODES = {
+    0: "success; a check found no difference",
+    1: "a check found a difference (verify)",
+    2: "usage or input error, the message ends with how to fix it; predict/sweep: a model or "
+       "job failed",
+    3: "internal error: a bug in imagenet-bench (rerun with --debug for the traceback)",
+    4: "inconclusive: the outputs or the model could not show a difference, e.g. the uniform "
+       "outputs of random weights (verify)",
+    130: "interrupted (Ctrl-C); finished work is kept",
+    143: "terminated (SIGTERM); finished work is kept",
+}
+
+
+def exit_codes_text(codes=tuple(EXIT_CODES)) -> str:
+    """``codes`` of :data:`EXIT_CODES` as one line for a help text."""
+    return "Exit status " + "; ".join(f"{c}: {EXIT_CODES[c]}" for c in codes) + "."
+
+
+def deprecated(new: str, store=None):
+    """An argparse action for an old spelling: prints one line on standard error naming ``new``,
+    then stores as ``store(namespace, values)`` does (default: the value, or ``const`` for an
+    option without one, under the action's dest). A positional left out is not reported."""
+
+    class Deprecated(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            if option_string is None and not values:
+                return
+            old = option_string or " ".join(values)
+            print(f"{parser.prog}: note: {old} is deprecated; use {new}", file=sys.stderr)
+            if store is not None:
+                store(namespace, values)
+            else:
+                setattr(namespace, self.dest, self.const if self.nargs == 0 else values)
+
+    return Deprecated
+
+
+def add_cache_dir_arg(parser: argparse.ArgumentParser, dest: str, help: str, default=None,
+                      old=()) -> None:
+    """Add ``--cache-dir DIR`` (where caches are written, the same spelling in every command),
+    stored under ``dest``; ``old``: deprecated spellings that still work."""
+    parser.add_argument("--cache-dir", dest=dest, metavar="DIR", default=default, help=help)
+    if old:
+        parser.add_argument(*old, dest=dest, metavar="DIR", default=argparse.SUPPRESS,
+                            action=deprecated("--cache-dir"), help=argparse.SUPPRESS)
+
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Show an option's default once, and only when it says something."""
@@ -61,26 +108,45 @@ def add_output_args(parser: argparse.ArgumentParser, default_format: str = "text
                         help="write the table to FILE (atomically) instead of standard output")
 
 
-def add_dataset_arg(parser: argparse.ArgumentParser) -> None:
-    """Add ``--dataset NAME``: its choices and help are the dataset registry's."""
+def add_test_set_arg(parser: argparse.ArgumentParser) -> None:
+    """Add the test set: a positional ``[NAME=]DIR`` (NAME one of the dataset registry's, default
+    imagenet-val), stored as ``val_dir`` and ``dataset``; ``--dataset NAME`` still works,
+    deprecated."""
     from imagenet_bench.data import datasets, layouts
     sets = "; ".join(f"{s.name} ({layouts.layout_words(s)}"
                      f"{' or the flat official files' if layouts.FLAT_OFFICIAL in s.layouts else ''})"
                      for s in datasets.DATASETS.values())
+
+    class TestSet(argparse.Action):
+        def __call__(self, parser, namespace, values, option_string=None):
+            name, sep, folder = values.partition("=")
+            if sep and name in datasets.DATASETS:
+                namespace.dataset, values = name, folder
+            setattr(namespace, self.dest, values)
+
+    parser.add_argument("val_dir", metavar="[NAME=]DIR", action=TestSet,
+                        help=f"the test set: its folder, after NAME= unless it is "
+                             f"{datasets.DEFAULT}. NAME: {sets}. See docs/datasets.md")
     parser.add_argument("--dataset", default=datasets.DEFAULT, metavar="NAME",
-                        help=f"the test set in VAL_DIR (default {datasets.DEFAULT}): {sets}. "
-                             f"See docs/datasets.md")
+                        action=deprecated("NAME=DIR"), help=argparse.SUPPRESS)
 
 
 def add_protocol_arg(parser: argparse.ArgumentParser) -> None:
-    """Add ``--protocol masked|unmasked`` (and ``--unmasked``): how ImageNet-A/-R caches are
+    """Add ``--protocol masked|unmasked`` (``--unmasked``, deprecated): how ImageNet-A/-R caches are
     scored (:data:`analysis.scorer.PROTOCOLS`), the same in every command."""
     parser.add_argument("--protocol", choices=("masked", "unmasked"), default="masked",
                         help="ImageNet-A/-R caches: 'masked' scores the prediction restricted to "
                              "the set's 200 classes (the published protocol), 'unmasked' the "
                              "1,000-class prediction; other test sets are not affected")
-    parser.add_argument("--unmasked", dest="protocol", action="store_const", const="unmasked",
-                        help="the same as --protocol unmasked")
+    parser.add_argument("--unmasked", dest="protocol", nargs=0, const="unmasked",
+                        action=deprecated("--protocol unmasked"), help=argparse.SUPPRESS)
+
+
+def add_plot_arg(parser, help: str) -> None:
+    """Add ``--plot FILE`` (a figure file, the same spelling in every command)."""
+    parser.add_argument("--plot", metavar="FILE",
+                        help=f"{help}. FILE's extension picks the format (.png, .pdf, .svg); "
+                             f"needs matplotlib")
 
 
 def protocol_title(preds, protocol: str) -> str:

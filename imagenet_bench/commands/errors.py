@@ -1,12 +1,13 @@
 """``imagenet-bench errors``: the images most models get wrong (numpy only)."""
 from __future__ import annotations
 
+import argparse
 
 from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
 from imagenet_bench.errors import InputError
 from imagenet_bench.commands._common import (HelpFormatter, add_output_args, add_precomputed_args, add_protocol_arg,
-                                              emit, loading, protocol_title, report_skipped)
+                                              deprecated, emit, loading, protocol_title, report_skipped)
 
 
 
@@ -23,9 +24,11 @@ def add_parser(sub) -> None:
     p.add_argument("--limit", type=int, default=100, help="list at most this many images")
     p.add_argument("--min-wrong", type=int, default=1,
                    help="list only images at least this many models get wrong")
-    p.add_argument("--show-real", action="store_true",
-                   help="add each image's ReaL label set (Beyer et al. 2020, arXiv:2006.07159; "
-                        "needs timm's package data)")
+    p.add_argument("--labels", choices=("original", "real"), default="original",
+                   help="real: add each image's ReaL label set (Beyer et al. 2020, "
+                        "arXiv:2006.07159; needs timm's package data)")
+    p.add_argument("--show-real", dest="labels", nargs=0, const="real", help=argparse.SUPPRESS,
+                   action=deprecated("--labels real"))
     add_protocol_arg(p)
     add_output_args(p, default_format="csv")
     p.set_defaults(func=run)
@@ -40,9 +43,9 @@ def run(args) -> int:
                          f"Fix: pass 1 or more, or leave them out for the defaults")
     preds = scorer.load_predictions(args.precomputed, val_dir=args.val_dir, mixed_hint=None, **loading(args))
     rows = errors_view.hard_example_rows(preds, limit=args.limit,
-                                         min_wrong=args.min_wrong, with_real=args.show_real,
+                                         min_wrong=args.min_wrong, with_real=args.labels == "real",
                                          protocol=args.protocol)
-    columns = report_columns.hard_examples(args.show_real, rows)
+    columns = report_columns.hard_examples(args.labels == "real", rows)
     title = (f"{report.plural(len(rows), 'image')} most of the "
              f"{report.plural(len(preds), 'model')} get wrong at top-1 "
              f"({args.precomputed})" + protocol_title(preds, args.protocol))

@@ -6,7 +6,7 @@ import sys
 
 from imagenet_bench.cache import locations
 from imagenet_bench.errors import InputError
-from imagenet_bench.commands._common import add_val_dir_arg
+from imagenet_bench.commands._common import add_cache_dir_arg, add_val_dir_arg
 from imagenet_bench.report import tables as report
 
 
@@ -20,8 +20,8 @@ def add_parser(sub) -> None:
                     "descending probability (stable: ties keep the file's column order, as "
                     "imagenet_bench.cache.northcutt2019 says) and write one .npz cache per model.")
     p.add_argument("directory", metavar="DIR", help="folder with the 2019 layout")
-    p.add_argument("-o", "--output", metavar="OUT", default=locations.RUNS_DIR,
-                   help=f"folder for the caches (default: {locations.RUNS_DIR})")
+    add_cache_dir_arg(p, "output", f"where the caches are written (default: {locations.RUNS_DIR})",
+                      default=locations.RUNS_DIR, old=("-o", "--output"))
     p.add_argument("--overwrite", action="store_true",
                    help="replace existing caches (default: keep them and say so)")
     add_val_dir_arg(p)

@@ -25,7 +25,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     """Register ``predict``."""
     p = subparsers.add_parser(
         "predict", help="predict the validation set with pretrained models and cache the top-5",
-        description="Predict every image of VAL_DIR (one folder per wnid, or the flat official "
+        description="Predict every image of the test set DIR (one folder per wnid, or the flat official "
                     "files) with one or more models; write one cache per model; print acc@1/acc@5. "
                     "Interrupted runs resume; under torchrun or SLURM each process takes a shard.")
     add_arguments(p)
@@ -35,8 +35,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """The predict options (shared with scripts/imagenet_pytorch_get_predictions.py)."""
-    p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
-    _common.add_dataset_arg(p)
+    _common.add_test_set_arg(p)
     add_framework_arg(p, "look names up in this model library only (default: the name decides; "
                          "torch for --all, the library that runs custom models for --model-factory)")
     which = p.add_mutually_exclusive_group(required=True)
@@ -52,7 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="name of a --model-factory model (its id is custom:NAME)")
     p.add_argument("--checkpoints", metavar="GLOB",
                    help="the checkpoint files matching GLOB ('runs/exp1/epoch_*.pth'), as a series")
-    p.add_argument("-o", "--out", default=RUNS_DIR, help=f"cache directory (default {RUNS_DIR}/)")
+    _common.add_cache_dir_arg(p, "out", f"where the caches are written (default {RUNS_DIR}/)",
+                              default=RUNS_DIR, old=("-o", "--out"))
     run_settings.add(p, "predict", run_options=("checkpoint_every", "skip_bad_images",
                                                 "save_all_probs", "overwrite", "no_progress"))
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit "

@@ -1,6 +1,6 @@
 """``imagenet-bench robustness``: val, ReaL, ImageNetV2, -A, -R, -Sketch and effective robustness.
 
-Reads every cache in ``--precomputed DIR`` (made by ``predict --dataset NAME``),
+Reads every cache in ``--precomputed DIR`` (made by ``predict NAME=DIR``),
 one row per model; see :mod:`imagenet_bench.analysis.robustness` for the
 definitions. numpy and the standard library only (matplotlib for ``--plot``).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 
 from imagenet_bench.cache.locations import RUNS_DIR
-from imagenet_bench.commands._common import (HelpFormatter, add_loading_args, add_output_args,
+from imagenet_bench.commands._common import (HelpFormatter, add_loading_args, add_output_args, add_plot_arg,
                                               add_protocol_arg, emit, loading, report_skipped)
 from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
@@ -20,7 +20,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser(
         "robustness", help="top-1 on ImageNet val, ReaL, V2, A, R, Sketch and effective robustness",
         description="One row per model: top-1 (%) on each test set cached in --precomputed "
-                    "(`predict --dataset NAME`), ReaL top-1 on val, each set's difference to "
+                    "(`predict NAME=DIR`), ReaL top-1 on val, each set's difference to "
                     "val (A and R: masked to their 200 classes, against full val and against "
                     "val restricted to the same 200 classes), and effective robustness: the "
                     "shifted top-1 above the linear fit of logit(shifted) on logit(val) across "
@@ -31,8 +31,7 @@ def add_parser(sub) -> None:
     p.add_argument("--precomputed", metavar="DIR", default=RUNS_DIR,
                    help=f"folder of caches of any of the test sets (default {RUNS_DIR}/, where "
                         f"predict writes)")
-    p.add_argument("--plot", metavar="FILE",
-                   help="also draw shifted vs val top-1 (logit axes) with the fits (.png/.pdf/.svg)")
+    add_plot_arg(p, "also draw shifted vs val top-1 (logit axes) with the fits")
     add_loading_args(p)
     add_protocol_arg(p)
     add_output_args(p)

@@ -15,6 +15,7 @@ from imagenet_bench.analysis import published
 from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
 from imagenet_bench.analysis import stats
+from imagenet_bench.commands._common import add_plot_arg
 from imagenet_bench.errors import InputError
 
 REAL = "real"
@@ -37,10 +38,9 @@ def add_arguments(parser) -> None:
                         "reason where the cache records it")
     g.add_argument("--margin", type=float, default=published.DEFAULT_MARGIN,
                    help="percentage points below the published acc@1 that raise the flag")
-    g.add_argument("--plot", metavar="FILE.png",
-                   help="draw acc@1 of every model with its interval as a bar chart coloured by "
-                        "framework; with --published also the measured-vs-published scatter "
-                        "(FILE.published.png). Needs matplotlib")
+    add_plot_arg(g, "draw acc@1 of every model with its interval as a bar chart coloured by "
+                    "framework; with --published also the measured-vs-published scatter "
+                    "(FILE.published.png for FILE.png)")
 
 
 def custom_labels_file(args) -> Optional[str]:

@@ -12,7 +12,8 @@ import sys
 import time
 
 from imagenet_bench.commands import run_settings
-from imagenet_bench.commands._common import add_framework_arg, add_output_args, emit
+from imagenet_bench.commands._common import (add_cache_dir_arg, add_framework_arg, add_output_args,
+                                             deprecated, emit)
 from imagenet_bench.errors import InputError, count
 from imagenet_bench.report import formats
 
@@ -35,19 +36,23 @@ def add_parser(subparsers) -> None:
                                     "job, tasks grouped by recipe and test set, done jobs marked; "
                                     "print the counts and the estimated cost.")
     pl.add_argument("folder", metavar="DIR", help="sweep folder (plan, status, logs; caches in "
-                                                   "DIR/caches unless --caches)")
-    pl.add_argument("models", nargs="*", metavar="MODEL",
+                                                   "DIR/caches unless --cache-dir)")
+    pl.add_argument("-m", "--model", dest="models", action="append", default=[], metavar="NAME",
                     help="fnmatch patterns or names, as `imagenet-bench models` takes them "
-                         "('timm:convnext*', torch:resnet50.IMAGENET1K_V2)")
+                         "('timm:convnext*', torch:resnet50.IMAGENET1K_V2); repeat or separate "
+                         "by commas for several")
+    pl.add_argument("old_models", nargs="*", metavar="MODEL", help=argparse.SUPPRESS,
+                    action=deprecated("-m MODEL", lambda ns, v: setattr(ns, "models", [*ns.models, *v])))
     add_framework_arg(pl, "only this model library")
     pl.add_argument("--model-list", metavar="FILE", help="more names/patterns, one per line")
     pl.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
                     help="leave out models matching PATTERN (repeatable)")
     pl.add_argument("--data", action="append", default=[], metavar="NAME=DIR", required=True,
-                    help="a test set: NAME one of the --dataset names of predict "
+                    help="a test set: NAME one of predict's test set names "
                          "(imagenet-val, imagenet-a, ...), DIR its folder; repeatable")
-    pl.add_argument("--caches", metavar="DIR", help="cache folder (default DIR/caches; may be an "
-                                                    "existing runs/ folder: its caches count as done)")
+    add_cache_dir_arg(pl, "caches", "where the caches are written (default DIR/caches; may be an "
+                                    "existing runs/ folder: its caches count as done)",
+                      old=("--caches",))
     pl.add_argument(*JOBS_PER_TASK.flags, dest=JOBS_PER_TASK.dest, default=JOBS_PER_TASK.default,
                     help=JOBS_PER_TASK.help, **JOBS_PER_TASK.kwargs)
     _settings_args(pl)
@@ -56,8 +61,10 @@ def add_parser(subparsers) -> None:
     r = sub.add_parser("run", help="re-plan and run what is not done (local processes or SLURM)")
     r.add_argument("folder", metavar="DIR")
     r.add_argument("--executor", choices=("local", "slurm"), default="local")
-    r.add_argument("-j", "--parallel", type=int, default=1, metavar="N",
+    r.add_argument("--parallel", type=int, default=1, metavar="N",
                    help="local: tasks run at once (CPU threads and GPUs divided among them)")
+    r.add_argument("-j", dest="parallel", type=int, default=argparse.SUPPRESS, metavar="N",
+                   action=deprecated("--parallel"), help=argparse.SUPPRESS)
     r.add_argument("--wait", action="store_true", help="slurm: wait until the array has left the "
                                                        "queue (squeue), then print the status")
     _slurm_args(r)
@@ -128,7 +135,8 @@ def _slurm_args(p: argparse.ArgumentParser) -> None:
 
 def _request(args):
     from imagenet_bench.sweep import plan as plans
-    names = list(args.models) + (plans.read_model_list(args.model_list) if args.model_list else [])
+    names = [n for m in args.models for n in m.split(",") if n] + (
+        plans.read_model_list(args.model_list) if args.model_list else [])
     if not names:
         raise InputError("sweep plan: no model. Fix: name models or patterns (e.g. 'timm:convnext*' "
                          "torch:resnet50) or --model-list FILE")
@@ -165,7 +173,7 @@ def run_plan(args) -> int:
     path = plans.write(plan, args.folder)
     sys.stdout.write(plans.summary(plan))
     print(f"plan: {os.path.join(args.folder, plans.PLAN_FILE)} (this version: {path})")
-    print(f"next: imagenet-bench sweep run {args.folder} [-j N | --executor slurm ...]")
+    print(f"next: imagenet-bench sweep run {args.folder} [--parallel N | --executor slurm ...]")
     return 0
 
 

@@ -43,7 +43,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "images (each cached and resumable), then print top-1/top-5, delta top-1 "
                     "with its Newcombe paired 95% interval, flips each way, McNemar exact p, "
                     "top-5 agreement, |delta prob| on the reference's top-1 class and images/s.")
-    p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
+    _common.add_test_set_arg(p)
     add_framework_arg(p, "look the name up in this model library only (default: the name decides)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--model", "-m", help="registry model (torch:resnet50, keras:MobileNet, "
@@ -60,10 +60,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="first N rows calibrate onnx-int8/openvino-int8/quantized and are left out of every "
                         "row's scoring (100; only when such a variant is chosen)")
     run_settings.add(p, "verify variants", run_options=("overwrite", "no_progress"))
-    p.add_argument("--cache-dir", default=os.path.join(RUNS_DIR, "variants"), metavar="DIR",
-                   help=f"where the caches (and ONNX exports) go ({RUNS_DIR}/variants)")
+    _common.add_cache_dir_arg(p, "cache_dir", f"where the caches (and ONNX exports) are written "
+                                              f"({RUNS_DIR}/variants)",
+                              default=os.path.join(RUNS_DIR, "variants"))
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit")
-    _common.add_dataset_arg(p)
     _common.add_output_args(p)
     p.set_defaults(func=run)
     return p

@@ -23,14 +23,12 @@ import argparse
 import sys
 
 from imagenet_bench.commands import run_settings
-from imagenet_bench.commands._common import add_dataset_arg
+from imagenet_bench.commands._common import add_test_set_arg, exit_codes_text
 from imagenet_bench.errors import InputError
 
 #: exit status of a check whose outputs could not show a difference ("inconclusive: ...")
 INCONCLUSIVE = 4
-EXIT_STATUSES = ("Exit status 0: no difference found; 1: a difference found; 2: usage or input "
-                 "error; 4: inconclusive (the outputs or the model could not show a difference, "
-                 "e.g. uniform outputs of random weights).")
+EXIT_STATUSES = exit_codes_text((0, 1, 2, 4))
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -66,14 +64,13 @@ def offering(check: str) -> list:
 
 
 def _common(p: argparse.ArgumentParser, check: str) -> None:
-    p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
+    add_test_set_arg(p)
     p.add_argument("--model", "-m", required=True, help="registry model name")
     p.add_argument("--framework", choices=offering(check), default=None,
                    help="the model library whose in-process backend is checked (default: the "
                         "model name's framework prefix, else keras)")
     p.add_argument("--n", type=int, default=200, help="number of images (200), evenly spaced")
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit")
-    add_dataset_arg(p)
     run_settings.add(p, f"verify {check}")
 
 

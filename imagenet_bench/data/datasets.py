@@ -8,7 +8,7 @@ on it (``published_table``). ImageNet val is one spec like the others. The
 are read from :data:`DATASETS`; adding a test set is one entry here (plus its
 wnid list in ``data/_info/`` for a class subset) and its tests.
 
-``predict --dataset NAME DIR`` finds the images of DIR with :func:`discover`,
+``predict NAME=DIR`` finds the images of DIR with :func:`discover`,
 checks them against the set's spec (folder layout, class list, image count)
 and hands a :class:`ValSet` to the runner. Every cache records the set's name
 (provenance ``dataset.name``) and the name is part of the cache file's dataset
@@ -135,8 +135,8 @@ def get(name: str) -> DatasetSpec:
     try:
         return DATASETS[name]
     except KeyError:
-        raise InputError(f"--dataset {name}: unknown test set. Fix: choose one of "
-                         f"{', '.join(DATASETS)}") from None
+        raise InputError(f"test set {name!r}: unknown. Fix: name one of "
+                         f"{', '.join(DATASETS)} (NAME=DIR)") from None
 
 
 def name_of(preds) -> str:
@@ -286,7 +286,7 @@ def discover(root: str, name: str = DEFAULT, devkit: Optional[str] = None) -> Va
     spec = get(name)
     flat_ok = FLAT_OFFICIAL in spec.layouts
     if devkit and not flat_ok:
-        raise InputError(f"--devkit labels flat ImageNet val files; --dataset {name} takes its "
+        raise InputError(f"--devkit labels flat ImageNet val files; {name} takes its "
                          f"labels from the folder names. Fix: drop --devkit")
     root = os.path.abspath(root)
     folders, files = layouts.top_level(root, spec.title)
@@ -310,7 +310,7 @@ def discover(root: str, name: str = DEFAULT, devkit: Optional[str] = None) -> Va
     if spec.name != DEFAULT and len(found.ids) > spec.num_images:  # val: custom images allowed
         raise InputError(f"{root}: found {len(found.ids):,} images in {len(folders)} class folders; "
                          f"{spec.title} has {spec.num_images:,} ({spec.count_source}). Fix: check "
-                         f"that --dataset {name} is the set in this folder")
+                         f"that {name} is the set in this folder (NAME=DIR)")
     return ValSet(root, found.layout, [spec.image_id(i) for i in found.ids], found.paths,
                   found.labels, found.label_source if spec.name == DEFAULT else spec.label_source,
                   dataset=name)

@@ -148,8 +148,8 @@ def _index_folders(root: str, folders: List[str], spec) -> List[Tuple[str, int]]
     bad = [f for f in folders if not (f.isdigit() and int(f) < imagenet_meta.NUM_CLASSES
                                       and str(int(f)) == f)]
     if bad:
-        hint = (" (these look like wnid folders: an ImageNet-val-style tree; pass --dataset "
-                "imagenet-val or imagenet-sketch)" if bad[0].startswith("n") else "")
+        hint = (" (these look like wnid folders: an ImageNet-val-style tree; name the set "
+                "imagenet-val=DIR or imagenet-sketch=DIR)" if bad[0].startswith("n") else "")
         raise InputError(f"{root}: folder(s) {', '.join(bad[:5])} are not class indices 0-999; "
                          f"{spec.title} has {spec.num_classes} folders named 0 ... 999{hint}. "
                          f"Fix: point at the extracted {spec.title} folder")
@@ -160,8 +160,9 @@ def _wnid_folders(root: str, folders: List[str], spec) -> List[Tuple[str, int]]:
     index = imagenet_meta.wnid_to_index()
     unknown = [f for f in folders if f not in index]
     if unknown:
-        hint = (" (numbered folders are the ImageNetV2 layout: pass --dataset "
-                "imagenet-v2-matched-frequency, imagenet-v2-threshold0.7 or imagenet-v2-top-images)"
+        hint = (" (numbered folders are the ImageNetV2 layout: name the set "
+                "imagenet-v2-matched-frequency=DIR, imagenet-v2-threshold0.7=DIR or "
+                "imagenet-v2-top-images=DIR)"
                 if all(f.isdigit() for f in unknown) else "")
         if FLAT_OFFICIAL in spec.layouts:  # ImageNet val: name both layouts it accepts
             raise InputError(f"{root}: folder(s) {', '.join(unknown[:5])} are not ImageNet-1k "
@@ -178,7 +179,7 @@ def _wnid_folders(root: str, folders: List[str], spec) -> List[Tuple[str, int]]:
                 f"{root}: found {len(folders)} class folders, {len(outside)} of them outside "
                 f"{spec.title}'s fixed list of {spec.num_classes} classes (e.g. "
                 f"{', '.join(outside[:3])}; list in imagenet_bench/data/_info/{spec.subset_file}). "
-                f"Fix: check that --dataset {spec.name} is the set in this folder "
+                f"Fix: check that {spec.name} is the set in this folder "
                 f"(1,000-class sets: imagenet-val, imagenet-sketch)")
     return sorted(((f, index[f]) for f in folders), key=lambda fl: fl[1])
 
