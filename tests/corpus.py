@@ -1454,7 +1454,7 @@ def v2_layout_given_as_val(root: Path) -> Setup:
     for k in (0, 1):
         (root / "v2" / str(k)).mkdir(parents=True, exist_ok=True)
         synthetic_image(k).save(root / "v2" / str(k) / f"img{k}.jpeg")
-    return _refused_at_discovery(root, root / "v2", [r"--dataset imagenet-v2-matched-frequency"])
+    return _refused_at_discovery(root, root / "v2", [r"name the set imagenet-v2-matched-frequency=DIR"])
 
 
 def _refused_at_discovery(root: Path, val: Path, messages: Sequence[str]) -> Setup:

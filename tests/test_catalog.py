@@ -132,9 +132,9 @@ def test_a_validated_entry_is_the_dataclass_its_constructor_makes():
 
 
 def test_validation_names_the_bad_key():
-    with pytest.raises(catalog.CatalogError, match="key 'aliases' has None; expected list$"):
+    with pytest.raises(catalog.CatalogError, match=r"key 'aliases' has None; expected list\. Fix:"):
         catalog.validate(_entry_dict(aliases=None), "where")
-    with pytest.raises(catalog.CatalogError, match="key 'resize' has 1.5; expected int or null$"):
+    with pytest.raises(catalog.CatalogError, match=r"key 'resize' has 1.5; expected int or null\. Fix:"):
         catalog.validate(_entry_dict(resize=1.5), "where")
     assert catalog.validate(_entry_dict(), "x") == catalog.load("torchvision")[0]
     with pytest.raises(catalog.CatalogError, match=r"where: missing keys \['crop'\], unknown "
@@ -147,9 +147,9 @@ def test_validation_names_the_bad_key():
         catalog.validate(raw, "timm.json entry 0", "tools/gen_timm.py registry")
     with pytest.raises(catalog.CatalogError, match="key 'input_size' has '224'; expected int"):
         catalog.validate(_entry_dict(input_size="224"), "where")
-    with pytest.raises(catalog.CatalogError, match="key 'runnable' has None; expected bool$"):
+    with pytest.raises(catalog.CatalogError, match=r"key 'runnable' has None; expected bool\. Fix:"):
         catalog.validate(_entry_dict(runnable=None), "where")
-    with pytest.raises(catalog.CatalogError, match="key 'params' has True; expected int or null$"):
+    with pytest.raises(catalog.CatalogError, match=r"key 'params' has True; expected int or null\. Fix:"):
         catalog.validate(_entry_dict(params=True), "where")
 
 

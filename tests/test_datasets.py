@@ -174,7 +174,7 @@ def test_a_cache_without_subset_top5_cannot_be_scored_masked(tmp_path):
                      opts(tmp_path / "out"))
     preds = cache.load(res.cache_path)
     preds.subset_top5_idx = None
-    with pytest.raises(InputError, match=r"no top-5 within the class subset.*--dataset imagenet-a"):
+    with pytest.raises(InputError, match=r"no top-5 within the class subset.*imagenet-a=DIR"):
         scorer.masked_correct(preds)
 
 
@@ -206,12 +206,12 @@ def test_predict_cli_refuses_unknown_dataset_and_wrong_layout(tmp_path, capsys):
             "-o", str(tmp_path / "out")]
     assert cli.main(base + ["--dataset", "imagenet-c", str(root)]) == 2
     err = capsys.readouterr().err
-    assert "--dataset imagenet-c: unknown test set" in err and "imagenet-v2-top-images" in err
+    assert "test set 'imagenet-c': unknown" in err and "imagenet-v2-top-images" in err
     assert cli.main(base + [str(root)]) == 2  # default imagenet-val: numbered folders refused
     err = capsys.readouterr().err
     assert "0, 10 are not ImageNet-1k wnids" in err and "Traceback" not in err
     assert cli.main(base + ["--dataset", "imagenet-a", str(root)]) == 2
-    assert "--dataset imagenet-v2-matched-frequency" in capsys.readouterr().err
+    assert "imagenet-v2-matched-frequency=DIR" in capsys.readouterr().err
 
 
 def test_val_default_is_unchanged(tmp_path):

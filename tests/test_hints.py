@@ -117,7 +117,7 @@ def test_a_v2_layout_given_as_val_suggests_v2_sets_that_read_it(tmp_path):
     with pytest.raises(InputError) as e:
         datasets.discover(str(tmp_path / "v2"), datasets.DEFAULT)
     named = _re.findall(r"imagenet-v2-[\w.-]*\w", str(e.value))
-    assert named and "--dataset imagenet-v2-" in str(e.value)
+    assert named and "name the set imagenet-v2-" in str(e.value)
     for name in named:  # each suggested --dataset value exists and reads the folder
         assert datasets.discover(str(tmp_path / "v2"), name).num_images == 2
 

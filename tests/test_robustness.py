@@ -183,7 +183,7 @@ def test_robustness_refuses_unknown_model_and_mixed_images_of_one_set(tmp_path, 
     write_caches(folder, [p])
     assert cli.main(["robustness", "--precomputed", str(folder)]) == 2
     err = capsys.readouterr().err
-    assert "--dataset imagenet-sketch caches: the caches cover different image lists" in err
+    assert "imagenet-sketch caches: the caches cover different image lists" in err
     assert "Fix: keep the caches of one folder of imagenet-sketch" in err
 
 

@@ -150,4 +150,4 @@ def test_help_and_errors_list_the_registry(capsys, monkeypatch):
     assert all(name in out for name in variants.NAMES[1:]), out
     assert cli.main(["verify", "variants", "-m", "resnet18", "--variants", "bf16,int4", "."]) == 2
     err = capsys.readouterr().err
-    assert "--variants: unknown 'int4'; choose from batch1, batchN, bf16" in err, err
+    assert "--variants: unknown 'int4'. Fix: choose from batch1, batchN, bf16" in err, err

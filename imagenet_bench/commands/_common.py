@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Optional
 
@@ -120,8 +121,8 @@ def add_test_set_arg(parser: argparse.ArgumentParser) -> None:
     class TestSet(argparse.Action):
         def __call__(self, parser, namespace, values, option_string=None):
             name, sep, folder = values.partition("=")
-            if sep and name in datasets.DATASETS:
-                namespace.dataset, values = name, folder
+            if sep and os.sep not in name and "/" not in name:  # NAME=DIR (an unknown NAME is
+                namespace.dataset, values = name, folder  # refused, listing the names, when run)
             setattr(namespace, self.dest, values)
 
     parser.add_argument("val_dir", metavar="[NAME=]DIR", action=TestSet,
