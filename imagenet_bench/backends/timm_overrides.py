@@ -1,4 +1,4 @@
-"""Recipe overrides for timm models, applied by timm itself (issue #23).
+"""Recipe overrides for timm models, applied by timm itself.
 
 ``predict``'s recipe options become the ``args`` of timm's own
 ``resolve_data_config(args, pretrained_cfg=...)`` -- what timm's ``validate.py``

@@ -4,7 +4,7 @@ Kept out of ``score.py`` so the two evolve separately: ``add_arguments``
 adds ``--ci``, ``--confidence``, ``--published``, ``--margin`` and
 ``--plot``; ``custom_labels_file`` tells a ``--labels FILE.npy`` from
 ``--labels real``; ``extend`` adds interval, published-vs-measured and ReaL
-columns to the lead's rows and column list, and draws the figures.
+columns to the score table's rows and column list, and draws the figures.
 """
 from __future__ import annotations
 

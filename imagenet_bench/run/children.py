@@ -2,8 +2,8 @@
 
 A run's helpers -- DataLoader worker processes (forked), the Keras child
 (spawned) -- must not outlive the process they serve: an orphaned worker keeps
-decoding for nothing, and before issue #23 it also kept the run's lock, so a
-restart right after a SIGKILL was refused. The lock is kept out of children by
+decoding for nothing, and one holding the run's lock would make a restart right
+after a SIGKILL be refused. The lock is kept out of children by
 :mod:`imagenet_bench.run.locks` (closed in every forked child, never inherited
 across ``exec``); this module ends the children themselves:
 

@@ -11,8 +11,8 @@ The kernel drops a lock when its process dies (even by SIGKILL), so a stale
 lock file never blocks a later run -- provided no other process shares the
 locked descriptor. An ``flock`` belongs to the open file description, and
 ``fork()`` copies every descriptor (``O_CLOEXEC`` only acts at ``exec``), so a
-forked DataLoader worker would hold the lock as long as it lives (issue #23: a
-restart right after a SIGKILL was refused for seconds). Hence the descriptor is
+forked DataLoader worker would hold the lock as long as it lives (a restart
+right after a SIGKILL would then be refused for seconds). Hence the descriptor is
 non-inheritable (closed at ``exec``: spawned Keras children, subprocesses) and
 closed in every forked child by an ``os.register_at_fork`` hook, before any
 code of the child runs; closing a copy leaves the parent's lock in place.
