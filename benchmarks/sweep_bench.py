@@ -97,7 +97,7 @@ def main() -> int:
             out = os.path.join(work, "predict")
             shutil.rmtree(out, ignore_errors=True)
             if way == "predict x6":
-                t = sum(cli("predict", val, "-m", m, *SETTINGS, "-o", out, "--no-progress")
+                t = sum(cli("predict", val, "-m", m, *SETTINGS, "--cache-dir", out, "--no-progress")
                         for m in models)
             else:
                 t = cli("sweep", "run-task", sw, "0", *(["--no-share"] if way == "no-share" else []))

@@ -36,7 +36,7 @@ def translate(argv: Optional[List[str]] = None) -> List[str]:
     a = p.parse_args(argv)
     os.environ["CUDA_VISIBLE_DEVICES"] = str(a.gpu)
     out = ["predict", a.val_dir, "--framework", "keras", "--preprocess", a.preprocess,
-           "-o", a.output_dir]
+           "--cache-dir", a.output_dir]
     out += ["--model", a.model] if a.model else ["--all"]
     if a.save_all_probs:
         out.append("--save-all-probs")

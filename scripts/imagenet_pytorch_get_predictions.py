@@ -30,7 +30,7 @@ def to_predict_argv(argv: Optional[List[str]] = None) -> List[str]:
     p.add_argument("--preprocess", choices=("reference", "legacy2019"), default="reference",
                    help="reference (each weight's own recipe) or legacy2019 (the 2019 pipeline)")
     a = p.parse_args(argv)
-    out = ["predict", "--framework", "torch", a.val_dir, "-b", str(a.batch_size), "-o", a.output_dir,
+    out = ["predict", "--framework", "torch", a.val_dir, "-b", str(a.batch_size), "--cache-dir", a.output_dir,
            "--preprocess", a.preprocess]
     out += ["--all"] if a.model == "all" else ["--model", a.model]
     if a.gpu is not None:

@@ -23,7 +23,7 @@ def test_2019_command_line_translates_to_predict(monkeypatch):
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     w = _wrapper()
     assert w.translate(["VAL", "-m", "xception", "-g", "1", "-o", "OUT", "--save-all-probs"]) == [
-        "predict", "VAL", "--framework", "keras", "--preprocess", "legacy2019", "-o", "OUT",
+        "predict", "VAL", "--framework", "keras", "--preprocess", "legacy2019", "--cache-dir", "OUT",
         "--model", "xception", "--save-all-probs"]
     assert os.environ["CUDA_VISIBLE_DEVICES"] == "1"
     assert "--all" in w.translate(["VAL"])  # no -m: all 13 models, as in 2019

@@ -110,3 +110,12 @@ def test_a_value_below_its_bound_is_refused_the_same_way(parsers, words, message
         argv = words + REQUIRED[command]
         with pytest.raises(run_settings.InputError, match=message.replace(".", r"\.")):
             run_settings.check_ranges(parser.parse_args(argv))
+
+
+def test_sweep_plan_refuses_amp_auto_with_its_fix(tmp_path, capsys):
+    from imagenet_bench.cli.main import main
+    assert main(["sweep", "plan", str(tmp_path / "sw"), "-m", "torch:resnet18", "--data",
+                 f"imagenet-val={tmp_path}", "--amp"]) == 2
+    err = capsys.readouterr().err
+    assert "--amp auto: a sweep names its jobs' caches when it is planned" in err
+    assert "Fix: --amp bf16 or --amp fp16" in err

@@ -142,7 +142,7 @@ def _load_script():
 def test_2019_script_translates_its_command_line():
     script = _load_script()
     argv = script.to_predict_argv(["/v", "-m", "vgg16", "-b", "16", "-o", "out", "--save-all-probs"])
-    assert argv == ["predict", "--framework", "torch", "/v", "-b", "16", "-o", "out",
+    assert argv == ["predict", "--framework", "torch", "/v", "-b", "16", "--cache-dir", "out",
                     "--preprocess", "reference", "--model", "vgg16", "--save-all-probs"]
     assert "--all" in script.to_predict_argv(["/v"])
 
