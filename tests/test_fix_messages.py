@@ -10,6 +10,7 @@ passes a message on when ``Y`` is a user error itself (its own raise is checked)
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 from typing import Dict, Iterator, List, Set, Tuple
 
@@ -50,6 +51,7 @@ def _strings(node: ast.AST) -> Iterator[str]:
             yield n.value
 
 
+@functools.lru_cache(maxsize=None)
 def _has_fix(node: ast.AST) -> bool:
     return any(FIX in s for s in _strings(node))
 
@@ -78,6 +80,18 @@ class _Walker(ast.NodeVisitor):
         self.raises.append((list(self.stack), node, list(self.handlers)))
 
 
+@functools.lru_cache(maxsize=None)
+def _fixed_locals(function: ast.AST) -> Set[str]:
+    """The local names of ``function`` assigned a value that holds "Fix:"."""
+    names = set()
+    for a in ast.walk(function):
+        if isinstance(a, (ast.Assign, ast.AnnAssign, ast.AugAssign)) and a.value is not None \
+                and _has_fix(a.value):
+            targets = a.targets if isinstance(a, ast.Assign) else [a.target]
+            names |= {t.id for t in targets if isinstance(t, ast.Name)}
+    return names
+
+
 def _message_ok(call: ast.Call, scope: List[ast.AST], handlers, funcs: Dict[str, ast.AST],
                 errors: Set[str]) -> bool:
     """Whether the message of ``call`` (an error's construction) holds "Fix:"."""
@@ -86,13 +100,8 @@ def _message_ok(call: ast.Call, scope: List[ast.AST], handlers, funcs: Dict[str,
         return True
     for arg in args:
         for n in ast.walk(arg):
-            if isinstance(n, ast.Name) and scope:  # a message built in a local variable
-                for a in ast.walk(scope[-1]):
-                    if (isinstance(a, (ast.Assign, ast.AnnAssign, ast.AugAssign))
-                            and any(isinstance(t, ast.Name) and t.id == n.id
-                                    for t in (a.targets if isinstance(a, ast.Assign) else [a.target]))
-                            and a.value is not None and _has_fix(a.value)):
-                        return True
+            if isinstance(n, ast.Name) and scope and n.id in _fixed_locals(scope[-1]):
+                return True  # a message built in a local variable
             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name):
                 if n.func.id in funcs and _has_fix(funcs[n.func.id]):  # a message-building function
                     return True
@@ -105,8 +114,13 @@ def _message_ok(call: ast.Call, scope: List[ast.AST], handlers, funcs: Dict[str,
     return False
 
 
-def raise_sites():
+@functools.lru_cache(maxsize=None)
+def raise_sites() -> Tuple[Tuple[str, str, int, bool], ...]:
     """(module, function, line, ok) of every raise that constructs a user error."""
+    return tuple(_walk())
+
+
+def _walk():
     modules = _modules()
     errors = user_error_classes(modules)
     classes = {n.name: n for tree in modules.values() for n in ast.walk(tree)
@@ -127,7 +141,7 @@ def raise_sites():
 
 
 def test_every_user_error_says_how_to_fix_it():
-    sites = list(raise_sites())
+    sites = raise_sites()
     exempt = [s for s in sites if (s[0], s[1]) in EXEMPT and not s[3]]
     missing = [f"imagenet_bench/{p}:{line} ({f})" for p, f, line, ok in sites
                if not ok and (p, f) not in EXEMPT]
