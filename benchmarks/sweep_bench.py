@@ -87,7 +87,7 @@ def main() -> int:
                 os.symlink(os.path.join(SUBSET, f), os.path.join(val, f))
     sw = os.path.join(work, "sw")
     shutil.rmtree(sw, ignore_errors=True)
-    cli("sweep", "plan", sw, *models, "--data", f"imagenet-val={val}", *SETTINGS,
+    cli("sweep", "plan", sw, *(w for m in models for w in ("-m", m)), "--data", f"imagenet-val={val}", *SETTINGS,
         "--jobs-per-task", str(len(models)))
     times = {"sweep": [], "predict x6": [], "no-share": []}
     for r in range(args.rounds):
