@@ -146,8 +146,9 @@ class TorchBackend:
         device, workers, threads = config.device, config.workers, config.threads
         if recipe.normalization != "torch":
             raise InputError(f"{config.model_id}: recipe normalization {recipe.normalization!r} is "
-                             f"not 'torch'. Fix: leave --mean/--std out, or give this model's "
-                             f"own recipe (`imagenet-bench models {config.model_id.base} --format json`)")
+                             f"not 'torch' (the torch backend normalises with mean/std only). Fix: run "
+                             f"it with the library its catalog entry names (`imagenet-bench models "
+                             f"{config.model_id.base}`), or correct that entry's preprocess_module")
 
         self.device = pick_device(device)
         self.amp = config.amp  # None (float32), "bf16" or "fp16" (settled in config.build)
