@@ -1,6 +1,6 @@
 """``imagenet-bench predict``: run models over a validation directory and write caches.
 
-One cache per model under ``-o DIR`` (default ``runs/``, see
+One cache per model under ``--cache-dir DIR`` (default ``runs/``, see
 :mod:`imagenet_bench.cache.locations`); resumable,
 shardable under torchrun/SLURM (see :mod:`imagenet_bench.run.runner`).
 

@@ -138,8 +138,8 @@ def _request(args):
     names = [n for m in args.models for n in m.split(",") if n] + (
         plans.read_model_list(args.model_list) if args.model_list else [])
     if not names:
-        raise InputError("sweep plan: no model. Fix: name models or patterns (e.g. 'timm:convnext*' "
-                         "torch:resnet50) or --model-list FILE")
+        raise InputError("sweep plan: no model. Fix: name models or patterns with -m (e.g. -m "
+                         "'timm:convnext*' -m torch:resnet50) or --model-list FILE")
     data = []
     for item in args.data:
         name, sep, folder = item.partition("=")
