@@ -12,7 +12,7 @@ from __future__ import annotations
 import ast
 import functools
 from pathlib import Path
-from typing import Dict, Iterator, List, Set, Tuple
+from typing import Dict, Iterable, Iterator, List, Set, Tuple
 
 PACKAGE = Path(__file__).resolve().parent.parent / "imagenet_bench"
 FIX = "Fix:"
@@ -34,10 +34,9 @@ def _base_name(node: ast.expr) -> str:
     return node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
 
 
-def user_error_classes(modules: Dict[str, ast.Module]) -> Set[str]:
+def user_error_classes(classes: Iterable[ast.ClassDef]) -> Set[str]:
     """Names of BenchError and every class deriving (transitively) from one of them."""
-    found = {"BenchError"}
-    classes = [n for tree in modules.values() for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
+    found, classes = {"BenchError"}, list(classes)
     while True:
         more = {c.name for c in classes if any(_base_name(b) in found for b in c.bases)} - found
         if not more:
@@ -57,14 +56,22 @@ def _has_fix(node: ast.AST) -> bool:
 
 
 class _Walker(ast.NodeVisitor):
-    """Collects (function, raise node, except-handler types in scope) for each raise."""
+    """Collects the classes, the functions and, for each raise, (enclosing functions, raise
+    node, except handlers in scope), in one pass over a module."""
 
     def __init__(self):
+        self.classes: List[ast.ClassDef] = []
+        self.functions: List[ast.AST] = []
         self.stack: List[ast.AST] = []
         self.handlers: List[ast.ExceptHandler] = []
         self.raises: List[Tuple[List[ast.AST], ast.Raise, List[ast.ExceptHandler]]] = []
 
+    def visit_ClassDef(self, node):
+        self.classes.append(node)
+        self.generic_visit(node)
+
     def visit_FunctionDef(self, node):
+        self.functions.append(node)
         self.stack.append(node)
         self.generic_visit(node)
         self.stack.pop()
@@ -121,14 +128,14 @@ def raise_sites() -> Tuple[Tuple[str, str, int, bool], ...]:
 
 
 def _walk():
-    modules = _modules()
-    errors = user_error_classes(modules)
-    classes = {n.name: n for tree in modules.values() for n in ast.walk(tree)
-               if isinstance(n, ast.ClassDef)}
-    for path, tree in modules.items():
-        funcs = {n.name: n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
-        walker = _Walker()
-        walker.visit(tree)
+    walkers = {}
+    for path, tree in _modules().items():
+        walkers[path] = _Walker()
+        walkers[path].visit(tree)
+    classes = {c.name: c for w in walkers.values() for c in w.classes}
+    errors = user_error_classes(classes.values())
+    for path, walker in walkers.items():
+        funcs = {f.name: f for f in walker.functions}
         for scope, node, handlers in walker.raises:
             exc = node.exc
             if not (isinstance(exc, ast.Call) and _base_name(exc.func) in errors):
@@ -173,11 +180,12 @@ def test_the_walk_tells_a_message_with_fix_from_one_without():
         "def k():\n"
         "    try:\n        pass\n    except ValueError as e:\n        raise InputError(str(e))\n")
     base = ast.parse("class InputError(BenchError, ValueError):\n    pass\nclass Other(ValueError):\n    pass\n")
-    errors = user_error_classes({"e.py": base, "m.py": tree})
-    assert errors == {"BenchError", "InputError", "MyError"}
-    funcs = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
-    walker = _Walker()
+    walker, other = _Walker(), _Walker()
     walker.visit(tree)
+    other.visit(base)
+    errors = user_error_classes(walker.classes + other.classes)
+    assert errors == {"BenchError", "InputError", "MyError"}
+    funcs = {f.name: f for f in walker.functions}
     verdict = {scope[-1].name: _message_ok(node.exc, scope, handlers, funcs, errors)
                for scope, node, handlers in walker.raises}
     assert verdict == {"f": True, "g": False, "h": True, "k": False}
