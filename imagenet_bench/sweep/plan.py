@@ -389,7 +389,7 @@ def summary(plan: Dict) -> str:
     todo = [j for j in jobs if not j["done"]]
     models = len({j["model"] for j in jobs})
     lines = [f"{count(models, 'model')} x {count(len(plan['datasets']), 'test set')} = "
-             f"{count(len(jobs), 'job')}: {len(jobs) - len(todo)} done, {len(todo)} to run in "
+             f"{count(len(jobs), 'job')}: {len(jobs) - len(todo):,} done, {len(todo):,} to run in "
              f"{count(len(plan['tasks']), 'task')}"]
     for name, ds in plan["datasets"].items():
         n = [j for j in todo if j["dataset"] == name]
