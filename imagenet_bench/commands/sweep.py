@@ -293,7 +293,12 @@ def run_collect(args) -> int:
     from imagenet_bench.cache.atomic import write_text
     out = args.output or os.path.join(args.folder, "results-timm")
     os.makedirs(out, exist_ok=True)
-    for name, table in collect.timm_tables(plan, rows).items():
+    tables = collect.timm_tables(plan, rows)
+    if not tables:
+        raise InputError(f"sweep collect {args.folder} --format timm: no job of this sweep is done "
+                         f"yet, so there is no results table to write. Fix: imagenet-bench sweep "
+                         f"run {args.folder}")
+    for name, table in tables.items():
         cols = [report.Column(k, k) for k in collect.timm_columns(name)]
         path = os.path.join(out, collect.TIMM_FILES[name])
         write_text(path, report.render(table, cols, "csv"))
