@@ -1559,6 +1559,9 @@ def complete_cache_with_all_probs_serves_a_plain_run(root: Path) -> Setup:
                  messages=[r"already holds this model's complete predictions"])
 
 
+import corpus_round3  # noqa: E402,F401  (registers round 3's cases into CASES)
+
+
 def counts() -> Dict[str, int]:
     """Number of cases per outcome."""
     out: Dict[str, int] = {}
@@ -1573,7 +1576,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if len(argv) != 1:
         print("usage: python tests/corpus.py DIR", file=sys.stderr)
         return 2
-    for c in CASES:
+    cases = sys.modules["corpus"].CASES if "corpus" in sys.modules else CASES  # (run as a script)
+    for c in cases:
         folder = Path(argv[0]) / c.name
         folder.mkdir(parents=True, exist_ok=True)
         s = c.build(folder)

@@ -217,7 +217,8 @@ def _three(values: Sequence[float], option: str) -> Tuple[float, float, float]:
     if len(v) == 1:
         v = v * 3
     if len(v) != 3:
-        raise ValueError(f"{option} takes 1 or 3 numbers, got {len(v)}")
+        raise ValueError(f"{option} takes 1 or 3 numbers, got {len(v)}. Fix: one value for "
+                         f"every channel, or three comma-separated (R,G,B) on the 0-1 scale")
     if not all(math.isfinite(x) for x in v):
         raise ValueError(f"{option} {','.join(str(x) for x in v)}: every value must be a finite "
                          f"number (nan and inf make every output non-finite). Fix: give the "
