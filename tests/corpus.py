@@ -1117,6 +1117,9 @@ for _opt, _val, _msg in [("--crop", "0", r"--crop 0: must be at least 1"),
     def _build(root: Path, opt=_opt, val=_val, msg=_msg) -> Setup:
         valdir = small_valset(root)
         argv = predict_argv(valdir, root / "out")
+        if opt in argv:  # an option is given once (a second one is refused as such)
+            argv[argv.index(opt) + 1] = val
+            return Setup(argv=argv, messages=[msg])
         return Setup(argv=argv[:-1] + [opt, val, argv[-1]], messages=[msg])
     _build.__name__ = f"predict_option_{_opt.strip('-').replace('-', '_')}_{_val}".replace(",", "_").replace(
         "-", "neg").replace(".", "")

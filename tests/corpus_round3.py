@@ -679,7 +679,8 @@ def models_test_size_in_a_library_without_one(root: Path) -> Setup:
         rc, out = _cli(["models", "--test-size", "--framework", "timm", "--format", "csv"])
         assert rc == 0 and out.count("\n") > 10
     return Setup(argv=["models", "--test-size", "--framework", "torch"],
-                 messages=[r"no model in framework 'torch' with a test size .*only the weights of timm"],
+                 messages=[r"no model in framework 'torch' with a test size \(--test-size\): only the "
+                           r"weights of timm record one"],
                  absent=[r"None", r"'\*\*'"], check=check)
 
 

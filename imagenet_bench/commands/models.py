@@ -116,14 +116,18 @@ def _no_match(args) -> str:
     what = f"no model matches '{pattern}'" if pattern else "no model"
     where = f" in framework '{args.framework}'" if args.framework else ""
     if args.test_size:
-        sized = sorted({e.framework for e in catalog.match(pattern or "*") if e.test_input_size})
-        where += (" with a test size (--test-size: only the weights of "
-                  f"{' and '.join(sized) or 'no library'} record one)")
-        if sized:
-            return (f"{what}{where}. Fix: --framework {sized[0]}, or leave --test-size out")
+        where += " with a test size (--test-size)"
+        sized = sorted({e.framework for e in catalog.match("*") if e.test_input_size})
+        record = f"only the weights of {' and '.join(sized) or 'no library'} record one"
+        if sized and args.framework and args.framework not in sized:
+            return (f"{what}{where}: {record}. Fix: --framework {sized[0]}, or leave --test-size "
+                    f"out")
+        if catalog.match(pattern or "*", args.framework):
+            return (f"{what}{where}: {record}, and not those. Fix: leave --test-size out to "
+                    f"list them")
     if pattern:
         wider = f"*{pattern.split('+')[0]}*"
-        if catalog.match(wider, args.framework):
+        if not args.test_size and catalog.match(wider, args.framework):
             return (f"{what}{where} (an fnmatch pattern, case-insensitive, over names such as "
                     f"torch:resnet50.IMAGENET1K_V2). Fix: try '{wider}'")
         if args.framework and catalog.match(pattern):
