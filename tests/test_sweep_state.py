@@ -139,3 +139,12 @@ def test_a_long_failure_keeps_its_fix():
     assert line.endswith("Fix: download https://example/w.pth to ~/.cache/w.pth")
     assert len(line) <= 2000 and "\n" not in line
     assert state.one_line("a\n  b\n\nFix: c") == "a b Fix: c"
+
+
+def test_a_plan_whose_request_data_is_not_pairs_is_refused(tmp_path, capsys):
+    plan = {"plan_version": 1, "request": {"models": [], "data": ["val"]}, "caches": "c",
+            "datasets": {}, "jobs": [], "tasks": [], "skipped": []}
+    (tmp_path / "plan.json").write_text(json.dumps(plan))
+    assert main(["sweep", "status", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "lacks request.data as [[NAME, DIR], ...]" in err and "Fix:" in err

@@ -30,7 +30,7 @@ from imagenet_bench.cache.atomic import write_text
 from imagenet_bench.cache.naming import cache_filename
 from imagenet_bench.errors import BenchError, InputError, count
 from imagenet_bench.models import catalog, registry
-from imagenet_bench.sweep import state
+from imagenet_bench.sweep import plan_shape, state
 
 PLAN_VERSION = 1
 PLAN_FILE = "plan.json"
@@ -282,35 +282,6 @@ def write(plan: Dict, folder: str) -> str:
     return copy
 
 
-#: what a plan of this version holds: top-level keys and their types, then the keys of each
-#: job, test set, task and of the request
-SHAPE = {"request": dict, "caches": str, "datasets": dict, "jobs": list, "tasks": list,
-         "skipped": list}
-JOB_KEYS = ("job", "model", "name", "framework", "architecture", "dataset", "images", "cache",
-            "group", "done", "task")
-DATASET_KEYS = ("dir", "images", "fingerprint")
-TASK_KEYS = ("task", "dataset", "group", "jobs")
-REQUEST_KEYS = ("models", "data")
-
-
-def missing_parts(plan: Dict) -> List[str]:
-    """What a plan dict lacks for this version ("jobs", "jobs[3].cache", ...); [] when whole."""
-    missing = [f"{k} ({t.__name__})" for k, t in SHAPE.items() if not isinstance(plan.get(k), t)]
-    if missing:
-        return missing
-    parts = [("request", [plan["request"]], REQUEST_KEYS),
-             ("datasets", list(plan["datasets"].values()), DATASET_KEYS),
-             ("jobs", plan["jobs"], JOB_KEYS), ("tasks", plan["tasks"], TASK_KEYS)]
-    for where, items, keys in parts:
-        for i, item in enumerate(items):
-            lacks = [k for k in keys if not isinstance(item, dict) or k not in item]
-            if lacks:
-                at = where if where == "request" else f"{where}[{i}]"
-                return [f"{at}.{k}" for k in lacks]
-    unknown = {j["dataset"] for j in plan["jobs"]} - set(plan["datasets"])
-    return [f"datasets.{d}" for d in sorted(unknown)]
-
-
 def sweep_folder(path: str) -> str:
     """The sweep folder of a plan file (``DIR/plan.json`` or ``DIR/plans/plan-<sha>.json``)."""
     where = os.path.dirname(os.path.abspath(path))
@@ -337,7 +308,7 @@ def read(path: str) -> Dict:
         what = "no plan_version" if got is None else f"plan version {got}"
         raise PlanError(f"{path}: {what}, this imagenet_bench reads plan version "
                         f"{PLAN_VERSION}. {fix}")
-    missing = missing_parts(plan)
+    missing = plan_shape.missing_parts(plan)
     if missing:
         raise PlanError(f"{path}: not a whole sweep plan of version {PLAN_VERSION}: it lacks "
                         f"{', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}. {fix}")
