@@ -148,3 +148,16 @@ def test_a_plan_whose_request_data_is_not_pairs_is_refused(tmp_path, capsys):
     assert main(["sweep", "status", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "lacks request.data as [[NAME, DIR], ...]" in err and "Fix:" in err
+
+
+def test_collect_timm_says_why_a_shifted_sets_diffs_are_empty():
+    from imagenet_bench.commands.sweep import empty_diff_notes
+    row = {"model": "m", "top1": 50.0, "top1_diff": ""}
+    val = {"model": "m", "top1": 70.0}
+    a = empty_diff_notes({"imagenet-val": [val], "imagenet-a": [dict(row)]}, "sw")
+    assert len(a) == 1 and "needs val caches holding all 1,000 probabilities" in a[0]
+    assert "Fix: re-plan with --save-all-probs and `imagenet-bench sweep run sw`" in a[0]
+    (no_val,) = empty_diff_notes({"imagenet-sketch": [dict(row)]}, "sw")
+    assert "no imagenet-val job is done" in no_val and "Fix: add --data imagenet-val=DIR" in no_val
+    assert empty_diff_notes({"imagenet-val": [val], "imagenet-sketch": [dict(row, top1_diff="-20.000")]},
+                            "sw") == []
