@@ -743,3 +743,15 @@ def predict_on_a_missing_folder(root: Path) -> Setup:
     return Setup(argv=["predict", "-m", "torch:resnet18", "--weights", "none", str(root / "nope")],
                  messages=[r"nope does not exist\. Fix:"], absent=[r"not a directory"])
 
+
+
+def _sweep_cases_in_the_slow_tier() -> None:
+    """The sweep cases build a sweep each (~0.15 s): they run in the slow tier; the fast tier
+    checks the same faults once in tests/test_sweep_state.py."""
+    from corpus import CASES
+    for c in CASES:
+        if c.build.__module__ == __name__ and c.kind == "sweep":
+            c.slow = True
+
+
+_sweep_cases_in_the_slow_tier()
