@@ -161,3 +161,14 @@ def test_collect_timm_says_why_a_shifted_sets_diffs_are_empty():
     assert "no imagenet-val job is done" in no_val and "Fix: add --data imagenet-val=DIR" in no_val
     assert empty_diff_notes({"imagenet-val": [val], "imagenet-sketch": [dict(row, top1_diff="-20.000")]},
                             "sw") == []
+
+
+def test_a_plan_whose_request_has_unknown_keys_is_refused(tmp_path, val, capsys):
+    folder, _ = _plan(tmp_path, val)
+    data = json.loads((folder / "plan.json").read_text())
+    data["request"]["gpus_per_job"] = 2
+    (folder / "plan.json").write_text(json.dumps(data))
+    assert main(["sweep", "run", str(folder)]) == 2
+    err = capsys.readouterr().err
+    assert "its request holds gpus_per_job, unknown to this imagenet_bench" in err
+    assert "Fix: run `imagenet-bench sweep plan" in err and "TypeError" not in err

@@ -312,6 +312,10 @@ def read(path: str) -> Dict:
     if missing:
         raise PlanError(f"{path}: not a whole sweep plan of version {PLAN_VERSION}: it lacks "
                         f"{', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}. {fix}")
+    unknown = sorted(set(plan["request"]) - set(Request.__dataclass_fields__))
+    if unknown:
+        raise PlanError(f"{path}: its request holds {', '.join(unknown)}, unknown to this "
+                        f"imagenet_bench (a plan of another version). {fix}")
     return _map_paths(plan, lambda p: p if os.path.isabs(p) else os.path.normpath(
         os.path.join(folder, p)))
 
