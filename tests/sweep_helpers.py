@@ -89,3 +89,22 @@ def wait_for(pred, timeout: float, what: str, poll: float = 0.1):
         if time.time() - t0 > timeout:
             pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(poll)
+
+
+def fake_cache(plan: dict, job: dict, save_all_probs: bool = False, model=None) -> Path:
+    """A valid cache of ``job`` written where the sweep expects it, without running a model
+    (every image predicted as its own label; ``model`` another id to hold instead)."""
+    import numpy as np
+
+    from conftest import make_preds
+    from imagenet_bench.cache import store as cache
+    from imagenet_bench.data import datasets
+    ds = plan["datasets"][job["dataset"]]
+    vs = datasets.discover(ds["dir"], job["dataset"])
+    labels = np.asarray(vs.labels, np.int16)
+    top5 = np.stack([labels] + [(labels + k) % 1000 for k in (1, 2, 3, 4)], axis=1)
+    extra = {"dataset": {"name": job["dataset"]}} if job["dataset"] != "imagenet-val" else {}
+    preds = make_preds(top5, labels, model=model or job["model"], framework=job["framework"],
+                       ids=vs.image_ids, save_all_probs=save_all_probs, **extra)
+    os.makedirs(plan["caches"], exist_ok=True)
+    return Path(cache.save(os.path.join(plan["caches"], job["cache"]), preds))

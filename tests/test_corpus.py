@@ -35,7 +35,10 @@ def test_case(case, tmp_path, monkeypatch, capsys):
         for make in setup.hold:
             stack.enter_context(make())
         if setup.argv is not None:
-            rc = cli.main(setup.argv)
+            try:
+                rc = cli.main(setup.argv)
+            except SystemExit as e:  # a usage error (argparse): its message is on stderr
+                rc = e.code
         else:
             try:
                 setup.call()

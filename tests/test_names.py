@@ -153,3 +153,88 @@ def test_a_custom_id_is_refused_by_predict_with_the_factory_options(printed):
         assert name.startswith(f"{CUSTOM}:")
         with pytest.raises(BenchError, match=r"--model-factory MODULE:CALLABLE --name tiny"):
             registry.resolve(name)
+
+
+# --- the ids of a checkpoint series, a sweep and a report --------------------------------------
+
+def _run_quiet(argv):
+    import contextlib
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        rc = cli.main([str(a) for a in argv])
+    return rc, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def series_run(tmp_path_factory):
+    """A training run of the tiny model: epoch_1, epoch_2 and model_best (a byte copy of
+    epoch_2), predicted as a series; (caches folder, predict's stderr)."""
+    torch = pytest.importorskip("torch")
+    import shutil
+    root = tmp_path_factory.mktemp("series")
+    val = corpus.small_valset(root)
+    run = root / "run"
+    run.mkdir()
+    for epoch in (1, 2):
+        torch.manual_seed(epoch)
+        torch.save(corpus.tiny_model().state_dict(), run / f"epoch_{epoch}.pt")
+    shutil.copy(run / "epoch_2.pt", run / "model_best.pt")
+    out = root / "runs"
+    rc, _, err = _run_quiet(corpus.predict_argv(val, out, "--checkpoint", str(run)))
+    assert rc == 0, err
+    return out, err
+
+
+@pytest.mark.slow
+def test_a_byte_copy_in_a_checkpoint_series_is_named_and_evaluated_once(series_run):
+    out, err = series_run
+    assert "model_best.pt has the same bytes as epoch_2.pt" in err
+    assert "series: 2 of 2 distinct checkpoints evaluated" in err
+    assert "1 identical to another file, not evaluated again: model_best.pt = epoch_2.pt" in err
+    rc, table, _ = _run_quiet(["score", "--precomputed", out, "--checkpoint-series", "--format", "csv"])
+    assert rc == 0
+    rows = list(csv.DictReader(io.StringIO(table)))
+    assert [r["checkpoint"] for r in rows] == ["epoch_1.pt", "epoch_2.pt (= model_best.pt)"]
+
+
+@pytest.mark.slow
+def test_the_ids_score_checkpoint_series_prints_are_taken_by_every_command(series_run):
+    out, _ = series_run
+    rc, table, _ = _run_quiet(["score", "--precomputed", out, "--checkpoint-series", "--format", "csv"])
+    ids = [r["model"] for r in csv.DictReader(io.StringIO(table))]
+    assert len(ids) == 2 and all("+ckpt-" in i for i in ids)
+    for name in ids:
+        _check_selectors(name, others=ids)
+        rc, text, err = _run_quiet(["per-class", "--precomputed", out, name, "--format", "csv"])
+        assert rc == 0, err
+
+
+def test_the_ids_sweep_status_collect_and_report_print_are_taken_by_every_command(tmp_path):
+    import json
+
+    from conftest import make_valset
+    from imagenet_bench.report import html_data
+    from imagenet_bench.sweep import plan as plans
+    from sweep_helpers import fake_cache
+    val = make_valset(tmp_path / "val", num_classes=2, per_class=2)
+    folder = tmp_path / "sw"
+    rc, _, err = _run_quiet(["sweep", "plan", folder, "torch:squeezenet1_1", "torch:alexnet",
+                             "--data", f"imagenet-val={val}"])
+    assert rc == 0, err
+    plan = plans.read(str(folder))
+    for job in plan["jobs"]:
+        fake_cache(plan, job)
+    rc, status, _ = _run_quiet(["sweep", "status", folder, "--jobs", "--format", "json"])
+    rc2, collected, _ = _run_quiet(["sweep", "collect", folder, "--format", "json"])
+    assert rc == rc2 == 0
+    doc = html_data.build([str(folder / "caches")])
+    printed = {"status": [r["model"] for r in json.loads(status)],
+               "collect": [r["model"] for r in json.loads(collected)],
+               "report": [r["model"] for r in doc.rows]}
+    assert all(sorted(v) == sorted(printed["status"]) for v in printed.values()), printed
+    for name in printed["status"]:
+        mid, entry = registry.resolve(name)  # what predict and `sweep plan` resolve
+        assert entry.model == name and str(mid) == name
+        assert models_command.named(name)[0].model == name
+        _check_selectors(name, others=printed["status"])
+        _check_verify(name)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import make_valset
+from sweep_helpers import fake_cache
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache.inspect import differences
 from imagenet_bench.cli.main import main
@@ -66,8 +67,7 @@ def test_plan_groups_by_recipe_and_dataset_marks_done_and_is_deterministic(tmp_p
     assert plans.dumps(again) == plans.dumps(plan)  # same request, same bytes
     # a cache present -> done, out of the tasks
     first = plan["jobs"][0]
-    os.makedirs(plan["caches"])
-    Path(plan["caches"], first["cache"]).write_bytes(b"")
+    fake_cache(plan, first)
     replanned = plans.build(req, str(folder))
     done = [j for j in replanned["jobs"] if j["done"]]
     assert [j["job"] for j in done] == [first["job"]] and done[0]["task"] is None
@@ -96,7 +96,7 @@ def test_plan_command_prints_counts_and_refuses_bad_input(tmp_path, capsys):
     assert "none of the selected models can run: timm:test_vit" in capsys.readouterr().err
     (tmp_path / "sw2").mkdir()
     assert main(["sweep", "status", str(tmp_path / "sw2")]) == 2
-    assert "no sweep plan here. Fix: run `imagenet-bench sweep plan`" in capsys.readouterr().err
+    assert "no sweep plan here. Fix: run `imagenet-bench sweep plan " in capsys.readouterr().err
 
 
 def test_timm_models_refusing_legacy2019_are_left_out_with_the_reason(tmp_path):
@@ -188,7 +188,7 @@ def test_a_failing_model_fails_only_its_job_and_retry_oom_halves_the_batch(tmp_p
     counts = TaskRunner(str(folder), plan, lambda fw: _Flaky(_adapter(fw)), log=lambda m: None).run(jobs, 0)
     data = state.summary(str(folder), plan)
     failed = {r["model"].split(".")[0]: r["error"] for r in data["failed"]}
-    assert failed["torch:mobilenet_v3_small"] == "RuntimeError: weights file truncated"
+    assert failed["torch:mobilenet_v3_small"] == "RuntimeError: weights file truncated second line of detail"
     squeeze = next(j for j in jobs if "squeezenet1_1" in j["model"])
     if retry:
         assert counts == {"done": 2, "failed": 1, "skipped": 0}

@@ -1,6 +1,5 @@
 """A local sweep SIGKILLed mid-model resumes mid-model, and its caches equal separate
 `predict` runs (arrays and provenance but shards/timing)."""
-import json
 import os
 import signal
 import subprocess
@@ -11,6 +10,7 @@ import pytest
 
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache.inspect import differences
+from imagenet_bench.sweep import plan as plans
 from sweep_helpers import cli, env, real_sets, status_jobs, status_total, wait_for
 
 N = 16
@@ -26,7 +26,7 @@ def test_local_sweep_sigkilled_mid_model_resumes_and_equals_separate_predicts(tm
     sw = tmp_path / "sw"
     cli("sweep", "plan", sw, *models, "--data", f"imagenet-val={val}", *settings,
         "--checkpoint-every", "2")
-    plan = json.loads((sw / "plan.json").read_text())
+    plan = plans.read(str(sw))  # its paths made absolute (the file keeps them relative)
     job = next(j for j in plan["jobs"] if j["model"].startswith("torch:resnet50"))
     partial = os.path.join(plan["caches"], job["cache"][:-4] + ".partial.npz")
     proc = subprocess.Popen([sys.executable, "-m", "imagenet_bench", "sweep", "run", str(sw), "-j", "1"],

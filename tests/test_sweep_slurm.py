@@ -4,7 +4,6 @@ one running task is scancelled mid-model; `sweep run` again finishes it; `sweep 
 all done; every cache equals a local sequential run (arrays and provenance but shards/timing).
 No SLURM accounting: the cluster runs without slurmdbd. Also: the script `sweep sbatch` prints,
 submitted as it is with sbatch."""
-import json
 import os
 import re
 import subprocess
@@ -14,6 +13,7 @@ import pytest
 
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache.inspect import differences
+from imagenet_bench.sweep import plan as plans
 from sweep_helpers import cli, env as _env, real_sets, require_slurm, status_jobs, status_total, wait_for
 
 MODELS = ["torch:squeezenet1_1", "torch:resnet50", "timm:test_vit.r160_in1k",
@@ -39,7 +39,7 @@ def test_slurm_array_scancel_mid_model_then_rerun_equals_a_local_sequential_run(
               "--threads", "1", "--workers", "0"]
     sw = tmp_path / "sw"
     cli("sweep", "plan", sw, *common)
-    plan = json.loads((sw / "plan.json").read_text())
+    plan = plans.read(str(sw))  # its paths made absolute (the file keeps them relative)
     assert len(plan["jobs"]) == 10 and len(plan["tasks"]) == 8
     slurm = ["--executor", "slurm", "--array-parallelism", "2", "--time", "30", "--cpus", "1",
              "--signal-delay", "60"]
@@ -98,7 +98,7 @@ def test_slurm_preemption_signal_checkpoints_and_submitit_requeues_the_task(tmp_
               "--checkpoint-every", "2", "--threads", "1", "--workers", "0"]
     sw = tmp_path / "sw"
     cli("sweep", "plan", sw, *common)
-    plan = json.loads((sw / "plan.json").read_text())
+    plan = plans.read(str(sw))  # its paths made absolute (the file keeps them relative)
     job = plan["jobs"][0]
     r = cli("sweep", "run", sw, "--executor", "slurm", "--time", "30", "--cpus", "1")
     array = re.search(r"SLURM job array (\d+)", r.stdout).group(1)
@@ -135,7 +135,7 @@ def test_the_script_sweep_sbatch_prints_runs_every_task_under_real_sbatch(tmp_pa
               "--workers", "0"]
     sw = tmp_path / "sw"
     cli("sweep", "plan", sw, *common)
-    plan = json.loads((sw / "plan.json").read_text())
+    plan = plans.read(str(sw))  # its paths made absolute (the file keeps them relative)
     script = tmp_path / "sweep.sbatch"
     script.write_text(cli("sweep", "sbatch", sw, "--cpus", "1", "--time", "20").stdout)
     r = subprocess.run(["sbatch", "--parsable", "--wait", str(script)], capture_output=True,

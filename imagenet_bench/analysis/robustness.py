@@ -18,8 +18,11 @@ one folder):
 * effective robustness ``er_<set>`` (Taori et al., "Measuring Robustness to
   Natural Distribution Shifts in Image Classification", NeurIPS 2020): fit
   ``logit(shifted top-1) = a + b * logit(val top-1)`` by least squares across the
-  models present (at least 3), and report each model's shifted top-1 minus the
-  fit's prediction mapped back to accuracy, in percentage points.
+  models present (at least 3, at two val accuracies or more: otherwise the fit is
+  degenerate, and the note says so), and report each model's shifted top-1 minus
+  the fit's prediction mapped back to accuracy, in percentage points. The measured
+  value is moved inwards exactly as the fit's input is (0 and 100 % by half an
+  image, :func:`clamp`), so a model on the fit line gets 0.00 at 0 % too.
 """
 from __future__ import annotations
 
@@ -60,11 +63,16 @@ def _sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def logit(acc: float, num_images: int = 0) -> float:
-    """logit of a top-1 accuracy in percent; 0 and 100 % are moved half an image inwards
-    (``0.5 / num_images``; 1e-6 without a count) so the logit stays finite."""
+def clamp(acc: float, num_images: int = 0) -> float:
+    """A top-1 accuracy in percent as a fraction, 0 and 100 % moved half an image inwards
+    (``0.5 / num_images``; 1e-6 without a count) so its logit stays finite."""
     eps = 0.5 / num_images if num_images else 1e-6
-    p = min(max(acc / 100.0, eps), 1.0 - eps)
+    return min(max(acc / 100.0, eps), 1.0 - eps)
+
+
+def logit(acc: float, num_images: int = 0) -> float:
+    """logit of a top-1 accuracy in percent, moved inwards by :func:`clamp`."""
+    p = clamp(acc, num_images)
     return float(np.log(p / (1.0 - p)))
 
 
@@ -91,7 +99,22 @@ def effective_robustness(val: Dict[str, float], shifted: Dict[str, float], datas
         return {}, None
     slope, intercept = linear_fit(xs, [logit(shifted[m], n_shift) for m in models])
     fit = Fit(dataset, slope, intercept, len(models))
-    return {m: shifted[m] - fit.predict(val[m], n_val) for m in models}, fit
+    return {m: 100.0 * clamp(shifted[m], n_shift) - fit.predict(val[m], n_val)
+            for m in models}, fit
+
+
+def no_fit_reason(val: Dict[str, float], shifted: Dict[str, float], dataset: str) -> str:
+    """Why :func:`effective_robustness` made no fit for ``dataset`` (too few models, or all at
+    one val accuracy: a degenerate fit), for the table's note."""
+    models = sorted(m for m in shifted if m in val)
+    if len(models) >= MIN_MODELS_FOR_FIT:
+        return (f"no effective robustness for {dataset}: the fit is degenerate, all "
+                f"{len(models)} models with both caches have the same imagenet-val top-1 "
+                f"({val[models[0]]:.2f} %), so no line through them is defined. Fix: add models "
+                f"of other val accuracies to the folder")
+    return (f"no effective robustness for {dataset}: it needs {MIN_MODELS_FOR_FIT} or more "
+            f"models with both imagenet-val and {dataset} caches ({len(models)} here). Fix: "
+            f"predict more models on both sets into the folder")
 
 
 # --- per-cache accuracies ----------------------------------------------------------------------
@@ -169,12 +192,13 @@ def build(preds: Sequence[cache.Predictions], models: Sequence[str] = (),
     rows = [_row(m, sets, notes, protocol) for m in names]
     notes_out = [_summary(kind, ms) for kind, ms in notes.items()]
     fits = _add_effective_robustness(rows, sets, present)
-    if models:
-        rows = [next(r for r in rows if r["model"] == m) for m in models]
+    val = {r["model"]: r[VAL] for r in rows if r.get(VAL) is not None}
     for name in present:
         if name != VAL and name not in fits:
-            notes_out.append(f"no effective robustness for {name}: it needs {MIN_MODELS_FOR_FIT} "
-                             f"or more models with both imagenet-val and {name} caches")
+            notes_out.append(no_fit_reason(
+                val, {r["model"]: r[name] for r in rows if r.get(name) is not None}, name))
+    if models:
+        rows = [next(r for r in rows if r["model"] == m) for m in models]
     return Table(rows, present, fits, notes_out, protocol)
 
 

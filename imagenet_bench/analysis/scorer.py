@@ -65,6 +65,14 @@ def load_predictions(directory: str, allow_mixed: bool = False,
     preds.skipped = found.skipped
     if northcutt2019.is_2019_layout(directory):
         preds += northcutt2019.load_directory(directory, val_dir=val_dir)
+    partial = sorted(f for f in os.listdir(directory) if f.endswith(".partial.npz"))
+    if not preds and (partial or found.skipped):
+        what = [f"{os.path.basename(p)}: {m}" for p, m in found.skipped[:3]] + [
+            f"{f}: the checkpoint of a run that has not finished" for f in partial[:3]]
+        raise InputError(
+            f"{directory}: no complete prediction cache; the .npz files here are "
+            f"{'; '.join(what)}. Fix: run the same `imagenet-bench predict` command again to "
+            f"resume each unfinished run from its checkpoint (and mend or remove a damaged file)")
     if not preds:
         raise InputError(
             f"{directory}: no prediction caches found (no *.npz files, no keras_imagenet/ or "

@@ -27,8 +27,9 @@ def series_rows(preds: Sequence[cache.Predictions], rows: Sequence[Dict]) -> Tup
 
     ``rows`` are :func:`imagenet_bench.analysis.scorer.score`'s rows of ``preds``
     (matched by model id and test set). Each series row: ``series`` (the folder
-    or pattern), ``model`` (the shared id), ``test_set``, ``position``,
-    ``checkpoint`` (file name), ``sha8``, ``acc1``, ``acc5``, ``images``,
+    or pattern), ``model`` (the cache's own id, ``+ckpt-<sha8>`` included: the name every
+    command takes), ``test_set``, ``position``, ``checkpoint`` (file name, and the names of
+    files with the same bytes), ``sha8``, ``acc1``, ``acc5``, ``images``,
     ``best`` ("*" on the best checkpoint of its series) and ``delta_best``
     (acc@1 minus the best's)."""
     by_model = {(r["model"], r["test_set"]): r for r in rows}
@@ -41,13 +42,15 @@ def series_rows(preds: Sequence[cache.Predictions], rows: Sequence[Dict]) -> Tup
             outside += 1
             continue
         key = (str(rec.get("source")), _base_model(p.qualname), row["test_set"])
+        copies = rec.get("copies") or []
+        name = str(rec.get("name")) + (f" (= {', '.join(copies)})" if copies else "")
         groups.setdefault(key, []).append({
-            "series": key[0], "model": key[1], "test_set": key[2],
-            "position": int(rec.get("position", 0)), "checkpoint": rec.get("name"),
+            "series": key[0], "model": p.qualname, "test_set": key[2],
+            "position": int(rec.get("position", 0)), "checkpoint": name,
             "sha8": str(rec.get("sha256", ""))[:8], "acc1": row["acc1"], "acc5": row["acc5"],
             "images": row["images"]})
     out: List[Dict] = []
-    for key in sorted(groups):
+    for key in sorted(groups):  # (one series: rows of one shared id, ordered by position)
         group = sorted(groups[key], key=lambda r: r["position"])
         best = max(group, key=lambda r: (r["acc1"], r["acc5"], -r["position"]))
         for r in group:
@@ -60,10 +63,12 @@ def series_rows(preds: Sequence[cache.Predictions], rows: Sequence[Dict]) -> Tup
 def describe(table: Sequence[Dict]) -> List[str]:
     """One line per series of :func:`series_rows`' table: what it is and its best checkpoint."""
     out = []
-    for key in dict.fromkeys((r["series"], r["model"], r["test_set"]) for r in table):
-        group = [r for r in table if (r["series"], r["model"], r["test_set"]) == key]
+    def key(r):
+        return r["series"], _base_model(r["model"]), r["test_set"]
+    for k in dict.fromkeys(key(r) for r in table):
+        group = [r for r in table if key(r) == k]
         best = next(r for r in group if r["best"])
-        out.append(f"{key[1]} on {key[2]}: {len(group)} checkpoint{'s' if len(group) != 1 else ''} "
-                   f"of {key[0]}, best #{best['position']} {best['checkpoint']} "
+        out.append(f"{len(group)} checkpoint{'s' if len(group) != 1 else ''} of {k[0]} on "
+                   f"{k[2]}, best #{best['position']} {best['checkpoint']}: {best['model']} "
                    f"(acc@1 {best['acc1']:.2f}%)")
     return out

@@ -16,6 +16,7 @@ import sys
 from typing import List, Optional
 
 from imagenet_bench import __version__
+from imagenet_bench.cli import once
 from imagenet_bench.commands._common import EXIT_CODES, HelpFormatter
 
 #: command name -> its module under imagenet_bench.commands, in the order shown by --help
@@ -51,6 +52,7 @@ def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
             importlib.import_module(f"imagenet_bench.commands.{module}").add_parser(sub)
     for subparser in sub.choices.values():  # every option's help says its default
         subparser.formatter_class = HelpFormatter
+    once.refuse_repeats(parser)  # an option given twice is refused, not overridden
     return parser
 
 

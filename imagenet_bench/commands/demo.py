@@ -99,7 +99,10 @@ def run(args) -> int:
         print(f"demo files: {work}", file=sys.stderr)
         return _run_in(work, args.device)
     with tempfile.TemporaryDirectory(prefix="imagenet-bench-demo-") as work:
-        return _run_in(work, args.device)
+        rc = _run_in(work, args.device)
+    print(f"note: the cache and images above were in {work}, a temporary folder removed as the "
+          f"demo exits. Fix: `imagenet-bench demo --dir DIR` keeps them in DIR", file=sys.stderr)
+    return rc
 
 
 def _run_in(work: str, device: str) -> int:

@@ -109,6 +109,33 @@ def named(pattern: Optional[str], framework: Optional[str] = None) -> List[catal
     return [entry] + [e for e in found if e.model != entry.model]
 
 
+def _no_match(args) -> str:
+    """Why nothing matched (the pattern, the framework, --test-size, each named only when
+    given) and a fix that does match something."""
+    pattern = args.pattern
+    what = f"no model matches '{pattern}'" if pattern else "no model"
+    where = f" in framework '{args.framework}'" if args.framework else ""
+    if args.test_size:
+        where += " with a test size (--test-size)"
+        sized = sorted({e.framework for e in catalog.match("*") if e.test_input_size})
+        record = f"only the weights of {' and '.join(sized) or 'no library'} record one"
+        if sized and args.framework and args.framework not in sized:
+            return (f"{what}{where}: {record}. Fix: --framework {sized[0]}, or leave --test-size "
+                    f"out")
+        if catalog.match(pattern or "*", args.framework):
+            return (f"{what}{where}: {record}, and not those. Fix: leave --test-size out to "
+                    f"list them")
+    if pattern:
+        wider = f"*{pattern.split('+')[0]}*"
+        if not args.test_size and catalog.match(wider, args.framework):
+            return (f"{what}{where} (an fnmatch pattern, case-insensitive, over names such as "
+                    f"torch:resnet50.IMAGENET1K_V2). Fix: try '{wider}'")
+        if args.framework and catalog.match(pattern):
+            return f"{what}{where}. Fix: leave --framework out (other libraries have it)"
+    return (f"{what}{where}. Fix: run `imagenet-bench models` without a pattern to list every "
+            f"name")
+
+
 def run(args) -> int:
     """Print the catalog entries that match ``args.pattern`` and ``args.framework``."""
     found = [e for e in named(args.pattern, args.framework)
@@ -118,13 +145,7 @@ def run(args) -> int:
                          f"not in the catalog. Fix: `imagenet-bench score --precomputed DIR` lists "
                          f"the caches of custom models; `imagenet-bench models` lists the catalog")
     if not found:
-        where = (f" in framework {args.framework!r}" if args.framework else "") + (
-            " with a test size (--test-size)" if args.test_size else "")
-        raise InputError(
-            f"no model matches {args.pattern!r}{where}. The pattern is an fnmatch pattern "
-            f"(case-insensitive) over names such as torch:resnet50.IMAGENET1K_V2, "
-            f"keras:MobileNetV2.imagenet and ResNet50_Weights.IMAGENET1K_V2. Fix: try "
-            f"'*{(args.pattern or '').split('+')[0]}*' or run `imagenet-bench models` without a pattern to list all")
+        raise InputError(_no_match(args))
     if args.format == "json":
         keys = catalog.KEYS
         text = report.render([asdict(e) for e in found], [report.Column(k, k) for k in keys],

@@ -288,9 +288,40 @@ def run_collect(args) -> int:
     from imagenet_bench.cache.atomic import write_text
     out = args.output or os.path.join(args.folder, "results-timm")
     os.makedirs(out, exist_ok=True)
-    for name, table in collect.timm_tables(plan, rows).items():
+    tables = collect.timm_tables(plan, rows)
+    if not tables:
+        raise InputError(f"sweep collect {args.folder} --format timm: no job of this sweep is done "
+                         f"yet, so there is no results table to write. Fix: imagenet-bench sweep "
+                         f"run {args.folder}")
+    for name, table in tables.items():
         cols = [report.Column(k, k) for k in collect.timm_columns(name)]
         path = os.path.join(out, collect.TIMM_FILES[name])
         write_text(path, report.render(table, cols, "csv"))
         print(f"wrote {path} ({count(len(table), 'model')})")
+    for line in empty_diff_notes(tables, args.folder):
+        print(line, file=sys.stderr)
     return 0
+
+
+def empty_diff_notes(tables, folder: str) -> list:
+    """A note for each shifted set of timm's tables whose diffs are all empty, saying why (no
+    val row to compare with; for A and R, val caches without all 1,000 probabilities) and how
+    to get them."""
+    from imagenet_bench.sweep import collect
+    notes = []
+    for name, table in tables.items():
+        if name == collect.VAL or not table or any(r.get("top1_diff") for r in table):
+            continue
+        if collect.VAL not in tables:
+            why, fix = (f"no {collect.VAL} job is done", f"add --data {collect.VAL}=DIR to the "
+                        f"plan and run it")
+        elif name in collect.MASKED:
+            why, fix = (f"timm's baseline of {name} is {collect.VAL} on its 200 classes, which "
+                        f"needs val caches holding all 1,000 probabilities",
+                        f"re-plan with --save-all-probs and `imagenet-bench sweep run {folder}` "
+                        f"(the val jobs are predicted again)")
+        else:
+            why, fix = (f"none of its models has a {collect.VAL} row at the same image size",
+                        f"run the same models on {collect.VAL}")
+        notes.append(f"note: top1_diff/top5_diff/rank_diff of {name} left empty: {why}. Fix: {fix}")
+    return notes

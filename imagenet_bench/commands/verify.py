@@ -103,12 +103,41 @@ def _backend(args, spec):
     return lib.import_adapter(lib.in_process)(cfg)
 
 
+def _library_of(name: str, check: str) -> str:
+    """The library of a name given without one, looked up in every library as ``predict -m``
+    looks it up: the one that has it; among several, those offering ``check`` first, then
+    keras (the long-standing default), with a note naming the others' ids. A name no
+    library has is refused, pointing at the catalog names that contain it, if any."""
+    from imagenet_bench.errors import BenchError
+    from imagenet_bench.models import libraries, registry
+    hits = {}
+    for fw in libraries.names():
+        try:
+            hits[fw] = str(registry.resolve(name, fw)[0])
+        except (BenchError, KeyError):
+            continue
+    if not hits:
+        from imagenet_bench.models import catalog
+        near = catalog.match(f"*{name}*")
+        fix = (f"`imagenet-bench models '*{name}*'` lists the {len(near)} names containing it "
+               f"(e.g. {near[0].model})" if near else "`imagenet-bench models` lists every name")
+        raise InputError(f"verify -m {name}: no model library has a model named {name}. Fix: {fix}")
+    usable = [fw for fw in hits if fw in offering(check)] or list(hits)
+    pick = "keras" if "keras" in usable else usable[0]
+    others = [hits[fw] for fw in hits if fw != pick]
+    if others:
+        print(f"note: -m {name} taken as {hits[pick]}; {' and '.join(others)} "
+              f"{'is' if len(others) == 1 else 'are'} named so too: give the full id for "
+              f"{'it' if len(others) == 1 else 'one of them'}", file=sys.stderr)
+    return pick
+
+
 def _check_framework(args) -> None:
     """Fill in ``args.framework`` from the model name's prefix (else keras); refuse a check the
     model's library does not offer, naming the check that does apply."""
     prefix = args.model.partition(":")[0].lower() if ":" in args.model else None
     if args.framework is None:
-        args.framework = prefix or "keras"
+        args.framework = prefix or _library_of(args.model, args.check)
     have = offering(args.check)
     if have and args.framework not in have:
         others = [c for c in ("determinism", "drift") if c != args.check and args.framework in offering(c)]

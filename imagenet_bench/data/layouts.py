@@ -68,11 +68,28 @@ def list_images(folder: str) -> List[str]:
             if is_image_file(n) and _listed(os.path.join(folder, n))]
 
 
+#: archive suffixes and the command that unpacks each into a folder
+ARCHIVES = {(".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz"): "tar -xf {src} -C {dst}",
+            (".zip",): "unzip -q {src} -d {dst}"}
+
+
+def _not_a_folder(root: str, what: str) -> str:
+    """What ``root`` is (missing, an archive, another file) and how to pass the images."""
+    if not os.path.exists(root):
+        return (f"{root} does not exist. Fix: pass the folder that holds the {what} images")
+    for suffixes, unpack in ARCHIVES.items():
+        if root.lower().endswith(suffixes):
+            dst = os.path.join(os.path.dirname(root) or ".", "val_images")
+            return (f"{root} is an archive file, and the images are read from a folder. "
+                    f"Fix: unpack it (mkdir {dst} && {unpack.format(src=root, dst=dst)}) and "
+                    f"pass {dst}")
+    return (f"{root} is a file, not a folder. Fix: pass the folder that holds the {what} images")
+
+
 def top_level(root: str, what: str) -> Tuple[List[str], List[str]]:
     """(folders, image files) directly in ``root``; an InputError when it is no directory."""
     if not os.path.isdir(root):
-        raise InputError(f"{root} does not exist or is not a directory. Fix: pass the folder "
-                         f"that holds the {what} images")
+        raise InputError(_not_a_folder(root, what))
     entries = sorted(os.listdir(root))
     _refuse_dangling_folder_links(root, entries)
     folders = [e for e in entries if not e.startswith(".") and os.path.isdir(os.path.join(root, e))]

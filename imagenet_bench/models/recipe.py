@@ -217,12 +217,42 @@ def _three(values: Sequence[float], option: str) -> Tuple[float, float, float]:
     if len(v) == 1:
         v = v * 3
     if len(v) != 3:
-        raise ValueError(f"{option} takes 1 or 3 numbers, got {len(v)}")
+        raise ValueError(f"{option} takes 1 or 3 numbers, got {len(v)}. Fix: one value for "
+                         f"every channel, or three comma-separated (R,G,B) on the 0-1 scale")
     if not all(math.isfinite(x) for x in v):
         raise ValueError(f"{option} {','.join(str(x) for x in v)}: every value must be a finite "
                          f"number (nan and inf make every output non-finite). Fix: give the "
                          f"per-channel values the model was trained with, or leave {option} out")
     return tuple(v)
+
+
+#: the range of a per-channel value on [0, 1] pixels (the scale ``mean``/``std`` apply at)
+PLAUSIBLE = {"--mean": (0.0, 1.0), "--std": (0.0, 1.0)}
+
+
+def _on_pixel_scale(values: Tuple[float, float, float], option: str) -> None:
+    """Refuse ``--mean``/``--std`` values outside [0, 1] (Caffe's 0-255 figures: every output
+    would be garbage), naming the option, the scale and the values divided by 255."""
+    low, high = PLAUSIBLE[option]
+    if all(low <= v <= high for v in values):
+        return
+    shown = ",".join(f"{v:g}" for v in values)
+    scaled = ",".join(f"{v / 255:.4g}" for v in values)
+    hint = (f" (read as 0-255 values they are {option} {scaled} on 0-1)"
+            if all(low <= v / 255 <= high for v in values) else "")
+    raise ValueError(f"{option} {shown}: values are applied to pixels on the 0-1 scale, so each "
+                     f"must lie in {low:g}-{high:g}{hint}. Fix: give the per-channel values on "
+                     f"the 0-1 scale{hint and ' (divided by 255)'}, or leave {option} out")
+
+
+def _check_geometry(out: Recipe, given: Sequence[str]) -> Recipe:
+    """Refuse a centre crop larger than the resized shorter side it is cut from."""
+    if given and out.crop_mode == "center" and out.resize is not None and out.crop > out.resize:
+        raise ValueError(f"{' and '.join(given)}: the crop ({out.crop} px) is larger than the "
+                         f"resized shorter side ({out.resize} px) it is cut from in centre mode. "
+                         f"Fix: a resize of at least the crop (e.g. --resize "
+                         f"{scale_of(out.crop, 0.875)} --crop {out.crop}), or a smaller crop")
+    return out
 
 
 def _side(value: int, option: str) -> int:
@@ -271,8 +301,11 @@ def override(recipe: Recipe, resize: Optional[int] = None, crop: Optional[int] =
                              f".preprocess_input, not mean/std; leave them out")
         if mean is not None:
             changes["mean"] = _three(mean, "--mean")
+            _on_pixel_scale(changes["mean"], "--mean")
         if std is not None:
             changes["std"] = _three(std, "--std")
+            if min(changes["std"]) > 0:
+                _on_pixel_scale(changes["std"], "--std")
             if min(changes["std"]) <= 0:
                 raise ValueError(f"--std {','.join(str(v) for v in changes['std'])}: every value must "
                                  f"be above 0. Fix: give the per-channel standard deviations the "
@@ -289,7 +322,10 @@ def from_options(recipe: Recipe, *, resize: Optional[int] = None, crop: Optional
     ``img_size`` (timm ``validate.py``'s ``--img-size``) is the image size with
     the recipe's ``crop_pct`` kept (the resize side scales with it, floored as
     timm floors it) unless ``crop_pct`` or ``resize`` is given too; ``--crop``
-    changes the crop only. Raises ValueError naming the option."""
+    changes the crop only. Raises ValueError naming the option, also for values implausible
+    together (a centre crop larger than its resize)."""
+    given = [f"{o} {v}" for o, v in (("--resize", resize), ("--crop", crop), ("--img-size", img_size),
+                                     ("--crop-pct", crop_pct)) if v is not None]
     if img_size is not None:
         _side(img_size, "--img-size")
         if crop is not None and crop != img_size:
@@ -299,8 +335,9 @@ def from_options(recipe: Recipe, *, resize: Optional[int] = None, crop: Optional
             out = override(recipe, None, img_size, interpolation, mean, std)
             scale = img_size * recipe.scale // recipe.crop  # floor(img_size / crop_pct), exactly
             keep = out.crop_mode != "center" and scale == img_size
-            return replace(out, resize=None if keep else scale)
+            return _check_geometry(replace(out, resize=None if keep else scale), given)
         crop = img_size
     if crop_pct is not None and resize is not None:
         raise ValueError(f"--resize {resize} and --crop-pct {crop_pct} both set the resize; give one")
-    return override(recipe, resize, crop, interpolation, mean, std, crop_pct=crop_pct)
+    return _check_geometry(override(recipe, resize, crop, interpolation, mean, std,
+                                    crop_pct=crop_pct), given)

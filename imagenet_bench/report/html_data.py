@@ -97,17 +97,39 @@ def collect(folders: Sequence[str], use_index: bool = True, verify: bool = False
     """Every readable complete cache under ``folders`` and every file that is not one."""
     preds: List[cache.Predictions] = []
     skipped: List[Skipped] = []
+    _refuse_overlaps(folders)
     for folder in folders:
         if not os.path.isdir(folder):
             raise InputError(f"--precomputed {folder}: no such directory. Fix: pass folders "
                              f"holding .npz caches (e.g. runs/, a sweep folder, "
                              f"precomputed/northcutt2019)")
         _read_folder(folder, preds, skipped, use_index, verify)
+    if not preds and skipped:  # say what each file is: its reason carries its fix
+        listed = "\n".join(f"  {s.path}: {s.reason}" for s in skipped[:5])
+        more = f"\n  ... {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        raise InputError(f"{', '.join(folders)}: no complete prediction cache found; "
+                         f"{len(skipped)} file{'s' if len(skipped) != 1 else ''} not usable:\n"
+                         f"{listed}{more}\nFix: mend each as its line says")
     if not preds:
-        raise InputError(f"{', '.join(folders)}: no complete prediction cache found"
-                         f"{f' ({len(skipped)} files could not be read)' if skipped else ''}. "
+        raise InputError(f"{', '.join(folders)}: no complete prediction cache found. "
                          f"Fix: make some with `imagenet-bench predict` or try `imagenet-bench demo`")
     return preds, skipped
+
+
+def _refuse_overlaps(folders: Sequence[str]) -> None:
+    """Refuse one folder given twice, or one inside another (both are searched recursively:
+    its caches would be read twice), naming the two."""
+    real = [(f, os.path.realpath(f)) for f in folders]
+    for i, (a, ra) in enumerate(real):
+        for b, rb in real[i + 1:]:
+            if ra == rb:
+                raise InputError(f"--precomputed {a} and --precomputed {b} are the same folder. "
+                                 f"Fix: give it once")
+            inner, outer = (b, a) if rb.startswith(ra + os.sep) else (a, b)
+            if rb.startswith(ra + os.sep) or ra.startswith(rb + os.sep):
+                raise InputError(f"--precomputed {inner} is inside --precomputed {outer}, which "
+                                 f"is searched recursively: its caches would be read twice. "
+                                 f"Fix: give {outer} alone")
 
 
 def by_test_set(preds: Sequence[cache.Predictions], skipped: List[Skipped]

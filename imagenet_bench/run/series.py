@@ -15,6 +15,9 @@ the interrupted one resumes from its partial file. A file that is not a
 loadable state dict of the architecture (the adapter raises
 :class:`~imagenet_bench.errors.CheckpointError`) is named and skipped, and the
 summary counts it; any other error fails that checkpoint and the command exits 2.
+Files with the same bytes (``model_best.pth`` copied from ``epoch_2.pth``) are the
+same weights: the first is evaluated, its record lists the copies (``copies``), and
+the others are named as copies of it, never counted as checkpoints evaluated.
 
 The record is descriptive, not part of the run key
 (:data:`imagenet_bench.run.checkpoint.DESCRIPTIVE`): the file's content, named
@@ -96,8 +99,17 @@ def configs(build: Callable[..., object], checkpoint: Optional[str], pattern: Op
     ``build`` is :func:`imagenet_bench.run.config.build` with the model bound, called with
     ``checkpoint=<file>`` and ``options``; each config carries its :func:`record`."""
     source, base, files = discover(checkpoint, pattern)
-    return [replace(build(checkpoint=path, **options), series=record(source, base, path, i))
-            for i, path in enumerate(files, 1)]
+    out = [replace(build(checkpoint=path, **options), series=record(source, base, path, i))
+           for i, path in enumerate(files, 1)]
+    first: Dict[str, Dict] = {}
+    for cfg in out:
+        rec = cfg.series
+        if rec["sha256"] in first:
+            rec["copy_of"] = first[rec["sha256"]]["name"]
+            first[rec["sha256"]].setdefault("copies", []).append(rec["name"])
+        else:
+            first[rec["sha256"]] = rec
+    return out
 
 
 def refresh(final: str, old, rec: Dict) -> None:
@@ -118,8 +130,14 @@ def run(cfgs: Sequence, make_backend: Callable[[object], object], run_one: Calla
     skipped: List[Tuple[str, str]] = []
     failed: List[Tuple[str, str]] = []
     done = 0
+    copies: List[Tuple[str, str]] = []
     for cfg in cfgs:
         rec = cfg.series
+        if rec.get("copy_of"):
+            log(f"checkpoint {rec['position']} of {len(cfgs)}: {rec['name']} has the same bytes as "
+                f"{rec['copy_of']} (sha256 {rec['sha256'][:8]}): the same weights, evaluated once")
+            copies.append((rec["name"], rec["copy_of"]))
+            continue
         log(f"checkpoint {rec['position']} of {len(cfgs)}: {rec['name']}")
         try:
             backend = make_backend(cfg)
@@ -142,7 +160,11 @@ def run(cfgs: Sequence, make_backend: Callable[[object], object], run_one: Calla
             if close:
                 close()
     source = cfgs[0].series["source"] if cfgs else "?"
-    parts = [f"{done} of {len(cfgs)} checkpoints evaluated ({source})"]
+    parts = [f"{done} of {len(cfgs) - len(copies)} {'distinct ' if copies else ''}checkpoints "
+             f"evaluated ({source})"]
+    if copies:
+        parts.append(f"{len(copies)} identical to another file, not evaluated again: "
+                     + ", ".join(f"{a} = {b}" for a, b in copies))
     if skipped:
         parts.append(f"{len(skipped)} skipped, not loadable state dicts: "
                      + ", ".join(os.path.basename(f) for f, _ in skipped))

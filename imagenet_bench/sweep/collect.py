@@ -95,8 +95,9 @@ def rows(plan: Dict, folder: str) -> List[Dict]:
 
     out = []
     loaded = folder_caches(plan["caches"])
+    verdicts = state.verdicts_of(plan)
     for job in plan["jobs"]:
-        st = state.job_state(folder, plan, job)
+        st = state.job_state(folder, plan, job, verdicts)
         e = _entry(job["model"])
         row = {k: None for k in COLUMNS}
         row.update(model=job["model"], dataset=job["dataset"], status=st["state"],

@@ -5,11 +5,14 @@ them (fnmatch patterns, case-insensitive, over the canonical id, the architectur
 the aliases; a name without wildcards is resolved like ``predict -m``), builds one
 :class:`~imagenet_bench.run.config.RunConfig` per model with the sweep's settings, and
 discovers each test set once. Every (model, dataset) job gets its cache path; jobs
-whose cache exists are marked done, the others are packed into tasks: jobs of one
+with a valid cache of their settings (``state.cache_verdicts``) are marked done, the
+others are packed into tasks: jobs of one
 dataset and one *pixel group* (the same decode + resize + crop: framework family,
 resize, crop, squash, interpolation, antialias; mean/std are applied per model on the
 device) in model order, at most ``jobs_per_task`` per task. The plan is deterministic:
-the same request over the same caches gives the same bytes (no clock, no host).
+the same request over the same caches gives the same bytes (no clock, no host). The file
+records the paths inside the sweep folder (its caches, a test set kept there) relative to
+it, so a moved or copied folder keeps working; :func:`read` makes them absolute again.
 
 Standard library only (the catalog, ``run.config.build`` and dataset discovery are), but
 the cost estimate, which reads the cache folder through its index (numpy).
@@ -27,6 +30,7 @@ from imagenet_bench.cache.atomic import write_text
 from imagenet_bench.cache.naming import cache_filename
 from imagenet_bench.errors import BenchError, InputError, count
 from imagenet_bench.models import catalog, registry
+from imagenet_bench.sweep import plan_shape, state
 
 PLAN_VERSION = 1
 PLAN_FILE = "plan.json"
@@ -159,11 +163,16 @@ def build(request: Request, folder: str) -> Dict:
     if request.settings.get("amp") == "auto":
         raise InputError("--amp alone picks the dtype from the device the job lands on; a sweep "
                          "plans its cache names up front. Fix: --amp bf16 or --amp fp16")
+    request.data = [(name, os.path.abspath(root)) for name, root in request.data]
     if not request.data:
         raise InputError("sweep plan: no test set. Fix: --data NAME=DIR (NAME one of "
                          f"{', '.join(datasets.names())}), repeatable")
     caches = os.path.abspath(request.caches or os.path.join(folder, "caches"))
     entries, skipped, named = select(request.models, request.framework, request.exclude)
+    if not entries and not skipped and request.exclude:
+        raise InputError(f"sweep plan: --exclude {' '.join(request.exclude)} leaves out every "
+                         f"model that {' '.join(request.models)} matches. Fix: narrow the "
+                         f"--exclude patterns, or name more models")
     configs = []  # (the name a task builds the job's config from, the config)
     for e in entries:
         for name in named[e.model]:
@@ -173,9 +182,10 @@ def build(request: Request, folder: str) -> Dict:
                 skipped.append((name, str(err)))
     if not configs:
         why = f": {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
-        raise InputError(f"sweep plan: none of the selected models can run{why}. Fix: select "
-                         f"other models, or change the run settings named above")
-
+        why = why.rstrip(".")
+        fix = "" if "Fix:" in why else (" Fix: name models that `imagenet-bench models` lists "
+                                        "as runnable")
+        raise InputError(f"sweep plan: none of the selected models can run{why}.{fix}")
     sets, seen = {}, set()
     for name, root in request.data:
         if name in seen:
@@ -185,16 +195,18 @@ def build(request: Request, folder: str) -> Dict:
         sets[name] = {"dir": os.path.abspath(root), "images": valset.num_images,
                       "fingerprint": valset.fingerprint}
     jobs = []
+    verdicts = state.cache_verdicts(caches, bool(request.options.get("save_all_probs")))
     order = {n: i for i, (n, _) in enumerate(request.data)}
     for name in sorted(sets, key=order.get):
         ds = sets[name]
         for spelled, cfg in configs:
             fname = cache_filename(cfg.model_id, ds["images"], ds["fingerprint"], name)
-            jobs.append({"job": fname[:-4], "model": cfg.model, "name": spelled,
-                         "framework": cfg.framework, "architecture": cfg.model_id.arch,
-                         "dataset": name, "images": ds["images"], "cache": fname,
-                         "group": pixel_group(cfg),
-                         "done": os.path.exists(os.path.join(caches, fname)), "task": None})
+            job = {"job": fname[:-4], "model": cfg.model, "name": spelled,
+                   "framework": cfg.framework, "architecture": cfg.model_id.arch,
+                   "dataset": name, "images": ds["images"], "cache": fname,
+                   "group": pixel_group(cfg), "task": None}
+            job["done"] = state.verdict(job, ds["fingerprint"], verdicts, caches)[0] == "done"
+            jobs.append(job)
     tasks = pack(jobs, request.jobs_per_task, order)
     return {"plan_version": PLAN_VERSION, "generator": "imagenet-bench sweep plan",
             "request": request.as_dict(), "caches": caches, "datasets": sets,
@@ -231,11 +243,38 @@ def digest(plan: Dict) -> str:
     return hashlib.sha256(dumps(plan).encode()).hexdigest()[:10]
 
 
+def _relative(path: str, folder: str) -> str:
+    """``path`` relative to ``folder`` when it lies inside it, else absolute."""
+    path, folder = os.path.abspath(path), os.path.abspath(folder)
+    rel = os.path.relpath(path, folder)
+    return path if rel == os.pardir or rel.startswith(os.pardir + os.sep) else rel
+
+
+def _map_paths(plan: Dict, convert) -> Dict:
+    """A copy of ``plan`` with ``convert`` applied to each path it records (caches, test sets)."""
+    out = json.loads(json.dumps(plan))
+    out["caches"] = convert(out["caches"])
+    for ds in out["datasets"].values():
+        ds["dir"] = convert(ds["dir"])
+    req = out["request"]
+    if req.get("caches"):
+        req["caches"] = convert(req["caches"])
+    req["data"] = [[name, convert(d)] for name, d in req["data"]]
+    return out
+
+
+def portable(plan: Dict, folder: str) -> Dict:
+    """``plan`` as written into ``folder``: paths inside the folder relative to it."""
+    return _map_paths(plan, lambda p: _relative(p, folder))
+
+
 def write(plan: Dict, folder: str) -> str:
     """Write ``folder/plan.json`` and its content-addressed copy ``plans/plan-<sha>.json``
-    (atomically); return the copy's path (what tasks are started with)."""
-    text = dumps(plan)
-    copy = os.path.join(folder, PLANS_DIR, f"plan-{digest(plan)}.json")
+    (atomically; paths inside the folder relative to it); return the copy's path (what tasks
+    are started with)."""
+    on_disk = portable(plan, folder)
+    text = dumps(on_disk)
+    copy = os.path.join(folder, PLANS_DIR, f"plan-{digest(on_disk)}.json")
     os.makedirs(os.path.dirname(copy), exist_ok=True)
     if not os.path.exists(copy):
         write_text(copy, text)
@@ -243,11 +282,20 @@ def write(plan: Dict, folder: str) -> str:
     return copy
 
 
+def sweep_folder(path: str) -> str:
+    """The sweep folder of a plan file (``DIR/plan.json`` or ``DIR/plans/plan-<sha>.json``)."""
+    where = os.path.dirname(os.path.abspath(path))
+    return os.path.dirname(where) if os.path.basename(where) == PLANS_DIR else where
+
+
 def read(path: str) -> Dict:
-    """A plan file (``DIR`` means ``DIR/plan.json``); PlanError naming the file and the fix."""
+    """A plan file (``DIR`` means ``DIR/plan.json``), its paths made absolute; PlanError naming
+    the file, what is wrong or missing, and the fix."""
     if os.path.isdir(path):
         path = os.path.join(path, PLAN_FILE)
-    fix = "Fix: run `imagenet-bench sweep plan` for this folder first"
+    folder = sweep_folder(path)
+    fix = (f"Fix: run `imagenet-bench sweep plan {folder} MODEL... --data NAME=DIR` for this "
+           f"folder (the caches already made count as done)")
     try:
         with open(path, encoding="utf-8") as f:
             plan = json.load(f)
@@ -257,9 +305,19 @@ def read(path: str) -> Dict:
         raise PlanError(f"{path}: cannot be read as a sweep plan ({e}). {fix}") from None
     if not isinstance(plan, dict) or plan.get("plan_version") != PLAN_VERSION:
         got = plan.get("plan_version") if isinstance(plan, dict) else None
-        raise PlanError(f"{path}: plan version {got!r}, this imagenet_bench reads version "
-                        f"{PLAN_VERSION}. {fix} (it re-plans from the caches, nothing is lost)")
-    return plan
+        what = "no plan_version" if got is None else f"plan version {got}"
+        raise PlanError(f"{path}: {what}, this imagenet_bench reads plan version "
+                        f"{PLAN_VERSION}. {fix}")
+    missing = plan_shape.missing_parts(plan)
+    if missing:
+        raise PlanError(f"{path}: not a whole sweep plan of version {PLAN_VERSION}: it lacks "
+                        f"{', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}. {fix}")
+    unknown = sorted(set(plan["request"]) - set(Request.__dataclass_fields__))
+    if unknown:
+        raise PlanError(f"{path}: its request holds {', '.join(unknown)}, unknown to this "
+                        f"imagenet_bench (a plan of another version). {fix}")
+    return _map_paths(plan, lambda p: p if os.path.isabs(p) else os.path.normpath(
+        os.path.join(folder, p)))
 
 
 def request_of(plan: Dict) -> Request:
@@ -306,7 +364,7 @@ def summary(plan: Dict) -> str:
     todo = [j for j in jobs if not j["done"]]
     models = len({j["model"] for j in jobs})
     lines = [f"{count(models, 'model')} x {count(len(plan['datasets']), 'test set')} = "
-             f"{count(len(jobs), 'job')}: {len(jobs) - len(todo)} done, {len(todo)} to run in "
+             f"{count(len(jobs), 'job')}: {len(jobs) - len(todo):,} done, {len(todo):,} to run in "
              f"{count(len(plan['tasks']), 'task')}"]
     for name, ds in plan["datasets"].items():
         n = [j for j in todo if j["dataset"] == name]

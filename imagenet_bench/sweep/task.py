@@ -7,7 +7,9 @@ never write one cache at once). A job whose cache exists is skipped. A job that 
 failed with its one-line error and the task goes on; with ``retry_oom`` an out-of-memory
 error retries the job with half the batch (down to 1), recorded in the cache's provenance
 as ``oom_retry`` and in the job's status, so a resumed task starts at the batch that
-worked. Ctrl-C / SIGTERM (and SLURM's signals, :mod:`.executors`) stop the task after the
+worked. A job is skipped only when a valid cache of its settings exists
+(``state.cache_verdicts``); a damaged cache is predicted again and replaced (the log
+names the file and what was wrong). Ctrl-C / SIGTERM (and SLURM's signals, :mod:`.executors`) stop the task after the
 running job has checkpointed; they are never recorded as failures.
 """
 from __future__ import annotations
@@ -67,6 +69,7 @@ class TaskRunner:
         self.log = log or (lambda m: print(m, file=sys.stderr, flush=True))
         self.request = plans.request_of(plan)
         self.valsets: Dict[str, object] = {}
+        self.verdicts: Dict[str, tuple] = {}
 
     def valset(self, name: str):
         """The test set ``name`` as planned; BenchError when its folder changed since."""
@@ -84,6 +87,7 @@ class TaskRunner:
     def run(self, jobs: List[Dict], task: Optional[int] = None) -> Dict[str, int]:
         """Run ``jobs`` in order; returns {"done": n, "failed": n, "skipped": n}."""
         counts = {"done": 0, "failed": 0, "skipped": 0}
+        self.verdicts = state.verdicts_of(self.plan)
         with Shared(enabled=self.share) as shared:
             for job in jobs:
                 counts[self.run_job(job, shared, task)] += 1
@@ -96,9 +100,13 @@ class TaskRunner:
     def run_job(self, job: Dict, shared: Shared, task: Optional[int]) -> str:
         """Run one job; returns "done", "failed" or "skipped" (another run holds its cache)."""
         caches = self.plan["caches"]
-        if os.path.exists(os.path.join(caches, job["cache"])):
+        fingerprint = self.plan["datasets"][job["dataset"]]["fingerprint"]
+        verdict, why = state.verdict(job, fingerprint, self.verdicts, caches)
+        if verdict == "done":
             state.write(self.folder, job["job"], "done", task=task)
             return "done"
+        if verdict == "failed":
+            self.log(f"{job['job']}: predicting again to replace a damaged cache: {why}")
         settings = dict(self.request.settings)
         opts = self.request.options
         last = state.read(self.folder, job["job"]) or {}
@@ -126,7 +134,7 @@ class TaskRunner:
                     out_dir=caches, checkpoint_every=int(opts.get("checkpoint_every") or 1000),
                     skip_bad_images=bool(opts.get("skip_bad_images")),
                     save_all_probs=bool(opts.get("save_all_probs")), progress=self.progress,
-                    log=self.log)
+                    log=self.log, overwrite=verdict == "failed")
                 runner.run(valset, wrapped, options)
                 state.write(self.folder, job["job"], "done", **info)
                 return "done"
