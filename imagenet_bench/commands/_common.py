@@ -83,11 +83,13 @@ def add_protocol_arg(parser: argparse.ArgumentParser) -> None:
                         help="the same as --protocol unmasked")
 
 
-def protocol_title(preds, protocol: str) -> str:
-    """The title line that labels the protocol when ``preds`` hold ImageNet-A/-R caches."""
-    from imagenet_bench.analysis import scorer
-    label = scorer.protocol_label(preds, protocol)
-    return f"\n{label}" if label else ""
+def render(table, columns, fmt: str, output: Optional[str]) -> None:
+    """Print (or write to ``output``) an API table (:class:`imagenet_bench.api.Results`) under
+    the ``columns`` of the command's ``--format``; the table's notes go to standard error first."""
+    from imagenet_bench.report import tables as report
+    for note in table.notes:
+        print(note, file=sys.stderr)
+    emit(report.render(table.rows, columns, fmt, title=table.title or None), output)
 
 
 def emit(text: str, output: Optional[str]) -> None:
@@ -125,13 +127,13 @@ def add_loading_args(parser: argparse.ArgumentParser, verify: bool = False) -> N
 
 def loading(args) -> dict:
     """The keyword arguments of ``scorer.load_predictions`` from the loading options."""
-    return {"use_index": getattr(args, "use_index", True), "skip_bad": getattr(args, "skip_bad", False),
+    return {"use_index": args.use_index, "skip_bad": args.skip_bad,
             "verify": getattr(args, "verify", False)}
 
 
 def report_skipped(preds) -> None:
     """List on stderr the bad cache files ``--skip-bad`` left out (never silently)."""
-    skipped = getattr(preds, "skipped", ())
+    skipped = preds.skipped
     if skipped:
         lines = "\n".join(f"  {message}" for _, message in skipped)
         print(f"skipped {len(skipped)} cache file{'s' if len(skipped) != 1 else ''} that cannot "

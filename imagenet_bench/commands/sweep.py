@@ -280,22 +280,17 @@ def run_status(args) -> int:
 
 
 def run_collect(args) -> int:
-    """``sweep collect``."""
-    from imagenet_bench.report import tables as report
+    """``sweep collect`` (:func:`imagenet_bench.api.sweep_collect`)."""
+    from imagenet_bench import api
     from imagenet_bench.sweep import collect
-    from imagenet_bench.sweep import plan as plans
-    plan = plans.read(args.folder)
-    rows = collect.rows(plan, args.folder)
     if args.format != "timm":
-        cols = [report.Column(k, k) for k in collect.COLUMNS]
-        emit(report.render(rows, cols, args.format), args.output)
+        emit(api.sweep_collect(args.folder).render(args.format), args.output)
         return 0
     from imagenet_bench.cache.atomic import write_text
     out = args.output or os.path.join(args.folder, "results-timm")
     os.makedirs(out, exist_ok=True)
-    for name, table in collect.timm_tables(plan, rows).items():
-        cols = [report.Column(k, k) for k in collect.timm_columns(name)]
+    for name, table in api.sweep_timm_tables(args.folder).items():
         path = os.path.join(out, collect.TIMM_FILES[name])
-        write_text(path, report.render(table, cols, "csv"))
+        write_text(path, table.to_csv())
         print(f"wrote {path} ({count(len(table), 'model')})")
     return 0

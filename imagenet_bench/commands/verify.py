@@ -22,8 +22,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from imagenet_bench.api.verifying import offering
 from imagenet_bench.commands._common import add_dataset_arg
-from imagenet_bench.errors import InputError
 
 #: exit status of a check whose outputs could not show a difference ("inconclusive: ...")
 INCONCLUSIVE = 4
@@ -55,18 +55,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def offering(check: str) -> list:
-    """The model libraries that declare ``check`` among their ``verify_checks``, in listing order
-    (none while the plugins cannot be read: the command then reports why; --help never raises)."""
-    from imagenet_bench.errors import BenchError
-    from imagenet_bench.models import libraries
-    try:
-        libs = libraries.libraries()
-    except BenchError:
-        return []
-    return [lib.name for lib in libs if check in dict(lib.verify_checks)]
-
-
 def _common(p: argparse.ArgumentParser, check: str) -> None:
     p.add_argument("val_dir", metavar="VAL_DIR", help="validation images: wnid folders or flat files")
     p.add_argument("--model", "-m", required=True, help="registry model name")
@@ -82,79 +70,21 @@ def _common(p: argparse.ArgumentParser, check: str) -> None:
     add_dataset_arg(p)
 
 
-def _check(args, spec):
-    """The ``verify`` check of ``spec``'s library (``Library.verify_checks``), imported now."""
-    from imagenet_bench.models import libraries
-    lib = libraries.get(spec.id.framework)
-    target = dict(lib.verify_checks).get(args.check)
-    if target is None:
-        raise InputError(f"verify {args.check}: the {lib.name} library does not offer it. Fix: "
-                         f"--framework {' or '.join(offering(args.check))}")
-    return lib.import_adapter(target)
-
-
-def _backend(args, spec):
-    """The model in this process, built by its library's in-process adapter (``Library.in_process``)
-    from a RunConfig, so the checks see exactly what ``predict`` runs."""
-    from imagenet_bench.models import libraries
-    from imagenet_bench.run import config as run_config
-
-    lib = libraries.get(spec.id.framework)
-    if lib.in_process is None:
-        raise InputError(f"verify {args.check}: the {lib.name} library has no in-process backend")
-    resources = dict(device="cpu", batch_size=getattr(args, "batch_size", None), workers=0) \
-        if lib.capabilities.batching else {}
-    cfg = run_config.build(str(spec.id), lib.name, weights=args.weights,
-                           checkpoint=getattr(args, "checkpoint", None), preprocess=args.preprocess,
-                           **resources)
-    return lib.import_adapter(lib.in_process)(cfg)
-
-
-def _check_framework(args) -> None:
-    """Fill in ``args.framework`` from the model name's prefix (else keras); refuse a check the
-    model's library does not offer, naming the check that does apply."""
-    prefix = args.model.partition(":")[0].lower() if ":" in args.model else None
-    if args.framework is None:
-        args.framework = prefix or "keras"
-    have = offering(args.check)
-    if have and args.framework not in have:
-        others = [c for c in ("determinism", "drift") if c != args.check and args.framework in offering(c)]
-        fix = (f"`imagenet-bench verify {others[0]} -m {args.model} VAL_DIR`, or "
-               if others else "")
-        raise InputError(f"verify {args.check} -m {args.model}: the {args.framework} library does "
-                         f"not offer this check (it is offered for {' and '.join(have)}). Fix: "
-                         f"{fix}a model of {' or '.join(have)}, e.g. -m keras:ResNet50")
-
-
 def run(args) -> int:
-    """Run the chosen check; print its report; 0 if it passed, 1 if it found a problem."""
-    from imagenet_bench.data import datasets
-    from imagenet_bench.models import registry
-
-    _check_framework(args)
-    try:
-        spec = registry.get_model(args.model, args.framework)
-    except KeyError as e:
-        raise InputError(str(e.args[0])) from None
-    check = _check(args, spec)
-    valset = datasets.discover(args.val_dir, args.dataset, devkit=args.devkit)
-    rows = datasets.spaced_rows(valset.num_images, args.n)
-    backend = _backend(args, spec)
-    images = ((valset.image_ids[r], backend.preprocess(valset.paths[r])) for r in rows)
-    try:
-        print(f"verify {args.check}: {spec.id} ({backend.config.model_id}), {len(rows)} of "
-              f"{valset.num_images} images of {valset.root}")
-        report = check(backend, images, batch_size=getattr(args, "batch_size", None) or 1)
-        failed = report.failed
-    finally:
-        if hasattr(backend, "close"):
-            backend.close()
-    for line in report.lines():
+    """Run the chosen check (:func:`imagenet_bench.api.verify`); print its report; 0 if it
+    passed, 1 if it found a problem, 4 if inconclusive."""
+    from imagenet_bench import api
+    found = api.verify(args.check, args.model, args.val_dir, framework=args.framework, n=args.n,
+                       weights=args.weights, checkpoint=getattr(args, "checkpoint", None),
+                       preprocess=args.preprocess, batch_size=getattr(args, "batch_size", None),
+                       dataset=args.dataset, devkit=args.devkit)
+    print(found.title)
+    for line in found.lines():
         print(line)
-    if not failed and report.inconclusive:
-        print(f"inconclusive: {report.inconclusive}")
+    if found.inconclusive:
+        print(f"inconclusive: {found.inconclusive}")
         sys.stdout.flush()
         return INCONCLUSIVE
-    print("FAILED" if failed else "OK")
+    print("FAILED" if found.failed else "OK")
     sys.stdout.flush()
-    return 1 if failed else 0
+    return 1 if found.failed else 0

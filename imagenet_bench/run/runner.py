@@ -77,6 +77,8 @@ class RunOptions:
     progress: bool = True  # show a tqdm progress bar on stderr
     shard: Optional[Shard] = None  # None: from the environment (torchrun / SLURM)
     log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr, flush=True))
+    #: where the one-line summary of a finished run goes (the CLI: standard output)
+    summary: Callable[[str], None] = field(default=lambda msg: print(msg, flush=True))
 
 
 @dataclass
@@ -205,7 +207,7 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
           model_s: List[float]) -> int:
     """Predict the batches of ``st`` not done yet; checkpoint as it goes. Returns images done;
     adds the seconds spent in ``backend.predict`` to ``model_s[0]``."""
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     jobs = []
     for s, e in plan_batches(st.stop - st.start, bs):
@@ -318,9 +320,9 @@ def _report(final: str, opt: RunOptions) -> RunResult:
         from imagenet_bench.analysis.scorer import masked_correct
         m1 = 100.0 * masked_correct(preds).sum() / max(1, preds.num_images)
         masked = f"masked acc@1 {m1:.2f}% ({len(ds.get('class_subset', []))} classes)  "
-    print(f"{preds.qualname}: {masked}acc@1 {acc1:.2f}%  acc@5 {acc5:.2f}%  "
-          f"({count(preds.num_images, 'image')}, {scope}"
-          + (f"; {len(bad)} unreadable, counted wrong" if bad else "") + f")  -> {final}", flush=True)
+    opt.summary(f"{preds.qualname}: {masked}acc@1 {acc1:.2f}%  acc@5 {acc5:.2f}%  "
+                f"({count(preds.num_images, 'image')}, {scope}"
+                + (f"; {len(bad)} unreadable, counted wrong" if bad else "") + f")  -> {final}")
     for image, reason in bad:
         opt.log(f"  unreadable: {image}: {reason}")
     return RunResult(final, True, acc1, acc5)
