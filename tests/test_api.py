@@ -121,3 +121,20 @@ def test_every_result_column_is_declared_once_in_the_metric_registry(folders):
     undeclared = {k for r in rows for k in r} - set(declared)
     assert not undeclared
     assert all(c.header and c.meaning for c in declared.values())
+
+
+def test_the_extending_example_metric_plugs_in(folders, monkeypatch):
+    """docs/EXTENDING.md's "Adding a metric" example, taken from the page: one module and one
+    line in MODULES put its column in the results document with its declaration."""
+    import re
+    import types
+    text = (ROOT / "docs" / "EXTENDING.md").read_text(encoding="utf-8")
+    code = re.search(r"# Adding a metric.*?```python\n(.*?)```", text, re.S).group(1)
+    module = types.ModuleType("top1_error")
+    exec(compile(code, "docs/EXTENDING.md", "exec"), module.__dict__)
+    at = metrics.MODULES.index(metrics.accuracy) + 1
+    monkeypatch.setattr(metrics, "MODULES", metrics.MODULES[:at] + (module,) + metrics.MODULES[at:])
+    rows = results.build(ib.load(folders["val"]), results.Options(extra=("error",)))
+    assert [r["err1"] for r in rows] == [100.0 - r["acc1"] for r in rows]
+    assert metrics.column("err1").unit == "%" and "error" in metrics.extras()
+    assert "err1" not in results.build(ib.load(folders["val"]))[0]

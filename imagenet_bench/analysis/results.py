@@ -23,10 +23,10 @@ def check_options(options: Options) -> Options:
     if not 0.0 < options.confidence < 1.0:
         raise InputError(f"--confidence {options.confidence}: must be between 0 and 1. Fix: "
                          f"pass a level such as 0.95")
-    unknown = set(options.extra) - {"costs", "timing", "recipe"}
+    unknown = set(options.extra) - set(metrics.extras())
     if unknown:
         raise InputError(f"extra={sorted(unknown)}: unknown metric groups. Fix: choose among "
-                         f"costs, timing, recipe")
+                         f"{', '.join(metrics.extras())}")
     return options
 
 

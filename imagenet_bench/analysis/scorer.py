@@ -181,7 +181,7 @@ def correct(preds: cache.Predictions, labels: Optional[np.ndarray] = None,
     Missing images (``preds.missing``: never predicted or unreadable) are never
     correct, whatever their rows hold.
     """
-    if labels is None and hasattr(preds, "correct_flags"):  # indexed: from the index's bits
+    if labels is None:  # the cache's own labels: an indexed cache answers from its index
         top1, top5 = preds.correct_flags()
         return (top1, top5) if rows is None else (top1[rows], top5[rows])
     idx = preds.top5_idx if rows is None else preds.top5_idx[rows]
@@ -243,23 +243,17 @@ def masked_correct(preds: cache.Predictions, k: int = 1) -> np.ndarray:
         raise InputError(f"{preds.where()}: no top-5 within the class subset (subset_top5_idx), "
                          f"so the masked accuracy cannot be computed. Fix: predict again with "
                          f"`imagenet-bench predict --dataset {datasets.name_of(preds)} ...`")
-    flags = preds.masked_flags(k) if hasattr(preds, "masked_flags") else None
-    if flags is not None:
-        return flags
-    return derived.masked_correct(preds.subset_top5_idx, preds.labels, preds.missing, k)
+    return preds.masked_flags(k)
 
 
 def release(preds: cache.Predictions) -> None:
     """Let an indexed cache drop the arrays it read (they are read again if used again)."""
-    drop = getattr(preds, "release", None)
-    if drop is not None:
-        drop()
+    preds.release()
 
 
 def has_subset(preds: cache.Predictions) -> bool:
     """True when the cache holds the top-5 within its dataset's class subset (A/R)."""
-    known = getattr(preds, "has_subset", None)
-    return preds.subset_top5_idx is not None if known is None else known
+    return preds.has_subset
 
 
 def competition_ranks(values: Sequence[float]) -> List[int]:

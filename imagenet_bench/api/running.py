@@ -59,9 +59,9 @@ def _backend(model, *, framework, recipe, name, **kw):
                              f"a torch.nn.Module. Fix: leave them out for a named model (its "
                              f"recipe is the registry's; change it with img_size, crop_pct, ...)")
         from imagenet_bench.models import libraries
-        from imagenet_bench.run import config
+        from imagenet_bench.run import backend, config
         cfg = config.build(model, framework, **kw)
-        return libraries.get(cfg.framework).import_adapter()(cfg)
+        return backend.build(libraries.get(cfg.framework), cfg)
     if recipe is None or not name:
         raise InputError(f"predict(<{type(model).__name__}>): an in-memory model needs its "
                          f"preprocessing and a name. Fix: pass recipe=Recipe(...) (see "

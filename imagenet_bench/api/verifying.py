@@ -76,7 +76,8 @@ def _backend(check: str, spec, weights, checkpoint, preprocess, batch_size):
         if lib.capabilities.batching else {}
     cfg = run_config.build(str(spec.id), lib.name, weights=weights, checkpoint=checkpoint,
                            preprocess=preprocess, **resources)
-    return lib.import_adapter(lib.in_process)(cfg)
+    from imagenet_bench.run import backend
+    return backend.check(lib.import_adapter(lib.in_process)(cfg), lib.name)
 
 
 def verify(check: str, model: str, data: str, *, framework: Optional[str] = None, n: int = 200,
@@ -107,8 +108,7 @@ def verify(check: str, model: str, data: str, *, framework: Optional[str] = None
     try:
         report = run_check(backend, images, batch_size=batch_size or 1)
     finally:
-        if hasattr(backend, "close"):
-            backend.close()
+        backend.close()
     return Verification(title, report)
 
 

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 import torchvision
 
+from imagenet_bench.run.backend import Backend
 from imagenet_bench.backends.torch_weights import (  # noqa: F401 (re-exported)
     EFFICIENTNET_LITE0_RECIPE, NO_WEIGHTS, RANDOM_SEED, _apply_state_dict, build_torchvision,
     efficientnet_lite0, hub_checkpoint_path, load_factory, resolve_weights)
@@ -128,7 +129,7 @@ def _collate(samples) -> Batch:
 
 # --- the backend -----------------------------------------------------------------------------
 
-class TorchBackend:
+class TorchBackend(Backend):
     """A torch module plus its recipe, run by :func:`runner.run`."""
 
     def __init__(self, module: torch.nn.Module, config, weights_prov: dict, *,

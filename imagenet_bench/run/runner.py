@@ -61,7 +61,6 @@ from imagenet_bench.data.datasets import ValSet
 from imagenet_bench.errors import BenchError, count
 from imagenet_bench.data.pixels import BadImageError
 from imagenet_bench.run import checkpoint, locks, provenance, timing
-from imagenet_bench.run.batches import prefetch_batches
 from imagenet_bench.run.shards import Shard, plan_batches, shard_from_env, shard_rows  # noqa: F401 (re-exported)
 
 
@@ -158,7 +157,7 @@ def _run_locked(valset: ValSet, backend, opt: RunOptions, shard: Shard, key: Dic
         state.save(ckpt)
     seconds = time.perf_counter() - t0
     speed = timing.timing(n_new, seconds, model_s[0],
-                          getattr(backend, "device_name", None) or key.get("device") or "cpu", bs)
+                          backend.device_name or key.get("device") or "cpu", bs)
     if shard.world == 1:
         checkpoint.write_final(final, valset, key, [state], shard.world, speed)
         checkpoint.remove(ckpt)
@@ -217,7 +216,7 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
     bar = tqdm(total=st.stop - st.start, initial=int(st.done.sum()), unit="img", desc=desc,
                disable=not opt.progress, file=sys.stderr, dynamic_ncols=True, smoothing=0.05)
     since, n_new = 0, 0
-    batches = backend.batches(jobs) if hasattr(backend, "batches") else prefetch_batches(backend, jobs)
+    batches = backend.batches(jobs)
     try:
         for batch in batches:
             if batch.bad and not opt.skip_bad_images:

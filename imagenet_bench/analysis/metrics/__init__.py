@@ -2,6 +2,7 @@
 
 Every module of :data:`MODULES` declares
 
+* ``EXTRA``: the name that asks for it in ``Options.extra`` (None: other options decide);
 * ``COLUMNS``: a tuple of :class:`Column` (key, header, unit, meaning) -- the one place a
   result column is defined; the tables of ``score``, ``sweep collect``, the HTML report's
   data and the Python API's ``Results`` take their keys and headers from here;
@@ -31,7 +32,12 @@ MODULES = (
     recipe,
 )
 
-__all__ = ["accuracy", "Column", "Context", "Options", "MODULES", "columns", "column"]
+__all__ = ["accuracy", "Column", "Context", "Options", "MODULES", "columns", "column", "extras"]
+
+
+def extras():
+    """The names ``Options.extra`` takes: each metric module's ``EXTRA``, in module order."""
+    return [m.EXTRA for m in MODULES if m.EXTRA]
 
 
 def columns():

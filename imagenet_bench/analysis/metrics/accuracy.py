@@ -9,6 +9,9 @@ from imagenet_bench.cache import store as cache
 from imagenet_bench.data import datasets
 from imagenet_bench.errors import InputError
 
+#: the name that asks for this metric in ``Options.extra`` (None: other options decide)
+EXTRA = None
+
 COLUMNS = (
     Column("rank1", "rank@1", "", "rank by top-1 among the rows (1 = best; ties share a rank)"),
     Column("framework", "framework", "", "the model library"),

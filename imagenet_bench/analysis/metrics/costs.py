@@ -4,6 +4,9 @@ from __future__ import annotations
 from imagenet_bench.analysis.metrics.base import Column
 from imagenet_bench.models import registry
 
+#: the name that asks for this metric in ``Options.extra`` (None: other options decide)
+EXTRA = "costs"
+
 COLUMNS = (
     Column("params", "params", "parameters", "parameter count (catalog)"),
     Column("params_m", "params (M)", "millions", "parameter count in millions (catalog)"),
@@ -13,7 +16,7 @@ COLUMNS = (
 
 def applies(options) -> bool:
     """With the extra "costs"."""
-    return "costs" in options.extra
+    return EXTRA in options.extra
 
 
 def of_model(model) -> dict:

@@ -4,6 +4,9 @@ from __future__ import annotations
 from imagenet_bench.analysis import scorer
 from imagenet_bench.analysis.metrics.base import Column, add_ranks
 
+#: the name that asks for this metric in ``Options.extra`` (None: other options decide)
+EXTRA = None
+
 COLUMNS = (
     Column("custom_acc1", "custom acc@1", "%", "top-1 against the custom labels"),
     Column("custom_acc5", "custom acc@5", "%", "top-5 against the custom labels"),

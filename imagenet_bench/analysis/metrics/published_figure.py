@@ -12,6 +12,9 @@ from imagenet_bench.analysis import published
 from imagenet_bench.analysis.metrics.base import REAL, Column
 from imagenet_bench.data import datasets
 
+#: the name that asks for this metric in ``Options.extra`` (None: other options decide)
+EXTRA = None
+
 COLUMNS = (
     Column("published_acc1", "published@1", "%", "the published top-1 of these weights on this test set"),
     Column("delta_acc1", "Δ@1", "points", "measured minus published top-1 (A/R: masked)", signed=True),

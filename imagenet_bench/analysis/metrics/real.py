@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from imagenet_bench.analysis.metrics.base import REAL, Column, add_ranks
 
+#: the name that asks for this metric in ``Options.extra`` (None: other options decide)
+EXTRA = None
+
 COLUMNS = (
     Column("real_acc1", "ReaL@1", "%", "top-1 against the ReaL label sets"),
     Column("real_rank1", "ReaL rank", "", "rank by ReaL top-1"),

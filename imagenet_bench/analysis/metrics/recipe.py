@@ -4,6 +4,9 @@ from __future__ import annotations
 from imagenet_bench.analysis.metrics.base import Column
 from imagenet_bench.models import recipe as recipes
 
+#: the name that asks for this metric in ``Options.extra`` (None: other options decide)
+EXTRA = "recipe"
+
 COLUMNS = (
     Column("recipe", "recipe", "", "the preprocessing, in words"),
     Column("resize", "resize", "pixels", "shorter side before the crop"),
@@ -19,7 +22,7 @@ COLUMNS = (
 
 def applies(options) -> bool:
     """With the extra "recipe"."""
-    return "recipe" in options.extra
+    return EXTRA in options.extra
 
 
 def describe(p) -> str:

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from imagenet_bench.analysis.metrics.base import Column
 
+#: the name that asks for this metric in ``Options.extra`` (None: other options decide)
+EXTRA = "timing"
+
 COLUMNS = (
     Column("images_per_s", "images/s", "images/s", "end-to-end images per second of the run"),
     Column("model_images_per_s", "model images/s", "images/s", "images per second in the model alone"),
@@ -13,7 +16,7 @@ COLUMNS = (
 
 def applies(options) -> bool:
     """With the extra "timing"."""
-    return "timing" in options.extra
+    return EXTRA in options.extra
 
 
 def _rate(value):
