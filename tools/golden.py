@@ -38,7 +38,8 @@ CASES: List[Tuple[str, str, List[str]]] = (
     + [("score.mixed.plain", "mixed", ["score", "--allow-mixed-datasets"])]
     + [(f"score.mixed.full.{f}", "mixed", ["score", "--allow-mixed-datasets", "--ci",
                                            "--published", "--format", f]) for f in FORMATS]
-    + [("score.mixed.real", "mixed", ["score", "--allow-mixed-datasets", *FULL]),
+    + [("score.mixed.refused", "mixed", ["score"]),
+       ("score.mixed.real", "mixed", ["score", "--allow-mixed-datasets", *FULL]),
        ("score.mixed.unmasked", "mixed", ["score", "--allow-mixed-datasets", "--ci",
                                           "--published", "--protocol", "unmasked"]),
        ("compare.shipped.pairs", "shipped", ["compare"]),

@@ -145,7 +145,8 @@ def compare(a: Optional[str] = None, b: Optional[str] = None, caches: Caches = N
     title = (f"Paired comparison of {what} accuracy (%): difference with Newcombe {pct} interval, "
              f"McNemar exact two-sided p ({preds.where})"
              + protocol_title([p for pair in pairs for p in pair], protocol))
-    return Results(rows, report_columns.compare("json", pct, ci, rows), title=title, notes=notes)
+    return Results(rows, report_columns.compare("json", pct, ci, rows), title=title, notes=notes,
+                   columns_for=lambda fmt: report_columns.compare(fmt, pct, ci, rows))
 
 
 def robustness(caches: Caches = None, models: Sequence[str] = (), *,
@@ -165,7 +166,8 @@ def robustness(caches: Caches = None, models: Sequence[str] = (), *,
              f"classes, {protocol}); ER: effective robustness (points)"
              + (f"\nbaselines: {fits}" if fits else ""))
     out = Results(table.rows, report_columns.robustness(table, "json"), title=title,
-                  notes=[f"note: {n}" for n in table.notes])
+                  notes=[f"note: {n}" for n in table.notes],
+                  columns_for=lambda fmt: report_columns.robustness(table, fmt))
     out.table = table
     return out
 

@@ -9,7 +9,7 @@ text the CLI's ``--format csv|json`` prints, written atomically when given a pat
 from __future__ import annotations
 
 import html
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from imagenet_bench.report import tables as report
 
@@ -18,8 +18,12 @@ class Results:
     """A table of result rows under named columns (see the module docstring)."""
 
     def __init__(self, rows: Sequence[Dict], columns: Optional[Sequence[report.Column]] = None,
-                 title: str = "", notes: Sequence[str] = ()):
+                 title: str = "", notes: Sequence[str] = (),
+                 columns_for: Optional[Callable[[str], Sequence[report.Column]]] = None):
+        """``columns``: the table's columns (default: every key of the rows); ``columns_for``:
+        the columns of each ``--format`` where they differ by format (compare, robustness)."""
         self.rows: List[Dict] = list(rows)
+        self._columns_for = columns_for
         keys = list(dict.fromkeys(k for r in self.rows for k in r))
         self._columns = list(columns) if columns is not None else [report.Column(k, k) for k in keys]
         self.title = title
@@ -53,7 +57,8 @@ class Results:
 
     def render(self, fmt: str = "text") -> str:
         """The table as the CLI prints it with ``--format fmt``."""
-        return report.render(self.rows, self._columns, fmt, title=self.title or None)
+        columns = self._columns_for(fmt) if self._columns_for else self._columns
+        return report.render(self.rows, columns, fmt, title=self.title or None)
 
     def _write(self, fmt: str, path: Optional[str]) -> str:
         text = self.render(fmt)
@@ -85,9 +90,10 @@ class Results:
         return self.render("text").rstrip("\n")
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(c.header)}</th>" for c in self._columns)
+        columns = self._columns_for("text") if self._columns_for else self._columns
+        head = "".join(f"<th>{html.escape(c.header)}</th>" for c in columns)
         body = "".join("<tr>" + "".join(f"<td>{html.escape(_cell(r.get(c.key)))}</td>"
-                                        for c in self._columns) + "</tr>" for r in self.rows)
+                                        for c in columns) + "</tr>" for r in self.rows)
         title = f"<caption>{html.escape(self.title)}</caption>" if self.title else ""
         return f"<table>{title}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 

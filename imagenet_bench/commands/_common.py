@@ -83,13 +83,12 @@ def add_protocol_arg(parser: argparse.ArgumentParser) -> None:
                         help="the same as --protocol unmasked")
 
 
-def render(table, columns, fmt: str, output: Optional[str]) -> None:
-    """Print (or write to ``output``) an API table (:class:`imagenet_bench.api.Results`) under
-    the ``columns`` of the command's ``--format``; the table's notes go to standard error first."""
-    from imagenet_bench.report import tables as report
+def render(table, fmt: str, output: Optional[str]) -> None:
+    """Print (or write to ``output``) an API table (:class:`imagenet_bench.api.Results`) in the
+    command's ``--format``; the table's notes go to standard error first."""
     for note in table.notes:
         print(note, file=sys.stderr)
-    emit(report.render(table.rows, columns, fmt, title=table.title or None), output)
+    emit(table.render(fmt), output)
 
 
 def emit(text: str, output: Optional[str]) -> None:

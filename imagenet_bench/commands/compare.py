@@ -1,7 +1,6 @@
 """``imagenet-bench compare``: paired McNemar comparison of models (numpy only)."""
 from __future__ import annotations
 
-from imagenet_bench.report import columns as report_columns
 from imagenet_bench.analysis import stats
 from imagenet_bench.errors import InputError
 from imagenet_bench.commands._common import (HelpFormatter, add_output_args, add_precomputed_args, add_protocol_arg,
@@ -50,8 +49,6 @@ def run(args) -> int:
     a, b = args.models or (None, None)
     table = api.compare(a, b, preds, labels=args.labels, top=args.top, ci=args.ci,
                         confidence=args.confidence, protocol=args.protocol)
-    pct = f"{100 * args.confidence:g}%"
-    render(table, report_columns.compare(args.format, pct, args.ci, table.rows), args.format,
-           args.output)
+    render(table, args.format, args.output)
     report_skipped(preds)
     return 0

@@ -37,6 +37,6 @@ def run(args) -> int:
     preds = api.load(args.precomputed, val_dir=args.val_dir, mixed_hint=None, **loading(args))
     table = api.errors(preds, limit=args.limit, min_wrong=args.min_wrong,
                        show_real=args.show_real, protocol=args.protocol)
-    render(table, table._columns, args.format, args.output)
+    render(table, args.format, args.output)
     report_skipped(preds)
     return 0

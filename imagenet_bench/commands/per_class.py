@@ -36,6 +36,6 @@ def run(args) -> int:
                      **loading(args))
     table = api.per_class(args.models, preds, ci=args.ci, confidence=args.confidence,
                           sort=args.sort, protocol=args.protocol)
-    render(table, table._columns, args.format, args.output)
+    render(table, args.format, args.output)
     report_skipped(preds)
     return 0

@@ -11,7 +11,6 @@ import sys
 from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.commands._common import (HelpFormatter, add_loading_args, add_output_args,
                                               add_protocol_arg, loading, render, report_skipped)
-from imagenet_bench.report import columns as report_columns
 
 
 def add_parser(sub) -> None:
@@ -44,7 +43,7 @@ def run(args) -> int:
     from imagenet_bench import api
     preds = api.load(args.precomputed, allow_mixed_datasets=True, **loading(args))
     table = api.robustness(preds, args.models, protocol=args.protocol)
-    render(table, report_columns.robustness(table.table, args.format), args.format, args.output)
+    render(table, args.format, args.output)
     if args.plot:
         from imagenet_bench.report import plots
         plots.robustness_scatter(table.rows, table.table.fits, args.plot,

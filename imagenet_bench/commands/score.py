@@ -1,10 +1,8 @@
 """``imagenet-bench score``: rank every cached model by top-1 (numpy only)."""
 from __future__ import annotations
 
-import dataclasses
 import sys
 
-from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
 from imagenet_bench.commands import score_analysis
 from imagenet_bench.commands._common import (HelpFormatter, add_output_args, add_precomputed_args, add_protocol_arg,
@@ -44,20 +42,16 @@ def run(args) -> int:
     from imagenet_bench import api
 
     preds = api.load(args.precomputed, allow_mixed_datasets=args.allow_mixed_datasets,
-                     val_dir=args.val_dir, **loading(args))
-    options = score_analysis.options(args)
-    if args.checkpoint_series:
-        from imagenet_bench.analysis import results
-        return _series(preds, results.build(preds, options), args)
+                     val_dir=args.val_dir, mixed_hint="--allow-mixed-datasets", **loading(args))
     table = api.score(preds, keep=args.keep, omit=args.omit, labels=args.labels,
-                      protocol=args.protocol, ci=options.ci, confidence=args.confidence,
+                      protocol=args.protocol, ci=args.ci, confidence=args.confidence,
                       published=args.published, margin=args.margin,
                       allow_mixed_datasets=args.allow_mixed_datasets)
+    if args.checkpoint_series:
+        return _series(preds, table.rows, args)
     if args.plot:
         score_analysis.plot(table.rows, args)
-    columns = report_columns.score_table(table.rows, dataclasses.replace(options, ci=args.ci),
-                                         mixed=args.allow_mixed_datasets)
-    render(table, columns, args.format, args.output)
+    render(table, args.format, args.output)
     report_skipped(preds)
     return 0
 

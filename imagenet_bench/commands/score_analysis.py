@@ -2,10 +2,8 @@
 
 Kept out of ``score.py`` so the two evolve separately: ``add_arguments``
 adds ``--ci``, ``--confidence``, ``--published``, ``--margin`` and
-``--plot``; ``options`` turns the parsed options into the results document's
-options (:func:`imagenet_bench.analysis.results.build` computes every value);
-the table's columns are :func:`imagenet_bench.report.columns.score_table`'s, and
-``plot`` draws the figures.
+``--plot``; the values come from the results document
+(:func:`imagenet_bench.api.score`), and ``plot`` draws the figures.
 """
 from __future__ import annotations
 
@@ -41,20 +39,14 @@ def add_arguments(parser) -> None:
                         "(FILE.published.png). Needs matplotlib")
 
 
-def options(args):
-    """The results document's options (:class:`imagenet_bench.analysis.metrics.Options`) of
-    the parsed ``score`` options (``--plot`` needs the intervals too)."""
-    from imagenet_bench.analysis.metrics import Options
-    return Options(keep=args.keep, omit=args.omit, labels=args.labels, protocol=args.protocol,
-                   ci=bool(args.ci or args.plot), confidence=args.confidence,
-                   published=args.published, margin=args.margin)
-
-
 def plot(rows: List[Dict], args) -> None:
     """``--plot``: the accuracy bars (and with ``--published`` the measured-vs-published
     scatter); says on stderr what it wrote."""
     from imagenet_bench.report import plots
     pct = f"{100 * args.confidence:g}%"
+    for row in rows:  # the error bars: the interval of score --ci
+        if "acc1_low" not in row:
+            stats.add_interval(row, "acc1", args.confidence)
     plots.accuracy_bars(rows, args.plot, title=f"ImageNet top-1 with {pct} Wilson intervals")
     print(f"wrote {args.plot}", file=sys.stderr)
     if args.published:
