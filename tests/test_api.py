@@ -138,3 +138,21 @@ def test_the_extending_example_metric_plugs_in(folders, monkeypatch):
     assert [r["err1"] for r in rows] == [100.0 - r["acc1"] for r in rows]
     assert metrics.column("err1").unit == "%" and "error" in metrics.extras()
     assert "err1" not in results.build(ib.load(folders["val"]))[0]
+
+
+@pytest.mark.slow  # a sweep task runs in a child process
+def test_sweep_plan_run_status_and_collect_from_python(tmp_path):
+    from conftest import make_valset
+    from imagenet_bench.analysis.scorer import correct
+    from imagenet_bench.cache import store as cache
+    val = make_valset(tmp_path / "val", num_classes=2, per_class=2)
+    folder = str(tmp_path / "sw")
+    plan = ib.sweep_plan(folder, ["torch:squeezenet1_1"], [("imagenet-val", str(val))],
+                         settings={"weights": "none", "batch_size": 2, "threads": 1, "workers": 0})
+    assert [j["model"] for j in plan["jobs"]] == ["torch:squeezenet1_1.IMAGENET1K_V1+random"]
+    assert [r["state"] for r in ib.sweep_status(folder)] == ["pending"]
+    status = ib.sweep_run(folder, parallel=1)
+    assert [r["state"] for r in status] == ["done"]
+    (row,) = ib.sweep_collect(folder)
+    preds = cache.load(row["cache"])
+    assert row["acc1"] == round(100 * correct(preds)[0].mean(), 4) and row["images"] == 4

@@ -23,15 +23,22 @@ def sweep_plan(folder: str, models: Sequence[str], data: Sequence[Tuple[str, str
     return plan
 
 
+def replan(folder: str) -> Tuple[Dict, str]:
+    """Re-plan the folder's stored request over the caches as they are now (jobs done since
+    are done); (plan, the plan file written)."""
+    from imagenet_bench.sweep import plan as plans
+    plan = plans.build(plans.request_of(plans.read(folder)), folder)
+    return plan, plans.write(plan, folder)
+
+
 def sweep_run(folder: str, *, parallel: int = 1) -> Results:
-    """Run the planned jobs that are not done, ``parallel`` tasks at a time on this machine,
+    """Re-plan, run the jobs that are not done, ``parallel`` tasks at a time on this machine,
     and return :func:`sweep_status` (``imagenet-bench sweep run -j N``)."""
     from imagenet_bench.sweep import executors
-    from imagenet_bench.sweep import plan as plans
-    plan = plans.read(folder)
+    plan, planfile = replan(folder)
     tasks = [t["task"] for t in plan["tasks"]]
     if tasks:
-        executors.run_local(folder, os.path.join(folder, plans.PLAN_FILE), tasks, parallel)
+        executors.run_local(folder, planfile, tasks, parallel)
     return sweep_status(folder)
 
 

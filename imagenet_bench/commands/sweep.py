@@ -169,9 +169,8 @@ def _request(args):
 
 def _replan(folder: str):
     """Re-plan DIR's stored request over the caches as they are now; (plan, plan file)."""
-    from imagenet_bench.sweep import plan as plans
-    plan = plans.build(plans.request_of(plans.read(folder)), folder)
-    return plan, plans.write(plan, folder)
+    from imagenet_bench.api import sweeps
+    return sweeps.replan(folder)
 
 
 def run_plan(args) -> int:
