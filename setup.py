@@ -37,7 +37,8 @@ SLURM = ["submitit>=1.5"]  # imagenet-bench sweep run --executor slurm
 # import-linter: the layer contract (.importlinter); vulture + ruff: dead code and lint
 # (tests/test_layers.py, tests/test_dead_code.py); pytest-xdist: `-n auto` for the fast tier
 TEST = ["pytest>=7", "scipy>=1.7", "tensorflow-datasets>=4.9", "selenium>=4.10", "import-linter>=2.1",
-        "vulture>=2.10", "ruff>=0.5", "pytest-xdist>=3"]
+        "vulture>=2.10", "ruff>=0.5", "pytest-xdist>=3",
+        "pandas>=1.3"]  # Results.to_pandas (the Python API) is tested; pandas is no core dependency
 
 setup(
     name="imagenet_bench",

@@ -1373,26 +1373,36 @@ def class_folder_link_loop(root: Path) -> Setup:
 
 # --- issue #18 round 2: a check that cannot fail says so ---------------------------------------
 
-class _UniformOutputs:
+def _uniform_outputs():
     """An in-process backend whose every output is exactly 0.001 (random Keras weights do this)."""
+    from imagenet_bench.run.backend import Backend
 
-    class config:
-        model_id = "keras:MobileNetV2.imagenet+random"
+    class UniformOutputs(Backend):
+        batch_size = 1
 
-    def preprocess(self, path):
-        return np.zeros((4, 4, 3), np.uint8)
+        class config:
+            model_id = "keras:MobileNetV2.imagenet+random"
 
-    def predict(self, pxs):
-        return np.full((len(pxs), 1000), 0.001, np.float32)
+        def provenance(self):
+            return {}
+
+        def preprocess(self, path):
+            return np.zeros((4, 4, 3), np.uint8)
+
+        def predict(self, pxs):
+            return np.full((len(pxs), 1000), 0.001, np.float32)
+
+    return UniformOutputs()
+
 
 
 @case("backend", "handled")
 def determinism_on_uniform_outputs(root: Path) -> Setup:
-    from imagenet_bench.commands import verify
+    from imagenet_bench.api import verifying
     val = small_valset(root)
     return Setup(argv=["verify", "determinism", "--model", "mobilenetV2", "--weights", "none",
                        str(val), "--n", "3", "-b", "2"], rc=4,
-                 patches=[(verify, "_backend", lambda args, spec: _UniformOutputs())],
+                 patches=[(verifying, "_backend", lambda *args: _uniform_outputs())],
                  messages=[r"inconclusive: all 3 outputs are uniform .*no difference could show"],
                  absent=[r"^OK$"])
 

@@ -12,9 +12,10 @@ from imagenet_bench.data import datasets, imagenet_meta
 from imagenet_bench.errors import InputError
 from imagenet_bench.analysis import scorer
 from imagenet_bench.run import runner
+from imagenet_bench.run.backend import Backend
 
 
-class ClassInFileBackend:
+class ClassInFileBackend(Backend):
     """A 'network' that reads the true class index written inside each file and predicts it
     (probability 0.6, the rest spread by a seeded generator) -- so top-1 is right exactly
     when the loader gives the file the right label."""

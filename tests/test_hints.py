@@ -123,13 +123,13 @@ def test_a_v2_layout_given_as_val_suggests_v2_sets_that_read_it(tmp_path):
 
 
 def test_verify_drift_of_a_torch_model_points_at_determinism_which_takes_it(capsys, tmp_path):
-    from imagenet_bench.commands import verify
+    from imagenet_bench.api import verifying
     rc, text = _cli(capsys, ["verify", "drift", "-m", "torch:resnet18", tmp_path])
     assert rc == 2 and "--framework keras" not in text
     (fix,) = _re.findall(r"`imagenet-bench (verify determinism [^`]+)`", text)
     args = cli.build_parser().parse_args(fix.replace("VAL_DIR", str(tmp_path)).split())
-    verify._check_framework(args)  # what run() does before building the model
-    assert args.framework == "torch"
+    # what run() does before building the model
+    assert verifying._framework(args.check, args.model, args.framework) == "torch"
 
 
 @pytest.mark.parametrize("bad", ["a:b", "tiny+random", "bad name"])

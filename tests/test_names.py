@@ -3,7 +3,7 @@ command's name resolution and comes back as the same model.
 
 The printed ids come from ``models --format csv`` (the catalog), from ``predict``'s own
 output line of a few tiny runs, and from ``score``'s table of their caches. The resolvers
-are those the commands call: ``models NAME`` (:func:`commands.models.named`), ``predict``
+are those the commands call: ``models NAME`` (:func:`api.catalog.named`), ``predict``
 (:func:`run.config.build`), the selectors of ``compare``/``per-class``
 (:func:`analysis.compare.find_model`) and ``robustness`` (:func:`analysis.robustness.build`),
 and ``verify`` (its framework rule, then ``registry.get_model``). No model is run except
@@ -17,6 +17,8 @@ import re
 from types import SimpleNamespace
 
 import pytest
+
+from imagenet_bench.api import verifying
 
 import corpus
 from imagenet_bench.analysis import compare, robustness
@@ -64,10 +66,10 @@ def _check_verify(name):
     args = cli.build_parser().parse_args(["verify", "determinism", "-m", name, "VAL"])
     if from_string(name).framework not in verify.offering("determinism"):
         with pytest.raises(InputError, match=f"-m {re.escape(name)}: the .* does not offer"):
-            verify._check_framework(args)
+            verifying._framework(args.check, args.model, args.framework)
         return
-    verify._check_framework(args)
-    assert str(registry.get_model(name, args.framework).id) == str(from_string(name).base)
+    framework = verifying._framework(args.check, args.model, args.framework)
+    assert str(registry.get_model(name, framework).id) == str(from_string(name).base)
 
 
 def test_every_catalog_id_resolves_to_its_own_entry_in_every_command(capsys):
@@ -77,7 +79,7 @@ def test_every_catalog_id_resolves_to_its_own_entry_in_every_command(capsys):
         mid, entry = registry.resolve(name)  # predict's lookup (run.config.build calls it)
         assert (str(mid), entry.model) == (name, name)
     for name in ids[::40] + ["torch:resnet18.IMAGENET1K_V1", "keras:ResNet50.imagenet"]:
-        assert models_command.named(name)[0].model == name
+        assert models_command.named(name)[0][0].model == name
         _check_selectors(name, others=ids[:3])
         _check_verify(name)
 
@@ -127,8 +129,9 @@ def test_predict_and_score_print_the_same_ids_and_the_selectors_take_them(printe
 def test_a_run_id_with_settings_works_in_every_command(capsys, name):
     cfg = run_config.build(name)  # what predict runs
     assert str(cfg.model_id) == name
-    assert models_command.named(name)[0].model == str(from_string(name).base)
-    assert "is a run setting" in capsys.readouterr().err
+    found, notes = models_command.named(name)
+    assert found[0].model == str(from_string(name).base)
+    assert "is a run setting" in notes[0]
     _check_selectors(name, others=["torch:resnet50.IMAGENET1K_V1"])
     _check_verify(name)
 

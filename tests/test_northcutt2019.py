@@ -7,7 +7,7 @@ import pytest
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cli import main as cli
 from imagenet_bench.cache import northcutt2019
-from imagenet_bench.analysis import scorer
+from imagenet_bench.analysis import results, scorer
 
 
 def _write_2019(root, model, fw, preds, probs):
@@ -31,7 +31,7 @@ def test_small_2019_layout_scored_with_given_labels(tmp_path):
     _write_2019(tmp_path, "resnet50", "pytorch", [[5, 1, 4, 3, 6], [7, 2, 0, 9, 8]], probs)
     preds = northcutt2019.load_directory(str(tmp_path), labels=np.array([1, 7]),
                                          image_ids=["n1/a.JPEG", "n2/b.JPEG"])
-    rows = {r["framework"]: r for r in scorer.score(preds)}
+    rows = {r["framework"]: r for r in results.build(preds)}
     assert rows["keras"]["acc1"] == 50 and rows["keras"]["acc5"] == 100  # tie goes to column 0 (2)
     assert rows["torch"]["acc1"] == 100
     assert preds[0].provenance["preprocessing"]["mode"] == "legacy2019"
@@ -78,8 +78,8 @@ def test_import_then_score_gives_the_same_table(reference_dir, tmp_path, capsys)
     assert len(cache.find_caches(str(out))) == 34
     assert cli.main(["import", str(reference_dir), "-o", str(out)]) == 0
     assert "kept 34 existing" in capsys.readouterr().err
-    direct = scorer.score(scorer.load_predictions(str(reference_dir)))
-    imported = scorer.score(scorer.load_predictions(str(out)))
+    direct = results.build(scorer.load_predictions(str(reference_dir)))
+    imported = results.build(scorer.load_predictions(str(out)))
     assert [(r["framework"], r["model"], r["acc1"], r["acc5"]) for r in direct] == \
            [(r["framework"], r["model"], r["acc1"], r["acc5"]) for r in imported]
 

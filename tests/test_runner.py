@@ -11,11 +11,12 @@ from imagenet_bench.data import pixels
 from imagenet_bench.run import checkpoint, runner
 from imagenet_bench.errors import BenchError
 from imagenet_bench.models.recipe import Recipe
+from imagenet_bench.run.backend import Backend
 
 RECIPE = Recipe(resize=20, crop=16, squash=False, interpolation="bilinear", normalization="torch")
 
 
-class NumpyBackend:
+class NumpyBackend(Backend):
     """A deterministic linear 'network' on 16x16 pixels; counts predict() calls."""
 
     config = fake_config("linear", RECIPE)

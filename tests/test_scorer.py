@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from conftest import make_preds, write_caches
 
-from imagenet_bench.analysis import scorer
+from imagenet_bench.analysis import results, scorer
 from imagenet_bench.errors import InputError
 
 # 4 images, labels 1, 2, 3, 4.
@@ -20,7 +20,7 @@ B = [[9, 9, 9, 9, 1],   # top-5
 
 def _rows(tmp_path, preds, **opts):
     write_caches(tmp_path, preds)
-    return scorer.score(scorer.load_predictions(str(tmp_path)), scorer.ScoreOptions(**opts))
+    return results.build(scorer.load_predictions(str(tmp_path)), results.Options(**opts))
 
 
 def test_hand_computed_accuracies_and_ranks(tmp_path):

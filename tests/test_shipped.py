@@ -5,7 +5,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from imagenet_bench.analysis import scorer
+from imagenet_bench.analysis import results, scorer
 from imagenet_bench.cache import locations
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cli import main as cli
@@ -51,8 +51,8 @@ def test_shipped_equals_the_raw_2019_files(shipped, reference_dir):
         assert np.array_equal(s.labels, r.labels) and s.fingerprint == r.fingerprint, name
     fields = ("framework", "model", "acc1", "acc5", "rank1", "rank5", "images", "dataset")
     key = lambda row: tuple(row[f] for f in fields)  # noqa: E731
-    rows_raw = scorer.score(list(raw.values()))
-    rows_shipped = scorer.score(list(shipped.values()))
+    rows_raw = results.build(list(raw.values()))
+    rows_shipped = results.build(list(shipped.values()))
     assert len(rows_raw) == 34 and list(map(key, rows_raw)) == list(map(key, rows_shipped))
 
 
@@ -60,7 +60,7 @@ def test_shipped_accuracies_follow_the_2019_rule(shipped, reference_dir):
     """Every shipped row against the 2019 project's own rule on its own files."""
     by_file = {tuple(p.provenance["original_files"]): p for p in shipped.values()}
     assert len(by_file) == 34
-    rows = {r["model"]: r for r in scorer.score(list(shipped.values()))}
+    rows = {r["model"]: r for r in results.build(list(shipped.values()))}
     for (preds_file, probs_file), p in by_file.items():
         preds, probs = np.load(reference_dir / preds_file), np.load(reference_dir / probs_file)
         labels = np.arange(len(preds)) // 50

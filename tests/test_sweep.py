@@ -310,12 +310,12 @@ def test_collect_long_table_and_timm_files(tmp_path, capsys):
     rows = {r["model"]: r for r in json.loads(capsys.readouterr().out)}
     done = rows["torch:squeezenet1_1.IMAGENET1K_V1+random"]
     preds = cache.load(done["cache"])
-    assert done["status"] == "done" and done["top1"] == round(100 * correct(preds)[0].mean(), 4)
-    assert done["top1_low"] <= done["top1"] <= done["top1_high"]
+    assert done["status"] == "done" and done["acc1"] == round(100 * correct(preds)[0].mean(), 4)
+    assert done["acc1_low"] <= done["acc1"] <= done["acc1_high"]
     assert done["params"] == 1235496 and done["crop"] == 224 and done["resize"] == 256
     assert done["images_per_s"] == preds.provenance["timing"]["images_per_s"]
-    assert "torch=" in done["library_versions"] and done["published_top1"] is not None
-    assert done["top1_diff_published"] == round(done["top1"] - done["published_top1"], 4)
+    assert "torch=" in done["library_versions"] and done["published_acc1"] is not None
+    assert done["delta_acc1"] == round(done["acc1"] - done["published_acc1"], 4)
     assert rows["torch:mobilenet_v3_small.IMAGENET1K_V1+random"]["status"] == "pending"
     # collect read the caches through the folder index: a second look trusts its row
     from imagenet_bench.cache.folder import load_folder
@@ -361,8 +361,8 @@ def test_timm_format_diffs_a_against_the_clean_val_200_figures_and_sketch_agains
     sketch = make_preds(a_top5, [inside] * 4, model="timm:m.x", framework="timm",
                         dataset={"name": "imagenet-sketch"}, ids=[f"sketch/{inside}/img{i}.jpg" for i in range(4)])
     paths = write_caches(tmp_path, [val, a, sketch])
-    rows = [{"model": "timm:m.x", "dataset": d, "status": "done", "cache": p, "params": 1e6,
-             "top1": t1, "top5": t5} for d, p, t1, t5 in
+    rows = [{"model": "timm:m.x", "test_set": d, "status": "done", "cache": p, "params": 1e6,
+             "acc1": t1, "acc5": t5} for d, p, t1, t5 in
             (("imagenet-val", paths[0], 100 / 3, 100.0), ("imagenet-a", paths[1], 25.0, 25.0),
              ("imagenet-sketch", paths[2], 25.0, 25.0))]
     tables = timm_tables({}, rows)

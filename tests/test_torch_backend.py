@@ -134,7 +134,7 @@ def test_wrong_output_width_is_reported(tmp_path, valdir):
     vs = datasets.discover(str(valdir))
     recipe = Recipe(resize=64, crop=56, squash=False, interpolation="bilinear", normalization="torch",
                     mean=(0.5,) * 3, std=(0.5,) * 3)
-    b = tb.from_factory("torchvision.models:squeezenet1_1", "sq", recipe, workers=0)
+    b = tb.from_module(tb.load_factory("torchvision.models:squeezenet1_1"), "sq", recipe, workers=0)
     b.module.classifier[1] = torch.nn.Conv2d(512, 10, 1)
     with pytest.raises(BenchError, match=r"returned outputs of shape \(9, 10\) for 9 images.*\(9, 1000\)"):
         runner.run(vs, b, quiet(tmp_path / "o"))

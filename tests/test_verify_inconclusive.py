@@ -9,6 +9,8 @@ from imagenet_bench.backends import determinism as det
 from imagenet_bench.backends.keras import verify as kv
 from imagenet_bench.cli import main as cli
 from imagenet_bench.commands import verify as verify_cmd
+from imagenet_bench.api import verifying
+from imagenet_bench.run.backend import Backend
 
 UNIFORM = np.full(1000, 0.001, np.float32)  # what random Keras weights give, exactly
 
@@ -72,11 +74,16 @@ def test_drift_on_a_model_with_nothing_inference_could_move_is_inconclusive():
     assert kv.drift(with_bn, lambda x: x, []).inconclusive.startswith("no example was run")
 
 
-class _UniformBackend:
+class _UniformBackend(Backend):
     """The in-process backend the command would build, giving random-Keras-like outputs."""
+
+    batch_size = 1
 
     class config:
         model_id = "torch:resnet18.IMAGENET1K_V1+random"
+
+    def provenance(self):
+        return {}
 
     def preprocess(self, path):
         return np.zeros((4, 4, 3), np.uint8)
@@ -87,7 +94,7 @@ class _UniformBackend:
 
 def test_determinism_command_exits_4_inconclusive_on_uniform_outputs(tmp_path, capsys, monkeypatch):
     root = make_valset(tmp_path / "val", num_classes=2, per_class=2)
-    monkeypatch.setattr(verify_cmd, "_backend", lambda args, spec: _UniformBackend())
+    monkeypatch.setattr(verifying, "_backend", lambda *args: _UniformBackend())
     rc = cli.main(["verify", "determinism", "--framework", "torch", "--model", "resnet18",
                    "--weights", "none", str(root), "--n", "4", "-b", "2"])
     out = capsys.readouterr().out

@@ -35,6 +35,12 @@ LIBRARY  # setup.py entry points imagenet_bench.libraries = NAME = module:LIBRAR
 _.check_drift  # Library(verify_checks=(("drift", "imagenet_bench.backends.keras.verify:check_drift"),))
 _.efficientnet_lite0  # demo/tests: --model-factory imagenet_bench.backends.torch:efficientnet_lite0
 
+# -- hooks Python and notebooks call ----------------------------------------------------------
+__getattr__  # imagenet_bench/__init__.py: the API's names loaded on first use (PEP 562)
+__dir__  # imagenet_bench/__init__.py: dir(imagenet_bench) lists the API's names
+_._repr_html_  # api.Results: Jupyter shows the table as HTML
+_.to_pandas  # api.Results: the user's DataFrame (docs/python-api.md)
+
 # -- declared data, read by people (docs) or passed as keywords --------------------------------
 _.licence  # DatasetSpec: the set's licence (docs/datasets.md)
 _.paper  # DatasetSpec: the paper that introduced the set (docs/datasets.md)

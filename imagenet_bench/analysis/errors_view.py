@@ -79,7 +79,7 @@ def wrong_agreement(top1_pred: np.ndarray, wrong: np.ndarray, cells: int = 1 << 
 def _top1_pred(p, protocol: str = DEFAULT_PROTOCOL) -> np.ndarray:
     if protocol == "masked" and has_subset(p):
         return p.subset_top5_idx[:, 0]
-    return p.top1_pred() if hasattr(p, "top1_pred") else p.top5_idx[:, 0]
+    return p.top1_pred()
 
 
 def hard_example_rows(preds: Sequence, top1: Optional[Sequence[np.ndarray]] = None, limit: int = 100,

@@ -135,7 +135,7 @@ def val_restricted(val: cache.Predictions, classes: Sequence[int], dataset: str 
     *undetermined* unless the cache has ``all_probs`` (``--save-all-probs``). The
     masked accuracy is returned only when every row is determined.
     """
-    known = val.val_restricted(dataset) if dataset and hasattr(val, "val_restricted") else None
+    known = val.val_restricted(dataset) if dataset else None
     if known is not None:
         unmasked, masked, n, undetermined = known
         return unmasked, masked, int(n), int(undetermined)
@@ -259,14 +259,7 @@ def _row(model: str, sets: Dict[str, Dict[str, cache.Predictions]],
 
 def _with_probs(val: cache.Predictions) -> cache.Predictions:
     """The val cache with ``all_probs`` when its file has them (read on demand)."""
-    if hasattr(val, "val_restricted"):
-        return val  # an indexed cache reads its all_probs (if any) when first used
-    if val.all_probs is None and val.path and val.path.endswith(".npz"):
-        try:
-            return cache.load(val.path, with_all_probs=True)
-        except cache.CacheError:
-            return val
-    return val
+    return val.with_all_probs()
 
 
 def _real(val: cache.Predictions, notes: Dict[str, List[str]]) -> Optional[float]:

@@ -1,14 +1,14 @@
 """Framework-free scoring of cached predictions (numpy only).
 
-``load_predictions`` reads a directory of caches (or of the 2019 layout);
-``score`` turns them into ranked table rows. Subsets (``keep``/``omit``) and
-custom labels are applied per image, with errors that name the file and both
-lengths when something does not fit.
+``load_predictions`` reads a directory of caches (or of the 2019 layout); the
+per-image correctness (plain, under the A/R protocol, against custom labels),
+image subsets (``keep``/``omit``) and ranks that the metrics of
+:mod:`imagenet_bench.analysis.metrics` compute result rows from, with errors
+that name the file and both lengths when something does not fit.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -17,15 +17,18 @@ from imagenet_bench.cache import checks, derived, folder, locations
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache import northcutt2019
 from imagenet_bench.data import datasets
-from imagenet_bench.analysis import published
 from imagenet_bench.models import registry
 from imagenet_bench.errors import InputError
 
 
 class Loaded(list):
-    """The predictions of a folder (a list), with the bad files left out by ``skip_bad``."""
+    """The predictions of a folder (a list), with the bad files left out by ``skip_bad``
+    (``skipped``: (path, message) pairs) and the folders they came from (``where``)."""
 
-    skipped: List[Tuple[str, str]] = []  # (path, message)
+    def __init__(self, preds=(), where: str = ""):
+        super().__init__(preds)
+        self.skipped: List[Tuple[str, str]] = []
+        self.where = where
 
 
 def load_predictions(directory: str, allow_mixed: bool = False,
@@ -61,8 +64,8 @@ def load_predictions(directory: str, allow_mixed: bool = False,
                          f"folder holding the .npz caches (`imagenet-bench predict` writes them "
                          f"to {locations.RUNS_DIR}/ unless given --cache-dir DIR)")
     found = folder.load_folder(directory, use_index=use_index, verify=verify, skip_bad=skip_bad)
-    preds = Loaded(upgrade_identity(p) for p in found.preds)
-    preds.skipped = found.skipped
+    preds = Loaded((upgrade_identity(p) for p in found.preds), where=directory)
+    preds.skipped = list(found.skipped)
     if northcutt2019.is_2019_layout(directory):
         preds += northcutt2019.load_directory(directory, val_dir=val_dir)
     partial = sorted(f for f in os.listdir(directory) if f.endswith(".partial.npz"))
@@ -187,7 +190,7 @@ def correct(preds: cache.Predictions, labels: Optional[np.ndarray] = None,
     Missing images (``preds.missing``: never predicted or unreadable) are never
     correct, whatever their rows hold.
     """
-    if labels is None and hasattr(preds, "correct_flags"):  # indexed: from the index's bits
+    if labels is None:  # the cache's own labels: an indexed cache answers from its index
         top1, top5 = preds.correct_flags()
         return (top1, top5) if rows is None else (top1[rows], top5[rows])
     idx = preds.top5_idx if rows is None else preds.top5_idx[rows]
@@ -250,111 +253,20 @@ def masked_correct(preds: cache.Predictions, k: int = 1) -> np.ndarray:
         raise InputError(f"{preds.where()}: no top-5 within the class subset (subset_top5_idx), "
                          f"so the masked accuracy cannot be computed. Fix: predict again with "
                          f"`imagenet-bench predict -m MODEL {datasets.name_of(preds)}=DIR`")
-    flags = preds.masked_flags(k) if hasattr(preds, "masked_flags") else None
-    if flags is not None:
-        return flags
-    return derived.masked_correct(preds.subset_top5_idx, preds.labels, preds.missing, k)
+    return preds.masked_flags(k)
 
 
 def release(preds: cache.Predictions) -> None:
     """Let an indexed cache drop the arrays it read (they are read again if used again)."""
-    drop = getattr(preds, "release", None)
-    if drop is not None:
-        drop()
+    preds.release()
 
 
 def has_subset(preds: cache.Predictions) -> bool:
     """True when the cache holds the top-5 within its dataset's class subset (A/R)."""
-    known = getattr(preds, "has_subset", None)
-    return preds.subset_top5_idx is not None if known is None else known
+    return preds.has_subset
 
 
 def competition_ranks(values: Sequence[float]) -> List[int]:
     """Rank 1 = highest; equal values share the best rank ("1224" ranking)."""
     vals = np.asarray(values, dtype=float)
     return [int((vals > v).sum()) + 1 for v in vals]
-
-
-@dataclass
-class ScoreOptions:
-    """What to score: image subset and optional custom labels (paths)."""
-
-    keep: Optional[str] = None  # .npy of indices (or bool mask) of images to keep
-    omit: Optional[str] = None  # .npy of indices (or bool mask) of images to leave out
-    labels: Optional[str] = None  # .npy of one custom label per scored image
-    protocol: str = DEFAULT_PROTOCOL  # ImageNet-A/-R: "masked" or "unmasked" (PROTOCOLS)
-
-
-def score(preds: Sequence[cache.Predictions], options: ScoreOptions = ScoreOptions()) -> List[Dict]:
-    """Table rows for ``preds``, ranked by top-1 (then top-5, then name).
-
-    Each row: framework, model, acc1, acc5, rank1, rank5, images, dataset tag,
-    test set (``test_set``), the published top-1 of that test set and its
-    difference (``published_acc1``, ``delta_acc1``: against masked@1 on A/R;
-    ``published_note`` says why a figure is missing, see
-    :func:`imagenet_bench.analysis.published.figure`); A/R caches also
-    ``masked_acc1``/``masked_acc5``; plus ``custom_acc1``/``custom_acc5``
-    and their ranks when custom labels are given.
-    """
-    rows_out: List[Dict] = []
-    rows_cache: Dict[Tuple[int, str], np.ndarray] = {}
-    for p in preds:
-        n = p.num_images
-        key = (n, p.fingerprint)
-        if key not in rows_cache:
-            keep = load_index_file(options.keep, n, "--keep") if options.keep else None
-            omit = load_index_file(options.omit, n, "--omit") if options.omit else None
-            rows_cache[key] = select_rows(n, keep, omit)
-        rows = rows_cache[key]
-        if (n if rows is None else rows.size) == 0:
-            raise InputError(f"no images left to score for {p.qualname} after --keep/--omit. "
-                             f"Fix: keep at least one image")
-        subset = has_subset(p)
-        top1, top5 = protocol_correct(p, options.protocol, rows=rows)
-        missing = None if p.missing is None else p.missing if rows is None else p.missing[rows]
-        row = {
-            "framework": p.framework, "model": p.qualname,
-            "acc1": _percent(top1), "acc5": _percent(top5),
-            "images": int(top1.size),
-            "missing": 0 if missing is None else int(np.count_nonzero(missing)),
-            "dataset": cache.dataset_tag(n, p.fingerprint, datasets.name_of(p)),
-        }
-        row["test_set"] = datasets.name_of(p)
-        fig = published.figure(p.model_id, row["test_set"])
-        row["published_acc1"], row["published_note"] = fig.top1, fig.note
-        if subset:  # ImageNet-A/R: acc1/acc5 follow the protocol; the other one is shown beside
-            row["protocol"] = options.protocol
-            if options.protocol == "masked":
-                row["masked_acc1"], row["masked_acc5"] = row["acc1"], row["acc5"]
-                plain1, _ = correct(p, rows=rows)
-                row["unmasked_acc1"] = _percent(plain1)
-            else:
-                row["published_note"] = (f"{row['test_set']}'s published figure is masked to its "
-                                         f"200 classes; pass --protocol masked to compare with it")
-                row["published_acc1"] = None
-        row["delta_acc1"] = (published.measured(row, row["test_set"]) - row["published_acc1"]
-                             if row["published_acc1"] is not None else None)
-        if options.labels:
-            custom = load_custom_labels(options.labels, top1.size)
-            c1, c5 = correct(p, labels=custom, rows=rows)
-            row["custom_acc1"], row["custom_acc5"] = 100.0 * c1.mean(), 100.0 * c5.mean()
-        rows_out.append(row)
-        release(p)
-    _add_ranks(rows_out, "acc1", "rank1")
-    _add_ranks(rows_out, "acc5", "rank5")
-    if options.labels:
-        _add_ranks(rows_out, "custom_acc1", "custom_rank1")
-        _add_ranks(rows_out, "custom_acc5", "custom_rank5")
-    rows_out.sort(key=lambda r: (-r["acc1"], -r["acc5"], r["framework"], r["model"]))
-    return rows_out
-
-
-def _percent(flags: np.ndarray) -> float:
-    """100 x the mean of a bool array (count / size: the same float as ``.mean()``, faster)."""
-    return 100.0 * (np.count_nonzero(flags) / flags.size) if flags.size else float("nan")
-
-
-def _add_ranks(rows: List[Dict], metric: str, name: str) -> None:
-    for row, rank in zip(rows, competition_ranks([r[metric] for r in rows])):
-        row[name] = rank
-

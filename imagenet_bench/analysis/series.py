@@ -25,7 +25,7 @@ def _base_model(qualname: str) -> str:
 def series_rows(preds: Sequence[cache.Predictions], rows: Sequence[Dict]) -> Tuple[List[Dict], int]:
     """``(series rows, caches not in a series)``.
 
-    ``rows`` are :func:`imagenet_bench.analysis.scorer.score`'s rows of ``preds``
+    ``rows`` are the result rows (:func:`imagenet_bench.analysis.results.build`) of ``preds``
     (matched by model id and test set). Each series row: ``series`` (the folder
     or pattern), ``model`` (the cache's own id, ``+ckpt-<sha8>`` included: the name every
     command takes), ``test_set``, ``position``, ``checkpoint`` (file name, and the names of

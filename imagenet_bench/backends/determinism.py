@@ -134,10 +134,7 @@ def backend_functions(backend) -> Tuple[Callable, Callable]:
     model. Torch (or any backend without ``predict_batch``): ``predict`` on a
     batch of one and on the whole batch.
     """
-    if hasattr(backend, "predict_batch") and hasattr(backend, "to_input"):
-        return (lambda px: backend.predict_one(backend.to_input(px)),
-                lambda pxs: backend.predict_batch(backend.to_input(pxs)))
-    return (lambda px: backend.predict(px[None])[0], lambda pxs: backend.predict(pxs))
+    return backend.single_and_batched()
 
 
 def check(backend, examples: Iterable[Tuple[str, np.ndarray]], batch_size: int = 32

@@ -15,10 +15,11 @@ from typing import Sequence
 
 import numpy as np
 
+from imagenet_bench.run.backend import Backend
 from imagenet_bench.errors import BenchError
 
 
-class ExportedRuntime:
+class ExportedRuntime(Backend):
     """Base of a backend that runs ``base``'s weights in another runtime."""
 
     def __init__(self, base, config, int8: bool, calibration_ids: Sequence[str]):

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 import torchvision
 
+from imagenet_bench.run.backend import Backend
 from imagenet_bench.backends.torch_weights import (  # noqa: F401 (re-exported)
     EFFICIENTNET_LITE0_RECIPE, NO_WEIGHTS, RANDOM_SEED, _apply_state_dict, build_torchvision,
     efficientnet_lite0, hub_checkpoint_path, load_factory, resolve_weights)
@@ -128,7 +129,7 @@ def _collate(samples) -> Batch:
 
 # --- the backend -----------------------------------------------------------------------------
 
-class TorchBackend:
+class TorchBackend(Backend):
     """A torch module plus its recipe, run by :func:`runner.run`."""
 
     def __init__(self, module: torch.nn.Module, config, weights_prov: dict, *,
@@ -300,17 +301,22 @@ def from_spec(spec, weights: Optional[str] = None, preprocess: str = "reference"
     return from_config(cfg)
 
 
-def from_factory(factory: str, name: str, recipe: Recipe, checkpoint: Optional[str] = None,
-                 **kw) -> TorchBackend:
-    """A backend for a custom model ``package.module:callable`` run with its own ``recipe``
-    (named ``custom:<name>``; the demo's EfficientNet-Lite0)."""
+def from_module(module, name: str, recipe: Recipe, **kw) -> TorchBackend:
+    """A backend for an in-memory ``torch.nn.Module`` run with its own ``recipe`` (named
+    ``custom:<name>``; the Python API's ``predict``)."""
+    from imagenet_bench.errors import InputError
     from imagenet_bench.models.identity import ModelId
     from imagenet_bench.run.config import RunConfig
-    cfg = RunConfig(model_id=ModelId("custom", name, ""), framework="torch", spec=None, recipe=recipe,
-                    factory=factory, checkpoint=checkpoint, **kw)
-    return from_config(cfg)
+    if not isinstance(module, torch.nn.Module):
+        raise InputError(f"predict: {type(module).__name__} is not a torch.nn.Module. Fix: pass a "
+                         f"model name, or a torch.nn.Module with recipe= and name=")
+    cfg = RunConfig(model_id=ModelId("custom", name, ""), framework="torch", spec=None,
+                    recipe=recipe, **{k: v for k, v in kw.items() if v is not None})
+    return TorchBackend(module, cfg, {"weights": f"in-memory {type(module).__name__}"},
+                        extra={"builder": f"in-memory {type(module).__module__}."
+                                          f"{type(module).__qualname__}"})
 
 
-__all__: List[str] = ["TorchBackend", "from_config", "from_spec", "from_factory", "build_torchvision",
+__all__: List[str] = ["TorchBackend", "from_config", "from_spec", "from_module", "build_torchvision",
                       "resolve_weights", "hub_checkpoint_path",
                       "efficientnet_lite0", "EFFICIENTNET_LITE0_RECIPE", "pick_device"]

@@ -18,6 +18,7 @@ import numpy as np
 from imagenet_bench.cache import derived, npz
 from imagenet_bench.cache import index as folder_index
 from imagenet_bench.cache import store
+from imagenet_bench.cache.interface import Cache
 from imagenet_bench.data import datasets
 
 #: packed per-image flags of a row, in order
@@ -57,10 +58,11 @@ def _lazy(member: str):
     return property(get, put, doc=f"``{member}``, read from the cache file when first used")
 
 
-class IndexedPredictions(store.Predictions):
+class IndexedPredictions(Cache):
     """A cache validated earlier (its row in the folder index): arrays read on first use.
 
-    Behaves as :class:`store.Predictions`; ``correct_flags``, ``masked_flags``,
+    Implements the :class:`~imagenet_bench.cache.interface.Cache` interface as
+    :class:`store.Predictions` does; ``correct_flags``, ``masked_flags``,
     ``top1_pred`` and ``val_restricted`` answer from the index without reading
     the file; :meth:`release` drops the arrays read so far.
     """
@@ -109,10 +111,10 @@ class IndexedPredictions(store.Predictions):
         return self._head["fingerprint"] if self._prov is None else self._prov["fingerprint"]
 
     @property
-    def dataset_name(self) -> Optional[str]:
-        """The test set it was predicted on (``datasets.name_of`` asks), from the row's head
-        while its provenance is not parsed."""
-        return self._head["dataset"] if self._prov is None else None
+    def dataset_name(self) -> str:
+        """The test set it was predicted on, from the row's head while its provenance is not
+        parsed."""
+        return self._head["dataset"] if self._prov is None else super().dataset_name
 
     def _flag_bits(self) -> bytes:
         """The row's packed flags: from the index, or re-derived from the file when damaged."""
@@ -211,6 +213,10 @@ class IndexedPredictions(store.Predictions):
     def val_restricted(self, dataset: str) -> Optional[List]:
         """``derived.val_restricted`` of this val cache for ``dataset``'s classes, if indexed."""
         return self._info.get("val200", {}).get(dataset)
+
+    def with_all_probs(self) -> "IndexedPredictions":
+        """Itself: ``all_probs`` is read from the file when first used."""
+        return self
 
     def release(self) -> None:
         """Forget the arrays read so far (they are read again when next used)."""

@@ -44,11 +44,12 @@ import os
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from imagenet_bench.cache import checks, image_ids, npz
+from imagenet_bench.cache import checks, derived, image_ids, npz
+from imagenet_bench.cache.interface import Cache
 from imagenet_bench.cache.image_ids import (  # noqa: F401 (re-exported: part of the cache API)
     FULL_VAL_LIST, full_val_blob, ids_summary)
 from imagenet_bench.cache.naming import (  # noqa: F401 (re-exported: part of the cache API)
@@ -56,7 +57,6 @@ from imagenet_bench.cache.naming import (  # noqa: F401 (re-exported: part of th
 from imagenet_bench.cache.atomic import atomic_path
 from imagenet_bench.data.datasets import fingerprint, ids_blob as _ids_blob  # noqa: F401 (cache API)
 from imagenet_bench.errors import BenchError
-from imagenet_bench.models.identity import IdentityError, ModelId, from_string
 
 FORMAT_VERSION = 2
 #: cache format versions this code reads (1: uncompressed, float32 probabilities)
@@ -97,8 +97,9 @@ def _any_nonfinite(prob: np.ndarray) -> bool:
 
 
 @dataclass
-class Predictions:
-    """One model's top-5 predictions over an ordered list of images."""
+class Predictions(Cache):
+    """One model's top-5 predictions over an ordered list of images, in memory (the
+    :class:`~imagenet_bench.cache.interface.Cache` interface computed from the arrays)."""
 
     top5_idx: np.ndarray
     top5_prob: np.ndarray
@@ -131,44 +132,39 @@ class Predictions:
             subset_top5_idx=None if subset_top5 is None else np.asarray(subset_top5[0], np.int16),
             subset_top5_prob=None if subset_top5 is None else np.asarray(subset_top5[1], np.float32))
 
-    # -- convenience -------------------------------------------------------
-    @property
-    def framework(self) -> str:
-        return self.provenance["framework"]
-
-    @property
-    def model(self) -> str:
-        return self.provenance["model"]
-
-    @property
-    def qualname(self) -> str:
-        """The canonical model identity (``framework:model`` for caches older than identities)."""
-        model = self.model
-        return model if ":" in model else f"{self.framework}:{model}"
-
-    @property
-    def model_id(self) -> Optional[ModelId]:
-        """The cache's identity parsed once (None for a name that is not a canonical identity,
-        e.g. a cache written before identities that the registry does not know)."""
-        try:
-            return from_string(self.qualname)
-        except IdentityError:
-            return None
-
-    @property
-    def fingerprint(self) -> str:
-        return self.provenance["fingerprint"]
-
+    # -- the abilities of the cache interface, computed from the arrays ----------
     @property
     def num_images(self) -> int:
         return int(self.top5_idx.shape[0])
 
+    def correct_flags(self) -> Tuple[np.ndarray, np.ndarray]:
+        return derived.correct(self.top5_idx, self.labels, self.missing)
+
     @property
-    def image_ids(self) -> List[str]:
-        """The image identities, in row order."""
-        if self.image_ids_blob.size == 0:
-            return [] if self.num_images == 0 else [""]
-        return self.image_ids_blob.tobytes().decode("utf-8").split("\n")
+    def has_subset(self) -> bool:
+        return self.subset_top5_idx is not None
+
+    def masked_flags(self, k: int = 1) -> Optional[np.ndarray]:
+        if self.subset_top5_idx is None:
+            return None
+        return derived.masked_correct(self.subset_top5_idx, self.labels, self.missing, k)
+
+    def top1_pred(self) -> np.ndarray:
+        return self.top5_idx[:, 0]
+
+    def val_restricted(self, dataset: str) -> Optional[List]:
+        return None  # computed by the caller from the arrays
+
+    def with_all_probs(self) -> "Predictions":
+        if self.all_probs is None and self.path and self.path.endswith(".npz"):
+            try:
+                return load(self.path, with_all_probs=True)
+            except CacheError:
+                return self
+        return self
+
+    def release(self) -> None:
+        """Nothing to drop: the arrays are the cache."""
 
     def _ids_fingerprint(self) -> str:
         return ids_summary(self.image_ids_blob)[1]
@@ -176,9 +172,6 @@ class Predictions:
     def _ids_implicit(self) -> bool:
         """True while the image ids are the implicit full-val list, not yet built."""
         return self.__dict__.get("_ids_blob", False) is None
-
-    def where(self) -> str:
-        return self.path or f"predictions of {self.qualname}"
 
     # -- validation --------------------------------------------------------
     def validate(self, allow_incomplete: bool = False,

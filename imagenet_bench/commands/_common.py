@@ -150,11 +150,12 @@ def add_plot_arg(parser, help: str) -> None:
                              f"needs matplotlib")
 
 
-def protocol_title(preds, protocol: str) -> str:
-    """The title line that labels the protocol when ``preds`` hold ImageNet-A/-R caches."""
-    from imagenet_bench.analysis import scorer
-    label = scorer.protocol_label(preds, protocol)
-    return f"\n{label}" if label else ""
+def render(table, fmt: str, output: Optional[str]) -> None:
+    """Print (or write to ``output``) an API table (:class:`imagenet_bench.api.Results`) in the
+    command's ``--format``; the table's notes go to standard error first."""
+    for note in table.notes:
+        print(note, file=sys.stderr)
+    emit(table.render(fmt), output)
 
 
 def emit(text: str, output: Optional[str]) -> None:
@@ -192,13 +193,13 @@ def add_loading_args(parser: argparse.ArgumentParser, verify: bool = False) -> N
 
 def loading(args) -> dict:
     """The keyword arguments of ``scorer.load_predictions`` from the loading options."""
-    return {"use_index": getattr(args, "use_index", True), "skip_bad": getattr(args, "skip_bad", False),
+    return {"use_index": args.use_index, "skip_bad": args.skip_bad,
             "verify": getattr(args, "verify", False)}
 
 
 def report_skipped(preds) -> None:
     """List on stderr the bad cache files ``--skip-bad`` left out (never silently)."""
-    skipped = getattr(preds, "skipped", ())
+    skipped = preds.skipped
     if skipped:
         lines = "\n".join(f"  {message}" for _, message in skipped)
         print(f"skipped {len(skipped)} cache file{'s' if len(skipped) != 1 else ''} that cannot "

@@ -1,14 +1,10 @@
 """``imagenet-bench compare``: paired McNemar comparison of models (numpy only)."""
 from __future__ import annotations
 
-import sys
-
-from imagenet_bench.report import columns as report_columns
-from imagenet_bench.report import tables as report
 from imagenet_bench.analysis import stats
 from imagenet_bench.errors import InputError
 from imagenet_bench.commands._common import (HelpFormatter, add_output_args, add_precomputed_args, add_protocol_arg,
-                                              emit, loading, protocol_title, report_skipped)
+                                              loading, render, report_skipped)
 
 
 def add_parser(sub) -> None:
@@ -41,35 +37,18 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    """Load the caches, build one row per pair and print the table."""
-    from imagenet_bench.analysis import compare, scorer
+    """Load the caches, compare (:func:`imagenet_bench.api.compare`) and print the table."""
+    from imagenet_bench import api
 
     if args.models and len(args.models) != 2:
         raise InputError(f"compare takes two model names or none; got {len(args.models)}: "
                          f"{' '.join(args.models)}. Fix: e.g. `compare keras:resnet50 "
                          f"torch:resnet50`, or no names to pair every shared architecture")
-    if not 0.0 < args.confidence < 1.0:
-        raise InputError(f"--confidence {args.confidence}: must be between 0 and 1. Fix: e.g. "
-                         f"--confidence 0.95")
-    preds = scorer.load_predictions(args.precomputed, allow_mixed=True, val_dir=args.val_dir, **loading(args))
-    if args.models:
-        pairs = [(compare.find_model(preds, args.models[0]),
-                  compare.find_model(preds, args.models[1]))]
-    else:
-        pairs, absent = compare.family_pairs(preds)
-        if not pairs:
-            raise InputError(f"{args.precomputed}: no architecture has predictions from both "
-                             f"frameworks (looked for {', '.join(absent)}). Fix: predict the "
-                             f"same architecture with --framework keras and --framework torch")
-        if absent:
-            print(f"note: not in {args.precomputed}: {', '.join(absent)}", file=sys.stderr)
-    rows = [compare.compare_predictions(a, b, args.labels, args.top, args.confidence,
-                                        protocol=args.protocol) for a, b in pairs]
-    pct = f"{100 * args.confidence:g}%"
-    what = f"{'ReaL ' if args.labels == 'real' else ''}top-{args.top}"
-    title = (f"Paired comparison of {what} accuracy (%): difference with Newcombe {pct} interval, "
-             f"McNemar exact two-sided p ({args.precomputed})"
-             + protocol_title([p for pair in pairs for p in pair], args.protocol))
-    emit(report.render(rows, report_columns.compare(args.format, pct, args.ci, rows), args.format, title=title), args.output)
+    preds = api.load(args.precomputed, allow_mixed_datasets=True, val_dir=args.val_dir,
+                     **loading(args))
+    a, b = args.models or (None, None)
+    table = api.compare(a, b, preds, labels=args.labels, top=args.top, ci=args.ci,
+                        confidence=args.confidence, protocol=args.protocol)
+    render(table, args.format, args.output)
     report_skipped(preds)
     return 0

@@ -38,7 +38,6 @@ PHOTOS = [
 # (a silhouette), and the textures, microscopy and astronomy images.
 
 MODEL_NAME = "efficientnet_lite0"
-FACTORY = "imagenet_bench.backends.torch:efficientnet_lite0"
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -107,13 +106,9 @@ def run(args) -> int:
 
 def _run_in(work: str, device: str) -> int:
     """Build the set under ``work``, predict it, print the per-photo results and the scored table."""
-    from imagenet_bench.analysis import scorer
-    from imagenet_bench.cache import store as cache
-    from imagenet_bench.commands import score
-    from imagenet_bench.data import datasets
-    from imagenet_bench.data import imagenet_meta
-    from imagenet_bench.run import runner
     from dataclasses import replace
+    from imagenet_bench import api
+    from imagenet_bench.data import imagenet_meta
     from imagenet_bench.models import libraries
 
     torch_library = libraries.get("torch")
@@ -121,11 +116,9 @@ def _run_in(work: str, device: str) -> int:
     val = os.path.join(work, "val")
     out = os.path.join(work, "runs")
     photos = build_set(val)
-    valset = datasets.discover(val)
-    backend = tb.from_factory(FACTORY, MODEL_NAME, tb.EFFICIENTNET_LITE0_RECIPE,
-                              device=device, batch_size=8, workers=0)
-    result = runner.run(valset, backend, runner.RunOptions(out_dir=out, progress=False))
-    preds = cache.load(result.cache_path)
+    preds = api.predict(tb.efficientnet_lite0(), val, recipe=tb.EFFICIENTNET_LITE0_RECIPE,
+                        name=MODEL_NAME, out=out, device=device, batch_size=8, workers=0,
+                        progress=False)
     names = imagenet_meta.class_names()
     what = {wnid + "/" + os.path.basename(p): w for p, wnid, w in photos}
     print(f"\n{'photo':<42} {'truth':<18} {'top-1 (probability)':<30} in top-5")
@@ -137,6 +130,5 @@ def _run_in(work: str, device: str) -> int:
         print(f"    {what.get(image_id, '')}")
     print()
     sys.stdout.flush()
-    scored = scorer.load_predictions(out)
-    sys.stdout.write(score.table(out, scored, scorer.score(scored, scorer.ScoreOptions())))
+    sys.stdout.write(api.score(out).render())
     return 0

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import argparse
 
-from imagenet_bench.report import columns as report_columns
-from imagenet_bench.report import tables as report
 from imagenet_bench.errors import InputError
 from imagenet_bench.commands._common import (HelpFormatter, add_output_args, add_precomputed_args, add_protocol_arg,
-                                              deprecated, emit, loading, protocol_title, report_skipped)
+                                              deprecated, loading, render, report_skipped)
 
 
 
@@ -35,20 +33,14 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    """Load the caches, rank the images and write the table."""
-    from imagenet_bench.analysis import errors_view, scorer
-
+    """Load the caches, rank the images (:func:`imagenet_bench.api.errors`) and write the table."""
+    from imagenet_bench import api
     if args.limit < 1 or args.min_wrong < 1:
         raise InputError(f"--limit {args.limit} / --min-wrong {args.min_wrong}: both must be >= 1. "
                          f"Fix: pass 1 or more, or leave them out for the defaults")
-    preds = scorer.load_predictions(args.precomputed, val_dir=args.val_dir, mixed_hint=None, **loading(args))
-    rows = errors_view.hard_example_rows(preds, limit=args.limit,
-                                         min_wrong=args.min_wrong, with_real=args.labels == "real",
-                                         protocol=args.protocol)
-    columns = report_columns.hard_examples(args.labels == "real", rows)
-    title = (f"{report.plural(len(rows), 'image')} most of the "
-             f"{report.plural(len(preds), 'model')} get wrong at top-1 "
-             f"({args.precomputed})" + protocol_title(preds, args.protocol))
-    emit(report.render(rows, columns, args.format, title=title), args.output)
+    preds = api.load(args.precomputed, val_dir=args.val_dir, mixed_hint=None, **loading(args))
+    table = api.errors(preds, limit=args.limit, min_wrong=args.min_wrong,
+                       show_real=args.labels == "real", protocol=args.protocol)
+    render(table, args.format, args.output)
     report_skipped(preds)
     return 0

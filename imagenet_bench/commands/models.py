@@ -3,20 +3,15 @@ from __future__ import annotations
 
 import sys
 from dataclasses import asdict
-from typing import List, Optional
 
 from imagenet_bench.errors import InputError, count
 from imagenet_bench.analysis import published
 from imagenet_bench.models import catalog, libraries
 from imagenet_bench.models import recipe as recipes
 from imagenet_bench.report import tables as report
+from imagenet_bench.api.catalog import CSV_KEYS, csv_row, named
 from imagenet_bench.commands._common import HelpFormatter, add_framework_arg, add_output_args, emit
 
-#: CSV columns, in this order (the first fourteen are fixed by the issue that introduced them)
-CSV_KEYS = ("model", "framework", "architecture", "weights", "input_size", "resize", "crop",
-            "interpolation", "mean", "std", "published_top1", "published_top5", "params",
-            "source", "preprocessing", "crop_mode", "num_classes", "runnable", "test_input_size",
-            "test_crop_pct")
 TABLE = [
     report.Column("model", "model"), report.Column("input_size", "input"),
     report.Column("resize", "resize"), report.Column("interpolation", "interp"),
@@ -55,18 +50,6 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _numbers(values) -> str:
-    return "" if values is None else " ".join(repr(v) for v in values)
-
-
-def csv_row(e: catalog.WeightsEntry) -> dict:
-    """The CSV cells of one entry (mean/std as space-separated numbers, '' where not applicable)."""
-    row = {k: getattr(e, k) for k in CSV_KEYS}
-    row["mean"], row["std"] = _numbers(e.mean), _numbers(e.std)
-    row["runnable"] = "yes" if e.runnable else "no"
-    return row
-
-
 def _test_size(e: catalog.WeightsEntry) -> str:
     return f"{e.test_input_size} (crop_pct {e.test_crop_pct:g})" if e.test_input_size else ""
 
@@ -88,25 +71,6 @@ def _table_row(e: catalog.WeightsEntry) -> dict:
             "interpolation": e.interpolation, "preprocessing": e.preprocessing,
             "published_top1": e.published_top1, "published_top5": e.published_top5,
             "params_m": e.params / 1e6 if e.params else None, "note": ", ".join(notes)}
-
-
-def named(pattern: Optional[str], framework: Optional[str] = None) -> List[catalog.WeightsEntry]:
-    """The entries ``pattern`` designates: the entry a model name resolves to (as ``predict``
-    and every selector resolve it, run settings such as ``+random`` dropped) first, then the
-    entries it fnmatches. Empty when it is neither."""
-    from imagenet_bench.errors import BenchError
-    from imagenet_bench.models import registry
-    found = catalog.match(pattern, framework)
-    if not pattern or any(c in pattern for c in "*?["):
-        return found
-    try:
-        mid, entry = registry.resolve(pattern, framework)
-    except BenchError:  # not a name (or one of several frameworks'): the pattern alone
-        return found
-    if mid.settings:
-        print(f"note: {'+'.join(('',) + tuple(mid.settings))} is a run setting, not a catalog "
-              f"entry; listing the weights of {mid.base}", file=sys.stderr)
-    return [entry] + [e for e in found if e.model != entry.model]
 
 
 def _no_match(args) -> str:
@@ -138,8 +102,10 @@ def _no_match(args) -> str:
 
 def run(args) -> int:
     """Print the catalog entries that match ``args.pattern`` and ``args.framework``."""
-    found = [e for e in named(args.pattern, args.framework)
-             if e.test_input_size or not args.test_size]
+    found, notes = named(args.pattern, args.framework)
+    for note in notes:
+        print(note, file=sys.stderr)
+    found = [e for e in found if e.test_input_size or not args.test_size]
     if not found and (args.pattern or "").lower().startswith("custom:"):
         raise InputError(f"{args.pattern!r} is the id of a --model-factory model: such models are "
                          f"not in the catalog. Fix: `imagenet-bench score --precomputed DIR` lists "

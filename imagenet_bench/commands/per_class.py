@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 
-from imagenet_bench.report import columns as report_columns
-from imagenet_bench.report import tables as report
 from imagenet_bench.analysis import stats
-from imagenet_bench.errors import InputError
 from imagenet_bench.commands._common import (HelpFormatter, add_output_args, add_precomputed_args, add_protocol_arg,
-                                              emit, loading, protocol_title, report_skipped)
+                                              loading, render, report_skipped)
 
 
 def add_parser(sub) -> None:
@@ -33,25 +30,12 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    """Load the named models and write their per-class table."""
-    from imagenet_bench.analysis import compare, errors_view, scorer
-
-    if not 0.0 < args.confidence < 1.0:
-        raise InputError(f"--confidence {args.confidence}: must be between 0 and 1. Fix: e.g. "
-                         f"--confidence 0.95")
-    preds = scorer.load_predictions(args.precomputed, allow_mixed=True, val_dir=args.val_dir, **loading(args))
-    rows, chosen = [], []
-    for name in args.models:
-        p = compare.find_model(preds, name)
-        chosen.append(p)
-        rows += errors_view.per_class_rows(p, scorer.protocol_correct(p, args.protocol)[0],
-                                           ci=args.ci, confidence=args.confidence,
-                                           protocol=args.protocol)
-    if args.sort == "accuracy":
-        rows.sort(key=lambda r: (r["top1"], r["model"], r["class"]))
-    columns = report_columns.per_class(f"{100 * args.confidence:g}%" if args.ci else None, rows)
-    title = (f"Per-class top-1 (%) of {', '.join(args.models)} ({args.precomputed})"
-             + protocol_title(chosen, args.protocol))
-    emit(report.render(rows, columns, args.format, title=title), args.output)
+    """Load the named models and write their per-class table (:func:`imagenet_bench.api.per_class`)."""
+    from imagenet_bench import api
+    preds = api.load(args.precomputed, allow_mixed_datasets=True, val_dir=args.val_dir,
+                     **loading(args))
+    table = api.per_class(args.models, preds, ci=args.ci, confidence=args.confidence,
+                          sort=args.sort, protocol=args.protocol)
+    render(table, args.format, args.output)
     report_skipped(preds)
     return 0

@@ -126,16 +126,20 @@ def run(args) -> int:
     # the images and their layout before a framework is imported (layout errors come in a second)
     valset = datasets.discover(args.val_dir, args.dataset, devkit=args.devkit)
     from imagenet_bench.models import libraries
-    adapters = {cfg.framework: libraries.get(cfg.framework).import_adapter() for cfg in runs}
+    from imagenet_bench.run.backend import build
+    libs = {cfg.framework: libraries.get(cfg.framework) for cfg in runs}
+    for lib in libs.values():  # a missing package before any image is read
+        lib.import_adapter()
     options = runner.RunOptions(out_dir=args.out, checkpoint_every=args.checkpoint_every,
                                 skip_bad_images=args.skip_bad_images, save_all_probs=args.save_all_probs,
                                 overwrite=args.overwrite, progress=not args.no_progress)
     if runs and runs[0].series is not None:
-        return series.run(runs, adapters[runs[0].framework], lambda b: runner.run(valset, b, options))
+        lib = libs[runs[0].framework]
+        return series.run(runs, lambda cfg: build(lib, cfg), lambda b: runner.run(valset, b, options))
     failures = []
     for cfg in runs:
         try:
-            runner.run(valset, adapters[cfg.framework](cfg), options)
+            runner.run(valset, build(libs[cfg.framework], cfg), options)
         except BenchError as e:
             if len(runs) == 1:
                 raise

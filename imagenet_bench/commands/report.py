@@ -13,7 +13,6 @@ import time
 
 from imagenet_bench.cache import locations
 from imagenet_bench.commands._common import HelpFormatter, add_protocol_arg
-from imagenet_bench.errors import InputError
 
 
 def add_parser(sub) -> None:
@@ -44,19 +43,14 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    """Build the document, render the page and write it."""
-    if not args.output.lower().endswith((".html", ".htm")):
-        raise InputError(f"-o {args.output}: the report is an HTML page. Fix: give a file name "
-                         f"ending in .html, e.g. -o report.html")
-    from imagenet_bench.report import html, html_data
+    """Build the document, render the page and write it (:func:`imagenet_bench.api.report`)."""
+    from imagenet_bench import api
 
-    folders = args.precomputed or [locations.shipped_dir()]
     command = "imagenet-bench " + " ".join(shlex.quote(a) for a in args.argv)
     start = time.perf_counter()
-    doc = html_data.build(folders, command=command, use_index=args.use_index, verify=args.verify,
-                           protocol=args.protocol)
-    size = html.write(doc, args.output)
-    print(f"wrote {args.output} ({size / 1e6:.1f} MB): {len(doc.rows)} model x test set rows, "
+    doc = api.report(args.output, args.precomputed or (), command=command,
+                     use_index=args.use_index, verify=args.verify, protocol=args.protocol)
+    print(f"wrote {args.output} ({doc.size / 1e6:.1f} MB): {len(doc.rows)} model x test set rows, "
           f"{len(doc.skipped)} files not scored, in {time.perf_counter() - start:.1f} s",
           file=sys.stderr)
     for s in doc.skipped:

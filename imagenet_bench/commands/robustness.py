@@ -10,9 +10,7 @@ import sys
 
 from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.commands._common import (HelpFormatter, add_loading_args, add_output_args, add_plot_arg,
-                                              add_protocol_arg, emit, loading, report_skipped)
-from imagenet_bench.report import columns as report_columns
-from imagenet_bench.report import tables as report
+                                              add_protocol_arg, loading, render, report_skipped)
 
 
 def add_parser(sub) -> None:
@@ -39,30 +37,16 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    """Load every cache, build the table and print it (and the plot)."""
-    from imagenet_bench.analysis import robustness, scorer
-    preds = scorer.load_predictions(args.precomputed, allow_mixed=True, **loading(args))
-    table = robustness.build(preds, args.models, protocol=args.protocol)
-    fits = "; ".join(f"{n}: logit(acc) = {f.intercept:+.3f} {f.slope:+.3f}*logit(val) "
-                     f"({f.models} models)" for n, f in table.fits.items())
-    title = (f"Top-1 (%) of {len(table.rows)} models on {', '.join(table.present)} "
-             f"({args.precomputed}); {_protocol_words(args.protocol)}; Δ: minus val (val200: val "
-             f"images of the same 200 classes, {args.protocol}); ER: effective robustness (points)"
-             + (f"\nbaselines: {fits}" if fits else ""))
-    for note in table.notes:
-        print(f"note: {note}", file=sys.stderr)
-    emit(report.render(table.rows, report_columns.robustness(table, args.format), args.format, title=title),
-         args.output)
+    """Load every cache, build the table (:func:`imagenet_bench.api.robustness`) and print it
+    (and the plot)."""
+    from imagenet_bench import api
+    preds = api.load(args.precomputed, allow_mixed_datasets=True, **loading(args))
+    table = api.robustness(preds, args.models, protocol=args.protocol)
+    render(table, args.format, args.output)
     if args.plot:
         from imagenet_bench.report import plots
-        plots.robustness_scatter(table.rows, table.fits, args.plot,
+        plots.robustness_scatter(table.rows, table.table.fits, args.plot,
                                  title="Effective robustness (logit axes)")
         print(f"wrote {args.plot}", file=sys.stderr)
     report_skipped(preds)
     return 0
-
-
-def _protocol_words(protocol: str) -> str:
-    if protocol == "masked":
-        return "A/R masked to their 200 classes (--protocol masked; --protocol unmasked for the 1,000-class prediction)"
-    return "A/R unmasked: the 1,000-class prediction (--protocol unmasked)"

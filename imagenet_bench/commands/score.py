@@ -3,11 +3,10 @@ from __future__ import annotations
 
 import sys
 
-from imagenet_bench.report import columns as report_columns
 from imagenet_bench.report import tables as report
 from imagenet_bench.commands import score_analysis
 from imagenet_bench.commands._common import (HelpFormatter, add_output_args, add_precomputed_args, add_protocol_arg,
-                                              emit, loading, protocol_title, report_skipped)
+                                              emit, loading, render, report_skipped)
 
 def add_parser(sub) -> None:
     """Register the ``score`` subcommand."""
@@ -39,50 +38,22 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    """Load, score and print the table."""
-    from imagenet_bench.analysis import scorer
+    """Load, score and print the table (:func:`imagenet_bench.api.score`)."""
+    from imagenet_bench import api
 
-    preds = scorer.load_predictions(args.precomputed, allow_mixed=args.allow_mixed_datasets,
-                                    val_dir=args.val_dir, **loading(args))
-    options = scorer.ScoreOptions(keep=args.keep, omit=args.omit,
-                                  labels=score_analysis.custom_labels_file(args),
-                                  protocol=args.protocol)
-    rows = scorer.score(preds, options)
+    preds = api.load(args.precomputed, allow_mixed_datasets=args.allow_mixed_datasets,
+                     val_dir=args.val_dir, mixed_hint="--allow-mixed-datasets", **loading(args))
+    table = api.score(preds, keep=args.keep, omit=args.omit, labels=args.labels,
+                      protocol=args.protocol, ci=args.ci, confidence=args.confidence,
+                      published=args.published, margin=args.margin,
+                      allow_mixed_datasets=args.allow_mixed_datasets)
     if args.checkpoint_series:
-        return _series(preds, rows, args)
-    columns = report_columns.score(rows, mixed=args.allow_mixed_datasets,
-                                   custom_labels=bool(options.labels))
-    score_analysis.extend(rows, preds, args, columns)
-    emit(table(args.precomputed, preds, rows, columns, args.format, protocol=args.protocol), args.output)
+        return _series(preds, table.rows, args)
+    if args.plot:
+        score_analysis.plot(table.rows, args)
+    render(table, args.format, args.output)
     report_skipped(preds)
     return 0
-
-
-def table(directory: str, preds, rows, columns=None, fmt: str = "text",
-          protocol: str = "masked") -> str:
-    """The ``score`` table of ``rows`` (scored from ``preds``, read from ``directory``) in
-    ``fmt``; notes on subsets and missing published figures go to stderr. ``columns``:
-    :func:`report.columns.score` of the rows by default; ``protocol`` (how A/R rows were
-    scored) labels the title."""
-    from imagenet_bench.data import datasets
-
-    if columns is None:
-        columns = report_columns.score(rows)
-    sizes = sorted({r["images"] for r in rows})
-    title = (f"{report.plural(len(rows), 'model')} ranked by top-1 on "
-             f"{', '.join(map(str, sizes))} image{'s' if sizes != [1] else ''} "
-             f"({directory})" + protocol_title(preds, protocol))
-    partial = [p for p in preds if p.num_images != datasets.get(datasets.name_of(p)).num_images]
-    if partial:
-        name = datasets.name_of(partial[0])
-        whole = ("the 50,000-image validation set" if name == datasets.DEFAULT
-                 else f"the {datasets.get(name).num_images:,} images of {name}")
-        print(f"note: a cache covers a subset, not {whole}; its accuracies are not comparable "
-              f"to published full-set figures", file=sys.stderr)
-    for note in dict.fromkeys(r["published_note"] for r in rows
-                              if r["published_acc1"] is None and r["test_set"] != datasets.DEFAULT):
-        print(f"note: published@1 left empty: {note}", file=sys.stderr)
-    return report.render(rows, columns, fmt, title=title)
 
 
 SERIES_COLUMNS = [

@@ -161,9 +161,8 @@ def _request(args):
 
 def _replan(folder: str):
     """Re-plan DIR's stored request over the caches as they are now; (plan, plan file)."""
-    from imagenet_bench.sweep import plan as plans
-    plan = plans.build(plans.request_of(plans.read(folder)), folder)
-    return plan, plans.write(plan, folder)
+    from imagenet_bench.api import sweeps
+    return sweeps.replan(folder)
 
 
 def run_plan(args) -> int:
@@ -275,28 +274,23 @@ def run_status(args) -> int:
 
 
 def run_collect(args) -> int:
-    """``sweep collect``."""
-    from imagenet_bench.report import tables as report
+    """``sweep collect`` (:func:`imagenet_bench.api.sweep_collect`)."""
+    from imagenet_bench import api
     from imagenet_bench.sweep import collect
-    from imagenet_bench.sweep import plan as plans
-    plan = plans.read(args.folder)
-    rows = collect.rows(plan, args.folder)
     if args.format != "timm":
-        cols = [report.Column(k, k) for k in collect.COLUMNS]
-        emit(report.render(rows, cols, args.format), args.output)
+        emit(api.sweep_collect(args.folder).render(args.format), args.output)
         return 0
     from imagenet_bench.cache.atomic import write_text
     out = args.output or os.path.join(args.folder, "results-timm")
     os.makedirs(out, exist_ok=True)
-    tables = collect.timm_tables(plan, rows)
+    tables = api.sweep_timm_tables(args.folder)
     if not tables:
         raise InputError(f"sweep collect {args.folder} --format timm: no job of this sweep is done "
                          f"yet, so there is no results table to write. Fix: imagenet-bench sweep "
                          f"run {args.folder}")
     for name, table in tables.items():
-        cols = [report.Column(k, k) for k in collect.timm_columns(name)]
         path = os.path.join(out, collect.TIMM_FILES[name])
-        write_text(path, report.render(table, cols, "csv"))
+        write_text(path, table.to_csv())
         print(f"wrote {path} ({count(len(table), 'model')})")
     for line in empty_diff_notes(tables, args.folder):
         print(line, file=sys.stderr)

@@ -119,8 +119,7 @@ def run_one(valset, backend, args, all_probs: bool) -> Tuple[object, Optional[fl
     try:
         result = runner.run(valset, backend, opts)
     finally:
-        if hasattr(backend, "close"):
-            backend.close()
+        backend.close()
     key = os.path.basename(result.cache_path)
     timing = _timing(args.cache_dir)
     if result.images_done:

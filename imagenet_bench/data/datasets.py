@@ -140,15 +140,9 @@ def get(name: str) -> DatasetSpec:
 
 
 def name_of(preds) -> str:
-    """The dataset a cache was predicted on (caches without the field are ImageNet val).
-
-    A cache that knows it without parsing its provenance (a folder-index row's
-    ``dataset_name``) says so."""
-    known = getattr(preds, "dataset_name", None)
-    if known is not None:
-        return known
-    ds = preds.provenance.get("dataset")
-    return ds.get("name", DEFAULT) if isinstance(ds, dict) else DEFAULT
+    """The dataset a cache was predicted on (caches without the field are ImageNet val):
+    the cache's ``dataset_name`` (:class:`imagenet_bench.cache.interface.Cache`)."""
+    return preds.dataset_name
 
 
 @functools.lru_cache(maxsize=None)

@@ -128,7 +128,7 @@ def real_correct(preds, k: int = 1) -> Tuple[np.ndarray, np.ndarray]:
     """
     cached = _ROWS_CACHE.get(preds.fingerprint)  # skips decoding the ids again
     sets, valid = cached if cached else rows_for(preds.image_ids, preds.fingerprint)
-    if k == 1 and hasattr(preds, "top1_pred"):  # indexed caches: the index's top-1, not the file
+    if k == 1:  # an indexed cache answers from its index, not the file
         top = preds.top1_pred()[:, None]
     else:
         top = preds.top5_idx[:, :k].astype(np.int16)

@@ -7,44 +7,71 @@ from __future__ import annotations
 
 from imagenet_bench.report.tables import Column
 
+
+def of(*keys: str):
+    """The table columns of result keys, with the headers the metric registry declares
+    (:func:`imagenet_bench.analysis.metrics.columns`)."""
+    from imagenet_bench.analysis import metrics
+    declared = [metrics.column(k) for k in keys]
+    return [Column(c.key, c.header, signed=c.signed) for c in declared]
+
+
+def interval(key: str, pct: str):
+    """The two interval columns of result key ``key`` at confidence ``pct`` ("95%")."""
+    header = of(key)[0].header
+    return [Column(f"{key}_low", f"{header} {pct} low"), Column(f"{key}_high", f"{header} {pct} high")]
+
+
 #: the ``score`` table: rank, model, accuracies, the published figure and its difference
-SCORE = [
-    Column("rank1", "rank@1"), Column("framework", "framework"),
-    Column("model", "model"), Column("acc1", "acc@1"),
-    Column("acc5", "acc@5"), Column("rank5", "rank@5"),
-    Column("images", "images"), Column("published_acc1", "published@1"),
-    Column("delta_acc1", "Δ@1", signed=True),
-]
+SCORE = ("rank1", "framework", "model", "acc1", "acc5", "rank5", "images", "published_acc1",
+         "delta_acc1")
 #: what ``score --labels FILE`` adds (accuracies against the custom labels)
-CUSTOM_LABELS = [
-    Column("custom_acc1", "custom acc@1"), Column("custom_acc5", "custom acc@5"),
-    Column("custom_rank1", "custom rank@1"), Column("custom_rank5", "custom rank@5"),
-]
+CUSTOM_LABELS = ("custom_acc1", "custom_acc5", "custom_rank1", "custom_rank5")
 
 
 def score(rows, mixed: bool = False, custom_labels: bool = False):
     """The ``score`` table's columns for ``rows``: :data:`SCORE`, plus the dataset (``mixed``),
     unmasked@1 (ImageNet-A/-R rows scored masked, :data:`analysis.scorer.PROTOCOLS`), unreadable images and :data:`CUSTOM_LABELS` where they apply."""
-    columns = list(SCORE)
+    columns = of(*SCORE)
     if mixed:
-        columns.append(Column("dataset", "dataset"))
+        columns += of("dataset")
     if any("unmasked_acc1" in r for r in rows):
-        columns.insert(4, Column("unmasked_acc1", "unmasked@1"))
+        columns[4:4] = of("unmasked_acc1")
     columns += _protocol(rows)
     if any(r["missing"] for r in rows):
-        columns.append(Column("missing", "unreadable"))
+        columns += of("missing")
     if custom_labels:
-        columns += CUSTOM_LABELS
+        columns += of(*CUSTOM_LABELS)
     return columns
 
 
 #: what ``score --published`` adds after ``delta_acc1`` (rows of analysis.published.compare_to_published)
-PUBLISHED = [
-    Column("published_acc5", "published@5"),
-    Column("delta_acc5", "Δ@5", signed=True),
-    Column("below_published", "flag"),
-    Column("likely_reason", "likely reason"),
-]
+PUBLISHED = ("published_acc5", "delta_acc5", "below_published", "likely_reason")
+
+
+def _insert_after(columns, key: str, new) -> None:
+    at = next((i + 1 for i, c in enumerate(columns) if c.key == key), len(columns))
+    columns[at:at] = list(new)
+
+
+def score_table(rows, options, mixed: bool = False):
+    """The ``score`` table's columns for result ``rows`` made under ``options``
+    (:class:`analysis.metrics.Options`): :func:`score`, ReaL, the intervals (``ci``) and the
+    comparison with the published figure (``published``)."""
+    out = score(rows, mixed=mixed, custom_labels=options.custom_labels is not None)
+    pct = f"{100 * options.confidence:g}%"
+    real = options.labels == "real"
+    if real:
+        _insert_after(out, "acc5", of("real_acc1", "real_rank1", "real_images"))
+    if options.ci:
+        for key in ("acc1", "acc5", "real_acc1", "custom_acc1", "custom_acc5"):
+            if any(key in r for r in rows):
+                _insert_after(out, key, interval(key, pct))
+    if options.published:
+        _insert_after(out, "delta_acc1", of(*PUBLISHED))
+        if real:
+            _insert_after(out, "real_images", of("published_real_acc1", "delta_real_acc1"))
+    return out
 
 #: the paired table of ``verify variants`` (rows of analysis.variants), in the issue's order
 VARIANTS = [
@@ -103,12 +130,9 @@ def robustness(table, fmt: str):
     return cols
 
 
-PROTOCOL = Column("protocol", "A/R protocol")
-
-
 def _protocol(rows):
     """The protocol column when a row carries one (an ImageNet-A/-R cache), else nothing."""
-    return [PROTOCOL] if rows and any(r.get("protocol") for r in rows) else []
+    return of("protocol") if rows and any(r.get("protocol") for r in rows) else []
 
 
 def compare(fmt: str, pct: str, ci: bool = False, rows=()):

@@ -4,11 +4,10 @@
 ``predict`` and sweep folders, searched recursively; any mix of test sets) and
 returns a :class:`Document`:
 
-* ``rows``: one per model x test set, from :func:`analysis.scorer.score` over
-  each test set's caches, with the Wilson intervals of ``score --ci``
-  (:func:`analysis.stats.add_interval`) and the published figure, flag and
-  likely reason of ``score --published`` (:func:`analysis.published.compare_to_published`),
-  plus params/GFLOPs from the catalog and images/s from the cache's ``timing``;
+* ``rows``: one per model x test set, the results document
+  (:func:`analysis.results.build`) of each test set's caches with the columns of
+  ``score --ci --published`` plus params/GFLOPs from the catalog, images/s from the
+  cache's ``timing`` and the recipe;
 * ``robustness``: :func:`analysis.robustness.build` over the same caches;
 * ``pairs``: :func:`analysis.compare.family_pairs` and ``compare_predictions``, plus
   ``ids``: the (keras, torch) ``ModelId`` pair;
@@ -26,15 +25,13 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import imagenet_bench
-from imagenet_bench.analysis import compare, robustness, scorer, stats
+from imagenet_bench.analysis import compare, results, robustness, scorer, stats
 from imagenet_bench.cache import folder as cache_folder
 from imagenet_bench.cache import northcutt2019
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import datasets
 from imagenet_bench.errors import BenchError, InputError
 from imagenet_bench.analysis import published
-from imagenet_bench.models import registry
-from imagenet_bench.models import recipe as recipes
 
 CONFIDENCE = stats.DEFAULT_CONFIDENCE
 
@@ -57,6 +54,7 @@ class Document:
     skipped: List[Skipped]
     header: Dict
     notes: List[str] = field(default_factory=list)
+    size: int = 0  # bytes of the page, once written
 
 
 # --- reading the folders ---------------------------------------------------------------------
@@ -166,41 +164,17 @@ def by_test_set(preds: Sequence[cache.Predictions], skipped: List[Skipped]
 
 # --- the rows ------------------------------------------------------------------------------
 
-def _recipe(p: cache.Predictions) -> str:
-    used = p.provenance.get("preprocessing")
-    if isinstance(used, dict) and "crop" in used:
-        return f"{used.get('mode', 'custom')}: {recipes.describe(used)}"
-    return "" if used is None else str(used.get("mode", used) if isinstance(used, dict) else used)
-
-
-def _images_per_s(p: cache.Predictions) -> Optional[float]:
-    timing = p.provenance.get("timing")
-    rate = timing.get("images_per_s") if isinstance(timing, dict) else None
-    return float(rate) if isinstance(rate, (int, float)) and rate > 0 else None
-
-
-def score_rows(name: str, preds: Sequence[cache.Predictions], confidence: float = CONFIDENCE,
-               margin: float = published.DEFAULT_MARGIN,
+def score_rows(preds: Sequence[cache.Predictions], margin: float = published.DEFAULT_MARGIN,
                protocol: str = scorer.DEFAULT_PROTOCOL) -> List[Dict]:
-    """The rows of one test set: ``score`` with ``--ci --published`` (A/R under ``protocol``),
-    catalog costs, timing."""
-    rows = scorer.score(preds, scorer.ScoreOptions(protocol=protocol))
-    by_model = {p.qualname: p for p in preds}
-    full = datasets.get(name).num_images
+    """The rows of one test set: the results document (:func:`analysis.results.build`) with
+    ``score --ci --published``'s columns (A/R under ``protocol``), catalog costs, timing and
+    recipe; where no published figure exists the note stands in the likely-reason column."""
+    options = results.Options(protocol=protocol, ci=True, confidence=CONFIDENCE, published=True,
+                              margin=margin, extra=("costs", "timing", "recipe"))
+    rows = results.build(preds, options)
     for row in rows:
-        p = by_model[row["model"]]
-        for key in ("acc1", "acc5", "masked_acc1"):
-            stats.add_interval(row, key, confidence)
-        row.update(published.compare_to_published(row, p, margin, full_images=full))
         if row["published_acc1"] is None:
             row["likely_reason"] = row["published_note"]
-        row["measured_acc1"] = published.measured(row, name)
-        spec = registry.spec_of(p.model_id)
-        entry = spec.entry if spec else None
-        row["params_m"] = entry.params / 1e6 if entry is not None and entry.params else None
-        row["gflops"] = entry.gflops if entry is not None and entry.gflops else None
-        row["images_per_s"] = _images_per_s(p)
-        row["recipe"] = _recipe(p)
     return rows
 
 
@@ -254,7 +228,7 @@ def build(folders: Sequence[str], command: str = "", margin: float = published.D
     sets = by_test_set(preds, skipped)
     rows: List[Dict] = []
     for name, ps in sets.items():
-        rows += score_rows(name, ps, CONFIDENCE, margin, protocol)
+        rows += score_rows(ps, margin, protocol)
     scored = [p for ps in sets.values() for p in ps]
     notes: List[str] = []
     table = _robustness(scored, notes, protocol)

@@ -61,7 +61,6 @@ from imagenet_bench.data.datasets import ValSet
 from imagenet_bench.errors import BenchError, count
 from imagenet_bench.data.pixels import BadImageError
 from imagenet_bench.run import checkpoint, locks, provenance, timing
-from imagenet_bench.run.batches import prefetch_batches
 from imagenet_bench.run.shards import Shard, plan_batches, shard_from_env, shard_rows  # noqa: F401 (re-exported)
 
 
@@ -77,6 +76,8 @@ class RunOptions:
     progress: bool = True  # show a tqdm progress bar on stderr
     shard: Optional[Shard] = None  # None: from the environment (torchrun / SLURM)
     log: Callable[[str], None] = field(default=lambda msg: print(msg, file=sys.stderr, flush=True))
+    #: where the one-line summary of a finished run goes (the CLI: standard output)
+    summary: Callable[[str], None] = field(default=lambda msg: print(msg, flush=True))
 
 
 @dataclass
@@ -156,7 +157,7 @@ def _run_locked(valset: ValSet, backend, opt: RunOptions, shard: Shard, key: Dic
         state.save(ckpt)
     seconds = time.perf_counter() - t0
     speed = timing.timing(n_new, seconds, model_s[0],
-                          getattr(backend, "device_name", None) or key.get("device") or "cpu", bs)
+                          backend.device_name or key.get("device") or "cpu", bs)
     if shard.world == 1:
         checkpoint.write_final(final, valset, key, [state], shard.world, speed)
         checkpoint.remove(ckpt)
@@ -205,7 +206,7 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
           model_s: List[float]) -> int:
     """Predict the batches of ``st`` not done yet; checkpoint as it goes. Returns images done;
     adds the seconds spent in ``backend.predict`` to ``model_s[0]``."""
-    from tqdm import tqdm
+    from tqdm.auto import tqdm
 
     jobs = []
     for s, e in plan_batches(st.stop - st.start, bs):
@@ -215,7 +216,7 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
     bar = tqdm(total=st.stop - st.start, initial=int(st.done.sum()), unit="img", desc=desc,
                disable=not opt.progress, file=sys.stderr, dynamic_ncols=True, smoothing=0.05)
     since, n_new = 0, 0
-    batches = backend.batches(jobs) if hasattr(backend, "batches") else prefetch_batches(backend, jobs)
+    batches = backend.batches(jobs)
     try:
         for batch in batches:
             if batch.bad and not opt.skip_bad_images:
@@ -318,9 +319,9 @@ def _report(final: str, opt: RunOptions) -> RunResult:
         from imagenet_bench.analysis.scorer import masked_correct
         m1 = 100.0 * masked_correct(preds).sum() / max(1, preds.num_images)
         masked = f"masked acc@1 {m1:.2f}% ({len(ds.get('class_subset', []))} classes)  "
-    print(f"{preds.qualname}: {masked}acc@1 {acc1:.2f}%  acc@5 {acc5:.2f}%  "
-          f"({count(preds.num_images, 'image')}, {scope}"
-          + (f"; {len(bad)} unreadable, counted wrong" if bad else "") + f")  -> {final}", flush=True)
+    opt.summary(f"{preds.qualname}: {masked}acc@1 {acc1:.2f}%  acc@5 {acc5:.2f}%  "
+                f"({count(preds.num_images, 'image')}, {scope}"
+                + (f"; {len(bad)} unreadable, counted wrong" if bad else "") + f")  -> {final}")
     for image, reason in bad:
         opt.log(f"  unreadable: {image}: {reason}")
     return RunResult(final, True, acc1, acc5)

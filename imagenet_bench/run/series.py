@@ -156,9 +156,8 @@ def run(cfgs: Sequence, make_backend: Callable[[object], object], run_one: Calla
             log(f"imagenet-bench predict: {rec['file']}: error: {e}")
             failed.append((rec["file"], str(e)))
         finally:
-            close = getattr(backend, "close", None)
-            if close:
-                close()
+            if backend is not None:
+                backend.close()
     source = cfgs[0].series["source"] if cfgs else "?"
     parts = [f"{done} of {len(cfgs) - len(copies)} {'distinct ' if copies else ''}checkpoints "
              f"evaluated ({source})"]

@@ -1,11 +1,12 @@
 """The results of a sweep as one long table, and as timm's results CSVs (numpy + stdlib).
 
-:func:`rows` gives one row per planned (model, dataset) job: canonical id, dataset,
-status, images, top-1/top-5 (percent) with 95% Wilson intervals (ImageNet-A/-R: within
-their 200 classes, as their published figures are), the recipe fields, params and GFLOPs
-from the catalog, the published figure for that dataset and the difference, images/s
-(end to end, model-only), device and library versions from the cache's ``timing`` and
-provenance. :func:`timm_tables` gives one table per dataset with the columns of timm's
+:func:`rows` gives one row per planned (model, test set) job: the job's status and,
+for a done job, the columns of the results document (:func:`analysis.results.build`, keys
+and meanings in :mod:`analysis.metrics`): top-1/top-5 (percent, 4 decimals) with 95%
+Wilson intervals (ImageNet-A/-R: within their 200 classes, as their published figures are),
+the recipe fields, params and GFLOPs from the catalog, the published figure for that test
+set and the difference, images/s (end to end, model-only), device and library versions
+from the cache's ``timing`` and provenance. :func:`timm_tables` gives one table per dataset with the columns of timm's
 ``results-*.csv`` and, for shifted sets, ``top1_diff, top5_diff, rank_diff`` computed as
 timm's ``results/generate_csv_results.py`` does: rows sorted by (top1 desc, top5 desc,
 model), each matched with the base table's row of the same model and img_size (A and R:
@@ -20,19 +21,23 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+from imagenet_bench.analysis import results
+from imagenet_bench.analysis.metrics import Options, costs, published_figure
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache.naming import top5_within
-from imagenet_bench.analysis import published
-from imagenet_bench.models import catalog, libraries, registry
+from imagenet_bench.models import libraries
 
 VAL = "imagenet-val"
 MASKED = ("imagenet-a", "imagenet-r")
-#: the long table's columns, in order
-COLUMNS = ("model", "dataset", "status", "images", "top1", "top1_low", "top1_high", "top5",
-           "top5_low", "top5_high", "resize", "crop", "crop_mode", "interpolation", "mean",
-           "std", "params", "gflops", "published_top1", "published_top5", "top1_diff_published",
+#: the long table's columns, in order: the job's status, the rest the results document's keys
+COLUMNS = ("model", "test_set", "status", "images", "acc1", "acc1_low", "acc1_high", "acc5",
+           "acc5_low", "acc5_high", "resize", "crop", "crop_mode", "interpolation", "mean",
+           "std", "params", "gflops", "published_acc1", "published_acc5", "delta_acc1",
            "published_source", "images_per_s", "model_images_per_s", "device", "batch_size",
            "library_versions", "cache")
+#: the results document's options of the long table; its percentages, rounded to 4 decimals
+OPTIONS = Options(ci=True, extra=("costs", "timing", "recipe"))
+ROUNDED = ("acc1", "acc1_low", "acc1_high", "acc5", "acc5_low", "acc5_high", "delta_acc1")
 TIMM_COLUMNS = ("model", "img_size", "top1", "top1_err", "top5", "top5_err", "param_count",
                 "crop_pct", "interpolation")
 DIFF_COLUMNS = ("top1_diff", "top5_diff", "rank_diff")
@@ -45,35 +50,6 @@ TIMM_FILES = {VAL: "results-imagenet.csv",
               "imagenet-sketch": "results-sketch.csv"}
 
 
-def _entry(model: str) -> Optional[catalog.WeightsEntry]:
-    spec = registry.spec_of(model)
-    return spec.entry if spec is not None else None
-
-
-def _published(model: str, dataset: str) -> Tuple[Optional[float], Optional[float], str]:
-    """(top1, top5, source) published for ``model``'s weights on ``dataset``."""
-    figure = getattr(published, "figure", None)
-    if figure is not None:  # dataset-aware lookup (analysis/published.py)
-        f = figure(model, dataset)
-        return f.top1, f.top5, f.source or f.note
-    e = _entry(model)
-    if dataset == VAL and e is not None and e.published_top1 is not None:
-        return e.published_top1, e.published_top5, e.source or ""
-    return None, None, ""
-
-
-def accuracy(preds: cache.Predictions, dataset: str) -> Tuple[int, int, int]:
-    """(top-1 hits, top-5 hits, images); A/R within their 200 classes."""
-    from imagenet_bench.analysis.scorer import correct
-    if dataset in MASKED and preds.subset_top5_idx is not None:
-        hit5 = (preds.subset_top5_idx == preds.labels[:, None]) & ~preds.missing[:, None]
-        hit1 = hit5[:, 0]
-        hit5 = hit5.any(axis=1)
-    else:
-        hit1, hit5 = correct(preds)
-    return int(hit1.sum()), int(hit5.sum()), preds.num_images
-
-
 def folder_caches(caches: str) -> Dict[str, cache.Predictions]:
     """file name -> the caches of the folder ``caches``, through its folder index
     (``cache/folder.load_folder``: metadata from the index, arrays read when first used;
@@ -84,51 +60,28 @@ def folder_caches(caches: str) -> Dict[str, cache.Predictions]:
     return {os.path.basename(p.path): p for p in load_folder(caches, skip_bad=True).preds}
 
 
-def _pct(x: Optional[float]) -> Optional[float]:
-    return None if x is None else round(100.0 * x, 4)
-
-
 def rows(plan: Dict, folder: str) -> List[Dict]:
-    """One row per planned job (state from the sweep folder), in plan order."""
-    from imagenet_bench.analysis.stats import wilson_interval
+    """One row per planned job (state from the sweep folder), in plan order; the done jobs'
+    columns from the results document of their caches."""
     from imagenet_bench.sweep import state
 
-    out = []
     loaded = folder_caches(plan["caches"])
     verdicts = state.verdicts_of(plan)
-    for job in plan["jobs"]:
-        st = state.job_state(folder, plan, job, verdicts)
-        e = _entry(job["model"])
-        row = {k: None for k in COLUMNS}
-        row.update(model=job["model"], dataset=job["dataset"], status=st["state"],
-                   images=job["images"], params=e.params if e else None,
-                   gflops=e.gflops if e else None)
-        pub1, pub5, src = _published(job["model"], job["dataset"])
-        row.update(published_top1=pub1, published_top5=pub5, published_source=src)
-        path = os.path.join(plan["caches"], job["cache"])
-        if st["state"] == "done":
-            preds = loaded.get(job["cache"]) or cache.load(path)
-            h1, h5, n = accuracy(preds, job["dataset"])
-            lo1, hi1 = wilson_interval(h1, n)
-            lo5, hi5 = wilson_interval(h5, n)
-            prov = preds.provenance
-            rec = prov.get("preprocessing") or {}
-            timing = prov.get("timing") or {}
-            row.update(top1=_pct(h1 / n), top1_low=_pct(lo1), top1_high=_pct(hi1),
-                       top5=_pct(h5 / n), top5_low=_pct(lo5), top5_high=_pct(hi5),
-                       resize=rec.get("resize"), crop=rec.get("crop", rec.get("input_size")),
-                       crop_mode=rec.get("crop_mode") or ("squash" if rec.get("squash") else "center"),
-                       interpolation=rec.get("interpolation"),
-                       mean=" ".join(repr(v) for v in rec.get("mean") or []) or None,
-                       std=" ".join(repr(v) for v in rec.get("std") or []) or None,
-                       images_per_s=timing.get("images_per_s"),
-                       model_images_per_s=timing.get("model_images_per_s"),
-                       device=timing.get("device"), batch_size=timing.get("batch_size"),
-                       library_versions=" ".join(f"{k}={v}" for k, v in sorted(
-                           (prov.get("library_versions") or {}).items())), cache=path)
-            if pub1 is not None:
-                row["top1_diff_published"] = round(row["top1"] - pub1, 4)
-        out.append(row)
+    states = [state.job_state(folder, plan, job, verdicts)["state"] for job in plan["jobs"]]
+    done = [loaded.get(job["cache"]) or cache.load(os.path.join(plan["caches"], job["cache"]))
+            for job, st in zip(plan["jobs"], states) if st == "done"]
+    measured = iter(results.build(done, OPTIONS, ranked=False))
+    out = []
+    for job, st in zip(plan["jobs"], states):
+        row = dict.fromkeys(COLUMNS)
+        row.update(costs.of_model(job["model"]))
+        row.update(published_figure.of_model(job["model"], job["dataset"]))
+        if st == "done":
+            got = next(measured)
+            row.update({k: got[k] for k in COLUMNS if k in got})
+            row.update({k: round(row[k], 4) for k in ROUNDED if row[k] is not None})
+        row.update(model=job["model"], test_set=job["dataset"], status=st, images=job["images"])
+        out.append({k: row[k] for k in COLUMNS})
     return out
 
 
@@ -154,8 +107,8 @@ def _timm_row(row: Dict, prov: Dict) -> Dict:
         crop_pct = 1.0
     params = row["params"]
     return {"model": _timm_name(row["model"]), "img_size": crop,
-            "top1": round(row["top1"], 3), "top1_err": round(100 - row["top1"], 3),
-            "top5": round(row["top5"], 3), "top5_err": round(100 - row["top5"], 3),
+            "top1": round(row["acc1"], 3), "top1_err": round(100 - row["acc1"], 3),
+            "top5": round(row["acc5"], 3), "top5_err": round(100 - row["acc5"], 3),
             "param_count": f"{params / 1e6:,.2f}" if params else "",
             "crop_pct": f"{crop_pct:.3f}" if crop_pct is not None else "",
             "interpolation": rec.get("interpolation", "")}
@@ -211,8 +164,8 @@ def timm_tables(plan: Dict, long_rows: List[Dict]) -> Dict[str, List[Dict]]:
         if where not in loaded:
             loaded[where] = folder_caches(where)
         preds = loaded[where].get(name) or cache.load(row["cache"])
-        provs[(row["model"], row["dataset"])] = preds
-        tables.setdefault(row["dataset"], []).append(_timm_row(row, preds.provenance))
+        provs[(row["model"], row["test_set"])] = preds
+        tables.setdefault(row["test_set"], []).append(_timm_row(row, preds.provenance))
     tables = {d: _sort(t) for d, t in tables.items()}
     val = tables.get(VAL, [])
     for name, table in tables.items():

@@ -26,7 +26,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from imagenet_bench.run.batches import Batch, prefetch_batches
+from imagenet_bench.run.backend import Backend
+from imagenet_bench.run.batches import Batch
 
 PREFIX = "imagenet_bench-pixels-"
 UNKNOWN, OK, BAD = 0, 1, 2
@@ -79,16 +80,27 @@ class PixelStore:
             pass
 
 
-class SharedBackend:
+class SharedBackend(Backend):
     """A backend whose batches come from a :class:`PixelStore` (decoding what is missing), and
-    whose provenance gets ``extra`` keys; everything else is the wrapped backend's."""
+    whose provenance gets ``extra`` keys; the rest is the wrapped backend's."""
 
-    def __init__(self, backend, store: Optional[PixelStore] = None, load=None,
+    def __init__(self, backend: Backend, store: Optional[PixelStore] = None, load=None,
                  extra: Optional[Dict] = None):
         self._backend, self._store, self._load, self._extra = backend, store, load, dict(extra or {})
+        self.config, self.batch_size = backend.config, backend.batch_size
 
-    def __getattr__(self, name):
-        return getattr(self._backend, name)
+    def preprocess(self, path: str) -> np.ndarray:
+        """The wrapped backend's input of one image."""
+        return self._backend.preprocess(path)
+
+    def close(self) -> None:
+        """Close the wrapped backend."""
+        self._backend.close()
+
+    @property
+    def device_name(self):
+        """The wrapped backend's device name."""
+        return self._backend.device_name
 
     def provenance(self) -> Dict:
         """The wrapped backend's provenance with the extra keys (``oom_retry``)."""
@@ -99,8 +111,7 @@ class SharedBackend:
     def batches(self, jobs: List[List[Tuple[int, str]]]) -> Iterator[Batch]:
         """Batches in job order: from the store where decoded, else decoded once and kept."""
         if self._store is None:
-            own = getattr(self._backend, "batches", None)
-            yield from (own(jobs) if own else prefetch_batches(self._backend, jobs))
+            yield from self._backend.batches(jobs)
             return
         i = 0
         while i < len(jobs):
@@ -136,8 +147,7 @@ class Shared:
 
     def wrap(self, backend, valset, extra: Optional[Dict] = None) -> SharedBackend:
         """``backend`` reading its pixels from the task's store of its decode key."""
-        loader = getattr(backend, "pixel_loader", None)
-        got = loader() if (self.enabled and loader is not None) else None
+        got = backend.pixel_loader() if self.enabled else None
         if got is None:
             return SharedBackend(backend, extra=extra)
         key, load = got

@@ -22,6 +22,7 @@ import traceback
 from typing import Callable, Dict, List, Optional
 
 from imagenet_bench.errors import BenchError
+from imagenet_bench.run import backend as run_backend
 from imagenet_bench.run import checkpoint, runner
 from imagenet_bench.run.locks import RunLockedError
 from imagenet_bench.sweep import plan as plans
@@ -126,7 +127,8 @@ class TaskRunner:
                 if cfg.model != job["model"]:
                     raise BenchError(f"{job['name']} is now {cfg.model}, planned as {job['model']}. "
                                      f"Fix: re-plan with `imagenet-bench sweep run {self.folder}`")
-                backend = self.adapter(cfg.framework).from_config(cfg)
+                backend = run_backend.check(self.adapter(cfg.framework).from_config(cfg),
+                                            cfg.framework)
                 extra = {"oom_retry": {"requested_batch_size": requested,
                                        "batch_size": backend.batch_size}} if batch else None
                 wrapped = shared.wrap(backend, valset, extra)
@@ -146,7 +148,7 @@ class TaskRunner:
                 state.write(self.folder, job["job"], "interrupted", note=state.one_line(e), **info)
                 return "skipped"
             except Exception as e:  # one model's failure fails only its job
-                size = getattr(backend, "batch_size", None) or batch
+                size = (backend.batch_size if backend is not None else None) or batch
                 if is_out_of_memory(e) and opts.get("retry_oom") and size and size > 1:
                     requested = requested or size
                     batch = max(1, size // 2)

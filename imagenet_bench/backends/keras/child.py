@@ -50,6 +50,7 @@ def _load_triton_before_tensorflow() -> None:
 
 _load_triton_before_tensorflow()
 
+from imagenet_bench.run.backend import Backend  # noqa: E402
 from imagenet_bench.backends.keras.quiet import import_quietly, quiet_python_loggers  # noqa: E402
 
 with import_quietly():  # TF/absl start-up lines off the terminal unless --debug
@@ -196,7 +197,7 @@ def compiled_call(net, size: int, batch: Optional[int] = 1) -> Callable:
                        input_signature=[tf.TensorSpec((batch, size, size, 3), tf.float32)])
 
 
-class KerasBackend:
+class KerasBackend(Backend):
     """A Keras Applications model plus its recipe, run by :func:`runner.run` one image at a time.
 
     Implements the runner's backend protocol (``config``, ``batch_size`` = 1, ``provenance()``, ``preprocess(path)``,
@@ -268,6 +269,12 @@ class KerasBackend:
         if x.ndim == 3:
             x = x[None]
         return np.asarray(self._pre(x), dtype=np.float32)
+
+    def single_and_batched(self):
+        """(predict_one, predict_batch) on uint8 pixels: the compiled single-example call and a
+        batched call of the same model (``verify determinism``)."""
+        return (lambda px: self.predict_one(self.to_input(px)),
+                lambda pxs: self.predict_batch(self.to_input(pxs)))
 
     def predict_one(self, x: np.ndarray) -> np.ndarray:
         """Probabilities (1000,) of one network input (1, s, s, 3) through the compiled call."""

@@ -27,6 +27,7 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from imagenet_bench.run.backend import Backend
 from imagenet_bench.data import pixels
 from imagenet_bench.errors import BenchError
 from imagenet_bench.models import keras_weights
@@ -86,7 +87,7 @@ def _describe(e: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(e), e)).strip()
 
 
-class KerasProcessBackend:
+class KerasProcessBackend(Backend):
     """Runner backend whose Keras model lives in a child process (one process per model)."""
 
     batch_size = 1  # every image goes through the network alone

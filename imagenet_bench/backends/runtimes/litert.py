@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Sequence, Tuple
 
 import numpy as np
 
+from imagenet_bench.run.backend import Backend
 from imagenet_bench.backends.keras.quiet import import_quietly
 from imagenet_bench.errors import BenchError
 from imagenet_bench.models.variants import KERAS, KERAS_ONLY, Variant, calibration_record
@@ -57,7 +58,7 @@ def convert(backend: "kb.KerasBackend", calibration_paths: Sequence[str] = ()) -
             return converter.convert()
 
 
-class LiteRtBackend:
+class LiteRtBackend(Backend):
     """Runner backend: ``backend``'s model as a TFLite model (float32 or int8) on LiteRT (XNNPACK)."""
 
     batch_size = 1

@@ -1,0 +1,158 @@
+"""The Python API: numpy-and-stdlib imports, typed results, the project's errors, and one
+results document: score, sweep collect, the report's data and the API give the same numbers
+under the same keys."""
+import contextlib
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import imagenet_bench as ib
+from conftest import load_tool
+from imagenet_bench.analysis import metrics, results, scorer
+from imagenet_bench.cli.main import main
+from imagenet_bench.errors import BenchError, InputError
+
+ROOT = Path(__file__).resolve().parents[1]
+golden = load_tool("golden")
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory):
+    """The golden outputs' mixed val/A/V2 folder, its val caches, and a sweep over them."""
+    return golden.build_folders(str(tmp_path_factory.mktemp("api")))
+
+
+def _cli(*argv):
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        assert main([str(a) for a in argv]) == 0
+    return out.getvalue()
+
+
+@pytest.mark.slow  # a fresh interpreter
+def test_import_loads_the_standard_library_only_and_the_api_numpy_only():
+    code = ("import sys; base = set(sys.modules); import imagenet_bench; a = set(sys.modules); "
+            "imagenet_bench.score; b = set(sys.modules); "
+            "top = lambda s: sorted({m.split('.')[0] for m in s} - set(sys.stdlib_module_names)); "
+            "print(top(a - base)); print(top(b - base))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True, env={"PYTHONPATH": str(ROOT), "PATH": ""}).stdout.splitlines()
+    assert out[0] == "['imagenet_bench']"
+    assert set(eval(out[1])) <= {"imagenet_bench", "numpy"}, out[1]
+
+
+def test_score_sweep_collect_report_data_and_api_agree_under_the_same_keys(folders):
+    keys = ("acc1", "acc5", "acc1_low", "acc1_high", "acc5_low", "acc5_high", "published_acc1",
+            "delta_acc1", "images")
+    api = {(r["model"], r["test_set"]): r
+           for r in ib.score(folders["mixed"], ci=True, allow_mixed_datasets=True)}
+    test_set = {r["dataset"]: r["test_set"] for r in api.values()}  # dataset tag -> test set
+    cli = {(r["model"], test_set[r["dataset"]]): r for r in json.loads(_cli(
+        "score", "--precomputed", folders["mixed"], "--allow-mixed-datasets", "--ci", "--format",
+        "json"))}
+    sweep = {(r["model"], r["test_set"]): r for r in ib.sweep_collect(folders["sweep"])
+             if r["status"] == "done"}
+    report = {(r["model"], r["test_set"]): r for r in ib.report_data([folders["mixed"]]).rows}
+    assert set(api) == set(cli) == set(sweep) == set(report) and len(api) == 15
+    for key, row in api.items():
+        for k in keys:
+            want = row[k]
+            for name, other in (("score --format json", cli), ("sweep collect", sweep),
+                                ("report data", report)):
+                got = other[key][k]
+                if want is None or isinstance(want, int):
+                    assert got == want, (name, key, k)
+                else:  # the printed tables round: json to 6 significant digits, sweep to 4 decimals
+                    assert got == pytest.approx(want, abs=1e-4, rel=1e-5), (name, key, k)
+
+
+def test_results_render_like_the_command(folders):
+    table = ib.score(folders["val"])
+    assert table.to_csv() == _cli("score", "--precomputed", folders["val"], "--format", "csv")
+    assert [r["model"] for r in json.loads(table.to_json())] == [r["model"] for r in table]
+    assert repr(table).startswith("5 models ranked by top-1 on 24 images")
+    assert "<table>" in table._repr_html_() and "timm:resnet50.a1_in1k" in table._repr_html_()
+    acc1 = next(d for d in table.describe() if d["key"] == "acc1")
+    assert acc1["unit"] == "%" and acc1["header"] == "acc@1" and "top-1" in acc1["meaning"]
+
+
+@pytest.mark.slow  # importing pandas takes a second
+def test_results_convert_to_pandas(folders):
+    table = ib.score(folders["val"])
+    df = table.to_pandas()
+    assert list(df.columns) == table.columns and len(df) == len(table) == 5
+    assert df["acc1"].tolist() == [r["acc1"] for r in table]
+
+
+def test_load_finds_models_and_keeps_its_own_skipped_list(folders, tmp_path):
+    import shutil
+    bad = tmp_path / "bad"
+    shutil.copytree(folders["val"], bad)
+    (bad / "torch-x.IMAGENET1K_V1.val24-00000000.npz").write_bytes(b"not a zip")
+    good = ib.load(folders["val"])
+    with_bad = ib.load(str(bad), skip_bad=True)
+    assert good.skipped == [] and len(with_bad.skipped) == 1 and len(with_bad) == len(good)
+    assert scorer.Loaded().skipped == [] and scorer.Loaded().skipped is not scorer.Loaded().skipped
+    assert good.find("torch:resnet50").model == "torch:resnet50.IMAGENET1K_V1"
+
+
+def test_user_errors_raise_the_projects_errors_with_a_fix(folders, tmp_path):
+    with pytest.raises(InputError, match=r"no such directory.*Fix:"):
+        ib.score(str(tmp_path / "nowhere"))
+    with pytest.raises(InputError, match=r"different image lists.*allow_mixed_datasets=True"):
+        ib.score(folders["mixed"])
+    with pytest.raises(InputError, match=r"two model names or none.*Fix:"):
+        ib.compare("torch:resnet50", caches=folders["val"])
+    with pytest.raises(InputError, match=r"--confidence 2.0: must be between 0 and 1. Fix:"):
+        ib.score(folders["val"], confidence=2.0)
+    with pytest.raises(BenchError, match=r"in-memory model needs its preprocessing.*Fix:"):
+        ib.predict(object(), folders["val"])
+
+
+def test_every_result_column_is_declared_once_in_the_metric_registry(folders):
+    declared = metrics.columns()
+    assert len(declared) == sum(len(m.COLUMNS) for m in metrics.MODULES)
+    rows = results.build(ib.load(folders["val"]), results.Options(
+        labels="real", ci=True, published=True, extra=("costs", "timing", "recipe")))
+    undeclared = {k for r in rows for k in r} - set(declared)
+    assert not undeclared
+    assert all(c.header and c.meaning for c in declared.values())
+
+
+def test_the_extending_example_metric_plugs_in(folders, monkeypatch):
+    """docs/EXTENDING.md's "Adding a metric" example, taken from the page: one module and one
+    line in MODULES put its column in the results document with its declaration."""
+    import re
+    import types
+    text = (ROOT / "docs" / "EXTENDING.md").read_text(encoding="utf-8")
+    code = re.search(r"# Adding a metric.*?```python\n(.*?)```", text, re.S).group(1)
+    module = types.ModuleType("top1_error")
+    exec(compile(code, "docs/EXTENDING.md", "exec"), module.__dict__)
+    at = metrics.MODULES.index(metrics.accuracy) + 1
+    monkeypatch.setattr(metrics, "MODULES", metrics.MODULES[:at] + (module,) + metrics.MODULES[at:])
+    rows = results.build(ib.load(folders["val"]), results.Options(extra=("error",)))
+    assert [r["err1"] for r in rows] == [100.0 - r["acc1"] for r in rows]
+    assert metrics.column("err1").unit == "%" and "error" in metrics.extras()
+    assert "err1" not in results.build(ib.load(folders["val"]))[0]
+
+
+@pytest.mark.slow  # a sweep task runs in a child process
+def test_sweep_plan_run_status_and_collect_from_python(tmp_path):
+    from conftest import make_valset
+    from imagenet_bench.analysis.scorer import correct
+    from imagenet_bench.cache import store as cache
+    val = make_valset(tmp_path / "val", num_classes=2, per_class=2)
+    folder = str(tmp_path / "sw")
+    plan = ib.sweep_plan(folder, ["torch:squeezenet1_1"], [("imagenet-val", str(val))],
+                         settings={"weights": "none", "batch_size": 2, "threads": 1, "workers": 0})
+    assert [j["model"] for j in plan["jobs"]] == ["torch:squeezenet1_1.IMAGENET1K_V1+random"]
+    assert [r["state"] for r in ib.sweep_status(folder)] == ["pending"]
+    status = ib.sweep_run(folder, parallel=1)
+    assert [r["state"] for r in status] == ["done"]
+    (row,) = ib.sweep_collect(folder)
+    preds = cache.load(row["cache"])
+    assert row["acc1"] == round(100 * correct(preds)[0].mean(), 4) and row["images"] == 4
