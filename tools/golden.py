@@ -50,9 +50,9 @@ CASES: List[Tuple[str, str, List[str]]] = (
        ("robustness.mixed.text", "mixed", ["robustness"]),
        ("robustness.mixed.csv", "mixed", ["robustness", "--format", "csv"]),
        ("robustness.mixed.json", "mixed", ["robustness", "--format", "json"]),
-       ("errors.shipped", "shipped", ["errors", "--limit", "15", "--show-real"]),
+       ("errors.shipped", "shipped", ["errors", "--limit", "15", "--labels", "real"]),
        ("errors.mixed", "mixed", ["errors"]),
-       ("errors.val", "val", ["errors", "--show-real"]),
+       ("errors.val", "val", ["errors", "--labels", "real"]),
        ("score.val.full.csv", "val", ["score", *FULL, "--format", "csv"]),
        ("compare.val.two", "val", ["compare", "torch:resnet50", "timm:resnet50.a1_in1k", "--ci",
                                    "--labels", "real"]),
@@ -98,11 +98,17 @@ def build_folders(tmp: str) -> Dict[str, str]:
         name = datasets.name_of(p)
         sets.setdefault(name, {"dir": "<DIR>", "images": p.num_images,
                                "fingerprint": p.fingerprint})
-        jobs.append({"job": os.path.basename(p.path)[:-4], "model": p.model, "dataset": name,
-                     "images": p.num_images, "cache": os.path.basename(p.path), "task": None})
+        mid = p.model_id
+        jobs.append({"job": os.path.basename(p.path)[:-4], "model": p.model, "name": p.model,
+                     "framework": mid.framework, "architecture": mid.arch, "dataset": name,
+                     "images": p.num_images, "cache": os.path.basename(p.path), "group": None,
+                     "done": True, "task": None})
     jobs.append(dict(jobs[0], job="pending-job", model="torch:resnet34.IMAGENET1K_V1",
+                     name="torch:resnet34.IMAGENET1K_V1", architecture="resnet34", done=False,
                      cache="torch-resnet34.IMAGENET1K_V1.never-written.npz"))
-    plan = {"plan_version": plans.PLAN_VERSION, "caches": mixed, "datasets": sets,
+    request = {"models": sorted({j["model"] for j in jobs}),
+               "data": [[name, "<DIR>"] for name in sets]}
+    plan = {"plan_version": plans.PLAN_VERSION, "request": request, "caches": mixed, "datasets": sets,
             "jobs": jobs, "tasks": [], "skipped": []}
     with open(os.path.join(sweep, plans.PLAN_FILE), "w", encoding="utf-8") as f:
         json.dump(plan, f, indent=1)
