@@ -118,7 +118,7 @@ def sweep_copied_folder_collects_figures(root: Path) -> Setup:
 
     def check(text: str) -> None:
         (row,) = json.loads(text[:text.rindex("]") + 1])
-        assert row["status"] == "done" and row["top1"] == 100.0 and row["cache"].startswith(str(copy))
+        assert row["status"] == "done" and row["acc1"] == 100.0 and row["cache"].startswith(str(copy))
     return Setup(argv=["sweep", "collect", str(copy), "--format", "json"], rc=0, check=check)
 
 
@@ -209,7 +209,7 @@ def sweep_collect_of_a_partial_sweep(root: Path) -> Setup:
     def check(text: str) -> None:
         rows = json.loads(text[:text.rindex("]") + 1])
         assert sorted(r["status"] for r in rows) == ["done", "pending"]
-        assert [r["top1"] for r in rows if r["status"] == "pending"] == [None]
+        assert [r["acc1"] for r in rows if r["status"] == "pending"] == [None]
     return Setup(argv=["sweep", "collect", str(folder), "--format", "json"], rc=0, check=check)
 
 

@@ -12,8 +12,9 @@ from conftest import make_valset
 from imagenet_bench.cli import main as cli
 from imagenet_bench.commands import _common
 from imagenet_bench.commands import score as score_cmd
-from imagenet_bench.commands import verify as verify_cmd
+from imagenet_bench.api import verifying
 from imagenet_bench.run import signals
+from imagenet_bench.run.backend import Backend
 
 INPUT_ERROR, INTERNAL, DIFFERENCE, INCONCLUSIVE = 2, 3, 1, 4
 
@@ -63,14 +64,19 @@ def test_every_command_exits_2_on_a_user_error_with_its_fix(tmp_path, valset, ca
     assert _common.EXIT_CODES[INPUT_ERROR].startswith("usage or input error")
 
 
-class _Backend:
+class _Backend(Backend):
     """The in-process backend `verify` would build, with outputs chosen by the test."""
+
+    batch_size = 2
 
     class config:
         model_id = "torch:resnet18.IMAGENET1K_V1+random"
 
     def __init__(self, outputs):
         self.outputs, self.calls, self.index = outputs, 0, {}
+
+    def provenance(self):
+        return {}
 
     def preprocess(self, path):  # each image: pixels holding its own number
         return np.full((4, 4, 3), self.index.setdefault(path, len(self.index)), np.uint8)
@@ -87,7 +93,7 @@ class _Backend:
 ])
 def test_verify_exits_with_the_tables_status_for_each_outcome(valset, monkeypatch, capsys,
                                                                outputs, code):
-    monkeypatch.setattr(verify_cmd, "_backend", lambda args, spec: _Backend(outputs))
+    monkeypatch.setattr(verifying, "_backend", lambda *args: _Backend(outputs))
     rc = cli.main(["verify", "determinism", "--framework", "torch", "-m", "resnet18",
                    "--weights", "none", str(valset), "--n", "4", "-b", "2"])
     last = capsys.readouterr().out.rstrip().splitlines()[-1]

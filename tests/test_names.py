@@ -238,6 +238,6 @@ def test_the_ids_sweep_status_collect_and_report_print_are_taken_by_every_comman
     for name in printed["status"]:
         mid, entry = registry.resolve(name)  # what predict and `sweep plan` resolve
         assert entry.model == name and str(mid) == name
-        assert models_command.named(name)[0].model == name
+        assert models_command.named(name)[0][0].model == name
         _check_selectors(name, others=printed["status"])
         _check_verify(name)

@@ -73,7 +73,7 @@ def test_a_moved_sweep_folder_keeps_its_state_and_figures(tmp_path, val, capsys)
     assert _status(moved, capsys)[0]["done"] == 1
     assert main(["sweep", "collect", str(moved), "--format", "json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
-    assert row["status"] == "done" and row["top1"] == 100.0
+    assert row["status"] == "done" and row["acc1"] == 100.0
     assert row["cache"].startswith(str(moved))
     copy = tmp_path / "copy"  # a copy keeps working beside the original
     shutil.copytree(moved, copy)

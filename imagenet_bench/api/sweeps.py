@@ -32,8 +32,8 @@ def replan(folder: str) -> Tuple[Dict, str]:
 
 
 def sweep_run(folder: str, *, parallel: int = 1) -> Results:
-    """Re-plan, run the jobs that are not done, ``parallel`` tasks at a time on this machine,
-    and return :func:`sweep_status` (``imagenet-bench sweep run -j N``)."""
+    """Re-plan, run the jobs that are not done, ``parallel`` tasks at a time locally,
+    and return :func:`sweep_status` (``imagenet-bench sweep run --parallel N``)."""
     from imagenet_bench.sweep import executors
     plan, planfile = replan(folder)
     tasks = [t["task"] for t in plan["tasks"]]
