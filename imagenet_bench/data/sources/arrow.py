@@ -1,18 +1,20 @@
 """``datasets.save_to_disk`` folders: ``state.json`` naming arrow files (IPC streams).
 
 Columns as in :mod:`.hf`. The arrow files are memory-mapped: the index reads
-``image.path`` and the label of each record batch; each image is a
-:class:`~.refs.Row` read later from the map, one record batch at a time per
-process. pyarrow is imported here only (the ``[parquet]`` extra).
+``image.path`` and the label of each record batch, and finds where each
+image's bytes lie in the file (:func:`_byte_ranges`; nothing is copied), so
+each image is a byte range (:class:`~.refs.Member`) read in place; a
+compressed stream falls back to :class:`~.refs.Row`, one record batch at a
+time per process. pyarrow is imported here only (the ``[parquet]`` extra).
 """
 from __future__ import annotations
 
 import json
 import os
-from typing import List
+from typing import List, Optional
 
 from imagenet_bench.data.sources import hf
-from imagenet_bench.data.sources.refs import Row, Sample
+from imagenet_bench.data.sources.refs import Member, Row, Sample
 from imagenet_bench.errors import InputError
 
 READER = "imagenet_bench.data.sources.arrow (pyarrow memory map, one record batch at a time)"
@@ -49,17 +51,40 @@ def samples(root: str):
     files, out = files_of(root), []
     for f in files:
         try:
-            reader = pa.ipc.open_stream(pa.memory_map(f))
+            source = pa.memory_map(f)
+            base = source.read_buffer(1).address  # the map's first byte
+            source.seek(0)
+            reader = pa.ipc.open_stream(source)
             col, lab = hf.image_column(reader.schema, f), hf.label_column(reader.schema, f)
             first = 0
             for g, batch in enumerate(reader):
-                paths = batch.column(col).field("path").to_pylist()
+                images = batch.column(col)
+                refs = _byte_ranges(images.field("bytes"), f, base, first) or [
+                    Row(f, "arrow", g, r, col, first) for r in range(batch.num_rows)]
+                paths = images.field("path").to_pylist()
                 for r, (path, label) in enumerate(zip(paths, batch.column(lab).to_pylist())):
                     name, wnid = hf.file_name(path)
-                    out.append(Sample(Row(f, "arrow", g, r, col, first), f"{f}: row {first + r}",
+                    out.append(Sample(refs[r], f"{f}: row {first + r}",
                                       f"{os.path.basename(f)}/{first + r}", name, label, wnid))
                 first += batch.num_rows
         except (pa.ArrowInvalid, OSError) as e:
             raise InputError(f"{f}: not a readable arrow stream ({e}). Fix: save the dataset again "
                              f"with save_to_disk") from None
     return out, files, os.path.abspath(root)
+
+
+def _byte_ranges(values, f: str, base: int, first: int) -> Optional[List[Member]]:
+    """Where each image lies in the file: the column's data buffer is part of the memory map
+    (an uncompressed stream), so a value's file offset is its address less the map's. None
+    when the buffer is not in the map (a compressed stream) or a value is null."""
+    import numpy as np
+    if values.null_count:
+        return None
+    _, offsets, data = values.buffers()
+    size = os.path.getsize(f)
+    start = data.address - base
+    if not 0 <= start <= size:
+        return None
+    ends = np.frombuffer(offsets, dtype=np.int32)[values.offset:values.offset + len(values) + 1]
+    return [Member(f, f"row {first + r}", start + int(a), int(b - a))
+            for r, (a, b) in enumerate(zip(ends[:-1], ends[1:]))]

@@ -2,18 +2,22 @@
 
 The layout of ``ILSVRC/imagenet-1k`` (``data/validation-00000-of-00014.parquet``
 ...; columns in :mod:`.hf`). The index reads only ``image.path`` and the
-label of each row group; each image is a :class:`~.refs.Row` whose bytes are
-read later, one row group's image column at a time per process. pyarrow is
+label of each row group. Where the image bytes are stored uncompressed (as
+``datasets`` writes them), each image is a byte range of the file
+(:class:`~.refs.Member`, read in place like a tar member; :func:`_byte_ranges`
+finds them once, one row group at a time); otherwise a :class:`~.refs.Row`
+whose row group's image column is read when needed, one row group per process. pyarrow is
 imported here only (the ``[parquet]`` extra).
 """
 from __future__ import annotations
 
 import glob
 import os
-from typing import List
+import struct
+from typing import List, Optional
 
 from imagenet_bench.data.sources import hf
-from imagenet_bench.data.sources.refs import Row, Sample
+from imagenet_bench.data.sources.refs import Member, Row, Sample, read_range
 from imagenet_bench.errors import InputError
 
 READER = "imagenet_bench.data.sources.parquet (pyarrow, one row group at a time)"
@@ -61,10 +65,37 @@ def samples(root: str):
         for g in range(pf.num_row_groups):
             t = pf.read_row_group(g, columns=[f"{col}.path", lab])
             paths = t.column(col).combine_chunks().field("path").to_pylist()
+            refs = _byte_ranges(pf, f, g, col, first) or [
+                Row(f, "parquet", g, r, col, first) for r in range(t.num_rows)]
             for r, (path, label) in enumerate(zip(paths, t.column(lab).to_pylist())):
                 name, wnid = hf.file_name(path)
-                where = f"{f}: row {first + r}"
-                out.append(Sample(Row(f, "parquet", g, r, col, first), where,
+                out.append(Sample(refs[r], f"{f}: row {first + r}",
                                   f"{os.path.basename(f)}/{first + r}", name, label, wnid))
             first += t.num_rows
     return out, files, os.path.dirname(files[0])
+
+
+def _byte_ranges(pf, f: str, g: int, col: str, first: int) -> Optional[List[Member]]:
+    """Where each image of row group ``g`` lies in the file, when its column chunk is stored
+    uncompressed and PLAIN (as ``datasets`` writes image bytes): every value is then its bytes
+    preceded by their 4-byte length, found in order and compared byte for byte. None when the
+    chunk is compressed, dictionary-encoded or holds a null (then rows are read by row group)."""
+    meta = pf.metadata.row_group(g)
+    chunk = next((meta.column(j) for j in range(meta.num_columns)
+                  if meta.column(j).path_in_schema == f"{col}.bytes"), None)
+    if chunk is None or chunk.compression != "UNCOMPRESSED" or chunk.has_dictionary_page:
+        return None
+    values = pf.read_row_group(g, columns=[f"{col}.bytes"]).column(col).combine_chunks().field("bytes")
+    if values.null_count:
+        return None
+    start = chunk.data_page_offset
+    raw = read_range(f, start, chunk.total_compressed_size)
+    out, pos = [], 0
+    for r, value in enumerate(values):
+        v = value.as_buffer()
+        at = raw.find(struct.pack("<I", v.size) + v.to_pybytes()[:64], pos)
+        if at < 0 or raw[at + 4:at + 4 + v.size] != v:
+            return None
+        out.append(Member(f, f"row {first + r}", start + at + 4, v.size))
+        pos = at + 4 + v.size
+    return out
