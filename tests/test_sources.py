@@ -3,9 +3,11 @@ the same rows, fingerprint, labels and cache as the folder (the real val images,
 webdataset / datasets / tarfile themselves: ``tests/source_layouts.py``)."""
 from __future__ import annotations
 
+import io
 import json
 import os
 import pickle
+import tarfile
 
 import numpy as np
 import pytest
@@ -90,3 +92,162 @@ def _strip(prov):
     """Provenance less what describes the run rather than its result (shards, timing)."""
     from imagenet_bench.cache.inspect import RUN_ONLY_KEYS
     return {k: v for k, v in prov.items() if k not in RUN_ONLY_KEYS}
+
+
+# --- bad input: each named with its shard and member, or file and row -------------------------
+
+@pytest.fixture(scope="module")
+def few():
+    """Twelve real val images."""
+    return L.val_images(require_subset(), 12)
+
+
+def _shards(tmp_path, few, **kw):
+    return L.wds(few, tmp_path / "wds", per_shard=5, **kw)
+
+
+def _refused(root, match, name=datasets.DEFAULT):
+    with pytest.raises(InputError, match=match) as e:
+        datasets.discover(str(root), name)
+    assert "Fix:" in str(e.value)
+    print(f"\n{e.value}")
+    return str(e.value)
+
+
+def test_truncated_and_corrupt_shards_are_named(tmp_path, few):
+    root = _shards(tmp_path, few)
+    shard = root / "imagenet1k-validation-0001.tar"
+    data = shard.read_bytes()
+    shard.write_bytes(data[:len(data) // 2])
+    _refused(root, r"imagenet1k-validation-0001\.tar: truncated .*member ILSVRC2012_val_\d+\.")
+    bad = bytearray(data)
+    fourth = list(tarfile.open(fileobj=io.BytesIO(data)))[3]  # a header inside the shard
+    bad[fourth.offset:fourth.offset + 512] = b"\x7f" * 512
+    shard.write_bytes(bytes(bad))
+    _refused(root, r"imagenet1k-validation-0001\.tar: truncated or corrupt: .*after member")
+
+
+def test_shard_listed_in_info_but_missing(tmp_path, few):
+    root = _shards(tmp_path, few)
+    (root / "imagenet1k-validation-0002.tar").unlink()
+    _refused(root, r"_info\.json: split validation lists 3 shards; 1 missing, e\.g\. "
+                   r".*imagenet1k-validation-0002\.tar")
+
+
+def test_samples_without_image_or_label_and_repeated_keys(tmp_path, few):
+    import webdataset as wd
+    root = tmp_path / "w"
+    root.mkdir()
+    with wd.TarWriter(str(root / "a.tar")) as sink:
+        sink.write({"__key__": "ILSVRC2012_val_00000347", "jpg": few[0][1], "cls": few[0][2]})
+        sink.write({"__key__": "ILSVRC2012_val_00000355", "cls": few[1][2], "txt": "no image"})
+    _refused(root, r"a\.tar:ILSVRC2012_val_00000355: sample without an image \(members: \.cls, "
+                   r"\.txt")
+    with wd.TarWriter(str(root / "a.tar")) as sink:
+        sink.write({"__key__": "ILSVRC2012_val_00000347", "jpg": few[0][1], "cls": few[0][2]})
+        sink.write({"__key__": "ILSVRC2012_val_00000355", "jpg": few[1][1]})
+    _refused(root, r"a\.tar:ILSVRC2012_val_00000355: sample without a label \(\.cls member\)")
+    for shard in ("a.tar", "b.tar"):
+        with wd.TarWriter(str(root / shard)) as sink:
+            sink.write({"__key__": "ILSVRC2012_val_00000347", "jpg": few[0][1], "cls": few[0][2]})
+    _refused(root, r"sample key ILSVRC2012_val_00000347 is in two shards: .*a\.tar and .*b\.tar")
+
+
+def test_labels_are_checked_against_the_val_labels(tmp_path, few):
+    shifted = [(n, d, (lab + 1) % 1000, w) for n, d, lab, w in few]
+    _refused(L.wds(shifted, tmp_path / "all"), r"12 of 12 source labels disagree with the ImageNet "
+             r"val labels .*source label \d+, val label \d+.*another class order")
+    one = [few[0][:2] + ((few[0][2] + 1) % 1000, few[0][3])] + few[1:]
+    _refused(L.wds(one, tmp_path / "one"), r"1 of 12 source labels disagree .*"
+             + few[0][0].split(".")[0])
+
+
+def test_parquet_without_image_column_or_with_another_splits_rows(tmp_path, few):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    (tmp_path / "p").mkdir()
+    pq.write_table(pa.table({"img": [d for _, d, _, _ in few], "label": [x[2] for x in few]}),
+                   tmp_path / "p" / "validation-00000-of-00001.parquet")
+    _refused(tmp_path / "p", r"validation-00000-of-00001\.parquet: no image column .* among the "
+                             r"columns img, label")
+    names = [f"{n.split('.')[0]}_{w}.JPEG" for n, _, _, w in few]
+    names[7] = "n01440764_10026.JPEG"  # a training image
+    pq.write_table(pa.table({"image": [{"bytes": d, "path": p} for (_, d, _, _), p in zip(few, names)],
+                             "label": [x[2] for x in few]}),
+                   tmp_path / "p" / "validation-00000-of-00001.parquet", compression="snappy")
+    _refused(tmp_path / "p", r"validation-00000-of-00001\.parquet: row 7: image "
+                             r"'n01440764_10026\.JPEG' is not an official validation file, beside "
+                             r"11 that are: another split's rows")
+
+
+def test_ffcv_and_classnames_are_refused(tmp_path, few):
+    (tmp_path / "val_500_0.50_90.beton").write_bytes(b"\0" * 64)
+    _refused(tmp_path / "val_500_0.50_90.beton", r"an FFCV \.beton file: its images are re-encoded")
+    clip = tmp_path / "wds_imagenet-r"
+    _shards(clip, few)
+    os.rename(clip / "wds", clip / "test")
+    (clip / "test" / "_info.json").unlink()
+    (clip / "classnames.txt").write_text("\n".join(f"class {i}" for i in range(1000)))
+    _refused(clip, r"classnames\.txt names 1000 classes; ImageNet-R \(renditions\) has 200",
+             name="imagenet-r")
+
+
+def _predict(root, out, *extra):
+    return cli.main(["predict", "--model-factory", "corpus:tiny_model", "--name", "tiny",
+                     "--resize", "40", "--crop", "32", "-b", "4", "-j", "0", "--no-progress",
+                     "-o", str(out), *extra, str(root)])
+
+
+@pytest.mark.slow
+def test_undecodable_member_and_ranks(tmp_path, few, capsys, monkeypatch):
+    """An image that does not decode stops the run naming its shard and member (kept with
+    --skip-bad-images); two ranks read the shards and merge into the folder's cache."""
+    broken = [few[0]] + [(few[1][0], few[1][1][:300], few[1][2], few[1][3])] + few[2:]
+    shards = _shards(tmp_path, broken)
+    assert _predict(shards, tmp_path / "a") == 2
+    err = capsys.readouterr().err
+    print(err.strip().splitlines()[-1])
+    assert f"imagenet1k-validation-000" in err and f"{few[1][0].split('.')[0]}.jpg: cannot read " \
+                                                  f"image" in err
+    assert not list((tmp_path / "a").glob("*.val12-*.npz"))
+    assert _predict(shards, tmp_path / "a", "--skip-bad-images") == 0
+    (cache_file,) = (tmp_path / "a").glob("*.npz")
+    bad = json.loads(np.load(cache_file)["provenance"].tobytes())["bad_images"]
+    assert [b["image"] for b in bad] == [f"{few[1][3]}/{few[1][0]}"]
+
+    good = _shards(tmp_path / "good", few)
+    assert _predict(L.folder(few, tmp_path / "folder"), tmp_path / "f") == 0
+    for rank in (1, 0):
+        monkeypatch.setenv("RANK", str(rank))
+        monkeypatch.setenv("WORLD_SIZE", "2")
+        assert _predict(good, tmp_path / "r") == 0
+    (merged,) = (tmp_path / "r").glob("*.npz")
+    (folder_cache,) = (tmp_path / "f").glob("*.npz")
+    with np.load(merged) as a, np.load(folder_cache) as b:
+        for k in ("image_ids", "labels", "top5_idx", "top5_prob"):
+            assert a[k].tobytes() == b[k].tobytes(), k
+
+
+def test_shards_without_file_names_keep_their_order_and_own_fingerprint(tmp_path, few):
+    """CLIP_benchmark's wds_imagenet-r: keys s0000000..., labels among the 200 classes,
+    classnames.txt: rows in shard order, labels mapped to ImageNet indices, announced."""
+    import webdataset as wd
+    from imagenet_bench.data.sources import rows
+    spec = datasets.get("imagenet-r")
+    (tmp_path / "wds_imagenet-r" / "test").mkdir(parents=True)
+    (tmp_path / "wds_imagenet-r" / "classnames.txt").write_text("\n".join(["goldfish"] * 200))
+    with wd.ShardWriter(str(tmp_path / "wds_imagenet-r" / "test" / "%d.tar"), maxcount=5,
+                        verbose=0) as sink:
+        for i, (_, data, _, _) in enumerate(few):
+            sink.write({"__key__": f"s{i:07d}", "webp": data, "cls": (i * 17) % 200})
+    vs = datasets.discover(str(tmp_path / "wds_imagenet-r"), "imagenet-r")
+    assert vs.image_ids == [f"imagenet-r/wds:s{i:07d}" for i in range(12)]
+    assert list(vs.labels) == [spec.classes[(i * 17) % 200] for i in range(12)]
+    assert vs.source["identity"] == rows.OWN_ORDER and "own fingerprint" in vs.describe()
+    with wd.TarWriter(str(tmp_path / "val-0.tar")) as sink:  # wds_imagenet1k: val, no names
+        for i, (_, data, label, _) in enumerate(few):
+            sink.write({"__key__": f"s{i:07d}", "jpg": data, "cls": label})
+    anonymous = datasets.discover(str(tmp_path / "val-0.tar"))
+    ref = datasets.discover(str(L.folder(few, tmp_path / "f")))
+    assert anonymous.fingerprint != ref.fingerprint and anonymous.layout == "wds-order"
+    assert sorted(anonymous.labels) == sorted(ref.labels)

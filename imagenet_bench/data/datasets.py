@@ -253,7 +253,8 @@ class ValSet:
         if not self.source:
             return ""
         files = self.source["files"]
-        first = files[0]["name"] + (f" ... {files[-1]['name']}" if len(files) > 1 else "")
+        names = [os.path.basename(f["name"]) for f in files]
+        first = names[0] + (f" ... {names[-1]}" if len(names) > 1 else "")
         return (f"; read by {self.source['reader']} from {count(len(files), 'file')} ({first}); "
                 f"rows by {self.source['identity']}")
 

@@ -28,13 +28,16 @@ BLOCK = 512
 
 def index(path: str) -> List[Member]:
     """The regular members of the uncompressed tar ``path``, in archive order, as byte ranges."""
+    members: List[Member] = []
     try:
         with tarfile.open(path, "r:") as tf:
-            members = [Member(path, m.name, m.offset_data, m.size) for m in tf if m.isfile()]
+            for m in tf:
+                if m.isfile():
+                    members.append(Member(path, m.name, m.offset_data, m.size))
     except tarfile.ReadError as e:
-        raise InputError(f"{path}: not a readable uncompressed tar ({e}). Fix: replace the shard "
-                         f"with the original (compressed .tar.gz shards must be unpacked to .tar "
-                         f"first)") from None
+        where = f"after member {members[-1].name}" if members else "at its first header"
+        raise InputError(f"{path}: truncated or corrupt {where} ({e}). Fix: download the shard "
+                         f"again (a compressed .tar.gz must be unpacked to .tar first)") from None
     except OSError as e:
         raise InputError(f"{path}: cannot be read ({e.strerror or e}). Fix: check the file and "
                          f"its permissions") from None
