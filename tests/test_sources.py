@@ -15,7 +15,7 @@ import pytest
 import source_layouts as L
 from conftest import require_subset
 from imagenet_bench.cli import main as cli
-from imagenet_bench.data import datasets, pixels, sources
+from imagenet_bench.data import datasets, sources
 from imagenet_bench.errors import InputError
 
 pytest.importorskip("webdataset")
@@ -207,7 +207,7 @@ def test_undecodable_member_and_ranks(tmp_path, few, capsys, monkeypatch):
     assert _predict(shards, tmp_path / "a") == 2
     err = capsys.readouterr().err
     print(err.strip().splitlines()[-1])
-    assert f"imagenet1k-validation-000" in err and f"{few[1][0].split('.')[0]}.jpg: cannot read " \
+    assert "imagenet1k-validation-000" in err and f"{few[1][0].split('.')[0]}.jpg: cannot read " \
                                                   f"image" in err
     assert not list((tmp_path / "a").glob("*.val12-*.npz"))
     assert _predict(shards, tmp_path / "a", "--skip-bad-images") == 0
