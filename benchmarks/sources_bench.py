@@ -11,6 +11,9 @@ each source in turn, the first of each block rotating (``pixels.load``: resize
 256, crop 224, single-threaded), so all meet the same machine load; images/s is the median of
 the rounds. Peak resident memory (``VmHWM``) comes from one more child per source that
 discovers and decodes it alone. Goal: >= 1.0x the folder's images/s for shards and parquet.
+``snappy`` is the same parquet written with pyarrow's defaults (compressed pages, row groups
+of 100): its images cannot be read in place, so each is read through its row group (one kept
+per process); it shows the cost of that fallback, not a goal.
 
 Usage: ``nice python benchmarks/sources_bench.py [--rounds 3] [--workdir DIR]`` (about a
 minute on two busy cores).
@@ -75,6 +78,7 @@ def build(work: Path) -> dict:
     images = L.val_images(SUBSET, 1300)
     return {"folder": L.folder(images, work / "folder"), "wds": L.wds(images, work / "wds"),
             "parquet": L.parquet(images, work / "hf"), "arrow": L.arrow(images, work / "saved"),
+            "snappy": L.parquet_snappy(images, work / "snappy"),
             "tar": L.tar(images, work / "one" / "val.tar")}
 
 

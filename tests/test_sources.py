@@ -30,6 +30,7 @@ def built(tmp_path_factory):
     return {"folder": L.folder(images, t / "folder"),
             "wds": L.wds(images, t / "wds"),
             "parquet": L.parquet(images, t / "hf"),
+            "snappy": L.parquet_snappy(images, t / "snappy"),
             "arrow": L.arrow(images, t / "saved"),
             "tar": L.tar(images, t / "one" / "val.tar"),
             "images": images}
@@ -38,11 +39,12 @@ def built(tmp_path_factory):
 ROOTS = ("wds", "parquet", "arrow", "tar")
 
 
+@pytest.mark.slow
 def test_every_source_gives_the_folders_rows(built):
     ref = datasets.discover(str(built["folder"]))
     assert ref.num_images == 1300 and ref.source is None
     pattern = str(built["wds"] / "imagenet1k-validation-{0000..0003}.tar")
-    for root in [str(built[k]) for k in ROOTS] + [pattern, "parquet:" + str(built["parquet"])]:
+    for root in [str(built[k]) for k in ROOTS + ("snappy",)] + [pattern, "parquet:" + str(built["parquet"])]:
         vs = datasets.discover(root)
         assert vs.image_ids == ref.image_ids and vs.fingerprint == ref.fingerprint, root
         assert np.array_equal(vs.labels, ref.labels) and vs.layout == ref.layout
@@ -51,6 +53,8 @@ def test_every_source_gives_the_folders_rows(built):
             with vs.paths[r].open() as f:
                 assert f.read() == (built["folder"] / vs.image_ids[r].split("/")[1]).read_bytes()
         assert pickle.loads(pickle.dumps(vs.paths[5])) == vs.paths[5]
+    kinds = {type(p).__name__ for p in datasets.discover(str(built["snappy"])).paths}
+    assert kinds == {"Row"}  # compressed pages: read by row group
 
 
 @pytest.mark.slow
@@ -60,8 +64,9 @@ def test_four_caches_are_byte_for_byte_equal(built, tmp_path, capsys):
     caches = {}
     for kind in ("folder",) + ROOTS:
         out = tmp_path / kind
+        workers = "2" if kind in ("wds", "parquet") else "0"  # references pickled to workers
         assert cli.main(["predict", "--model-factory", "corpus:tiny_model", "--name", "tiny",
-                         "--resize", "64", "--crop", "56", "-b", "50", "-j", "2", "--no-progress",
+                         "--resize", "64", "--crop", "56", "-b", "50", "-j", workers, "--no-progress",
                          "-o", str(out), str(built[kind])]) == 0
         (path,) = out.glob("*.npz")
         caches[kind] = path
@@ -251,3 +256,33 @@ def test_shards_without_file_names_keep_their_order_and_own_fingerprint(tmp_path
     ref = datasets.discover(str(L.folder(few, tmp_path / "f")))
     assert anonymous.fingerprint != ref.fingerprint and anonymous.layout == "wds-order"
     assert sorted(anonymous.labels) == sorted(ref.labels)
+
+
+@pytest.mark.slow
+def test_sweep_shares_decoded_shard_images_as_folder_images(tmp_path, few):
+    """A sweep over shards decodes each image once for both models, and its caches equal a
+    separate run of each model on the folder copy."""
+    pytest.importorskip("torch")
+    from test_sweep import TORCH2, _adapter, _request, _run_separately
+    from imagenet_bench.cache.inspect import differences
+    from imagenet_bench.sweep import plan as plans
+    from imagenet_bench.sweep.task import TaskRunner
+    shards = _shards(tmp_path, few[:6])
+    folder = tmp_path / "sw"
+    plan = plans.build(_request(shards, models=TORCH2), str(folder))
+    plans.write(plan, str(folder))
+    assert plan["datasets"]["imagenet-val"]["dir"] == f"wds:{shards}"
+    logs = []
+    (task,) = plan["tasks"]
+    TaskRunner(str(folder), plan, _adapter, log=logs.append).run(
+        [plans.job_index(plan)[j] for j in task["jobs"]], task["task"])
+    assert "shared decode: 6 images decoded once, 6 served from memory to later models" in logs
+    plan["datasets"]["imagenet-val"]["dir"] = str(L.folder(few[:6], tmp_path / "files"))
+    _run_separately(plan, tmp_path / "ref")
+    for job in plan["jobs"]:
+        assert differences(str(tmp_path / "ref" / job["cache"]),
+                           os.path.join(plan["caches"], job["cache"]),
+                           ignore=("shards", "timing", "dataset")) == []
+        a, b = (json.loads(np.load(p)["provenance"].tobytes())["dataset"] for p in (
+            tmp_path / "ref" / job["cache"], os.path.join(plan["caches"], job["cache"])))
+        assert b.pop("source")["kind"] == "wds" and a == b
