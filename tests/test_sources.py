@@ -49,6 +49,8 @@ def test_every_source_gives_the_folders_rows(built):
         assert vs.image_ids == ref.image_ids and vs.fingerprint == ref.fingerprint, root
         assert np.array_equal(vs.labels, ref.labels) and vs.layout == ref.layout
         assert vs.source["files"] and vs.source["kind"] in sources.KINDS
+        assert vs.source["uniform_size"] == "227x227"  # the subset is pre-scaled: announced
+        assert "every image sampled is 227x227 pixels: a resized copy" in vs.describe()
         for r in (0, 777, 1299):  # the same bytes as the file
             with vs.paths[r].open() as f:
                 assert f.read() == (built["folder"] / vs.image_ids[r].split("/")[1]).read_bytes()

@@ -255,8 +255,11 @@ class ValSet:
         files = self.source["files"]
         names = [os.path.basename(f["name"]) for f in files]
         first = names[0] + (f" ... {names[-1]}" if len(names) > 1 else "")
+        size = self.source.get("uniform_size")
+        small = (f"; every image sampled is {size} pixels: a resized copy, whose accuracies are "
+                 f"not comparable to full-size figures" if size else "")
         return (f"; read by {self.source['reader']} from {count(len(files), 'file')} ({first}); "
-                f"rows by {self.source['identity']}")
+                f"rows by {self.source['identity']}{small}")
 
     def select(self, rows: Sequence[int]) -> "ValSet":
         """A new ValSet with only ``rows`` (kept in ImageFolder order)."""

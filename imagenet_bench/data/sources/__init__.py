@@ -48,9 +48,35 @@ class Source:
 
     def record(self, identity: str) -> Dict[str, Any]:
         """The provenance record (``dataset.source`` of a cache)."""
+        refs = list(self.tree.members.values()) if self.tree is not None else [
+            s.ref for s in self.samples]
+        size = uniform_size(refs)
         return {"kind": self.kind, "reader": self.reader, "root": self.root,
                 "files": [{"name": f, "bytes": os.path.getsize(f)} for f in self.files],
-                "identity": identity}
+                "identity": identity, **({"uniform_size": size} if size else {})}
+
+
+#: images sampled for the size check, the fewest that may support a claim, the largest side
+SIZE_SAMPLE, SIZE_MIN, SMALL = 16, 8, 256
+
+
+def uniform_size(refs: List[Any]) -> Optional[str]:
+    """``"227x227"`` when every image of an even sample of ``refs`` has that one small size
+    (a resized copy, like a pre-scaled subset: announced with the run); else None. Reads the
+    image headers only; an unreadable image is left for the run to report."""
+    from PIL import Image
+    picks = refs[::max(1, len(refs) // SIZE_SAMPLE)][:SIZE_SAMPLE]
+    sizes = set()
+    for ref in picks:
+        try:
+            with ref.open() as f:
+                sizes.add(Image.open(f).size)
+        except (OSError, ValueError, SyntaxError):
+            return None
+    if len(picks) < SIZE_MIN or len(sizes) != 1:
+        return None
+    w, h = sizes.pop()
+    return f"{w}x{h}" if max(w, h) <= SMALL else None
 
 
 def split_prefix(root: str):
