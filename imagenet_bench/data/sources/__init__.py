@@ -130,15 +130,13 @@ def _has_images(path: str, names) -> bool:
 
 def _has_labels(tar_path: str) -> bool:
     """True when the tar's first members include a ``.cls`` label (a WebDataset shard)."""
-    import tarfile
     try:
-        with tarfile.open(tar_path, "r:") as tf:
-            for i, m in enumerate(tf):
-                if m.name.endswith(".cls"):
-                    return True
-                if i >= 16:
-                    break
-    except (tarfile.TarError, OSError):
+        for i, m in enumerate(tar.iter_members(tar_path)):
+            if m.name.endswith(".cls"):
+                return True
+            if i >= 16:
+                break
+    except (InputError, OSError):
         return False  # the reader names what is wrong with it
     return False
 
@@ -159,7 +157,7 @@ def open_source(root: str) -> Optional[Source]:
                                  f"give the path of the tar itself")
             absolute = os.path.abspath(tars[0])
         return Source(kind, f"tar:{absolute}", [absolute],
-                      "imagenet_bench.data.sources.tar (tarfile, byte ranges)", tree=mod.TarTree(absolute))
+                      tar.READER, tree=mod.TarTree(absolute))
     samples, files, folder = mod.samples(path)
     if not samples:
         raise InputError(f"{root}: the {KINDS[kind][1]} holds no images. Fix: point at the test "

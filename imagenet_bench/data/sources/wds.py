@@ -4,11 +4,11 @@ Each sample is the run of members sharing a key (``KEY.jpg`` + ``KEY.cls``
 [+ ``KEY.json``]; key = the member name up to the first dot of its base
 name, as ``webdataset`` splits it). The image is one of ``jpg jpeg png webp``,
 the label the integer text of ``cls``; ``json`` may carry the original
-``filename``. Shards are read with the standard library's ``tarfile``
-(:func:`.tar.index`): the index needs only the headers and the tiny ``cls``/
-``json`` members, and each image is read later, in place, as a byte range --
-``webdataset`` itself streams samples in shard order, which cannot serve the
-runner's batches (fixed rows in class order) without holding a whole shard.
+``filename``. Shards are indexed by :func:`.tar.index` (the headers only)
+plus the tiny ``cls``/``json`` members, and each image is read later, in
+place, as a byte range -- ``webdataset`` itself streams samples in shard
+order, which cannot serve the runner's batches (fixed rows in class order)
+without holding a whole shard.
 
 Layouts: ``imagenet1k-validation-{0000..0063}.tar`` (a brace pattern), a
 folder of shards, a folder with timm's ``_info.json`` (``splits.<split>``:
@@ -32,7 +32,7 @@ from imagenet_bench.errors import InputError
 
 IMAGE_KEYS = ("jpg", "jpeg", "png", "webp")
 INFO_NAMES = ("_info.json", "info.json")
-READER = "imagenet_bench.data.sources.wds (tarfile, byte ranges)"
+READER = "imagenet_bench.data.sources.wds (tar headers, byte ranges)"
 
 
 def expand_braces(pattern: str) -> List[str]:
