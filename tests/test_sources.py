@@ -57,6 +57,7 @@ def test_every_source_gives_the_folders_rows(built):
         assert pickle.loads(pickle.dumps(vs.paths[5])) == vs.paths[5]
     kinds = {type(p).__name__ for p in datasets.discover(str(built["snappy"])).paths}
     assert kinds == {"Row"}  # compressed pages: read by row group
+    assert datasets.discover(str(built["snappy"])).source["access"] == "row groups"
 
 
 @pytest.mark.slow

@@ -258,7 +258,8 @@ class ValSet:
         size = self.source.get("uniform_size")
         small = (f"; every image sampled is {size} pixels: a resized copy, whose accuracies are "
                  f"not comparable to full-size figures" if size else "")
-        return (f"; read by {self.source['reader']} from {count(len(files), 'file')} ({first}); "
+        return (f"; read by {self.source['reader']} from {count(len(files), 'file')} ({first}) "
+                f"in {self.source['access']}; "
                 f"rows by {self.source['identity']}{small}")
 
     def select(self, rows: Sequence[int]) -> "ValSet":

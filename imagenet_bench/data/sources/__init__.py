@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from imagenet_bench.data.sources import arrow, parquet, tar, wds
-from imagenet_bench.data.sources.refs import Sample
+from imagenet_bench.data.sources.refs import Row, Sample
 from imagenet_bench.errors import InputError
 
 #: kind -> (reader module, what it reads)
@@ -53,7 +53,9 @@ class Source:
         size = uniform_size(refs)
         return {"kind": self.kind, "reader": self.reader, "root": self.root,
                 "files": [{"name": f, "bytes": os.path.getsize(f)} for f in self.files],
-                "identity": identity, **({"uniform_size": size} if size else {})}
+                "identity": identity,
+                "access": "row groups" if any(isinstance(r, Row) for r in refs) else "byte ranges",
+                **({"uniform_size": size} if size else {})}
 
 
 #: images sampled for the size check, the fewest that may support a claim, the largest side
@@ -65,7 +67,8 @@ def uniform_size(refs: List[Any]) -> Optional[str]:
     (a resized copy, like a pre-scaled subset: announced with the run); else None. Reads the
     image headers only; an unreadable image is left for the run to report."""
     from PIL import Image
-    picks = refs[::max(1, len(refs) // SIZE_SAMPLE)][:SIZE_SAMPLE]
+    spread = not any(isinstance(r, Row) for r in refs[:1])  # a Row costs its row group: stay in one
+    picks = refs[::max(1, len(refs) // SIZE_SAMPLE) if spread else 1][:SIZE_SAMPLE]
     sizes = set()
     for ref in picks:
         try:

@@ -17,7 +17,7 @@ from imagenet_bench.data.sources import hf
 from imagenet_bench.data.sources.refs import Member, Row, Sample
 from imagenet_bench.errors import InputError
 
-READER = "imagenet_bench.data.sources.arrow (pyarrow memory map, one record batch at a time)"
+READER = "imagenet_bench.data.sources.arrow (pyarrow memory map)"
 
 
 def files_of(root: str) -> List[str]:

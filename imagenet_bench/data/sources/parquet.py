@@ -20,7 +20,7 @@ from imagenet_bench.data.sources import hf
 from imagenet_bench.data.sources.refs import Member, Row, Sample, read_range
 from imagenet_bench.errors import InputError
 
-READER = "imagenet_bench.data.sources.parquet (pyarrow, one row group at a time)"
+READER = "imagenet_bench.data.sources.parquet (pyarrow)"
 
 
 def files_of(root: str) -> List[str]:
