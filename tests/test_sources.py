@@ -289,3 +289,22 @@ def test_sweep_shares_decoded_shard_images_as_folder_images(tmp_path, few):
         a, b = (json.loads(np.load(p)["provenance"].tobytes())["dataset"] for p in (
             tmp_path / "ref" / job["cache"], os.path.join(plan["caches"], job["cache"])))
         assert b.pop("source")["kind"] == "wds" and a == b
+
+
+def test_prepare_val_leaves_a_source_in_place(tmp_path, few, capsys):
+    shards = _shards(tmp_path, few)
+    assert cli.main(["prepare-val", str(shards), str(tmp_path / "tree")]) == 2
+    assert "is read in place (wds); nothing to prepare. Fix: pass it to predict" in capsys.readouterr().err
+    assert not (tmp_path / "tree").exists()
+
+
+def test_parquet_row_without_image_bytes(tmp_path, few):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    (tmp_path / "p").mkdir()
+    images = [{"bytes": d, "path": f"{n.split('.')[0]}_{w}.JPEG"} for n, d, _, w in few]
+    images[4] = {"bytes": None, "path": images[4]["path"]}
+    pq.write_table(pa.table({"image": images, "label": [x[2] for x in few]}),
+                   tmp_path / "p" / "validation-00000-of-00001.parquet", compression="none",
+                   use_dictionary=False)
+    _refused(tmp_path / "p", r"validation-00000-of-00001\.parquet: row 4: a sample without an image")

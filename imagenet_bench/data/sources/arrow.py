@@ -76,10 +76,12 @@ def samples(root: str):
 def _byte_ranges(values, f: str, base: int, first: int) -> Optional[List[Member]]:
     """Where each image lies in the file: the column's data buffer is part of the memory map
     (an uncompressed stream), so a value's file offset is its address less the map's. None
-    when the buffer is not in the map (a compressed stream) or a value is null."""
+    when the buffer is not in the map (a compressed stream); a null image is refused."""
     import numpy as np
     if values.null_count:
-        return None
+        row = first + values.is_null().to_pylist().index(True)
+        raise InputError(f"{f}: row {row}: a sample without an image (its image bytes are null). "
+                         f"Fix: export the dataset with every image, or drop that row")
     _, offsets, data = values.buffers()
     size = os.path.getsize(f)
     start = data.address - base

@@ -79,7 +79,8 @@ def _byte_ranges(pf, f: str, g: int, col: str, first: int) -> Optional[List[Memb
     """Where each image of row group ``g`` lies in the file, when its column chunk is stored
     uncompressed and PLAIN (as ``datasets`` writes image bytes): every value is then its bytes
     preceded by their 4-byte length, found in order and compared byte for byte. None when the
-    chunk is compressed, dictionary-encoded or holds a null (then rows are read by row group)."""
+    chunk is compressed or dictionary-encoded (then rows are read by row group); a null image is
+    refused."""
     meta = pf.metadata.row_group(g)
     chunk = next((meta.column(j) for j in range(meta.num_columns)
                   if meta.column(j).path_in_schema == f"{col}.bytes"), None)
@@ -87,7 +88,9 @@ def _byte_ranges(pf, f: str, g: int, col: str, first: int) -> Optional[List[Memb
         return None
     values = pf.read_row_group(g, columns=[f"{col}.bytes"]).column(col).combine_chunks().field("bytes")
     if values.null_count:
-        return None
+        row = first + values.is_null().to_pylist().index(True)
+        raise InputError(f"{f}: row {row}: a sample without an image (its image bytes are null). "
+                         f"Fix: export the dataset with every image, or drop that row")
     start = chunk.data_page_offset
     raw = read_range(f, start, chunk.total_compressed_size)
     out, pos = [], 0
