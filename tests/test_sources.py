@@ -127,7 +127,11 @@ def test_truncated_and_corrupt_shards_are_named(tmp_path, few):
     shard = root / "imagenet1k-validation-0001.tar"
     data = shard.read_bytes()
     shard.write_bytes(data[:len(data) // 2])
-    _refused(root, r"imagenet1k-validation-0001\.tar: truncated .*member ILSVRC2012_val_\d+\.")
+    _refused(root, r"imagenet1k-validation-0001\.tar: truncated: member ILSVRC2012_val_\d+\.jpg "
+                   r"needs [\d,]+ bytes from byte [\d,]+; the file ends at byte [\d,]+")
+    shard.write_bytes(data[:40448])  # cut at a header: no end-of-archive blocks
+    _refused(root, r"imagenet1k-validation-0001\.tar: truncated after member ILSVRC2012_val_\d+\.json: "
+                   r"the archive ends without the end-of-archive blocks at byte 40,448")
     bad = bytearray(data)
     fourth = list(tarfile.open(fileobj=io.BytesIO(data)))[3]  # a header inside the shard
     bad[fourth.offset:fourth.offset + 512] = b"\x7f" * 512

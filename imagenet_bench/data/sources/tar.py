@@ -70,7 +70,9 @@ def iter_members(path: str) -> Iterator[Member]:
             size = int(pax.get("size", size))
             pos = data + -(-size // BLOCK) * BLOCK
             if data + size > end:
-                raise _cut(path, name, data, end, f"needs {size:,} bytes from byte {data:,}")
+                raise InputError(f"{path}: truncated: member {name} needs {size:,} bytes from byte "
+                                 f"{data:,}; the file ends at byte {end:,}. Fix: download the "
+                                 f"shard again")
             if kind in (b"0", b"\0", b"7"):
                 last = name
                 yield Member(path, name, data, size)
@@ -118,8 +120,8 @@ def _pax(raw: bytes) -> Dict[str, str]:
 
 def _cut(path: str, last, at: int, end: int, what: str) -> InputError:
     after = f"after member {last}" if last else "before its first member"
-    return InputError(f"{path}: truncated {after}: the archive {what} (the file has {end:,} "
-                      f"bytes; at byte {at:,}). Fix: download the shard again")
+    return InputError(f"{path}: truncated {after}: the archive {what} at byte {at:,} (the file "
+                      f"ends at byte {end:,}). Fix: download the shard again")
 
 
 def _bad(path: str, last, at: int) -> InputError:
