@@ -39,6 +39,11 @@ SLURM = ["submitit>=1.5"]  # imagenet-bench sweep run --executor slurm
 TEST = ["pytest>=7", "scipy>=1.7", "tensorflow-datasets>=4.9", "selenium>=4.10", "import-linter>=2.1",
         "vulture>=2.10", "ruff>=0.5", "pytest-xdist>=3",
         "pandas>=1.3"]  # Results.to_pandas (the Python API) is tested; pandas is no core dependency
+# test sets read from parquet / save_to_disk arrow folders (data/sources/parquet.py, arrow.py)
+PARQUET = ["pyarrow>=12"]
+# webdataset and datasets only WRITE the real layouts in tests (tests/source_layouts.py) and in
+# benchmarks/sources_bench.py; reading shards needs neither
+TEST = TEST + PARQUET + ["webdataset>=0.2.86", "datasets>=2.14"]
 
 setup(
     name="imagenet_bench",
@@ -69,9 +74,10 @@ setup(
         "tensorrt": TORCH + TENSORRT,
         "report": REPORT,
         "slurm": SLURM,
+        "parquet": PARQUET,
         "test": TEST,
         "all": sorted(set(TORCH + TIMM + KERAS + ANALYSIS + REAL_LABELS + DEMO + VARIANTS + OPENVINO
-                          + OPENCLIP + LITERT + REPORT + SLURM + TEST)),
+                          + OPENCLIP + LITERT + REPORT + SLURM + TEST + PARQUET)),
     },
     entry_points={
         "console_scripts": ["imagenet-bench=imagenet_bench.cli.main:main"],

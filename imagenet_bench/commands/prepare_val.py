@@ -61,6 +61,9 @@ def run(args) -> int:
 
     src, dst = os.path.abspath(args.src), os.path.abspath(args.dst)
     valset = datasets.discover(src, devkit=args.devkit)
+    if valset.source:
+        raise InputError(f"{valset.root} is read in place ({valset.source['kind']}); nothing to "
+                         f"prepare. Fix: pass it to predict/verify/sweep as it is")
     if valset.layout != "flat":
         raise InputError(f"{src} already holds wnid folders. Fix: use it as VAL_DIR directly")
     if dst == src or dst.startswith(src + os.sep):

@@ -38,7 +38,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from imagenet_bench.data import imagenet_meta, layouts
+from imagenet_bench.data import imagenet_meta, layouts, sources
+from imagenet_bench.data.sources import rows as source_rows
 from imagenet_bench.data.layouts import FLAT_OFFICIAL, INDEX_FOLDERS, WNID_FOLDERS
 from imagenet_bench.errors import InputError, count
 
@@ -189,6 +190,7 @@ class ValSet:
     labels: np.ndarray  # int16 class index 0-999 (position of the wnid in sorted order)
     label_source: str  # where the labels came from (folder names, tfds package, devkit)
     dataset: str = DEFAULT  # the test set (a DATASETS name)
+    source: Optional[dict] = None  # shards / parquet / arrow / tar: the reader's record; None: a folder
 
     @property
     def spec(self) -> DatasetSpec:
@@ -230,7 +232,7 @@ class ValSet:
         spec = self.spec
         what = (f"{count(self.num_images, 'image')}, {count(self.num_classes, 'class', 'classes')}, "
                 f"{self.layout} layout "
-                f"at {self.root}, labels from {self.label_source}")
+                f"at {self.root}, labels from {self.label_source}{self._source_words()}")
         if self.is_full:
             return f"full {spec.title}: {what}"
         if spec.name == DEFAULT:
@@ -240,12 +242,26 @@ class ValSet:
                 f"images, {self.num_classes} of {spec.num_classes} classes; accuracies are not "
                 f"comparable to full-set figures)")
 
+    def _source_words(self) -> str:
+        """How the images are read, when they are not files of a folder."""
+        if not self.source:
+            return ""
+        files = self.source["files"]
+        names = [os.path.basename(f["name"]) for f in files]
+        first = names[0] + (f" ... {names[-1]}" if len(names) > 1 else "")
+        size = self.source.get("uniform_size")
+        small = (f"; every image sampled is {size} pixels: a resized copy, whose accuracies are "
+                 f"not comparable to full-size figures" if size else "")
+        return (f"; read by {self.source['reader']} from {count(len(files), 'file')} ({first}) "
+                f"in {self.source['access']}; "
+                f"rows by {self.source['identity']}{small}")
+
     def select(self, rows: Sequence[int]) -> "ValSet":
         """A new ValSet with only ``rows`` (kept in ImageFolder order)."""
         rows = sorted(set(int(r) for r in rows))
         return ValSet(self.root, self.layout, [self.image_ids[r] for r in rows],
                       [self.paths[r] for r in rows], self.labels[rows], self.label_source,
-                      self.dataset)
+                      self.dataset, self.source)
 
 
 def spaced_rows(num_images: int, n: int) -> List[int]:
@@ -282,9 +298,35 @@ def discover(root: str, name: str = DEFAULT, devkit: Optional[str] = None) -> Va
     if devkit and not flat_ok:
         raise InputError(f"--devkit labels flat ImageNet val files; {name} takes its "
                          f"labels from the folder names. Fix: drop --devkit")
-    root = os.path.abspath(root)
-    folders, files = layouts.top_level(root, spec.title)
-    if flat_ok:
+    src = sources.open_source(root)
+    if src is not None and src.tree is None:  # WebDataset shards, parquet, arrow
+        if devkit:
+            raise InputError(f"--devkit labels flat ImageNet val files; {src.root} holds its own "
+                             f"labels (checked against the shipped val labels). Fix: drop --devkit")
+        found, identity = source_rows.found(src, spec, DEFAULT)
+        where = src.root
+    else:
+        tree = src.tree if src is not None else None
+        root = src.root if src is not None else os.path.abspath(root)
+        found = _folder_layout(root, spec, devkit, tree)
+        identity, where = "folder layout inside the tar", root
+    if spec.name != DEFAULT and len(found.ids) > spec.num_images:  # val: custom images allowed
+        held = (f"in {len({i.split('/')[0] for i in found.ids})} class folders" if src is None
+                or src.tree is not None else f"in {count(len(src.files), 'file')}")
+        raise InputError(f"{where}: found {len(found.ids):,} images {held}; {spec.title} has "
+                         f"{spec.num_images:,} ({spec.count_source}). Fix: check "
+                         f"that {name} is the set in this folder (NAME=DIR)")
+    label_source = found.label_source if spec.name == DEFAULT or src is not None and src.tree is None \
+        else spec.label_source
+    return ValSet(where, found.layout, [spec.image_id(i) for i in found.ids], found.paths,
+                  found.labels, label_source, dataset=name,
+                  source=src.record(identity) if src is not None else None)
+
+
+def _folder_layout(root: str, spec: DatasetSpec, devkit: Optional[str], tree) -> layouts.Found:
+    """The images of a folder layout at ``root`` (on disk, or ``tree``: inside a tar)."""
+    folders, files = tree.top() if tree is not None else layouts.top_level(root, spec.title)
+    if FLAT_OFFICIAL in spec.layouts:
         if folders and files:
             raise InputError(f"{root} mixes image files ({files[0]}, ...) and folders ({folders[0]}, "
                              f"...). Fix: use either one folder per wnid or a flat folder of images")
@@ -292,19 +334,11 @@ def discover(root: str, name: str = DEFAULT, devkit: Optional[str] = None) -> Va
             raise InputError(f"no images found in {root} (looked for "
                              f"{', '.join(layouts.IMG_EXTENSIONS)} files or wnid folders). Fix: "
                              f"point at the {spec.title} directory")
-        found = (layouts.flat_official(root, files, devkit) if files else
-                 layouts.class_folders(root, folders, spec, check_official=True))
-    else:
-        if files or not folders:
-            raise InputError(f"{root}: found {len(files)} image file(s) and {len(folders)} folder(s) "
-                             f"at the top; {spec.title} is one folder per class "
-                             f"({layouts.layout_words(spec)}). Fix: point at the folder that holds "
-                             f"the class folders")
-        found = layouts.class_folders(root, folders, spec)
-    if spec.name != DEFAULT and len(found.ids) > spec.num_images:  # val: custom images allowed
-        raise InputError(f"{root}: found {len(found.ids):,} images in {len(folders)} class folders; "
-                         f"{spec.title} has {spec.num_images:,} ({spec.count_source}). Fix: check "
-                         f"that {name} is the set in this folder (NAME=DIR)")
-    return ValSet(root, found.layout, [spec.image_id(i) for i in found.ids], found.paths,
-                  found.labels, found.label_source if spec.name == DEFAULT else spec.label_source,
-                  dataset=name)
+        return (layouts.flat_official(root, files, devkit, tree=tree) if files else
+                layouts.class_folders(root, folders, spec, check_official=True, tree=tree))
+    if files or not folders:
+        raise InputError(f"{root}: found {len(files)} image file(s) and {len(folders)} folder(s) "
+                         f"at the top; {spec.title} is one folder per class "
+                         f"({layouts.layout_words(spec)}). Fix: point at the folder that holds "
+                         f"the class folders")
+    return layouts.class_folders(root, folders, spec, tree=tree)

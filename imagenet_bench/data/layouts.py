@@ -131,15 +131,42 @@ def refuse_aliases(root: str, ids: List[str]) -> None:
         seen[key] = image_id
 
 
-def class_folders(root: str, folders: List[str], spec, check_official: bool = False) -> Found:
-    """One folder per class (wnid or class index, as ``spec.layouts`` says), rows by class."""
+class DiskTree:
+    """A folder layout on disk, as the layout rules read it (a tar holds a
+    :class:`~imagenet_bench.data.sources.tar.TarTree` with the same methods)."""
+
+    def __init__(self, root: str):
+        self.root = root
+
+    def top(self) -> Tuple[List[str], List[str]]:
+        """(folders, image files) directly in the root, sorted."""
+        return top_level(self.root, "test set")
+
+    def images(self, folder: str) -> List[str]:
+        """Sorted image names directly inside ``folder``."""
+        return list_images(os.path.join(self.root, folder))
+
+    def path(self, rel: str) -> str:
+        """The absolute path of ``rel`` (what ``ValSet.paths`` holds)."""
+        return os.path.join(self.root, rel)
+
+    def where(self, rel: str) -> str:
+        """How messages name the image at ``rel``."""
+        return os.path.join(self.root, rel)
+
+
+def class_folders(root: str, folders: List[str], spec, check_official: bool = False,
+                  tree=None) -> Found:
+    """One folder per class (wnid or class index, as ``spec.layouts`` says), rows by class.
+    ``tree``: where the folders are (default: the disk under ``root``)."""
+    tree = tree or DiskTree(root)
     labels_of = (_index_folders(root, folders, spec) if INDEX_FOLDERS in spec.layouts
                  else _wnid_folders(root, folders, spec))
     ids, paths, labels = [], [], []
     for folder, label in labels_of:  # in class-index order
-        for fname in list_images(os.path.join(root, folder)):
+        for fname in tree.images(folder):
             ids.append(f"{folder}/{fname}")
-            paths.append(os.path.join(root, folder, fname))
+            paths.append(tree.path(f"{folder}/{fname}"))
             labels.append(label)
     if not ids:
         raise InputError(f"{root}: the class folders hold no images. Fix: point at the folder "
@@ -219,8 +246,10 @@ def _check_against_official(root: str, ids: List[str]) -> None:
                          f"`imagenet-bench prepare-val` from the flat files")
 
 
-def flat_official(root: str, files: List[str], devkit: Optional[str]) -> Found:
-    """The official validation files side by side, labelled from package data or ``devkit``."""
+def flat_official(root: str, files: List[str], devkit: Optional[str], tree=None) -> Found:
+    """The official validation files side by side, labelled from package data or ``devkit``
+    (``tree``: where the files are; default: the disk under ``root``)."""
+    tree = tree or DiskTree(root)
     per_file = devkit_validation_wnids(devkit) if devkit else imagenet_meta.validation_wnids()
     source = f"devkit {devkit}" if devkit else "imagenet_bench validation_wnids.txt (from tensorflow-datasets)"
     index = imagenet_meta.wnid_to_index()
@@ -228,13 +257,14 @@ def flat_official(root: str, files: List[str], devkit: Optional[str]) -> Found:
     for name in files:
         num = imagenet_meta.val_number(name)
         if not 1 <= num <= len(per_file):
-            raise InputError(f"{os.path.join(root, name)}: not an official validation file name "
+            raise InputError(f"{tree.where(name)}: not an official validation file name "
                              f"(ILSVRC2012_val_00000001.JPEG ... ILSVRC2012_val_00050000.JPEG), so its "
                              f"label is unknown. Fix: arrange custom images in wnid folders")
         wnid = per_file[num - 1]
-        rows.append((f"{wnid}/{name}", os.path.join(root, name), index[wnid]))
+        rows.append((f"{wnid}/{name}", name, index[wnid]))
     refuse_aliases(root, files)
     rows.sort()
+    rows = [(i, tree.path(name), label) for i, name, label in rows]
     return Found("flat", [r[0] for r in rows], [r[1] for r in rows],
                  np.asarray([r[2] for r in rows], np.int16), source)
 

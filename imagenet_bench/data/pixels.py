@@ -60,10 +60,10 @@ MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 class BadImageError(BenchError, OSError):
     """An image file cannot be decoded (truncated, empty, not an image)."""
 
-    def __init__(self, path: str, reason: str):
+    def __init__(self, path, reason: str):
         super().__init__(f"{path}: cannot read image ({reason}). Fix: replace the file with the "
                          f"original, or pass --skip-bad-images to record it as missing (counted wrong)")
-        self.path = path
+        self.path = str(path)
         self.reason = reason
 
 
@@ -93,8 +93,16 @@ def _to_8bit(img: Image.Image) -> Image.Image:
     return img
 
 
-def load_rgb(path: str, recipe: Optional[Recipe] = None) -> Image.Image:
-    """Decode the whole file and return an RGB PIL image; raise :class:`BadImageError`.
+def _open(path):
+    """A binary file of the image: a file path is opened; an image that is not a file (a shard
+    member, a table row: :mod:`imagenet_bench.data.sources.refs`) opens itself."""
+    return open(path, "rb") if isinstance(path, (str, os.PathLike)) else path.open()
+
+
+def load_rgb(path, recipe: Optional[Recipe] = None) -> Image.Image:
+    """Decode the whole image and return an RGB PIL image; raise :class:`BadImageError`.
+
+    ``path``: a file path, or an image reference of a source (anything with ``open()``).
 
     Truncated files are errors even if another library has set
     ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES``. The size is checked
@@ -104,7 +112,7 @@ def load_rgb(path: str, recipe: Optional[Recipe] = None) -> Image.Image:
     saved = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
-        with open(path, "rb") as f, warnings.catch_warnings():
+        with _open(path) as f, warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # check_size decides
             img = Image.open(f)
             too_big = check_size(img.width, img.height, recipe)
@@ -121,7 +129,7 @@ def load_rgb(path: str, recipe: Optional[Recipe] = None) -> Image.Image:
             reason = f"decompression bomb: {e}"
         elif isinstance(e, FileNotFoundError):
             reason = "file not found"
-            if os.path.islink(path):
+            if isinstance(path, str) and os.path.islink(path):
                 reason = f"broken symbolic link to {os.readlink(path)}"
         elif isinstance(e, PermissionError):
             reason = "permission denied (check the file's owner and mode)"
@@ -201,6 +209,6 @@ def apply_recipe(img: Image.Image, recipe: Recipe) -> Image.Image:
     return center_crop(img, recipe.crop)
 
 
-def load(path: str, recipe: Recipe) -> np.ndarray:
+def load(path, recipe: Recipe) -> np.ndarray:
     """Decode ``path`` and apply ``recipe``: uint8 array (crop, crop, 3)."""
     return np.array(apply_recipe(load_rgb(path, recipe), recipe), dtype=np.uint8)  # a writable copy

@@ -52,7 +52,8 @@ def finished(key: Mapping[str, Any], valset, bad: List[Tuple[int, str]], shards:
     prov.update(complete=True, shards=shards, dataset={
         "name": valset.dataset, "layout": valset.layout, "label_source": valset.label_source,
         "full_set": valset.is_full, "num_classes": valset.num_classes,
-        **({"class_subset": list(subset)} if subset is not None else {})},
+        **({"class_subset": list(subset)} if subset is not None else {}),
+        **({"source": dict(valset.source)} if getattr(valset, "source", None) else {})},
         bad_images=[{"image": valset.image_ids[r], "reason": reason} for r, reason in bad])
     if timing is not None:
         prov["timing"] = dict(timing)

@@ -192,7 +192,7 @@ def build(request: Request, folder: str) -> Dict:
             raise InputError(f"--data {name}=...: given twice. Fix: one folder per test set")
         seen.add(name)
         valset = datasets.discover(root, name)
-        sets[name] = {"dir": os.path.abspath(root), "images": valset.num_images,
+        sets[name] = {"dir": valset.root, "images": valset.num_images,
                       "fingerprint": valset.fingerprint}
     jobs = []
     verdicts = state.cache_verdicts(caches, bool(request.options.get("save_all_probs")))
