@@ -63,6 +63,13 @@ EXEMPT: List[Tuple[str, str]] = [
     (r"prepare-val", "rewrites the reader's flat val folder into wnid folders"),
     (r"--debug COMMAND", "names the --debug switch, not a command"),
     (r"\bSKETCH_DIR\b", "reads the reader's ImageNet-Sketch copy"),
+    (r"^predict -m torch:resnet50\b", "downloads torchvision weights (no network here)"),
+    (r"^predict -m$", "names predict's option in prose"),
+    (r"verify variants -m M\b", "the synopsis of verify variants (M: any model)"),
+    (r"--data imagenet-a=A\b", "the synopsis of sweep plan (A: the reader's ImageNet-A copy)"),
+    (r"^import ", "converts the reader's folder of 2019 outputs (tests/test_northcutt2019.py "
+     "converts ../shared's copy)"),
+    (r"--keep keep\.npy|--labels my_labels\.npy", "reads the reader's own index or label files"),
 ]
 #: commands whose input is swapped for the eight-image set (the full subset takes minutes)
 HEAVY = (r"^predict ", r"^verify ")
