@@ -91,6 +91,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-bad-images", action="store_true",
                    help="record unreadable images as missing (counted wrong) instead of stopping")
     p.add_argument("--save-all-probs", action="store_true", help="also store all 1,000 probabilities (float16)")
+    p.add_argument("--save-logits", action="store_true",
+                   help="also store the 1,000 logits (float32, 4 KB per image) for temperature "
+                        "scaling in `score --calibration` (torch, timm, open_clip)")
     p.add_argument("--overwrite", action="store_true", help="replace caches made with other settings")
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit "
                                                    "(default: the validation labels shipped with imagenet_bench)")
@@ -170,6 +173,18 @@ def _build_options(args) -> dict:
                 workers=args.workers, threads=args.threads)
 
 
+def check_logits(runs) -> None:
+    """Refuse ``--save-logits`` for a model whose library does not declare ``logits``."""
+    from imagenet_bench.models import libraries
+    for cfg in runs:
+        if not libraries.get(cfg.framework).capabilities.logits:
+            able = [lib.name for lib in libraries.libraries() if lib.capabilities.logits]
+            raise InputError(f"--save-logits: {cfg.model_id} runs in the {cfg.framework} library, "
+                             f"whose backend gives probabilities only (no logits). Fix: leave "
+                             f"--save-logits out for it, or use a model of "
+                             f"{', '.join(able) or 'a library that declares logits'}")
+
+
 def run(args) -> int:
     """Predict with every requested model; exit 2 if any model failed."""
     from imagenet_bench.data import datasets
@@ -181,9 +196,12 @@ def run(args) -> int:
     # the images and their layout before a framework is imported (layout errors come in a second)
     valset = datasets.discover(args.val_dir, args.dataset, devkit=args.devkit)
     from imagenet_bench.models import libraries
+    if args.save_logits:
+        check_logits(runs)
     adapters = {cfg.framework: libraries.get(cfg.framework).import_adapter() for cfg in runs}
     options = runner.RunOptions(out_dir=args.out, checkpoint_every=args.checkpoint_every,
                                 skip_bad_images=args.skip_bad_images, save_all_probs=args.save_all_probs,
+                                save_logits=args.save_logits,
                                 overwrite=args.overwrite, progress=not args.no_progress)
     if runs and runs[0].series is not None:
         return series.run(runs, adapters[runs[0].framework], lambda b: runner.run(valset, b, options))

@@ -37,6 +37,11 @@ def add_arguments(parser) -> None:
                         "reason where the cache records it")
     g.add_argument("--margin", type=float, default=published.DEFAULT_MARGIN,
                    help="percentage points below the published acc@1 that raise the flag")
+    g.add_argument("--calibration", action="store_true",
+                   help="add ECE (15 equal-width and 100 equal-mass bins), NLL, Brier and, for "
+                        "caches with logits, the fitted temperature and the figures after it, on "
+                        "the rows after the first 20 %% (docs/analysis.md); with --plot also "
+                        "reliability diagrams (FILE.reliability.png)")
     g.add_argument("--plot", metavar="FILE.png",
                    help="draw acc@1 of every model with its interval as a bar chart coloured by "
                         "framework; with --published also the measured-vs-published scatter "
@@ -128,8 +133,30 @@ def extend(rows: List[Dict], preds: Sequence, args, columns: List[report.Column]
             _insert_after(columns, "real_images", [
                 report.Column("published_real_acc1", "published ReaL@1"),
                 report.Column("delta_real_acc1", "ΔReaL@1", signed=True)])
+    if getattr(args, "calibration", False):
+        add_calibration(rows, preds, args, columns)
     if args.plot:
         _plot(rows, args)
+
+
+def add_calibration(rows: List[Dict], preds: Sequence, args, columns: List[report.Column]) -> None:
+    """The calibration figures of every row (``analysis.calibration.cache_row``) and their
+    columns; the protocol and the notes go to stderr."""
+    from imagenet_bench.analysis import calibration
+    from imagenet_bench.cache.store import read_logits
+    if args.keep or args.omit or custom_labels_file(args) or args.labels == REAL:
+        raise InputError("--calibration: the calibration figures are those of every image of a "
+                         "cache (split by row order) against its own labels. Fix: leave "
+                         "--keep/--omit/--labels out of a --calibration run")
+    notes: Dict[str, List[str]] = {}
+    for row, p in zip(rows, _by_row(rows, preds)):
+        row.update(calibration.cache_row(p, args.protocol, read_logits(p)))
+        for note in filter(None, row["calibration_note"].split("; ")):
+            notes.setdefault(note, []).append(row["model"])
+    _insert_after(columns, columns[-1].key, report_columns.CALIBRATION)
+    print(f"note: calibration: {calibration.PROTOCOL}", file=sys.stderr)
+    for note, models in notes.items():
+        print(f"note: {report.plural(len(models), 'cache')}: {note}", file=sys.stderr)
 
 
 def _plot(rows: List[Dict], args) -> None:
@@ -141,4 +168,9 @@ def _plot(rows: List[Dict], args) -> None:
     if args.published:
         path = plots.companion_path(args.plot, "published")
         plots.published_scatter(fig_rows, path, title="Measured vs published top-1")
+        print(f"wrote {path}", file=sys.stderr)
+    if getattr(args, "calibration", False):
+        path = plots.companion_path(args.plot, "reliability")
+        plots.reliability_diagram(fig_rows, path, title="Reliability (15 equal-width bins, "
+                                                        "rows after the first 20 %)")
         print(f"wrote {path}", file=sys.stderr)

@@ -21,6 +21,18 @@ CUSTOM_LABELS = [
     Column("custom_rank1", "custom rank@1"), Column("custom_rank5", "custom rank@5"),
 ]
 
+#: what ``score --calibration`` adds (analysis.calibration.cache_row; "TS": after temperature
+#: scaling; "ties": rows on a bin edge, analysis.calibration.width_edge_ties / mass_edge_ties)
+CALIBRATION = [
+    Column("calibration_images", "cal. images"),
+    Column("ece15", "ECE-15w", decimals=4), Column("ties15", "ties 15w"),
+    Column("ece100", "ECE-100m", decimals=4), Column("ties100", "ties 100m"),
+    Column("nll", "NLL", decimals=4), Column("brier", "Brier", decimals=4),
+    Column("temperature", "T", decimals=4),
+    Column("ece15_ts", "ECE-15w TS", decimals=4), Column("ece100_ts", "ECE-100m TS", decimals=4),
+    Column("nll_ts", "NLL TS", decimals=4), Column("brier_ts", "Brier TS", decimals=4),
+]
+
 
 def score(rows, mixed: bool = False, custom_labels: bool = False):
     """The ``score`` table's columns for ``rows``: :data:`SCORE`, plus the dataset (``mixed``),
