@@ -215,5 +215,5 @@ def reliability_diagram(rows: Sequence[Dict], path: str, title: str = "") -> str
                      if ece is not None else r["model"], fontsize=7)
     axes.flat[0].legend(loc="upper left", frameon=False, fontsize=7)
     if title:
-        fig.suptitle(title, fontsize=9)
+        fig.suptitle(title, fontsize=9, y=1.01)
     return _finish(plt, fig, axes.flat[0], path, "")
