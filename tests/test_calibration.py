@@ -188,6 +188,13 @@ def test_fitted_temperature_equals_scipy_and_torch_lbfgs(random_softmax):
     assert t != pytest.approx(1.0, abs=0.05)  # the data are miscalibrated: a real fit
 
 
+def test_no_temperature_when_every_fit_row_is_right():
+    z = np.array([[3.0, 1.0, 0.0], [0.0, 2.0, 1.0]])
+    assert np.isnan(cal.fit_temperature(z, np.array([0, 1])))
+    assert 0 < cal.fit_temperature(z, np.array([0, 2])) < np.inf
+    assert cal.fit_temperature(z, np.array([2, 0])) == np.inf  # labels below the row means
+
+
 def test_paired_bootstrap_is_seeded_and_brackets_the_difference(random_softmax):
     _, probs, labels = random_softmax
     conf, ok = probs.max(1), probs.argmax(1) == labels

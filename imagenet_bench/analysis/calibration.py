@@ -202,9 +202,16 @@ def _nll_derivatives(logits: np.ndarray, labels: np.ndarray, beta: float) -> Tup
 def fit_temperature(logits: np.ndarray, labels: np.ndarray, tol: float = 1e-12,
                     max_iter: int = 100) -> float:
     """The temperature ``T > 0`` minimising the mean NLL of ``softmax(logits / T)``
-    against ``labels`` (Guo et al. 2017), by damped Newton steps on ``beta = 1/T``."""
-    if len(labels) == 0:
+    against ``labels`` (Guo et al. 2017), by damped Newton steps on ``beta = 1/T``.
+
+    NaN when no minimum exists: no rows, or every row's label is its one largest logit
+    (the NLL then falls without bound as ``T`` goes to 0: :func:`separable`); infinity
+    when the NLL falls all the way to ``T`` = infinity (the uniform distribution: the
+    labels' logits are on average no larger than their rows' mean logit)."""
+    if len(labels) == 0 or separable(logits, labels):
         return float("nan")
+    if _nll_derivatives(logits, labels, 0.0)[1] >= 0:  # convex in beta, rising from beta = 0
+        return float("inf")
     beta = 1.0
     f, g, h = _nll_derivatives(logits, labels, beta)
     for _ in range(max_iter):
@@ -223,6 +230,17 @@ def fit_temperature(logits: np.ndarray, labels: np.ndarray, tol: float = 1e-12,
         if done:
             break
     return 1.0 / beta
+
+
+def separable(logits: np.ndarray, labels: np.ndarray) -> bool:
+    """True when every row's label has the largest logit, strictly: no temperature minimises
+    the NLL of such rows."""
+    z = np.asarray(logits)
+    y = np.asarray(labels)
+    rows = np.arange(len(y))
+    others = z.copy()
+    others[rows, y] = -np.inf
+    return bool((z[rows, y] > others.max(axis=1)).all())
 
 
 def scaled_figures(logits: np.ndarray, labels: np.ndarray, top1: np.ndarray,
@@ -351,7 +369,9 @@ def cache_row(preds, protocol: str = "masked", logits: Optional[np.ndarray] = No
     if logits is None:
         notes.append("no logits (`predict --save-logits`): no temperature scaling")
     elif rows.size:
-        row.update(_scaled_row(preds, inp, logits, fit, rows))
+        scaled = _scaled_row(preds, inp, logits, fit, rows)
+        notes += [scaled.pop("calibration_note")] if "calibration_note" in scaled else []
+        row.update(scaled)
     row["calibration_note"] = "; ".join(notes)
     return row
 
@@ -367,6 +387,12 @@ def _scaled_row(preds, inp: Dict, logits: np.ndarray, fit: slice, rows: np.ndarr
     fit_rows = np.arange(preds.num_images)[fit]
     fit_rows = fit_rows[inp["keep"][fit]]
     t = fit_temperature(np.asarray(logits)[fit_rows], labels[fit_rows])
+    if math.isnan(t) or math.isinf(t):
+        why = ("every image of the first 20 % has its label as top-1, so the NLL has no "
+               "minimum (T -> 0)" if math.isnan(t) else "the NLL of the first 20 % falls "
+               "until T -> infinity (the uniform distribution: the labels' logits are not "
+               "above their rows' mean)")
+        return {"calibration_note": f"no temperature: {why}"}
     s = scaled_figures(np.asarray(logits)[rows], labels[rows], top1[rows], t)
     ok = inp["correct"][rows]
     nll, brier = nll_brier(s["label_logp"], s["prob_sq_sum"])
