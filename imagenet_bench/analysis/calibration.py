@@ -398,3 +398,26 @@ def _scaled_row(preds, inp: Dict, logits: np.ndarray, fit: slice, rows: np.ndarr
     nll, brier = nll_brier(s["label_logp"], s["prob_sq_sum"])
     return {"temperature": t, "ece15_ts": ece_width(s["conf"], ok),
             "ece100_ts": ece_mass(s["conf"], ok), "nll_ts": nll, "brier_ts": brier}
+
+
+def paired_row(a, b, protocol: str = "masked", confidence: float = 0.95,
+               samples: int = BOOTSTRAP_SAMPLES, seed: int = BOOTSTRAP_SEED) -> Dict:
+    """ECE of caches ``a`` and ``b`` (same images) on the rows after the first 20 % that both
+    predicted, and ECE(a) - ECE(b) with its paired bootstrap interval, for both binnings:
+    ``ece15_a``, ``ece15_b``, ``ece15_diff``, ``ece15_diff_low``/``_high``, ``ece100_...``."""
+    ia, ib = cache_inputs(a, protocol), cache_inputs(b, protocol)
+    _, ev = split_rows(a.num_images)
+    rows = np.arange(a.num_images)[ev]
+    rows = rows[(ia["keep"] & ib["keep"])[ev]]
+    conf_a, conf_b = ia["conf"][rows], ib["conf"][rows]
+    out: Dict = {"calibration_images": int(rows.size)}
+    if not rows.size or not (np.isfinite(conf_a).all() and np.isfinite(conf_b).all()):
+        out["calibration_note"] = "; ".join(ia["notes"] + ib["notes"]) or "no rows to compare"
+        return out
+    ok_a, ok_b = ia["correct"][rows], ib["correct"][rows]
+    out.update(ece15_a=ece_width(conf_a, ok_a), ece15_b=ece_width(conf_b, ok_b),
+               ece100_a=ece_mass(conf_a, ok_a), ece100_b=ece_mass(conf_b, ok_b))
+    diffs = bootstrap_difference(conf_a, ok_a, conf_b, ok_b, confidence, samples, seed)
+    for name, key in (("ece15", "width"), ("ece100", "mass")):
+        out[f"{name}_diff"], out[f"{name}_diff_low"], out[f"{name}_diff_high"] = diffs[key]
+    return out

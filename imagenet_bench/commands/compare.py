@@ -35,6 +35,10 @@ def add_parser(sub) -> None:
                         "difference always has its interval)")
     p.add_argument("--confidence", type=float, default=stats.DEFAULT_CONFIDENCE,
                    help="confidence level of the difference interval")
+    p.add_argument("--calibration", action="store_true",
+                   help="also each model's ECE (15 equal-width, 100 equal-mass bins) on the rows "
+                        "after the first 20 %% and ECE(A) - ECE(B) with a paired bootstrap "
+                        "interval (1,000 resamples of the images, seed 0; docs/analysis.md)")
     add_protocol_arg(p)
     add_output_args(p)
     p.set_defaults(func=run)
@@ -65,10 +69,22 @@ def run(args) -> int:
     rows = [compare.compare_predictions(a, b, args.labels, args.top, args.confidence,
                                         protocol=args.protocol) for a, b in pairs]
     pct = f"{100 * args.confidence:g}%"
+    columns = report_columns.compare(args.format, pct, args.ci, rows)
+    if args.calibration:
+        from imagenet_bench.analysis import calibration
+        for row, (a, b) in zip(rows, pairs):
+            row.update(calibration.paired_row(a, b, args.protocol, args.confidence))
+            if row.get("calibration_note"):
+                print(f"note: {row['model_a']} vs {row['model_b']}: {row['calibration_note']}",
+                      file=sys.stderr)
+        columns += report_columns.compare_calibration(pct)
+        print(f"note: calibration: {calibration.PROTOCOL}; A-B interval: paired percentile "
+              f"bootstrap, {calibration.BOOTSTRAP_SAMPLES} resamples of the images, seed "
+              f"{calibration.BOOTSTRAP_SEED}", file=sys.stderr)
     what = f"{'ReaL ' if args.labels == 'real' else ''}top-{args.top}"
     title = (f"Paired comparison of {what} accuracy (%): difference with Newcombe {pct} interval, "
              f"McNemar exact two-sided p ({args.precomputed})"
              + protocol_title([p for pair in pairs for p in pair], args.protocol))
-    emit(report.render(rows, report_columns.compare(args.format, pct, args.ci, rows), args.format, title=title), args.output)
+    emit(report.render(rows, columns, args.format, title=title), args.output)
     report_skipped(preds)
     return 0

@@ -34,6 +34,19 @@ CALIBRATION = [
 ]
 
 
+
+def compare_calibration(pct: str):
+    """What ``compare --calibration`` adds: each model's ECE and A-B with its bootstrap
+    interval, for both binnings (analysis.calibration.paired_row)."""
+    cols = [Column("calibration_images", "cal. images")]
+    for key, name in (("ece15", "ECE-15w"), ("ece100", "ECE-100m")):
+        cols += [Column(f"{key}_a", f"{name} A", decimals=4), Column(f"{key}_b", f"{name} B", decimals=4),
+                 Column(f"{key}_diff", f"{name} A-B", decimals=4, signed=True),
+                 Column(f"{key}_diff_low", f"{name} A-B {pct} low", decimals=4, signed=True),
+                 Column(f"{key}_diff_high", f"{name} A-B {pct} high", decimals=4, signed=True)]
+    return cols
+
+
 def score(rows, mixed: bool = False, custom_labels: bool = False):
     """The ``score`` table's columns for ``rows``: :data:`SCORE`, plus the dataset (``mixed``),
     unmasked@1 (ImageNet-A/-R rows scored masked, :data:`analysis.scorer.PROTOCOLS`), unreadable images and :data:`CUSTOM_LABELS` where they apply."""

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import imagenet_bench
-from imagenet_bench.analysis import compare, robustness, scorer, stats
+from imagenet_bench.analysis import calibration, compare, robustness, scorer, stats
 from imagenet_bench.cache import folder as cache_folder
 from imagenet_bench.cache import northcutt2019
 from imagenet_bench.cache import store as cache
@@ -179,6 +179,7 @@ def score_rows(name: str, preds: Sequence[cache.Predictions], confidence: float 
         row["gflops"] = entry.gflops if entry is not None and entry.gflops else None
         row["images_per_s"] = _images_per_s(p)
         row["recipe"] = _recipe(p)
+        row.update(calibration.cache_row(p, protocol, cache.read_logits(p)))
     return rows
 
 

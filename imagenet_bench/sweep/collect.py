@@ -22,17 +22,21 @@ import numpy as np
 
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache.naming import top5_within
-from imagenet_bench.analysis import published
+from imagenet_bench.analysis import calibration, published
 from imagenet_bench.models import catalog, libraries, registry
 
 VAL = "imagenet-val"
+#: calibration figures of each done job (analysis.calibration.cache_row: on the rows after the
+#: first 20 %, ImageNet-A/-R masked as their top-1 is; empty where the cache cannot give them)
+CALIBRATION = ("ece15", "ece100", "nll", "brier", "temperature", "ece15_ts", "ece100_ts",
+               "nll_ts", "brier_ts")
 MASKED = ("imagenet-a", "imagenet-r")
 #: the long table's columns, in order
 COLUMNS = ("model", "dataset", "status", "images", "top1", "top1_low", "top1_high", "top5",
            "top5_low", "top5_high", "resize", "crop", "crop_mode", "interpolation", "mean",
            "std", "params", "gflops", "published_top1", "published_top5", "top1_diff_published",
            "published_source", "images_per_s", "model_images_per_s", "device", "batch_size",
-           "library_versions", "cache")
+           "library_versions", "cache") + CALIBRATION
 TIMM_COLUMNS = ("model", "img_size", "top1", "top1_err", "top5", "top5_err", "param_count",
                 "crop_pct", "interpolation")
 DIFF_COLUMNS = ("top1_diff", "top5_diff", "rank_diff")
@@ -127,6 +131,8 @@ def rows(plan: Dict, folder: str) -> List[Dict]:
                            (prov.get("library_versions") or {}).items())), cache=path)
             if pub1 is not None:
                 row["top1_diff_published"] = round(row["top1"] - pub1, 4)
+            figures = calibration.cache_row(preds, "masked", cache.read_logits(preds))
+            row.update({k: figures[k] for k in CALIBRATION})
         out.append(row)
     return out
 
