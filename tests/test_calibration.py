@@ -260,3 +260,36 @@ def test_save_logits_is_refused_for_a_library_without_logits(valdir, tmp_path, c
     err = capsys.readouterr().err
     assert "--save-logits: keras:ResNet50.imagenet runs in the keras library" in err
     assert "Fix: leave --save-logits out" in err
+
+
+def test_compare_calibration_gives_both_eces_and_the_bootstrap_interval(tmp_path, capsys):
+    a, b = _cache_with_figures(n=60, seed=2)[0], _cache_with_figures(n=60, seed=3)[0]
+    b.labels = a.labels  # the same images
+    write_caches(tmp_path, [a, b])
+    assert cli.main(["compare", "torch:m2", "torch:m3", "--precomputed", str(tmp_path),
+                     "--calibration", "--format", "json"]) == 0
+    out = capsys.readouterr()
+    (row,) = json.loads(out.out)
+    ra, rb = cal.cache_row(a), cal.cache_row(b)
+    close = dict(abs=1e-5)  # json rounds to the column's decimals plus two
+    assert row["ece15_a"] == pytest.approx(ra["ece15"], **close)
+    assert row["ece100_b"] == pytest.approx(rb["ece100"], **close)
+    ia, ib = cal.cache_inputs(a), cal.cache_inputs(b)
+    ev = slice(12, 60)
+    boot = cal.bootstrap_difference(ia["conf"][ev], ia["correct"][ev], ib["conf"][ev], ib["correct"][ev])
+    assert (row["ece15_diff"], row["ece15_diff_low"], row["ece15_diff_high"]) == pytest.approx(boot["width"], **close)
+    assert row["ece15_diff"] == pytest.approx(ra["ece15"] - rb["ece15"], **close)
+    assert "1000 resamples of the images, seed 0" in out.err
+
+
+@pytest.mark.slow  # plotly
+def test_html_report_rows_carry_calibration_and_a_reliability_plot(tmp_path):
+    pytest.importorskip("plotly")
+    from imagenet_bench.report import html, html_data
+    write_caches(tmp_path, [_cache_with_figures(seed=4)[0], _cache_with_figures(seed=5)[0]])
+    doc = html_data.build([str(tmp_path)])
+    for r in doc.rows:
+        assert r["ece15"] == pytest.approx(cal.cache_row(
+            cache.load(str(next(tmp_path.glob(f"*{r['model'].split(':')[1]}.*")))))["ece15"])
+    (fig,) = [f for f in html.figures(doc) if f["id"] == "plot-reliability"]
+    assert len(fig["figure"].data) == 3  # the diagonal and one line per cache

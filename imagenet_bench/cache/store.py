@@ -392,8 +392,9 @@ def load(path: str, allow_incomplete: bool = False, with_all_probs: bool = False
 
 def read_logits(preds: Predictions) -> Optional[np.ndarray]:
     """The logits of ``preds`` (``--save-logits``): those it holds, else read from its file
-    (:func:`load` leaves them out: 200 MB per 50,000 images); None when it has none."""
-    if preds.logits is not None or not preds.path:
+    (:func:`load` leaves them out: 200 MB per 50,000 images); None when it has none (outputs
+    of the 2019 layout, whose path names a ``.npy`` file, never have any)."""
+    if preds.logits is not None or not (preds.path or "").endswith(".npz"):
         return preds.logits
     found: Dict[str, npz.Member] = {}
     checks.inspect_npz(preds.path, CacheError, "top5_idx", MEMBER_SHAPES,

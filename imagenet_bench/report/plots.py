@@ -184,7 +184,9 @@ def reliability_diagram(rows: Sequence[Dict], path: str, title: str = "") -> str
     pts = [r for r in rows if r.get("reliability")]
     if not pts:
         raise BenchError("nothing to plot: no model has a calibration figure (its caches hold no "
-                         "top-label confidence for the evaluated rows)")
+                         "top-label confidence for the evaluated rows). Fix: --protocol unmasked "
+                         "for ImageNet-A/-R caches made before cache format 3, or predict them "
+                         "again")
     import math
     plt = _pyplot()
     cols = min(4, len(pts))
