@@ -293,3 +293,38 @@ def test_html_report_rows_carry_calibration_and_a_reliability_plot(tmp_path):
             cache.load(str(next(tmp_path.glob(f"*{r['model'].split(':')[1]}.*")))))["ece15"])
     (fig,) = [f for f in html.figures(doc) if f["id"] == "plot-reliability"]
     assert len(fig["figure"].data) == 3  # the diagonal and one line per cache
+
+
+@pytest.mark.slow  # five runs
+def test_interrupted_save_logits_run_resumes_to_the_same_figures(tmp_path):
+    from conftest import make_valset, normalize
+    from imagenet_bench.data import datasets
+    from imagenet_bench.run import runner
+    from test_runner import NumpyBackend, opts
+
+    class LogitsBackend(NumpyBackend):
+        def predict_logits(self, batch):
+            z = normalize(batch).reshape(len(batch), -1) @ self.w
+            return self.predict(batch), z
+
+    vs = datasets.discover(str(make_valset(tmp_path / "val", num_classes=4, per_class=3)))
+    ref = cache.load(runner.run(vs, LogitsBackend(), opts(tmp_path / "ref", save_logits=True)).cache_path)
+    with pytest.raises(KeyboardInterrupt):
+        runner.run(vs, LogitsBackend(fail_after=3), opts(tmp_path / "out", checkpoint_every=2,
+                                                           save_logits=True))
+    got = cache.load(runner.run(vs, LogitsBackend(), opts(tmp_path / "out", save_logits=True)).cache_path)
+    z = cache.read_logits(got).astype(np.float64)
+    assert np.array_equal(z, cache.read_logits(ref)) and z.shape == (12, 1000)
+    for k in per_image.MEMBERS:
+        assert np.array_equal(got.per_image[k], ref.per_image[k])
+    rows = np.arange(12)
+    logp = z[rows, got.labels] - np.log(np.exp(z).sum(1))
+    assert np.allclose(got.per_image["label_logp"], logp, rtol=1e-6, atol=1e-6)
+    # a cache without logits is replaced by a run asking for them; one with them satisfies both
+    plain = runner.run(vs, NumpyBackend(), opts(tmp_path / "plain"))
+    assert cache.read_logits(cache.load(plain.cache_path)) is None
+    again = runner.run(vs, LogitsBackend(), opts(tmp_path / "plain", save_logits=True))
+    assert cache.read_logits(cache.load(again.cache_path)) is not None
+    b = NumpyBackend()
+    runner.run(vs, b, opts(tmp_path / "plain"))
+    assert b.calls == 0

@@ -41,6 +41,19 @@ def test_shipped_caches_ece_equals_torchmetrics_and_guo():
         assert row["nll"] is None and row["temperature"] is None and row["calibration_images"] == 40000
 
 
+@pytest.mark.slow
+def test_calibration_of_the_2019_layout_as_published(reference_dir, capsys):
+    """The original float32 files (read as-is, no logits there): ECE filled, fewer edge ties."""
+    assert cli.main(["score", "--precomputed", str(reference_dir), "--calibration",
+                     "--format", "json"]) == 0
+    rows = {r["model"]: r for r in json.loads(capsys.readouterr().out)}
+    shipped = {p.qualname: p for p in scorer.load_predictions(locations.shipped_dir())}
+    for name, row in rows.items():
+        ref = cal.cache_row(shipped[name])
+        assert row["ece15"] == pytest.approx(ref["ece15"], abs=5e-4) and row["nll"] is None
+        assert row["ties100"] <= ref["ties100"]
+
+
 @pytest.fixture(scope="module")
 def few_images(tmp_path_factory):
     """The first IMAGES real val images, flat, as in the official tarball."""
