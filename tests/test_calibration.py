@@ -287,7 +287,7 @@ def test_html_report_rows_carry_calibration_and_a_reliability_plot(tmp_path):
     pytest.importorskip("plotly")
     from imagenet_bench.report import html, html_data
     write_caches(tmp_path, [_cache_with_figures(seed=4)[0], _cache_with_figures(seed=5)[0]])
-    doc = html_data.build([str(tmp_path)])
+    doc = html_data.build([str(tmp_path)], with_calibration=True)
     for r in doc.rows:
         assert r["ece15"] == pytest.approx(cal.cache_row(
             cache.load(str(next(tmp_path.glob(f"*{r['model'].split(':')[1]}.*")))))["ece15"])

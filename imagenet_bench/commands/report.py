@@ -38,6 +38,10 @@ def add_parser(sub) -> None:
     p.add_argument("--verify", action="store_true",
                    help="re-validate every cache file in full and refresh the index")
     add_protocol_arg(p)
+    p.add_argument("--calibration", action="store_true",
+                   help="add ECE, NLL, Brier and temperature columns and a reliability plot "
+                        "(docs/analysis.md#calibration; reads each cache's probabilities: "
+                        "seconds per hundred caches)")
     p.add_argument("-o", "--output", metavar="FILE.html", required=True,
                    help="the HTML file to write (atomically)")
     p.set_defaults(func=run)
@@ -54,7 +58,7 @@ def run(args) -> int:
     command = "imagenet-bench " + " ".join(shlex.quote(a) for a in args.argv)
     start = time.perf_counter()
     doc = html_data.build(folders, command=command, use_index=args.use_index, verify=args.verify,
-                           protocol=args.protocol)
+                           protocol=args.protocol, with_calibration=args.calibration)
     size = html.write(doc, args.output)
     print(f"wrote {args.output} ({size / 1e6:.1f} MB): {len(doc.rows)} model x test set rows, "
           f"{len(doc.skipped)} files not scored, in {time.perf_counter() - start:.1f} s",

@@ -92,6 +92,9 @@ def add_parser(subparsers) -> None:
                    help=f"{'/'.join(formats.names())}: the long table; timm: one results-<set>.csv "
                         f"per test set with timm's columns, written into -o DIR")
     c.add_argument("-o", "--output", metavar="PATH", help="file (csv/json) or folder (timm)")
+    c.add_argument("--calibration", action="store_true",
+                   help="add the calibration columns (ece15 ... brier_ts, as `score --calibration`; "
+                        "docs/analysis.md#calibration) to the long table")
     c.set_defaults(func=run_collect)
 
 
@@ -285,9 +288,10 @@ def run_collect(args) -> int:
     from imagenet_bench.sweep import collect
     from imagenet_bench.sweep import plan as plans
     plan = plans.read(args.folder)
-    rows = collect.rows(plan, args.folder)
+    rows = collect.rows(plan, args.folder, with_calibration=args.calibration)
     if args.format != "timm":
-        cols = [report.Column(k, k) for k in collect.COLUMNS]
+        cols = [report.Column(k, k) for k in collect.COLUMNS
+                + (collect.CALIBRATION if args.calibration else ())]
         emit(report.render(rows, cols, args.format), args.output)
         return 0
     from imagenet_bench.cache.atomic import write_text

@@ -53,6 +53,8 @@ COLUMNS: List[Dict] = [dict(key=k, header=h, kind=kind, decimals=d, visible=v, s
     ("missing", "unreadable", "int", 0, False, False),
     ("dataset", "dataset tag", "text", 0, False, False),
 )]
+#: columns shown only when some row has them: A/R's unmasked top-1, `report --calibration`'s
+OPTIONAL = ("unmasked_acc1", "ece15", "ece100", "nll", "brier", "temperature", "ece15_ts")
 ROW_KEYS = [c["key"] for c in COLUMNS] + ["masked_acc1"] + [
     f"{k}_{e}" for k in ("acc1", "acc5", "masked_acc1") for e in ("low", "high")]
 OTHER_COLOR = "#8e6c8a"  # a library that declares no colour (Library.color)
@@ -347,8 +349,8 @@ def render(doc: Document) -> str:
     _, offline = _plotly()
     figs = figures(doc)
     rows = [{k: _plain(r.get(k)) for k in ROW_KEYS if r.get(k) is not None} for r in doc.rows]
-    has_masked = any("unmasked_acc1" in r for r in rows)
-    columns = [dict(c, visible=c["visible"] and (c["key"] != "unmasked_acc1" or has_masked))
+    shown = {k for r in rows for k in r}  # a column no row has (unmasked@1, calibration) is hidden
+    columns = [dict(c, visible=c["visible"] and (c["key"] in shown or c["key"] not in OPTIONAL))
                for c in COLUMNS]
     if doc.header.get("protocol") == "unmasked":  # A/R scored over the 1,000 classes: say so
         columns = [dict(c, header=c["header"].replace("(A/R: masked to 200 classes)",

@@ -159,9 +159,9 @@ def _images_per_s(p: cache.Predictions) -> Optional[float]:
 
 def score_rows(name: str, preds: Sequence[cache.Predictions], confidence: float = CONFIDENCE,
                margin: float = published.DEFAULT_MARGIN,
-               protocol: str = scorer.DEFAULT_PROTOCOL) -> List[Dict]:
+               protocol: str = scorer.DEFAULT_PROTOCOL, with_calibration: bool = False) -> List[Dict]:
     """The rows of one test set: ``score`` with ``--ci --published`` (A/R under ``protocol``),
-    catalog costs, timing."""
+    catalog costs, timing; with ``with_calibration`` also ``analysis.calibration.cache_row``."""
     rows = scorer.score(preds, scorer.ScoreOptions(protocol=protocol))
     by_model = {p.qualname: p for p in preds}
     full = datasets.get(name).num_images
@@ -179,7 +179,8 @@ def score_rows(name: str, preds: Sequence[cache.Predictions], confidence: float 
         row["gflops"] = entry.gflops if entry is not None and entry.gflops else None
         row["images_per_s"] = _images_per_s(p)
         row["recipe"] = _recipe(p)
-        row.update(calibration.cache_row(p, protocol, cache.read_logits(p)))
+        if with_calibration:
+            row.update(calibration.cache_row(p, protocol, cache.read_logits(p)))
     return rows
 
 
@@ -225,15 +226,15 @@ def _header(sets: Dict[str, List[cache.Predictions]], command: str) -> Dict:
 
 def build(folders: Sequence[str], command: str = "", margin: float = published.DEFAULT_MARGIN,
           use_index: bool = True, verify: bool = False,
-          protocol: str = scorer.DEFAULT_PROTOCOL) -> Document:
+          protocol: str = scorer.DEFAULT_PROTOCOL, with_calibration: bool = False) -> Document:
     """The :class:`Document` of every cache under ``folders`` (``use_index``/``verify``: as
     the ``--no-index``/``--verify`` of every command; ImageNet-A/-R scored under ``protocol``,
-    recorded in the header)."""
+    recorded in the header; ``with_calibration``: the calibration figures of every row)."""
     preds, skipped = collect(folders, use_index, verify)
     sets = by_test_set(preds, skipped)
     rows: List[Dict] = []
     for name, ps in sets.items():
-        rows += score_rows(name, ps, CONFIDENCE, margin, protocol)
+        rows += score_rows(name, ps, CONFIDENCE, margin, protocol, with_calibration)
     scored = [p for ps in sets.values() for p in ps]
     notes: List[str] = []
     table = _robustness(scored, notes, protocol)

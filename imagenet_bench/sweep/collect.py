@@ -36,7 +36,7 @@ COLUMNS = ("model", "dataset", "status", "images", "top1", "top1_low", "top1_hig
            "top5_low", "top5_high", "resize", "crop", "crop_mode", "interpolation", "mean",
            "std", "params", "gflops", "published_top1", "published_top5", "top1_diff_published",
            "published_source", "images_per_s", "model_images_per_s", "device", "batch_size",
-           "library_versions", "cache") + CALIBRATION
+           "library_versions", "cache")
 TIMM_COLUMNS = ("model", "img_size", "top1", "top1_err", "top5", "top5_err", "param_count",
                 "crop_pct", "interpolation")
 DIFF_COLUMNS = ("top1_diff", "top5_diff", "rank_diff")
@@ -92,8 +92,9 @@ def _pct(x: Optional[float]) -> Optional[float]:
     return None if x is None else round(100.0 * x, 4)
 
 
-def rows(plan: Dict, folder: str) -> List[Dict]:
-    """One row per planned job (state from the sweep folder), in plan order."""
+def rows(plan: Dict, folder: str, with_calibration: bool = False) -> List[Dict]:
+    """One row per planned job (state from the sweep folder), in plan order; with
+    ``with_calibration`` also the :data:`CALIBRATION` figures of each done job."""
     from imagenet_bench.analysis.stats import wilson_interval
     from imagenet_bench.sweep import state
 
@@ -131,8 +132,9 @@ def rows(plan: Dict, folder: str) -> List[Dict]:
                            (prov.get("library_versions") or {}).items())), cache=path)
             if pub1 is not None:
                 row["top1_diff_published"] = round(row["top1"] - pub1, 4)
-            figures = calibration.cache_row(preds, "masked", cache.read_logits(preds))
-            row.update({k: figures[k] for k in CALIBRATION})
+            if with_calibration:
+                figures = calibration.cache_row(preds, "masked", cache.read_logits(preds))
+                row.update({k: figures[k] for k in CALIBRATION})
         out.append(row)
     return out
 
