@@ -121,3 +121,29 @@ def test_save_logits_then_score_calibration_on_real_images(model, few_images, tm
     assert "wrote " + str(tmp_path / "fig.reliability.png") in out.err
     if model == "efficientnet_lite0":  # a real network: right far above chance
         assert (preds.top5_idx[:, 0] == preds.labels).mean() > 0.5
+
+
+@pytest.mark.slow
+def test_sweep_collect_calibration_shows_the_score_figures(tmp_path, capsys):
+    from conftest import make_valset
+    from imagenet_bench.sweep import plan as plans
+    from imagenet_bench.sweep.task import TaskRunner
+    from test_sweep import _adapter, _request
+    val = make_valset(tmp_path / "val", num_classes=2, per_class=5)
+    folder = tmp_path / "sw"
+    plan = plans.build(_request(val, models=["torch:squeezenet1_1"]), str(folder))
+    plans.write(plan, str(folder))
+    TaskRunner(str(folder), plan, _adapter, log=lambda m: None).run(plan["jobs"], 0)
+    capsys.readouterr()
+    assert cli.main(["sweep", "collect", str(folder), "--format", "json", "--calibration"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    expected = cal.cache_row(cache.load(row["cache"]))
+    assert expected["nll"] is not None  # a sweep writes format-3 caches
+    for key in collect_keys():
+        assert row[key] == pytest.approx(expected[key], rel=1e-5) if expected[key] is not None \
+            else row[key] is None, key
+
+
+def collect_keys():
+    from imagenet_bench.sweep.collect import CALIBRATION
+    return CALIBRATION
