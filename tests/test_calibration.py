@@ -14,6 +14,7 @@ import pytest
 
 from conftest import make_preds, write_caches
 from imagenet_bench.analysis import calibration as cal
+from imagenet_bench.analysis import calibration_rows as calrows
 from imagenet_bench.cache import folder, per_image
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cli import main as cli
@@ -270,11 +271,11 @@ def test_compare_calibration_gives_both_eces_and_the_bootstrap_interval(tmp_path
                      "--calibration", "--format", "json"]) == 0
     out = capsys.readouterr()
     (row,) = json.loads(out.out)
-    ra, rb = cal.cache_row(a), cal.cache_row(b)
+    ra, rb = calrows.cache_row(a), calrows.cache_row(b)
     close = dict(abs=1e-5)  # json rounds to the column's decimals plus two
     assert row["ece15_a"] == pytest.approx(ra["ece15"], **close)
     assert row["ece100_b"] == pytest.approx(rb["ece100"], **close)
-    ia, ib = cal.cache_inputs(a), cal.cache_inputs(b)
+    ia, ib = calrows.cache_inputs(a), calrows.cache_inputs(b)
     ev = slice(12, 60)
     boot = cal.bootstrap_difference(ia["conf"][ev], ia["correct"][ev], ib["conf"][ev], ib["correct"][ev])
     assert (row["ece15_diff"], row["ece15_diff_low"], row["ece15_diff_high"]) == pytest.approx(boot["width"], **close)
@@ -289,7 +290,7 @@ def test_html_report_rows_carry_calibration_and_a_reliability_plot(tmp_path):
     write_caches(tmp_path, [_cache_with_figures(seed=4)[0], _cache_with_figures(seed=5)[0]])
     doc = html_data.build([str(tmp_path)], with_calibration=True)
     for r in doc.rows:
-        assert r["ece15"] == pytest.approx(cal.cache_row(
+        assert r["ece15"] == pytest.approx(calrows.cache_row(
             cache.load(str(next(tmp_path.glob(f"*{r['model'].split(':')[1]}.*")))))["ece15"])
     (fig,) = [f for f in html.figures(doc) if f["id"] == "plot-reliability"]
     assert len(fig["figure"].data) == 3  # the diagonal and one line per cache

@@ -9,6 +9,7 @@ import pytest
 
 from conftest import require_subset
 from imagenet_bench.analysis import calibration as cal
+from imagenet_bench.analysis import calibration_rows as calrows
 from imagenet_bench.analysis import scorer
 from imagenet_bench.cache import locations
 from imagenet_bench.cache import store as cache
@@ -28,7 +29,7 @@ def test_shipped_caches_ece_equals_torchmetrics_and_guo():
     assert len(preds) == 34
     _, ev = cal.split_rows(preds[0].num_images)
     for p in preds:
-        row = cal.cache_row(p)
+        row = calrows.cache_row(p)
         conf = p.top5_prob[ev, 0].astype(np.float32)
         correct = scorer.correct(p)[0][ev]
         probs, labels = top_label_pairs(conf, correct)
@@ -49,7 +50,7 @@ def test_calibration_of_the_2019_layout_as_published(reference_dir, capsys):
     rows = {r["model"]: r for r in json.loads(capsys.readouterr().out)}
     shipped = {p.qualname: p for p in scorer.load_predictions(locations.shipped_dir())}
     for name, row in rows.items():
-        ref = cal.cache_row(shipped[name])
+        ref = calrows.cache_row(shipped[name])
         assert row["ece15"] == pytest.approx(ref["ece15"], abs=5e-4) and row["nll"] is None
         assert row["ties100"] <= ref["ties100"]
 
@@ -137,7 +138,7 @@ def test_sweep_collect_calibration_shows_the_score_figures(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["sweep", "collect", str(folder), "--format", "json", "--calibration"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
-    expected = cal.cache_row(cache.load(row["cache"]))
+    expected = calrows.cache_row(cache.load(row["cache"]))
     assert expected["nll"] is not None  # a sweep writes format-3 caches
     for key in collect_keys():
         assert row[key] == pytest.approx(expected[key], rel=1e-5) if expected[key] is not None \

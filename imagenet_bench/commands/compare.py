@@ -71,14 +71,14 @@ def run(args) -> int:
     pct = f"{100 * args.confidence:g}%"
     columns = report_columns.compare(args.format, pct, args.ci, rows)
     if args.calibration:
-        from imagenet_bench.analysis import calibration
+        from imagenet_bench.analysis import calibration, calibration_rows
         for row, (a, b) in zip(rows, pairs):
-            row.update(calibration.paired_row(a, b, args.protocol, args.confidence))
+            row.update(calibration_rows.paired_row(a, b, args.protocol, args.confidence))
             if row.get("calibration_note"):
                 print(f"note: {row['model_a']} vs {row['model_b']}: {row['calibration_note']}",
                       file=sys.stderr)
         columns += report_columns.compare_calibration(pct)
-        print(f"note: calibration: {calibration.PROTOCOL}; A-B interval: paired percentile "
+        print(f"note: calibration: {calibration_rows.PROTOCOL}; A-B interval: paired percentile "
               f"bootstrap, {calibration.BOOTSTRAP_SAMPLES} resamples of the images, seed "
               f"{calibration.BOOTSTRAP_SEED}", file=sys.stderr)
     what = f"{'ReaL ' if args.labels == 'real' else ''}top-{args.top}"

@@ -140,9 +140,9 @@ def extend(rows: List[Dict], preds: Sequence, args, columns: List[report.Column]
 
 
 def add_calibration(rows: List[Dict], preds: Sequence, args, columns: List[report.Column]) -> None:
-    """The calibration figures of every row (``analysis.calibration.cache_row``) and their
+    """The calibration figures of every row (``analysis.calibration_rows.cache_row``) and their
     columns; the protocol and the notes go to stderr."""
-    from imagenet_bench.analysis import calibration
+    from imagenet_bench.analysis import calibration_rows
     from imagenet_bench.cache.store import read_logits
     if args.keep or args.omit or custom_labels_file(args) or args.labels == REAL:
         raise InputError("--calibration: the calibration figures are those of every image of a "
@@ -150,11 +150,11 @@ def add_calibration(rows: List[Dict], preds: Sequence, args, columns: List[repor
                          "--keep/--omit/--labels out of a --calibration run")
     notes: Dict[str, List[str]] = {}
     for row, p in zip(rows, _by_row(rows, preds)):
-        row.update(calibration.cache_row(p, args.protocol, read_logits(p)))
+        row.update(calibration_rows.cache_row(p, args.protocol, read_logits(p)))
         for note in filter(None, row["calibration_note"].split("; ")):
             notes.setdefault(note, []).append(row["model"])
     _insert_after(columns, columns[-1].key, report_columns.CALIBRATION)
-    print(f"note: calibration: {calibration.PROTOCOL}", file=sys.stderr)
+    print(f"note: calibration: {calibration_rows.PROTOCOL}", file=sys.stderr)
     for note, models in notes.items():
         print(f"note: {report.plural(len(models), 'cache')}: {note}", file=sys.stderr)
 

@@ -21,7 +21,7 @@ CUSTOM_LABELS = [
     Column("custom_rank1", "custom rank@1"), Column("custom_rank5", "custom rank@5"),
 ]
 
-#: what ``score --calibration`` adds (analysis.calibration.cache_row; "TS": after temperature
+#: what ``score --calibration`` adds (analysis.calibration_rows.cache_row; "TS": after temperature
 #: scaling; "ties": rows on a bin edge, analysis.calibration.width_edge_ties / mass_edge_ties)
 CALIBRATION = [
     Column("calibration_images", "cal. images"),
@@ -37,7 +37,7 @@ CALIBRATION = [
 
 def compare_calibration(pct: str):
     """What ``compare --calibration`` adds: each model's ECE and A-B with its bootstrap
-    interval, for both binnings (analysis.calibration.paired_row)."""
+    interval, for both binnings (analysis.calibration_rows.paired_row)."""
     cols = [Column("calibration_images", "cal. images")]
     for key, name in (("ece15", "ECE-15w"), ("ece100", "ECE-100m")):
         cols += [Column(f"{key}_a", f"{name} A", decimals=4), Column(f"{key}_b", f"{name} B", decimals=4),

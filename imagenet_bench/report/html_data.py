@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import imagenet_bench
-from imagenet_bench.analysis import calibration, compare, robustness, scorer, stats
+from imagenet_bench.analysis import calibration_rows, compare, robustness, scorer, stats
 from imagenet_bench.cache import folder as cache_folder
 from imagenet_bench.cache import northcutt2019
 from imagenet_bench.cache import store as cache
@@ -161,7 +161,7 @@ def score_rows(name: str, preds: Sequence[cache.Predictions], confidence: float 
                margin: float = published.DEFAULT_MARGIN,
                protocol: str = scorer.DEFAULT_PROTOCOL, with_calibration: bool = False) -> List[Dict]:
     """The rows of one test set: ``score`` with ``--ci --published`` (A/R under ``protocol``),
-    catalog costs, timing; with ``with_calibration`` also ``analysis.calibration.cache_row``."""
+    catalog costs, timing; with ``with_calibration`` also ``analysis.calibration_rows.cache_row``."""
     rows = scorer.score(preds, scorer.ScoreOptions(protocol=protocol))
     by_model = {p.qualname: p for p in preds}
     full = datasets.get(name).num_images
@@ -180,7 +180,7 @@ def score_rows(name: str, preds: Sequence[cache.Predictions], confidence: float 
         row["images_per_s"] = _images_per_s(p)
         row["recipe"] = _recipe(p)
         if with_calibration:
-            row.update(calibration.cache_row(p, protocol, cache.read_logits(p)))
+            row.update(calibration_rows.cache_row(p, protocol, cache.read_logits(p)))
     return rows
 
 

@@ -22,11 +22,11 @@ import numpy as np
 
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache.naming import top5_within
-from imagenet_bench.analysis import calibration, published
+from imagenet_bench.analysis import calibration_rows, published
 from imagenet_bench.models import catalog, libraries, registry
 
 VAL = "imagenet-val"
-#: calibration figures of each done job (analysis.calibration.cache_row: on the rows after the
+#: calibration figures of each done job (analysis.calibration_rows.cache_row: on the rows after the
 #: first 20 %, ImageNet-A/-R masked as their top-1 is; empty where the cache cannot give them)
 CALIBRATION = ("ece15", "ece100", "nll", "brier", "temperature", "ece15_ts", "ece100_ts",
                "nll_ts", "brier_ts")
@@ -133,7 +133,7 @@ def rows(plan: Dict, folder: str, with_calibration: bool = False) -> List[Dict]:
             if pub1 is not None:
                 row["top1_diff_published"] = round(row["top1"] - pub1, 4)
             if with_calibration:
-                figures = calibration.cache_row(preds, "masked", cache.read_logits(preds))
+                figures = calibration_rows.cache_row(preds, "masked", cache.read_logits(preds))
                 row.update({k: figures[k] for k in CALIBRATION})
         out.append(row)
     return out
