@@ -329,3 +329,37 @@ def test_interrupted_save_logits_run_resumes_to_the_same_figures(tmp_path):
     b = NumpyBackend()
     runner.run(vs, b, opts(tmp_path / "plain"))
     assert b.calls == 0
+
+
+def test_imagenet_a_calibration_is_of_the_softmax_renormalised_over_its_classes():
+    from imagenet_bench.data import datasets
+    classes = np.asarray(datasets.get("imagenet-a").classes)
+    rng = np.random.default_rng(3)
+    n = 60
+    labels = classes[rng.integers(0, len(classes), n)]
+    z = rng.normal(0, 1, (n, 1000))
+    z[np.arange(n), labels] += rng.normal(2.0, 1.5, n)
+    z[:, np.setdiff1d(np.arange(1000), classes)[:3]] += 4.0  # the 1,000-class top-1 mostly outside
+    p = np.exp(z - z.max(1, keepdims=True))
+    p = (p / p.sum(1, keepdims=True)).astype(np.float32)
+    idx, prob = cache.top5_from_probs(p)
+    ids = [f"imagenet-a/{c}/img{i:04d}.jpg" for i, c in enumerate(labels)]
+    preds = cache.Predictions.build(
+        idx, prob, labels, ids, {"model": "a", "framework": "torch", "weights": "random",
+                                 "preprocessing": {}, "library_versions": {}, "complete": True,
+                                 "dataset": {"name": "imagenet-a", "class_subset": classes.tolist()}},
+        subset_top5=cache.top5_within(p, classes), logits=z,
+        per_image=per_image.from_probs(p, labels, z.astype(np.float32), classes))
+    row = calrows.cache_row(preds, "masked", z)
+    q = p[:, classes].astype(np.float64)
+    q /= q.sum(1, keepdims=True)
+    y = np.searchsorted(classes, labels)
+    ev, fit = slice(12, n), slice(0, 12)
+    conf, ok = q[ev].max(1), q[ev].argmax(1) == y[ev]
+    assert ok.mean() > (p[ev].argmax(1) == labels[ev]).mean()  # masking changes the prediction
+    assert row["ece15"] == pytest.approx(cal.ece_width(conf, ok), abs=1e-3)  # float16 top-5
+    assert row["nll"] == pytest.approx(-np.log(q[ev][np.arange(48), y[ev]]).mean(), rel=1e-5)
+    assert row["brier"] == pytest.approx(((q[ev] - np.eye(200)[y[ev]]) ** 2).sum(1).mean(), rel=1e-5)
+    assert row["temperature"] == pytest.approx(cal.fit_temperature(z[fit][:, classes], y[fit]))
+    unmasked = calrows.cache_row(preds, "unmasked", z)
+    assert unmasked["nll"] == pytest.approx(-np.log(p[ev][np.arange(48), labels[ev]]).mean(), rel=1e-5)
