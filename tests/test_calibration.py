@@ -363,3 +363,14 @@ def test_imagenet_a_calibration_is_of_the_softmax_renormalised_over_its_classes(
     assert row["temperature"] == pytest.approx(cal.fit_temperature(z[fit][:, classes], y[fit]))
     unmasked = calrows.cache_row(preds, "unmasked", z)
     assert unmasked["nll"] == pytest.approx(-np.log(p[ev][np.arange(48), labels[ev]]).mean(), rel=1e-5)
+
+
+def test_calibration_is_refused_where_it_would_be_ignored(tmp_path, capsys):
+    write_caches(tmp_path, [_cache_with_figures(seed=6)[0]])
+    np.save(tmp_path / "keep.npy", np.arange(10))
+    for extra, said in ((["--checkpoint-series"], "--checkpoint-series shows accuracy per checkpoint"),
+                        (["--keep", str(tmp_path / "keep.npy")],
+                         "--calibration: the calibration figures are those")):
+        assert cli.main(["score", "--precomputed", str(tmp_path), "--calibration", *extra]) == 2
+        err = capsys.readouterr().err
+        assert said in err and "Fix: " in err

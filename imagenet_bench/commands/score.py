@@ -49,6 +49,10 @@ def run(args) -> int:
                                   protocol=args.protocol)
     rows = scorer.score(preds, options)
     if args.checkpoint_series:
+        if args.calibration:
+            from imagenet_bench.errors import InputError
+            raise InputError("--checkpoint-series shows accuracy per checkpoint only. Fix: leave "
+                             "--calibration out, or run `score --calibration` without the series")
         return _series(preds, rows, args)
     columns = report_columns.score(rows, mixed=args.allow_mixed_datasets,
                                    custom_labels=bool(options.labels))
