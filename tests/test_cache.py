@@ -163,11 +163,11 @@ def test_format_1_files_are_still_read(tmp_path):
     q = cache.load(path)
     assert q.provenance["format_version"] == 1 and q.top5_prob.dtype == np.float32
     assert np.array_equal(q.top5_idx, p.top5_idx) and np.array_equal(q.top5_prob, p.top5_prob)
-    cache.save(str(tmp_path / "v2.npz"), q)  # saving converts to format 2
-    assert cache.load(str(tmp_path / "v2.npz")).provenance["format_version"] == 2
-    arrays["provenance"] = np.frombuffer(json.dumps(dict(prov, format_version=3)).encode(),
+    cache.save(str(tmp_path / "v2.npz"), q)  # saving converts to the current format
+    assert cache.load(str(tmp_path / "v2.npz")).provenance["format_version"] == cache.FORMAT_VERSION
+    arrays["provenance"] = np.frombuffer(json.dumps(dict(prov, format_version=4)).encode(),
                                          np.uint8)
-    with pytest.raises(CacheError, match="cache format version 3, this imagenet_bench reads 1, 2"):
+    with pytest.raises(CacheError, match="cache format version 4, this imagenet_bench reads 1, 2, 3"):
         cache.load(_write_raw(tmp_path / "v3.npz", **arrays))
 
 

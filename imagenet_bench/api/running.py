@@ -20,8 +20,8 @@ def predict(model, data: str, *, dataset: str = "imagenet-val", out: str = locat
             amp: Optional[str] = None, device: str = "auto", batch_size: Optional[int] = None,
             workers: Optional[int] = None, threads: Optional[int] = None,
             checkpoint_every: int = 1000, skip_bad_images: bool = False,
-            save_all_probs: bool = False, overwrite: bool = False, devkit: Optional[str] = None,
-            progress: bool = True) -> cache.Predictions:
+            save_all_probs: bool = False, save_logits: bool = False, overwrite: bool = False,
+            devkit: Optional[str] = None, progress: bool = True) -> cache.Predictions:
     """Predict every image of the test set in folder ``data`` and return the cache written to
     ``out`` (``imagenet-bench predict``; resumes an interrupted run).
 
@@ -30,7 +30,9 @@ def predict(model, data: str, *, dataset: str = "imagenet-val", out: str = locat
     architecture), or a ``torch.nn.Module`` with ``recipe`` (a
     :class:`imagenet_bench.models.recipe.Recipe`, the preprocessing it expects) and ``name``
     (its name in the cache: ``custom:NAME``). ``weights="none"``: random weights.
-    ``progress``: the tqdm bar (``tqdm.auto``: a widget in notebooks).
+    ``save_logits``: also store the logits (temperature scaling in ``score(calibration=True)``;
+    torch, timm and open_clip models). ``progress``: the tqdm bar (``tqdm.auto``: a widget in
+    notebooks).
     """
     from imagenet_bench.data import datasets
     from imagenet_bench.run import runner
@@ -45,7 +47,7 @@ def predict(model, data: str, *, dataset: str = "imagenet-val", out: str = locat
     valset = datasets.discover(os.fspath(data), dataset, devkit=devkit)
     options = runner.RunOptions(out_dir=out, checkpoint_every=checkpoint_every,
                                 skip_bad_images=skip_bad_images, save_all_probs=save_all_probs,
-                                overwrite=overwrite, progress=progress,
+                                save_logits=save_logits, overwrite=overwrite, progress=progress,
                                 summary=lambda line: None, log=lambda line: None)
     result = runner.run(valset, backend, options)
     return cache.load(result.cache_path)

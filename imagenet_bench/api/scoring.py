@@ -6,7 +6,7 @@ per_class, errors (numpy and stdlib only). Each returns a :class:`~imagenet_benc
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 from imagenet_bench.analysis import metrics, results, scorer, stats
 from imagenet_bench.analysis.scorer import Loaded
@@ -74,16 +74,31 @@ def score(caches: Caches = None, *, keep: Optional[str] = None, omit: Optional[s
           labels: Optional[str] = None, protocol: str = scorer.DEFAULT_PROTOCOL,
           ci: bool = False, confidence: float = stats.DEFAULT_CONFIDENCE,
           published: bool = False, margin: float = metrics.base.DEFAULT_MARGIN,
-          allow_mixed_datasets: bool = False, val_dir: Optional[str] = None) -> Results:
+          allow_mixed_datasets: bool = False, val_dir: Optional[str] = None,
+          calibration: bool = False) -> Results:
     """Every cache ranked by top-1: ``imagenet-bench score`` (the results document of
-    :func:`imagenet_bench.analysis.results.build`); ``labels``: a .npy file or "real"."""
+    :func:`imagenet_bench.analysis.results.build`); ``labels``: a .npy file or "real";
+    ``calibration``: ECE (both binnings), NLL, Brier and temperature scaling
+    (docs/analysis.md#calibration)."""
     preds = _loaded(caches, allow_mixed_datasets=allow_mixed_datasets, val_dir=val_dir)
     options = results.Options(keep=keep, omit=omit, labels=labels, protocol=protocol, ci=ci,
-                              confidence=confidence, published=published, margin=margin)
+                              confidence=confidence, published=published, margin=margin,
+                              extra=("calibration",) if calibration else ())
     rows = results.build(preds, options)
     columns = report_columns.score_table(rows, options, mixed=allow_mixed_datasets)
-    return Results(rows, columns, title=_score_title(preds, rows, protocol),
-                   notes=_score_notes(preds, rows))
+    notes = _score_notes(preds, rows) + (_calibration_notes(rows) if calibration else [])
+    return Results(rows, columns, title=_score_title(preds, rows, protocol), notes=notes)
+
+
+def _calibration_notes(rows) -> List[str]:
+    """The calibration protocol, then each reason a figure is empty with its cache count."""
+    from imagenet_bench.analysis import calibration_rows
+    counts: Dict[str, int] = {}
+    for row in rows:
+        for note in filter(None, (row.get("calibration_note") or "").split("; ")):
+            counts[note] = counts.get(note, 0) + 1
+    return [f"note: calibration: {calibration_rows.PROTOCOL}"] + [
+        f"note: {report.plural(n, 'cache')}: {note}" for note, n in counts.items()]
 
 
 def _score_title(preds, rows, protocol) -> str:
@@ -118,9 +133,12 @@ def protocol_title(preds, protocol: str) -> str:
 def compare(a: Optional[str] = None, b: Optional[str] = None, caches: Caches = None, *,
             labels: str = "original", top: int = 1, ci: bool = False,
             confidence: float = stats.DEFAULT_CONFIDENCE,
-            protocol: str = scorer.DEFAULT_PROTOCOL, val_dir: Optional[str] = None) -> Results:
+            protocol: str = scorer.DEFAULT_PROTOCOL, val_dir: Optional[str] = None,
+            calibration: bool = False) -> Results:
     """Paired comparison of models ``a`` and ``b`` (McNemar exact, Newcombe interval), or
-    without names every keras/torch pair of one architecture: ``imagenet-bench compare``."""
+    without names every keras/torch pair of one architecture: ``imagenet-bench compare``;
+    ``calibration``: also each model's ECE (both binnings) and A-B with a paired bootstrap
+    interval."""
     from imagenet_bench.analysis import compare as comparing
     if (a is None) != (b is None):
         raise InputError(f"compare takes two model names or none; got {a or b!r} alone. Fix: "
@@ -141,12 +159,28 @@ def compare(a: Optional[str] = None, b: Optional[str] = None, caches: Caches = N
             notes.append(f"note: not in {preds.where}: {', '.join(absent)}")
     rows = [comparing.compare_predictions(x, y, labels, top, confidence, protocol=protocol)
             for x, y in pairs]
+    extra = _paired_calibration(rows, pairs, protocol, confidence, notes) if calibration else []
     what = f"{'ReaL ' if labels == 'real' else ''}top-{top}"
     title = (f"Paired comparison of {what} accuracy (%): difference with Newcombe {pct} interval, "
              f"McNemar exact two-sided p ({preds.where})"
              + protocol_title([p for pair in pairs for p in pair], protocol))
-    return Results(rows, report_columns.compare("json", pct, ci, rows), title=title, notes=notes,
-                   columns_for=lambda fmt: report_columns.compare(fmt, pct, ci, rows))
+    return Results(rows, report_columns.compare("json", pct, ci, rows) + extra, title=title,
+                   notes=notes,
+                   columns_for=lambda fmt: report_columns.compare(fmt, pct, ci, rows) + extra)
+
+
+def _paired_calibration(rows, pairs, protocol: str, confidence: float, notes: List[str]):
+    """Add each pair's calibration figures to its row (``calibration_rows.paired_row``) and
+    the notes; return the columns they add."""
+    from imagenet_bench.analysis import calibration, calibration_rows
+    for row, (x, y) in zip(rows, pairs):
+        row.update(calibration_rows.paired_row(x, y, protocol, confidence))
+        if row.get("calibration_note"):
+            notes.append(f"note: {row['model_a']} vs {row['model_b']}: {row['calibration_note']}")
+    notes.append(f"note: calibration: {calibration_rows.PROTOCOL}; A-B interval: paired "
+                 f"percentile bootstrap, {calibration.BOOTSTRAP_SAMPLES} resamples of the images, "
+                 f"seed {calibration.BOOTSTRAP_SEED}")
+    return report_columns.compare_calibration(_pct(confidence))
 
 
 def robustness(caches: Caches = None, models: Sequence[str] = (), *,

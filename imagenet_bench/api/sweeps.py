@@ -51,13 +51,15 @@ def sweep_status(folder: str) -> Results:
                    title=f"sweep {data['sweep']}", notes=state.notes(data))
 
 
-def sweep_collect(folder: str) -> Results:
+def sweep_collect(folder: str, *, calibration: bool = False) -> Results:
     """The sweep's long table (``imagenet-bench sweep collect``): one row per job, the results
-    document's keys; :func:`sweep_timm_tables` gives timm's format."""
+    document's keys (with ``calibration`` also ``collect.CALIBRATION``, as ``score
+    --calibration`` computes them); :func:`sweep_timm_tables` gives timm's format."""
     from imagenet_bench.sweep import collect
     from imagenet_bench.sweep import plan as plans
-    rows = collect.rows(plans.read(folder), folder)
-    return Results(rows, [Column(k, k) for k in collect.COLUMNS])
+    rows = collect.rows(plans.read(folder), folder, with_calibration=calibration)
+    keys = collect.COLUMNS + (collect.CALIBRATION if calibration else ())
+    return Results(rows, [Column(k, k) for k in keys])
 
 
 def sweep_timm_tables(folder: str) -> Dict[str, Results]:
@@ -72,17 +74,20 @@ def sweep_timm_tables(folder: str) -> Dict[str, Results]:
 
 
 def report_data(folders: Sequence[str] = (), *, use_index: bool = True, verify: bool = False,
-                protocol: str = "masked", command: str = ""):
+                protocol: str = "masked", command: str = "", calibration: bool = False):
     """The HTML report's document (rows, robustness, pairs, skipped files, header) of every
-    cache under ``folders`` (default: the shipped caches); see :func:`report`."""
+    cache under ``folders`` (default: the shipped caches; ``calibration``: the calibration
+    columns of every row, which reads every cache's probabilities); see :func:`report`."""
     from imagenet_bench.cache import locations
     from imagenet_bench.report import html_data
     return html_data.build(list(folders) or [locations.shipped_dir()], command=command,
-                           use_index=use_index, verify=verify, protocol=protocol)
+                           use_index=use_index, verify=verify, protocol=protocol,
+                           with_calibration=calibration)
 
 
 def report(output: str, folders: Sequence[str] = (), *, use_index: bool = True,
-           verify: bool = False, protocol: str = "masked", command: str = ""):
+           verify: bool = False, protocol: str = "masked", command: str = "",
+           calibration: bool = False):
     """Write the one-file HTML report of ``folders`` to ``output`` (``imagenet-bench report``;
     needs plotly); returns its document (:func:`report_data`)."""
     from imagenet_bench.errors import InputError
@@ -91,6 +96,6 @@ def report(output: str, folders: Sequence[str] = (), *, use_index: bool = True,
                          f"ending in .html, e.g. -o report.html")
     from imagenet_bench.report import html
     doc = report_data(folders, use_index=use_index, verify=verify, protocol=protocol,
-                      command=command)
+                      command=command, calibration=calibration)
     doc.size = html.write(doc, os.fspath(output))
     return doc

@@ -20,7 +20,7 @@ LIBRARY = Library(
     capabilities=Capabilities(
         recipe_overrides=True, legacy2019=False, amp=("bf16", "fp16"), checkpoint_formats=(),
         weights_tags=True, random_weights=True, devices=("auto", "cpu", "cuda", "mps"),
-        batching=True, model_factory=False, default_batch_size=32,
+        batching=True, model_factory=False, default_batch_size=32, logits=True,
         name_settings=(("templates-simple", "the 7 simple prompt templates (the published "
                                             "zero-shot figures use OpenAI's 80)"),)),
     description="open_clip zero-shot classifiers (open_clip's class names x prompt templates)",

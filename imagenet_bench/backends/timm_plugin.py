@@ -21,7 +21,7 @@ LIBRARY = Library(
         recipe_overrides=True, amp=("bf16", "fp16"),
         checkpoint_formats=("model.safetensors", "state_dict (torch.save)"), weights_tags=True,
         random_weights=True, devices=("auto", "cpu", "cuda", "mps"), batching=True,
-        model_factory=False, default_batch_size=32, test_size=True,
+        model_factory=False, default_batch_size=32, test_size=True, logits=True,
         why=()),
     description="timm pretrained tags with an ImageNet-1k head (timm's own eval transform)",
     fallback=True,

@@ -247,8 +247,14 @@ class TorchBackend(Backend):
         """Softmax probabilities (n, 1000) float32 of a uint8 NHWC batch."""
         return self.forward(self.network_input(inputs))
 
-    def forward(self, x: torch.Tensor) -> np.ndarray:
-        """Softmax probabilities (n, 1000) float32 of a network input batch."""
+    def predict_logits(self, inputs) -> Tuple[np.ndarray, np.ndarray]:
+        """(softmax probabilities, logits), both (n, 1000) float32, of a uint8 NHWC batch: the
+        probabilities are :meth:`predict`'s, computed from the same forward pass."""
+        return self.forward(self.network_input(inputs), with_logits=True)
+
+    def forward(self, x: torch.Tensor, with_logits: bool = False):
+        """Softmax probabilities (n, 1000) float32 of a network input batch (and the float32
+        logits they come from, with ``with_logits``)."""
         with torch.inference_mode():
             if self.amp:
                 dtype = torch.float16 if self.amp == "fp16" else torch.bfloat16
@@ -258,8 +264,9 @@ class TorchBackend(Backend):
                 logits = self.module(x)
             if isinstance(logits, (tuple, list)):
                 logits = logits[0]
-            logits = getattr(logits, "logits", logits)
-            return torch.softmax(logits.float(), dim=1).cpu().numpy()
+            logits = getattr(logits, "logits", logits).float()
+            probs = torch.softmax(logits, dim=1).cpu().numpy()
+            return (probs, logits.cpu().numpy()) if with_logits else probs
 
 
 # --- construction from a run configuration --------------------------------------------------

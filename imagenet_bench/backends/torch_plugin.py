@@ -19,7 +19,7 @@ LIBRARY = Library(
         legacy2019=Legacy2019(squash=False, interpolation="bilinear"),  # Resize + CenterCrop
         checkpoint_formats=("state_dict (torch.save)",), weights_tags=True, random_weights=True,
         devices=("auto", "cpu", "cuda", "mps"), batching=True, model_factory=True,
-        default_batch_size=32),
+        default_batch_size=32, logits=True),
     description="torchvision.models weights (torchvision's own transforms)",
     order=10,
     variants="imagenet_bench.backends.torch_variants:TorchVariants",

@@ -15,7 +15,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from imagenet_bench.cache import derived, npz
+from imagenet_bench.cache import derived, npz, per_image
 from imagenet_bench.cache import index as folder_index
 from imagenet_bench.cache import store
 from imagenet_bench.cache.interface import Cache
@@ -72,6 +72,19 @@ class IndexedPredictions(Cache):
     subset_top5_idx = _lazy("subset_top5_idx")
     subset_top5_prob = _lazy("subset_top5_prob")
     all_probs = _lazy("all_probs")
+    logits = _lazy("logits")
+
+    @property
+    def per_image(self) -> Optional[Dict[str, np.ndarray]]:
+        """The per-image calibration members the file holds, read when first used."""
+        if "per_image" not in self._arrays:
+            names = [k for k in per_image.names(subset=True) if k in self._info["members"]]
+            self._arrays["per_image"] = {k: self._read(k) for k in names} or None
+        return self._arrays["per_image"]
+
+    @per_image.setter
+    def per_image(self, value):
+        self._arrays["per_image"] = value
 
     def __init__(self, path: str, row: folder_index.Row, source: Source,  # noqa: D107
                  info: Optional[Dict] = None):

@@ -31,8 +31,15 @@ Arrays in the file (format 2: a deterministic ``.npz``, deflated except
 * ``subset_top5_idx`` int16 / ``subset_top5_prob`` float16 (N, 5), optional: for a test
   set with a class subset (ImageNet-A/R), the top-5 among the subset's classes
   (provenance ``dataset.class_subset``) of the full softmax, not renormalised
+* ``label_logp``, ``prob_sq_sum`` (and ``subset_mass``, ``subset_sq_sum`` for a set
+  with a class subset) float32 (N,): the per-image figures that make NLL and
+  Brier exact (:mod:`imagenet_bench.cache.per_image`); written by ``predict``
+  from format 3 on, absent from older caches and imported top-5 outputs
+* ``logits``     float32 (N, 1000), optional (``--save-logits``): the network's
+  outputs before the softmax, for temperature scaling
 
-Format 1 (``np.savez``, float32 ``top5_prob``) is still read.
+Format 3 adds the per-image members and ``logits``; formats 1 (``np.savez``,
+float32 ``top5_prob``) and 2 are still read.
 
 Only numpy is imported here.
 """
@@ -48,7 +55,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from imagenet_bench.cache import checks, derived, image_ids, npz
+from imagenet_bench.cache import checks, derived, image_ids, npz, per_image
 from imagenet_bench.cache.interface import Cache
 from imagenet_bench.cache.image_ids import (  # noqa: F401 (re-exported: part of the cache API)
     FULL_VAL_LIST, full_val_blob, ids_summary)
@@ -58,15 +65,17 @@ from imagenet_bench.cache.atomic import atomic_path
 from imagenet_bench.data.datasets import fingerprint, ids_blob as _ids_blob  # noqa: F401 (cache API)
 from imagenet_bench.errors import BenchError
 
-FORMAT_VERSION = 2
-#: cache format versions this code reads (1: uncompressed, float32 probabilities)
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+#: cache format versions this code reads (1: uncompressed, float32 probabilities; 2: no
+#: per-image calibration figures)
+READABLE_VERSIONS = (1, 2, 3)
 #: members written uncompressed (five float16 probabilities per row barely deflate; cache.npz)
 STORED_MEMBERS = ("top5_prob",)
 
 #: member -> shape after the row dimension, checked from the npy headers before reading
 MEMBER_SHAPES = {"top5_idx": (TOPK,), "top5_prob": (TOPK,), "labels": (), "missing": (),
-                 "all_probs": (NUM_CLASSES,), "subset_top5_idx": (TOPK,), "subset_top5_prob": (TOPK,)}
+                 "all_probs": (NUM_CLASSES,), "subset_top5_idx": (TOPK,), "subset_top5_prob": (TOPK,),
+                 "logits": (NUM_CLASSES,), **{k: () for k in per_image.names(subset=True)}}
 
 #: provenance keys every cache must carry, with what they mean
 REQUIRED_PROVENANCE = {
@@ -111,10 +120,14 @@ class Predictions(Cache):
     path: Optional[str] = field(default=None, compare=False)
     subset_top5_idx: Optional[np.ndarray] = None  # top-5 within the dataset's class subset
     subset_top5_prob: Optional[np.ndarray] = None
+    #: per-image calibration figures (cache.per_image: name -> float32 (N,)); None: not kept
+    per_image: Optional[Dict[str, np.ndarray]] = None
+    logits: Optional[np.ndarray] = None  # float32 (N, 1000) pre-softmax outputs (--save-logits)
 
     @classmethod
     def build(cls, top5_idx, top5_prob, labels, image_ids: Sequence[str], provenance: Dict,
-              missing=None, all_probs=None, subset_top5=None) -> "Predictions":
+              missing=None, all_probs=None, subset_top5=None, per_image=None,
+              logits=None) -> "Predictions":
         """Assemble predictions from arrays and a list of image ids; fills fingerprint/num_images."""
         blob = _ids_blob(image_ids)
         prov = dict(provenance)
@@ -130,7 +143,10 @@ class Predictions(Cache):
             missing=np.zeros(n, bool) if missing is None else np.asarray(missing, dtype=bool),
             all_probs=None if all_probs is None else np.asarray(all_probs, dtype=np.float16),
             subset_top5_idx=None if subset_top5 is None else np.asarray(subset_top5[0], np.int16),
-            subset_top5_prob=None if subset_top5 is None else np.asarray(subset_top5[1], np.float32))
+            subset_top5_prob=None if subset_top5 is None else np.asarray(subset_top5[1], np.float32),
+            per_image=None if per_image is None else {
+                k: np.asarray(v, np.float32) for k, v in per_image.items()},
+            logits=None if logits is None else np.asarray(logits, np.float32))
 
     # -- the abilities of the cache interface, computed from the arrays ----------
     @property
@@ -239,6 +255,10 @@ class Predictions(Cache):
             image_ids.check_ids(self.image_ids_blob, labels, image_ids.wnids_or_none(), fail)
         if self.all_probs is not None and self.all_probs.shape != (n, NUM_CLASSES):
             fail(f"all_probs has shape {self.all_probs.shape}, expected ({n}, {NUM_CLASSES})")
+        for name, arr in list((self.per_image or {}).items()) + [("logits", self.logits)]:
+            want = (n, NUM_CLASSES) if name == "logits" else (n,)
+            if arr is not None and (arr.shape != want or not np.issubdtype(arr.dtype, np.floating)):
+                fail(f"{name} is {arr.dtype} {arr.shape}, expected float {want}")
         if self.subset_top5_idx is not None:
             subset = (self.provenance.get("dataset") or {}).get("class_subset") or []
             sub_idx = self.subset_top5_idx
@@ -301,6 +321,10 @@ def save(path: str, preds: Predictions) -> str:
     if preds.subset_top5_idx is not None:
         arrays["subset_top5_idx"] = preds.subset_top5_idx.astype(np.int16)
         arrays["subset_top5_prob"] = preds.subset_top5_prob.astype(np.float16)
+    for name, arr in (preds.per_image or {}).items():
+        arrays[name] = arr.astype(np.float32)
+    if preds.logits is not None:
+        arrays["logits"] = preds.logits.astype(np.float32)
     with atomic_path(path, needed=sum(a.nbytes for a in arrays.values())) as tmp:
         with open(tmp, "wb") as f:
             npz.write(f, arrays, stored=STORED_MEMBERS)
@@ -327,7 +351,8 @@ def load(path: str, allow_incomplete: bool = False, with_all_probs: bool = False
         raise CacheError(f"{path}: not an imagenet_bench cache (missing arrays "
                          f"{', '.join(sorted(need - keys))}). Fix: point at a directory of "
                          f"caches made by `imagenet-bench predict` or `imagenet-bench import`")
-    wanted = [k for k in MEMBER_SHAPES if k in keys and (k != "all_probs" or with_all_probs)]
+    wanted = [k for k in MEMBER_SHAPES if k in keys and k != "logits"  # read_logits reads them
+              and (k != "all_probs" or with_all_probs)]
     try:
         with open(path, "rb") as fp:
             z = {k: npz.read_member(fp, k, found[k]) for k in wanted + ["provenance"]}
@@ -344,7 +369,9 @@ def load(path: str, allow_incomplete: bool = False, with_all_probs: bool = False
             image_ids_blob=z["image_ids"] if "image_ids" in z else _implicit_list(prov, path),
             provenance=prov, missing=z.get("missing", np.zeros(labels.shape, bool)),
             all_probs=z.get("all_probs"), path=path,
-            subset_top5_idx=z.get("subset_top5_idx"), subset_top5_prob=z.get("subset_top5_prob"))
+            subset_top5_idx=z.get("subset_top5_idx"), subset_top5_prob=z.get("subset_top5_prob"),
+            per_image={k: z[k] for k in per_image.names(subset=True) if k in z} or None,
+            )
     except CacheError:
         raise
     except PermissionError:
@@ -354,6 +381,21 @@ def load(path: str, allow_incomplete: bool = False, with_all_probs: bool = False
         raise CacheError(f"{path}: cannot be read as a cache ({type(e).__name__}: {e}). "
                          f"Fix: delete it and re-create it with `imagenet-bench predict`") from None
     return preds.validate(allow_incomplete=allow_incomplete)
+
+
+def read_logits(preds: Predictions) -> Optional[np.ndarray]:
+    """The logits of ``preds`` (``--save-logits``): those it holds, else read from its file
+    (:func:`load` leaves them out: 200 MB per 50,000 images); None when it has none (outputs
+    of the 2019 layout, whose path names a ``.npy`` file, never have any)."""
+    if preds.logits is not None or not (preds.path or "").endswith(".npz"):
+        return preds.logits
+    found: Dict[str, npz.Member] = {}
+    checks.inspect_npz(preds.path, CacheError, "top5_idx", MEMBER_SHAPES,
+                       blobs=("image_ids", "provenance"), members=found)
+    if "logits" not in found:
+        return None
+    with open(preds.path, "rb") as fp:
+        return npz.read_member(fp, "logits", found["logits"])
 
 
 def stored_ids(prov: Dict, path: str) -> np.ndarray:

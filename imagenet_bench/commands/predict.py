@@ -54,7 +54,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _common.add_cache_dir_arg(p, "out", f"where the caches are written (default {RUNS_DIR}/)",
                               default=RUNS_DIR, old=("-o", "--out"))
     run_settings.add(p, "predict", run_options=("checkpoint_every", "skip_bad_images",
-                                                "save_all_probs", "overwrite", "no_progress"))
+                                                "save_all_probs", "save_logits", "overwrite", "no_progress"))
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit "
                                                    "(default: the validation labels shipped with imagenet_bench)")
 
@@ -115,6 +115,18 @@ def _build_options(args) -> dict:
     return dict(run_settings.build_options(args), factory=args.model_factory)
 
 
+def check_logits(runs) -> None:
+    """Refuse ``--save-logits`` for a model whose library does not declare ``logits``."""
+    from imagenet_bench.models import libraries
+    for cfg in runs:
+        if not libraries.get(cfg.framework).capabilities.logits:
+            able = [lib.name for lib in libraries.libraries() if lib.capabilities.logits]
+            raise InputError(f"--save-logits: {cfg.model_id} runs in the {cfg.framework} library, "
+                             f"whose backend gives probabilities only (no logits). Fix: leave "
+                             f"--save-logits out for it, or use a model of "
+                             f"{', '.join(able) or 'a library that declares logits'}")
+
+
 def run(args) -> int:
     """Predict with every requested model; exit 2 if any model failed."""
     from imagenet_bench.data import datasets
@@ -130,8 +142,11 @@ def run(args) -> int:
     libs = {cfg.framework: libraries.get(cfg.framework) for cfg in runs}
     for lib in libs.values():  # a missing package before any image is read
         lib.import_adapter()
+    if args.save_logits:
+        check_logits(runs)
     options = runner.RunOptions(out_dir=args.out, checkpoint_every=args.checkpoint_every,
                                 skip_bad_images=args.skip_bad_images, save_all_probs=args.save_all_probs,
+                                save_logits=args.save_logits,
                                 overwrite=args.overwrite, progress=not args.no_progress)
     if runs and runs[0].series is not None:
         lib = libs[runs[0].framework]

@@ -37,6 +37,10 @@ def add_parser(sub) -> None:
     p.add_argument("--verify", action="store_true",
                    help="re-validate every cache file in full and refresh the index")
     add_protocol_arg(p)
+    p.add_argument("--calibration", action="store_true",
+                   help="add ECE, NLL, Brier and temperature columns and a reliability plot "
+                        "(docs/analysis.md#calibration; reads each cache's probabilities: "
+                        "seconds per hundred caches)")
     p.add_argument("-o", "--output", metavar="FILE.html", required=True,
                    help="the HTML file to write (atomically)")
     p.set_defaults(func=run)
@@ -49,7 +53,8 @@ def run(args) -> int:
     command = "imagenet-bench " + " ".join(shlex.quote(a) for a in args.argv)
     start = time.perf_counter()
     doc = api.report(args.output, args.precomputed or (), command=command,
-                     use_index=args.use_index, verify=args.verify, protocol=args.protocol)
+                     use_index=args.use_index, verify=args.verify, protocol=args.protocol,
+                     calibration=args.calibration)
     print(f"wrote {args.output} ({doc.size / 1e6:.1f} MB): {len(doc.rows)} model x test set rows, "
           f"{len(doc.skipped)} files not scored, in {time.perf_counter() - start:.1f} s",
           file=sys.stderr)

@@ -104,6 +104,10 @@ RUN_OPTIONS: Dict[str, Setting] = {s.dest: s for s in (
     Setting("save_all_probs", ("--save-all-probs",), group="run", default=False,
             kwargs=dict(action="store_true"),
             help="also store all 1,000 probabilities (float16)"),
+    Setting("save_logits", ("--save-logits",), group="run", default=False,
+            kwargs=dict(action="store_true"),
+            help="also store the 1,000 logits (float32, 4 KB per image) for temperature scaling "
+                 "in `score --calibration` (torch, timm, open_clip)"),
     Setting("overwrite", ("--overwrite",), group="run", default=False,
             kwargs=dict(action="store_true"),
             help="replace caches made with other settings"),

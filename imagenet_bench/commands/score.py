@@ -46,8 +46,12 @@ def run(args) -> int:
     table = api.score(preds, keep=args.keep, omit=args.omit, labels=args.labels,
                       protocol=args.protocol, ci=args.ci, confidence=args.confidence,
                       published=args.published, margin=args.margin,
-                      allow_mixed_datasets=args.allow_mixed_datasets)
+                      allow_mixed_datasets=args.allow_mixed_datasets, calibration=args.calibration)
     if args.checkpoint_series:
+        if args.calibration:
+            from imagenet_bench.errors import InputError
+            raise InputError("--checkpoint-series shows accuracy per checkpoint only. Fix: leave "
+                             "--calibration out, or run `score --calibration` without the series")
         return _series(preds, table.rows, args)
     if args.plot:
         score_analysis.plot(table.rows, args)

@@ -34,6 +34,11 @@ def add_arguments(parser) -> None:
                         "reason where the cache records it")
     g.add_argument("--margin", type=float, default=published.DEFAULT_MARGIN,
                    help="percentage points below the published acc@1 that raise the flag")
+    g.add_argument("--calibration", action="store_true",
+                   help="add ECE (15 equal-width and 100 equal-mass bins), NLL, Brier and, for "
+                        "caches with logits, the fitted temperature and the figures after it, on "
+                        "the rows after the first 20 %% (docs/analysis.md); with --plot also "
+                        "reliability diagrams (FILE.reliability.png)")
     add_plot_arg(g, "draw acc@1 of every model with its interval as a bar chart coloured by "
                     "framework; with --published also the measured-vs-published scatter "
                     "(FILE.published.png for FILE.png)")
@@ -52,4 +57,9 @@ def plot(rows: List[Dict], args) -> None:
     if args.published:
         path = plots.companion_path(args.plot, "published")
         plots.published_scatter(rows, path, title="Measured vs published top-1")
+        print(f"wrote {path}", file=sys.stderr)
+    if args.calibration:
+        path = plots.companion_path(args.plot, "reliability")
+        plots.reliability_diagram(rows, path, title="Reliability (15 equal-width bins, "
+                                                        "rows after the first 20 %)")
         print(f"wrote {path}", file=sys.stderr)

@@ -104,6 +104,9 @@ def add_parser(subparsers) -> None:
                    help=f"{'/'.join(formats.names())}: the long table; timm: one results-<set>.csv "
                         f"per test set with timm's columns, written into -o DIR")
     c.add_argument("-o", "--output", metavar="PATH", help="file (csv/json) or folder (timm)")
+    c.add_argument("--calibration", action="store_true",
+                   help="add the calibration columns (ece15 ... brier_ts, as `score --calibration`; "
+                        "docs/analysis.md#calibration) to the long table")
     c.set_defaults(func=run_collect)
 
 
@@ -278,7 +281,7 @@ def run_collect(args) -> int:
     from imagenet_bench import api
     from imagenet_bench.sweep import collect
     if args.format != "timm":
-        emit(api.sweep_collect(args.folder).render(args.format), args.output)
+        emit(api.sweep_collect(args.folder, calibration=args.calibration).render(args.format), args.output)
         return 0
     from imagenet_bench.cache.atomic import write_text
     out = args.output or os.path.join(args.folder, "results-timm")

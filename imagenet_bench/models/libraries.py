@@ -67,6 +67,8 @@ class Capabilities:
     model_factory: bool = False  # --model-factory MODULE:CALLABLE runs through this library
     default_batch_size: int = 32  # images per batch when --batch-size is not given
     test_size: bool = False  # +test-size: the catalog's test_input_size/test_crop_pct recipe
+    #: --save-logits: its backend's predict_logits gives the outputs before the softmax
+    logits: bool = False
     #: why an option is refused, in the library's words: ("recipe" | "amp" | "resources", text)
     why: Tuple[Tuple[str, str], ...] = ()
     #: run settings requested by name (``+templates-simple``), each with how it departs from

@@ -13,7 +13,7 @@ def of(*keys: str):
     (:func:`imagenet_bench.analysis.metrics.columns`)."""
     from imagenet_bench.analysis import metrics
     declared = [metrics.column(k) for k in keys]
-    return [Column(c.key, c.header, signed=c.signed) for c in declared]
+    return [Column(c.key, c.header, decimals=c.decimals, signed=c.signed) for c in declared]
 
 
 def interval(key: str, pct: str):
@@ -27,6 +27,23 @@ SCORE = ("rank1", "framework", "model", "acc1", "acc5", "rank5", "images", "publ
          "delta_acc1")
 #: what ``score --labels FILE`` adds (accuracies against the custom labels)
 CUSTOM_LABELS = ("custom_acc1", "custom_acc5", "custom_rank1", "custom_rank5")
+
+#: what ``score --calibration`` adds (the calibration metric's columns but its note, which
+#: goes to standard error)
+CALIBRATION = ("calibration_images", "ece15", "ties15", "ece100", "ties100", "nll", "brier",
+               "temperature", "ece15_ts", "ece100_ts", "nll_ts", "brier_ts")
+
+
+def compare_calibration(pct: str):
+    """What ``compare --calibration`` adds: each model's ECE and A-B with its bootstrap
+    interval, for both binnings (analysis.calibration_rows.paired_row)."""
+    cols = [Column("calibration_images", "cal. images")]
+    for key, name in (("ece15", "ECE-15w"), ("ece100", "ECE-100m")):
+        cols += [Column(f"{key}_a", f"{name} A", decimals=4), Column(f"{key}_b", f"{name} B", decimals=4),
+                 Column(f"{key}_diff", f"{name} A-B", decimals=4, signed=True),
+                 Column(f"{key}_diff_low", f"{name} A-B {pct} low", decimals=4, signed=True),
+                 Column(f"{key}_diff_high", f"{name} A-B {pct} high", decimals=4, signed=True)]
+    return cols
 
 
 def score(rows, mixed: bool = False, custom_labels: bool = False):
@@ -71,6 +88,8 @@ def score_table(rows, options, mixed: bool = False):
         _insert_after(out, "delta_acc1", of(*PUBLISHED))
         if real:
             _insert_after(out, "real_images", of("published_real_acc1", "delta_real_acc1"))
+    if "calibration" in options.extra:
+        out += of(*CALIBRATION)
     return out
 
 #: the paired table of ``verify variants`` (rows of analysis.variants), in the issue's order

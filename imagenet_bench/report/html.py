@@ -42,11 +42,19 @@ COLUMNS: List[Dict] = [dict(key=k, header=h, kind=kind, decimals=d, visible=v, s
     ("params_m", "params (M)", "num", 1, True, False),
     ("gflops", "GFLOPs", "num", 2, True, False),
     ("images_per_s", "images/s", "num", 1, True, False),
+    ("ece15", "ECE (15 equal-width bins)", "num", 4, True, False),
+    ("ece100", "ECE (100 equal-mass bins)", "num", 4, False, False),
+    ("nll", "NLL", "num", 4, False, False),
+    ("brier", "Brier", "num", 4, False, False),
+    ("temperature", "temperature", "num", 4, False, False),
+    ("ece15_ts", "ECE-15 after temperature", "num", 4, False, False),
     ("recipe", "recipe", "text", 0, False, False),
     ("rank1", "rank", "int", 0, False, False),
     ("missing", "unreadable", "int", 0, False, False),
     ("dataset", "dataset tag", "text", 0, False, False),
 )]
+#: columns shown only when some row has them: A/R's unmasked top-1, `report --calibration`'s
+OPTIONAL = ("unmasked_acc1", "ece15", "ece100", "nll", "brier", "temperature", "ece15_ts")
 ROW_KEYS = [c["key"] for c in COLUMNS] + ["masked_acc1"] + [
     f"{k}_{e}" for k in ("acc1", "acc5", "masked_acc1") for e in ("low", "high")]
 OTHER_COLOR = "#8e6c8a"  # a library that declares no colour (Library.color)
@@ -230,6 +238,29 @@ def _pairs_figure(go, pairs: Sequence[Dict]) -> Optional[Dict]:
     return dict(id="plot-pairs", figure=fig, points=len(pairs))
 
 
+def _reliability_figure(go, rows: Sequence[Dict]) -> Optional[Dict]:
+    """Reliability diagram: accuracy against mean confidence per equal-width bin, one line per
+    cache (``analysis.calibration.reliability`` of the rows after the first 20 %)."""
+    pts = [r for r in rows if r.get("reliability")]
+    if not pts:
+        return None
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="accuracy = confidence",
+                             line=dict(color="black", dash="dash", width=1)))
+    for r in pts:
+        rel = r["reliability"]
+        xs = [c for c, k in zip(rel["confidence"], rel["count"]) if k]
+        ys = [a for a, k in zip(rel["accuracy"], rel["count"]) if k]
+        fig.add_trace(go.Scatter(
+            x=[_round(v) for v in xs], y=[_round(v) for v in ys], mode="lines+markers",
+            name=f"{r['model']} ({r['test_set']})", line=dict(color=_color(r["framework"]), width=1),
+            marker=dict(size=4), hovertemplate=f"{r['model']}<br>ECE-15 {r['ece15']:.4f}<br>"
+                                               "confidence %{x}<br>accuracy %{y}<extra></extra>"))
+    fig.update_layout(**_layout("Reliability (15 equal-width bins, rows after the first 20 %)",
+                                "mean confidence (top label)", "accuracy"))
+    return dict(id="plot-reliability", figure=fig, points=sum(len(t.x) for t in fig.data[1:]))
+
+
 def pair_label(a: Optional[ModelId], b: Optional[ModelId]) -> str:
     """``densenet121 +legacy2019`` (the torch architecture, and the run settings of each side)
     of the keras model ``a`` and the torch model ``b``."""
@@ -248,6 +279,7 @@ def figures(doc: Document) -> List[Dict]:
     out += [_cost_figure(go, doc.rows, sets, key, label) for key, label in COSTS]
     out += _robustness_figures(go, doc)
     out.append(_pairs_figure(go, doc.pairs))
+    out.append(_reliability_figure(go, doc.rows))
     return [f for f in out if f is not None]
 
 
@@ -317,8 +349,8 @@ def render(doc: Document) -> str:
     _, offline = _plotly()
     figs = figures(doc)
     rows = [{k: _plain(r.get(k)) for k in ROW_KEYS if r.get(k) is not None} for r in doc.rows]
-    has_masked = any("unmasked_acc1" in r for r in rows)
-    columns = [dict(c, visible=c["visible"] and (c["key"] != "unmasked_acc1" or has_masked))
+    shown = {k for r in rows for k in r}  # a column no row has (unmasked@1, calibration) is hidden
+    columns = [dict(c, visible=c["visible"] and (c["key"] in shown or c["key"] not in OPTIONAL))
                for c in COLUMNS]
     if doc.header.get("protocol") == "unmasked":  # A/R scored over the 1,000 classes: say so
         columns = [dict(c, header=c["header"].replace("(A/R: masked to 200 classes)",

@@ -165,12 +165,14 @@ def by_test_set(preds: Sequence[cache.Predictions], skipped: List[Skipped]
 # --- the rows ------------------------------------------------------------------------------
 
 def score_rows(preds: Sequence[cache.Predictions], margin: float = published.DEFAULT_MARGIN,
-               protocol: str = scorer.DEFAULT_PROTOCOL) -> List[Dict]:
+               protocol: str = scorer.DEFAULT_PROTOCOL, with_calibration: bool = False) -> List[Dict]:
     """The rows of one test set: the results document (:func:`analysis.results.build`) with
     ``score --ci --published``'s columns (A/R under ``protocol``), catalog costs, timing and
-    recipe; where no published figure exists the note stands in the likely-reason column."""
+    recipe (and with ``with_calibration`` the calibration columns); where no published figure
+    exists the note stands in the likely-reason column."""
     options = results.Options(protocol=protocol, ci=True, confidence=CONFIDENCE, published=True,
-                              margin=margin, extra=("costs", "timing", "recipe"))
+                              margin=margin, extra=("costs", "timing", "recipe")
+                              + (("calibration",) if with_calibration else ()))
     rows = results.build(preds, options)
     for row in rows:
         if row["published_acc1"] is None:
@@ -220,15 +222,15 @@ def _header(sets: Dict[str, List[cache.Predictions]], command: str) -> Dict:
 
 def build(folders: Sequence[str], command: str = "", margin: float = published.DEFAULT_MARGIN,
           use_index: bool = True, verify: bool = False,
-          protocol: str = scorer.DEFAULT_PROTOCOL) -> Document:
+          protocol: str = scorer.DEFAULT_PROTOCOL, with_calibration: bool = False) -> Document:
     """The :class:`Document` of every cache under ``folders`` (``use_index``/``verify``: as
     the ``--no-index``/``--verify`` of every command; ImageNet-A/-R scored under ``protocol``,
-    recorded in the header)."""
+    recorded in the header; ``with_calibration``: the calibration figures of every row)."""
     preds, skipped = collect(folders, use_index, verify)
     sets = by_test_set(preds, skipped)
     rows: List[Dict] = []
     for name, ps in sets.items():
-        rows += score_rows(ps, margin, protocol)
+        rows += score_rows(ps, margin, protocol, with_calibration)
     scored = [p for ps in sets.values() for p in ps]
     notes: List[str] = []
     table = _robustness(scored, notes, protocol)

@@ -178,3 +178,47 @@ def robustness_scatter(rows: Sequence[Dict], fits: Dict, path: str, title: str =
         ax.grid(alpha=0.3, which="both")
         ax.legend(loc="upper left", frameon=False, fontsize=7)
     return _finish(plt, fig, axes[0][0], path, title)
+
+
+def reliability_diagram(rows: Sequence[Dict], path: str, title: str = "") -> str:
+    """Reliability diagrams, one panel per row that has ``reliability`` (per equal-width bin:
+    accuracy against mean confidence, the gap to y = x shaded, image counts below), with its
+    ECE in the panel's title. Writes ``path`` atomically."""
+    pts = [r for r in rows if r.get("reliability")]
+    if not pts:
+        raise BenchError("nothing to plot: no model has a calibration figure (its caches hold no "
+                         "top-label confidence for the evaluated rows). Fix: --protocol unmasked "
+                         "for ImageNet-A/-R caches made before cache format 3, or predict them "
+                         "again")
+    import math
+    plt = _pyplot()
+    cols = min(4, len(pts))
+    nrows = math.ceil(len(pts) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.3 * cols, 3.5 * nrows), squeeze=False)
+    for ax in axes.flat[len(pts):]:
+        ax.axis("off")
+    for ax, r in zip(axes.flat, pts):
+        rel = r["reliability"]
+        width = rel["upper"][0] - rel["lower"][0]
+        full = [(lo, a, c, k) for lo, a, c, k in zip(rel["lower"], rel["accuracy"],
+                                                     rel["confidence"], rel["count"]) if k]
+        colour = _colour(r.get("framework", ""))
+        ax.bar([lo for lo, *_ in full], [a for _, a, _, _ in full], width=width, align="edge",
+               color=colour, alpha=0.8, edgecolor="black", lw=0.4, label="accuracy")
+        ax.bar([lo for lo, *_ in full], [c - a for _, a, c, _ in full],
+               bottom=[a for _, a, _, _ in full], width=width, align="edge", color="none",
+               edgecolor="#C00000", hatch="///", lw=0.4, label="gap to confidence")
+        ax.plot([0, 1], [0, 1], color="black", lw=0.8, ls="--")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_aspect("equal")
+        ax.set_xlabel("confidence (top label)", fontsize=8)
+        ax.set_ylabel("accuracy", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ece = r.get("ece15")
+        ax.set_title(f"{r['model']}\nECE-15 {ece:.4f}, {r.get('calibration_images', 0):,} images"
+                     if ece is not None else r["model"], fontsize=7)
+    axes.flat[0].legend(loc="upper left", frameon=False, fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9, y=1.01)
+    return _finish(plt, fig, axes.flat[0], path, "")

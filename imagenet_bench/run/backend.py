@@ -38,6 +38,12 @@ class Backend(abc.ABC):
     def predict(self, inputs) -> np.ndarray:
         """Probabilities (batch, 1000) of a stacked batch of inputs."""
 
+    def predict_logits(self, inputs) -> Tuple[np.ndarray, np.ndarray]:
+        """(probabilities, logits) of one forward pass, for ``--save-logits``; only the backends
+        of libraries declaring ``Capabilities.logits`` give them."""
+        raise BenchError(f"{type(self).__name__} gives probabilities only (no logits). Fix: "
+                         f"leave --save-logits out for this model")
+
     def batches(self, jobs: Sequence[Sequence[Tuple[int, str]]]) -> Iterator[Batch]:
         """The decoded batches of ``jobs`` (lists of (row, path)), in order: decoded by
         :meth:`preprocess` in a background thread unless the backend has its own loader."""

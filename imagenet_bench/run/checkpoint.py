@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from imagenet_bench.cache import checks
+from imagenet_bench.cache import checks, per_image
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cache.atomic import atomic_path
 from imagenet_bench.data.datasets import ValSet
@@ -41,7 +41,8 @@ def checkpoint_path(cache_path: str, shard: Shard) -> str:
 class State:
     """Results of one shard's rows [start, stop), as held in memory and in its checkpoint."""
 
-    def __init__(self, start: int, stop: int, key: Dict, all_probs: bool, subset: bool = False):
+    def __init__(self, start: int, stop: int, key: Dict, all_probs: bool, subset: bool = False,
+                 logits: bool = False):
         n = stop - start
         self.start, self.stop, self.key = start, stop, key
         self.top5_idx = np.full((n, cache.TOPK), -1, np.int16)
@@ -52,6 +53,8 @@ class State:
         self.missing = np.zeros(n, bool)
         self.done = np.zeros(n, bool)
         self.all_probs = np.zeros((n, cache.NUM_CLASSES), np.float16) if all_probs else None
+        self.logits = np.zeros((n, cache.NUM_CLASSES), np.float32) if logits else None
+        self.per_image = per_image.empty(n, subset)  # NaN until predicted (cache.per_image)
         self.bad: List[Tuple[int, str]] = []  # (row, reason)
         self.complete = False
 
@@ -63,6 +66,9 @@ class State:
                       meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), np.uint8))
         if self.all_probs is not None:
             arrays["all_probs"] = self.all_probs
+        if self.logits is not None:
+            arrays["logits"] = self.logits
+        arrays.update(self.per_image)
         if self.subset_top5_idx is not None:
             arrays.update(subset_top5_idx=self.subset_top5_idx, subset_top5_prob=self.subset_top5_prob)
         with atomic_path(path, needed=sum(a.nbytes for a in arrays.values())) as tmp:
@@ -88,9 +94,10 @@ class State:
                 if type(start) is not int or type(stop) is not int or not 0 <= start <= stop:
                     raise damaged(f"rows {start!r}-{stop!r}")
                 st = cls(start, stop, meta["key"], "all_probs" in z.files,
-                         "subset_top5_idx" in z.files)
+                         "subset_top5_idx" in z.files, "logits" in z.files)
                 for name in ("top5_idx", "top5_prob", "missing", "done") + (
                         ("all_probs",) if st.all_probs is not None else ()) + (
+                        ("logits",) if st.logits is not None else ()) + (
                         ("subset_top5_idx", "subset_top5_prob")
                         if st.subset_top5_idx is not None else ()):
                     arr = z[name]
@@ -99,6 +106,13 @@ class State:
                         raise damaged(f"{name} is {arr.dtype} {arr.shape}, expected "
                                       f"{want.dtype} {want.shape}")
                     setattr(st, name, arr)
+                for name, want in st.per_image.items():  # absent from checkpoints before format 3
+                    if name in z.files:
+                        arr = z[name]
+                        if arr.shape != want.shape or arr.dtype != want.dtype:
+                            raise damaged(f"{name} is {arr.dtype} {arr.shape}, expected "
+                                          f"{want.dtype} {want.shape}")
+                        st.per_image[name] = arr
                 st.bad = [(int(r), str(reason)) for r, reason in meta["bad"]]
                 if type(meta["complete"]) is not bool:
                     raise damaged(f"complete is {meta['complete']!r}, not true/false")
@@ -116,7 +130,8 @@ class CheckpointError(BenchError):
 
 
 _CKPT_SHAPES = {"top5_idx": (cache.TOPK,), "top5_prob": (cache.TOPK,), "missing": (), "done": (),
-                "all_probs": (cache.NUM_CLASSES,)}
+                "all_probs": (cache.NUM_CLASSES,), "logits": (cache.NUM_CLASSES,),
+                **{k: () for k in per_image.names(subset=True)}}
 
 
 #: run-key entries recorded in a cache but never compared for reuse or resume: a weights file's
@@ -137,7 +152,7 @@ def satisfies(old: Dict, new: Dict) -> Tuple[List[str], List[str]]:
     stored when the request does not ask for them) and those that do."""
     diff = key_diff(old, new)
     ignored = [d for d in diff if d in NOT_IN_RESULT
-               or (d == "save_all_probs" and old.get(d) and not new.get(d))]
+               or (d in STORES_MORE and old.get(d) and not new.get(d))]
     return ignored, [d for d in diff if d not in ignored]
 
 
@@ -153,18 +168,21 @@ def key_diff(a: Dict, b: Dict) -> List[str]:
     return sorted(k for k in set(a) | set(b) if k not in DESCRIPTIVE and a.get(k) != b.get(k))
 
 
+#: run-key entries that make a cache store more of the same run: one made with it satisfies a
+#: request without it (and the key holds ``save_logits`` only when true, as caches before it)
+STORES_MORE = ("save_all_probs", "save_logits")
 #: run-key entries and the predict option that sets them
-_OPTIONS = {"batch_size": "-b {}", "save_all_probs": "--save-all-probs"}
+OPTIONS = {"batch_size": "-b {}", "save_all_probs": "--save-all-probs", "save_logits": "--save-logits"}
 
 
 def _as_options(started: Dict, diff: List[str]) -> str:
     """`` (-b 8 ...)``: the options that give the checkpoint's settings, where one option does."""
     opts = []
     for d in diff:
-        if d == "save_all_probs":
-            opts.append("--save-all-probs" if started.get(d) else "without --save-all-probs")
-        elif d in _OPTIONS:
-            opts.append(_OPTIONS[d].format(started.get(d)))
+        if d in STORES_MORE:
+            opts.append(OPTIONS[d] if started.get(d) else f"without {OPTIONS[d]}")
+        elif d in OPTIONS:
+            opts.append(OPTIONS[d].format(started.get(d)))
     return f" ({', '.join(opts)})" if opts else ""
 
 
@@ -197,20 +215,20 @@ def resume_or_new(ckpt: str, start: int, stop: int, key: Dict, opt,
     """
     remove_torn_writes(ckpt)
     if not os.path.lexists(ckpt):
-        return State(start, stop, key, opt.save_all_probs, subset)
+        return State(start, stop, key, opt.save_all_probs, subset, opt.save_logits)
     try:
         st = State.load(ckpt)
     except CheckpointError as e:
         if not opt.overwrite:
             raise
         opt.log(f"--overwrite: discarding damaged checkpoint {ckpt} ({e})")
-        return State(start, stop, key, opt.save_all_probs, subset)
+        return State(start, stop, key, opt.save_all_probs, subset, opt.save_logits)
     diff = key_diff(st.key, key)
     if (st.start, st.stop) != (start, stop):
         diff.append("shard rows")
     if diff and opt.overwrite:
         opt.log(f"--overwrite: discarding {ckpt} (made with other settings: {', '.join(diff)})")
-        return State(start, stop, key, opt.save_all_probs, subset)
+        return State(start, stop, key, opt.save_all_probs, subset, opt.save_logits)
     if diff:
         shown = describe_diff({**st.key, "shard rows": f"{st.start}-{st.stop - 1}"},
                               {**key, "shard rows": f"{start}-{stop - 1}"}, diff)
@@ -259,7 +277,9 @@ def write_final(final: str, valset: ValSet, key: Dict, states: List[State], worl
         cat("top5_idx"), cat("top5_prob"), valset.labels, valset.image_ids, prov,
         missing=cat("missing"), all_probs=cat("all_probs") if states[0].all_probs is not None else None,
         subset_top5=(cat("subset_top5_idx"), cat("subset_top5_prob"))
-        if states[0].subset_top5_idx is not None else None)
+        if states[0].subset_top5_idx is not None else None,
+        per_image={k: np.concatenate([s.per_image[k] for s in states]) for k in states[0].per_image},
+        logits=cat("logits") if states[0].logits is not None else None)
     cache.save(final, preds)
 
 

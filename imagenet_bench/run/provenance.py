@@ -21,7 +21,7 @@ IDENTITY_KEYS = ("model", "framework", "architecture", "weights_tag", "settings"
 
 
 def of_run(config, facts: Mapping[str, Any], valset, *, batch_size: int,
-           save_all_probs: bool) -> Dict[str, Any]:
+           save_all_probs: bool, save_logits: bool = False) -> Dict[str, Any]:
     """The run key and provenance of running ``config`` over ``valset`` (JSON-normalised).
 
     ``facts``: the backend's ``provenance()``; ``backend`` records the model
@@ -36,6 +36,8 @@ def of_run(config, facts: Mapping[str, Any], valset, *, batch_size: int,
                 recipe_overrides=dict(config.overrides), numerics=config.amp or "fp32",
                 fingerprint=valset.fingerprint, num_images=valset.num_images,
                 batch_size=int(batch_size), save_all_probs=bool(save_all_probs))
+    if save_logits:  # recorded only when true: a key without it matches caches made before it
+        prov["save_logits"] = True
     if config.series is not None:  # a file's place in a checkpoint series (descriptive: run/series.py)
         prov["checkpoint_series"] = dict(config.series)
     return json.loads(json.dumps(prov, sort_keys=True))  # normalise tuples -> lists

@@ -37,6 +37,9 @@ Backend protocol (duck-typed; see ``backends.torch.TorchBackend``)::
                                      # raises pixels.BadImageError for an unreadable file
     predict(inputs) -> np.ndarray    # (n, 1000) float32 softmax probabilities for one batch
   optional:
+    predict_logits(inputs) -> (probs, logits)
+        # the same probabilities and the (n, 1000) outputs before the softmax; needed for
+        # --save-logits, offered by libraries whose Capabilities declare ``logits``
     batches(jobs) -> iterator of Batch
         # jobs: list of batches, each a list of (row, path); yield one Batch(rows, inputs, bad)
         # per job, in order (torch: a DataLoader with worker processes). Default:
@@ -55,7 +58,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from imagenet_bench.cache import locations
+from imagenet_bench.cache import locations, per_image
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data.datasets import ValSet
 from imagenet_bench.errors import BenchError, count
@@ -72,6 +75,7 @@ class RunOptions:
     checkpoint_every: int = 1000  # images between checkpoints (rounded up to whole batches)
     skip_bad_images: bool = False  # record unreadable images as missing instead of stopping
     save_all_probs: bool = False  # also store the (N, 1000) float16 probabilities
+    save_logits: bool = False  # also store the (N, 1000) float32 logits (backend.predict_logits)
     overwrite: bool = False  # replace an existing complete cache made with other settings
     progress: bool = True  # show a tqdm progress bar on stderr
     shard: Optional[Shard] = None  # None: from the environment (torchrun / SLURM)
@@ -98,7 +102,8 @@ def run_key(valset: ValSet, backend, options: RunOptions) -> Dict:
     """Everything that must match for checkpoints and shards to be combined (the provenance:
     :func:`imagenet_bench.run.provenance.of_run` of ``backend.config`` and its facts)."""
     return provenance.of_run(backend.config, backend.provenance(), valset,
-                             batch_size=backend.batch_size, save_all_probs=options.save_all_probs)
+                             batch_size=backend.batch_size, save_all_probs=options.save_all_probs,
+                             save_logits=options.save_logits)
 
 
 def run(valset: ValSet, backend, options: Optional[RunOptions] = None) -> RunResult:
@@ -193,9 +198,10 @@ def _existing_cache(final: str, key: Dict, opt: RunOptions) -> Optional[RunResul
         return _report(final, opt)
     if opt.overwrite:
         return None
-    if diff == ["save_all_probs"]:  # the same run storing more: replace it, nothing is lost
-        opt.log(f"{final} lacks the 1,000 probabilities per image that --save-all-probs stores; "
-                f"predicting again to replace it with a cache that has them")
+    if set(diff) <= set(checkpoint.STORES_MORE):  # the same run storing more: replace it
+        wanted = " and ".join(checkpoint.OPTIONS[d] for d in diff)
+        opt.log(f"{final} lacks what {wanted} stores (1,000 values per image); predicting "
+                f"again to replace it with a cache that has them")
         return None
     raise BenchError(f"{final} exists and was made with other settings "
                      f"({checkpoint.describe_diff(old_key, key, diff, 'there')}). "
@@ -224,10 +230,16 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
                 raise BadImageError(path, reason)
             if batch.rows:
                 t = time.perf_counter()
-                probs = np.asarray(backend.predict(batch.inputs), dtype=np.float32)
+                probs, logits = _predict(backend, batch.inputs, st.logits is not None)
                 model_s[0] += time.perf_counter() - t
                 _check_outputs(probs, len(batch.rows), backend.config)
                 local = np.asarray(batch.rows) - st.start
+                extra = per_image.from_probs(probs, valset.labels[batch.rows], logits,
+                                             valset.class_subset)
+                for name, values in extra.items():
+                    st.per_image[name][local] = values
+                if logits is not None:
+                    st.logits[local] = logits
                 st.top5_idx[local], st.top5_prob[local] = cache.top5_from_probs(probs)
                 if st.subset_top5_idx is not None:
                     st.subset_top5_idx[local], st.subset_top5_prob[local] = cache.top5_within(
@@ -267,6 +279,20 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
         if close:
             close()
     return n_new
+
+
+def _predict(backend, inputs, with_logits: bool):
+    """(probs, logits or None) of one batch, float32; logits only when asked for."""
+    if not with_logits:
+        return np.asarray(backend.predict(inputs), dtype=np.float32), None
+    probs, logits = backend.predict_logits(inputs)
+    logits = np.asarray(logits, dtype=np.float32)
+    if logits.shape != np.shape(probs):
+        raise ImageIndependentError(
+            f"{backend.config.model_id} returned logits of shape {logits.shape} beside "
+            f"probabilities of shape {np.shape(probs)}. Fix: predict_logits must return the "
+            f"(n, 1000) outputs before the softmax of the same batch", always=True)
+    return np.asarray(probs, dtype=np.float32), logits
 
 
 class ImageIndependentError(BenchError):

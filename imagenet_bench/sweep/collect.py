@@ -17,6 +17,7 @@ val), diffs as signed ``%.3f`` text and the rank difference ``+k`` / ``-k`` / ``
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -28,6 +29,10 @@ from imagenet_bench.cache.naming import top5_within
 from imagenet_bench.models import libraries
 
 VAL = "imagenet-val"
+#: calibration figures of each done job (analysis.calibration_rows.cache_row: on the rows after the
+#: first 20 %, ImageNet-A/-R masked as their top-1 is; empty where the cache cannot give them)
+CALIBRATION = ("ece15", "ece100", "nll", "brier", "temperature", "ece15_ts", "ece100_ts",
+               "nll_ts", "brier_ts")
 MASKED = ("imagenet-a", "imagenet-r")
 #: the long table's columns, in order: the job's status, the rest the results document's keys
 COLUMNS = ("model", "test_set", "status", "images", "acc1", "acc1_low", "acc1_high", "acc5",
@@ -60,9 +65,10 @@ def folder_caches(caches: str) -> Dict[str, cache.Predictions]:
     return {os.path.basename(p.path): p for p in load_folder(caches, skip_bad=True).preds}
 
 
-def rows(plan: Dict, folder: str) -> List[Dict]:
+def rows(plan: Dict, folder: str, with_calibration: bool = False) -> List[Dict]:
     """One row per planned job (state from the sweep folder), in plan order; the done jobs'
-    columns from the results document of their caches."""
+    columns from the results document of their caches; with ``with_calibration``
+    also the :data:`CALIBRATION` figures of each done job."""
     from imagenet_bench.sweep import state
 
     loaded = folder_caches(plan["caches"])
@@ -70,18 +76,21 @@ def rows(plan: Dict, folder: str) -> List[Dict]:
     states = [state.job_state(folder, plan, job, verdicts)["state"] for job in plan["jobs"]]
     done = [loaded.get(job["cache"]) or cache.load(os.path.join(plan["caches"], job["cache"]))
             for job, st in zip(plan["jobs"], states) if st == "done"]
-    measured = iter(results.build(done, OPTIONS, ranked=False))
+    options = replace(OPTIONS, extra=OPTIONS.extra + ("calibration",)) if with_calibration \
+        else OPTIONS
+    columns = COLUMNS + (CALIBRATION if with_calibration else ())
+    measured = iter(results.build(done, options, ranked=False))
     out = []
     for job, st in zip(plan["jobs"], states):
-        row = dict.fromkeys(COLUMNS)
+        row = dict.fromkeys(columns)
         row.update(costs.of_model(job["model"]))
         row.update(published_figure.of_model(job["model"], job["dataset"]))
         if st == "done":
             got = next(measured)
-            row.update({k: got[k] for k in COLUMNS if k in got})
+            row.update({k: got[k] for k in columns if k in got})
             row.update({k: round(row[k], 4) for k in ROUNDED if row[k] is not None})
         row.update(model=job["model"], test_set=job["dataset"], status=st, images=job["images"])
-        out.append({k: row[k] for k in COLUMNS})
+        out.append({k: row[k] for k in columns})
     return out
 
 

@@ -17,8 +17,8 @@ line in :data:`MODULES` (docs/EXTENDING.md, "Adding a metric"). numpy and stdlib
 from __future__ import annotations
 
 from imagenet_bench.analysis.metrics.base import Column, Context, Options
-from imagenet_bench.analysis.metrics import (accuracy, costs, custom_labels, intervals,
-                                             published_figure, real, recipe, timing)
+from imagenet_bench.analysis.metrics import (accuracy, calibration, costs, custom_labels,
+                                             intervals, published_figure, real, recipe, timing)
 
 #: the metric modules, in the order they run
 MODULES = (
@@ -30,6 +30,7 @@ MODULES = (
     costs,
     timing,
     recipe,
+    calibration,
 )
 
 __all__ = ["accuracy", "Column", "Context", "Options", "MODULES", "columns", "column", "extras"]

@@ -23,6 +23,7 @@ class Column:
     unit: str = ""
     meaning: str = ""
     signed: bool = False
+    decimals: int = 2  # decimals of a float in text tables
 
 
 @dataclass(frozen=True)
