@@ -102,6 +102,10 @@ class Library:
     #: the Hugging Face hub organisation whose repositories are this library's own tags:
     #: ``hf-hub:ORG/NAME`` means ``<name>:NAME`` (timm's "timm"); "" = none
     hub_org: str = ""
+    #: "module:callable(text) -> (ModelId, WeightsEntry)" resolving the ``<name>:...`` spellings
+    #: its catalog cannot list (any Hub repository, a local folder; imported lazily, standard
+    #: library only); None: only catalog entries
+    names: Optional[str] = None
 
     def import_adapter(self, target: Optional[str] = None) -> Any:
         """The object ``target`` ("module:name", default :attr:`adapter`) names, imported now.

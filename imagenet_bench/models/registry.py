@@ -209,6 +209,18 @@ def from_hub(text: str) -> str:
     return hits[0].model + plus + settings
 
 
+def _own_names(text: str, framework: Optional[str]) -> Optional[Tuple[ModelId, Any]]:
+    """(id, entry) of a name whose library resolves its own spellings (``Library.names``:
+    ``hf:ORG/NAME``, a folder), or None for the catalog lookup."""
+    if not isinstance(text, str):
+        return None
+    prefix, sep, _ = text.strip().partition(":")
+    lib = libraries.find(prefix.lower() if sep else (framework or ""))
+    if lib is None or not lib.names or (framework and framework != lib.name):
+        return None
+    return lib.import_adapter(lib.names)(text if sep else f"{lib.name}:{text.strip()}")
+
+
 def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
     """``(ModelId with settings, catalog entry)`` for a user's spelling of a model.
 
@@ -222,6 +234,9 @@ def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
     if framework is not None and framework not in known:
         raise InputError(f"framework {framework!r}: the registry knows {', '.join(known)}")
     text = from_hub(text)
+    own = _own_names(text, framework)
+    if own is not None:
+        return own
     try:
         fw, arch, tag, settings = parse(text, framework)
     except IdentityError as e:
