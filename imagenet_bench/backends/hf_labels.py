@@ -26,17 +26,18 @@ NUM = imagenet_meta.NUM_CLASSES
 
 
 @functools.lru_cache(maxsize=1)
-def _names() -> Tuple[Dict[str, int], Dict[str, List[int]], Dict[str, int]]:
-    """(full lemma line -> class, first lemma -> classes, wnid -> class), lower-case."""
+def _names() -> Tuple[Dict[str, List[int]], Dict[str, List[int]], Dict[str, int]]:
+    """(full lemma line -> classes, first lemma -> classes, wnid -> class), lower-case (two
+    classes share the line "crane")."""
     wnid_index = imagenet_meta.wnid_to_index()
-    full: Dict[str, int] = {}
+    full: Dict[str, List[int]] = {}
     first: Dict[str, List[int]] = {}
     for line in imagenet_meta.data_lines(imagenet_meta.LEMMA_FILE):
         wnid, _, text = line.partition("\t")
         c = wnid_index.get(wnid)
         if c is None:
             continue
-        full[text.strip().lower()] = c
+        full.setdefault(text.strip().lower(), []).append(c)
         first.setdefault(text.split(",")[0].strip().lower(), []).append(c)
     return full, first, wnid_index
 
@@ -49,7 +50,7 @@ def candidates(label: str) -> List[int]:
         return [wnids[text]]
     low = text.lower()
     if low in full:
-        return [full[low]]
+        return list(full[low])
     return list(first.get(low.split(",")[0].strip(), []))
 
 

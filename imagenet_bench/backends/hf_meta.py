@@ -239,9 +239,15 @@ def timm_recipe(config: dict) -> Tuple[Optional[Recipe], str]:
                          cfg.get("std") or (0.229, 0.224, 0.225)), "TimmWrapperImageProcessor"
 
 
+def is_timm(config: dict) -> bool:
+    """Whether a ``config.json`` is a timm checkpoint's (transformers loads it as TimmWrapper)."""
+    return config.get("model_type") == "timm_wrapper" or (
+        "model_type" not in config and "architecture" in config and "pretrained_cfg" in config)
+
+
 def checkpoint_recipe(config: dict, proc: Optional[dict]) -> Tuple[Optional[Recipe], str]:
     """The recipe of a checkpoint from its ``config.json`` and processor config."""
-    if config.get("model_type") == "timm_wrapper":
+    if is_timm(config):
         return timm_recipe(config)
     if proc is None:
         return None, f"no {PROCESSOR_CONFIG} (the processor is run)"
@@ -274,8 +280,15 @@ def entry_of_folder(folder: str, arch: str, tag: str, url: str, note: str) -> ca
     config = _read_json(os.path.join(folder, CONFIG)) or {}
     proc = _read_json(os.path.join(folder, PROCESSOR_CONFIG))
     recipe, how = checkpoint_recipe(config, proc)
-    _, reason = hf_labels.mapping(config.get("id2label"))
     labels = config.get("id2label") or {}
+    if is_timm(config) and not labels:  # transformers names them: label_names, else timm's info
+        names = config.get("label_names")
+        labels = dict(enumerate(names)) if names else {}
+    if labels or not is_timm(config):
+        _, reason = hf_labels.mapping(labels)
+    else:  # timm's ImageNet info names a 1000-class head's labels when the model loads
+        reason = None if config.get("num_classes") == 1000 else (
+            f"its timm head has {config.get('num_classes')} classes and no label_names")
     return _entry(arch, tag, url, recipe, len(labels) or None, reason, reason is None,
                   f"{note}; recipe from {how}")
 
@@ -299,8 +312,7 @@ def resolve_name(text: str) -> Tuple[ModelId, Any]:
     if "/" not in repo:  # the canonical spelling ORG--NAME.REV
         _, arch, tag, _ = parse(f"{NAME}:{repo}")
         if arch.startswith("local--"):
-            raise InputError(f"hf:{repo}: the id of a local folder cannot be looked up by name. "
-                             f"Fix: pass the folder itself, -m hf:PATH")
+            return _local(_recalled(arch, tag, repo), settings)
         if "--" not in arch:
             raise InputError(f"hf:{repo} is not a Hub repository. Fix: write hf:ORG/NAME (e.g. "
                              f"hf:google/vit-base-patch16-224) or hf:PATH of a save_pretrained folder")
@@ -340,7 +352,44 @@ def _local(path: str, settings: List[str]) -> Tuple[ModelId, Any]:
     stem = re.sub(r"[^A-Za-z0-9_\-]", "-", os.path.basename(folder.rstrip(os.sep))) or "folder"
     arch, tag = f"local--{stem.replace('--', '-')}", f"sha-{folder_digest(folder)}"
     entry = entry_of_folder(folder, arch, tag, folder, f"uncatalogued local folder {folder}")
+    _remember(f"{arch}.{tag}", folder)
     return ModelId(NAME, arch, tag, tuple(settings)), entry
+
+
+def folders_file() -> str:
+    """``$XDG_CACHE_HOME/imagenet_bench/hf_folders.json`` (``~/.cache`` when unset): the folder
+    of each local id this machine has resolved, so that a plan or a cache names it again."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "imagenet_bench", "hf_folders.json")
+
+
+def _folders() -> Dict[str, str]:
+    try:
+        with open(folders_file(), encoding="utf-8") as f:
+            data = json.load(f)
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _remember(key: str, folder: str) -> None:
+    known = _folders()
+    if known.get(key) != folder:
+        from imagenet_bench.cache import atomic
+        os.makedirs(os.path.dirname(folders_file()), exist_ok=True)
+        atomic.write_text(folders_file(), json.dumps({**known, key: folder}, indent=1, sort_keys=True))
+
+
+def _recalled(arch: str, tag: str, text: str) -> str:
+    """The folder of a local id, as remembered; refused when unknown or changed since."""
+    folder = _folders().get(f"{arch}.{tag}")
+    if folder is None or not os.path.isfile(os.path.join(folder, CONFIG)) \
+            or f"sha-{folder_digest(folder)}" != tag:
+        seen = "was not resolved on this machine" if folder is None else \
+            f"was {folder}, whose files have changed or gone since"
+        raise InputError(f"hf:{text}: the local checkpoint of this id {seen} ({folders_file()}). "
+                         f"Fix: pass the folder itself, -m hf:PATH")
+    return folder
 
 
 def location(entry) -> Tuple[str, str]:
