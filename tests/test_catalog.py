@@ -53,7 +53,7 @@ def test_every_data_file_present_and_every_entry_fits_the_schema():
     assert len({e.model for e in entries}) == len(entries)
     for e in entries:
         assert e.model == f"{e.framework}:{e.architecture}.{e.weights}", e.model
-        assert e.framework in ("torch", "keras", "timm", "openclip"), e.model
+        assert e.framework in ("torch", "keras", "timm", "openclip", "hf"), e.model
         assert ":" in e.builder and e.crop > 0 and e.input_size == e.crop, e.model
         # timm: resize = floor(input_size / crop_pct), below the crop for crop_pct > 1 (timm pads),
         # and its crop modes center / squash / border (docs/timm.md)
@@ -183,7 +183,7 @@ def test_a_built_wheel_carries_the_data_and_its_import_finds_it(built_wheel):
 
 def test_reading_the_catalog_imports_no_framework():
     code = ("import sys; from imagenet_bench.models import catalog; n = len(catalog.entries()); "
-            "print(n, sorted(m for m in ('torch', 'tensorflow', 'keras', 'timm') "
+            "print(n, sorted(m for m in ('torch', 'tensorflow', 'keras', 'timm', 'transformers') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(REPO)).stdout.split(" ", 1)

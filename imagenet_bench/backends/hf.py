@@ -37,6 +37,10 @@ from imagenet_bench.errors import BenchError, InputError
 from imagenet_bench.models import recipe as recipes
 
 
+#: the run setting ``+pil``: the processor's PIL backend (transformers 4's default "slow" processor)
+PIL = "pil"
+
+
 class Classifier(torch.nn.Module):
     """A transformers image classifier whose logits are reordered to the ImageNet-1k classes."""
 
@@ -62,12 +66,13 @@ def _missing(entry, reason: str) -> BenchError:
                       + hf_meta.fetch_hint(where, rev))
 
 
-def load(entry, pretrained: bool, seed: int = RANDOM_SEED):
-    """(model in eval mode, image processor, weights provenance) of a catalog entry."""
+def load(entry, pretrained: bool, seed: int = RANDOM_SEED, backend: Optional[str] = None):
+    """(model in eval mode, image processor, weights provenance) of a catalog entry;
+    ``backend``: the processor backend ("pil"; None: transformers' default)."""
     where, rev = hf_meta.location(entry)
     kw = {"revision": rev} if rev else {}
     try:
-        processor = _processor(where, kw)
+        processor = _processor(where, dict(kw, backend=backend) if backend else kw)
         if pretrained:
             model = AutoModelForImageClassification.from_pretrained(where, **kw)
         else:
@@ -207,7 +212,8 @@ def from_config(config, **numerics) -> HfBackend:
         raise InputError(f"{config.model_id}: hf models use their own image processor; the 2019 "
                          f"recipe is for its 34 models. Fix: drop --preprocess")
     entry = config.spec.entry
-    model, processor, prov = load(entry, config.pretrained, config.seed)
+    backend = PIL if PIL in config.model_id.settings else None
+    model, processor, prov = load(entry, config.pretrained, config.seed, backend)
     index, reason = hf_labels.mapping(model.config.id2label)
     if reason:
         raise InputError(f"{config.model_id.base} cannot be scored on ImageNet-1k: {reason}. Fix: "

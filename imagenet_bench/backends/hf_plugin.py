@@ -21,6 +21,8 @@ LIBRARY = Library(
         recipe_overrides=False, amp=("bf16", "fp16"), checkpoint_formats=(), weights_tags=False,
         random_weights=True, devices=("auto", "cpu", "cuda", "mps"), batching=True,
         model_factory=False, default_batch_size=32,
+        name_settings=(("pil", "the image processor's PIL backend (transformers 4's default "
+                               "processors) instead of transformers 5's torchvision one"),),
         why=(("recipe", "hf models run their checkpoint's own image processor (its "
                         "preprocessor_config.json is the recipe)"),)),
     description="transformers image classifiers (AutoModelForImageClassification + the "
