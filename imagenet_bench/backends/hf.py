@@ -23,6 +23,7 @@ not there and cannot be downloaded is a :class:`BenchError` naming the command t
 from __future__ import annotations
 
 import json
+import os
 from typing import Optional, Tuple
 
 import numpy as np
@@ -79,12 +80,13 @@ def load(entry, pretrained: bool, seed: int = RANDOM_SEED, backend: Optional[str
             torch.manual_seed(seed)
             model = AutoModelForImageClassification.from_config(AutoConfig.from_pretrained(where, **kw))
     except OSError as e:  # huggingface_hub / transformers: not cached and not downloadable
-        raise _missing(entry, f"{type(e).__name__}: {str(e).splitlines()[0][:200]}") from None
+        raise _missing(entry, f"{type(e).__name__}: {str(e).splitlines()[0].split('. ')[0][:200]}") from None
     except ValueError as e:  # a config transformers has no image classifier for
         raise InputError(f"{entry.model}: transformers cannot build an image classifier of "
                          f"{where} ({str(e).splitlines()[0][:200]}). Fix: pass a checkpoint "
                          f"AutoModelForImageClassification loads") from None
-    commit = getattr(model.config, "_commit_hash", None)
+    snap = hf_meta.cached_snapshot(where, rev) if rev else None  # the commit the cache holds
+    commit = getattr(model.config, "_commit_hash", None) or (os.path.basename(snap) if snap else None)
     prov = {"weights": (rev or "local") if pretrained else f"random(seed={seed})",
             "hf_checkpoint": where, "hf_revision": rev or None, "hf_commit": commit,
             "hf_model_class": type(model).__name__}
