@@ -60,8 +60,10 @@ def test_every_data_file_present_and_every_entry_fits_the_schema():
         assert e.resize is None or e.resize >= e.crop or e.framework == "timm", e.model
         assert e.interpolation in catalog.INTERPOLATIONS, e.model
         assert e.crop_mode == "center" or (e.framework == "timm" and e.crop_mode in ("squash", "border")) \
-            or (e.framework == "openclip" and e.crop_mode == "squash")  # open_clip's resize_mode
-        if e.runnable:
+            or (e.framework in ("openclip", "hf") and e.crop_mode == "squash")  # resize_mode; ViT's
+        if e.runnable and e.framework == "hf":  # its head is read from config.json when it runs
+            assert "head checked against ImageNet-1k when it runs" in e.not_runnable_reason, e.model
+        elif e.runnable:
             assert e.num_classes == 1000 and e.label_set == "imagenet-1k", e.model
             # open_clip: a runnable entry's reason is what running it needs (a hub tokenizer)
             assert e.not_runnable_reason is None or (

@@ -211,3 +211,24 @@ def test_the_catalog_lists_transformers_checkpoints_with_no_invented_figures():
     assert hf_meta.pairs() == {"hf:timm--resnet50--a1_in1k.main": "timm:resnet50.a1_in1k"}
     for hf_id, other in hf_meta.pairs().items():
         assert registry.spec_of(hf_id) is not None and registry.spec_of(other) is not None
+
+
+def test_compare_pairs_a_port_with_its_original_by_the_declared_mapping(tmp_path, capsys):
+    """``compare`` with no names pairs the caches of the catalog's declared pairs (an hf port
+    and the timm original of the same Hub repository), one paired row each."""
+    import numpy as np
+
+    from analysis_helpers import preds_for, save_all, val_ids
+    from imagenet_bench.cli.main import main
+    numbers = list(range(1, 21))
+    _, labels = val_ids(numbers)
+    wrong = (labels + 1) % 995
+    port = preds_for(numbers, np.where(np.arange(20) < 15, labels, wrong),
+                     "hf:timm--resnet50--a1_in1k.main", "hf")
+    orig = preds_for(numbers, np.where(np.arange(20) < 12, labels, wrong), "timm:resnet50.a1_in1k", "timm")
+    save_all(tmp_path, [port, orig])
+    assert main(["compare", "--precomputed", str(tmp_path), "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["model_a"], row["model_b"]) == ("hf:timm--resnet50--a1_in1k.main", "timm:resnet50.a1_in1k")
+    assert (row["only_a"], row["only_b"]) == (3, 0)
+    assert row["p_value"] == pytest.approx(2 / 8)  # McNemar exact: 3 discordant, all one way

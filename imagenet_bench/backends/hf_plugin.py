@@ -33,4 +33,5 @@ LIBRARY = Library(
     publisher="Hugging Face model cards",
     color="#d9a21b",
     names="imagenet_bench.backends.hf_meta:resolve_name",
+    pairs="imagenet_bench.backends.hf_meta:pairs",  # hf.json's "pairs" (tools/gen_hf.py)
 )

@@ -106,6 +106,9 @@ class Library:
     #: its catalog cannot list (any Hub repository, a local folder; imported lazily, standard
     #: library only); None: only catalog entries
     names: Optional[str] = None
+    #: "module:callable() -> {its model id: another library's id}" of the same weights in two
+    #: libraries (standard library only): ``compare`` pairs their caches; None: none declared
+    pairs: Optional[str] = None
 
     def import_adapter(self, target: Optional[str] = None) -> Any:
         """The object ``target`` ("module:name", default :attr:`adapter`) names, imported now.

@@ -364,6 +364,16 @@ def paired_families() -> List[Tuple[ModelSpec, ModelSpec]]:
     return [(by["keras"][f], by["torch"][f]) for f in sorted(set(by["keras"]) & set(by["torch"]))]
 
 
+def declared_pairs() -> List[Tuple[str, str]]:
+    """(id, id) of the same weights in two libraries, as the libraries declare them
+    (``Library.pairs``: an HF port and the original it was loaded from)."""
+    out: List[Tuple[str, str]] = []
+    for lib in libraries.libraries():
+        if lib.pairs:
+            out += sorted(lib.import_adapter(lib.pairs)().items())
+    return out
+
+
 def upgrade_name(framework: str, model: str) -> str:
     """The canonical id of a cache written before identities (``inception_v3.legacy2019``).
 
