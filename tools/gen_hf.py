@@ -5,7 +5,8 @@
 * ``entries``: the Hub repositories that the installed transformers names in the sources of
   the model types its ``AutoModelForImageClassification`` maps (``checkpoint="ORG/NAME"`` of
   ``@auto_docstring`` and ``from_pretrained("ORG/NAME")`` in the examples of
-  ``transformers/models/<type>/*.py``), one entry each at revision ``main``. Their
+  ``transformers/models/<type>/*.py``), one entry each at revision ``main`` (:data:`EXCLUDE`
+  names the one the sources get wrong). Their
   ``preprocessor_config.json`` and ``config.json`` are not installed: each entry's recipe is its
   processor class's defaults, marked "recipe resolved at run time", and its head is checked
   against ImageNet-1k when it runs (``hf_labels``). No published top-1 ships in the wheel
@@ -41,6 +42,11 @@ EXAMPLE = re.compile(r'(?:ForImageClassification\.from_pretrained\(\s*|>>> check
                      r'"([A-Za-z0-9][\w\-]*/[\w.\-]+)"')
 
 
+#: names the sources give that are not checkpoints of that model type, with the reason
+EXCLUDE = {"ByteDance-Seed/Seed-OSS-36B-Instruct": "a language model that SegformerConfig's "
+           "@auto_docstring names in transformers 5.25.0 (not a SegFormer checkpoint)"}
+
+
 def named_checkpoints() -> Dict[str, Tuple[str, str]]:
     """repository -> (model type, source file) of the checkpoints transformers names for image
     classification: a ``...ForImageClassification`` class's ``@auto_docstring`` checkpoint, else
@@ -64,7 +70,8 @@ def named_checkpoints() -> Dict[str, Tuple[str, str]]:
                     config.append((repo, where))
             own += [(repo, where) for repo in EXAMPLE.findall(src)]
         for repo, where in own or config:
-            out.setdefault(repo, (model_type, where))
+            if repo not in EXCLUDE:
+                out.setdefault(repo, (model_type, where))
     return dict(sorted(out.items()))
 
 
