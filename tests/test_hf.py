@@ -232,3 +232,29 @@ def test_compare_pairs_a_port_with_its_original_by_the_declared_mapping(tmp_path
     assert (row["model_a"], row["model_b"]) == ("hf:timm--resnet50--a1_in1k.main", "timm:resnet50.a1_in1k")
     assert (row["only_a"], row["only_b"]) == (3, 0)
     assert row["p_value"] == pytest.approx(2 / 8)  # McNemar exact: 3 discordant, all one way
+
+
+@pytest.mark.slow  # a subprocess (a fresh interpreter is the only honest import check)
+def test_scoring_and_comparing_hf_caches_imports_no_framework(tmp_path):
+    """``score`` and ``compare`` of hf caches (a catalogued port, its timm original, a local
+    folder's id this machine never saw) import numpy and the standard library only."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    from analysis_helpers import preds_for, save_all
+    numbers = list(range(1, 21))
+    top = np.zeros(20, int)
+    save_all(tmp_path / "runs", [preds_for(numbers, top, m, m.split(":")[0]) for m in (
+        "hf:timm--resnet50--a1_in1k.main", "timm:resnet50.a1_in1k", "hf:local--gone.sha-0123abcd")])
+    code = ("import json, sys; from imagenet_bench.cli import main as cli; "
+            "codes = [cli.main(['score', '--precomputed', sys.argv[1], '--format', 'csv', '-o', "
+            "sys.argv[2]]), cli.main(['compare', '--precomputed', sys.argv[1], '-o', sys.argv[3]])]; "
+            "print(json.dumps([codes, [m for m in ('torch', 'transformers', 'timm', 'PIL', "
+            "'huggingface_hub', 'imagenet_bench.backends.hf') if m in sys.modules]]))")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "runs"), str(tmp_path / "s.csv"),
+                          str(tmp_path / "c.txt")], capture_output=True, text=True, timeout=120)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [[0, 0], []], out.stderr
+    assert "hf:local--gone.sha-0123abcd" in (tmp_path / "s.csv").read_text()
+    assert "hf:timm--resnet50--a1_in1k.main" in (tmp_path / "c.txt").read_text()
