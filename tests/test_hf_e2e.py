@@ -1,7 +1,7 @@
 """transformers checkpoints end to end on real images: tiny random models of five processor kinds,
 saved with save_pretrained, through the adapter's pixels (against the image processors' own
-output), the TimmWrapper cross-check against timm, predict, score, sweep, verify variants (ONNX
-row included) and the Hub cache offline."""
+output), the TimmWrapper cross-check against timm, predict, score, sweep, verify determinism and
+verify variants (ONNX row included) and the Hub cache offline."""
 import csv
 import io
 import os
@@ -116,6 +116,8 @@ def test_predict_score_sweep_and_variants(tiny, tmp_path, capsys):
     (done,) = csv.DictReader(io.StringIO(capsys.readouterr().out))
     assert done["status"] == "done" and done["model"].startswith("hf:local--resnet.sha-")
     assert (done["resize"], done["crop"], done["crop_mode"]) == ("40", "32", "center")
+    assert main(["verify", "determinism", "-m", name, "--n", "8", str(val)]) == 0
+    assert "single vs batched" in capsys.readouterr().out
     out = tmp_path / "variants.txt"
     assert main(["verify", "variants", "-m", name, "--variants", "batch1,onnx", "-j", "0",
                  "--cache-dir", str(tmp_path / "var"), "-o", str(out), str(val)]) == 0
