@@ -149,3 +149,13 @@ def test_the_hub_cache_offline(tiny, tmp_path):
     assert ("is not in the Hugging Face Hub cache and could not be downloaded" in out.stderr
             and "Fix: on a machine with internet access run `hf download tiny-org/absent`" in out.stderr
             and str(tmp_path / "hub") in out.stderr), out.stderr[-2000:]
+
+
+def test_the_committed_catalog_is_what_the_installed_transformers_gives(tiny):
+    """``tools/gen_hf.py`` regenerates hf.json from the installed transformers, offline: the
+    committed file is current (the generator's ``--check``)."""
+    from conftest import load_tool
+    gen = load_tool("gen_hf")
+    with open(gen.PATH, encoding="utf-8") as f:
+        assert f.read() == gen.text()
+    assert gen.main(["--check"]) == 0
