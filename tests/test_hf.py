@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from imagenet_bench.backends import hf_labels, hf_meta
+from imagenet_bench.backends import hf_labels, hf_meta, hf_recipe
 from imagenet_bench.data import imagenet_meta
 from imagenet_bench.errors import InputError
 from imagenet_bench.models import catalog, libraries, registry
@@ -135,7 +135,7 @@ def R(resize, crop, mode, interpolation="bicubic", mean=(0.5,) * 3, std=(0.5,) *
      R(256, 224, "center", "bilinear")),
 ])
 def test_processor_configs_become_the_recipe_they_state(proc, recipe):
-    got, how = hf_meta.recipe_of(proc)
+    got, how = hf_recipe.recipe_of(proc)
     assert got == recipe, how
 
 
@@ -148,7 +148,7 @@ def test_processor_configs_become_the_recipe_they_state(proc, recipe):
     ({"image_processor_type": "ViTImageProcessor", "do_pad_to_square": True}, "are not recipe steps"),
 ])
 def test_processors_no_recipe_states_run_whole_and_say_why(proc, why):
-    got, how = hf_meta.recipe_of(proc)
+    got, how = hf_recipe.recipe_of(proc)
     assert got is None and why in how and how.endswith("(the processor is run)")
 
 
@@ -156,8 +156,8 @@ def test_a_timm_checkpoint_config_states_timms_recipe():
     cfg = {"architecture": "resnet50", "pretrained_cfg": {
         "input_size": [3, 224, 224], "crop_pct": 0.95, "interpolation": "bicubic", "crop_mode": "center",
         "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}}
-    recipe, how = hf_meta.checkpoint_recipe(cfg, None)
-    assert hf_meta.is_timm(cfg) and how == "TimmWrapperImageProcessor"
+    recipe, how = hf_recipe.checkpoint_recipe(cfg, None)
+    assert hf_recipe.is_timm(cfg) and how == "TimmWrapperImageProcessor"
     assert (recipe.resize, recipe.crop, recipe.interpolation) == (235, 224, "bicubic")
 
 

@@ -12,7 +12,7 @@
   against ImageNet-1k when it runs (``hf_labels``). No published top-1 ships in the wheel
   (model cards are not installed), so none is recorded; params are null for the same reason;
 * ``processors``: the default settings of each image processor class that
-  :data:`hf_meta.RECIPE_CLASSES` states as a recipe (what a checkpoint's processor config is
+  :data:`hf_recipe.RECIPE_CLASSES` states as a recipe (what a checkpoint's processor config is
   merged into, as transformers merges it);
 * ``pairs``: catalogued repositories whose weights another library loads from the same Hub
   repository: ``timm/NAME`` is ``timm:NAME`` when timm's ``pretrained_cfg.hf_hub_id`` names it.
@@ -28,7 +28,7 @@ import re
 import sys
 from typing import Dict, List, Optional, Tuple
 
-from imagenet_bench.backends import hf_meta
+from imagenet_bench.backends import hf_meta, hf_recipe
 from imagenet_bench.cache import atomic
 from imagenet_bench.models import catalog
 
@@ -79,14 +79,14 @@ def processor_defaults() -> Dict[str, dict]:
     """Class -> default settings (``to_dict()`` of a processor built with no arguments)."""
     import transformers
     out = {}
-    for cls in hf_meta.RECIPE_CLASSES:
+    for cls in hf_recipe.RECIPE_CLASSES:
         klass = getattr(transformers, cls, None)
         if klass is None:
             continue
         d = klass().to_dict()
         d.pop("image_processor_type", None)
         out[cls] = {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(d.items())
-                    if k in hf_meta.GEOMETRY}
+                    if k in hf_recipe.GEOMETRY}
     return out
 
 
@@ -103,13 +103,13 @@ def _class_of(model_type: str) -> Optional[str]:
 def entry(repo: str, model_type: str, source: str, defaults: Dict[str, dict]) -> dict:
     """One catalog entry of ``repo`` (its processor class's default recipe, checked at run time)."""
     cls = _class_of(model_type) or ""
-    recipe, how = hf_meta.recipe_of({"image_processor_type": cls, **defaults.get(cls, {})}) \
+    recipe, how = hf_recipe.recipe_of({"image_processor_type": cls, **defaults.get(cls, {})}) \
         if cls in defaults else (None, f"{cls or 'no'} processor class")
-    r = recipe or hf_meta.Recipe(resize=None, crop=224, squash=True, interpolation="bilinear",
+    r = recipe or hf_recipe.Recipe(resize=None, crop=224, squash=True, interpolation="bilinear",
                                  normalization="torch")
     arch = hf_meta.encode(repo)
     note = (f"named in transformers {source}; recipe resolved at run time from its "
-            f"{hf_meta.PROCESSOR_CONFIG} (not installed; here {cls or 'its class'}'s defaults"
+            f"{hf_recipe.PROCESSOR_CONFIG} (not installed; here {cls or 'its class'}'s defaults"
             f"{'' if recipe else ': ' + how}), head checked against ImageNet-1k when it runs")
     return {"framework": "hf", "architecture": arch, "weights": "main", "model": f"hf:{arch}.main",
             "aliases": [repo], "is_default": True,

@@ -7,7 +7,7 @@ the torchvision backend wherever one exists; TimmWrapper checkpoints: timm's eva
 applied to the image decoded by :func:`pixels.load_rgb` (``convert("RGB")``, what transformers'
 own pipelines pass it):
 
-* where the processor's settings are a :class:`Recipe` (:func:`hf_meta.recipe_of`: a resize and
+* where the processor's settings are a :class:`Recipe` (:func:`hf_recipe.recipe_of`: a resize and
   centre crop, rescale 1/255, mean/std), DataLoader workers run the processor's own resize and
   crop (``do_rescale=False, do_normalize=False``: uint8 pixels; TimmWrapper: timm's transform up
   to ``ToTensor``) and :meth:`TorchBackend.pixels_input` scales and normalises them on the
@@ -31,7 +31,7 @@ import torch
 import transformers
 from transformers import AutoConfig, AutoImageProcessor, AutoModelForImageClassification
 
-from imagenet_bench.backends import hf_labels, hf_meta
+from imagenet_bench.backends import hf_labels, hf_meta, hf_recipe
 from imagenet_bench.backends.torch import RANDOM_SEED, TorchBackend
 from imagenet_bench.data import pixels
 from imagenet_bench.errors import BenchError, InputError
@@ -151,7 +151,7 @@ def preprocessing(processor, model_config) -> Tuple[recipes.Recipe, Optional[obj
             return recipe, ProcessorOutput(processor), "TimmWrapperImageProcessor (whole)", settings
         return recipe, loader, "TimmWrapperImageProcessor (timm's eval transform)", settings
     settings = processor.to_dict()
-    recipe, how = hf_meta.recipe_of(settings)
+    recipe, how = hf_recipe.recipe_of(settings)
     if recipe is not None:
         return recipe, ProcessorPixels(processor), f"{how} resize/crop", settings
     side = ProcessorOutput(processor)
