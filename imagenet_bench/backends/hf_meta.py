@@ -27,7 +27,7 @@ from imagenet_bench.backends.hf_recipe import (CATALOG, PROCESSOR_CONFIG, catalo
                                                checkpoint_recipe, is_timm)
 from imagenet_bench.errors import InputError
 from imagenet_bench.models import catalog
-from imagenet_bench.models.identity import ModelId, parse
+from imagenet_bench.models.identity import IdentityError, ModelId, parse
 from imagenet_bench.models.recipe import Recipe
 
 NAME = "hf"
@@ -167,6 +167,15 @@ def _catalogued(repo: str) -> Optional[catalog.WeightsEntry]:
 def resolve_name(text: str) -> Tuple[ModelId, Any]:
     """``Library.names`` of hf: the (id, entry) of ``hf:ORG/NAME[@REV]``, ``hf:PATH`` or a
     canonical ``hf:ORG--NAME.REV``, with its ``+settings``. Raises :class:`InputError`."""
+    try:
+        return _resolve(text)
+    except IdentityError as e:
+        raise InputError(f"{e}. Fix: write hf:ORG/NAME[@REVISION][+setting] (e.g. "
+                         f"hf:google/vit-base-patch16-224+bf16) or hf:PATH of a save_pretrained "
+                         f"folder") from None
+
+
+def _resolve(text: str) -> Tuple[ModelId, Any]:
     body = text.strip()[len(NAME) + 1:] if text.strip().lower().startswith(NAME + ":") else text.strip()
     body, *settings = body.split("+")
     if is_local(body):
