@@ -159,3 +159,26 @@ def test_the_committed_catalog_is_what_the_installed_transformers_gives(tiny):
     with open(gen.PATH, encoding="utf-8") as f:
         assert f.read() == gen.text()
     assert gen.main(["--check"]) == 0
+
+
+def test_a_background_first_head_is_reordered_in_the_network(tiny, tmp_path):
+    """A 1,001-class head (background first): the backend's probabilities are the softmax of
+    outputs 1..1000, the model's own logits taken in the tool's class order."""
+    import torch
+    import transformers as tf
+
+    from hf_helpers import imagenet_id2label
+    folders, val, _ = tiny
+    labels = {0: "background", **{i + 1: n for i, n in imagenet_id2label().items()}}
+    torch.manual_seed(1)
+    cfg = tf.ViTConfig(image_size=32, patch_size=16, hidden_size=32, num_hidden_layers=1,
+                       num_attention_heads=2, intermediate_size=64, id2label=labels)
+    model = tf.ViTForImageClassification(cfg).eval()
+    model.save_pretrained(tmp_path / "bg")
+    tf.ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(tmp_path / "bg")
+    be = _backend(f"hf:{tmp_path / 'bg'}")
+    x = be.network_input(np.stack([be.preprocess(str(p)) for p in sorted(val.iterdir())[:4]]))
+    with torch.inference_mode():
+        want = torch.softmax(model(pixel_values=x).logits[:, 1:], dim=1).numpy()
+    got = be.forward(x)
+    assert got.shape == (4, 1000) and np.allclose(got, want, atol=1e-7)
