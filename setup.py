@@ -29,6 +29,9 @@ TENSORRT = ["torch-tensorrt>=2.4", "nvidia-modelopt>=0.15"]  # modelopt: tensorr
 # open_clip zero-shot classifiers (data/openclip.json was generated from open_clip_torch 3.3.0);
 # huggingface_hub: the weights' cache
 OPENCLIP = ["open_clip_torch>=2.23,<=3.3.0", "huggingface_hub>=0.20"]
+# Hugging Face transformers image classifiers (data/hf.json was generated from transformers
+# 5.25.0); timm: TimmWrapper checkpoints (hf:timm/NAME); huggingface_hub: the Hub cache
+HF = TIMM + ["transformers>=5.0,<=5.25.0", "huggingface_hub>=1.0", "safetensors>=0.4"]
 # the self-contained HTML report: plotly.js ships inside the plotly wheel and is inlined
 REPORT = ["plotly>=5.0"]
 SLURM = ["submitit>=1.5"]  # imagenet-bench sweep run --executor slurm
@@ -70,6 +73,7 @@ setup(
         "variants": TORCH + VARIANTS,
         "openvino": TORCH + OPENVINO,
         "openclip": TORCH + OPENCLIP,
+        "hf": HF,
         "litert": KERAS + LITERT,
         "tensorrt": TORCH + TENSORRT,
         "report": REPORT,
@@ -77,7 +81,7 @@ setup(
         "parquet": PARQUET,
         "test": TEST,
         "all": sorted(set(TORCH + TIMM + KERAS + ANALYSIS + REAL_LABELS + DEMO + VARIANTS + OPENVINO
-                          + OPENCLIP + LITERT + REPORT + SLURM + TEST + PARQUET)),
+                          + OPENCLIP + HF + LITERT + REPORT + SLURM + TEST + PARQUET)),
     },
     entry_points={
         "console_scripts": ["imagenet-bench=imagenet_bench.cli.main:main"],
@@ -88,6 +92,7 @@ setup(
             "keras = imagenet_bench.backends.keras.plugin:LIBRARY",
             "timm = imagenet_bench.backends.timm_plugin:LIBRARY",
             "openclip = imagenet_bench.backends.openclip_plugin:LIBRARY",
+            "hf = imagenet_bench.backends.hf_plugin:LIBRARY",
         ],
     },
     license="MIT",

@@ -53,15 +53,17 @@ def test_every_data_file_present_and_every_entry_fits_the_schema():
     assert len({e.model for e in entries}) == len(entries)
     for e in entries:
         assert e.model == f"{e.framework}:{e.architecture}.{e.weights}", e.model
-        assert e.framework in ("torch", "keras", "timm", "openclip"), e.model
+        assert e.framework in ("torch", "keras", "timm", "openclip", "hf"), e.model
         assert ":" in e.builder and e.crop > 0 and e.input_size == e.crop, e.model
         # timm: resize = floor(input_size / crop_pct), below the crop for crop_pct > 1 (timm pads),
         # and its crop modes center / squash / border (docs/timm.md)
         assert e.resize is None or e.resize >= e.crop or e.framework == "timm", e.model
         assert e.interpolation in catalog.INTERPOLATIONS, e.model
         assert e.crop_mode == "center" or (e.framework == "timm" and e.crop_mode in ("squash", "border")) \
-            or (e.framework == "openclip" and e.crop_mode == "squash")  # open_clip's resize_mode
-        if e.runnable:
+            or (e.framework in ("openclip", "hf") and e.crop_mode == "squash")  # resize_mode; ViT's
+        if e.runnable and e.framework == "hf":  # its head is read from config.json when it runs
+            assert "head checked against ImageNet-1k when it runs" in e.not_runnable_reason, e.model
+        elif e.runnable:
             assert e.num_classes == 1000 and e.label_set == "imagenet-1k", e.model
             # open_clip: a runnable entry's reason is what running it needs (a hub tokenizer)
             assert e.not_runnable_reason is None or (
@@ -183,7 +185,7 @@ def test_a_built_wheel_carries_the_data_and_its_import_finds_it(built_wheel):
 
 def test_reading_the_catalog_imports_no_framework():
     code = ("import sys; from imagenet_bench.models import catalog; n = len(catalog.entries()); "
-            "print(n, sorted(m for m in ('torch', 'tensorflow', 'keras', 'timm') "
+            "print(n, sorted(m for m in ('torch', 'tensorflow', 'keras', 'timm', 'transformers') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(REPO)).stdout.split(" ", 1)

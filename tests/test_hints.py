@@ -15,7 +15,9 @@ FOREIGN = {"--signal",  # sbatch/srun --signal=TERM@60 (SIGTERM before the time 
            "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
            "--hide-scrollbars", "--window-size",
            # sbatch options of the script `imagenet-bench sweep sbatch` prints
-           "--job-name", "--requeue", "--array", "--gpus-per-node", "--cpus-per-task", "--mem"}
+           "--job-name", "--requeue", "--array", "--gpus-per-node", "--cpus-per-task", "--mem",
+           # `hf download ORG/NAME --revision REV` (huggingface_hub's CLI), named by the hf library
+           "--revision"}
 
 
 def all_options(parser: argparse.ArgumentParser) -> set:

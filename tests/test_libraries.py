@@ -105,11 +105,11 @@ def test_an_adapter_is_imported_only_when_a_model_runs():
     code = ("import sys; from imagenet_bench.models import libraries, catalog; "
             "n = len(catalog.entries()); libs = libraries.names(); "
             "print(n, libs, sorted(m for m in ('torch', 'timm', 'keras', 'tensorflow', 'open_clip', "
-            "'imagenet_bench.backends.torch', 'imagenet_bench.backends.timm', "
-            "'imagenet_bench.backends.openclip') if m in sys.modules))")
+            "'transformers', 'imagenet_bench.backends.torch', 'imagenet_bench.backends.timm', "
+            "'imagenet_bench.backends.openclip', 'imagenet_bench.backends.hf') if m in sys.modules))")
     import subprocess
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip().endswith("('torch', 'keras', 'timm', 'openclip') []")
+    assert out.strip().endswith("('torch', 'keras', 'timm', 'openclip', 'hf') []")
 
 
 def test_the_remembered_scan_is_the_scan_and_follows_installs(plugins):

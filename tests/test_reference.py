@@ -27,7 +27,7 @@ import json, sys
 from imagenet_bench.cli import main as cli
 code = cli.main(["score", "--precomputed", sys.argv[1], "--format", "json", "-o", sys.argv[2]])
 heavy = [m for m in ("torch", "tensorflow", "keras", "pandas", "scipy", "matplotlib",
-                     "tensorflow_datasets", "timm", "PIL") if m in sys.modules]
+                     "tensorflow_datasets", "timm", "PIL", "transformers") if m in sys.modules]
 print(json.dumps({"code": code, "heavy": heavy}))
 """
 

@@ -130,7 +130,7 @@ def test_prepare_val_links_into_class_folders_without_overwriting(tmp_path, caps
 
 def test_backend_module_refuses_an_unknown_framework():
     from imagenet_bench.models import libraries
-    with pytest.raises(Exception, match="--framework nosuch: no such backend. Fix: --framework one of keras, openclip, timm, torch"):
+    with pytest.raises(Exception, match="--framework nosuch: no such backend. Fix: --framework one of hf, keras, openclip, timm, torch"):
         libraries.get("nosuch")
 
 

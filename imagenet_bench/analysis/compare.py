@@ -11,7 +11,8 @@ gives:
 
 :func:`family_pairs` pairs every architecture present in both frameworks
 (``registry.paired_families``, by base weights whatever the run settings) among
-a list of loaded predictions.
+a list of loaded predictions, and the same weights in two libraries that a library
+declares (``registry.declared_pairs``: an HF port and its original, same settings).
 """
 from __future__ import annotations
 
@@ -123,6 +124,9 @@ def family_pairs(preds: Sequence) -> Tuple[List[Tuple[object, object]], List[str
             check_same_images(ks[0][1], ts[0][1])
         else:
             absent.append(f"{keras_spec.id} vs {torch_spec.id}")
+    for a_id, b_id in registry.declared_pairs():  # the same weights in two libraries
+        pairs += [(a, b) for sa, a in by_base.get(a_id, []) for sb, b in by_base.get(b_id, [])
+                  if sa == sb and "random" not in sa and a.fingerprint == b.fingerprint]
     return pairs, absent
 
 

@@ -104,6 +104,13 @@ class Library:
     #: the Hugging Face hub organisation whose repositories are this library's own tags:
     #: ``hf-hub:ORG/NAME`` means ``<name>:NAME`` (timm's "timm"); "" = none
     hub_org: str = ""
+    #: "module:callable(text) -> (ModelId, WeightsEntry)" resolving the ``<name>:...`` spellings
+    #: its catalog cannot list (any Hub repository, a local folder; imported lazily, standard
+    #: library only); None: only catalog entries
+    names: Optional[str] = None
+    #: "module:callable() -> {its model id: another library's id}" of the same weights in two
+    #: libraries (standard library only): ``compare`` pairs their caches; None: none declared
+    pairs: Optional[str] = None
 
     def import_adapter(self, target: Optional[str] = None) -> Any:
         """The object ``target`` ("module:name", default :attr:`adapter`) names, imported now.

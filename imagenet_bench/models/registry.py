@@ -209,6 +209,18 @@ def from_hub(text: str) -> str:
     return hits[0].model + plus + settings
 
 
+def _own_names(text: str, framework: Optional[str]) -> Optional[Tuple[ModelId, Any]]:
+    """(id, entry) of a name whose library resolves its own spellings (``Library.names``:
+    ``hf:ORG/NAME``, a folder), or None for the catalog lookup."""
+    if not isinstance(text, str):
+        return None
+    prefix, sep, _ = text.strip().partition(":")
+    lib = libraries.find(prefix.lower() if sep else (framework or ""))
+    if lib is None or not lib.names or (framework and framework != lib.name):
+        return None
+    return lib.import_adapter(lib.names)(text if sep else f"{lib.name}:{text.strip()}")
+
+
 def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
     """``(ModelId with settings, catalog entry)`` for a user's spelling of a model.
 
@@ -223,6 +235,9 @@ def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
         raise InputError(f"framework {framework!r}: the registry knows {', '.join(known)}. Fix: "
                          f"--framework one of those")
     text = from_hub(text)
+    own = _own_names(text, framework)
+    if own is not None:
+        return own
     try:
         fw, arch, tag, settings = parse(text, framework)
     except IdentityError as e:
@@ -352,6 +367,16 @@ def paired_families() -> List[Tuple[ModelSpec, ModelSpec]]:
     by = {fw: {s.study.family: s for s in list_models(framework=fw, study2019=True)}
           for fw in ("keras", "torch")}
     return [(by["keras"][f], by["torch"][f]) for f in sorted(set(by["keras"]) & set(by["torch"]))]
+
+
+def declared_pairs() -> List[Tuple[str, str]]:
+    """(id, id) of the same weights in two libraries, as the libraries declare them
+    (``Library.pairs``: an HF port and the original it was loaded from)."""
+    out: List[Tuple[str, str]] = []
+    for lib in libraries.libraries():
+        if lib.pairs:
+            out += sorted(lib.import_adapter(lib.pairs)().items())
+    return out
 
 
 def upgrade_name(framework: str, model: str) -> str:
