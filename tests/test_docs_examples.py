@@ -3,7 +3,7 @@ inline spans of a whole command line) is executed offline, or listed with the re
 be, so a stale module path, a renamed option or a count that changed fails CI.
 
 How a line is made runnable here (:func:`argv_of`): placeholders become real inputs (``DIR``:
-the shipped 2019 caches; ``VAL_DIR``/``VAL``: eight real val images; ``[...]`` optional parts
+the shipped 2019 caches, or a scratch folder after an option that writes to it; ``VAL_DIR``/``VAL``: eight real val images; ``[...]`` optional parts
 dropped; ``../shared`` and ``precomputed/`` resolved against this checkout), heavy inputs are
 swapped for the eight images (``HEAVY``), and the command runs in-process in a scratch folder.
 A doc line right below of the form ``# ID: acc@1 ...`` must match the id the run prints, and
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import shlex
 import shutil
@@ -70,6 +71,7 @@ EXEMPT: List[Tuple[str, str]] = [
     (r"^import ", "converts the reader's folder of 2019 outputs (tests/test_northcutt2019.py "
      "converts ../shared's copy)"),
     (r"--keep keep\.npy|--labels my_labels\.npy", "reads the reader's own index or label files"),
+    (r"^sweep collect DIR\b", "the synopsis of sweep collect (DIR: the reader's sweep folder)"),
 ]
 #: commands whose input is swapped for the eight-image set (the full subset takes minutes)
 HEAVY = (r"^predict ", r"^verify ")
@@ -135,14 +137,21 @@ def examples() -> List[Example]:
     return out
 
 
+#: options whose DIR the command writes to (a folder under the test's working folder, never
+#: the shipped caches that a DIR to read stands for)
+OUTPUT_OPTIONS = ("-o", "--out", "--output", "--cache-dir")
+
+
 def argv_of(ex: Example, val: Path) -> List[str]:
     """The arguments a runnable example is run with (see the module docstring)."""
     code = re.sub(r"\[[^\]]*\]", "", _code(ex.command))
     if any(re.search(h, code) for h in HEAVY):
         code = code.replace(SUBSET_TEXT, str(val))
     code = code.replace("../shared/", f"{SHARED}/")
-    args = []
+    args: List[str] = []
     for a in shlex.split(code):
+        if a == "DIR" and args and args[-1] in OUTPUT_OPTIONS:  # written to: the test's folder
+            a = "out"
         a = {"DIR": str(SHIPPED), "VAL_DIR": str(val), "VAL": str(val)}.get(a, a)
         a = re.sub(r"=(VAL_DIR|VAL)$", f"={val}", a)
         if a.startswith("precomputed/"):
@@ -192,7 +201,9 @@ def test_doc_example_runs(ex, eight_images, tmp_path, monkeypatch):
     argv = argv_of(ex, eight_images)
     if any(a in ("--plot",) for a in argv):
         pytest.importorskip("matplotlib")
+    shipped = sorted(os.listdir(SHIPPED))
     rc, text = _run(argv)
+    assert sorted(os.listdir(SHIPPED)) == shipped, f"{ex.doc} wrote into {SHIPPED}"
     assert rc == 0, f"{ex.doc}: imagenet-bench {' '.join(argv)} exited {rc}:\n{text[-3000:]}"
     assert "Traceback" not in text
     said = re.match(r"# (\S+): acc@1", ex.comment)

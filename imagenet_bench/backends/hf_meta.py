@@ -230,7 +230,7 @@ def _local(path: str, settings: List[str]) -> Tuple[ModelId, Any]:
 
 def folders_file() -> str:
     """``$XDG_CACHE_HOME/imagenet_bench/hf_folders.json`` (``~/.cache`` when unset): the folder
-    of each local id this machine has resolved, so that a plan or a cache names it again."""
+    of each local id resolved here, so that a plan or a cache names it again."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "imagenet_bench", "hf_folders.json")
 
@@ -257,7 +257,7 @@ def _recalled(arch: str, tag: str, text: str) -> str:
     folder = _folders().get(f"{arch}.{tag}")
     if folder is None or not os.path.isfile(os.path.join(folder, CONFIG)) \
             or f"sha-{folder_digest(folder)}" != tag:
-        seen = "was not resolved on this machine" if folder is None else \
+        seen = "was not resolved here" if folder is None else \
             f"was {folder}, whose files have changed or gone since"
         raise InputError(f"hf:{text}: the local checkpoint of this id {seen} ({folders_file()}). "
                          f"Fix: pass the folder itself, -m hf:PATH")
