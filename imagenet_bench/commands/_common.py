@@ -66,7 +66,9 @@ def add_dataset_arg(parser: argparse.ArgumentParser) -> None:
     from imagenet_bench.data import datasets, layouts
     sets = "; ".join(f"{s.name} ({layouts.layout_words(s)}"
                      f"{' or the flat official files' if layouts.FLAT_OFFICIAL in s.layouts else ''})"
-                     for s in datasets.DATASETS.values())
+                     for s in datasets.DATASETS.values() if not s.family)
+    sets += ("; imagenet-c-<corruption>-<severity> (one severity folder of ImageNet-C, or the "
+             "download's root; e.g. imagenet-c-gaussian_noise-3)")
     parser.add_argument("--dataset", default=datasets.DEFAULT, metavar="NAME",
                         help=f"the test set in VAL_DIR (default {datasets.DEFAULT}): {sets}. "
                              f"See docs/datasets.md")

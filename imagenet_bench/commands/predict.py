@@ -78,6 +78,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         help="timm's crop fraction: resize side floor(image size / F)")
     custom.add_argument("--interpolation", choices=("nearest", "bilinear", "bicubic", "lanczos"),
                         help="resize filter")
+    p.add_argument("--corruption-protocol", choices=("benchmark", "model-crop"), default="benchmark",
+                   help="ImageNet-C sets: benchmark (default; the benchmark's test.py: no resize, "
+                        "centre crop 224) or model-crop (the 224 image resized to the model's own "
+                        "crop). See docs/datasets.md")
     p.add_argument("-o", "--out", default=RUNS_DIR, help=f"cache directory (default {RUNS_DIR}/)")
     p.add_argument("-b", "--batch-size", type=int, help="images per batch (torch: 32)")
     p.add_argument("-j", "--workers", type=int, help="DataLoader worker processes (default: CPU threads)")
@@ -157,8 +161,26 @@ def configs(args) -> list:
                              f"(or --model-factory)")
         return series.configs(functools.partial(config.build, names[0], args.framework),
                               args.checkpoint, args.checkpoints, **_build_options(args))
-    return [config.build(name, args.framework, checkpoint=args.checkpoint, **_build_options(args))
-            for name in names]
+    return [_corruption_protocol(args, functools.partial(
+        config.build, name, args.framework, checkpoint=args.checkpoint, **_build_options(args)))
+        for name in names]
+
+
+def _corruption_protocol(args, build):
+    """The config ``build()`` makes, under ``--corruption-protocol`` on an ImageNet-C set (its
+    recipe options replace the model's resize and crop)."""
+    from imagenet_bench.data import imagenet_c
+    cfg = build()
+    opts = imagenet_c.recipe_options(args.dataset, args.corruption_protocol, cfg.recipe.crop)
+    if opts is None:
+        return cfg
+    given = [o for o in ("resize", "crop", "img_size", "crop_pct") if getattr(args, o) is not None]
+    if given:
+        raise InputError(f"--{given[0].replace('_', '-')} with --dataset {args.dataset}: ImageNet-C "
+                         f"sets are read under --corruption-protocol ({args.corruption_protocol}), "
+                         f"which sets the resize and crop. Fix: drop --{given[0].replace('_', '-')}, "
+                         f"or pick the protocol with --corruption-protocol")
+    return build(**opts)
 
 
 def _build_options(args) -> dict:

@@ -12,6 +12,7 @@ from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.commands._common import (HelpFormatter, add_loading_args, add_output_args,
                                               add_protocol_arg, emit, loading, report_skipped)
 from imagenet_bench.report import columns as report_columns
+from imagenet_bench.errors import InputError
 from imagenet_bench.report import tables as report
 
 
@@ -33,6 +34,10 @@ def add_parser(sub) -> None:
                         f"predict writes)")
     p.add_argument("--plot", metavar="FILE",
                    help="also draw shifted vs val top-1 (logit axes) with the fits (.png/.pdf/.svg)")
+    p.add_argument("--corruptions", choices=("summary", "grid"),
+                   help="ImageNet-C instead: per model the clean error, mCE, relative mCE and the "
+                        "unnormalised mean error (summary), or the corruption x severity errors "
+                        "with each CE (grid). See docs/analysis.md")
     add_loading_args(p)
     add_protocol_arg(p)
     add_output_args(p)
@@ -42,7 +47,10 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     """Load every cache, build the table and print it (and the plot)."""
     from imagenet_bench.analysis import robustness, scorer
+    from imagenet_bench.data import datasets, imagenet_c
     preds = scorer.load_predictions(args.precomputed, allow_mixed=True, **loading(args))
+    if args.corruptions:
+        return _corruptions(args, preds)
     table = robustness.build(preds, args.models, protocol=args.protocol)
     fits = "; ".join(f"{n}: logit(acc) = {f.intercept:+.3f} {f.slope:+.3f}*logit(val) "
                      f"({f.models} models)" for n, f in table.fits.items())
@@ -59,6 +67,38 @@ def run(args) -> int:
         plots.robustness_scatter(table.rows, table.fits, args.plot,
                                  title="Effective robustness (logit axes)")
         print(f"wrote {args.plot}", file=sys.stderr)
+    if any(imagenet_c.parse(datasets.name_of(p)) for p in preds):
+        print("note: ImageNet-C caches present: --corruptions summary (mCE) or --corruptions grid "
+              "(corruption x severity)", file=sys.stderr)
+    report_skipped(preds)
+    return 0
+
+
+def _corruptions(args, preds) -> int:
+    """The ImageNet-C summary or grid (analysis.corruption) of the caches."""
+    from imagenet_bench.analysis import corruption, robustness
+    from imagenet_bench.data import imagenet_c
+    table = corruption.build(preds, lambda p: 100.0 - robustness.top1(p))
+    if not table.summary:
+        raise InputError(f"{args.precomputed}: no ImageNet-C caches (--dataset "
+                         f"imagenet-c-<corruption>-<severity>). Fix: predict them, e.g. "
+                         f"`imagenet-bench sweep plan --data imagenet-c=DIR ...`, or drop --corruptions")
+    if args.models:
+        wanted = {corruption.base_name(m) for m in args.models}
+        table.summary = [r for r in table.summary if r["model"] in wanted]
+        table.grid = [r for r in table.grid if r["model"] in wanted]
+    ref = corruption.alexnet()
+    title = (f"ImageNet-C of {len(table.summary)} models ({args.precomputed}): top-1 error (%); "
+             f"CE_c = sum_s E_s,c / sum_s E_s,c(AlexNet); mCE = mean CE over the 15 benchmark "
+             f"corruptions; relative: clean errors subtracted (clean: the model's imagenet-val "
+             f"cache under its own recipe; AlexNet {100 * ref['clean_error']:.3f}%); mean err: "
+             f"the unnormalised mean over 15 x 5 sets. Protocol: "
+             f"{'; '.join(f'{k}: {v}' for k, v in imagenet_c.PROTOCOLS.items())}")
+    for note in table.notes:
+        print(f"note: {note}", file=sys.stderr)
+    rows, cols = ((table.summary, report_columns.CORRUPTION_SUMMARY) if args.corruptions == "summary"
+                  else (table.grid, report_columns.CORRUPTION_GRID))
+    emit(report.render(rows, cols, args.format, title=title), args.output)
     report_skipped(preds)
     return 0
 
