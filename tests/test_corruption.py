@@ -123,3 +123,21 @@ def test_robustness_command_prints_summary_and_grid_from_a_folder(tmp_path, caps
     assert "gaussian_noise" in text and "saturate" in text
     assert cli.main(["robustness", "--precomputed", str(tmp_path)]) == 0
     assert "ImageNet-C caches present: --corruptions summary" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_html_report_draws_the_heat_map_of_the_same_errors(tmp_path):
+    pytest.importorskip("plotly")
+    from imagenet_bench.report import html, html_data
+    wrong = {k: v for k, v in wrong_counts(4).items() if k[0] in ("fog", "saturate")}
+    for (c, s), k in wrong.items():
+        p = synthetic("torch:resnet18.IMAGENET1K_V1", imagenet_c.set_name(c, s), k)
+        cache.save(str(tmp_path / cache.cache_filename(p.model_id, N, p.fingerprint,
+                                                      imagenet_c.set_name(c, s))), p)
+    doc = html_data.build([str(tmp_path)])
+    (fig,) = [f for f in html.figures(doc) if f["id"] == "plot-imagenet-c"]
+    trace = fig["figure"].data[0]
+    assert list(trace.x) == ["fog", "saturate"] and trace.y == ("torch:resnet18.IMAGENET1K_V1 (no mCE)",)
+    assert [round(v, 4) for v in trace.z[0]] == [
+        round(100 * np.mean([wrong[(c, s)] / N for s in range(1, 6)]), 4) for c in ("fog", "saturate")]
+    assert "no mCE: 14 of the 15 benchmark corruptions" in " ".join(doc.notes)

@@ -102,7 +102,8 @@ def base_name(model: str) -> str:
 def group(preds: Sequence[cache.Predictions]) -> Tuple[Dict[str, Dict[Tuple[str, int], cache.Predictions]],
                                                        Dict[str, cache.Predictions]]:
     """``({model: {(corruption, severity): cache}}, {model: val cache})`` keyed by
-    :func:`base_name`; other sets' caches are left out."""
+    :func:`base_name` (a val cache under the model's own recipe before one under another);
+    other sets' caches are left out."""
     by_model: Dict[str, Dict[Tuple[str, int], cache.Predictions]] = {}
     val: Dict[str, cache.Predictions] = {}
     for p in preds:
@@ -114,8 +115,9 @@ def group(preds: Sequence[cache.Predictions]) -> Tuple[Dict[str, Dict[Tuple[str,
                 raise InputError(f"{p.where()} and {cell[key].where()}: two caches of "
                                  f"{base_name(p.qualname)} on {name}. Fix: keep one of the two")
             cell[key] = p
-        elif name == datasets.DEFAULT:
-            val[p.qualname] = p
+        elif name == datasets.DEFAULT and (base_name(p.qualname) not in val
+                                           or p.qualname == base_name(p.qualname)):
+            val[base_name(p.qualname)] = p  # the model's own recipe first
     return by_model, val
 
 

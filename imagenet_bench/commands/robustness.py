@@ -50,7 +50,8 @@ def run(args) -> int:
     from imagenet_bench.data import datasets, imagenet_c
     preds = scorer.load_predictions(args.precomputed, allow_mixed=True, **loading(args))
     if args.corruptions:
-        return _corruptions(args, preds)
+        return corruption_tables(preds, args.corruptions, args.precomputed, args.format,
+                                 args.output, args.models)
     table = robustness.build(preds, args.models, protocol=args.protocol)
     fits = "; ".join(f"{n}: logit(acc) = {f.intercept:+.3f} {f.slope:+.3f}*logit(val) "
                      f"({f.models} models)" for n, f in table.fits.items())
@@ -74,21 +75,22 @@ def run(args) -> int:
     return 0
 
 
-def _corruptions(args, preds) -> int:
-    """The ImageNet-C summary or grid (analysis.corruption) of the caches."""
+def corruption_tables(preds, which: str, where: str, fmt: str, output, models=()) -> int:
+    """Print the ImageNet-C ``which`` table ("summary" or "grid", analysis.corruption) of the
+    caches ``preds`` read from ``where`` (``robustness`` and ``sweep collect``)."""
     from imagenet_bench.analysis import corruption, robustness
     from imagenet_bench.data import imagenet_c
     table = corruption.build(preds, lambda p: 100.0 - robustness.top1(p))
     if not table.summary:
-        raise InputError(f"{args.precomputed}: no ImageNet-C caches (--dataset "
+        raise InputError(f"{where}: no ImageNet-C caches (--dataset "
                          f"imagenet-c-<corruption>-<severity>). Fix: predict them, e.g. "
                          f"`imagenet-bench sweep plan --data imagenet-c=DIR ...`, or drop --corruptions")
-    if args.models:
-        wanted = {corruption.base_name(m) for m in args.models}
+    if models:
+        wanted = {corruption.base_name(m) for m in models}
         table.summary = [r for r in table.summary if r["model"] in wanted]
         table.grid = [r for r in table.grid if r["model"] in wanted]
     ref = corruption.alexnet()
-    title = (f"ImageNet-C of {len(table.summary)} models ({args.precomputed}): top-1 error (%); "
+    title = (f"ImageNet-C of {len(table.summary)} models ({where}): top-1 error (%); "
              f"CE_c = sum_s E_s,c / sum_s E_s,c(AlexNet); mCE = mean CE over the 15 benchmark "
              f"corruptions; relative: clean errors subtracted (clean: the model's imagenet-val "
              f"cache under its own recipe; AlexNet {100 * ref['clean_error']:.3f}%); mean err: "
@@ -96,9 +98,9 @@ def _corruptions(args, preds) -> int:
              f"{'; '.join(f'{k}: {v}' for k, v in imagenet_c.PROTOCOLS.items())}")
     for note in table.notes:
         print(f"note: {note}", file=sys.stderr)
-    rows, cols = ((table.summary, report_columns.CORRUPTION_SUMMARY) if args.corruptions == "summary"
+    rows, cols = ((table.summary, report_columns.CORRUPTION_SUMMARY) if which == "summary"
                   else (table.grid, report_columns.CORRUPTION_GRID))
-    emit(report.render(rows, cols, args.format, title=title), args.output)
+    emit(report.render(rows, cols, fmt, title=title), output)
     report_skipped(preds)
     return 0
 

@@ -92,6 +92,10 @@ def add_parser(subparsers) -> None:
                    help=f"{'/'.join(formats.names())}: the long table; timm: one results-<set>.csv "
                         f"per test set with timm's columns, written into -o DIR")
     c.add_argument("-o", "--output", metavar="PATH", help="file (csv/json) or folder (timm)")
+    c.add_argument("--corruptions", choices=("summary", "grid"),
+                   help="the ImageNet-C table of the sweep's caches instead (as `robustness "
+                        "--corruptions`): per model mCE, relative mCE, mean error; or the "
+                        "corruption x severity errors")
     c.set_defaults(func=run_collect)
 
 
@@ -285,6 +289,14 @@ def run_collect(args) -> int:
     from imagenet_bench.sweep import collect
     from imagenet_bench.sweep import plan as plans
     plan = plans.read(args.folder)
+    if args.corruptions:
+        from imagenet_bench.analysis import scorer
+        from imagenet_bench.commands.robustness import corruption_tables
+        if args.format == "timm":
+            raise InputError("--corruptions with --format timm: timm has no ImageNet-C results "
+                             "file. Fix: --format csv, json or text")
+        preds = scorer.load_predictions(plan["caches"], allow_mixed=True)
+        return corruption_tables(preds, args.corruptions, plan["caches"], args.format, args.output)
     rows = collect.rows(plan, args.folder)
     if args.format != "timm":
         cols = [report.Column(k, k) for k in collect.COLUMNS]
@@ -295,7 +307,7 @@ def run_collect(args) -> int:
     os.makedirs(out, exist_ok=True)
     for name, table in collect.timm_tables(plan, rows).items():
         cols = [report.Column(k, k) for k in collect.timm_columns(name)]
-        path = os.path.join(out, collect.TIMM_FILES[name])
+        path = os.path.join(out, collect.TIMM_FILES.get(name, f"results-{name}.csv"))
         write_text(path, report.render(table, cols, "csv"))
         print(f"wrote {path} ({count(len(table), 'model')})")
     return 0

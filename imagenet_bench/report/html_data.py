@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import imagenet_bench
-from imagenet_bench.analysis import compare, robustness, scorer, stats
+from imagenet_bench.analysis import compare, corruption, robustness, scorer, stats
 from imagenet_bench.cache import folder as cache_folder
 from imagenet_bench.cache import northcutt2019
 from imagenet_bench.cache import store as cache
@@ -57,6 +57,7 @@ class Document:
     skipped: List[Skipped]
     header: Dict
     notes: List[str] = field(default_factory=list)
+    corruption: Optional[corruption.Table] = None  # ImageNet-C errors, CE and mCE (None: no caches)
 
 
 # --- reading the folders ---------------------------------------------------------------------
@@ -238,4 +239,7 @@ def build(folders: Sequence[str], command: str = "", margin: float = published.D
     table = _robustness(scored, notes, protocol)
     pairs = _pairs(scored, notes, protocol)
     header = dict(_header(sets, command), protocol=protocol)
-    return Document(rows, table, pairs, skipped, header, notes)
+    c_table = corruption.build(scored, lambda p: 100.0 - robustness.top1(p))
+    notes += c_table.notes
+    return Document(rows, table, pairs, skipped, header, notes,
+                    c_table if c_table.summary else None)
