@@ -90,6 +90,23 @@ def test_predict_names_one_set_and_refuses_the_family_and_recipe_options(tmp_pat
            "--corruption-protocol (benchmark)" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("protocol, side", [("benchmark", 224), ("model-crop", 160)])
+def test_predict_builds_each_model_under_the_chosen_protocol(protocol, side):
+    import argparse
+    import functools
+    from imagenet_bench.analysis import published
+    from imagenet_bench.commands import predict
+    from imagenet_bench.run import config
+    args = argparse.Namespace(dataset="imagenet-c-fog-2", corruption_protocol=protocol,
+                              resize=None, crop=None, img_size=None, crop_pct=None)
+    cfg = predict._corruption_protocol(args, functools.partial(
+        config.build, "timm:test_vit.r160_in1k", weights="none"))
+    assert (cfg.recipe.resize, cfg.recipe.crop) == (side, side)  # the model's own crop is 160
+    assert imagenet_c.protocol_of(dict(cfg.overrides)) == (
+        "benchmark" if protocol == "benchmark" else "model-crop (160)")
+    assert "reported as the mCE" in published.figure("torch:resnet18.IMAGENET1K_V1", "imagenet-c-fog-2").note
+
+
 def test_the_sweep_plans_every_set_present_under_the_benchmark_protocol(tmp_path):
     root = synthetic_tree(tmp_path / "c", corruptions=("gaussian_noise", "saturate"))
     val = make_valset(tmp_path / "val", num_classes=2, per_class=2)
