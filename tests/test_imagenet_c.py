@@ -153,10 +153,13 @@ def test_sweep_and_robustness_on_real_images_with_random_weights(real_tree, tmp_
     from imagenet_bench.models import libraries
     from imagenet_bench.sweep.task import TaskRunner
     root, n = real_tree
+    one = tmp_path / "one"  # a partial download: brightness alone (its five severities)
+    one.mkdir()
+    (one / "brightness").symlink_to(root / "brightness")
     folder = tmp_path / "sw"
     assert cli(["sweep", "plan", str(folder), "torch:squeezenet1_1", "--weights", "none",
                 "--batch-size", "32", "--workers", "0", "--data", f"imagenet-val={root}_val",
-                "--data", f"imagenet-c={root}"]) == 0
+                "--data", f"imagenet-c={one}"]) == 0
     plan = plans.read(str(folder))
     for t in plan["tasks"]:
         TaskRunner(str(folder), plan, libraries.get, log=lambda m: None).run(
@@ -171,15 +174,15 @@ def test_sweep_and_robustness_on_real_images_with_random_weights(real_tree, tmp_
     out = capsys.readouterr()
     expected = errors_by_set(caches)
     grid = {r["corruption"]: r for r in json.loads(out.out)}
-    assert set(grid) == set(CORRUPTIONS)
-    for c in CORRUPTIONS:
-        for s in range(1, 6):
-            assert grid[c][f"s{s}"] == pytest.approx(expected[imagenet_c.set_name(c, s)], abs=1e-4)
-    assert "no mCE: 13 of the 15 benchmark corruptions lack some severity" in out.err
+    assert set(grid) == {"brightness"}
+    for s in range(1, 6):
+        assert grid["brightness"][f"s{s}"] == pytest.approx(
+            expected[imagenet_c.set_name("brightness", s)], abs=1e-4)
+    assert "no mCE: 14 of the 15 benchmark corruptions lack some severity" in out.err
     assert cli(["robustness", "--precomputed", caches, "--corruptions", "summary",
                 "--format", "json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
-    assert row["mce"] is None and row["protocol"] == "benchmark" and row["sets"] == 10
+    assert row["mce"] is None and row["protocol"] == "benchmark" and row["sets"] == 5
     assert cli(["sweep", "collect", str(folder), "--corruptions", "grid", "--format", "json"]) == 0
     assert {r["corruption"]: r for r in json.loads(capsys.readouterr().out)} == grid
     assert row["clean_error"] == pytest.approx(expected["imagenet-val"], abs=1e-4)
@@ -212,7 +215,6 @@ def test_real_efficientnet_lite0_through_predict(real_tree, tmp_path, capsys):
     capsys.readouterr()
     assert cli(["robustness", "--precomputed", str(out), "--corruptions", "grid"]) == 0
     text = capsys.readouterr().out
-    print(text)
     expected = errors_by_set(out)
     assert len(expected) == 6  # val + 5 sets, one model: predict's and the runner's runs are one
     noise = [expected[imagenet_c.set_name("gaussian_noise", s)] for s in range(1, 6)]

@@ -28,6 +28,7 @@ import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from imagenet_bench.analysis import scorer
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import datasets, imagenet_c
 from imagenet_bench.errors import InputError
@@ -132,12 +133,18 @@ def build(preds: Sequence[cache.Predictions], error_of) -> Table:
     by_model, val = group(preds)
     ref = alexnet()
     summary, grid, notes = [], [], []
+
+    def fraction(p: cache.Predictions) -> float:
+        try:
+            return error_of(p) / 100.0
+        finally:
+            scorer.release(p)  # an indexed cache drops the flags it read
     for model in sorted(by_model):
         cells = by_model[model]
-        errors = {c: [error_of(cells[(c, s)]) / 100.0 if (c, s) in cells else None
+        errors = {c: [fraction(cells[(c, s)]) if (c, s) in cells else None
                       for s in imagenet_c.SEVERITIES] for c in imagenet_c.CORRUPTIONS + imagenet_c.EXTRA}
         clean_cache = val.get(model)
-        clean = None if clean_cache is None else error_of(clean_cache) / 100.0
+        clean = None if clean_cache is None else fraction(clean_cache)
         value, missing = mce(errors)
         rel = mce(errors, clean=clean)[0] if clean is not None else None
         protocols = sorted({protocol(p) for p in cells.values()})
