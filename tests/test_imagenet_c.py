@@ -48,6 +48,9 @@ def test_names_specs_and_a_partial_download(tmp_path):
     assert a.fingerprint == b.fingerprint and a.num_images == 4
     assert a.image_ids[0].startswith("imagenet-c-gaussian_noise-3/n01440764/ILSVRC2012_val_")
     assert "SUBSET of ImageNet-C gaussian_noise severity 3" in a.describe()
+    with pytest.raises(InputError, match=r"c: no folder fog/2 for --dataset imagenet-c-fog-2 \(this "
+                                         r"download holds gaussian_noise\)\. Fix: extract the tar"):
+        datasets.discover(str(tmp_path / "c"), "imagenet-c-fog-2")
 
 
 @pytest.mark.parametrize("damage, message", [

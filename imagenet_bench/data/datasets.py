@@ -284,8 +284,8 @@ def discover(root: str, name: str = DEFAULT, devkit: Optional[str] = None) -> Va
         raise InputError(f"--devkit labels flat ImageNet val files; --dataset {name} takes its "
                          f"labels from the folder names. Fix: drop --devkit")
     root = os.path.abspath(root)
-    if spec.subfolder and os.path.isdir(os.path.join(root, spec.subfolder)):
-        root = os.path.join(root, spec.subfolder)  # the family's download root was given
+    if spec.family:  # the family's download root, or the set's own folder
+        root = FAMILIES[spec.family].locate(root, spec)
     folders, files = layouts.top_level(root, spec.title)
     if flat_ok:
         if folders and files:

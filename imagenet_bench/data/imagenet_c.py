@@ -105,6 +105,21 @@ def protocol_of(recipe_overrides: Dict) -> str:
     return "benchmark" if resize == RELEASED_SIDE else f"model-crop ({crop})"
 
 
+def locate(root: str, spec: DatasetSpec) -> str:
+    """The folder of ``spec``'s images: ``root/<corruption>/<severity>`` when ``root`` is a
+    download (it holds corruption folders), else ``root`` itself (the severity folder)."""
+    inside = os.path.join(root, spec.subfolder)
+    if os.path.isdir(inside):
+        return inside
+    held = [c for c in CORRUPTIONS + EXTRA if os.path.isdir(os.path.join(root, c))]
+    if held:
+        raise InputError(f"{root}: no folder {spec.subfolder} for --dataset {spec.name} (this "
+                         f"download holds {', '.join(held[:4])}{' ...' if len(held) > 4 else ''}). "
+                         f"Fix: extract the tar holding {spec.subfolder.split('/')[0]}, or name a "
+                         f"set that is there")
+    return root
+
+
 @dataclass(frozen=True)
 class Tree:
     """What :func:`scan` found in an ImageNet-C download."""
