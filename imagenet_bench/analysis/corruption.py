@@ -147,7 +147,8 @@ def build(preds: Sequence[cache.Predictions], error_of) -> Table:
         clean = None if clean_cache is None else fraction(clean_cache)
         value, missing = mce(errors)
         rel = mce(errors, clean=clean)[0] if clean is not None else None
-        protocols = sorted({protocol(p) for p in cells.values()})
+        runs = {p.qualname: p for p in cells.values()}  # one protocol per run id (+recipe-<sha8>)
+        protocols = sorted({protocol(p) for p in runs.values()})
         summary.append({"model": model, "protocol": ", ".join(protocols),
                         "clean_error": None if clean is None else 100.0 * clean,
                         "mce": value, "relative_mce": rel, "mean_error": mean_error(errors),
