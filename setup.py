@@ -38,10 +38,11 @@ SLURM = ["submitit>=1.5"]  # imagenet-bench sweep run --executor slurm
 # tensorflow-datasets: only to cross-check the shipped label files against its wheel;
 # selenium drives Debian's chromium + chromium-driver in the HTML report's browser test;
 # import-linter: the layer contract (.importlinter); vulture + ruff: dead code and lint
-# (tests/test_layers.py, tests/test_dead_code.py); pytest-xdist: `-n auto` for the fast tier
+# (tests/test_layers.py, tests/test_dead_code.py); pytest-xdist: `-n auto` for the fast tier;
+# imagecorruptions: the ImageNet-C-layout tree the corruption tests make from real images
 TEST = ["pytest>=7", "scipy>=1.7", "tensorflow-datasets>=4.9", "selenium>=4.10", "import-linter>=2.1",
         "vulture>=2.10", "ruff>=0.5", "pytest-xdist>=3",
-        "pandas>=1.3"]  # Results.to_pandas (the Python API) is tested; pandas is no core dependency
+        "pandas>=1.3", "imagecorruptions>=1.1"]  # Results.to_pandas (the Python API) is tested; pandas is no core dependency
 # test sets read from parquet / save_to_disk arrow folders (data/sources/parquet.py, arrow.py)
 PARQUET = ["pyarrow>=12"]
 # webdataset and datasets only WRITE the real layouts in tests (tests/source_layouts.py) and in
@@ -62,7 +63,7 @@ setup(
     # the 200-class lists of ImageNet-A and -R (sources named inside the files)
     package_data={"imagenet_bench.models": ["data/*.json"],
                   "imagenet_bench.report": ["assets/*.js", "assets/*.css"],
-                  "imagenet_bench.data": ["imagenet/*.txt", "imagenet/*.md", "_info/*.txt"]},
+                  "imagenet_bench.data": ["imagenet/*.txt", "imagenet/*.md", "_info/*.txt", "_info/*.json"]},
     install_requires=["numpy>=1.21", "tqdm>=4.60"],
     extras_require={
         "torch": TORCH,

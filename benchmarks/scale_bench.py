@@ -7,7 +7,10 @@ at top-1 with its own probability), once, under ``--root`` (default
 /tmp/imagenet_bench_scale). With ``--sets 7`` the same models also get caches
 of the six shifted test sets (ImageNetV2 x3, -A and -R with their masked
 top-5, -Sketch; same image counts as the real sets) in a second folder that
-hard-links the val caches beside them. ``--shipped`` measures the 34 shipped
+hard-links the val caches beside them; with ``--sets 76`` the shifted sets are
+the 75 benchmark sets of ImageNet-C instead (``imagenet-c-<corruption>-<severity>``,
+``--c-images`` images each, 50,000 as released), and ``robustness --corruptions
+summary`` (the mCE table) is timed. ``--shipped`` measures the 34 shipped
 2019 caches instead.
 
 Then times, alternating and in fresh processes (interpreter start and imports
@@ -20,8 +23,8 @@ included, bytecode caching on), medians of ``--repeat`` runs:
   the remembered entry-point scan of ``models/entry_points.py``, as a user's first
   command in a new folder finds it), warm, and ``--no-index``;
 * ``compare A B``, ``per-class M`` and ``errors`` (index warm);
-* ``robustness`` over N models x 7 sets, cold and warm, against the floor of
-  all those files;
+* ``robustness`` over N models x 7 sets (``--corruptions summary`` over N models x
+  76 sets), cold and warm, against the floor of all those files;
 * that the index and ``--no-index`` give byte-identical tables;
 * three bad files among the N (truncated, a NaN probability, empty): the time
   to the one error that lists them, with the index warm for the others and cold.
@@ -30,6 +33,7 @@ Wall, CPU (user + sys) and peak RSS per process (``os.wait4``). Goals (issue
 #19) are printed beside the figures, with whether they hold in this run.
 
     nice -n 10 python benchmarks/scale_bench.py -n 1500 [--sets 7] [--repeat 3]
+    nice -n 10 python benchmarks/scale_bench.py -n 100 --sets 76 --c-images 10000
     python benchmarks/scale_bench.py -n 34 100 1500 --repeat 3   # the three sizes of issue #19
 
 Everything it makes (caches, indexes, the per-run ``XDG_CACHE_HOME`` folders) is
@@ -58,7 +62,7 @@ import numpy as np
 
 from imagenet_bench.cache import locations
 from imagenet_bench.cache import store as cache
-from imagenet_bench.data import datasets, imagenet_meta
+from imagenet_bench.data import datasets, imagenet_c, imagenet_meta
 from imagenet_bench.models import catalog, identity
 
 #: the numpy floor script of benchmarks/score_bench.py (one floor for both benchmarks)
@@ -86,21 +90,31 @@ def model_ids(n: int) -> List[str]:
     return out
 
 
-def _set_images(name: str) -> Tuple[np.ndarray, List[str]]:
-    """Labels and image ids of a test set (val: the real list; others: as many images)."""
+def set_names(sets: int) -> List[str]:
+    """The test sets of ``--sets``: val alone, val + the 6 shifted sets, or val + the 75
+    benchmark sets of ImageNet-C."""
+    if sets == 76:
+        return [datasets.DEFAULT] + [imagenet_c.set_name(c, s) for c in imagenet_c.CORRUPTIONS
+                                     for s in imagenet_c.SEVERITIES]
+    return datasets.names()[:sets]
+
+
+def _set_images(name: str, images: int = 0) -> Tuple[np.ndarray, List[str]]:
+    """Labels and image ids of a test set (val: the real list; others: as many images, or
+    ``images`` when given)."""
     if name == datasets.DEFAULT:
         blob = imagenet_meta.full_val_ids_blob()
         return np.asarray(imagenet_meta.full_val_classes()), blob.tobytes().decode().split("\n")
     spec = datasets.get(name)
     classes = np.asarray(spec.classes if spec.classes else range(1000))
-    labels = np.sort(classes[np.arange(spec.num_images) % len(classes)])
+    labels = np.sort(classes[np.arange(images or spec.num_images) % len(classes)])
     wnids = imagenet_meta.wnids()
     return labels, [f"{name}/{wnids[c]}/{i:06d}.jpg" for i, c in enumerate(labels)]
 
 
 @functools.lru_cache(maxsize=None)
-def _set_images_cached(name: str):
-    return _set_images(name)
+def _set_images_cached(name: str, images: int = 0):
+    return _set_images(name, images)
 
 
 def _near(rng, labels: np.ndarray, shape, pool: np.ndarray) -> np.ndarray:
@@ -111,8 +125,8 @@ def _near(rng, labels: np.ndarray, shape, pool: np.ndarray) -> np.ndarray:
 
 
 def _one(job) -> str:
-    folder, mid, k, name = job
-    labels, ids = _set_images_cached(name)
+    folder, mid, k, name, images = job
+    labels, ids = _set_images_cached(name, images)
     n = len(labels)
     rng = np.random.default_rng(k * 31 + len(name))
     p_right = 0.55 + 0.33 * ((k * 0.618) % 1.0) * (1.0 if name == datasets.DEFAULT else 0.7)
@@ -123,6 +137,8 @@ def _one(job) -> str:
     probs = np.sort(rng.random((n, 5)).astype(np.float32), axis=1)[:, ::-1] * 0.5
     prov = {"model": mid, "framework": mid.split(":")[0], "weights": "synthetic",
             "preprocessing": {"mode": "synthetic"}, "library_versions": {}, "complete": True}
+    if imagenet_c.parse(name):
+        prov["recipe_overrides"] = {"resize": 224, "crop": 224}  # the benchmark protocol
     subset = None
     if name != datasets.DEFAULT:
         classes = datasets.get(name).classes
@@ -170,23 +186,25 @@ def write_manifest(folder: str, want: Dict) -> None:
     os.replace(os.path.join(folder, MANIFEST + ".tmp"), os.path.join(folder, MANIFEST))
 
 
-def build(root: str, n: int, sets: int) -> Tuple[str, str]:
-    """The val folder and (with ``sets`` 7) the all-sets folder under ``root``, built unless
-    an earlier run's folder holds the same (``--root`` kept with ``--keep-caches``)."""
+def build(root: str, n: int, sets: int, c_images: int = 0) -> Tuple[str, str]:
+    """The val folder and (with ``sets`` 7 or 76) the all-sets folder under ``root``, built
+    unless an earlier run's folder holds the same (``--root`` kept with ``--keep-caches``)."""
     val = os.path.join(root, f"val{n}")
-    every = os.path.join(root, f"sets{n}")
+    every = os.path.join(root, f"sets{n}" if sets < 76 else f"c{n}x{c_images}")
     ids = model_ids(n)
-    shifted = datasets.names()[1:sets]
-    want_val, want_every = _wanted(ids, [datasets.DEFAULT]), _wanted(ids, datasets.names()[:sets])
+    shifted = set_names(sets)[1:]
+    want_val, want_every = _wanted(ids, [datasets.DEFAULT]), _wanted(ids, set_names(sets))
+    if sets == 76:
+        want_every["images"] = c_images
     jobs = []
     if not reusable(val, want_val):
         os.makedirs(val, exist_ok=True)
         BUILT.append(val)
-        jobs += [(val, m, k, datasets.DEFAULT) for k, m in enumerate(ids)]
+        jobs += [(val, m, k, datasets.DEFAULT, 0) for k, m in enumerate(ids)]
     if sets > 1 and not reusable(every, want_every):
         os.makedirs(every, exist_ok=True)
         BUILT.append(every)
-        jobs += [(every, m, k, s) for k, m in enumerate(ids) for s in shifted]
+        jobs += [(every, m, k, s, c_images) for k, m in enumerate(ids) for s in shifted]
     if not jobs:
         print(f"reusing the caches under {root} (their manifests match)", file=sys.stderr)
     if jobs:
@@ -299,8 +317,11 @@ def main(argv=None) -> int:
     ap.add_argument("-n", type=int, nargs="+", default=[100],
                     help="numbers of models (val caches), one measurement each; 34 = the "
                          "34 shipped 2019 caches (nothing built)")
-    ap.add_argument("--sets", type=int, default=1, choices=(1, 7),
-                    help="7: also time robustness over the models x 7 test sets")
+    ap.add_argument("--sets", type=int, default=1, choices=(1, 7, 76),
+                    help="7: also time robustness over the models x 7 test sets; 76: robustness "
+                         "--corruptions summary over the models x (val + 75 ImageNet-C sets)")
+    ap.add_argument("--c-images", type=int, default=imagenet_c.IMAGES_PER_SET,
+                    help="images per ImageNet-C set with --sets 76 (default 50,000, as released)")
     ap.add_argument("--shipped", action="store_true", help="the same as -n 34")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--root", default=os.path.join(tempfile.gettempdir(), "imagenet_bench_scale"))
@@ -335,7 +356,7 @@ def _measure(args, work: str) -> int:
     if args.shipped:
         val, every, n = locations.shipped_dir(), None, 34
     else:
-        val, every = build(args.root, args.n, args.sets)
+        val, every = build(args.root, args.n, args.sets, args.c_images)
         n = args.n
     warm = os.path.join(work, "warm")
     files = sorted(f for f in os.listdir(val) if f.endswith(".npz"))
@@ -403,20 +424,25 @@ def _measure(args, work: str) -> int:
 
 def _robustness(args, every: str, work: str, n: int) -> None:
     warm = os.path.join(work, "warm-sets")
-    cmd = CLI + ["robustness", "--precomputed", every, "--format", "csv"]
+    mce = args.sets == 76
+    cmd = CLI + ["robustness", "--precomputed", every, "--format", "csv"] + (
+        ["--corruptions", "summary"] if mce else [])
     files = [f for f in os.listdir(every) if f.endswith(".npz")]
     size = sum(os.path.getsize(os.path.join(every, f)) for f in files)
-    print(f"\nrobustness: {n} models x {args.sets} sets ({len(files)} files, {size / 2**30:.1f} GiB)")
+    what = (f"robustness --corruptions summary: {n} models x (val + 75 ImageNet-C sets of "
+            f"{args.c_images:,} images)" if mce else f"robustness: {n} models x {args.sets} sets")
+    print(f"\n{what} ({len(files)} files, {size / 2**30:.1f} GiB)")
     subprocess.run(cmd, env=xdg(warm)(), check=True, capture_output=True)
     bench = Bench(max(1, args.repeat - 1))
     bench.rounds({"floor": ([sys.executable, "-c", FLOOR, every], xdg(warm)),
                   "robustness cold": (cmd, fresh_xdg(work, warm)),
                   "robustness warm": (cmd, xdg(warm))})
     rw = bench.median("robustness warm")
+    goal = (f"< 2 s at 100 x 76: {verdict(rw[0] < 2, rw[1] < 2)}" if mce and n >= 100 else
+            f"< 5 s at 1,500 x 7: {verdict(rw[0] < 5, rw[1] < 5)}" if n >= 1500 and not mce else "")
     table(bench, [("numpy floor (every file of every set)", "floor", ""),
                   ("robustness, index cold (each file read once)", "robustness cold", ""),
-                  ("robustness, index warm", "robustness warm",
-                   f"< 5 s at 1,500 x 7: {verdict(rw[0] < 5, rw[1] < 5)}" if n >= 1500 else "")])
+                  ("robustness, index warm", "robustness warm", goal)])
     _, _, _, out, err, _ = timed(cmd, xdg(warm)())
     plain = subprocess.run(cmd + ["--no-index"], env=xdg(warm)(), capture_output=True)
     print(f"index and --no-index give identical tables: robustness "

@@ -9,7 +9,7 @@ but the standard library.
 __version__ = "0.1.0"
 
 #: the names of the Python API, loaded from imagenet_bench.api when first used
-API = ("Collection", "Loaded", "Results", "compare", "errors", "load", "models", "per_class", "predict",
+API = ("Collection", "Loaded", "Results", "compare", "corruption", "errors", "load", "models", "per_class", "predict",
        "report", "report_data", "robustness", "score", "sweep_collect", "sweep_plan",
        "sweep_run", "sweep_status", "sweep_timm_tables", "Verification", "verify",
        "verify_determinism", "verify_drift")

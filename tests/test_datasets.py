@@ -205,9 +205,10 @@ def test_predict_cli_refuses_unknown_dataset_and_wrong_layout(tmp_path, capsys):
     root = write_class_folders(tmp_path / "v2", [("0", 0), ("10", 10)])
     base = ["predict", "--model", "torch:resnet18",
             "-o", str(tmp_path / "out")]
-    assert cli.main(base + ["--dataset", "imagenet-c", str(root)]) == 2
+    assert cli.main(base + ["--dataset", "imagenet-z", str(root)]) == 2
     err = capsys.readouterr().err
-    assert "test set 'imagenet-c': unknown" in err and "imagenet-v2-top-images" in err
+    assert "test set 'imagenet-z': unknown" in err and "imagenet-v2-top-images" in err
+    assert "imagenet-c-gaussian_noise-1" not in err  # a family is listed once, by its name
     assert cli.main(base + [str(root)]) == 2  # default imagenet-val: numbered folders refused
     err = capsys.readouterr().err
     assert "0, 10 are not ImageNet-1k wnids" in err and "Traceback" not in err

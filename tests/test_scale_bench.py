@@ -42,3 +42,11 @@ def test_only_folders_the_run_built_are_removed(bench, tmp_path, monkeypatch):
     bench.write_manifest(str(kept), want)
     val, every = bench.build(str(tmp_path), 3, 1)  # reused: nothing built
     assert val == str(kept) and every is None and bench.BUILT == []
+
+
+def test_the_imagenet_c_sets_are_val_and_the_75_benchmark_sets_of_the_asked_size(bench):
+    names = bench.set_names(76)
+    assert len(names) == 76 and names[0] == "imagenet-val" and names[1] == "imagenet-c-gaussian_noise-1"
+    assert not any("speckle" in n for n in names)
+    labels, ids = bench._set_images("imagenet-c-fog-3", 2000)
+    assert len(labels) == len(ids) == 2000 and ids[0].startswith("imagenet-c-fog-3/n01440764/")

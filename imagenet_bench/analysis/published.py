@@ -79,6 +79,10 @@ def figure(model, dataset: str = VAL) -> Figure:
             return _none(f"{spec.id} has no published figure in the registry")
         return Figure(spec.entry.published_top1, spec.entry.published_top5, spec.entry.source or "", "")
     table = TABLES.get(dataset)
+    family = datasets.get(dataset).family if dataset in datasets.DATASETS else ""
+    if table is None and family:
+        return _none(f"no published top-1 per {family} set ({family}-*): results on it are "
+                     f"reported as the mCE (`imagenet-bench robustness --corruptions summary`)")
     if table is None:
         publishers = [_publisher(lib) for lib in libraries.libraries() if lib.results_tables]
         return _none(f"no published figure on {dataset}: {' and '.join(publishers) or 'no library'}"

@@ -187,7 +187,7 @@ def build(preds: Sequence[cache.Predictions], models: Sequence[str] = (),
     sets = group(preds)
     names = sorted({m for ms in sets.values() for m in ms})
     models = [_resolve(preds, m, names) for m in models]
-    present = [n for n in datasets.names() if n in sets]
+    present = [n for n in datasets.names() if n in sets and (n == VAL or n in SHIFTED)]
     notes: Dict[str, List[str]] = {}  # one summary line per kind of note, with the models it names
     rows = [_row(m, sets, notes, protocol) for m in names]
     notes_out = [_summary(kind, ms) for kind, ms in notes.items()]

@@ -9,6 +9,7 @@ See docs/python-api.md.
 """
 from imagenet_bench.analysis.scorer import Loaded
 from imagenet_bench.api.catalog import models
+from imagenet_bench.api.corruption import corruption
 from imagenet_bench.api.running import predict
 from imagenet_bench.api.scoring import Collection, compare, errors, load, per_class, robustness, score
 from imagenet_bench.api.sweeps import (report, report_data, sweep_collect, sweep_plan, sweep_run,
@@ -16,7 +17,7 @@ from imagenet_bench.api.sweeps import (report, report_data, sweep_collect, sweep
 from imagenet_bench.api.table import Results
 from imagenet_bench.api.verifying import Verification, verify, verify_determinism, verify_drift
 
-__all__ = ["Collection", "Loaded", "Results", "compare", "errors", "load", "models", "per_class", "predict",
+__all__ = ["Collection", "Loaded", "Results", "compare", "corruption", "errors", "load", "models", "per_class", "predict",
            "report", "report_data", "robustness", "score", "sweep_collect", "sweep_plan",
            "sweep_run", "sweep_status", "sweep_timm_tables", "Verification", "verify",
            "verify_determinism", "verify_drift"]

@@ -116,7 +116,9 @@ def add_test_set_arg(parser: argparse.ArgumentParser) -> None:
     from imagenet_bench.data import datasets, layouts
     sets = "; ".join(f"{s.name} ({layouts.layout_words(s)}"
                      f"{' or the flat official files' if layouts.FLAT_OFFICIAL in s.layouts else ''})"
-                     for s in datasets.DATASETS.values())
+                     for s in datasets.DATASETS.values() if not s.family)
+    sets += ("; imagenet-c-<corruption>-<severity> (one severity folder of ImageNet-C, or the "
+             "download's root; e.g. imagenet-c-gaussian_noise-3)")
 
     class TestSet(argparse.Action):
         def __call__(self, parser, namespace, values, option_string=None):

@@ -55,6 +55,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                               default=RUNS_DIR, old=("-o", "--out"))
     run_settings.add(p, "predict", run_options=("checkpoint_every", "skip_bad_images",
                                                 "save_all_probs", "save_logits", "overwrite", "no_progress"))
+    p.add_argument("--corruption-protocol", choices=("benchmark", "model-crop"), default="benchmark",
+                   help="ImageNet-C sets: benchmark (default; the benchmark's test.py: no resize, "
+                        "centre crop 224) or model-crop (the 224 image resized to the model's own "
+                        "crop). See docs/datasets.md")
     p.add_argument("--devkit", metavar="DIR", help="labels of a flat directory from the ILSVRC2012 devkit "
                                                    "(default: the validation labels shipped with imagenet_bench)")
 
@@ -106,8 +110,26 @@ def configs(args) -> list:
                              f"(or --model-factory)")
         return series.configs(functools.partial(config.build, names[0], args.framework),
                               args.checkpoint, args.checkpoints, **_build_options(args))
-    return [config.build(name, args.framework, checkpoint=args.checkpoint, **_build_options(args))
-            for name in names]
+    return [_corruption_protocol(args, functools.partial(
+        config.build, name, args.framework, checkpoint=args.checkpoint, **_build_options(args)))
+        for name in names]
+
+
+def _corruption_protocol(args, build):
+    """The config ``build()`` makes, under ``--corruption-protocol`` on an ImageNet-C set (its
+    recipe options replace the model's resize and crop)."""
+    from imagenet_bench.data import imagenet_c
+    cfg = build()
+    opts = imagenet_c.recipe_options(args.dataset, args.corruption_protocol, cfg.recipe.crop)
+    if opts is None:
+        return cfg
+    given = [o for o in ("resize", "crop", "img_size", "crop_pct") if getattr(args, o) is not None]
+    if given:
+        raise InputError(f"--{given[0].replace('_', '-')} on {args.dataset}: ImageNet-C "
+                         f"sets are read under --corruption-protocol ({args.corruption_protocol}), "
+                         f"which sets the resize and crop. Fix: drop --{given[0].replace('_', '-')}, "
+                         f"or pick the protocol with --corruption-protocol")
+    return build(**opts)
 
 
 def _build_options(args) -> dict:

@@ -30,6 +30,10 @@ def add_parser(sub) -> None:
                    help=f"folder of caches of any of the test sets (default {RUNS_DIR}/, where "
                         f"predict writes)")
     add_plot_arg(p, "also draw shifted vs val top-1 (logit axes) with the fits")
+    p.add_argument("--corruptions", choices=("summary", "grid"),
+                   help="ImageNet-C instead: per model the clean error, mCE, relative mCE and the "
+                        "unnormalised mean error (summary), or the corruption x severity errors "
+                        "with each CE (grid). See docs/analysis.md")
     add_loading_args(p)
     add_protocol_arg(p)
     add_output_args(p)
@@ -37,10 +41,15 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    """Load every cache, build the table (:func:`imagenet_bench.api.robustness`) and print it
-    (and the plot)."""
+    """Load every cache, build the table (:func:`imagenet_bench.api.robustness`, with
+    ``--corruptions`` :func:`imagenet_bench.api.corruption`) and print it (and the plot)."""
     from imagenet_bench import api
+    from imagenet_bench.data import datasets, imagenet_c
     preds = api.load(args.precomputed, allow_mixed_datasets=True, **loading(args))
+    if args.corruptions:
+        render(api.corruption(preds, args.corruptions, args.models), args.format, args.output)
+        report_skipped(preds)
+        return 0
     table = api.robustness(preds, args.models, protocol=args.protocol)
     render(table, args.format, args.output)
     if args.plot:
@@ -48,5 +57,8 @@ def run(args) -> int:
         plots.robustness_scatter(table.rows, table.table.fits, args.plot,
                                  title="Effective robustness (logit axes)")
         print(f"wrote {args.plot}", file=sys.stderr)
+    if any(imagenet_c.parse(datasets.name_of(p)) for p in preds):
+        print("note: ImageNet-C caches present: --corruptions summary (mCE) or --corruptions grid "
+              "(corruption x severity)", file=sys.stderr)
     report_skipped(preds)
     return 0

@@ -13,7 +13,7 @@ import time
 
 from imagenet_bench.commands import run_settings
 from imagenet_bench.commands._common import (add_cache_dir_arg, add_framework_arg, add_output_args,
-                                             deprecated, emit)
+                                             deprecated, emit, render)
 from imagenet_bench.errors import InputError, count
 from imagenet_bench.report import formats
 
@@ -107,6 +107,10 @@ def add_parser(subparsers) -> None:
     c.add_argument("--calibration", action="store_true",
                    help="add the calibration columns (ece15 ... brier_ts, as `score --calibration`; "
                         "docs/analysis.md#calibration) to the long table")
+    c.add_argument("--corruptions", choices=("summary", "grid"),
+                   help="the ImageNet-C table of the sweep's caches instead (as `robustness "
+                        "--corruptions`): per model mCE, relative mCE, mean error; or the "
+                        "corruption x severity errors")
     c.set_defaults(func=run_collect)
 
 
@@ -280,6 +284,14 @@ def run_collect(args) -> int:
     """``sweep collect`` (:func:`imagenet_bench.api.sweep_collect`)."""
     from imagenet_bench import api
     from imagenet_bench.sweep import collect
+    if args.corruptions:
+        if args.format == "timm":
+            raise InputError("--corruptions with --format timm: timm has no ImageNet-C results "
+                             "file. Fix: --format csv, json or text")
+        from imagenet_bench.sweep import plan as plans
+        render(api.corruption(plans.read(args.folder)["caches"], args.corruptions), args.format,
+               args.output)
+        return 0
     if args.format != "timm":
         emit(api.sweep_collect(args.folder, calibration=args.calibration).render(args.format), args.output)
         return 0
@@ -292,7 +304,7 @@ def run_collect(args) -> int:
                          f"yet, so there is no results table to write. Fix: imagenet-bench sweep "
                          f"run {args.folder}")
     for name, table in tables.items():
-        path = os.path.join(out, collect.TIMM_FILES[name])
+        path = os.path.join(out, collect.TIMM_FILES.get(name, f"results-{name}.csv"))
         write_text(path, table.to_csv())
         print(f"wrote {path} ({count(len(table), 'model')})")
     for line in empty_diff_notes(tables, args.folder):

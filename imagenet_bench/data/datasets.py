@@ -6,7 +6,10 @@ subset, sources, and the table of timm's published results that holds figures
 on it (``published_table``). ImageNet val is one spec like the others. The
 ``--dataset`` help, the ``robustness`` columns and the published-figure lookup
 are read from :data:`DATASETS`; adding a test set is one entry here (plus its
-wnid list in ``data/_info/`` for a class subset) and its tests.
+wnid list in ``data/_info/`` for a class subset) and its tests. A family of
+sets that needs more than a declaration (ImageNet-C: 95 folders of one
+download, its evaluation protocol) is one module declaring ``SPECS``
+(:class:`~imagenet_bench.data.spec.DatasetSpec`), listed in :data:`SET_MODULES`.
 
 ``predict NAME=DIR`` finds the images of DIR with :func:`discover`,
 checks them against the set's spec (folder layout, class list, image count)
@@ -30,7 +33,6 @@ Only the standard library and numpy are imported here.
 """
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -38,47 +40,11 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from imagenet_bench.data import imagenet_meta, layouts, sources
+from imagenet_bench.data import imagenet_c, imagenet_meta, layouts, sources
 from imagenet_bench.data.sources import rows as source_rows
 from imagenet_bench.data.layouts import FLAT_OFFICIAL, INDEX_FOLDERS, WNID_FOLDERS
+from imagenet_bench.data.spec import DEFAULT, DatasetSpec
 from imagenet_bench.errors import InputError, count
-
-DEFAULT = "imagenet-val"
-_INFO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_info")
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """What one test set is, how its folder must look, and where its published figures are."""
-
-    name: str  # the --dataset value, the CSV column, the cache tag prefix (val: "val", cache/naming)
-    title: str  # human name
-    layouts: Tuple[str, ...]  # accepted folder layouts (WNID_FOLDERS, INDEX_FOLDERS, FLAT_OFFICIAL)
-    label_source: str  # where each image's label comes from
-    num_images: int  # images in the complete set (from the set's own documentation)
-    count_source: str  # where num_images is stated
-    subset_file: Optional[str] = None  # package-data file of the class subset's wnids; None: all 1000
-    source: str = ""  # where the set is published
-    licence: str = ""  # licence of the published data / code
-    paper: str = ""  # the paper that introduced it
-    published_table: Optional[str] = None  # table of models/timm_results with figures on it
-    shifted: bool = True  # a distribution-shifted set (a `robustness` column); val: False
-    short: str = ""  # column header in the robustness table ("v2-mf", "A"); "": the name
-
-    @property
-    def classes(self) -> Optional[Tuple[int, ...]]:
-        """Class indices (sorted) of the set's fixed class subset, or None for all 1,000."""
-        return None if self.subset_file is None else _subset_indices(self.subset_file)
-
-    @property
-    def num_classes(self) -> int:
-        """Number of classes of the complete set."""
-        return imagenet_meta.NUM_CLASSES if self.subset_file is None else len(self.classes)
-
-    def image_id(self, relpath: str) -> str:
-        """Identity of an image from its path relative to the set's folder."""
-        return relpath if self.name == DEFAULT else f"{self.name}/{relpath}"
-
 
 _V2 = dict(layouts=(INDEX_FOLDERS,), label_source="folder number = class index",
            num_images=10000, count_source="github.com/modestyachts/ImageNetV2 README "
@@ -124,6 +90,14 @@ DATASETS: Dict[str, DatasetSpec] = {s.name: s for s in (
                 paper='Wang et al., "Learning Robust Global Representations by Penalizing Local '
                       'Predictive Power", NeurIPS 2019, arXiv:1905.13549', published_table="sketch", short="sketch"),
 )}
+#: modules declaring sets of their own (a tuple ``SPECS``): one module per test set family
+SET_MODULES = (imagenet_c,)
+FAMILIES = {imagenet_c.FAMILY: imagenet_c}
+for _module in SET_MODULES:
+    for _spec in _module.SPECS:
+        if _spec.name in DATASETS:
+            raise ValueError(f"test set {_spec.name} declared twice ({_module.__name__})")
+        DATASETS[_spec.name] = _spec
 
 
 def names() -> List[str]:
@@ -136,27 +110,48 @@ def get(name: str) -> DatasetSpec:
     try:
         return DATASETS[name]
     except KeyError:
+        if name in FAMILIES:
+            raise InputError(f"test set {name!r}: a download of {len(FAMILIES[name].SPECS)} test "
+                             f"sets, one per folder. Fix: name one, e.g. "
+                             f"{FAMILIES[name].SPECS[0].name}=DIR, or plan them all with "
+                             f"`imagenet-bench sweep plan DIR -m MODEL --data {name}=DIR`") from None
         raise InputError(f"test set {name!r}: unknown. Fix: name one of "
-                         f"{', '.join(DATASETS)} (NAME=DIR)") from None
+                         f"{', '.join(listed())} (NAME=DIR)") from None
+
+
+def listed() -> List[str]:
+    """The set names to show a user: each family once (``imagenet-c``), not its members."""
+    out: List[str] = []
+    for spec in DATASETS.values():
+        name = spec.family or spec.name
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def expand(name: str, root: str) -> List[Tuple[str, str]]:
+    """``[(set name, folder)]`` of ``--data NAME=DIR``: the set itself, or every set of a family
+    download present under ``root`` (:func:`imagenet_c.scan`; absent ones are left out)."""
+    family = FAMILIES.get(name)
+    if family is None:
+        get(name)
+        return [(name, root)]
+    return list(family.scan(root).folders.items())
+
+
+def check_family_counts(sets: Dict[str, Dict]) -> None:
+    """Refuse a family download whose folders hold different image counts (``sets``: name ->
+    ``{"dir", "images"}``, as a sweep plan records them), naming the odd folder."""
+    for family, module in FAMILIES.items():
+        mine = {n: d for n, d in sets.items() if get(n).family == family}
+        module.check_counts({n: d["images"] for n, d in mine.items()},
+                            {n: d["dir"] for n, d in mine.items()})
 
 
 def name_of(preds) -> str:
     """The dataset a cache was predicted on (caches without the field are ImageNet val):
     the cache's ``dataset_name`` (:class:`imagenet_bench.cache.interface.Cache`)."""
     return preds.dataset_name
-
-
-@functools.lru_cache(maxsize=None)
-def _subset_indices(filename: str) -> Tuple[int, ...]:
-    path = os.path.join(_INFO, filename)
-    with open(path, encoding="utf-8") as f:
-        wnids = [s.strip() for s in f if s.strip() and not s.startswith("#")]
-    index = imagenet_meta.wnid_to_index()
-    unknown = [w for w in wnids if w not in index]
-    if unknown or len(set(wnids)) != len(wnids):
-        raise imagenet_meta.MetadataError(f"{path}: {len(unknown)} unknown or repeated wnids "
-                                          f"({unknown[:3]}). Fix: reinstall imagenet_bench")
-    return tuple(sorted(index[w] for w in wnids))
 
 
 def shifted() -> List[DatasetSpec]:
@@ -308,6 +303,8 @@ def discover(root: str, name: str = DEFAULT, devkit: Optional[str] = None) -> Va
     else:
         tree = src.tree if src is not None else None
         root = src.root if src is not None else os.path.abspath(root)
+        if spec.family and src is None:  # the family's download root, or the set's own folder
+            root = FAMILIES[spec.family].locate(root, spec)
         found = _folder_layout(root, spec, devkit, tree)
         identity, where = "folder layout inside the tar", root
     if spec.name != DEFAULT and len(found.ids) > spec.num_images:  # val: custom images allowed

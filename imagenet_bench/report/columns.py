@@ -149,6 +149,21 @@ def robustness(table, fmt: str):
     return cols
 
 
+#: ``robustness --corruptions summary``: one row per model (analysis.corruption.Table.summary)
+CORRUPTION_SUMMARY = [
+    Column("model", "model"), Column("protocol", "ImageNet-C protocol"),
+    Column("clean_error", "clean err%"), Column("mce", "mCE"), Column("relative_mce", "rel mCE"),
+    Column("mean_error", "mean err% (unnormalised)"), Column("sets", "sets"),
+    Column("missing", "corruptions incomplete"),
+]
+#: ``robustness --corruptions grid``: corruption x severity error (%), CE and relative CE
+CORRUPTION_GRID = ([Column("model", "model"), Column("corruption", "corruption")]
+                   + [Column(f"s{s}", f"err% s{s}") for s in range(1, 6)]
+                   + [Column("ce", "CE"), Column("relative_ce", "rel CE")])
+
+PROTOCOL = Column("protocol", "A/R protocol")
+
+
 def _protocol(rows):
     """The protocol column when a row carries one (an ImageNet-A/-R cache), else nothing."""
     return of("protocol") if rows and any(r.get("protocol") for r in rows) else []

@@ -17,6 +17,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from imagenet_bench.analysis import robustness
 from imagenet_bench.cache import atomic
+from imagenet_bench.data import imagenet_c
 from imagenet_bench.errors import BenchError
 from imagenet_bench.models import libraries
 from imagenet_bench.models.identity import ModelId
@@ -271,6 +272,38 @@ def pair_label(a: Optional[ModelId], b: Optional[ModelId]) -> str:
     return f"{b.arch} (keras {'+'.join(a.settings) or 'ref'}, torch {'+'.join(b.settings) or 'ref'})"
 
 
+def _corruption_figure(go, doc: Document) -> Optional[Dict]:
+    """ImageNet-C heat map: per model (rows) and corruption (columns) the top-1 error (%) over
+    its five severities, CE and the per-severity errors on hover; the mCE in each row's label."""
+    table = doc.corruption
+    if table is None or not table.grid:
+        return None
+    models = [r["model"] for r in table.summary]
+    corruptions = [c for c in imagenet_c.CORRUPTIONS + imagenet_c.EXTRA
+                   if any(g["corruption"] == c for g in table.grid)]
+    cell = {(g["model"], g["corruption"]): g for g in table.grid}
+    sev = [f"s{s}" for s in imagenet_c.SEVERITIES]
+
+    def mean(g):
+        vals = [g[k] for k in sev if g[k] is not None] if g else []
+        return _round(sum(vals) / len(vals)) if vals else None
+    labels = [f"{r['model']} (mCE {r['mce']:.1f})" if r["mce"] is not None else
+              f"{r['model']} (no mCE)" for r in table.summary]
+    fig = go.Figure(layout=_layout(
+        "ImageNet-C: top-1 error (%) per corruption, mean over severities 1-5", "corruption", "",
+        height=max(300, 28 * len(models) + 160), margin=dict(l=260, r=40, t=40, b=110)))
+    fig.add_trace(go.Heatmap(
+        x=corruptions, y=labels, colorscale="Reds", colorbar=dict(title=dict(text="error %")),
+        z=[[mean(cell.get((m, c))) for c in corruptions] for m in models],
+        customdata=[[[_round((cell.get((m, c)) or {}).get("ce")),
+                      " / ".join("" if (cell.get((m, c)) or {}).get(k) is None
+                                 else f"{cell[(m, c)][k]:.1f}" for k in sev)]
+                     for c in corruptions] for m in models],
+        hovertemplate="%{y}<br>%{x}: mean error %{z:.2f}%<br>CE %{customdata[0]}<br>"
+                      "severities 1-5: %{customdata[1]}<extra></extra>"))
+    return dict(id="plot-imagenet-c", figure=fig, points=len(models) * len(corruptions))
+
+
 def figures(doc: Document) -> List[Dict]:
     """Every plot of the page: ``id``, ``figure`` (plotly Figure), ``points`` (markers drawn)."""
     go, _ = _plotly()
@@ -280,6 +313,7 @@ def figures(doc: Document) -> List[Dict]:
     out += _robustness_figures(go, doc)
     out.append(_pairs_figure(go, doc.pairs))
     out.append(_reliability_figure(go, doc.rows))
+    out.append(_corruption_figure(go, doc))
     return [f for f in out if f is not None]
 
 

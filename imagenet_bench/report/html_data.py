@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import imagenet_bench
-from imagenet_bench.analysis import compare, results, robustness, scorer, stats
+from imagenet_bench.analysis import compare, corruption, results, robustness, scorer, stats
 from imagenet_bench.cache import folder as cache_folder
 from imagenet_bench.cache import northcutt2019
 from imagenet_bench.cache import store as cache
@@ -55,6 +55,7 @@ class Document:
     header: Dict
     notes: List[str] = field(default_factory=list)
     size: int = 0  # bytes of the page, once written
+    corruption: Optional[corruption.Table] = None  # ImageNet-C errors, CE and mCE (None: no caches)
 
 
 # --- reading the folders ---------------------------------------------------------------------
@@ -236,4 +237,7 @@ def build(folders: Sequence[str], command: str = "", margin: float = published.D
     table = _robustness(scored, notes, protocol)
     pairs = _pairs(scored, notes, protocol)
     header = dict(_header(sets, command), protocol=protocol)
-    return Document(rows, table, pairs, skipped, header, notes)
+    c_table = corruption.build(scored, lambda p: 100.0 - robustness.top1(p))
+    notes += c_table.notes
+    return Document(rows, table, pairs, skipped, header, notes,
+                    c_table if c_table.summary else None)

@@ -146,14 +146,18 @@ def pixel_group(config) -> str:
     return f"{config.framework}:" + ",".join(f"{k}={r[k]}" for k in sorted(r))
 
 
-def build_config(name: str, framework: str, settings: Dict):
-    """The RunConfig of one model under the sweep's settings (raises InputError)."""
+def build_config(name: str, framework: str, settings: Dict, dataset: str = ""):
+    """The RunConfig of one model under the sweep's settings (raises InputError); on an
+    ImageNet-C set, under its benchmark protocol (:func:`data.imagenet_c.recipe_options`)."""
+    from imagenet_bench.data import imagenet_c
     from imagenet_bench.models import libraries
     from imagenet_bench.run import config as run_config
     batching = libraries.get(framework).capabilities.batching
     kw = {k: v for k, v in settings.items() if v is not None
           and (batching or k not in TORCH_ONLY)}
-    return run_config.build(name, framework, **kw)
+    cfg = run_config.build(name, framework, **kw)
+    opts = imagenet_c.recipe_options(dataset, imagenet_c.DEFAULT_PROTOCOL, cfg.recipe.crop)
+    return cfg if opts is None else run_config.build(name, framework, **{**kw, **opts})
 
 
 def build(request: Request, folder: str) -> Dict:
@@ -187,19 +191,23 @@ def build(request: Request, folder: str) -> Dict:
                                         "as runnable")
         raise InputError(f"sweep plan: none of the selected models can run{why}.{fix}")
     sets, seen = {}, set()
-    for name, root in request.data:
+    data = [(n, d) for name, root in request.data for n, d in datasets.expand(name, root)]
+    for name, root in data:
         if name in seen:
             raise InputError(f"--data {name}=...: given twice. Fix: one folder per test set")
         seen.add(name)
         valset = datasets.discover(root, name)
         sets[name] = {"dir": valset.root, "images": valset.num_images,
                       "fingerprint": valset.fingerprint}
+    datasets.check_family_counts(sets)
     jobs = []
     verdicts = state.cache_verdicts(caches, bool(request.options.get("save_all_probs")))
-    order = {n: i for i, (n, _) in enumerate(request.data)}
+    order = {n: i for i, (n, _) in enumerate(data)}
     for name in sorted(sets, key=order.get):
         ds = sets[name]
         for spelled, cfg in configs:
+            if datasets.get(name).family:  # a family's own protocol (ImageNet-C: its crop)
+                cfg = build_config(spelled, cfg.framework, request.settings, name)
             fname = cache_filename(cfg.model_id, ds["images"], ds["fingerprint"], name)
             job = {"job": fname[:-4], "model": cfg.model, "name": spelled,
                    "framework": cfg.framework, "architecture": cfg.model_id.arch,

@@ -121,7 +121,7 @@ class TaskRunner:
             backend = wrapped = None
             try:
                 valset = self.valset(job["dataset"])
-                cfg = plans.build_config(job["name"], job["framework"], settings)
+                cfg = plans.build_config(job["name"], job["framework"], settings, job["dataset"])
                 if batch:
                     cfg = dataclasses.replace(cfg, batch_size=batch)
                 if cfg.model != job["model"]:
