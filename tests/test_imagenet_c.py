@@ -75,7 +75,7 @@ def test_a_severity_folder_with_another_image_count_is_refused_by_the_plan(tmp_p
     root = synthetic_tree(tmp_path / "c")
     odd = root / "gaussian_noise" / "2" / "n01440764"
     os.remove(odd / sorted(os.listdir(odd))[0])
-    assert cli(["sweep", "plan", str(tmp_path / "sw"), "torch:squeezenet1_1", "--weights", "none",
+    assert cli(["sweep", "plan", str(tmp_path / "sw"), "-m", "torch:squeezenet1_1", "--weights", "none",
                 "--data", f"imagenet-c={root}"]) == 2
     err = capsys.readouterr().err
     assert f"{root}/gaussian_noise/2: 3 images, but 4 other severity folder(s) hold 4" in err
@@ -84,12 +84,13 @@ def test_a_severity_folder_with_another_image_count_is_refused_by_the_plan(tmp_p
 
 def test_predict_names_one_set_and_refuses_the_family_and_recipe_options(tmp_path, capsys):
     root = synthetic_tree(tmp_path / "c")
-    base = ["predict", "-m", "torch:squeezenet1_1", "--weights", "none", "-o", str(tmp_path / "o")]
-    assert cli(base + ["--dataset", "imagenet-c", str(root)]) == 2
-    assert "a download of 95 test sets, one per folder. Fix: name one, e.g. --dataset " \
-           "imagenet-c-gaussian_noise-1" in capsys.readouterr().err
-    assert cli(base + ["--dataset", "imagenet-c-fog-1", "--resize", "256", str(root)]) == 2
-    assert "--resize with --dataset imagenet-c-fog-1: ImageNet-C sets are read under " \
+    base = ["predict", "-m", "torch:squeezenet1_1", "--weights", "none", "--cache-dir",
+            str(tmp_path / "o")]
+    assert cli(base + [f"imagenet-c={root}"]) == 2
+    assert "a download of 95 test sets, one per folder. Fix: name one, e.g. " \
+           "imagenet-c-gaussian_noise-1=DIR" in capsys.readouterr().err
+    assert cli(base + ["--resize", "256", f"imagenet-c-fog-1={root}"]) == 2
+    assert "--resize on imagenet-c-fog-1: ImageNet-C sets are read under " \
            "--corruption-protocol (benchmark)" in capsys.readouterr().err
 
 
@@ -160,7 +161,7 @@ def test_sweep_and_robustness_on_real_images_with_random_weights(real_tree, tmp_
     one.mkdir()
     (one / "brightness").symlink_to(root / "brightness")
     folder = tmp_path / "sw"
-    assert cli(["sweep", "plan", str(folder), "torch:squeezenet1_1", "--weights", "none",
+    assert cli(["sweep", "plan", str(folder), "-m", "torch:squeezenet1_1", "--weights", "none",
                 "--batch-size", "32", "--workers", "0", "--data", f"imagenet-val={root}_val",
                 "--data", f"imagenet-c={one}"]) == 0
     plan = plans.read(str(folder))
@@ -205,10 +206,10 @@ def test_real_efficientnet_lite0_through_predict(real_tree, tmp_path, capsys):
     out = tmp_path / "o"
     model = ["--model-factory", "imagenet_bench.backends.torch:efficientnet_lite0",
              "--name", "efficientnet_lite0", "--mean", "0.498", "--std", "0.502", "--no-progress",
-             "-j", "0", "-b", "32", "-o", str(out)]
+             "-j", "0", "-b", "32", "--cache-dir", str(out)]
     assert cli(["predict", *model, f"{root}_val"]) == 0
     first = imagenet_c.set_name(CORRUPTIONS[0], 1)
-    assert cli(["predict", "--dataset", first, *model, str(root)]) == 0
+    assert cli(["predict", *model, f"{first}={root}"]) == 0
     cfg = config.build("efficientnet_lite0", None, factory=model[1], mean=(0.498,) * 3,
                        std=(0.502,) * 3, resize=224, crop=224, workers=0, batch_size=32)
     backend = libraries.get(cfg.framework).import_adapter()(cfg)
