@@ -144,7 +144,7 @@ def test_only_the_report_command_imports_plotly(tmp_path):
 
 
 def test_pareto_front_keeps_only_undominated_points():
-    from imagenet_bench.report.html import pareto_front
+    from imagenet_bench.report.html_figures import pareto_front
     pts = [(1, 50), (2, 40), (3, 60), (4, 60), (5, 70), (0.5, 10)]
     assert pareto_front(pts) == [(0.5, 10), (1, 50), (3, 60), (5, 70)]
     speed = [(100, 50), (200, 40), (50, 60), (300, 45)]  # images/s: higher is better
