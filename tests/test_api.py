@@ -156,3 +156,25 @@ def test_sweep_plan_run_status_and_collect_from_python(tmp_path):
     (row,) = ib.sweep_collect(folder)
     preds = cache.load(row["cache"])
     assert row["acc1"] == round(100 * correct(preds)[0].mean(), 4) and row["images"] == 4
+
+
+def test_sweep_status_is_the_table_the_command_prints(folders):
+    counts = ib.sweep_status(folders["sweep"], jobs=False)
+    assert counts.columns == ["dataset", "done", "running", "failed", "pending"]
+    total = counts[-1]
+    assert total["dataset"] == "total" and total["done"] == sum(r["done"] for r in counts[:-1])
+    assert _cli("sweep", "status", folders["sweep"]) == counts.render()
+    jobs = ib.sweep_status(folders["sweep"])
+    assert len(jobs) == sum(total[s] for s in ("done", "running", "failed", "pending"))
+    assert _cli("sweep", "status", folders["sweep"], "--jobs", "--format", "csv") == jobs.to_csv()
+
+
+@pytest.mark.parametrize("models, settings, message", [
+    ([], {}, "sweep plan: no model. Fix: name models or patterns with -m"),
+    (["torch:resnet50"], {"amp": "auto"}, "Fix: --amp bf16 or --amp fp16"),
+])
+def test_sweep_plan_refuses_what_the_command_refuses(tmp_path, models, settings, message):
+    with pytest.raises(InputError, match=message):
+        ib.sweep_plan(str(tmp_path / "sw"), models, [("imagenet-val", str(tmp_path))],
+                      settings=settings)
+    assert not (tmp_path / "sw").exists()
