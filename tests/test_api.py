@@ -188,3 +188,26 @@ def test_predict_refuses_a_keras_model_object_saying_how_to_run_its_weights(tmp_
                                          r"Fix: .*save_weights\('m.weights.h5'\) and "
                                          r"predict\('keras:ARCH'"):
         ib.predict(keras_model, str(tmp_path), recipe=object(), name="mine", out=str(tmp_path / "o"))
+
+
+def test_every_column_of_the_other_tables_is_declared_once_with_its_meaning(folders):
+    """compare, per-class, errors and robustness take their columns from one declaration per
+    table (report.columns.TABLES): no key twice in a table, every column described."""
+    from imagenet_bench import api  # ib.errors is the errors module, imported with the package
+    from imagenet_bench.report import columns
+    for name, declared in columns.TABLES.items():
+        keys = [c.key for c in declared]
+        assert len(keys) == len(set(keys)), name
+        assert all(c.header and c.meaning for c in declared), name
+    models = [r["model"] for r in ib.score(folders["val"])]
+    for table in (ib.compare(models[0], models[1], folders["val"], ci=True),
+                  ib.per_class(models[0], folders["val"], ci=True),
+                  api.errors(folders["val"], limit=3, show_real=True),
+                  ib.robustness(folders["mixed"])):
+        described = table.describe()
+        assert [d["key"] for d in described] == table.columns
+        assert all(d["meaning"] for d in described), [d["key"] for d in described if not d["meaning"]]
+    low = next(d for d in ib.compare(models[0], models[1], folders["val"], ci=True).describe()
+               if d["key"] == "diff_low")
+    assert low == {"key": "diff_low", "header": "A-B 95% low", "unit": "points",
+                   "meaning": "lower bound of the Newcombe paired interval"}
