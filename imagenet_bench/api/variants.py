@@ -11,7 +11,8 @@ images/s. A variant that cannot run here is a ``skipped: <reason>`` row.
 
 Variants that need calibration images (``onnx-int8``, ``openvino-int8``, ``quantized``) take
 the first ``calibration_split`` rows; those rows are then left out of every row's scoring.
-The Keras parent process never imports Keras or TensorFlow.
+The Keras parent process never imports Keras or TensorFlow; importing this module imports
+numpy and the standard library only (the variant registry is read when called).
 """
 from __future__ import annotations
 
@@ -22,7 +23,6 @@ import sys
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from imagenet_bench.api.table import Results
-from imagenet_bench.backends import runtimes as registry
 from imagenet_bench.cache.locations import RUNS_DIR
 from imagenet_bench.errors import BenchError, InputError
 from imagenet_bench.report import columns as report_columns
@@ -35,6 +35,7 @@ def parse_variants(text: Optional[str], default: Sequence[str] = ()) -> List[str
     """The requested variant names (comma-separated ``text``) in the registry's table order
     (``fp32`` is always the reference, not listed); ``default`` (the library's own list) when
     ``text`` is None."""
+    from imagenet_bench.backends import runtimes as registry  # imports the image reader
     if text is None:
         return list(default)
     names = [v.strip() for v in text.split(",") if v.strip() and v.strip() != "fp32"]
@@ -155,6 +156,7 @@ def verify_variants(model: str, data: str, *, variants: Optional[str] = None,
     (``weights``, ``checkpoint``, ``resize``, ``crop``, ``img_size``, ``device``, ``workers``
     ...). The runs' own lines go to standard error; ``notes`` name the skipped variants."""
     from imagenet_bench.analysis import variants as av
+    from imagenet_bench.backends import runtimes as registry
     from imagenet_bench.data import datasets
 
     parse_variants(variants)  # a misspelt variant fails before any model is built
