@@ -44,20 +44,23 @@ def _rate(backend, batches, n_images) -> float:
 def main(argv=None) -> int:
     """Print images/s of fp32 and of each variant, and the ratio to fp32."""
     import numpy as np
-    from imagenet_bench.commands import variants as cmd
+    from imagenet_bench.api import variants as api_variants
+    from imagenet_bench.commands import run_settings
     from imagenet_bench.data.datasets import spaced_rows as pick_rows
     from imagenet_bench.data import datasets
     from imagenet_bench.backends import runtimes as variants
 
     args = _parse(sys.argv[1:] if argv is None else argv)
-    cfg = cmd.reference_config(args)
-    names = cmd.parse_variants(args.variants, cmd._default_variants(cfg))
+    model = args.name if args.model_factory else args.model
+    cfg = api_variants.reference_config(model, args.framework, factory=args.model_factory,
+                                        **run_settings.build_options(args, leave=()))
+    names = api_variants.parse_variants(args.variants, api_variants.default_variants(cfg))
     valset = datasets.discover(args.val_dir)
     valset = valset.select(pick_rows(valset.num_images, args.n))
     split = args.calibration_split if variants.calibrated(names) else 0
     calibration = [(valset.image_ids[r], valset.paths[r]) for r in range(split)]
     tmp = tempfile.TemporaryDirectory(prefix="variants_bench_")
-    maker = cmd.variant_maker(cfg, calibration, tmp.name, args.batch_size)
+    maker = api_variants.variant_maker(cfg, calibration, tmp.name, args.batch_size)
 
     ref = maker.build("fp32")
     px = np.stack([ref.preprocess(p) for p in valset.paths[split:]])

@@ -12,7 +12,7 @@ __version__ = "0.1.0"
 API = ("Collection", "Loaded", "Results", "compare", "corruption", "errors", "load", "models", "per_class", "predict",
        "report", "report_data", "robustness", "score", "sweep_collect", "sweep_plan",
        "sweep_run", "sweep_status", "sweep_timm_tables", "Verification", "verify",
-       "verify_determinism", "verify_drift")
+       "verify_determinism", "verify_drift", "verify_variants")
 
 
 def __getattr__(name):

@@ -156,3 +156,58 @@ def test_sweep_plan_run_status_and_collect_from_python(tmp_path):
     (row,) = ib.sweep_collect(folder)
     preds = cache.load(row["cache"])
     assert row["acc1"] == round(100 * correct(preds)[0].mean(), 4) and row["images"] == 4
+
+
+def test_sweep_status_is_the_table_the_command_prints(folders):
+    counts = ib.sweep_status(folders["sweep"], jobs=False)
+    assert counts.columns == ["dataset", "done", "running", "failed", "pending"]
+    total = counts[-1]
+    assert total["dataset"] == "total" and total["done"] == sum(r["done"] for r in counts[:-1])
+    assert _cli("sweep", "status", folders["sweep"]) == counts.render()
+    jobs = ib.sweep_status(folders["sweep"])
+    assert len(jobs) == sum(total[s] for s in ("done", "running", "failed", "pending"))
+    assert _cli("sweep", "status", folders["sweep"], "--jobs", "--format", "csv") == jobs.to_csv()
+
+
+@pytest.mark.parametrize("models, settings, message", [
+    ([], {}, "sweep plan: no model. Fix: name models or patterns with -m"),
+    (["torch:resnet50"], {"amp": "auto"}, "Fix: --amp bf16 or --amp fp16"),
+])
+def test_sweep_plan_refuses_what_the_command_refuses(tmp_path, models, settings, message):
+    with pytest.raises(InputError, match=message):
+        ib.sweep_plan(str(tmp_path / "sw"), models, [("imagenet-val", str(tmp_path))],
+                      settings=settings)
+    assert not (tmp_path / "sw").exists()
+
+
+def test_predict_refuses_a_keras_model_object_saying_how_to_run_its_weights(tmp_path):
+    """A Keras model object (recognised by its class's module; Keras is not imported here)
+    cannot run from memory: the message names the weights-file route of the Keras library."""
+    keras_model = type("Functional", (), {"__module__": "keras.src.models.functional"})()
+    with pytest.raises(InputError, match=r"a Keras model object cannot be run from memory.*"
+                                         r"Fix: .*save_weights\('m.weights.h5'\) and "
+                                         r"predict\('keras:ARCH'"):
+        ib.predict(keras_model, str(tmp_path), recipe=object(), name="mine", out=str(tmp_path / "o"))
+
+
+def test_every_column_of_the_other_tables_is_declared_once_with_its_meaning(folders):
+    """compare, per-class, errors and robustness take their columns from one declaration per
+    table (report.columns.TABLES): no key twice in a table, every column described."""
+    from imagenet_bench import api  # ib.errors is the errors module, imported with the package
+    from imagenet_bench.report import columns
+    for name, declared in columns.TABLES.items():
+        keys = [c.key for c in declared]
+        assert len(keys) == len(set(keys)), name
+        assert all(c.header and c.meaning for c in declared), name
+    models = [r["model"] for r in ib.score(folders["val"])]
+    for table in (ib.compare(models[0], models[1], folders["val"], ci=True),
+                  ib.per_class(models[0], folders["val"], ci=True),
+                  api.errors(folders["val"], limit=3, show_real=True),
+                  ib.robustness(folders["mixed"])):
+        described = table.describe()
+        assert [d["key"] for d in described] == table.columns
+        assert all(d["meaning"] for d in described), [d["key"] for d in described if not d["meaning"]]
+    low = next(d for d in ib.compare(models[0], models[1], folders["val"], ci=True).describe()
+               if d["key"] == "diff_low")
+    assert low == {"key": "diff_low", "header": "A-B 95% low", "unit": "points",
+                   "meaning": "lower bound of the Newcombe paired interval"}

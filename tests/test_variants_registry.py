@@ -137,7 +137,7 @@ def _setup_extras(monkeypatch):
 
 
 def test_rows_follow_the_registrys_order_whatever_the_order_asked():
-    from imagenet_bench.commands.variants import parse_variants
+    from imagenet_bench.api.variants import parse_variants
     assert parse_variants("onnx,fp32,batch1,bf16,onnx") == ["batch1", "bf16", "onnx"]
     assert parse_variants(None, variants.defaults(variants.KERAS)) == ["batchN", "keras-jax", "keras-torch"]
 

@@ -220,3 +220,29 @@ def test_the_title_names_calibration_rows_held_out_for_a_skipped_variant(valdir,
     assert "rows 0-1 (2 images) were held out for quantized (skipped) and are excluded from every row" in out
     assert "skipped: needs a torchvision model with a quantized counterpart" in out
     assert "calibrate quantized" not in out
+
+
+@pytest.mark.slow
+def test_the_python_api_returns_the_table_the_command_prints(valdir, tmp_path, capsys):
+    """``api.verify_variants`` gives a Results table (rows, notes naming the skipped variant);
+    the command, run again over the same caches, prints exactly its CSV."""
+    pytest.importorskip("torch")
+    from imagenet_bench import api
+    table = api.verify_variants("confident", str(valdir), factory="test_variants_stats:confident_model",
+                                resize=32, crop=32, variants="quantized,channels_last",
+                                calibration_split=2, batch_size=3, workers=0, progress=False,
+                                cache_dir=str(tmp_path))
+    assert [r["variant"] for r in table] == ["fp32", "channels_last", "quantized"]
+    assert table[0]["status"] == table[1]["status"] == "ok"
+    assert table[2]["status"].startswith("skipped: needs a torchvision model")
+    assert table.notes == [f"verify variants: quantized: {table[2]['status']}"]
+    assert "rows 0-1 (2 images) were held out for quantized (skipped)" in table.title
+    capsys.readouterr()
+    rc = cli.main(["verify", "variants", "--model-factory", "test_variants_stats:confident_model",
+                   "--name", "confident", "--resize", "32", "--crop", "32",
+                   "--variants", "quantized,channels_last", "--calibration-split", "2", "-b", "3",
+                   "-j", "0", "--no-progress", "--cache-dir", str(tmp_path), "--format", "csv",
+                   str(valdir)])
+    out, err = capsys.readouterr()
+    assert rc == 0 and out == table.to_csv()
+    assert table.notes[0] in err

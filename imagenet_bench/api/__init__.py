@@ -15,9 +15,10 @@ from imagenet_bench.api.scoring import Collection, compare, errors, load, per_cl
 from imagenet_bench.api.sweeps import (report, report_data, sweep_collect, sweep_plan, sweep_run,
                                        sweep_status, sweep_timm_tables)
 from imagenet_bench.api.table import Results
+from imagenet_bench.api.variants import verify_variants
 from imagenet_bench.api.verifying import Verification, verify, verify_determinism, verify_drift
 
 __all__ = ["Collection", "Loaded", "Results", "compare", "corruption", "errors", "load", "models", "per_class", "predict",
            "report", "report_data", "robustness", "score", "sweep_collect", "sweep_plan",
            "sweep_run", "sweep_status", "sweep_timm_tables", "Verification", "verify",
-           "verify_determinism", "verify_drift"]
+           "verify_determinism", "verify_drift", "verify_variants"]

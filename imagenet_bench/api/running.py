@@ -29,7 +29,9 @@ def predict(model, data: str, *, dataset: str = "imagenet-val", out: str = locat
     ``"timm:resnet18.a1_in1k+random"``; with ``checkpoint`` a local weights file of that
     architecture), or a ``torch.nn.Module`` with ``recipe`` (a
     :class:`imagenet_bench.models.recipe.Recipe`, the preprocessing it expects) and ``name``
-    (its name in the cache: ``custom:NAME``). ``weights="none"``: random weights.
+    (its name in the cache: ``custom:NAME``). A Keras model object is refused: Keras runs in a
+    child process that only loads a weights file into a catalog architecture
+    (``predict("keras:ARCH", data, weights="m.weights.h5")``). ``weights="none"``: random weights.
     ``save_logits``: also store the logits (temperature scaling in ``score(calibration=True)``;
     torch, timm and open_clip models). ``progress``: the tqdm bar (``tqdm.auto``: a widget in
     notebooks).
@@ -68,6 +70,13 @@ def _backend(model, *, framework, recipe, name, **kw):
         raise InputError(f"predict(<{type(model).__name__}>): an in-memory model needs its "
                          f"preprocessing and a name. Fix: pass recipe=Recipe(...) (see "
                          f"imagenet_bench.models.recipe) and name='my-model'")
+    if type(model).__module__.split(".")[0] in ("keras", "tf_keras", "tensorflow"):
+        raise InputError(f"predict(<{type(model).__name__}>): a Keras model object cannot be run "
+                         f"from memory: Keras models run in a child process that builds a "
+                         f"catalog architecture and loads a weights file into it. Fix: if it is a "
+                         f"keras.applications architecture, model.save_weights('m.weights.h5') "
+                         f"and predict('keras:ARCH', data, weights='m.weights.h5'); else pass a "
+                         f"torch.nn.Module")
     from imagenet_bench.backends import torch as torch_backend
     return torch_backend.from_module(model, name, recipe, device=kw["device"],
                                      batch_size=kw["batch_size"], workers=kw["workers"],

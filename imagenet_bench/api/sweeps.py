@@ -3,21 +3,40 @@ report (the commands of the same names)."""
 from __future__ import annotations
 
 import os
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 from imagenet_bench.api.table import Results
 from imagenet_bench.report.tables import Column
 
 
 def sweep_plan(folder: str, models: Sequence[str], data: Sequence[Tuple[str, str]], *,
-               caches: Optional[str] = None, settings: Optional[Dict] = None, **options) -> Dict:
-    """Plan a sweep of ``models`` over the test sets ``data`` (``[(NAME, DIR), ...]``) in
-    ``folder`` and write its plan; returns the plan (``imagenet-bench sweep plan``).
-    ``settings``: the run settings of every job (predict's option names: ``weights``,
-    ``batch_size``, ``img_size`` ...)."""
+               framework: Optional[str] = None, exclude: Sequence[str] = (),
+               model_list: Optional[str] = None, caches: Optional[str] = None,
+               settings: Optional[Dict] = None, options: Optional[Dict] = None,
+               jobs_per_task: Optional[int] = None) -> Dict:
+    """Plan a sweep of ``models`` (names or fnmatch patterns, plus those of the file
+    ``model_list``, minus those matching ``exclude``) over the test sets ``data``
+    (``[(NAME, DIR), ...]``) in ``folder`` and write its plan; returns the plan
+    (``imagenet-bench sweep plan``; ``plans.summary(plan)`` is what it prints).
+    ``caches``: where the caches go (default ``folder/caches``). ``settings``: the run settings
+    of every job (predict's option names: ``weights``, ``batch_size``, ``img_size`` ...);
+    ``options``: ``save_all_probs``, ``skip_bad_images``, ``checkpoint_every``, ``retry_oom``;
+    ``jobs_per_task``: jobs packed into one task (default ``plans.DEFAULT_JOBS_PER_TASK``)."""
+    from imagenet_bench.errors import InputError
     from imagenet_bench.sweep import plan as plans
-    request = plans.Request(models=list(models), data=[tuple(d) for d in data],
-                            settings=dict(settings or {}), caches=caches, **options)
+    names = list(models) + (plans.read_model_list(model_list) if model_list else [])
+    if not names:
+        raise InputError("sweep plan: no model. Fix: name models or patterns with -m (e.g. -m "
+                         "'timm:convnext*' -m torch:resnet50) or --model-list FILE")
+    settings = {k: v for k, v in (settings or {}).items() if v is not None}
+    if settings.get("amp") == "auto":
+        raise InputError("--amp auto: a sweep names its jobs' caches when it is planned, here, not "
+                         "on the machine that runs them, so it cannot pick the dtype for their "
+                         "device. Fix: --amp bf16 or --amp fp16")
+    request = plans.Request(models=names, data=[tuple(d) for d in data], framework=framework,
+                            exclude=list(exclude), settings=settings, options=dict(options or {}),
+                            jobs_per_task=jobs_per_task or plans.DEFAULT_JOBS_PER_TASK,
+                            caches=os.path.abspath(caches) if caches else "")
     plan = plans.build(request, folder)
     plans.write(plan, folder)
     return plan
@@ -31,24 +50,35 @@ def replan(folder: str) -> Tuple[Dict, str]:
     return plan, plans.write(plan, folder)
 
 
-def sweep_run(folder: str, *, parallel: int = 1) -> Results:
+def sweep_run(folder: str, *, parallel: int = 1, jobs: bool = True,
+              log: Optional[Callable[[str], None]] = None) -> Results:
     """Re-plan, run the jobs that are not done, ``parallel`` tasks at a time locally,
-    and return :func:`sweep_status` (``imagenet-bench sweep run --parallel N``)."""
+    and return :func:`sweep_status` (``imagenet-bench sweep run --parallel N``). ``log``
+    receives the plan's summary (and "nothing to run" when every job is done) before the
+    tasks run, as the command prints them."""
     from imagenet_bench.sweep import executors
+    from imagenet_bench.sweep import plan as plans
     plan, planfile = replan(folder)
+    log = log or (lambda text: None)
+    log(plans.summary(plan))
     tasks = [t["task"] for t in plan["tasks"]]
     if tasks:
         executors.run_local(folder, planfile, tasks, parallel)
-    return sweep_status(folder)
+    else:
+        log("nothing to run: every job is done\n")
+    return sweep_status(folder, jobs=jobs)
 
 
-def sweep_status(folder: str) -> Results:
-    """One row per job: model, test set, state, task, note, error (``sweep status --jobs``)."""
+def sweep_status(folder: str, *, jobs: bool = True) -> Results:
+    """One row per job: job, model, test set, state, task, note, error (``sweep status
+    --jobs``); with ``jobs=False`` the counts per test set and a ``total`` row (``sweep
+    status``). ``notes``: the jobs that need attention and the command that runs the rest."""
     from imagenet_bench.sweep import plan as plans
     from imagenet_bench.sweep import state
     data = state.summary(folder, plans.read(folder))
-    return Results(data["jobs"], [Column(k, k) for k in state.JOB_COLUMNS],
-                   title=f"sweep {data['sweep']}", notes=state.notes(data))
+    found, keys = state.rows(data, jobs)
+    return Results(found, [Column(k, k) for k in keys], title=state.title(data),
+                   notes=state.notes(data))
 
 
 def sweep_collect(folder: str, *, calibration: bool = False) -> Results:

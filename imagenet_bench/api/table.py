@@ -44,13 +44,14 @@ class Results:
         return self.rows[i]
 
     def describe(self) -> List[Dict]:
-        """Key, header, unit and meaning of each column (the metric registry's declaration;
-        the table's own header where no metric declares the key)."""
+        """Key, header, unit and meaning of each column: the column's declaration (the metric
+        registry's, or the table's in ``report.columns.TABLES``), else the metric registry's
+        for its key."""
         from imagenet_bench.analysis import metrics
         declared = metrics.columns()
         out = []
         for c in self._columns:
-            d = declared.get(c.key)
+            d = c if c.meaning else declared.get(c.key)
             out.append({"key": c.key, "header": c.header, "unit": d.unit if d else "",
                         "meaning": d.meaning if d else ""})
         return out

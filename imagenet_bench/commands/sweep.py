@@ -140,30 +140,16 @@ def _slurm_args(p: argparse.ArgumentParser) -> None:
 
 # --- subcommands -------------------------------------------------------------------------
 
-def _request(args):
-    from imagenet_bench.sweep import plan as plans
-    names = [n for m in args.models for n in m.split(",") if n] + (
-        plans.read_model_list(args.model_list) if args.model_list else [])
-    if not names:
-        raise InputError("sweep plan: no model. Fix: name models or patterns with -m (e.g. -m "
-                         "'timm:convnext*' -m torch:resnet50) or --model-list FILE")
+def _data(items) -> list:
+    """``[(NAME, DIR), ...]`` of the ``--data NAME=DIR`` values."""
     data = []
-    for item in args.data:
+    for item in items:
         name, sep, folder = item.partition("=")
         if not sep or not name or not folder:
             raise InputError(f"--data {item}: expected NAME=DIR. Fix: e.g. --data "
                              f"imagenet-val=/data/val")
         data.append((name, folder))
-    run_settings.check_ranges(args, extra=(JOBS_PER_TASK,))
-    if args.amp == "auto":
-        raise InputError("--amp auto: a sweep names its jobs' caches when it is planned, here, not "
-                         "on the machine that runs them, so it cannot pick the dtype for their "
-                         "device. Fix: --amp bf16 or --amp fp16")
-    settings = {k: getattr(args, k) for k in plans.SETTINGS if getattr(args, k) is not None}
-    options = {k: getattr(args, k) for k in plans.OPTIONS}
-    return plans.Request(models=names, data=data, framework=args.framework, exclude=args.exclude,
-                         settings=settings, options=options, jobs_per_task=args.jobs_per_task,
-                         caches=os.path.abspath(args.caches) if args.caches else "")
+    return data
 
 
 def _replan(folder: str):
@@ -173,12 +159,19 @@ def _replan(folder: str):
 
 
 def run_plan(args) -> int:
-    """``sweep plan``."""
+    """``sweep plan`` (:func:`imagenet_bench.api.sweep_plan`)."""
+    from imagenet_bench import api
     from imagenet_bench.sweep import plan as plans
-    plan = plans.build(_request(args), args.folder)
-    path = plans.write(plan, args.folder)
+    data = _data(args.data)
+    run_settings.check_ranges(args, extra=(JOBS_PER_TASK,))
+    plan = api.sweep_plan(
+        args.folder, [n for m in args.models for n in m.split(",") if n], data,
+        framework=args.framework, exclude=args.exclude, model_list=args.model_list,
+        caches=args.caches, settings={k: getattr(args, k) for k in plans.SETTINGS},
+        options={k: getattr(args, k) for k in plans.OPTIONS}, jobs_per_task=args.jobs_per_task)
     sys.stdout.write(plans.summary(plan))
-    print(f"plan: {os.path.join(args.folder, plans.PLAN_FILE)} (this version: {path})")
+    print(f"plan: {os.path.join(args.folder, plans.PLAN_FILE)} (this version: "
+          f"{plans.copy_path(plan, args.folder)})")
     print(f"next: imagenet-bench sweep run {args.folder} [--parallel N | --executor slurm ...]")
     return 0
 
@@ -197,30 +190,41 @@ def _slurm_kw(args) -> dict:
 
 
 def run_run(args) -> int:
-    """``sweep run``: re-plan, then run the tasks that have work."""
-    from imagenet_bench.sweep import executors, state
+    """``sweep run``: re-plan, then run the tasks that have work (locally through
+    :func:`imagenet_bench.api.sweep_run`), then print the status; 0 when every job is done."""
+    from imagenet_bench import api
+    if args.executor == "local":
+        table = api.sweep_run(args.folder, parallel=args.parallel, jobs=False, log=sys.stdout.write)
+    elif _submit(args) and not args.wait:
+        return 0
+    else:
+        table = api.sweep_status(args.folder, jobs=False)
+    from imagenet_bench.sweep.state import STATES
+    sys.stdout.write(table.render() + "".join(f"{line}\n" for line in table.notes))
+    total = table[-1]  # the ``total`` row of the counts per test set
+    return 0 if total["done"] == sum(total[s] for s in STATES) else 2
+
+
+def _submit(args) -> bool:
+    """Re-plan and submit the tasks that have work as one SLURM job array (with ``--wait``,
+    wait until it has left the queue); whether any task was submitted."""
+    from imagenet_bench.sweep import executors
     from imagenet_bench.sweep import plan as plans
     plan, planfile = _replan(args.folder)
     sys.stdout.write(plans.summary(plan))
     tasks = [t["task"] for t in plan["tasks"]]
     if not tasks:
         print("nothing to run: every job is done")
-    elif args.executor == "local":
-        executors.run_local(args.folder, planfile, tasks, args.parallel)
-    else:
-        jobs = executors.submit_slurm(args.folder, planfile, tasks, run_task_entry, **_slurm_kw(args))
-        array = jobs[0].job_id.split("_")[0]
-        print(f"submitted {count(len(jobs), 'task')} as SLURM job array {array}; follow with "
-              f"`imagenet-bench sweep status {args.folder}`")
-        if args.wait:
-            while subprocess.run(["squeue", "-h", "-j", array], capture_output=True,
-                                 text=True).stdout.strip():
-                time.sleep(2)
-    if args.executor == "slurm" and not args.wait and tasks:
-        return 0
-    data = state.summary(args.folder, plans.read(args.folder))
-    sys.stdout.write(state.render(data) + "".join(f"{line}\n" for line in state.notes(data)))
-    return 0 if data["total"]["done"] == len(plan["jobs"]) else 2
+        return False
+    jobs = executors.submit_slurm(args.folder, planfile, tasks, run_task_entry, **_slurm_kw(args))
+    array = jobs[0].job_id.split("_")[0]
+    print(f"submitted {count(len(jobs), 'task')} as SLURM job array {array}; follow with "
+          f"`imagenet-bench sweep status {args.folder}`")
+    if args.wait:
+        while subprocess.run(["squeue", "-h", "-j", array], capture_output=True,
+                             text=True).stdout.strip():
+            time.sleep(2)
+    return True
 
 
 def run_task_entry(folder: str, planfile: str, index: int, job_ids=None, share: bool = True,
@@ -270,12 +274,11 @@ def run_sbatch(args) -> int:
 
 
 def run_status(args) -> int:
-    """``sweep status``."""
-    from imagenet_bench.sweep import plan as plans
-    from imagenet_bench.sweep import state
-    data = state.summary(args.folder, plans.read(args.folder))
-    emit(state.render(data, args.format, jobs=args.jobs), args.output)
-    for line in state.notes(data):
+    """``sweep status`` (:func:`imagenet_bench.api.sweep_status`)."""
+    from imagenet_bench import api
+    table = api.sweep_status(args.folder, jobs=args.jobs)
+    emit(table.render(args.format), args.output)
+    for line in table.notes:
         print(line, file=sys.stderr)
     return 0
 

@@ -12,13 +12,16 @@ SIGNIFICANT = 6
 
 @dataclass(frozen=True)
 class Column:
-    """One output column: row key, header, decimals for floats, and whether to show a sign."""
+    """One output column: row key, header, decimals for floats, and whether to show a sign;
+    ``unit`` and ``meaning`` describe it (``Results.describe``; the formats ignore them)."""
 
     key: str
     header: str
     decimals: int = 2
     signed: bool = False
     fmt: Optional[str] = None  # text/markdown format spec for floats instead of decimals (".3g")
+    unit: str = ""
+    meaning: str = ""
 
 
 @dataclass(frozen=True)

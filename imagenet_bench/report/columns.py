@@ -5,7 +5,117 @@ the analysis modules compute rows (dicts) and never import this package.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 from imagenet_bench.report.tables import Column
+
+P, PTS, IMG = "%", "points", "images"
+
+
+def _low_high(key: str, header: str, unit: str, what: str, signed: bool = False, decimals: int = 2):
+    """The two bounds of ``key``'s interval (headers ``<header> {pct} low/high``)."""
+    return tuple(Column(f"{key}_{end}", f"{header} {{pct}} {end}", decimals=decimals,
+                        signed=signed, unit=unit, meaning=f"{end}er bound of the {what} interval")
+                 for end in ("low", "high"))
+
+
+#: THE declarations of the columns of the tables that are not the results document's (whose
+#: columns the metric registry declares, :func:`of`): per table, key, header (``{pct}``: the
+#: confidence level; ``{set}``/``{short}``: a test set's name and short name), unit, meaning
+TABLES = {
+    "compare": (
+        Column("model_a", "model A", meaning="the first model of the pair"),
+        Column("model_b", "model B", meaning="the second model of the pair"),
+        Column("images", "images", unit=IMG, meaning="images both models were scored on"),
+        Column("acc_a", "acc A", unit=P, meaning="top-1 accuracy of A on these images"),
+        *_low_high("acc_a", "acc A", P, "Wilson"),
+        Column("acc_b", "acc B", unit=P, meaning="top-1 accuracy of B on these images"),
+        *_low_high("acc_b", "acc B", P, "Wilson"),
+        Column("diff", "A-B", signed=True, unit=PTS, meaning="top-1 of A minus top-1 of B"),
+        *_low_high("diff", "A-B", PTS, "Newcombe paired", signed=True),
+        Column("only_a", "only A right", unit=IMG, meaning="images A gets right and B wrong"),
+        Column("only_b", "only B right", unit=IMG, meaning="images B gets right and A wrong"),
+        Column("p_text", "p (McNemar exact)", meaning="McNemar's exact p-value, as text"),
+        Column("log10_p", "log10 p", decimals=2, meaning="log10 of McNemar's exact p-value"),
+        Column("p_value", "p", meaning="McNemar's exact p-value"),
+        Column("calibration_images", "cal. images", unit=IMG,
+               meaning="images both models' calibration is measured on"),
+        *(c for key, name in (("ece15", "ECE-15w"), ("ece100", "ECE-100m")) for c in (
+            Column(f"{key}_a", f"{name} A", decimals=4, meaning=f"{name} of A"),
+            Column(f"{key}_b", f"{name} B", decimals=4, meaning=f"{name} of B"),
+            Column(f"{key}_diff", f"{name} A-B", decimals=4, signed=True,
+                   meaning=f"{name} of A minus that of B"),
+            *_low_high(f"{key}_diff", f"{name} A-B", "", "bootstrap", signed=True, decimals=4))),
+    ),
+    "per-class": (
+        Column("model", "model", meaning="canonical model id"),
+        Column("class", "class", meaning="class index (0-999)"),
+        Column("wnid", "wnid", meaning="the class's WordNet id"),
+        Column("name", "name", meaning="the class's name"),
+        Column("images", "images", unit=IMG, meaning="images of the class scored"),
+        Column("correct", "correct", unit=IMG, meaning="of them, right at top-1"),
+        Column("top1", "top-1", unit=P, meaning="top-1 accuracy on the class"),
+        *_low_high("top1", "top-1", P, "Wilson"),
+    ),
+    "errors": (
+        Column("image", "image", meaning="the image's id"),
+        Column("label", "label", meaning="its label (class index and name)"),
+        Column("models_wrong", "models wrong", meaning="models wrong at top-1 on it"),
+        Column("models", "models", meaning="models scored on it"),
+        Column("models_agreeing", "agree on one class",
+               meaning="wrong models that predict the same class"),
+        Column("predicted_instead", "predicted instead (top-1, count)",
+               meaning="the wrong top-1 classes and how many models predict each"),
+        Column("real_labels", "ReaL labels", meaning="the image's ReaL labels"),
+    ),
+    "verify variants": (
+        Column("variant", "variant", meaning="how the same weights are run (fp32: the reference)"),
+        Column("status", "status", meaning="ok, or skipped with the reason"),
+        Column("top1", "top1%", unit=P, meaning="top-1 accuracy of the variant"),
+        Column("top5", "top5%", unit=P, meaning="top-5 accuracy of the variant"),
+        Column("delta_top1", "dtop1", signed=True, unit=PTS,
+               meaning="variant's top-1 minus the reference's"),
+        Column("delta_low", "low", signed=True, unit=PTS,
+               meaning="lower bound of the Newcombe paired 95% interval of dtop1"),
+        Column("delta_high", "high", signed=True, unit=PTS,
+               meaning="upper bound of the Newcombe paired 95% interval of dtop1"),
+        Column("flips_to_wrong", "to_wrong", unit=IMG, meaning="right in fp32, wrong here"),
+        Column("flips_to_right", "to_right", unit=IMG, meaning="wrong in fp32, right here"),
+        Column("mcnemar_p", "mcnemar_p", fmt=".3g", meaning="McNemar's exact p of the flips"),
+        Column("top5_agreement", "top5_agree%", unit=P,
+               meaning="images whose top-5 set equals the reference's"),
+        Column("mean_abs_dprob", "mean_abs_dprob", fmt=".3g",
+               meaning="mean |Δprob| on the reference's top-1 class"),
+        Column("max_abs_dprob", "max_abs_dprob", fmt=".3g",
+               meaning="largest |Δprob| on the reference's top-1 class"),
+        Column("images_per_s", "img/s", decimals=1, unit="images/s", meaning="run speed"),
+    ),
+    "robustness": (
+        Column("model", "model", meaning="canonical model id"),
+        Column("{set}", "{short}", unit=P, meaning="top-1 on the test set"),
+        Column("{masked_set}", "{short} {protocol}", unit=P,
+               meaning="top-1 on the test set under its A/R protocol"),
+        Column("{set}-unmasked", "{short} unmasked", unit=P,
+               meaning="top-1 on the test set over all 1,000 classes"),
+        Column("real", "ReaL", unit=P, meaning="top-1 against the ReaL labels of val"),
+        Column("delta_{set}", "Δ{short}-val", signed=True, unit=PTS,
+               meaning="top-1 on the test set minus top-1 on val"),
+        Column("val200_{set}", "val@{short}200", unit=P,
+               meaning="top-1 on val within the set's 200 classes"),
+        Column("delta_{set}_val200", "Δ{short}-val200", signed=True, unit=PTS,
+               meaning="top-1 on the test set minus val's within its 200 classes"),
+        Column("er_{set}", "ER {short}", signed=True, unit=PTS,
+               meaning="effective robustness: top-1 above the fit of the baselines"),
+    ),
+}
+
+
+def table(name: str, *keys: str, **fill):
+    """The declared columns ``keys`` of table ``name`` (:data:`TABLES`), the templates of key
+    and header filled with ``fill`` (``pct``, ``set``, ``short``, ``protocol``)."""
+    declared = {c.key: c for c in TABLES[name]}
+    return [replace(declared[k], key=k.format(**fill), header=declared[k].header.format(**fill))
+            for k in keys]
 
 
 def of(*keys: str):
@@ -13,7 +123,8 @@ def of(*keys: str):
     (:func:`imagenet_bench.analysis.metrics.columns`)."""
     from imagenet_bench.analysis import metrics
     declared = [metrics.column(k) for k in keys]
-    return [Column(c.key, c.header, decimals=c.decimals, signed=c.signed) for c in declared]
+    return [Column(c.key, c.header, decimals=c.decimals, signed=c.signed, unit=c.unit,
+                   meaning=c.meaning) for c in declared]
 
 
 def interval(key: str, pct: str):
@@ -37,13 +148,9 @@ CALIBRATION = ("calibration_images", "ece15", "ties15", "ece100", "ties100", "nl
 def compare_calibration(pct: str):
     """What ``compare --calibration`` adds: each model's ECE and A-B with its bootstrap
     interval, for both binnings (analysis.calibration_rows.paired_row)."""
-    cols = [Column("calibration_images", "cal. images")]
-    for key, name in (("ece15", "ECE-15w"), ("ece100", "ECE-100m")):
-        cols += [Column(f"{key}_a", f"{name} A", decimals=4), Column(f"{key}_b", f"{name} B", decimals=4),
-                 Column(f"{key}_diff", f"{name} A-B", decimals=4, signed=True),
-                 Column(f"{key}_diff_low", f"{name} A-B {pct} low", decimals=4, signed=True),
-                 Column(f"{key}_diff_high", f"{name} A-B {pct} high", decimals=4, signed=True)]
-    return cols
+    keys = [f"{key}_{end}" for key in ("ece15", "ece100")
+            for end in ("a", "b", "diff", "diff_low", "diff_high")]
+    return table("compare", "calibration_images", *keys, pct=pct)
 
 
 def score(rows, mixed: bool = False, custom_labels: bool = False):
@@ -93,60 +200,45 @@ def score_table(rows, options, mixed: bool = False):
     return out
 
 #: the paired table of ``verify variants`` (rows of analysis.variants), in the issue's order
-VARIANTS = [
-    Column("variant", "variant"),
-    Column("status", "status"),
-    Column("top1", "top1%"),
-    Column("top5", "top5%"),
-    Column("delta_top1", "dtop1", signed=True),
-    Column("delta_low", "low", signed=True),
-    Column("delta_high", "high", signed=True),
-    Column("flips_to_wrong", "to_wrong"),
-    Column("flips_to_right", "to_right"),
-    Column("mcnemar_p", "mcnemar_p", fmt=".3g"),
-    Column("top5_agreement", "top5_agree%"),
-    Column("mean_abs_dprob", "mean_abs_dprob", fmt=".3g"),
-    Column("max_abs_dprob", "max_abs_dprob", fmt=".3g"),
-    Column("images_per_s", "img/s", decimals=1),
-]
+VARIANTS = list(TABLES["verify variants"])
 
 
-def robustness(table, fmt: str):
+def robustness(found, fmt: str):
     """The ``robustness`` table's columns for an ``analysis.robustness.Table``: the CSV set of
     :func:`robustness.csv_keys` (csv, tsv); text, markdown and json add the differences. Headers
     are the sets' short names (``DatasetSpec.short``)."""
     from imagenet_bench.analysis import robustness  # numpy: imported by the command, not by --help
     from imagenet_bench.data import datasets
     short_of = {s.name: s.short or s.name for s in datasets.DATASETS.values()}
-    keys = robustness.csv_keys(table)
+    keys = robustness.csv_keys(found)
     if fmt in ("csv", "tsv"):
         return [Column(k, k) for k in keys]
-    cols = [Column("model", "model")]
-    has_val = robustness.VAL in table.present
+    cols = table("robustness", "model")
+    has_val = robustness.VAL in found.present
     for key in keys[1:]:
-        short = short_of.get(key.replace("-unmasked", ""), key)
+        name = key.replace("-unmasked", "")
+        fill = dict(set=name, masked_set=name, short=short_of.get(name, key),
+                    protocol=found.protocol)
         if key.startswith("er_"):
             continue
         if key == "real":
-            cols.append(Column("real", "ReaL"))
+            cols += table("robustness", "real")
         elif key.endswith("-unmasked"):
-            cols.append(Column(key, f"{short} unmasked"))
+            cols += table("robustness", "{set}-unmasked", **fill)
         elif key in robustness.MASKED:
-            cols.append(Column(key, f"{short} {table.protocol}"))
+            cols += table("robustness", "{masked_set}", **fill)
         else:
-            cols.append(Column(key, short))
-        name = key.replace("-unmasked", "")
+            cols += table("robustness", "{set}", **fill)
         if not has_val or name in (robustness.VAL, "real") or (
                 name in robustness.MASKED and key == name):
             continue  # a masked set's differences follow its unmasked column
-        cols.append(Column(f"delta_{name}", f"Δ{short}-val", signed=True))
+        cols += table("robustness", "delta_{set}", **fill)
         if name in robustness.MASKED:
             if fmt == "json":
-                cols.append(Column(f"val200_{name}", f"val@{short}200"))
-            cols.append(Column(f"delta_{name}_val200", f"Δ{short}-val200", signed=True))
-    cols += [Column(k, f"ER {short_of.get(k[3:], k[3:])}", signed=True)
-             for k in keys if k.startswith("er_")]
-    return cols
+                cols += table("robustness", "val200_{set}", **fill)
+            cols += table("robustness", "delta_{set}_val200", **fill)
+    return cols + [c for k in keys if k.startswith("er_") for c in table(
+        "robustness", "er_{set}", set=k[3:], short=short_of.get(k[3:], k[3:]))]
 
 
 #: ``robustness --corruptions summary``: one row per model (analysis.corruption.Table.summary)
@@ -173,49 +265,24 @@ def compare(fmt: str, pct: str, ci: bool = False, rows=()):
     """The ``compare`` table's columns: the p-value as text everywhere (csv rounds numbers to 6 decimals),
     plus its log10 in csv, tsv and json, and the plain float in json; the A/R protocol when
     a row has one."""
-    p_cols = [Column("p_text", "p (McNemar exact)")]
-    if fmt in ("csv", "tsv", "json"):
-        p_cols.append(Column("log10_p", "log10 p", decimals=2))
-    if fmt == "json":
-        p_cols.append(Column("p_value", "p"))
-    acc = [Column("acc_a", "acc A"), Column("acc_b", "acc B")]
-    if ci:
-        acc = [Column("acc_a", "acc A"), Column("acc_a_low", f"acc A {pct} low"),
-               Column("acc_a_high", f"acc A {pct} high"), Column("acc_b", "acc B"),
-               Column("acc_b_low", f"acc B {pct} low"),
-               Column("acc_b_high", f"acc B {pct} high")]
-    return [
-        Column("model_a", "model A"), Column("model_b", "model B"),
-        Column("images", "images")] + acc + [
-        Column("diff", "A-B", signed=True),
-        Column("diff_low", f"A-B {pct} low", signed=True),
-        Column("diff_high", f"A-B {pct} high", signed=True),
-        Column("only_a", "only A right"), Column("only_b", "only B right"),
-    ] + p_cols + _protocol(rows)
-
-
-#: the ``errors`` table: images most models get wrong
-HARD_EXAMPLES = [
-    Column("image", "image"), Column("label", "label"),
-    Column("models_wrong", "models wrong"), Column("models", "models"),
-    Column("models_agreeing", "agree on one class"),
-    Column("predicted_instead", "predicted instead (top-1, count)"),
-]
+    p_keys = ["p_text"] + (["log10_p"] if fmt in ("csv", "tsv", "json") else []) + (
+        ["p_value"] if fmt == "json" else [])
+    acc = (["acc_a", "acc_a_low", "acc_a_high", "acc_b", "acc_b_low", "acc_b_high"] if ci
+           else ["acc_a", "acc_b"])
+    return table("compare", "model_a", "model_b", "images", *acc, "diff", "diff_low",
+                 "diff_high", "only_a", "only_b", *p_keys, pct=pct) + _protocol(rows)
 
 
 def hard_examples(with_real: bool = False, rows=()):
-    """The ``errors`` table's columns (:data:`HARD_EXAMPLES`, plus the ReaL labels and the
-    A/R protocol where they apply)."""
-    return (HARD_EXAMPLES + ([Column("real_labels", "ReaL labels")] if with_real else [])
-            + _protocol(rows))
+    """The ``errors`` table's columns (images most models get wrong), plus the ReaL labels and
+    the A/R protocol where they apply."""
+    keys = ("image", "label", "models_wrong", "models", "models_agreeing", "predicted_instead")
+    return table("errors", *keys, *(["real_labels"] if with_real else [])) + _protocol(rows)
 
 
 def per_class(ci_pct=None, rows=()):
     """The ``per-class`` table's columns; with ``ci_pct`` ("95%") the interval's bounds; the
     A/R protocol when a row has one."""
-    columns = [Column("model", "model"), Column("class", "class"), Column("wnid", "wnid"),
-               Column("name", "name"), Column("images", "images"), Column("correct", "correct"),
-               Column("top1", "top-1")]
-    if ci_pct:
-        columns += [Column("top1_low", f"top-1 {ci_pct} low"), Column("top1_high", f"top-1 {ci_pct} high")]
-    return columns + _protocol(rows)
+    keys = ("model", "class", "wnid", "name", "images", "correct", "top1")
+    bounds = ("top1_low", "top1_high") if ci_pct else ()
+    return table("per-class", *keys, *bounds, pct=ci_pct) + _protocol(rows)

@@ -276,13 +276,17 @@ def portable(plan: Dict, folder: str) -> Dict:
     return _map_paths(plan, lambda p: _relative(p, folder))
 
 
+def copy_path(plan: Dict, folder: str) -> str:
+    """The path of ``plan``'s content-addressed copy ``folder/plans/plan-<sha>.json``."""
+    return os.path.join(folder, PLANS_DIR, f"plan-{digest(portable(plan, folder))}.json")
+
+
 def write(plan: Dict, folder: str) -> str:
     """Write ``folder/plan.json`` and its content-addressed copy ``plans/plan-<sha>.json``
     (atomically; paths inside the folder relative to it); return the copy's path (what tasks
     are started with)."""
-    on_disk = portable(plan, folder)
-    text = dumps(on_disk)
-    copy = os.path.join(folder, PLANS_DIR, f"plan-{digest(on_disk)}.json")
+    text = dumps(portable(plan, folder))
+    copy = copy_path(plan, folder)
     os.makedirs(os.path.dirname(copy), exist_ok=True)
     if not os.path.exists(copy):
         write_text(copy, text)

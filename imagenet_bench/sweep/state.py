@@ -22,7 +22,6 @@ import time
 from typing import Dict, List, Optional, Tuple
 
 from imagenet_bench.cache.atomic import write_text
-from imagenet_bench.report import tables
 
 STATUS_DIR = "status"
 STATES = ("done", "running", "failed", "pending")
@@ -188,11 +187,9 @@ def rows(data: Dict, jobs: bool = False) -> Tuple[List[Dict], Tuple[str, ...]]:
     return counts + [dict(dataset="total", **data["total"])], COUNT_COLUMNS
 
 
-def render(data: Dict, fmt: str = "text", jobs: bool = False) -> str:
-    """``sweep status`` in report format ``fmt`` (the registry's, as every command's)."""
-    found, keys = rows(data, jobs)
-    return tables.render(found, [tables.Column(k, k) for k in keys], fmt,
-                         title=f"sweep {data['sweep']} (caches in {data['caches']})")
+def title(data: Dict) -> str:
+    """The title of ``sweep status``'s table: the sweep folder and where its caches are."""
+    return f"sweep {data['sweep']} (caches in {data['caches']})"
 
 
 def notes(data: Dict) -> List[str]:
