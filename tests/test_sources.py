@@ -15,7 +15,7 @@ import pytest
 import source_layouts as L
 from conftest import require_subset
 from imagenet_bench.cli import main as cli
-from imagenet_bench.data import datasets, sources
+from imagenet_bench.data import datasets, imagenet_meta, sources
 from imagenet_bench.errors import InputError
 
 pytest.importorskip("webdataset")
@@ -200,8 +200,28 @@ def test_ffcv_and_classnames_are_refused(tmp_path, few):
     os.rename(clip / "wds", clip / "test")
     (clip / "test" / "_info.json").unlink()
     (clip / "classnames.txt").write_text("\n".join(f"class {i}" for i in range(1000)))
-    _refused(clip, r"classnames\.txt names 1000 classes; ImageNet-R \(renditions\) has 200",
+    _refused(clip, r"classnames\.txt: names 1000 classes; ImageNet-R \(renditions\) has 200",
              name="imagenet-r")
+
+
+def test_classnames_must_be_clips_names_of_the_sets_classes(tmp_path, few):
+    """CLIP_benchmark's classnames.txt is CLIP's list (for A/R the names of their 200 wnids in
+    sorted-wnid order: test_shards_without_file_names...); a differing line is refused naming its
+    index, wnid, the expected and the found name."""
+    clip = tmp_path / "wds_imagenet1k"
+    _shards(clip, few)
+    os.rename(clip / "wds", clip / "test")
+    names = list(imagenet_meta.clip_class_names())
+    (clip / "classnames.txt").write_text("\n".join(names) + "\n")
+    assert datasets.discover(str(clip)).num_images == len(few)  # CLIP's own list: accepted
+    names[2] = "great white shark, white shark"  # ImageNet's lemma, not CLIP's name
+    (clip / "classnames.txt").write_text("\n".join(names) + "\n")
+    _refused(clip, r"classnames\.txt: line 3 \(class 2 of ImageNet 2012 validation set, n01484850\) "
+                   r"names 'great white shark, white shark', CLIP's class name there is "
+                   r"'great white shark' .* Fix: ")
+    r = datasets.get("imagenet-r")
+    (clip / "classnames.txt").write_text("\n".join(names[c] for c in r.classes))  # A/R's 200
+    _refused(clip, r"classnames\.txt: names 200 classes; ImageNet 2012 validation set has 1000")
 
 
 def _predict(root, out, *extra):
@@ -247,7 +267,8 @@ def test_shards_without_file_names_keep_their_order_and_own_fingerprint(tmp_path
     from imagenet_bench.data.sources import rows
     spec = datasets.get("imagenet-r")
     (tmp_path / "wds_imagenet-r" / "test").mkdir(parents=True)
-    (tmp_path / "wds_imagenet-r" / "classnames.txt").write_text("\n".join(["goldfish"] * 200))
+    (tmp_path / "wds_imagenet-r" / "classnames.txt").write_text("\n".join(
+        imagenet_meta.clip_class_names()[c] for c in spec.classes))
     with wd.ShardWriter(str(tmp_path / "wds_imagenet-r" / "test" / "%d.tar"), maxcount=5,
                         verbose=0) as sink:
         for i, (_, data, _, _) in enumerate(few):
