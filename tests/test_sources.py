@@ -323,6 +323,55 @@ def test_prepare_val_leaves_a_source_in_place(tmp_path, few, capsys):
     assert not (tmp_path / "tree").exists()
 
 
+def test_compressed_parquet_row_groups_are_held_within_the_budget(tmp_path, few, monkeypatch):
+    """Compressed parquet is read by row group: in the runner's row order (not storage order) each
+    group is decoded once while the held groups fit GROUP_CACHE_BYTES, least recently used dropped
+    first; with no budget, one group is held and every change of group reads it again."""
+    from imagenet_bench.data.sources import refs
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    (tmp_path / "s").mkdir()
+    rows = L.shuffled(few)  # the columns of ILSVRC/imagenet-1k, snappy pages, 3 rows a group
+    pq.write_table(pa.table({"image": [{"bytes": d, "path": f"{n.split('.')[0]}_{w}.JPEG"}
+                                       for n, d, _, w in rows], "label": [r[2] for r in rows]}),
+                   tmp_path / "s" / "validation-00000-of-00001.parquet", row_group_size=3)
+    vs = datasets.discover(str(tmp_path / "s"))
+    groups = [p.group for p in vs.paths]
+    assert {type(p).__name__ for p in vs.paths} == {"Row"} and len(set(groups)) == 4
+    data = {name: d for name, d, _, _ in few}
+    reads, size = [], {}
+    real = refs._read_group
+    monkeypatch.setattr(refs, "_read_group", lambda *a: reads.append(a[2]) or real(*a))
+    for budget in (10 ** 9, 0, "two groups"):
+        if budget == "two groups":
+            budget = 2 * max(size.values())
+        monkeypatch.setattr(refs, "GROUP_CACHE_BYTES", budget)
+        refs._GROUPS.clear()
+        reads.clear()
+        for p, image_id in zip(vs.paths, vs.image_ids):
+            with p.open() as f:
+                assert f.read() == data[image_id.split("/")[1]]
+            held = {k[1]: c.nbytes for k, (c, _) in refs._GROUPS.items()}
+            assert len(held) == 1 or sum(held.values()) <= budget
+            size.update(held)
+        if budget == 10 ** 9:
+            assert sorted(reads) == sorted(set(groups))  # each group decoded once
+        elif budget == 0:  # one group held: read again at every change of group
+            assert reads == [g for i, g in enumerate(groups) if i == 0 or g != groups[i - 1]]
+            assert len(reads) > len(set(groups))  # storage order is not row order
+        else:  # the least-recently-used rule written out
+            held, misses = [], []
+            for g in groups:
+                if g in held:
+                    held.remove(g)
+                else:
+                    misses.append(g)
+                held.append(g)
+                while len(held) > 1 and sum(size[h] for h in held) > budget:
+                    held.pop(0)
+            assert reads == misses and len(set(groups)) <= len(reads) <= len(size) * 3
+
+
 def test_parquet_row_without_image_bytes(tmp_path, few):
     import pyarrow as pa
     import pyarrow.parquet as pq
