@@ -14,8 +14,8 @@ discovers and decodes it alone. Goal: >= 1.0x the folder's images/s for shards a
 ``snappy`` is the same parquet written with pyarrow's defaults (compressed pages, row groups
 of 100): its images cannot be read in place, so each is read through its row group, the
 groups decoded last held per process up to ``refs.GROUP_CACHE_BYTES``
-(``--group-cache-mb`` sets it in the children: the 20 MB of the subset's image column fit the
-default 256 MB, the 6.4 GB of full val do not; ``--group-cache-mb 0.8`` holds the same 4 % of
+(``--group-cache-mb`` sets it in the children: the 35.5 MB of the subset's image column fit the
+default 256 MB, the 6.7 GB of full val do not; ``--group-cache-mb 1.5`` holds the same 4 % of
 the subset's column that 256 MB holds of full val's, so it shows what full val would cost).
 
 Usage: ``nice python benchmarks/sources_bench.py [--rounds 3] [--group-cache-mb MB]
