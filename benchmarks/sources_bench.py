@@ -12,11 +12,14 @@ each source in turn, the first of each block rotating (``pixels.load``: resize
 the rounds. Peak resident memory (``VmHWM``) comes from one more child per source that
 discovers and decodes it alone. Goal: >= 1.0x the folder's images/s for shards and parquet.
 ``snappy`` is the same parquet written with pyarrow's defaults (compressed pages, row groups
-of 100): its images cannot be read in place, so each is read through its row group (one kept
-per process); it shows the cost of that fallback, not a goal.
+of 100): its images cannot be read in place, so each is read through its row group, the
+groups decoded last held per process up to ``refs.GROUP_CACHE_BYTES``
+(``--group-cache-mb`` sets it in the children: the 35.5 MB of the subset's image column fit the
+default 256 MB, the 6.7 GB of full val do not; ``--group-cache-mb 1.5`` holds the same 4 % of
+the subset's column that 256 MB holds of full val's, so it shows what full val would cost).
 
-Usage: ``nice python benchmarks/sources_bench.py [--rounds 3] [--workdir DIR]`` (about a
-minute on two busy cores).
+Usage: ``nice python benchmarks/sources_bench.py [--rounds 3] [--group-cache-mb MB]
+[--workdir DIR]`` (about a minute on two busy cores).
 """
 from __future__ import annotations
 
@@ -36,8 +39,11 @@ GOAL = 1.0
 RSS_CHILD = """
 import json, sys
 from imagenet_bench.data import datasets, pixels
+from imagenet_bench.data.sources import refs
 from imagenet_bench.models.registry import Recipe
 recipe = Recipe(resize=256, crop=224, squash=False, interpolation="bilinear", normalization="torch")
+if sys.argv[2] != "default":
+    refs.GROUP_CACHE_BYTES = int(float(sys.argv[2]) * 2 ** 20)
 vs = datasets.discover(sys.argv[1])
 for p in vs.paths:
     pixels.load(p, recipe)
@@ -48,9 +54,12 @@ print(json.dumps({"rss_mb": hwm / 1024}))
 SPEED_CHILD = """
 import json, sys, time
 from imagenet_bench.data import datasets, pixels
+from imagenet_bench.data.sources import refs
 from imagenet_bench.models.registry import Recipe
 recipe = Recipe(resize=256, crop=224, squash=False, interpolation="bilinear", normalization="torch")
 roots, block = json.loads(sys.argv[1]), int(sys.argv[2])
+if sys.argv[3] != "default":
+    refs.GROUP_CACHE_BYTES = int(float(sys.argv[3]) * 2 ** 20)
 sets, disc = {}, {}
 for kind, root in roots.items():
     t = time.perf_counter()
@@ -95,6 +104,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--block", type=int, default=50, help="rows per source before switching")
+    ap.add_argument("--group-cache-mb", default="default",
+                    help="row-group bytes held per process (MB; default: the reader's own)")
     ap.add_argument("--workdir", default=None)
     args = ap.parse_args(argv)
     if not SUBSET.is_dir():
@@ -103,14 +114,20 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         roots = build(Path(tmp))
         names = json.dumps({k: str(v) for k, v in roots.items()})
-        runs = [child(SPEED_CHILD, names, str(args.block)) for _ in range(args.rounds)]
+        budget = args.group_cache_mb
+        runs = [child(SPEED_CHILD, names, str(args.block), budget) for _ in range(args.rounds)]
         rate = {k: statistics.median(r["n"] / r["secs"][k] for r in runs) for k in roots}
         disc = {k: statistics.median(r["discover"][k] for r in runs) for k in roots}
-        rss = {k: child(RSS_CHILD, str(v))["rss_mb"] for k, v in roots.items()}
+        rss = {k: child(RSS_CHILD, str(v), budget)["rss_mb"] for k, v in roots.items()}
         print(f"{runs[0]['n']} real val images; {args.rounds} rounds (median), each one process "
               f"decoding the same {args.block} rows from each source in turn (pixels.load, resize "
               f"256, crop 224, row order); same fingerprint everywhere: "
               f"{all(r['same'] for r in runs)}")
+        from imagenet_bench.data.sources import refs
+        held = refs.GROUP_CACHE_BYTES / 2 ** 20 if budget == "default" else float(budget)
+        column = sum(p.stat().st_size for p in roots["folder"].iterdir()) / 2 ** 20
+        print(f"snappy: row groups of 100 images, up to {held:g} MB of them held per process "
+              f"(the image column: {column:.1f} MB, {min(1.0, held / column):.0%} of it)")
         print(f"{'source':8s} {'images/s':>9s} {'x folder':>9s} {'discover s':>11s} {'peak RSS MB':>12s}")
         for kind in roots:
             print(f"{kind:8s} {rate[kind]:9.1f} {rate[kind] / rate['folder']:8.2f}x "

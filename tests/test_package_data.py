@@ -35,6 +35,19 @@ def test_class_names_equal_timms_first_lemmas():
     assert imagenet_meta.class_names() == [lemma[w].split(",")[0].strip() for w in wnids]
 
 
+def test_clip_class_names_equal_open_clips_list():
+    """The shipped copy is open_clip's IMAGENET_CLASSNAMES (read from its source without importing
+    open_clip, which would import torch), in class order."""
+    import ast
+    path = _wheel_file("open_clip", "zero_shot_metadata.py")
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    (value,) = [n.value for n in tree.body if isinstance(n, ast.Assign)
+                and any(getattr(t, "id", None) == "IMAGENET_CLASSNAMES" for t in n.targets)]
+    assert imagenet_meta.clip_class_names() == list(ast.literal_eval(value))
+    assert imagenet_meta.clip_class_names()[:2] == ["tench", "goldfish"]
+
+
 def test_full_set_ids_built_with_numpy_equal_the_plain_construction():
     per_file, index = imagenet_meta.validation_wnids(), imagenet_meta.wnid_to_index()
     order = sorted(range(len(per_file)), key=lambda i: index[per_file[i]])

@@ -15,7 +15,7 @@ import pytest
 import source_layouts as L
 from conftest import require_subset
 from imagenet_bench.cli import main as cli
-from imagenet_bench.data import datasets, sources
+from imagenet_bench.data import datasets, imagenet_meta, sources
 from imagenet_bench.errors import InputError
 
 pytest.importorskip("webdataset")
@@ -200,8 +200,28 @@ def test_ffcv_and_classnames_are_refused(tmp_path, few):
     os.rename(clip / "wds", clip / "test")
     (clip / "test" / "_info.json").unlink()
     (clip / "classnames.txt").write_text("\n".join(f"class {i}" for i in range(1000)))
-    _refused(clip, r"classnames\.txt names 1000 classes; ImageNet-R \(renditions\) has 200",
+    _refused(clip, r"classnames\.txt: names 1000 classes; ImageNet-R \(renditions\) has 200",
              name="imagenet-r")
+
+
+def test_classnames_must_be_clips_names_of_the_sets_classes(tmp_path, few):
+    """CLIP_benchmark's classnames.txt is CLIP's list (for A/R the names of their 200 wnids in
+    sorted-wnid order: test_shards_without_file_names...); a differing line is refused naming its
+    index, wnid, the expected and the found name."""
+    clip = tmp_path / "wds_imagenet1k"
+    _shards(clip, few)
+    os.rename(clip / "wds", clip / "test")
+    names = list(imagenet_meta.clip_class_names())
+    (clip / "classnames.txt").write_text("\n".join(names) + "\n")
+    assert datasets.discover(str(clip)).num_images == len(few)  # CLIP's own list: accepted
+    names[2] = "great white shark, white shark"  # ImageNet's lemma, not CLIP's name
+    (clip / "classnames.txt").write_text("\n".join(names) + "\n")
+    _refused(clip, r"classnames\.txt: line 3 \(class 2 of ImageNet 2012 validation set, n01484850\) "
+                   r"names 'great white shark, white shark', CLIP's class name there is "
+                   r"'great white shark' .* Fix: ")
+    r = datasets.get("imagenet-r")
+    (clip / "classnames.txt").write_text("\n".join(names[c] for c in r.classes))  # A/R's 200
+    _refused(clip, r"classnames\.txt: names 200 classes; ImageNet 2012 validation set has 1000")
 
 
 def _predict(root, out, *extra):
@@ -247,7 +267,8 @@ def test_shards_without_file_names_keep_their_order_and_own_fingerprint(tmp_path
     from imagenet_bench.data.sources import rows
     spec = datasets.get("imagenet-r")
     (tmp_path / "wds_imagenet-r" / "test").mkdir(parents=True)
-    (tmp_path / "wds_imagenet-r" / "classnames.txt").write_text("\n".join(["goldfish"] * 200))
+    (tmp_path / "wds_imagenet-r" / "classnames.txt").write_text("\n".join(
+        imagenet_meta.clip_class_names()[c] for c in spec.classes))
     with wd.ShardWriter(str(tmp_path / "wds_imagenet-r" / "test" / "%d.tar"), maxcount=5,
                         verbose=0) as sink:
         for i, (_, data, _, _) in enumerate(few):
@@ -300,6 +321,55 @@ def test_prepare_val_leaves_a_source_in_place(tmp_path, few, capsys):
     assert cli.main(["prepare-val", str(shards), str(tmp_path / "tree")]) == 2
     assert "is read in place (wds); nothing to prepare. Fix: pass it to predict" in capsys.readouterr().err
     assert not (tmp_path / "tree").exists()
+
+
+def test_compressed_parquet_row_groups_are_held_within_the_budget(tmp_path, few, monkeypatch):
+    """Compressed parquet is read by row group: in the runner's row order (not storage order) each
+    group is decoded once while the held groups fit GROUP_CACHE_BYTES, least recently used dropped
+    first; with no budget, one group is held and every change of group reads it again."""
+    from imagenet_bench.data.sources import refs
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    (tmp_path / "s").mkdir()
+    rows = L.shuffled(few)  # the columns of ILSVRC/imagenet-1k, snappy pages, 3 rows a group
+    pq.write_table(pa.table({"image": [{"bytes": d, "path": f"{n.split('.')[0]}_{w}.JPEG"}
+                                       for n, d, _, w in rows], "label": [r[2] for r in rows]}),
+                   tmp_path / "s" / "validation-00000-of-00001.parquet", row_group_size=3)
+    vs = datasets.discover(str(tmp_path / "s"))
+    groups = [p.group for p in vs.paths]
+    assert {type(p).__name__ for p in vs.paths} == {"Row"} and len(set(groups)) == 4
+    data = {name: d for name, d, _, _ in few}
+    reads, size = [], {}
+    real = refs._read_group
+    monkeypatch.setattr(refs, "_read_group", lambda *a: reads.append(a[2]) or real(*a))
+    for budget in (10 ** 9, 0, "two groups"):
+        if budget == "two groups":
+            budget = 2 * max(size.values())
+        monkeypatch.setattr(refs, "GROUP_CACHE_BYTES", budget)
+        refs._GROUPS.clear()
+        reads.clear()
+        for p, image_id in zip(vs.paths, vs.image_ids):
+            with p.open() as f:
+                assert f.read() == data[image_id.split("/")[1]]
+            held = {k[1]: c.nbytes for k, (c, _) in refs._GROUPS.items()}
+            assert len(held) == 1 or sum(held.values()) <= budget
+            size.update(held)
+        if budget == 10 ** 9:
+            assert sorted(reads) == sorted(set(groups))  # each group decoded once
+        elif budget == 0:  # one group held: read again at every change of group
+            assert reads == [g for i, g in enumerate(groups) if i == 0 or g != groups[i - 1]]
+            assert len(reads) > len(set(groups))  # storage order is not row order
+        else:  # the least-recently-used rule written out
+            held, misses = [], []
+            for g in groups:
+                if g in held:
+                    held.remove(g)
+                else:
+                    misses.append(g)
+                held.append(g)
+                while len(held) > 1 and sum(size[h] for h in held) > budget:
+                    held.pop(0)
+            assert reads == misses and len(set(groups)) <= len(reads) <= len(size) * 3
 
 
 def test_parquet_row_without_image_bytes(tmp_path, few):

@@ -188,3 +188,25 @@ def class_names() -> List[str]:
         raise MetadataError(f"package data {LEMMA_FILE}: no class name for "
                             f"{wnids()[names.index('')]}. Fix: {_REINSTALL}")
     return names
+
+
+#: package-data file (imagenet_bench/data/_info/) of CLIP's class names; "#" lines are its header
+CLIP_NAMES_FILE = "clip_imagenet_classnames.txt"
+
+
+@functools.lru_cache(maxsize=None)
+def clip_class_names() -> List[str]:
+    """CLIP's 1,000 ImageNet class names in class-index order (open_clip's
+    ``IMAGENET_CLASSNAMES``, the list CLIP_benchmark writes as ``classnames.txt``; source and
+    licence in the file's header)."""
+    res = importlib.resources.files("imagenet_bench.data").joinpath("_info").joinpath(CLIP_NAMES_FILE)
+    try:
+        text = res.read_text(encoding="utf-8")
+    except OSError as e:
+        raise MetadataError(f"package data imagenet_bench/data/_info/{CLIP_NAMES_FILE} cannot be "
+                            f"read ({e}). Fix: {_REINSTALL}") from None
+    names = [line for line in text.splitlines() if line and not line.startswith("#")]
+    if len(names) != NUM_CLASSES:
+        raise MetadataError(f"package data {CLIP_NAMES_FILE}: expected {NUM_CLASSES} class names, "
+                            f"got {len(names)}. Fix: {_REINSTALL}")
+    return names

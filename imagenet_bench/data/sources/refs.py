@@ -9,19 +9,28 @@ file and the member or row, for messages.
 
 Each process keeps its open shard descriptors (:data:`_FDS`, read with
 ``os.pread``, so processes forked with them share nothing but the
-descriptor) and ONE decoded table row group (:data:`_GROUP`): memory stays
-at one tar member or one row group's image column per process. Standard
-library only; pyarrow is imported by :meth:`Row.open` when a table is read.
+descriptor) and the image columns of the table row groups it read last
+(:data:`_GROUPS`, least recently used dropped first once they hold more than
+:data:`GROUP_CACHE_BYTES`; a single larger group is still held alone). Rows
+come in the runner's order (class, then file name) while a table is stored in
+its own order, so a batch touches many row groups, each decoded once while it
+stays held. Memory stays at one tar member, or at most that budget of row
+groups, per process. Standard library only; pyarrow is imported by
+:meth:`Row.open` when a table is read.
 """
 from __future__ import annotations
 
 import io
 import os
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Dict, Optional, Tuple
 
 _FDS: Dict[Tuple[int, str], int] = {}  # (pid, file) -> descriptor opened by that process
-_GROUP: Dict[str, object] = {}  # "key" -> (file, group), "column" -> its image bytes column
+#: bytes of decoded row-group image columns one process keeps (a DataLoader worker each)
+GROUP_CACHE_BYTES = 256 * 2 ** 20
+#: (file, group, column) -> (image bytes column, the memory map its buffers live in or None)
+_GROUPS: "OrderedDict[Tuple[str, int, str], Tuple[Any, Any]]" = OrderedDict()
 
 
 def read_range(file: str, offset: int, size: int) -> bytes:
@@ -66,13 +75,8 @@ class Row:
     first: int = 0  # row of the file where the group starts (for messages)
 
     def open(self) -> io.BytesIO:
-        """The image's bytes as a binary file (its row group decoded once per process)."""
-        if _GROUP.get("key") != (self.file, self.group, self.column):
-            _GROUP.clear()
-            column = _read_group(self.file, self.kind, self.group, self.column)
-            _GROUP["column"] = column
-            _GROUP["key"] = (self.file, self.group, self.column)
-        value = _GROUP["column"][self.row].as_py()
+        """The image's bytes as a binary file (its row group decoded once while held)."""
+        value = _group(self.file, self.kind, self.group, self.column)[self.row].as_py()
         if value is None:
             raise OSError("the row holds no image bytes (null)")
         return io.BytesIO(value)
@@ -81,18 +85,32 @@ class Row:
         return f"{self.file}: row {self.first + self.row}"
 
 
+def _group(file: str, kind: str, group: int, column: str):
+    """The image bytes column of a row group, from :data:`_GROUPS` or read (then the least
+    recently used groups are dropped until the rest fit :data:`GROUP_CACHE_BYTES`)."""
+    key = (file, group, column)
+    held = _GROUPS.get(key)
+    if held is not None:
+        _GROUPS.move_to_end(key)
+        return held[0]
+    held = _GROUPS[key] = _read_group(file, kind, group, column)
+    while len(_GROUPS) > 1 and sum(c.nbytes for c, _ in _GROUPS.values()) > GROUP_CACHE_BYTES:
+        _GROUPS.popitem(last=False)
+    return held[0]
+
+
 def _read_group(file: str, kind: str, group: int, column: str):
-    """The ``bytes`` child of ``column`` in one row group / record batch of ``file``."""
+    """(the ``bytes`` child of ``column`` in one row group / record batch of ``file``, the
+    memory map its buffers live in, kept open with it, or None)."""
     import pyarrow as pa
     if kind == "parquet":
         import pyarrow.parquet as pq
         table = pq.ParquetFile(file).read_row_group(group, columns=[f"{column}.bytes"])
-        return table.column(column).combine_chunks().field("bytes")
+        return table.column(column).combine_chunks().field("bytes"), None
     source = pa.memory_map(file)  # arrow IPC stream, as datasets.save_to_disk writes it
     for i, batch in enumerate(pa.ipc.open_stream(source)):
         if i == group:
-            _GROUP["map"] = source  # the batch's buffers live in the map: keep it open
-            return batch.column(column).field("bytes")
+            return batch.column(column).field("bytes"), source
     raise OSError(f"{file} has no record batch {group}")
 
 

@@ -106,13 +106,29 @@ def _cross_check(got: layouts.Found, samples: List) -> None:
 
 
 def _check_classnames(source, spec) -> None:
-    """Refuse a ``classnames.txt`` (CLIP_benchmark) whose class count is not the set's."""
+    """Refuse a ``classnames.txt`` (CLIP_benchmark) that is not the set's classes: line k must be
+    CLIP's name (:func:`imagenet_meta.clip_class_names`, which CLIP_benchmark writes) of the
+    set's k-th class in sorted-wnid order (the 200 of ImageNet-A/R; all 1,000 otherwise),
+    character for character. The file is only checked, never used."""
     from imagenet_bench.data.sources import wds
-    names = wds.classnames(source.folder) if source.kind == "wds" else None
-    if names is not None and len(names) != spec.num_classes:
-        raise InputError(f"{source.folder}: classnames.txt names {len(names)} classes; "
-                         f"{spec.title} has {spec.num_classes}. Fix: check that "
+    found_names = wds.classnames(source.folder) if source.kind == "wds" else None
+    if found_names is None:
+        return
+    path, names = found_names
+    classes = spec.classes if spec.classes is not None else range(imagenet_meta.NUM_CLASSES)
+    if len(names) != len(classes):
+        raise InputError(f"{path}: names {len(names)} classes; "
+                         f"{spec.title} has {len(classes)}. Fix: check that "
                          f"{spec.name} is the set in these shards ({spec.name}=DIR)")
+    clip, wnids = imagenet_meta.clip_class_names(), imagenet_meta.wnids()
+    for k, (c, got) in enumerate(zip(classes, names)):
+        if got != clip[c]:
+            raise InputError(f"{path}: line {k + 1} (class {k} of {spec.title}, {wnids[c]}) "
+                             f"names {got!r}, CLIP's class name there is {clip[c]!r} (the list "
+                             f"CLIP_benchmark writes): these shards hold other classes or another "
+                             f"class order. Fix: check that {spec.name} is the set in these shards "
+                             f"({spec.name}=DIR); if they are, with class names of your own, move "
+                             f"classnames.txt aside (it is only checked, never used)")
 
 
 def _own_order(samples: List, spec, kind: str) -> layouts.Found:

@@ -160,11 +160,15 @@ def _sample(shard: str, key: str, parts: Dict[str, object]):
     return Sample(image, where, key, name or posixpath.basename(key), int(text))
 
 
-def classnames(folder: str) -> Optional[List[str]]:
-    """The lines of CLIP_benchmark's ``classnames.txt`` beside the shards (or their parent)."""
+def classnames(folder: str) -> Optional[Tuple[str, List[str]]]:
+    """(path, lines) of CLIP_benchmark's ``classnames.txt`` beside the shards (or their parent),
+    each line stripped, trailing empty lines dropped; None when there is none."""
     for f in (os.path.join(folder, "classnames.txt"), os.path.join(os.path.dirname(folder),
                                                                    "classnames.txt")):
         if os.path.isfile(f):
             with open(f, encoding="utf-8") as fh:
-                return [line.strip() for line in fh if line.strip()]
+                lines = [line.strip() for line in fh]
+            while lines and not lines[-1]:
+                lines.pop()
+            return f, lines
     return None
