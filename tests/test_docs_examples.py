@@ -72,12 +72,18 @@ EXEMPT: List[Tuple[str, str]] = [
      "converts ../shared's copy)"),
     (r"--keep keep\.npy|--labels my_labels\.npy", "reads the reader's own index or label files"),
     (r"^sweep collect DIR\b", "the synopsis of sweep collect (DIR: the reader's sweep folder)"),
+    (r"^predict -m hf:", "downloads a Hugging Face checkpoint (no network here; tests/test_hf_e2e.py "
+     "runs local ones)"),
+    (r"--corruptions summary\S*grid", "the synopsis of --corruptions (summary or grid)"),
+    (r"^robustness --precomputed DIR --corruptions", "reads the reader's ImageNet-C caches "
+     "(tests/test_imagenet_c.py builds a tree and runs it)"),
+    (r"\| head", "a shell pipeline"),
 ]
 #: commands whose input is swapped for the eight-image set (the full subset takes minutes)
 HEAVY = (r"^predict ", r"^verify ")
 #: figures the docs state beside a command: (regex over the command, texts its output holds)
 EXPECT: List[Tuple[str, Tuple[str, ...]]] = [
-    (r"^sweep plan sw -m '\*' --data imagenet-val=\.\./shared", ("1,685 models", "307 tasks",
+    (r"^sweep plan sw -m '\*' --data imagenet-val=\.\./shared", ("1,723 models", "315 tasks",
                                                              "506 matched entries left out")),
 ]
 

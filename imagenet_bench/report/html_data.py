@@ -240,4 +240,4 @@ def build(folders: Sequence[str], command: str = "", margin: float = published.D
     c_table = corruption.build(scored, lambda p: 100.0 - robustness.top1(p))
     notes += c_table.notes
     return Document(rows, table, pairs, skipped, header, notes,
-                    c_table if c_table.summary else None)
+                    corruption=c_table if c_table.summary else None)
