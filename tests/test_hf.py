@@ -208,12 +208,52 @@ def test_the_catalog_lists_transformers_checkpoints_with_no_invented_figures():
     repos = {e.aliases[0] for e in entries}
     assert {"google/vit-base-patch16-224", "facebook/convnext-tiny-224", "microsoft/resnet-50",
             "timm/resnet50.a1_in1k"} <= repos
-    for e in entries:
-        assert e.published_top1 is None and e.source is None  # no model card ships in the wheel
-        assert e.not_runnable_reason.startswith("named in transformers transformers/models/")
     assert hf_meta.pairs() == {"hf:timm--resnet50--a1_in1k.main": "timm:resnet50.a1_in1k"}
     for hf_id, other in hf_meta.pairs().items():
         assert registry.spec_of(hf_id) is not None and registry.spec_of(other) is not None
+    timm = {e.model: e for e in catalog.entries("timm")}
+    for e in entries:
+        assert e.not_runnable_reason.startswith("named in transformers transformers/models/")
+        if e.model in hf_meta.pairs():  # the same weights: the other library's figure and source
+            other = timm[hf_meta.pairs()[e.model]]
+            assert (e.published_top1, e.published_top5, e.params) == (
+                other.published_top1, other.published_top5, other.params) != (None, None, None)
+            assert e.source == f"the same weights as {other.model}: {other.source}"
+        else:  # no model card ships in the wheel
+            assert e.published_top1 is None and e.source is None
+        assert (e.params is None) == ("params unknown: " in e.not_runnable_reason)
+
+
+@pytest.mark.parametrize("repo, timm_id, published_m", [
+    ("google/vit-base-patch16-224", "timm:vit_base_patch16_224.augreg2_in21k_ft_in1k", 86.6),
+    ("microsoft/resnet-50", "timm:resnet50.a1_in1k", 25.6),
+    ("facebook/convnext-tiny-224", "timm:convnext_tiny.fb_in1k", 28.6),
+    ("microsoft/swin-tiny-patch4-window7-224", "timm:swin_tiny_patch4_window7_224.ms_in1k", 28.3),
+    ("google/mobilenet_v2_1.0_224", "timm:mobilenetv2_100.ra_in1k", 3.5)])
+def test_params_counted_from_a_config_match_the_same_architecture_elsewhere(repo, timm_id,
+                                                                            published_m):
+    """Params counted from transformers' config defaults agree with timm's count of the same
+    architecture (its results table, within its 10 k rounding) and the commonly published size."""
+    e = catalog.match(f"hf:{repo}")[0]
+    other = catalog.match(timm_id)[0]
+    assert abs(e.params - other.params) <= 10_000 and round(e.params / 1e6, 1) == published_m
+    assert f"Config's defaults, which its docstring ties to {repo} (" in e.not_runnable_reason
+
+
+def test_params_are_left_empty_where_the_config_names_another_checkpoint():
+    reasons = {e.aliases[0]: e.not_runnable_reason for e in catalog.entries("hf") if e.params is None}
+    assert ("params unknown: ViTMSNConfig's docstring ties its defaults to facebook/vit_msn_base, "
+            "not to this checkpoint") in reasons["facebook/vit-msn-small"]
+    assert "DeiTForImageClassificationWithTeacher" in reasons["facebook/deit-base-distilled-patch16-224"]
+    assert "not the ViT-H/14 its docstring names" in reasons["facebook/ijepa_vith14_1k"]
+
+
+def test_a_pattern_with_the_library_prefix_matches_hub_names():
+    vit = {e.model for e in catalog.match("hf:google/vit*")}
+    assert vit == {"hf:google--vit-base-patch16-224.main"} == {
+        e.model for e in catalog.match("google/vit*")}
+    assert {e.framework for e in catalog.match("HF:facebook/*")} == {"hf"}
+    assert catalog.match("timm:google/vit*") == []  # another library's prefix matches nothing
 
 
 def test_compare_pairs_a_port_with_its_original_by_the_declared_mapping(tmp_path, capsys):

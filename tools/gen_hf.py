@@ -9,8 +9,12 @@
   names the one the sources get wrong). Their
   ``preprocessor_config.json`` and ``config.json`` are not installed: each entry's recipe is its
   processor class's defaults, marked "recipe resolved at run time", and its head is checked
-  against ImageNet-1k when it runs (``hf_labels``). No published top-1 ships in the wheel
-  (model cards are not installed), so none is recorded; params are null for the same reason;
+  against ImageNet-1k when it runs (``hf_labels``). ``params``: where the entry is the checkpoint
+  its configuration class's docstring ties the class's defaults to, the parameters of
+  ``XForImageClassification(XConfig(num_labels=1000))`` built on torch's meta device (no
+  weights); otherwise null, the note says why (:func:`counted_params`). No published top-1
+  ships in the wheel (model cards are not installed): an entry has one only when it is a
+  declared pair, whose other library's catalog holds the figure for the same weights;
 * ``processors``: the default settings of each image processor class that
   :data:`hf_recipe.RECIPE_CLASSES` states as a recipe (what a checkpoint's processor config is
   merged into, as transformers merges it);
@@ -45,6 +49,17 @@ EXAMPLE = re.compile(r'(?:ForImageClassification\.from_pretrained\(\s*|>>> check
 #: names the sources give that are not checkpoints of that model type, with the reason
 EXCLUDE = {"ByteDance-Seed/Seed-OSS-36B-Instruct": "a language model that SegformerConfig's "
            "@auto_docstring names in transformers 5.25.0 (not a SegFormer checkpoint)"}
+
+
+#: catalogued checkpoints whose configuration defaults are not the checkpoint the docstring names
+#: (the docstring's tie is wrong): their params are left empty, with the reason
+DEFAULTS_DIFFER = {
+    "facebook/ijepa_vith14_1k": "IJepaConfig's defaults are a ViT-B/16 (hidden_size 768, "
+    "patch_size 16), not the ViT-H/14 its docstring names",
+    "facebook/metaclip-2-worldwide-huge-quickgelu": "MetaClip2Config's default vision tower is a "
+    "ViT-B/32 (hidden_size 768, patch_size 32), not the ViT-H its docstring names",
+    "google/shieldgemma-2-4b-it": "ShieldGemma2Config's default text model (hidden_size 2304, "
+    "26 layers) is not the 4B Gemma 3 its docstring names"}
 
 
 def named_checkpoints() -> Dict[str, Tuple[str, str]]:
@@ -100,6 +115,45 @@ def _class_of(model_type: str) -> Optional[str]:
     return names
 
 
+def _config_checkpoint(config_cls) -> Optional[str]:
+    """The checkpoint that ``config_cls``'s ``@auto_docstring`` ties its defaults to."""
+    import inspect
+    with open(inspect.getsourcefile(config_cls), encoding="utf-8") as f:
+        return next((repo for repo, cls in DOC.findall(f.read()) if cls == config_cls.__name__),
+                    None)
+
+
+def counted_params(repo: str, model_type: str) -> Tuple[Optional[int], str]:
+    """(parameter count, how it was found or why there is none) of ``repo``: its model class
+    built from its config class's defaults with a 1,000-class head, on the meta device."""
+    import torch
+    import transformers
+    from transformers.models.auto.configuration_auto import CONFIG_MAPPING_NAMES
+    from transformers.models.auto.modeling_auto import MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES
+    config_name, model_name = (CONFIG_MAPPING_NAMES[model_type],
+                               MODEL_FOR_IMAGE_CLASSIFICATION_MAPPING_NAMES[model_type])
+    if not isinstance(model_name, str):
+        return None, (f"params unknown: transformers maps {model_type} to {', '.join(model_name)}; "
+                      "which one this checkpoint loads is its config.json's architectures (not "
+                      "installed)")
+    config_cls = getattr(transformers, config_name)
+    documented = _config_checkpoint(config_cls)
+    if documented != repo:
+        return None, (f"params unknown: {config_name}'s docstring ties its defaults to "
+                      f"{documented}, not to this checkpoint")
+    if repo in DEFAULTS_DIFFER:
+        return None, f"params unknown: {DEFAULTS_DIFFER[repo]}"
+    try:
+        with torch.device("meta"):
+            model = getattr(transformers, model_name)(config_cls(num_labels=1000))
+    except ImportError as e:
+        return None, (f"params unknown: {model_name} cannot be built here "
+                      f"({str(e).strip().splitlines()[0]})")
+    return (sum(p.numel() for p in model.parameters()),
+            f"params counted from {config_name}'s defaults, which its docstring ties to {repo} "
+            f"({model_name} with a 1,000-class head)")
+
+
 def entry(repo: str, model_type: str, source: str, defaults: Dict[str, dict]) -> dict:
     """One catalog entry of ``repo`` (its processor class's default recipe, checked at run time)."""
     cls = _class_of(model_type) or ""
@@ -108,9 +162,11 @@ def entry(repo: str, model_type: str, source: str, defaults: Dict[str, dict]) ->
     r = recipe or hf_recipe.Recipe(resize=None, crop=224, squash=True, interpolation="bilinear",
                                  normalization="torch")
     arch = hf_meta.encode(repo)
+    params, params_how = counted_params(repo, model_type)
     note = (f"named in transformers {source}; recipe resolved at run time from its "
             f"{hf_recipe.PROCESSOR_CONFIG} (not installed; here {cls or 'its class'}'s defaults"
-            f"{'' if recipe else ': ' + how}), head checked against ImageNet-1k when it runs")
+            f"{'' if recipe else ': ' + how}), head checked against ImageNet-1k when it runs; "
+            f"{params_how}")
     return {"framework": "hf", "architecture": arch, "weights": "main", "model": f"hf:{arch}.main",
             "aliases": [repo], "is_default": True,
             "builder": "transformers:AutoModelForImageClassification", "input_size": r.crop,
@@ -118,7 +174,7 @@ def entry(repo: str, model_type: str, source: str, defaults: Dict[str, dict]) ->
             "interpolation": r.interpolation, "mean": list(r.mean), "std": list(r.std),
             "preprocessing": "torch", "preprocess_module": None, "num_classes": None,
             "label_set": None, "runnable": True, "not_runnable_reason": note,
-            "published_top1": None, "published_top5": None, "source": None, "params": None,
+            "published_top1": None, "published_top5": None, "source": None, "params": params,
             "gflops": None, "recipe": None, "url": f"https://huggingface.co/{repo}",
             "file_name": None, "quantized_backend": None, "float_counterpart": None}
 
@@ -136,15 +192,32 @@ def pairs(repos: List[str]) -> Dict[str, str]:
     return out
 
 
+def with_figures(row: dict, other_id: str) -> None:
+    """Give ``row`` (a declared pair: the same weights as ``other_id``) the published figures
+    and the params of ``other_id``'s catalog entry, naming that entry's source."""
+    other = next(e for e in catalog.entries(other_id.split(":", 1)[0]) if e.model == other_id)
+    row.update(published_top1=other.published_top1, published_top5=other.published_top5,
+               source=f"the same weights as {other_id}: {other.source}")
+    if other.params is not None:
+        row["params"] = other.params
+        row["not_runnable_reason"] = re.sub(r"params unknown: .*$",
+                                            f"params from {other_id}'s catalog entry",
+                                            row["not_runnable_reason"])
+
+
 def text() -> str:
     """The whole hf.json."""
     import transformers
     named = named_checkpoints()
     defaults = processor_defaults()
     rows = [entry(repo, mt, src, defaults) for repo, (mt, src) in named.items()]
+    paired = pairs(list(named))
+    for row in rows:
+        if row["model"] in paired:
+            with_figures(row, paired[row["model"]])
     head = {"generator": "tools/gen_hf.py", "library": "hf",
             "versions": {"transformers": transformers.__version__},
-            "processors": defaults, "pairs": pairs(list(named))}
+            "processors": defaults, "pairs": paired}
     return catalog.dumps(head, "entries", rows)
 
 

@@ -222,13 +222,15 @@ def entries(framework: Optional[str] = None) -> List[WeightsEntry]:
 
 
 def match(pattern: Optional[str] = None, framework: Optional[str] = None) -> List[WeightsEntry]:
-    """Entries whose model id, architecture or an alias fnmatches ``pattern`` (case-insensitive)."""
+    """Entries whose model id, architecture or an alias fnmatches ``pattern`` (case-insensitive);
+    an alias also matches with its library's prefix (``hf:google/vit*``), as model ids do."""
     if not pattern:
         return entries(framework)
     pat = pattern.lower()
     return [e for e in entries(framework)
             if any(fnmatch.fnmatchcase(name.lower(), pat)
-                   for name in (e.model, e.architecture) + e.aliases)]
+                   for name in (e.model, e.architecture) + e.aliases
+                   + tuple(f"{e.framework}:{a}" for a in e.aliases))]
 
 
 def dumps(head: dict, key: str, items) -> str:
