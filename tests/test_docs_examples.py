@@ -77,7 +77,6 @@ EXEMPT: List[Tuple[str, str]] = [
     (r"--corruptions summary\S*grid", "the synopsis of --corruptions (summary or grid)"),
     (r"^robustness --precomputed DIR --corruptions", "reads the reader's ImageNet-C caches "
      "(tests/test_imagenet_c.py builds a tree and runs it)"),
-    (r"\| head", "a shell pipeline"),
 ]
 #: commands whose input is swapped for the eight-image set (the full subset takes minutes)
 HEAVY = (r"^predict ", r"^verify ")
