@@ -39,10 +39,11 @@ SLURM = ["submitit>=1.5"]  # imagenet-bench sweep run --executor slurm
 # selenium drives Debian's chromium + chromium-driver in the HTML report's browser test;
 # import-linter: the layer contract (.importlinter); vulture + ruff: dead code and lint
 # (tests/test_layers.py, tests/test_dead_code.py); pytest-xdist: `-n auto` for the fast tier;
-# imagecorruptions: the ImageNet-C-layout tree the corruption tests make from real images
+# imagecorruptions: the ImageNet-C-layout tree the corruption tests make from real images;
+# torchmetrics: the independent ECE the calibration tests compare with
 TEST = ["pytest>=7", "scipy>=1.7", "tensorflow-datasets>=4.9", "selenium>=4.10", "import-linter>=2.1",
         "vulture>=2.10", "ruff>=0.5", "pytest-xdist>=3",
-        "pandas>=1.3", "imagecorruptions>=1.1"]  # Results.to_pandas (the Python API) is tested; pandas is no core dependency
+        "pandas>=1.3", "imagecorruptions>=1.1", "torchmetrics>=1.0"]  # Results.to_pandas (the Python API) is tested; pandas is no core dependency
 # test sets read from parquet / save_to_disk arrow folders (data/sources/parquet.py, arrow.py)
 PARQUET = ["pyarrow>=12"]
 # webdataset and datasets only WRITE the real layouts in tests (tests/source_layouts.py) and in
