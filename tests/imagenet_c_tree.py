@@ -27,7 +27,10 @@ from imagenet_bench.data import imagenet_c
 
 def _corrupt():
     """imagecorruptions' ``corrupt``; it imports ``pkg_resources`` (for frost's pictures only),
-    which setuptools >= 81 no longer ships: a stand-in that answers its one call is given."""
+    which setuptools >= 81 no longer ships: a stand-in that answers its one call is given while
+    it imports, and taken out of ``sys.modules`` again (pytest's ``syspath_prepend`` takes any
+    ``pkg_resources`` there for the real one)."""
+    stand_in = None
     if "pkg_resources" not in sys.modules:
         try:
             import pkg_resources  # noqa: F401
@@ -38,7 +41,11 @@ def _corrupt():
                 return os.path.join(os.path.dirname(sys.modules[package].__file__), name)
             stand_in.resource_filename = resource_filename
             sys.modules["pkg_resources"] = stand_in
-    from imagecorruptions import corrupt
+    try:
+        from imagecorruptions import corrupt
+    finally:
+        if stand_in is not None and sys.modules.get("pkg_resources") is stand_in:
+            del sys.modules["pkg_resources"]
     return corrupt
 
 
