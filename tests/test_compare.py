@@ -129,6 +129,7 @@ def test_reference_compare_counts_match_raw_files():
         assert row["only_a"] == int((a & ~b).sum()) and row["only_b"] == int((~a & b).sum())
 
 
+@pytest.mark.slow  # a fresh interpreter over the raw 2019 files: seconds
 @pytest.mark.skipif(not REFERENCE.is_dir(), reason=SKIP_REASON)
 def test_analysis_over_reference_stays_framework_free(tmp_path):
     """compare, score --ci --published --labels real, errors, per-class: numpy only."""

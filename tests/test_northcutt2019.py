@@ -72,6 +72,7 @@ def test_reference_top1_equals_2019_argmax_rule(reference_dir):
         assert p.image_ids[0].startswith("n01440764/ILSVRC2012_val_")
 
 
+@pytest.mark.slow  # converts 34 x 50,000 rows: seconds
 def test_import_then_score_gives_the_same_table(reference_dir, tmp_path, capsys):
     out = tmp_path / "caches"
     assert cli.main(["import", str(reference_dir), "-o", str(out)]) == 0

@@ -79,6 +79,7 @@ def test_importing_plots_does_not_import_matplotlib():
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
+@pytest.mark.slow  # matplotlib figures of the 34 models: seconds
 @pytest.mark.skipif(not REFERENCE.is_dir(), reason=SKIP_REASON)
 def test_reference_figures(tmp_path):
     out = tmp_path / "ref.png"

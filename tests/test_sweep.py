@@ -127,8 +127,8 @@ def _run_separately(plan, out):
                    runner.RunOptions(out_dir=str(out), checkpoint_every=4, progress=False))
 
 
-@pytest.mark.parametrize("models", [
-    TORCH2, pytest.param(["timm:test_vit.r160_in1k", "timm:test_vit2.r160_in1k"], marks=pytest.mark.slow)])
+@pytest.mark.slow  # two models over real images, twice: seconds
+@pytest.mark.parametrize("models", [TORCH2, ["timm:test_vit.r160_in1k", "timm:test_vit2.r160_in1k"]])
 def test_shared_decode_equals_separate_runs_and_decodes_once(tmp_path, models):
     pytest.importorskip(models[0].split(":")[0])
     from imagenet_bench.sweep.task import TaskRunner
@@ -176,7 +176,8 @@ class _Flaky:
         return backend
 
 
-@pytest.mark.parametrize("retry", [pytest.param(False, marks=pytest.mark.slow), True])
+@pytest.mark.slow  # two sweep tasks with a failing model: seconds
+@pytest.mark.parametrize("retry", [False, True])
 def test_a_failing_model_fails_only_its_job_and_retry_oom_halves_the_batch(tmp_path, retry, capsys):
     from imagenet_bench.sweep.task import TaskRunner
     val = make_valset(tmp_path / "val", num_classes=2, per_class=3)
