@@ -82,8 +82,10 @@ print(json.dumps({"n": n, "secs": secs, "discover": disc,
 
 def build(work: Path) -> dict:
     """The five layouts of the 1,300 images under ``work``."""
-    sys.path.insert(0, str(ROOT / "tests"))
-    import source_layouts as L
+    import importlib.util  # the layout writers of the tests, loaded from their file
+    spec = importlib.util.spec_from_file_location("source_layouts", ROOT / "tests" / "source_layouts.py")
+    L = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(L)
     images = L.val_images(SUBSET, 1300)
     return {"folder": L.folder(images, work / "folder"), "wds": L.wds(images, work / "wds"),
             "parquet": L.parquet(images, work / "hf"), "arrow": L.arrow(images, work / "saved"),

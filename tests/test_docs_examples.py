@@ -21,7 +21,6 @@ import os
 import re
 import shlex
 import shutil
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Tuple
@@ -29,8 +28,7 @@ from typing import List, Optional, Tuple
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from conftest import SHARED, VAL_SUBSET  # noqa: E402
+from conftest import SHARED, VAL_SUBSET  # noqa: E402 (tests/: pytest's path, or the script's own folder)
 
 SHIPPED = ROOT / "precomputed" / "northcutt2019"
 SUBSET_TEXT = "../shared/imagenet-val-subset"

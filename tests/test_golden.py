@@ -1,5 +1,5 @@
 """Golden outputs: what the table commands print on the shipped 2019 caches and on a small mixed
-val/A/V2 folder is what tests/data/golden/ holds (``python tools/golden.py`` rewrites it; a
+val/A/V2 folder is what tests/data/golden/ holds (``PYTHONPATH=tests python tools/golden.py`` rewrites it; a
 change there is a change of behaviour, to be read in the diff)."""
 import difflib
 

@@ -2,8 +2,10 @@
 `per-class`, `sweep collect` and the HTML report's data print today, on the shipped 2019
 caches and on a small mixed val/A/V2 folder built from synthetic caches.
 
-    python tools/golden.py          # rewrite tests/data/golden/*.txt from this checkout
-    python tools/golden.py --check  # compare instead, exit 1 naming the files that differ
+    PYTHONPATH=tests python tools/golden.py          # rewrite tests/data/golden/*.txt from this checkout
+    PYTHONPATH=tests python tools/golden.py --check  # compare instead, exit 1 naming the files that differ
+
+(the synthetic-cache builders it uses live in tests/: set_caches, report_helpers)
 
 tests/test_golden.py compares the same outputs with the files. Each file holds one command's
 exit code, standard output and standard error; folder paths are written as <SHIPPED> and
@@ -67,17 +69,9 @@ CASES: List[Tuple[str, str, List[str]]] = (
        ("report-data.mixed", "mixed", ["report"])])
 
 
-def _tests_on_path() -> None:
-    """The synthetic-cache builders live in tests/ (set_caches, report_helpers)."""
-    tests = str(ROOT / "tests")
-    if tests not in sys.path:
-        sys.path.insert(0, tests)
-
-
 def build_folders(tmp: str) -> Dict[str, str]:
     """The mixed val/A/V2 folder, its val caches alone, and a sweep folder over the mixed
     folder's caches (one job pending)."""
-    _tests_on_path()
     import report_helpers  # noqa: E402 (tests/)
     from imagenet_bench.sweep import plan as plans
 
@@ -202,5 +196,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     sys.exit(main())
