@@ -187,7 +187,7 @@ def test_predict_refuses_a_keras_model_object_saying_how_to_run_its_weights(tmp_
     with pytest.raises(InputError, match=r"a Keras model object cannot be run from memory.*"
                                          r"Fix: .*save_weights\('m.weights.h5'\) and "
                                          r"predict\('keras:ARCH'"):
-        ib.predict(keras_model, str(tmp_path), recipe=object(), name="mine", out=str(tmp_path / "o"))
+        ib.predict(keras_model, str(tmp_path), recipe=object(), name="mine", cache_dir=str(tmp_path / "o"))
 
 
 def test_every_column_of_the_other_tables_is_declared_once_with_its_meaning(folders):

@@ -10,7 +10,8 @@ from imagenet_bench.cache import store as cache
 from imagenet_bench.errors import InputError
 
 
-def predict(model, data: str, *, dataset: str = "imagenet-val", out: str = locations.RUNS_DIR,
+def predict(model, data: str, *, dataset: str = "imagenet-val",
+            cache_dir: str = locations.RUNS_DIR,
             framework: Optional[str] = None, weights: Optional[str] = None,
             checkpoint: Optional[str] = None, recipe=None, name: Optional[str] = None,
             preprocess: Optional[str] = None, img_size: Optional[int] = None,
@@ -23,7 +24,7 @@ def predict(model, data: str, *, dataset: str = "imagenet-val", out: str = locat
             save_all_probs: bool = False, save_logits: bool = False, overwrite: bool = False,
             devkit: Optional[str] = None, progress: bool = True) -> cache.Predictions:
     """Predict every image of the test set in folder ``data`` and return the cache written to
-    ``out`` (``imagenet-bench predict``; resumes an interrupted run).
+    ``cache_dir`` (``imagenet-bench predict --cache-dir``; resumes an interrupted run).
 
     ``model``: a model name as every command takes it (``"torch:resnet50"``,
     ``"timm:resnet18.a1_in1k+random"``; with ``checkpoint`` a local weights file of that
@@ -40,14 +41,14 @@ def predict(model, data: str, *, dataset: str = "imagenet-val", out: str = locat
     from imagenet_bench.run import runner
 
     datasets.get(dataset)
-    runner.check_writable(out)
+    runner.check_writable(cache_dir)
     backend = _backend(model, framework=framework, weights=weights, checkpoint=checkpoint,
                        recipe=recipe, name=name, preprocess=preprocess, img_size=img_size,
                        crop_pct=crop_pct, resize=resize, crop=crop, interpolation=interpolation,
                        mean=mean, std=std, amp=amp, device=device, batch_size=batch_size,
                        workers=workers, threads=threads)
     valset = datasets.discover(os.fspath(data), dataset, devkit=devkit)
-    options = runner.RunOptions(out_dir=out, checkpoint_every=checkpoint_every,
+    options = runner.RunOptions(out_dir=cache_dir, checkpoint_every=checkpoint_every,
                                 skip_bad_images=skip_bad_images, save_all_probs=save_all_probs,
                                 save_logits=save_logits, overwrite=overwrite, progress=progress,
                                 summary=lambda line: None, log=lambda line: None)

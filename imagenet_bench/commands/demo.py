@@ -117,7 +117,7 @@ def _run_in(work: str, device: str) -> int:
     out = os.path.join(work, "runs")
     photos = build_set(val)
     preds = api.predict(tb.efficientnet_lite0(), val, recipe=tb.EFFICIENTNET_LITE0_RECIPE,
-                        name=MODEL_NAME, out=out, device=device, batch_size=8, workers=0,
+                        name=MODEL_NAME, cache_dir=out, device=device, batch_size=8, workers=0,
                         progress=False)
     names = imagenet_meta.class_names()
     what = {wnid + "/" + os.path.basename(p): w for p, wnid, w in photos}
