@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from imagenet_bench.api.scoring import Caches, _loaded
+from imagenet_bench.api.scoring import Caches, load
 from imagenet_bench.api.table import Results
 from imagenet_bench.cache import locations
 from imagenet_bench.errors import InputError
@@ -23,7 +23,7 @@ def corruption(caches: Caches = None, table: str = "summary", models: Sequence[s
     if table not in TABLES:
         raise InputError(f"corruptions={table!r}: no such table. Fix: choose one of "
                          f"{', '.join(TABLES)}")
-    preds = _loaded(caches if caches is not None else locations.RUNS_DIR, allow_mixed_datasets=True)
+    preds = load(caches if caches is not None else locations.RUNS_DIR, allow_mixed_datasets=True)
     found = corr.build(preds, lambda p: 100.0 - robustness.top1(p))
     if not found.summary:
         raise InputError(f"{preds.where}: no ImageNet-C caches (test sets "

@@ -42,7 +42,8 @@ def predict(model, data: str, *, dataset: str = "imagenet-val",
 
     datasets.get(dataset)
     runner.check_writable(cache_dir)
-    backend = _backend(model, framework=framework, weights=weights, checkpoint=checkpoint,
+    backend = _backend(model, save_logits=save_logits, framework=framework, weights=weights,
+                       checkpoint=checkpoint,
                        recipe=recipe, name=name, preprocess=preprocess, img_size=img_size,
                        crop_pct=crop_pct, resize=resize, crop=crop, interpolation=interpolation,
                        mean=mean, std=std, amp=amp, device=device, batch_size=batch_size,
@@ -56,7 +57,7 @@ def predict(model, data: str, *, dataset: str = "imagenet-val",
     return cache.load(result.cache_path)
 
 
-def _backend(model, *, framework, recipe, name, **kw):
+def _backend(model, *, save_logits, framework, recipe, name, **kw):
     """The backend of a model name (the library's adapter) or of a torch module with its recipe."""
     if isinstance(model, str):
         if recipe is not None or name is not None:
@@ -66,6 +67,8 @@ def _backend(model, *, framework, recipe, name, **kw):
         from imagenet_bench.models import libraries
         from imagenet_bench.run import backend, config
         cfg = config.build(model, framework, **kw)
+        if save_logits:
+            check_logits([cfg])
         return backend.build(libraries.get(cfg.framework), cfg)
     if recipe is None or not name:
         raise InputError(f"predict(<{type(model).__name__}>): an in-memory model needs its "
@@ -82,3 +85,15 @@ def _backend(model, *, framework, recipe, name, **kw):
     return torch_backend.from_module(model, name, recipe, device=kw["device"],
                                      batch_size=kw["batch_size"], workers=kw["workers"],
                                      threads=kw["threads"])
+
+
+def check_logits(runs) -> None:
+    """Refuse ``--save-logits`` for a model whose library does not declare ``logits``."""
+    from imagenet_bench.models import libraries
+    for cfg in runs:
+        if not libraries.get(cfg.framework).capabilities.logits:
+            able = [lib.name for lib in libraries.libraries() if lib.capabilities.logits]
+            raise InputError(f"--save-logits: {cfg.model_id} runs in the {cfg.framework} library, "
+                             f"whose backend gives probabilities only (no logits). Fix: leave "
+                             f"--save-logits out for it, or use a model of "
+                             f"{', '.join(able) or 'a library that declares logits'}")

@@ -59,10 +59,6 @@ def load(folders: Caches = None, *, allow_mixed_datasets: bool = False,
     return out
 
 
-def _loaded(caches: Caches, **kw) -> Loaded:
-    return load(caches, **kw)
-
-
 def _pct(confidence: float) -> str:
     if not 0.0 < confidence < 1.0:
         raise InputError(f"--confidence {confidence}: must be between 0 and 1, e.g. 0.95. "
@@ -80,7 +76,7 @@ def score(caches: Caches = None, *, keep: Optional[str] = None, omit: Optional[s
     :func:`imagenet_bench.analysis.results.build`); ``labels``: a .npy file or "real";
     ``calibration``: ECE (both binnings), NLL, Brier and temperature scaling
     (docs/analysis.md#calibration)."""
-    preds = _loaded(caches, allow_mixed_datasets=allow_mixed_datasets, val_dir=val_dir)
+    preds = load(caches, allow_mixed_datasets=allow_mixed_datasets, val_dir=val_dir)
     options = results.Options(keep=keep, omit=omit, labels=labels, protocol=protocol, ci=ci,
                               confidence=confidence, published=published, margin=margin,
                               extra=("calibration",) if calibration else ())
@@ -145,7 +141,7 @@ def compare(a: Optional[str] = None, b: Optional[str] = None, caches: Caches = N
                          f"e.g. compare('keras:resnet50', 'torch:resnet50'), or no names to "
                          f"pair every shared architecture")
     pct = _pct(confidence)
-    preds = _loaded(caches, allow_mixed_datasets=True, val_dir=val_dir)
+    preds = load(caches, allow_mixed_datasets=True, val_dir=val_dir)
     notes = []
     if a is not None:
         pairs = [(comparing.find_model(preds, a), comparing.find_model(preds, b))]
@@ -188,7 +184,7 @@ def robustness(caches: Caches = None, models: Sequence[str] = (), *,
     """Top-1 on every test set cached, the differences to val and effective robustness:
     ``imagenet-bench robustness``; the fits are in ``.table.fits``."""
     from imagenet_bench.analysis import robustness as rob
-    preds = _loaded(caches if caches is not None else locations.RUNS_DIR, allow_mixed_datasets=True)
+    preds = load(caches if caches is not None else locations.RUNS_DIR, allow_mixed_datasets=True)
     table = rob.build(preds, list(models), protocol=protocol)
     fits = "; ".join(f"{n}: logit(acc) = {f.intercept:+.3f} {f.slope:+.3f}*logit(val) "
                      f"({f.models} models)" for n, f in table.fits.items())
@@ -214,7 +210,7 @@ def per_class(models: Union[str, Sequence[str]], caches: Caches = None, *, ci: b
     from imagenet_bench.analysis import compare as comparing, errors_view
     pct = _pct(confidence)
     names = [models] if isinstance(models, str) else list(models)
-    preds = _loaded(caches, allow_mixed_datasets=True, val_dir=val_dir)
+    preds = load(caches, allow_mixed_datasets=True, val_dir=val_dir)
     rows, chosen = [], []
     for name in names:
         p = comparing.find_model(preds, name)

@@ -137,18 +137,6 @@ def _build_options(args) -> dict:
     return dict(run_settings.build_options(args), factory=args.model_factory)
 
 
-def check_logits(runs) -> None:
-    """Refuse ``--save-logits`` for a model whose library does not declare ``logits``."""
-    from imagenet_bench.models import libraries
-    for cfg in runs:
-        if not libraries.get(cfg.framework).capabilities.logits:
-            able = [lib.name for lib in libraries.libraries() if lib.capabilities.logits]
-            raise InputError(f"--save-logits: {cfg.model_id} runs in the {cfg.framework} library, "
-                             f"whose backend gives probabilities only (no logits). Fix: leave "
-                             f"--save-logits out for it, or use a model of "
-                             f"{', '.join(able) or 'a library that declares logits'}")
-
-
 def run(args) -> int:
     """Predict with every requested model; exit 2 if any model failed."""
     from imagenet_bench.data import datasets
@@ -165,6 +153,7 @@ def run(args) -> int:
     for lib in libs.values():  # a missing package before any image is read
         lib.import_adapter()
     if args.save_logits:
+        from imagenet_bench.api.running import check_logits
         check_logits(runs)
     options = runner.RunOptions(out_dir=args.out, checkpoint_every=args.checkpoint_every,
                                 skip_bad_images=args.skip_bad_images, save_all_probs=args.save_all_probs,
