@@ -31,6 +31,11 @@ def add_parser(subparsers) -> None:
                     "Re-running `sweep run` does only what is not done. See docs/sweep.md.")
     sub = p.add_subparsers(dest="sweep_command", metavar="SUBCOMMAND")
     sub.required = True
+    for add in (_add_plan, _add_run, _add_run_task, _add_sbatch, _add_status, _add_collect):
+        add(sub)
+
+
+def _add_plan(sub) -> None:
     pl = sub.add_parser("plan", help="select models and test sets; write DIR/plan.json",
                         description="Write the plan of a sweep into DIR: every (model, test set) "
                                     "job, tasks grouped by recipe and test set, done jobs marked; "
@@ -58,6 +63,8 @@ def add_parser(subparsers) -> None:
     _settings_args(pl)
     pl.set_defaults(func=run_plan)
 
+
+def _add_run(sub) -> None:
     r = sub.add_parser("run", help="re-plan and run what is not done (local processes or SLURM)")
     r.add_argument("folder", metavar="DIR")
     r.add_argument("--executor", choices=("local", "slurm"), default="local")
@@ -70,6 +77,8 @@ def add_parser(subparsers) -> None:
     _slurm_args(r)
     r.set_defaults(func=run_run)
 
+
+def _add_run_task(sub) -> None:
     t = sub.add_parser("run-task", help="run one task of the plan (for your own scheduler script)")
     t.add_argument("folder", metavar="DIR")
     t.add_argument("index", nargs="?", type=int, help="task index (e.g. $SLURM_ARRAY_TASK_ID)")
@@ -83,11 +92,15 @@ def add_parser(subparsers) -> None:
     t.add_argument("--progress", action="store_true", help="show progress bars")
     t.set_defaults(func=run_task_command)
 
+
+def _add_sbatch(sub) -> None:
     s = sub.add_parser("sbatch", help="print an sbatch script running the plan as a job array")
     s.add_argument("folder", metavar="DIR")
     _slurm_args(s)
     s.set_defaults(func=run_sbatch)
 
+
+def _add_status(sub) -> None:
     st = sub.add_parser("status", help="done / running / failed / pending per test set")
     st.add_argument("folder", metavar="DIR")
     st.add_argument("--jobs", action="store_true",
@@ -98,6 +111,8 @@ def add_parser(subparsers) -> None:
                                            "follow on standard error")
     st.set_defaults(func=run_status)
 
+
+def _add_collect(sub) -> None:
     c = sub.add_parser("collect", help="one results table of the sweep (CSV, JSON, timm's CSVs)")
     c.add_argument("folder", metavar="DIR")
     c.add_argument("--format", choices=(*formats.names(), "timm"), default="csv",

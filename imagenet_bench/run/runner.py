@@ -233,20 +233,7 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
                 probs, logits = _predict(backend, batch.inputs, st.logits is not None)
                 model_s[0] += time.perf_counter() - t
                 _check_outputs(probs, len(batch.rows), backend.config)
-                local = np.asarray(batch.rows) - st.start
-                extra = per_image.from_probs(probs, valset.labels[batch.rows], logits,
-                                             valset.class_subset)
-                for name, values in extra.items():
-                    st.per_image[name][local] = values
-                if logits is not None:
-                    st.logits[local] = logits
-                st.top5_idx[local], st.top5_prob[local] = cache.top5_from_probs(probs)
-                if st.subset_top5_idx is not None:
-                    st.subset_top5_idx[local], st.subset_top5_prob[local] = cache.top5_within(
-                        probs, valset.class_subset)
-                if st.all_probs is not None:
-                    st.all_probs[local] = probs.astype(np.float16)
-                st.done[local] = True
+                _store(st, valset, batch.rows, probs, logits)
             for row, path, reason in batch.bad:
                 st.missing[row - st.start] = st.done[row - st.start] = True
                 st.bad.append((row, reason))
@@ -258,20 +245,7 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
                 st.save(ckpt)
                 since = 0
     except BaseException as e:
-        if isinstance(e, ImageIndependentError) and (e.always or not st.done.any()):
-            # resuming would end in the same error: leave no partial to resume
-            if os.path.lexists(ckpt):
-                checkpoint.remove(ckpt)
-                opt.log(f"removed {ckpt}: the failure does not depend on the images, so resuming "
-                        f"it could not give a valid cache")
-            raise
-        if since:
-            st.save(ckpt)  # keep everything finished; a resumed run starts after it
-        if isinstance(e, KeyboardInterrupt):
-            done = int(st.done.sum())
-            opt.log(f"stopped: {done} of {st.stop - st.start} images of {desc} are saved in {ckpt}"
-                    if done else f"stopped before any image of {desc} was finished")
-            opt.log("to resume, run the same command again")
+        _stopped(e, st, ckpt, since, opt, desc)
         raise
     finally:
         bar.close()
@@ -279,6 +253,43 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
         if close:
             close()
     return n_new
+
+
+def _store(st: checkpoint.State, valset: ValSet, rows, probs: np.ndarray, logits) -> None:
+    """Write one batch's outputs (top-5, per-image extras, logits, probabilities) into ``st``."""
+    local = np.asarray(rows) - st.start
+    extra = per_image.from_probs(probs, valset.labels[rows], logits, valset.class_subset)
+    for name, values in extra.items():
+        st.per_image[name][local] = values
+    if logits is not None:
+        st.logits[local] = logits
+    st.top5_idx[local], st.top5_prob[local] = cache.top5_from_probs(probs)
+    if st.subset_top5_idx is not None:
+        st.subset_top5_idx[local], st.subset_top5_prob[local] = cache.top5_within(
+            probs, valset.class_subset)
+    if st.all_probs is not None:
+        st.all_probs[local] = probs.astype(np.float16)
+    st.done[local] = True
+
+
+def _stopped(e: BaseException, st: checkpoint.State, ckpt: str, since: int, opt: RunOptions,
+             desc: str) -> None:
+    """Before ``e`` propagates: keep the finished images, or remove a partial that could only
+    end in the same error; on Ctrl-C, say how to resume."""
+    if isinstance(e, ImageIndependentError) and (e.always or not st.done.any()):
+        # resuming would end in the same error: leave no partial to resume
+        if os.path.lexists(ckpt):
+            checkpoint.remove(ckpt)
+            opt.log(f"removed {ckpt}: the failure does not depend on the images, so resuming "
+                    f"it could not give a valid cache")
+        return
+    if since:
+        st.save(ckpt)  # keep everything finished; a resumed run starts after it
+    if isinstance(e, KeyboardInterrupt):
+        done = int(st.done.sum())
+        opt.log(f"stopped: {done} of {st.stop - st.start} images of {desc} are saved in {ckpt}"
+                if done else f"stopped before any image of {desc} was finished")
+        opt.log("to resume, run the same command again")
 
 
 def _predict(backend, inputs, with_logits: bool):
