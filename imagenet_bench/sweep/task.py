@@ -132,12 +132,7 @@ class TaskRunner:
                 extra = {"oom_retry": {"requested_batch_size": requested,
                                        "batch_size": backend.batch_size}} if batch else None
                 wrapped = shared.wrap(backend, valset, extra)
-                options = runner.RunOptions(
-                    out_dir=caches, checkpoint_every=int(opts.get("checkpoint_every") or 1000),
-                    skip_bad_images=bool(opts.get("skip_bad_images")),
-                    save_all_probs=bool(opts.get("save_all_probs")), progress=self.progress,
-                    log=self.log, overwrite=verdict == "failed")
-                runner.run(valset, wrapped, options)
+                runner.run(valset, wrapped, self._run_options(overwrite=verdict == "failed"))
                 state.write(self.folder, job["job"], "done", **info)
                 return "done"
             except KeyboardInterrupt:
@@ -150,18 +145,31 @@ class TaskRunner:
             except Exception as e:  # one model's failure fails only its job
                 size = (backend.batch_size if backend is not None else None) or batch
                 if is_out_of_memory(e) and opts.get("retry_oom") and size and size > 1:
-                    requested = requested or size
-                    batch = max(1, size // 2)
+                    requested, batch = requested or size, max(1, size // 2)
                     self.log(f"{job['job']}: out of memory at batch {size}; retrying at {batch}")
                     checkpoint.remove(os.path.join(caches, job["cache"][:-4] + ".partial.npz"))
                     continue
-                error = state.one_line(f"{type(e).__name__}: {e}" if not isinstance(e, BenchError)
-                                       else str(e))
-                if not isinstance(e, BenchError):
-                    self.log("".join(traceback.format_exception(type(e), e, e.__traceback__)))
-                self.log(f"{job['job']}: failed: {error}")
-                state.write(self.folder, job["job"], "failed", error=error, **info)
+                self._failed(job, e, info)
                 return "failed"
             finally:
                 del wrapped, backend
                 release_memory()
+
+    def _run_options(self, overwrite: bool) -> runner.RunOptions:
+        """How the runner writes a job's cache: the plan's options, this task's progress and log."""
+        opts = self.request.options
+        return runner.RunOptions(
+            out_dir=self.plan["caches"], checkpoint_every=int(opts.get("checkpoint_every") or 1000),
+            skip_bad_images=bool(opts.get("skip_bad_images")),
+            save_all_probs=bool(opts.get("save_all_probs")), progress=self.progress,
+            log=self.log, overwrite=overwrite)
+
+    def _failed(self, job: Dict, e: Exception, info: Dict) -> None:
+        """Record ``job`` as failed with ``e`` in one line (the traceback in the log when ``e`` is
+        not a project error: a bug or a library's failure, not a user's input)."""
+        error = state.one_line(f"{type(e).__name__}: {e}" if not isinstance(e, BenchError)
+                               else str(e))
+        if not isinstance(e, BenchError):
+            self.log("".join(traceback.format_exception(type(e), e, e.__traceback__)))
+        self.log(f"{job['job']}: failed: {error}")
+        state.write(self.folder, job["job"], "failed", error=error, **info)
