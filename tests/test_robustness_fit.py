@@ -49,3 +49,15 @@ def test_too_few_models_says_how_many_there_are():
     table = results.across_sets(_identical([3, 6]))
     (note,) = [n for n in table.notes if V2 in n]
     assert "it needs 3 or more models with both imagenet-val and" in note and "(2 here)" in note
+
+
+def test_val_without_official_file_names_has_no_real_column_and_one_note_naming_the_models():
+    labels = np.repeat(np.arange(4), 3)
+    top5 = np.stack([(labels + k) % 1000 for k in range(5)], axis=1)
+    caches = [make_preds(top5, labels, model=f"m{i}", dataset={"name": "imagenet-val"}).validate()
+              for i in range(2)]
+    table = results.across_sets(caches)
+    assert [(r["imagenet-val"], r["real"]) for r in table.rows] == [(100.0, None)] * 2
+    (note,) = [n for n in table.notes if "ReaL" in n]
+    assert note.startswith("no ReaL column for 2 models (torch:m0, torch:m1): image ")
+    assert "is not an official ImageNet 2012 validation file" in note and "Fix:" in note

@@ -3,8 +3,8 @@
 The table's shape (:class:`Table`, :func:`group`, :func:`csv_keys`) and its arithmetic (the
 logit-linear fit, :func:`val_restricted`); the rows are the results document's
 (:func:`imagenet_bench.analysis.results.across_sets`, the metrics of
-``analysis.metrics.ACROSS_SETS``). One row per model (caches from ``predict NAME=DIR``, any mix of sets in
-one folder):
+``analysis.metrics.ACROSS_SETS``). One row per model (caches from ``predict NAME=DIR``, any
+mix of sets in one folder):
 
 * ``imagenet-val`` top-1 and ``real`` (ReaL top-1 on the same val cache,
   :mod:`data.real_labels`, when timm's package data and official file names
