@@ -1,6 +1,6 @@
 """The Python API: numpy-and-stdlib imports, typed results, the project's errors, and one
-results document: score, sweep collect, the report's data and the API give the same numbers
-under the same keys."""
+results document: score, compare, robustness, sweep collect, the report's data and the API
+give the same numbers under the same keys."""
 import contextlib
 import io
 import json
@@ -70,6 +70,54 @@ def test_score_sweep_collect_report_data_and_api_agree_under_the_same_keys(folde
                     assert got == pytest.approx(want, abs=1e-4, rel=1e-5), (name, key, k)
 
 
+def _same(got, want, where):
+    """Equal, or for floats equal to the 6 significant digits of a printed json table."""
+    if want is None or isinstance(want, (str, int)):
+        assert got == want, where
+    else:
+        assert got == pytest.approx(want, abs=1e-4, rel=1e-5), where
+
+
+def test_compare_and_robustness_agree_with_score_the_report_data_and_the_cli(folders):
+    """compare and robustness rows are the results document's: the command's json, the API's
+    Results and the report's data hold the same numbers under the same keys, and each
+    accuracy in them is the one score gives the same cache."""
+    mixed = folders["mixed"]
+    score = {(r["model"], r["test_set"]): r for r in ib.score(mixed, allow_mixed_datasets=True)}
+    real = {r["model"]: r["real_acc1"] for r in ib.score(folders["val"], labels="real")}
+    doc = ib.report_data([mixed])
+    api = list(ib.compare(caches=mixed))
+    cli = json.loads(_cli("compare", "--precomputed", mixed, "--format", "json"))
+    report = {(r["model_a"], r["model_b"]): r for r in doc.pairs}
+    assert [(r["model_a"], r["model_b"]) for r in api] == [(r["model_a"], r["model_b"])
+                                                           for r in cli] == list(report)
+    assert len(api) == 1  # the mixed folder's one keras/torch pair on the same images
+    for row, printed in zip(api, cli):
+        pair = report[(row["model_a"], row["model_b"])]
+        for k, v in printed.items():
+            _same(v, row[k], ("compare", k))
+            _same(pair[k], row[k], ("report pairs", k))
+        for side in ("a", "b"):
+            measured = score[(row[f"model_{side}"], pair["test_set"])]
+            assert row[f"acc_{side}"] == pytest.approx(measured["acc1"], abs=1e-9)
+            assert row["images"] == measured["images"]
+    api = {r["model"]: r for r in ib.robustness(mixed)}
+    cli = {r["model"]: r for r in json.loads(_cli("robustness", "--precomputed", mixed,
+                                                  "--format", "json"))}
+    report = {r["model"]: r for r in doc.robustness.rows}
+    assert set(api) == set(cli) == set(report) and len(api) == 5
+    sets = doc.robustness.present
+    assert sets == ["imagenet-val", "imagenet-v2-matched-frequency", "imagenet-a"]
+    for model, printed in cli.items():
+        for k, v in printed.items():
+            _same(v, api[model][k], ("robustness", model, k))
+            assert report[model][k] == api[model][k], ("report robustness", model, k)
+        for name in sets:  # computed once, by the metric registry: the very same floats
+            assert api[model][name] == score[(model, name)]["acc1"], (model, name)
+        assert api[model]["imagenet-a-unmasked"] == score[(model, "imagenet-a")]["unmasked_acc1"]
+        assert api[model]["real"] == real[model]
+
+
 def test_results_render_like_the_command(folders):
     table = ib.score(folders["val"])
     assert table.to_csv() == _cli("score", "--precomputed", folders["val"], "--format", "csv")
@@ -114,13 +162,23 @@ def test_user_errors_raise_the_projects_errors_with_a_fix(folders, tmp_path):
 
 
 def test_every_result_column_is_declared_once_in_the_metric_registry(folders):
-    declared = metrics.columns()
-    assert len(declared) == sum(len(m.COLUMNS) for m in metrics.MODULES)
+    from imagenet_bench.analysis import compare
+    from imagenet_bench.data import datasets
+    for table in metrics.TABLES:
+        declared = metrics.columns(table)
+        assert len(declared) == sum(len(m.COLUMNS) for m in metrics.modules(table))
+        assert all(c.header and c.meaning for c in declared.values())
     rows = results.build(ib.load(folders["val"]), results.Options(
         labels="real", ci=True, published=True, extra=("costs", "timing", "recipe")))
-    undeclared = {k for r in rows for k in r} - set(declared)
-    assert not undeclared
-    assert all(c.header and c.meaning for c in declared.values())
+    assert not {k for r in rows for k in r} - set(metrics.columns())
+    preds = ib.load(folders["mixed"], allow_mixed_datasets=True)
+    pairs, _ = compare.family_pairs(preds)
+    rows = results.paired(pairs, results.Options(extra=("calibration",)))
+    assert not {k for r in rows for k in r} - set(metrics.columns("compare"))
+    keys = {k.format(set=n, masked_set=n) for k in metrics.columns("robustness")
+            for n in datasets.names()}  # the robustness keys are templates of a test set
+    rows = results.across_sets(preds).rows
+    assert not {k for r in rows for k in r} - keys and any("er_imagenet-a" in r for r in rows)
 
 
 def test_the_extending_example_metric_plugs_in(folders, monkeypatch):
@@ -192,10 +250,12 @@ def test_predict_refuses_a_keras_model_object_saying_how_to_run_its_weights(tmp_
 
 def test_every_column_of_the_other_tables_is_declared_once_with_its_meaning(folders):
     """compare, per-class, errors and robustness take their columns from one declaration per
-    table (report.columns.TABLES): no key twice in a table, every column described."""
+    table (compare and robustness: the metric registry's, read by report.columns.declared;
+    the others: report.columns.TABLES): no key twice in a table, every column described."""
     from imagenet_bench import api  # ib.errors is the errors module, imported with the package
     from imagenet_bench.report import columns
-    for name, declared in columns.TABLES.items():
+    for name in (*columns.TABLES, *columns.FROM_METRICS):
+        declared = columns.declared(name)
         keys = [c.key for c in declared]
         assert len(keys) == len(set(keys)), name
         assert all(c.header and c.meaning for c in declared), name

@@ -8,7 +8,8 @@ import pytest
 
 from analysis_helpers import REFERENCE, SKIP_REASON, preds_for, save_all, val_ids
 from imagenet_bench.cli import main as cli
-from imagenet_bench.analysis import compare
+from imagenet_bench.analysis import compare, results
+from imagenet_bench.analysis.metrics import paired
 from imagenet_bench.analysis import scorer
 from imagenet_bench.analysis import stats
 
@@ -25,11 +26,11 @@ def _pair(right_a, right_b):
             preds_for(NUMBERS, top_b, "resnet50", "torch"))
 
 
-def test_paired_row_counts_by_hand():
+def test_paired_counts_by_hand():
     a = np.array([1, 1, 1, 0, 0, 1, 0, 1], bool)
     b = np.array([1, 0, 0, 0, 1, 1, 0, 0], bool)
     # both: rows 0, 5 -> 2; only a: 1, 2, 7 -> 3; only b: 4 -> 1; neither: 3, 6 -> 2
-    row = compare.paired_row("A", a, "B", b)
+    row = paired.of_vectors("A", a, "B", b)
     assert (row["only_a"], row["only_b"], row["images"]) == (3, 1, 8)
     assert row["acc_a"] == pytest.approx(62.5) and row["acc_b"] == pytest.approx(37.5)
     assert row["diff"] == pytest.approx(25.0)
@@ -41,12 +42,12 @@ def test_paired_row_counts_by_hand():
     assert (row["acc_a_low"], row["acc_a_high"]) == pytest.approx((100 * lo_a, 100 * hi_a))
 
 
-def test_paired_row_with_mask_and_scipy():
+def test_paired_counts_with_mask_and_scipy():
     scipy_stats = pytest.importorskip("scipy.stats")
     rng = np.random.default_rng(1)
     a, b = rng.random(3000) < 0.7, rng.random(3000) < 0.66
     valid = rng.random(3000) < 0.9
-    row = compare.paired_row("A", a, "B", b, valid=valid)
+    row = paired.of_vectors("A", a, "B", b, valid=valid)
     only_a = int((a & ~b & valid).sum())
     only_b = int((~a & b & valid).sum())
     assert (row["only_a"], row["only_b"], row["images"]) == (only_a, only_b, int(valid.sum()))
@@ -54,9 +55,9 @@ def test_paired_row_with_mask_and_scipy():
     assert row["p_value"] == pytest.approx(want, rel=1e-9)
 
 
-def test_compare_predictions_from_caches():
+def test_paired_rows_from_caches():
     ka, tb = _pair(right_a=[0, 1, 2, 3, 4, 5, 6], right_b=[5, 6, 7, 8])
-    row = compare.compare_predictions(ka, tb)
+    [row] = results.paired([(ka, tb)])
     assert (row["model_a"], row["model_b"]) == ("keras:ResNet50.imagenet", "torch:resnet50.IMAGENET1K_V1")
     assert (row["only_a"], row["only_b"]) == (5, 2)
     assert row["acc_a"] == pytest.approx(35.0) and row["acc_b"] == pytest.approx(20.0)
@@ -67,7 +68,7 @@ def test_different_images_name_both_files_and_fingerprints(tmp_path):
     other = preds_for(list(range(21, 41)), np.zeros(20, int), "resnet50", "torch")
     save_all(tmp_path, [ka, other])
     with pytest.raises(compare.CompareError) as e:
-        compare.compare_predictions(ka, other)
+        results.paired([(ka, other)])
     msg = str(e.value)
     assert ka.fingerprint[:12] in msg and other.fingerprint[:12] in msg
     assert str(tmp_path) in msg and "Fix:" in msg
@@ -123,7 +124,7 @@ def test_reference_compare_counts_match_raw_files():
         return p[np.arange(len(p)), q.argmax(1)] == labels
 
     for ka, tb in pairs:
-        row = compare.compare_predictions(ka, tb)
+        [row] = results.paired([(ka, tb)])
         a = raw_top1("keras_imagenet", ka.provenance["name_2019"])
         b = raw_top1("pytorch_imagenet", tb.provenance["name_2019"])
         assert row["only_a"] == int((a & ~b).sum()) and row["only_b"] == int((~a & b).sum())

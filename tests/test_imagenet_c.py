@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from conftest import make_valset, require_subset
-from imagenet_bench.analysis import robustness
+from imagenet_bench.analysis import results
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cli.main import main as cli
 from imagenet_bench.data import datasets, imagenet_c
@@ -191,7 +191,7 @@ def test_sweep_and_robustness_on_real_images_with_random_weights(real_tree, tmp_
     assert {r["corruption"]: r for r in json.loads(capsys.readouterr().out)} == grid
     assert row["clean_error"] == pytest.approx(expected["imagenet-val"], abs=1e-4)
     # the plain robustness table is untouched by the 10 sets: val only
-    assert robustness.build([cache.load(p) for p in cache.find_caches(caches)]).present == ["imagenet-val"]
+    assert results.across_sets([cache.load(p) for p in cache.find_caches(caches)]).present == ["imagenet-val"]
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ The printed ids come from ``models --format csv`` (the catalog), from ``predict`
 output line of a few tiny runs, and from ``score``'s table of their caches. The resolvers
 are those the commands call: ``models NAME`` (:func:`api.catalog.named`), ``predict``
 (:func:`run.config.build`), the selectors of ``compare``/``per-class``
-(:func:`analysis.compare.find_model`) and ``robustness`` (:func:`analysis.robustness.build`),
+(:func:`analysis.compare.find_model`) and ``robustness`` (:func:`analysis.robustness.resolve`),
 and ``verify`` (its framework rule, then ``registry.get_model``). No model is run except
 the tiny ones.
 """
@@ -57,7 +57,7 @@ def _check_selectors(name, others=()):
     """compare/per-class and robustness find ``name`` among caches of it and ``others``."""
     preds = [_fake(name)] + [_fake(o) for o in others if o != name]
     assert compare.find_model(preds, name).qualname == name
-    assert robustness._resolve(preds, name, sorted(p.qualname for p in preds)) == name
+    assert robustness.resolve(preds, name, sorted(p.qualname for p in preds)) == name
 
 
 def _check_verify(name):
@@ -140,7 +140,7 @@ def test_per_class_and_robustness_agree_on_a_base_name_of_a_random_run():
     preds = [_fake("torch:resnet18.IMAGENET1K_V1+random"), _fake("torch:resnet50.IMAGENET1K_V1")]
     for name in ("torch:resnet18", "resnet18", "torch:resnet18.IMAGENET1K_V1"):
         assert compare.find_model(preds, name).qualname == preds[0].qualname
-        assert robustness._resolve(preds, name, []) == preds[0].qualname
+        assert robustness.resolve(preds, name, []) == preds[0].qualname
 
 
 @pytest.mark.parametrize("setting, words", [("recipe-1234abcd", "--resize 256 --crop 224"),

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from conftest import make_preds, official_files
-from imagenet_bench.analysis import robustness
+from imagenet_bench.analysis import results
 
 V2 = "imagenet-v2-matched-frequency"
 
@@ -27,7 +27,7 @@ def _identical(rights):
 
 
 def test_identical_predictions_give_zero_effective_robustness_even_at_zero_percent():
-    table = robustness.build(_identical([0, 3, 6, 12]))
+    table = results.across_sets(_identical([0, 3, 6, 12]))
     ers = {r["model"]: r[f"er_{V2}"] for r in table.rows}
     assert sorted(r["imagenet-val"] for r in table.rows) == [0.0, 25.0, 50.0, 100.0]
     assert ers == pytest.approx({m: 0.0 for m in ers}, abs=1e-9), ers
@@ -38,7 +38,7 @@ def test_identical_predictions_give_zero_effective_robustness_even_at_zero_perce
 
 
 def test_a_fit_through_models_at_one_val_accuracy_is_named_degenerate():
-    table = robustness.build(_identical([6, 6, 6]))
+    table = results.across_sets(_identical([6, 6, 6]))
     assert V2 not in table.fits
     (note,) = [n for n in table.notes if V2 in n]
     assert "the fit is degenerate, all 3 models with both caches have the same imagenet-val " \
@@ -46,6 +46,18 @@ def test_a_fit_through_models_at_one_val_accuracy_is_named_degenerate():
 
 
 def test_too_few_models_says_how_many_there_are():
-    table = robustness.build(_identical([3, 6]))
+    table = results.across_sets(_identical([3, 6]))
     (note,) = [n for n in table.notes if V2 in n]
     assert "it needs 3 or more models with both imagenet-val and" in note and "(2 here)" in note
+
+
+def test_val_without_official_file_names_has_no_real_column_and_one_note_naming_the_models():
+    labels = np.repeat(np.arange(4), 3)
+    top5 = np.stack([(labels + k) % 1000 for k in range(5)], axis=1)
+    caches = [make_preds(top5, labels, model=f"m{i}", dataset={"name": "imagenet-val"}).validate()
+              for i in range(2)]
+    table = results.across_sets(caches)
+    assert [(r["imagenet-val"], r["real"]) for r in table.rows] == [(100.0, None)] * 2
+    (note,) = [n for n in table.notes if "ReaL" in n]
+    assert note.startswith("no ReaL column for 2 models (torch:m0, torch:m1): image ")
+    assert "is not an official ImageNet 2012 validation file" in note and "Fix:" in note

@@ -1,20 +1,30 @@
-"""THE results document: one row per cache, every column from the metric registry.
+"""THE results document: every result row, every column from the metric registry.
 
-:func:`build` is the one builder of result rows: ``score`` (every format), the HTML report's
-data, ``sweep collect`` (its long table and timm's format) and the Python API's
-``imagenet_bench.score`` call it. Each metric of :data:`metrics.MODULES` that the options
-ask for adds its columns (:mod:`imagenet_bench.analysis.metrics`); the rows come back ranked
-by top-1 (then top-5, framework, model). numpy and the standard library only.
+The one builder of result rows, in three shapes, each running the metric modules of one
+tuple of :mod:`imagenet_bench.analysis.metrics` that the options ask for:
+
+* :func:`build`: one row per cache (:data:`metrics.MODULES`), ranked by top-1 (then top-5,
+  framework, model): ``score`` (every format), the HTML report's rows, ``sweep collect`` (its
+  long table and timm's format), ``imagenet_bench.score``;
+* :func:`paired`: one row per pair of caches over the same images (:data:`metrics.PAIRED`):
+  ``compare``, the report's Keras-vs-PyTorch pairs, ``imagenet_bench.compare``;
+* :func:`across_sets`: one row per model across test sets (:data:`metrics.ACROSS_SETS`), from
+  each test set's :func:`build` rows: ``robustness``, the report's robustness figures,
+  ``imagenet_bench.robustness``.
+
+numpy and the standard library only.
 """
 from __future__ import annotations
 
-from typing import Dict, List, Sequence
+from dataclasses import replace
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from imagenet_bench.analysis import metrics, scorer
+from imagenet_bench.analysis import metrics, robustness, scorer
 from imagenet_bench.analysis.metrics import Context, Options
-from imagenet_bench.errors import InputError
+from imagenet_bench.data import datasets
+from imagenet_bench.errors import BenchError, InputError
 
-__all__ = ["Options", "build", "check_options"]
+__all__ = ["Options", "across_sets", "build", "check_options", "paired"]
 
 
 def check_options(options: Options) -> Options:
@@ -49,3 +59,65 @@ def build(preds: Sequence, options: Options = Options(), ranked: bool = True) ->
     for p in preds:
         scorer.release(p)
     return [rows[i] for i in order] if ranked else rows
+
+
+def _run(modules, rows: List[Dict], items: Sequence, context: Context) -> List[Dict]:
+    """Let every module of ``modules`` that the options ask for add its columns to ``rows``."""
+    for module in modules:
+        if module.applies(context.options):
+            module.add(rows, items, context)
+    return rows
+
+
+def paired(pairs: Sequence[Tuple], options: Options = Options()) -> List[Dict]:
+    """The comparison rows of ``pairs`` (``(a, b)`` caches over the same images), one per
+    pair in order: the columns of :data:`metrics.PAIRED` (``options.labels``: None or "real";
+    ``options.top``: 1 or 5; ``"calibration"`` in ``options.extra``: the ECE of both)."""
+    context = Context(check_options(options))
+    return _run(metrics.PAIRED, [{} for _ in pairs], pairs, context)
+
+
+def across_sets(preds: Sequence, models: Sequence[str] = (),
+                protocol: str = scorer.DEFAULT_PROTOCOL) -> robustness.Table:
+    """The robustness table of ``preds`` (caches of any test sets): each test set's result
+    rows (:func:`build`, ImageNet-A/-R under ``protocol``; val with ReaL where its images
+    have ReaL labels), arranged one row per model by :data:`metrics.ACROSS_SETS`. Rows of
+    ``models`` only when given (the effective-robustness fits use every model present)."""
+    context = Context(check_options(Options(protocol=protocol)))
+    sets = robustness.group(preds)
+    names = sorted({m for ms in sets.values() for m in ms})
+    chosen = [robustness.resolve(preds, m, names) for m in models]
+    present = [n for n in datasets.names()
+               if n in sets and (n == robustness.VAL or n in robustness.SHIFTED)]
+    for name in present:
+        context.results[name] = _set_rows(name, list(sets[name].values()), context)
+    rows = _run(metrics.ACROSS_SETS, [{"model": m} for m in names],
+                [{n: ms[m] for n, ms in sets.items() if m in ms} for m in names], context)
+    if chosen:
+        rows = [next(r for r in rows if r["model"] == m) for m in chosen]
+    return robustness.Table(rows, present, context.fits, context.notes, protocol)
+
+
+def _set_rows(name: str, caches: List, context: Context) -> Dict[str, Dict]:
+    """``{model: result row}`` of one test set's caches (val: with ReaL where it applies,
+    else a note naming the models)."""
+    options = context.options
+    if name == robustness.VAL:
+        why = _no_real(caches[0])
+        if why is None:
+            options = replace(options, labels=metrics.base.REAL)
+        else:
+            context.notes.append(robustness.note_for(
+                f"no ReaL column for {{models}}: {why}", sorted(p.qualname for p in caches)))
+    return {row["model"]: row for row in build(caches, options, ranked=False)}
+
+
+def _no_real(val) -> Optional[str]:
+    """Why the val caches (one image list, ``val`` among them) have no ReaL labels; None
+    when they have."""
+    from imagenet_bench.data import real_labels
+    try:
+        real_labels.rows_for(val.image_ids, val.fingerprint)
+    except BenchError as e:
+        return str(e)
+    return None

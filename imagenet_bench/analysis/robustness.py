@@ -1,7 +1,10 @@
 """Robustness table: each model on ImageNet val and the shifted test sets (numpy only).
 
-One row per model (caches from ``predict NAME=DIR``, any mix of sets in
-one folder):
+The table's shape (:class:`Table`, :func:`group`, :func:`csv_keys`) and its arithmetic (the
+logit-linear fit, :func:`val_restricted`); the rows are the results document's
+(:func:`imagenet_bench.analysis.results.across_sets`, the metrics of
+``analysis.metrics.ACROSS_SETS``). One row per model (caches from ``predict NAME=DIR``, any
+mix of sets in one folder):
 
 * ``imagenet-val`` top-1 and ``real`` (ReaL top-1 on the same val cache,
   :mod:`data.real_labels`, when timm's package data and official file names
@@ -35,7 +38,7 @@ from imagenet_bench.analysis import scorer
 from imagenet_bench.cache import derived
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data import datasets
-from imagenet_bench.errors import BenchError, InputError
+from imagenet_bench.errors import InputError
 
 VAL = datasets.DEFAULT
 #: shifted sets in table order
@@ -139,7 +142,7 @@ def val_restricted(val: cache.Predictions, classes: Sequence[int], dataset: str 
     if known is not None:
         unmasked, masked, n, undetermined = known
         return unmasked, masked, int(n), int(undetermined)
-    val = _with_probs(val)
+    val = val.with_all_probs()  # read from its file on demand, when it has them
     return derived.val_restricted(val.top5_idx, val.labels, val.missing, classes, val.all_probs)
 
 
@@ -177,32 +180,7 @@ def group(preds: Sequence[cache.Predictions]) -> Dict[str, Dict[str, cache.Predi
     return out
 
 
-def build(preds: Sequence[cache.Predictions], models: Sequence[str] = (),
-          protocol: str = scorer.DEFAULT_PROTOCOL) -> Table:
-    """The robustness table of ``preds``; rows of ``models`` only when given (the
-    effective-robustness fits always use every model present). ImageNet-A/-R are scored
-    under ``protocol`` (:data:`scorer.PROTOCOLS`): masked by default, and their val200
-    baseline with them; "unmasked" puts the 1,000-class top-1 in the set's column."""
-    scorer.check_protocol(protocol)
-    sets = group(preds)
-    names = sorted({m for ms in sets.values() for m in ms})
-    models = [_resolve(preds, m, names) for m in models]
-    present = [n for n in datasets.names() if n in sets and (n == VAL or n in SHIFTED)]
-    notes: Dict[str, List[str]] = {}  # one summary line per kind of note, with the models it names
-    rows = [_row(m, sets, notes, protocol) for m in names]
-    notes_out = [_summary(kind, ms) for kind, ms in notes.items()]
-    fits = _add_effective_robustness(rows, sets, present)
-    val = {r["model"]: r[VAL] for r in rows if r.get(VAL) is not None}
-    for name in present:
-        if name != VAL and name not in fits:
-            notes_out.append(no_fit_reason(
-                val, {r["model"]: r[name] for r in rows if r.get(name) is not None}, name))
-    if models:
-        rows = [next(r for r in rows if r["model"] == m) for m in models]
-    return Table(rows, present, fits, notes_out, protocol)
-
-
-def _resolve(preds: Sequence[cache.Predictions], name: str, names: List[str]) -> str:
+def resolve(preds: Sequence[cache.Predictions], name: str, names: List[str]) -> str:
     """The id of the model ``name`` designates, by the rules of every selector
     (:func:`analysis.compare.resolve_name`: a base name finds its only run, ``+random`` included)."""
     from imagenet_bench.analysis.compare import NoSuchModel, resolve_name
@@ -213,87 +191,10 @@ def _resolve(preds: Sequence[cache.Predictions], name: str, names: List[str]) ->
                          f"Fix: name models as framework:name, e.g. {names[0]}") from None
 
 
-def _summary(kind: str, models: List[str]) -> str:
+def note_for(kind: str, models: List[str]) -> str:
     """One note for every model it applies to: ``kind`` with ``{models}`` filled in."""
     shown = ", ".join(models[:3]) + (f" and {len(models) - 3} more" if len(models) > 3 else "")
     return kind.format(models=f"{len(models)} model{'s' if len(models) != 1 else ''} ({shown})")
-
-
-def _row(model: str, sets: Dict[str, Dict[str, cache.Predictions]],
-         notes: Dict[str, List[str]], protocol: str = scorer.DEFAULT_PROTOCOL) -> Dict:
-    row: Dict = {"model": model}
-    val = sets.get(VAL, {}).get(model)
-    if val is not None:
-        row[VAL] = top1(val)
-        row["real"] = _real(val, notes)
-    for name in SHIFTED:
-        p = sets.get(name, {}).get(model)
-        if p is None:
-            continue
-        if name in MASKED:
-            row[f"{name}-unmasked"] = top1(p)
-            row[name] = (100.0 * float(scorer.masked_correct(p).mean()) if protocol == "masked"
-                         else row[f"{name}-unmasked"])
-        else:
-            row[name] = top1(p)
-        if val is None:
-            continue
-        row[f"delta_{name}"] = row[name] - row[VAL]
-        if name in MASKED:
-            classes = datasets.get(name).classes
-            unmasked, masked, n, undetermined = val_restricted(val, classes, name)
-            base = masked if protocol == "masked" else unmasked
-            row[f"val200_{name}"] = base
-            row[f"delta_{name}_val200"] = None if base is None else row[name] - base
-            if undetermined:
-                notes.setdefault(
-                    f"val restricted to {name}'s classes is undetermined for some of its {n} "
-                    f"images for {{models}} (none of their top-5 is among the classes); predict "
-                    f"imagenet-val with --save-all-probs for that baseline", []).append(
-                    f"{model}: {undetermined}")
-    for by_model in sets.values():
-        if model in by_model:
-            scorer.release(by_model[model])
-    return row
-
-
-def _with_probs(val: cache.Predictions) -> cache.Predictions:
-    """The val cache with ``all_probs`` when its file has them (read on demand)."""
-    return val.with_all_probs()
-
-
-def _real(val: cache.Predictions, notes: Dict[str, List[str]]) -> Optional[float]:
-    from imagenet_bench.data import real_labels
-    try:
-        correct, counted = real_labels.real_accuracy(val)
-    except BenchError as e:
-        notes.setdefault(f"no ReaL column for {{models}}: {e}", []).append(val.qualname)
-        return None
-    return 100.0 * correct / counted if counted else None
-
-
-def _add_effective_robustness(rows: List[Dict], sets, present: List[str]) -> Dict[str, Fit]:
-    fits: Dict[str, Fit] = {}
-    if VAL not in present:
-        return fits
-    n_val = _images(sets[VAL])
-    val = {r["model"]: r[VAL] for r in rows if r.get(VAL) is not None}
-    for name in present:
-        if name == VAL:
-            continue
-        shifted = {r["model"]: r[name] for r in rows if r.get(name) is not None}
-        er, fit = effective_robustness(val, shifted, name, n_val, _images(sets[name]))
-        if fit is None:
-            continue
-        fits[name] = fit
-        for r in rows:
-            if r["model"] in er:
-                r[f"er_{name}"] = er[r["model"]]
-    return fits
-
-
-def _images(by_model: Dict[str, cache.Predictions]) -> int:
-    return next(iter(by_model.values())).num_images if by_model else 0
 
 
 def csv_keys(table: Table) -> List[str]:

@@ -134,7 +134,7 @@ def compare(a: Optional[str] = None, b: Optional[str] = None, caches: Caches = N
     """Paired comparison of models ``a`` and ``b`` (McNemar exact, Newcombe interval), or
     without names every keras/torch pair of one architecture: ``imagenet-bench compare``;
     ``calibration``: also each model's ECE (both binnings) and A-B with a paired bootstrap
-    interval."""
+    interval. The rows are :func:`imagenet_bench.analysis.results.paired`'s."""
     from imagenet_bench.analysis import compare as comparing
     if (a is None) != (b is None):
         raise InputError(f"compare takes two model names or none; got {a or b!r} alone. Fix: "
@@ -153,9 +153,11 @@ def compare(a: Optional[str] = None, b: Optional[str] = None, caches: Caches = N
                              f"same architecture with --framework keras and --framework torch")
         if absent:
             notes.append(f"note: not in {preds.where}: {', '.join(absent)}")
-    rows = [comparing.compare_predictions(x, y, labels, top, confidence, protocol=protocol)
-            for x, y in pairs]
-    extra = _paired_calibration(rows, pairs, protocol, confidence, notes) if calibration else []
+    options = results.Options(labels=None if labels == "original" else labels, top=top,
+                              protocol=protocol, confidence=confidence,
+                              extra=("calibration",) if calibration else ())
+    rows = results.paired(pairs, options)
+    extra = _calibration_columns(rows, pct, notes) if calibration else []
     what = f"{'ReaL ' if labels == 'real' else ''}top-{top}"
     title = (f"Paired comparison of {what} accuracy (%): difference with Newcombe {pct} interval, "
              f"McNemar exact two-sided p ({preds.where})"
@@ -165,27 +167,26 @@ def compare(a: Optional[str] = None, b: Optional[str] = None, caches: Caches = N
                    columns_for=lambda fmt: report_columns.compare(fmt, pct, ci, rows) + extra)
 
 
-def _paired_calibration(rows, pairs, protocol: str, confidence: float, notes: List[str]):
-    """Add each pair's calibration figures to its row (``calibration_rows.paired_row``) and
-    the notes; return the columns they add."""
+def _calibration_columns(rows, pct: str, notes: List[str]):
+    """The notes of the pairs' calibration figures (why a pair has none, how they are made);
+    the columns they add."""
     from imagenet_bench.analysis import calibration, calibration_rows
-    for row, (x, y) in zip(rows, pairs):
-        row.update(calibration_rows.paired_row(x, y, protocol, confidence))
+    for row in rows:
         if row.get("calibration_note"):
             notes.append(f"note: {row['model_a']} vs {row['model_b']}: {row['calibration_note']}")
     notes.append(f"note: calibration: {calibration_rows.PROTOCOL}; A-B interval: paired "
                  f"percentile bootstrap, {calibration.BOOTSTRAP_SAMPLES} resamples of the images, "
                  f"seed {calibration.BOOTSTRAP_SEED}")
-    return report_columns.compare_calibration(_pct(confidence))
+    return report_columns.compare_calibration(pct)
 
 
 def robustness(caches: Caches = None, models: Sequence[str] = (), *,
                protocol: str = scorer.DEFAULT_PROTOCOL) -> Results:
     """Top-1 on every test set cached, the differences to val and effective robustness:
-    ``imagenet-bench robustness``; the fits are in ``.table.fits``."""
-    from imagenet_bench.analysis import robustness as rob
+    ``imagenet-bench robustness`` (the rows of :func:`imagenet_bench.analysis.results.across_sets`);
+    the fits are in ``.table.fits``."""
     preds = load(caches if caches is not None else locations.RUNS_DIR, allow_mixed_datasets=True)
-    table = rob.build(preds, list(models), protocol=protocol)
+    table = results.across_sets(preds, list(models), protocol=protocol)
     fits = "; ".join(f"{n}: logit(acc) = {f.intercept:+.3f} {f.slope:+.3f}*logit(val) "
                      f"({f.models} models)" for n, f in table.fits.items())
     words = ("A/R masked to their 200 classes (--protocol masked; --protocol unmasked for the "

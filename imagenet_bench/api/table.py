@@ -45,8 +45,8 @@ class Results:
 
     def describe(self) -> List[Dict]:
         """Key, header, unit and meaning of each column: the column's declaration (the metric
-        registry's, or the table's in ``report.columns.TABLES``), else the metric registry's
-        for its key."""
+        registry's, read by ``report.columns``, or the table's in ``report.columns.TABLES``),
+        else the results table's in the metric registry for its key."""
         from imagenet_bench.analysis import metrics
         declared = metrics.columns()
         out = []

@@ -141,9 +141,3 @@ def real_correct(preds, k: int = 1) -> Tuple[np.ndarray, np.ndarray]:
     if preds.missing is not None:
         hit &= ~preds.missing
     return hit & valid, valid
-
-
-def real_accuracy(preds, k: int = 1) -> Tuple[int, int]:
-    """``(correct, counted)`` ReaL top-``k`` counts over the images that have a ReaL set."""
-    correct, valid = real_correct(preds, k)
-    return int(correct.sum()), int(valid.sum())

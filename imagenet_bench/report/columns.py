@@ -1,7 +1,11 @@
-"""Column definitions of the tables that more than one command or module renders (stdlib only).
+"""The columns of the tables that more than one command or module renders (stdlib only).
 
-A table's columns live in ``report/``, beside the renderer (:mod:`report.tables`);
-the analysis modules compute rows (dicts) and never import this package.
+The result tables' columns (``score``, ``compare``, ``robustness``: rows of
+:mod:`imagenet_bench.analysis.results`) are declared once, by the metric registry
+(:mod:`imagenet_bench.analysis.metrics`); here they are only read (:func:`of`,
+:func:`declared`) and arranged per command and format. The other tables' columns
+(``per-class``, ``errors``, ``verify variants``) are declared here, in :data:`TABLES`. The
+analysis modules compute rows (dicts) and never import this package.
 """
 from __future__ import annotations
 
@@ -15,38 +19,14 @@ P, PTS, IMG = "%", "points", "images"
 def _low_high(key: str, header: str, unit: str, what: str, signed: bool = False, decimals: int = 2):
     """The two bounds of ``key``'s interval (headers ``<header> {pct} low/high``)."""
     return tuple(Column(f"{key}_{end}", f"{header} {{pct}} {end}", decimals=decimals,
-                        signed=signed, unit=unit, meaning=f"{end}er bound of the {what} interval")
+                        signed=signed, unit=unit, meaning=f"{'lower' if end == 'low' else 'upper'} bound of the {what} interval")
                  for end in ("low", "high"))
 
 
-#: THE declarations of the columns of the tables that are not the results document's (whose
-#: columns the metric registry declares, :func:`of`): per table, key, header (``{pct}``: the
-#: confidence level; ``{set}``/``{short}``: a test set's name and short name), unit, meaning
+#: THE declarations of the columns of the tables that are not the results document's
+#: (whose columns -- score's, compare's, robustness's -- the metric registry declares,
+#: :func:`declared`): per table, key, header (``{pct}``: the confidence level), unit, meaning
 TABLES = {
-    "compare": (
-        Column("model_a", "model A", meaning="the first model of the pair"),
-        Column("model_b", "model B", meaning="the second model of the pair"),
-        Column("images", "images", unit=IMG, meaning="images both models were scored on"),
-        Column("acc_a", "acc A", unit=P, meaning="top-1 accuracy of A on these images"),
-        *_low_high("acc_a", "acc A", P, "Wilson"),
-        Column("acc_b", "acc B", unit=P, meaning="top-1 accuracy of B on these images"),
-        *_low_high("acc_b", "acc B", P, "Wilson"),
-        Column("diff", "A-B", signed=True, unit=PTS, meaning="top-1 of A minus top-1 of B"),
-        *_low_high("diff", "A-B", PTS, "Newcombe paired", signed=True),
-        Column("only_a", "only A right", unit=IMG, meaning="images A gets right and B wrong"),
-        Column("only_b", "only B right", unit=IMG, meaning="images B gets right and A wrong"),
-        Column("p_text", "p (McNemar exact)", meaning="McNemar's exact p-value, as text"),
-        Column("log10_p", "log10 p", decimals=2, meaning="log10 of McNemar's exact p-value"),
-        Column("p_value", "p", meaning="McNemar's exact p-value"),
-        Column("calibration_images", "cal. images", unit=IMG,
-               meaning="images both models' calibration is measured on"),
-        *(c for key, name in (("ece15", "ECE-15w"), ("ece100", "ECE-100m")) for c in (
-            Column(f"{key}_a", f"{name} A", decimals=4, meaning=f"{name} of A"),
-            Column(f"{key}_b", f"{name} B", decimals=4, meaning=f"{name} of B"),
-            Column(f"{key}_diff", f"{name} A-B", decimals=4, signed=True,
-                   meaning=f"{name} of A minus that of B"),
-            *_low_high(f"{key}_diff", f"{name} A-B", "", "bootstrap", signed=True, decimals=4))),
-    ),
     "per-class": (
         Column("model", "model", meaning="canonical model id"),
         Column("class", "class", meaning="class index (0-999)"),
@@ -90,31 +70,33 @@ TABLES = {
                meaning="largest |Δprob| on the reference's top-1 class"),
         Column("images_per_s", "img/s", decimals=1, unit="images/s", meaning="run speed"),
     ),
-    "robustness": (
-        Column("model", "model", meaning="canonical model id"),
-        Column("{set}", "{short}", unit=P, meaning="top-1 on the test set"),
-        Column("{masked_set}", "{short} {protocol}", unit=P,
-               meaning="top-1 on the test set under its A/R protocol"),
-        Column("{set}-unmasked", "{short} unmasked", unit=P,
-               meaning="top-1 on the test set over all 1,000 classes"),
-        Column("real", "ReaL", unit=P, meaning="top-1 against the ReaL labels of val"),
-        Column("delta_{set}", "Δ{short}-val", signed=True, unit=PTS,
-               meaning="top-1 on the test set minus top-1 on val"),
-        Column("val200_{set}", "val@{short}200", unit=P,
-               meaning="top-1 on val within the set's 200 classes"),
-        Column("delta_{set}_val200", "Δ{short}-val200", signed=True, unit=PTS,
-               meaning="top-1 on the test set minus val's within its 200 classes"),
-        Column("er_{set}", "ER {short}", signed=True, unit=PTS,
-               meaning="effective robustness: top-1 above the fit of the baselines"),
-    ),
 }
+
+#: the tables whose columns the metric registry declares (analysis.metrics.TABLES)
+FROM_METRICS = ("compare", "robustness")
+
+
+def _column(c) -> Column:
+    """The table column of a metric's declared column (analysis.metrics.base.Column)."""
+    return Column(c.key, c.header, decimals=c.decimals, signed=c.signed, unit=c.unit,
+                  meaning=c.meaning)
+
+
+def declared(name: str):
+    """The declared columns of table ``name``: those of :data:`TABLES`, or for
+    :data:`FROM_METRICS` those the metric registry declares (the one declaration, read
+    here; numpy is imported by the commands that compute the rows, not by ``--help``)."""
+    if name in FROM_METRICS:
+        from imagenet_bench.analysis import metrics
+        return [_column(c) for c in metrics.columns(name).values()]
+    return list(TABLES[name])
 
 
 def table(name: str, *keys: str, **fill):
-    """The declared columns ``keys`` of table ``name`` (:data:`TABLES`), the templates of key
+    """The declared columns ``keys`` of table ``name`` (:func:`declared`), the templates of key
     and header filled with ``fill`` (``pct``, ``set``, ``short``, ``protocol``)."""
-    declared = {c.key: c for c in TABLES[name]}
-    return [replace(declared[k], key=k.format(**fill), header=declared[k].header.format(**fill))
+    found = {c.key: c for c in declared(name)}
+    return [replace(found[k], key=k.format(**fill), header=found[k].header.format(**fill))
             for k in keys]
 
 
@@ -122,9 +104,7 @@ def of(*keys: str):
     """The table columns of result keys, with the headers the metric registry declares
     (:func:`imagenet_bench.analysis.metrics.columns`)."""
     from imagenet_bench.analysis import metrics
-    declared = [metrics.column(k) for k in keys]
-    return [Column(c.key, c.header, decimals=c.decimals, signed=c.signed, unit=c.unit,
-                   meaning=c.meaning) for c in declared]
+    return [_column(metrics.column(k)) for k in keys]
 
 
 def interval(key: str, pct: str):
@@ -147,7 +127,7 @@ CALIBRATION = ("calibration_images", "ece15", "ties15", "ece100", "ties100", "nl
 
 def compare_calibration(pct: str):
     """What ``compare --calibration`` adds: each model's ECE and A-B with its bootstrap
-    interval, for both binnings (analysis.calibration_rows.paired_row)."""
+    interval, for both binnings (analysis.metrics.paired_calibration)."""
     keys = [f"{key}_{end}" for key in ("ece15", "ece100")
             for end in ("a", "b", "diff", "diff_low", "diff_high")]
     return table("compare", "calibration_images", *keys, pct=pct)

@@ -8,9 +8,9 @@ returns a :class:`Document`:
   (:func:`analysis.results.build`) of each test set's caches with the columns of
   ``score --ci --published`` plus params/GFLOPs from the catalog, images/s from the
   cache's ``timing`` and the recipe;
-* ``robustness``: :func:`analysis.robustness.build` over the same caches;
-* ``pairs``: :func:`analysis.compare.family_pairs` and ``compare_predictions``, plus
-  ``ids``: the (keras, torch) ``ModelId`` pair;
+* ``robustness``: :func:`analysis.results.across_sets` over the same caches;
+* ``pairs``: the rows of :func:`analysis.results.paired` for
+  :func:`analysis.compare.family_pairs`, plus ``ids``: the (keras, torch) ``ModelId`` pair;
 * ``skipped``: every file that could not be scored and why (incomplete, damaged,
   over another image list of its test set, a second copy) -- never dropped;
 * ``header``: tool version, library versions found in the caches, the test
@@ -188,14 +188,15 @@ def _pairs(preds: Sequence[cache.Predictions], notes: List[str],
     except BenchError as e:
         notes.append(f"Keras-vs-PyTorch pairs: {e}")
         return []
-    return [dict(compare.compare_predictions(a, b, protocol=protocol), test_set=datasets.name_of(a),
-                 ids=(a.model_id, b.model_id)) for a, b in pairs]
+    rows = results.paired(pairs, results.Options(protocol=protocol))
+    return [dict(row, test_set=datasets.name_of(a), ids=(a.model_id, b.model_id))
+            for row, (a, b) in zip(rows, pairs)]
 
 
 def _robustness(preds: Sequence[cache.Predictions], notes: List[str],
                 protocol: str = scorer.DEFAULT_PROTOCOL) -> Optional[robustness.Table]:
     try:
-        table = robustness.build(preds, protocol=protocol)
+        table = results.across_sets(preds, protocol=protocol)
     except BenchError as e:
         notes.append(f"robustness: {e}")
         return None

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -34,7 +34,8 @@ class Options:
     class index per scored image, or "real" for ReaL labels; ``protocol``: how ImageNet-A/-R
     is scored; ``ci``: Wilson intervals at ``confidence``; ``published``: the published
     figure's top-5, the flag (below by more than ``margin`` points) and the likely reason;
-    ``extra``: further metric groups ("costs", "timing", "recipe").
+    ``extra``: further metric groups ("costs", "timing", "recipe", "calibration"); ``top``:
+    the top-k (1 or 5) of a paired comparison (``compare --top``).
     """
 
     keep: Optional[str] = None
@@ -46,6 +47,7 @@ class Options:
     published: bool = False
     margin: float = DEFAULT_MARGIN
     extra: Tuple[str, ...] = ()
+    top: int = 1
 
     @property
     def custom_labels(self) -> Optional[str]:
@@ -56,10 +58,15 @@ class Options:
 @dataclass
 class Context:
     """The options and what the metrics share: the scored rows per image list (``keep`` and
-    ``omit`` read once per list)."""
+    ``omit`` read once per list); for the rows of one model across test sets also each set's
+    result rows (``results``: {test set: {model: row}}, in table order), the notes for the
+    user and the effective-robustness fits (``fits``: {test set: robustness.Fit})."""
 
     options: Options
     _selected: Dict[Tuple[int, str], Optional[np.ndarray]] = field(default_factory=dict)
+    results: Dict[str, Dict[str, Dict]] = field(default_factory=dict)
+    notes: List[str] = field(default_factory=list)
+    fits: Dict[str, object] = field(default_factory=dict)
 
     def rows(self, preds) -> Optional[np.ndarray]:
         """The scored row indices of ``preds`` (None: every row)."""
@@ -70,6 +77,16 @@ class Context:
             omit = scorer.load_index_file(o.omit, n, "--omit") if o.omit else None
             self._selected[key] = scorer.select_rows(n, keep, omit)
         return self._selected[key]
+
+
+def bounds(key: str, header: str, unit: str, what: str, signed: bool = False,
+           decimals: int = 2) -> Tuple[Column, Column]:
+    """The two bounds of ``key``'s interval: ``<key>_low``/``_high``, headers ``<header> {pct}
+    low``/``high`` (``{pct}``: the confidence level, filled by the table)."""
+    return tuple(Column(f"{key}_{end}", f"{header} {{pct}} {end}", unit,
+                        f"{'lower' if end == 'low' else 'upper'} bound of the {what} interval",
+                        signed, decimals)
+                 for end in ("low", "high"))
 
 
 def percent(flags: np.ndarray) -> float:
