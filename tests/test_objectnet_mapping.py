@@ -6,6 +6,7 @@ import shutil
 
 import pytest
 
+from imagenet_bench.cache import derived
 from imagenet_bench.data import layouts, objectnet
 from imagenet_bench.errors import InputError
 from tests.conftest import VAL_SUBSET
@@ -45,7 +46,7 @@ def test_mapping_goes_through_the_2012_ids_and_keeps_many_to_one(tree):
     m = objectnet.read_mappings(tree)
     # output index of 2012 id i is 999 - i
     assert m.classes == {"cups": (989,), "bikes": (499, 996)}
-    rep = m.representative
+    rep = derived.same_class_table({"dataset": {"same_class": m.classes}})
     assert rep[996] == 499 and rep[499] == 499 and rep[989] == 989 and rep[5] == 5
 
 
@@ -55,7 +56,7 @@ def test_scan_counts_only_the_overlapping_folders(tree):
     assert t.left_out == 3  # the stones folder: no ImageNet class
     # hand computation: predictions 996 (a mapped bike class), 499, 7 / 989, 989, 499
     preds = [996, 499, 7, 989, 989, 499]
-    rep = t.mapping.representative
+    rep = derived.same_class_table({"dataset": objectnet.facts(t)})
     right = [rep[p] == label for p, (_, label) in zip(preds, t.images)]
     assert right == [True, True, False, True, True, False]
 

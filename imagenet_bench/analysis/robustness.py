@@ -41,7 +41,7 @@ VAL = datasets.DEFAULT
 #: shifted sets in table order
 SHIFTED = [s.name for s in datasets.shifted()]
 #: sets scored with predictions restricted to their class subset
-MASKED = tuple(n for n in SHIFTED if datasets.get(n).subset_file)
+MASKED = tuple(n for n in SHIFTED if datasets.get(n).masked)
 MIN_MODELS_FOR_FIT = 3
 
 
@@ -190,7 +190,7 @@ def build(preds: Sequence[cache.Predictions], models: Sequence[str] = (),
     present = [n for n in datasets.names() if n in sets and (n == VAL or n in SHIFTED)]
     notes: Dict[str, List[str]] = {}  # one summary line per kind of note, with the models it names
     rows = [_row(m, sets, notes, protocol) for m in names]
-    notes_out = [_summary(kind, ms) for kind, ms in notes.items()]
+    notes_out = [_summary(kind, ms) for kind, ms in notes.items()] + scorer.set_notes(preds)
     fits = _add_effective_robustness(rows, sets, present)
     val = {r["model"]: r[VAL] for r in rows if r.get(VAL) is not None}
     for name in present:
@@ -239,7 +239,7 @@ def _row(model: str, sets: Dict[str, Dict[str, cache.Predictions]],
         if val is None:
             continue
         row[f"delta_{name}"] = row[name] - row[VAL]
-        if name in MASKED:
+        if name in MASKED and datasets.get(name).classes is not None:  # ObjectNet: no val200
             classes = datasets.get(name).classes
             unmasked, masked, n, undetermined = val_restricted(val, classes, name)
             base = masked if protocol == "masked" else unmasked

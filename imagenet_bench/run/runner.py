@@ -222,6 +222,7 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
     bar = tqdm(total=st.stop - st.start, initial=int(st.done.sum()), unit="img", desc=desc,
                disable=not opt.progress, file=sys.stderr, dynamic_ncols=True, smoothing=0.05)
     since, n_new = 0, 0
+    groups = list(((getattr(valset, "facts", None) or {}).get("same_class") or {}).values())
     batches = backend.batches(jobs)
     try:
         for batch in batches:
@@ -235,7 +236,7 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
                 _check_outputs(probs, len(batch.rows), backend.config)
                 local = np.asarray(batch.rows) - st.start
                 extra = per_image.from_probs(probs, valset.labels[batch.rows], logits,
-                                             valset.class_subset)
+                                             valset.class_subset, groups)
                 for name, values in extra.items():
                     st.per_image[name][local] = values
                 if logits is not None:
