@@ -249,6 +249,12 @@ def test_predict_sweep_and_robustness_with_random_weights(layout_tree, tmp_path,
     (rrow,) = json.loads(capsys.readouterr().out)
     assert rrow["objectnet"] == pytest.approx(masked, abs=1e-4)
     assert rrow["objectnet-unmasked"] == pytest.approx(plain, abs=1e-4)
+    assert cli(["sweep", "collect", str(folder), "--format", "json"]) == 0
+    got = capsys.readouterr()
+    (crow,) = json.loads(got.out)
+    assert crow["acc1"] == pytest.approx(masked, abs=1e-4) and crow["published_acc1"] is None
+    assert "objectnet: predictions masked to the 6 ImageNet classes" in got.err
+    assert "24 images counted" in got.err
 
 
 def _check_calibration(row, p, protocol):

@@ -240,7 +240,7 @@ def protocol_label(preds: Sequence[cache.Predictions], protocol: str = DEFAULT_P
     mapped = [n for n in sets if n not in fixed]
     if check_protocol(protocol) == "masked":
         words = ([f"{', '.join(fixed)}: predictions masked to the set's 200 classes"] if fixed
-                 else []) + [f"{n}: predictions masked to the {_subset_size(preds, n)} ImageNet "
+                 else []) + [f"{n}: predictions masked to the {subset_size(preds, n)} ImageNet "
                              f"classes its mappings map to" for n in mapped]
         label = (f"{'; '.join(words)} (--protocol masked, the default; --protocol unmasked for "
                  f"the 1,000-class prediction)")
@@ -250,7 +250,7 @@ def protocol_label(preds: Sequence[cache.Predictions], protocol: str = DEFAULT_P
     return "\n".join([label] + set_notes(preds))
 
 
-def _subset_size(preds: Sequence[cache.Predictions], name: str) -> int:
+def subset_size(preds: Sequence[cache.Predictions], name: str) -> int:
     """The size of the class subset the caches of set ``name`` record."""
     p = next(p for p in preds if datasets.name_of(p) == name)
     return len((p.provenance.get("dataset") or {}).get("class_subset") or [])
