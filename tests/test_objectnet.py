@@ -7,7 +7,6 @@ mapping files the test writes and made-up class names) -- NOT ObjectNet and neve
 its figures.
 """
 import json
-import os
 import shutil
 
 import numpy as np

@@ -65,7 +65,7 @@ SPEC = DatasetSpec(
 SPECS = (SPEC,)
 MAPPING_FILES = ("folder_to_objectnet_label.json", "objectnet_to_imagenet_1k.json",
                  "imagenet_to_label_2012_v2", "pytorch_to_imagenet_2012_id.json")
-_FIX_COPY = "Fix: copy mappings/ from the ObjectNet 1.0 download (objectnet.dev) unchanged"
+_COPY = "copy mappings/ from the ObjectNet 1.0 download (objectnet.dev) unchanged"
 
 
 @dataclass(frozen=True)
@@ -85,11 +85,11 @@ def _load_json(path: str) -> dict:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
     except FileNotFoundError:
-        raise InputError(f"{path}: missing (ObjectNet ships it in mappings/). {_FIX_COPY}") from None
+        raise InputError(f"{path}: missing (ObjectNet ships it in mappings/). Fix: {_COPY}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise InputError(f"{path}: does not parse as JSON ({e}). {_FIX_COPY}") from None
+        raise InputError(f"{path}: does not parse as JSON ({e}). Fix: {_COPY}") from None
     if not isinstance(data, dict) or not data:
-        raise InputError(f"{path}: not a JSON object of names. {_FIX_COPY}")
+        raise InputError(f"{path}: not a JSON object of names. Fix: {_COPY}")
     return data
 
 
@@ -100,16 +100,16 @@ def _imagenet_names(mappings: str) -> Dict[str, int]:
         with open(lines_path, encoding="utf-8") as f:
             names = [line.strip() for line in f if line.strip()]
     except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{lines_path}: cannot be read ({e}). {_FIX_COPY}") from None
+        raise InputError(f"{lines_path}: cannot be read ({e}). Fix: {_COPY}") from None
     ids_path = os.path.join(mappings, MAPPING_FILES[3])
     try:
         output_of = {int(v): int(k) for k, v in _load_json(ids_path).items()}
     except (TypeError, ValueError):
-        raise InputError(f"{ids_path}: keys and values must be integers. {_FIX_COPY}") from None
+        raise InputError(f"{ids_path}: keys and values must be integers. Fix: {_COPY}") from None
     if len(names) != NUM_CLASSES or sorted(output_of) != list(range(NUM_CLASSES)):
         raise InputError(f"{mappings}: {len(names)} names in {MAPPING_FILES[2]} and "
                          f"{len(output_of)} ids in {MAPPING_FILES[3]}, expected {NUM_CLASSES} "
-                         f"each. {_FIX_COPY}")
+                         f"each. Fix: {_COPY}")
     out: Dict[str, int] = {}
     for i, name in enumerate(names):
         out[name] = -1 if name in out else output_of[i]  # -1: the name is on two lines
@@ -133,17 +133,17 @@ def read_mappings(root: str) -> Mapping:
     for objectnet_name, joined in _load_json(map_path).items():
         if objectnet_name not in folder_of:
             raise InputError(f"{map_path}: class {objectnet_name!r} is no value of "
-                             f"{MAPPING_FILES[0]}. {_FIX_COPY}")
+                             f"{MAPPING_FILES[0]}. Fix: {_COPY}")
         indices = []
         for name in str(joined).split("; "):
             i = index_of.get(name.strip())
             if i is None or i < 0:
                 raise InputError(f"{map_path}: {objectnet_name!r} maps to {name!r}, which is "
                                  f"{'on two lines' if i else 'no line'} of {MAPPING_FILES[2]}. "
-                                 f"{_FIX_COPY}")
+                                 f"Fix: {_COPY}")
             if i in owner:
                 raise InputError(f"{map_path}: ImageNet class {name!r} is mapped from both "
-                                 f"{owner[i]!r} and {objectnet_name!r}. {_FIX_COPY}")
+                                 f"{owner[i]!r} and {objectnet_name!r}. Fix: {_COPY}")
             owner[i] = objectnet_name
             indices.append(i)
         classes[folder_of[objectnet_name]] = tuple(sorted(indices))
