@@ -52,8 +52,8 @@ RELEASE_FOLDERS, RELEASE_CLASSES = 313, 113
 SPEC = DatasetSpec(
     NAME, "ObjectNet 1.0 (images of its 113 classes that overlap ImageNet)", (LAYOUT,),
     "the user's mappings/: folder -> ObjectNet class -> ImageNet classes (many-to-one)", 18574,
-    "locuslab/FLYP issue #7 (objectnet-1.0.zip: 50,273 images in 313 folders, 18,574 in the "
-    "folders of the 113 classes that overlap ImageNet)", source="objectnet.dev (objectnet-1.0.zip)",
+    "github.com/locuslab/FLYP/issues/7 (objectnet-1.0.zip: 50,273 images in 313 folders, "
+    "18,574 in the folders of the 113 classes that overlap ImageNet)", source="objectnet.dev (objectnet-1.0.zip)",
     licence="CC BY 4.0 with ObjectNet's extra clauses (never train on it; images shown only with "
             "their red border); mappings/ read from the user's copy, not shipped",
     paper='Barbu et al., "ObjectNet: A large-scale bias-controlled dataset for pushing the limits '
