@@ -22,7 +22,10 @@ from imagenet_bench.cache import store as cache
 from imagenet_bench.cli.main import main as cli
 from imagenet_bench.data import datasets, objectnet, pixels
 from imagenet_bench.errors import InputError
+from imagenet_bench.models.recipe import Recipe
 
+#: a recipe torch decodes with torchvision's transforms (resize the shorter side, centre crop)
+RECIPE = Recipe(resize=14, crop=12, squash=False, interpolation="bilinear", normalization="torch")
 #: ImageNet index groups of a synthetic many-to-one mapping (3 classes; 7 and 9 are not mapped)
 GROUPS = {"Cup": [4, 2], "Bike": [5], "Pan": [8, 1, 6]}
 
@@ -49,6 +52,11 @@ def test_the_two_pixel_border_is_removed_before_any_recipe(tmp_path):
     out = np.asarray(pixels.load_rgb(objectnet.Bordered(path, 2)))
     assert out.shape == (12, 16, 3) and np.array_equal(out, inner)
     assert np.array_equal(np.asarray(pixels.load_rgb(path)), framed)  # a plain path: untouched
+    # pixels.load: what Keras and torch's other recipes decode with (timm, open_clip and
+    # transformers call load_rgb itself; torch's torchvision path: the slow test below)
+    Image.fromarray(inner).save(tmp_path / "inner.png")
+    want = pixels.load(str(tmp_path / "inner.png"), RECIPE)
+    assert np.array_equal(pixels.load(objectnet.Bordered(path, 2), RECIPE), want)
     Image.fromarray(framed[:4, :4]).save(tmp_path / "tiny.png")
     with pytest.raises(pixels.BadImageError) as e:
         pixels.load_rgb(objectnet.Bordered(str(tmp_path / "tiny.png"), 2))
@@ -215,7 +223,14 @@ def test_predict_sweep_and_robustness_with_random_weights(layout_tree, tmp_path,
     from imagenet_bench.models import libraries
     from imagenet_bench.sweep import plan as plans
     from imagenet_bench.sweep.task import TaskRunner
+    from imagenet_bench.backends import torch as torch_backend
     root, info = layout_tree
+    one = next((root / "images").glob("alpha_thing/*.png"))
+    whole = pixels.load_rgb(str(one))
+    whole.crop((2, 2, whole.width - 2, whole.height - 2)).save(tmp_path / "inner.png")
+    assert torch_backend.uses_torchvision_transforms(RECIPE)
+    assert np.array_equal(torch_backend.load_pixels(objectnet.Bordered(str(one), 2), RECIPE),
+                          torch_backend.load_pixels(str(tmp_path / "inner.png"), RECIPE))
     out = tmp_path / "o"
     assert cli(["predict", "-m", "torch:squeezenet1_1", "--weights", "none", "--no-progress",
                 "-j", "0", "--save-all-probs", "--cache-dir", str(out), f"objectnet={root}"]) == 0
