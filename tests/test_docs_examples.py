@@ -75,6 +75,8 @@ EXEMPT: List[Tuple[str, str]] = [
     (r"--corruptions summary\S*grid", "the synopsis of --corruptions (summary or grid)"),
     (r"^robustness --precomputed DIR --corruptions", "reads the reader's ImageNet-C caches "
      "(tests/test_imagenet_c.py builds a tree and runs it)"),
+    (r"/tmp/on/", "reads the ObjectNet-layout tree the python line above builds "
+     "(tests/test_objectnet.py builds it and runs EfficientNet-Lite0 on it)"),
 ]
 #: commands whose input is swapped for the eight-image set (the full subset takes minutes)
 HEAVY = (r"^predict ", r"^verify ")

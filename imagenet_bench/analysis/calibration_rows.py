@@ -23,8 +23,10 @@ PROTOCOL = ("top-label confidence; every figure on the rows after the first 20 %
             "(Minderer et al. 2021), the temperature T fitted by NLL on the first 20 % "
             "(Guo et al. 2017); ECE-15w: 15 equal-width bins (Guo et al. 2017), ECE-100m: 100 "
             "equal-mass bins (Minderer et al. 2021), L1; Brier summed over classes; ties: rows "
-            "on a bin edge; unreadable images left out; ImageNet-A/-R under --protocol masked: "
-            "the softmax renormalised over the set's classes (docs/analysis.md)")
+            "on a bin edge; unreadable images left out; ImageNet-A/-R and ObjectNet under --protocol "
+            "masked: the softmax renormalised over the set's classes; ObjectNet: right = any "
+            "ImageNet class of the label's group, NLL and Brier of the groups merged "
+            "(docs/analysis.md)")
 #: the figures of a calibration row, in table order (``_ts``: after temperature scaling)
 FIGURES = ("ece15", "ece100", "nll", "brier", "temperature", "ece15_ts", "ece100_ts", "nll_ts",
            "brier_ts")
@@ -95,6 +97,9 @@ def cache_row(preds, protocol: str = "masked", logits: Optional[np.ndarray] = No
                      "that `predict` stores from cache format 3 on (this cache holds top-5 only)")
     if logits is None:
         notes.append("no logits (`predict --save-logits`): no temperature scaling")
+    elif preds.same_class is not None:
+        notes.append("many-to-one labels (ObjectNet): no temperature scaling (a fit on single "
+                     "labelled classes would not score the groups that count as right)")
     elif rows.size:
         scaled = _scaled_row(preds, inp, logits, fit, rows)
         notes += [scaled.pop("calibration_note")] if "calibration_note" in scaled else []

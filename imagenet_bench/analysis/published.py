@@ -80,6 +80,8 @@ def figure(model, dataset: str = VAL) -> Figure:
         return Figure(spec.entry.published_top1, spec.entry.published_top5, spec.entry.source or "", "")
     table = TABLES.get(dataset)
     family = datasets.get(dataset).family if dataset in datasets.DATASETS else ""
+    if table is None and dataset in datasets.DATASETS and datasets.get(dataset).published_note:
+        return _none(datasets.get(dataset).published_note)
     if table is None and family:
         return _none(f"no published top-1 per {family} set ({family}-*): results on it are "
                      f"reported as the mCE (`imagenet-bench robustness --corruptions summary`)")

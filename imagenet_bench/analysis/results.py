@@ -95,7 +95,8 @@ def across_sets(preds: Sequence, models: Sequence[str] = (),
                 [{n: ms[m] for n, ms in sets.items() if m in ms} for m in names], context)
     if chosen:
         rows = [next(r for r in rows if r["model"] == m) for m in chosen]
-    return robustness.Table(rows, present, context.fits, context.notes, protocol)
+    notes = context.notes + scorer.set_notes(preds)
+    return robustness.Table(rows, present, context.fits, notes, protocol)
 
 
 def _set_rows(name: str, caches: List, context: Context) -> Dict[str, Dict]:

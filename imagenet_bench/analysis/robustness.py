@@ -44,7 +44,7 @@ VAL = datasets.DEFAULT
 #: shifted sets in table order
 SHIFTED = [s.name for s in datasets.shifted()]
 #: sets scored with predictions restricted to their class subset
-MASKED = tuple(n for n in SHIFTED if datasets.get(n).subset_file)
+MASKED = tuple(n for n in SHIFTED if datasets.get(n).masked)
 MIN_MODELS_FOR_FIT = 3
 
 

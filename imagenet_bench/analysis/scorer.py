@@ -199,7 +199,7 @@ def correct(preds: cache.Predictions, labels: Optional[np.ndarray] = None,
     missing = preds.missing
     if missing is not None and rows is not None:
         missing = missing[rows]
-    return derived.correct(idx, labels, missing)
+    return derived.correct(idx, labels, missing, preds.same_class)
 
 
 #: how ImageNet-A/-R caches are scored: "masked" (the prediction restricted to the set's 200
@@ -236,11 +236,43 @@ def protocol_label(preds: Sequence[cache.Predictions], protocol: str = DEFAULT_P
     sets = sorted({datasets.name_of(p) for p in preds if has_subset(p)})
     if not sets:
         return ""
+    fixed = [n for n in sets if not _mapped(n)]
+    mapped = [n for n in sets if n not in fixed]
     if check_protocol(protocol) == "masked":
-        return (f"{', '.join(sets)}: predictions masked to the set's 200 classes (--protocol "
-                f"masked, the default; --protocol unmasked for the 1,000-class prediction)")
-    return (f"{', '.join(sets)}: the unmasked 1,000-class prediction (--protocol unmasked; "
-            f"published figures are masked, --protocol masked)")
+        words = ([f"{', '.join(fixed)}: predictions masked to the set's 200 classes"] if fixed
+                 else []) + [f"{n}: predictions masked to the {subset_size(preds, n)} ImageNet "
+                             f"classes its mappings map to" for n in mapped]
+        label = (f"{'; '.join(words)} (--protocol masked, the default; --protocol unmasked for "
+                 f"the 1,000-class prediction)")
+    else:
+        label = (f"{', '.join(sets)}: the unmasked 1,000-class prediction (--protocol unmasked; "
+                 f"published figures are masked, --protocol masked)")
+    return "\n".join([label] + set_notes(preds))
+
+
+def subset_size(preds: Sequence[cache.Predictions], name: str) -> int:
+    """The size of the class subset the caches of set ``name`` record."""
+    p = next(p for p in preds if datasets.name_of(p) == name)
+    return len((p.provenance.get("dataset") or {}).get("class_subset") or [])
+
+
+def _mapped(name: str) -> bool:
+    """True for a set whose class subset comes from the user's mapping files (ObjectNet)."""
+    spec = datasets.DATASETS.get(name)
+    return spec is not None and spec.mapped_subset
+
+
+def set_notes(preds: Sequence[cache.Predictions]) -> List[str]:
+    """The accounting sentence each test set's reader recorded (ObjectNet: images counted,
+    classes, the border), once per distinct sentence, for the notes of a table."""
+    out: List[str] = []
+    for p in preds:
+        if _mapped(datasets.name_of(p)):
+            acc = (p.provenance.get("dataset") or {}).get("accounting") or {}
+            line = acc.get("sentence") or f"{datasets.name_of(p)}: no accounting recorded"
+            if line not in out:
+                out.append(line)
+    return out
 
 
 def masked_correct(preds: cache.Predictions, k: int = 1) -> np.ndarray:

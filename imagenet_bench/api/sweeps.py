@@ -3,7 +3,7 @@ report (the commands of the same names)."""
 from __future__ import annotations
 
 import os
-from typing import Callable, Dict, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from imagenet_bench.api.table import Results
 from imagenet_bench.report.tables import Column
@@ -87,9 +87,25 @@ def sweep_collect(folder: str, *, calibration: bool = False) -> Results:
     --calibration`` computes them); :func:`sweep_timm_tables` gives timm's format."""
     from imagenet_bench.sweep import collect
     from imagenet_bench.sweep import plan as plans
-    rows = collect.rows(plans.read(folder), folder, with_calibration=calibration)
+    plan = plans.read(folder)
+    rows = collect.rows(plan, folder, with_calibration=calibration)
     keys = collect.COLUMNS + (collect.CALIBRATION if calibration else ())
-    return Results(rows, [Column(k, k) for k in keys])
+    return Results(rows, [Column(k, k) for k in keys], notes=_mapped_set_notes(plan))
+
+
+def _mapped_set_notes(plan: Dict) -> List[str]:
+    """The protocol and accounting of the sets with a mapped class subset (ObjectNet) among the
+    sweep's caches, one note a line (A/R keep their documented masked default unlabelled here)."""
+    from imagenet_bench.analysis import scorer
+    from imagenet_bench.data import datasets
+    from imagenet_bench.sweep import collect
+    mapped = [p for p in collect.folder_caches(plan["caches"]).values()
+              if getattr(datasets.DATASETS.get(datasets.name_of(p)), "mapped_subset", False)]
+    names = sorted({datasets.name_of(p) for p in mapped})
+    lines = [f"{n}: predictions masked to the {scorer.subset_size(mapped, n)} ImageNet classes its "
+             f"mappings map to (masked, as `score` by default; `score --protocol unmasked` gives "
+             f"the 1,000-class prediction)" for n in names] + scorer.set_notes(mapped)
+    return [f"note: {line}" for line in lines]
 
 
 def sweep_timm_tables(folder: str) -> Dict[str, Results]:

@@ -9,21 +9,51 @@ bits per 50,000 images instead of inflating ``top5_idx``.
 :func:`val_restricted` (the val baseline of ImageNet-A/R, see
 ``analysis.robustness``) is computed here for the same reason: the index
 keeps its four numbers per val cache and per masked set.
+
+Many-to-one labels (ObjectNet: several ImageNet classes map to one ObjectNet
+class): the cache's provenance ``dataset.same_class`` lists the groups, and
+:func:`same_class_table` turns them into a table sending every index of a group
+to the group's smallest index (every other index to itself); correctness then
+compares ``table[prediction]`` with ``table[label]``, so a prediction of any
+class of the label's group is right. :func:`correct` and :func:`masked_correct`
+take that table, so every figure computed from them (score, robustness,
+calibration, the folder index's flags) agrees.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
-from imagenet_bench.cache.naming import top5_within
+from imagenet_bench.cache.naming import NUM_CLASSES, top5_within
+
+
+def same_class_table(provenance: Optional[Dict]) -> Optional[np.ndarray]:
+    """The many-to-one table of a cache's provenance (``dataset.same_class``: name -> ImageNet
+    indices), int16 of 1001 entries (the last, index -1 of a missing row, stays -1); None when
+    the cache has no such groups (every class is its own)."""
+    ds = (provenance or {}).get("dataset") if isinstance(provenance, dict) else None
+    groups = ds.get("same_class") if isinstance(ds, dict) else None
+    if not groups:
+        return None
+    table = np.arange(NUM_CLASSES + 1, dtype=np.int16)
+    table[NUM_CLASSES] = -1
+    for indices in groups.values():
+        idx = np.asarray(sorted(int(i) for i in indices), dtype=np.int64)
+        table[idx] = idx[0]
+    return table
 
 
 def correct(top5_idx: np.ndarray, labels: np.ndarray,
-            missing: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
-    """Per-row top-1 and top-5 correctness (bool arrays); ``missing`` rows are never correct."""
+            missing: Optional[np.ndarray] = None,
+            same: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+    """Per-row top-1 and top-5 correctness (bool arrays); ``missing`` rows are never correct.
+    ``same``: a :func:`same_class_table` (a prediction of any class of the label's group is
+    right)."""
     labels = np.asarray(labels)
     cols = np.ascontiguousarray(top5_idx.T)  # a no-op for columns() output (see there)
+    if same is not None:
+        cols, labels = same[cols], same[labels]
     top1 = cols[0] == labels
     top5 = top1.copy()
     for j in range(1, cols.shape[0]):  # column by column: several times faster than .any(axis=1)
@@ -42,10 +72,14 @@ def columns(top5_idx: np.ndarray) -> np.ndarray:
 
 
 def masked_correct(subset_top5_idx: np.ndarray, labels: np.ndarray,
-                   missing: Optional[np.ndarray] = None, k: int = 1) -> np.ndarray:
+                   missing: Optional[np.ndarray] = None, k: int = 1,
+                   same: Optional[np.ndarray] = None) -> np.ndarray:
     """Per row: is the label among the top-``k`` (1 or 5) within the dataset's class subset?
-    (missing rows False)"""
-    hit = (subset_top5_idx[:, :k] == np.asarray(labels)[:, None]).any(axis=1)
+    (missing rows False; ``same``: a :func:`same_class_table`, as in :func:`correct`)"""
+    top, labels = subset_top5_idx[:, :k], np.asarray(labels)
+    if same is not None:
+        top, labels = same[top], same[labels]
+    hit = (top == labels[:, None]).any(axis=1)
     return hit if missing is None else hit & ~missing
 
 

@@ -272,12 +272,13 @@ def derive(preds: store.Predictions, members: Dict[str, npz.Member], st: os.stat
 def _pack_flags(preds: store.Predictions, top5_idx: Optional[np.ndarray] = None) -> bytes:
     """The packed per-image flags of :data:`FLAGS`, each ``ceil(N / 8)`` bytes (``top5_idx``:
     the cache's, as ``derived.columns(...).T``)."""
+    same = preds.same_class
     top1, top5 = derived.correct(preds.top5_idx if top5_idx is None else top5_idx, preds.labels,
-                                 preds.missing)
+                                 preds.missing, same)
     missing = preds.missing if preds.missing is not None else np.zeros(preds.num_images, bool)
     flags = [top1, top5, missing]
     for k in (1, 5):
-        flags.append(derived.masked_correct(preds.subset_top5_idx, preds.labels, missing, k)
+        flags.append(derived.masked_correct(preds.subset_top5_idx, preds.labels, missing, k, same)
                      if preds.subset_top5_idx is not None else np.zeros(preds.num_images, bool))
     return b"".join(derived.pack(f) for f in flags)
 

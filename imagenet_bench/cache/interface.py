@@ -18,6 +18,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 
+from imagenet_bench.cache import derived
 from imagenet_bench.models.identity import IdentityError, ModelId, from_string
 
 
@@ -60,6 +61,12 @@ class Cache(abc.ABC):
         """The test set it was predicted on (caches without the field: ImageNet val)."""
         ds = self.provenance.get("dataset")
         return ds.get("name", "imagenet-val") if isinstance(ds, dict) else "imagenet-val"
+
+    @property
+    def same_class(self) -> Optional[np.ndarray]:
+        """The many-to-one class table of its test set (ObjectNet,
+        :func:`~imagenet_bench.cache.derived.same_class_table`), None when each class is its own."""
+        return derived.same_class_table(self.provenance)
 
     @property
     @abc.abstractmethod

@@ -154,7 +154,7 @@ class Predictions(Cache):
         return int(self.top5_idx.shape[0])
 
     def correct_flags(self) -> Tuple[np.ndarray, np.ndarray]:
-        return derived.correct(self.top5_idx, self.labels, self.missing)
+        return derived.correct(self.top5_idx, self.labels, self.missing, self.same_class)
 
     @property
     def has_subset(self) -> bool:
@@ -163,7 +163,8 @@ class Predictions(Cache):
     def masked_flags(self, k: int = 1) -> Optional[np.ndarray]:
         if self.subset_top5_idx is None:
             return None
-        return derived.masked_correct(self.subset_top5_idx, self.labels, self.missing, k)
+        return derived.masked_correct(self.subset_top5_idx, self.labels, self.missing, k,
+                                      self.same_class)
 
     def top1_pred(self) -> np.ndarray:
         return self.top5_idx[:, 0]

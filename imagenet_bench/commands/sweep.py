@@ -311,7 +311,7 @@ def run_collect(args) -> int:
                args.output)
         return 0
     if args.format != "timm":
-        emit(api.sweep_collect(args.folder, calibration=args.calibration).render(args.format), args.output)
+        render(api.sweep_collect(args.folder, calibration=args.calibration), args.format, args.output)
         return 0
     from imagenet_bench.cache.atomic import write_text
     out = args.output or os.path.join(args.folder, "results-timm")

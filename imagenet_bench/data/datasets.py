@@ -40,7 +40,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from imagenet_bench.data import imagenet_c, imagenet_meta, layouts, sources
+from imagenet_bench.data import imagenet_c, imagenet_meta, layouts, objectnet, sources
 from imagenet_bench.data.sources import rows as source_rows
 from imagenet_bench.data.layouts import FLAT_OFFICIAL, INDEX_FOLDERS, WNID_FOLDERS
 from imagenet_bench.data.spec import DEFAULT, DatasetSpec
@@ -91,7 +91,7 @@ DATASETS: Dict[str, DatasetSpec] = {s.name: s for s in (
                       'Predictive Power", NeurIPS 2019, arXiv:1905.13549', published_table="sketch", short="sketch"),
 )}
 #: modules declaring sets of their own (a tuple ``SPECS``): one module per test set family
-SET_MODULES = (imagenet_c,)
+SET_MODULES = (imagenet_c, objectnet)
 FAMILIES = {imagenet_c.FAMILY: imagenet_c}
 for _module in SET_MODULES:
     for _spec in _module.SPECS:
@@ -186,6 +186,8 @@ class ValSet:
     label_source: str  # where the labels came from (folder names, tfds package, devkit)
     dataset: str = DEFAULT  # the test set (a DATASETS name)
     source: Optional[dict] = None  # shards / parquet / arrow / tar: the reader's record; None: a folder
+    classes: Optional[Tuple[int, ...]] = None  # class subset read with the images (ObjectNet); None: the spec's
+    facts: Optional[dict] = None  # what the set's reader records in provenance (objectnet.facts)
 
     @property
     def spec(self) -> DatasetSpec:
@@ -209,14 +211,17 @@ class ValSet:
 
     @property
     def class_subset(self):
-        """Class indices of the test set's fixed class subset (ImageNet-A/R), or None."""
-        return self.spec.classes
+        """Class indices of the test set's class subset (ImageNet-A/R: fixed; ObjectNet: the
+        ImageNet classes its mapping files map to), or None."""
+        return self.classes if self.classes is not None else self.spec.classes
 
     @property
     def is_full(self) -> bool:
         """True when the set is complete: every class and the documented image count (ImageNet
         val: exactly the 50,000 official images)."""
         spec = self.spec
+        if self.facts is not None and "complete_set" in self.facts:
+            return bool(self.facts["complete_set"])
         if spec.name == DEFAULT:
             return (self.num_images == imagenet_meta.NUM_VAL_IMAGES
                     and self.image_ids == imagenet_meta.full_val_image_ids())
@@ -228,6 +233,8 @@ class ValSet:
         what = (f"{count(self.num_images, 'image')}, {count(self.num_classes, 'class', 'classes')}, "
                 f"{self.layout} layout "
                 f"at {self.root}, labels from {self.label_source}{self._source_words()}")
+        if self.facts is not None and "accounting" in self.facts:
+            what += f"; {self.facts['accounting']['sentence']}"
         if self.is_full:
             return f"full {spec.title}: {what}"
         if spec.name == DEFAULT:
@@ -256,7 +263,7 @@ class ValSet:
         rows = sorted(set(int(r) for r in rows))
         return ValSet(self.root, self.layout, [self.image_ids[r] for r in rows],
                       [self.paths[r] for r in rows], self.labels[rows], self.label_source,
-                      self.dataset, self.source)
+                      self.dataset, self.source, self.classes, self.facts)
 
 
 def spaced_rows(num_images: int, n: int) -> List[int]:
@@ -289,6 +296,8 @@ def discover(root: str, name: str = DEFAULT, devkit: Optional[str] = None) -> Va
     labels flat ImageNet val files (the ILSVRC2012 devkit folder).
     """
     spec = get(name)
+    if spec.mapped_subset:
+        return _objectnet(root, spec, devkit)
     flat_ok = FLAT_OFFICIAL in spec.layouts
     if devkit and not flat_ok:
         raise InputError(f"--devkit labels flat ImageNet val files; {name} takes its "
@@ -318,6 +327,20 @@ def discover(root: str, name: str = DEFAULT, devkit: Optional[str] = None) -> Va
     return ValSet(where, found.layout, [spec.image_id(i) for i in found.ids], found.paths,
                   found.labels, label_source, dataset=name,
                   source=src.record(identity) if src is not None else None)
+
+
+def _objectnet(root: str, spec: DatasetSpec, devkit: Optional[str]) -> ValSet:
+    """The images of the ObjectNet download at ``root`` that count (:func:`objectnet.scan`)."""
+    if devkit:
+        raise InputError(f"--devkit labels flat ImageNet val files; {spec.name} takes its labels "
+                         f"from its mappings/ files. Fix: drop --devkit")
+    tree = objectnet.scan(root, layouts.is_image_file)
+    images = os.path.join(tree.root, "images")
+    classes = tuple(sorted(i for group in tree.mapping.classes.values() for i in group))
+    return ValSet(tree.root, spec.layouts[0], [spec.image_id(p) for p, _ in tree.images],
+                  [objectnet.Bordered(os.path.join(images, p), spec.border) for p, _ in tree.images],
+                  np.asarray([lab for _, lab in tree.images], dtype=np.int16), spec.label_source,
+                  dataset=spec.name, classes=classes, facts=objectnet.facts(tree))
 
 
 def _folder_layout(root: str, spec: DatasetSpec, devkit: Optional[str], tree) -> layouts.Found:

@@ -93,6 +93,16 @@ def _to_8bit(img: Image.Image) -> Image.Image:
     return img
 
 
+def _without_border(img: Image.Image, border: int, path) -> Image.Image:
+    """``img`` less ``border`` pixels on each side (unchanged when ``border`` is 0)."""
+    if not border:
+        return img
+    if img.width <= 2 * border or img.height <= 2 * border:
+        raise BadImageError(path, f"{img.width}x{img.height} pixels: nothing is left once the "
+                                  f"{border}-pixel border is removed")
+    return img.crop((border, border, img.width - border, img.height - border))
+
+
 def _open(path):
     """A binary file of the image: a file path is opened; an image that is not a file (a shard
     member, a table row: :mod:`imagenet_bench.data.sources.refs`) opens itself."""
@@ -102,7 +112,10 @@ def _open(path):
 def load_rgb(path, recipe: Optional[Recipe] = None) -> Image.Image:
     """Decode the whole image and return an RGB PIL image; raise :class:`BadImageError`.
 
-    ``path``: a file path, or an image reference of a source (anything with ``open()``).
+    ``path``: a file path, or an image reference of a source (anything with ``open()``);
+    a reference with a ``border`` (ObjectNet's frame, :class:`~imagenet_bench.data.objectnet.Bordered`)
+    has that many pixels removed from each side here, before any recipe, so every backend
+    sees the same pixels.
 
     Truncated files are errors even if another library has set
     ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES``. The size is checked
@@ -119,7 +132,7 @@ def load_rgb(path, recipe: Optional[Recipe] = None) -> Image.Image:
             if too_big:
                 raise BadImageError(path, too_big)
             img.load()
-            return _to_8bit(img).convert("RGB")
+            return _without_border(_to_8bit(img).convert("RGB"), getattr(path, "border", 0), path)
     except BadImageError:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,

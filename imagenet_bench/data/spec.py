@@ -37,6 +37,10 @@ class DatasetSpec:
     short: str = ""  # column header in the robustness table ("v2-mf", "A"); "": the name
     family: str = ""  # the download it is one folder of ("imagenet-c"); "": a set of its own
     subfolder: str = ""  # its folder inside the family's download ("gaussian_noise/3"); "": the root
+    border: int = 0  # pixels removed from each side of every image before the recipe (ObjectNet: 2)
+    mapped_subset: bool = False  # a class subset read from the user's mapping files (ObjectNet)
+    class_count: int = 0  # classes of the complete set when they are not ImageNet's (ObjectNet: 113)
+    published_note: str = ""  # why no published figure is shown when there is no published_table
 
     @property
     def classes(self) -> Optional[Tuple[int, ...]]:
@@ -44,8 +48,15 @@ class DatasetSpec:
         return None if self.subset_file is None else _subset_indices(self.subset_file)
 
     @property
+    def masked(self) -> bool:
+        """True when the set has a class subset its predictions can be masked to (A/R, ObjectNet)."""
+        return self.subset_file is not None or self.mapped_subset
+
+    @property
     def num_classes(self) -> int:
         """Number of classes of the complete set."""
+        if self.class_count:
+            return self.class_count
         return imagenet_meta.NUM_CLASSES if self.subset_file is None else len(self.classes)
 
     def image_id(self, relpath: str) -> str:

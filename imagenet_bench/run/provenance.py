@@ -55,7 +55,8 @@ def finished(key: Mapping[str, Any], valset, bad: List[Tuple[int, str]], shards:
         "name": valset.dataset, "layout": valset.layout, "label_source": valset.label_source,
         "full_set": valset.is_full, "num_classes": valset.num_classes,
         **({"class_subset": list(subset)} if subset is not None else {}),
-        **({"source": dict(valset.source)} if getattr(valset, "source", None) else {})},
+        **({"source": dict(valset.source)} if getattr(valset, "source", None) else {}),
+        **(dict(valset.facts) if getattr(valset, "facts", None) else {})},
         bad_images=[{"image": valset.image_ids[r], "reason": reason} for r, reason in bad])
     if timing is not None:
         prov["timing"] = dict(timing)

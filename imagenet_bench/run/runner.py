@@ -222,6 +222,7 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
     bar = tqdm(total=st.stop - st.start, initial=int(st.done.sum()), unit="img", desc=desc,
                disable=not opt.progress, file=sys.stderr, dynamic_ncols=True, smoothing=0.05)
     since, n_new = 0, 0
+    groups = list(((valset.facts or {}).get("same_class") or {}).values())  # many-to-one sets
     batches = backend.batches(jobs)
     try:
         for batch in batches:
@@ -233,7 +234,7 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
                 probs, logits = _predict(backend, batch.inputs, st.logits is not None)
                 model_s[0] += time.perf_counter() - t
                 _check_outputs(probs, len(batch.rows), backend.config)
-                _store(st, valset, batch.rows, probs, logits)
+                _store(st, valset, batch.rows, probs, logits, groups)
             for row, path, reason in batch.bad:
                 st.missing[row - st.start] = st.done[row - st.start] = True
                 st.bad.append((row, reason))
@@ -255,10 +256,13 @@ def _loop(valset: ValSet, backend, st: checkpoint.State, ckpt: str, bs: int, opt
     return n_new
 
 
-def _store(st: checkpoint.State, valset: ValSet, rows, probs: np.ndarray, logits) -> None:
-    """Write one batch's outputs (top-5, per-image extras, logits, probabilities) into ``st``."""
+def _store(st: checkpoint.State, valset: ValSet, rows, probs: np.ndarray, logits,
+           groups) -> None:
+    """Write one batch's outputs (top-5, per-image extras, logits, probabilities) into ``st``;
+    ``groups``: the classes that count as one (ObjectNet's many-to-one mapping)."""
     local = np.asarray(rows) - st.start
-    extra = per_image.from_probs(probs, valset.labels[rows], logits, valset.class_subset)
+    extra = per_image.from_probs(probs, valset.labels[rows], logits, valset.class_subset,
+                                 groups)
     for name, values in extra.items():
         st.per_image[name][local] = values
     if logits is not None:

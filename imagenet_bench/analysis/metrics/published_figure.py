@@ -49,7 +49,7 @@ def add(rows, preds, context) -> None:
     for row, p in zip(rows, preds):
         name = row["test_set"]
         row.update(of_model(p.model_id, name))
-        if row.get("protocol") == "unmasked":
+        if row.get("protocol") == "unmasked" and datasets.get(name).published_table:
             row["published_note"] = (f"{name}'s published figure is masked to its 200 classes; "
                                      f"pass --protocol masked to compare with it")
             row["published_acc1"] = row["published_acc5"] = None

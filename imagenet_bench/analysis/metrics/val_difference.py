@@ -44,7 +44,7 @@ def add(rows, caches, context) -> None:
             if name not in by_set:
                 continue
             row[f"delta_{name}"] = row[name] - row[robustness.VAL]
-            if name in robustness.MASKED:
+            if name in robustness.MASKED and datasets.get(name).classes is not None:
                 images, n = _add_val200(row, val, name, context.options.protocol)
                 if n:
                     undetermined.setdefault(_undetermined(name, images), []).append(
