@@ -16,7 +16,7 @@ import objectnet_tree
 from conftest import VAL_SUBSET, need
 from imagenet_bench.analysis import calibration as cal
 from imagenet_bench.analysis import calibration_rows as calrows
-from imagenet_bench.analysis import robustness, scorer
+from imagenet_bench.analysis import results, scorer
 from imagenet_bench.cache import derived, per_image
 from imagenet_bench.cache import store as cache
 from imagenet_bench.cli.main import main as cli
@@ -131,7 +131,7 @@ def test_masked_and_unmasked_protocols_on_a_synthetic_cache(tmp_path):
     assert "objectnet: predictions masked to the 6 ImageNet classes its mappings map to" in label
     assert "the synthetic accounting sentence" in label
     assert "unmasked 1,000-class prediction" in scorer.protocol_label([indexed], "unmasked")
-    table = robustness.build([indexed])
+    table = results.across_sets([indexed])
     assert table.rows[0]["objectnet"] == pytest.approx(100 * np.mean(want_masked))
     assert table.rows[0]["objectnet-unmasked"] == pytest.approx(100 * np.mean(want_plain))
     assert "ObjectNet: the synthetic accounting sentence" in table.notes
