@@ -189,3 +189,30 @@ def test_a_model_the_child_cannot_rebuild_is_a_project_error(keras, tmp_path):
                                          r".*Could not locate class 'Pooled'.*Fix: build the model "
                                          r"from built-in Keras layers"):
         ib.predict(model, str(tmp_path), recipe=RECIPE, name="m", cache_dir=str(tmp_path / "r"))
+
+
+@pytest.mark.slow
+def test_a_model_without_its_softmax_is_refused_when_it_runs(keras, tmp_path):
+    """Logits would be scored as probabilities: the child checks every output it returns."""
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.GlobalAveragePooling2D()(inputs)
+    model = keras.Model(inputs, keras.layers.Dense(1000)(x))
+    val = tmp_path / "val"
+    val.mkdir()
+    shutil.copy(sorted(VAL_SUBSET.glob("*.JPEG"))[0], val)
+    with pytest.raises(BenchError, match=r"custom:logits\+keras-[0-9a-f]{8}: the model's outputs "
+                                         r"are not probabilities.*Fix: end the model with a softmax"):
+        ib.predict(model, str(val), recipe=RECIPE, name="logits", cache_dir=str(tmp_path / "r"),
+                   progress=False)
+    assert not list((tmp_path / "r").glob("*.npz"))
+
+
+@pytest.mark.slow
+def test_a_recipe_normalization_that_names_no_preprocess_input_is_refused(keras):
+    from imagenet_bench.backends.keras import child
+    bad = Recipe(resize=36, crop=32, squash=False, interpolation="bilinear",
+                 normalization="keras.applications.no_such_model")
+    with pytest.raises(BenchError, match=r"normalization 'keras\.applications\.no_such_model': no "
+                                         r"module of that name with a preprocess_input function\. "
+                                         r"Fix: normalization='torch'"):
+        child.normalizer(bad)
