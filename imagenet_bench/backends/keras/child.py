@@ -1,8 +1,10 @@
 """Keras Applications backend: one image at a time through a compiled call.
 
 The only module of the package that imports TensorFlow/Keras. It builds the
-``keras.applications`` model of a catalog entry (models/data/keras.json), applies its
-module's own ``preprocess_input`` and runs each image through the network
+``keras.applications`` model of a catalog entry (models/data/keras.json) -- or loads a
+user's model saved by the Python API (:mod:`imagenet_bench.backends.keras.saved`,
+:func:`load_saved`) --, normalises as the recipe says (:func:`normalizer`: the module's own
+``preprocess_input``, or mean/std) and runs each image through the network
 alone (batch of 1) with ``model(x, training=False)`` compiled once by
 ``tf.function`` -- several times faster than ``model.predict`` per image,
 with the same outputs (``benchmarks/keras_single_bench.py``, docs/keras.md).
