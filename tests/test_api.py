@@ -238,16 +238,6 @@ def test_sweep_plan_refuses_what_the_command_refuses(tmp_path, models, settings,
     assert not (tmp_path / "sw").exists()
 
 
-def test_predict_refuses_a_keras_model_object_saying_how_to_run_its_weights(tmp_path):
-    """A Keras model object (recognised by its class's module; Keras is not imported here)
-    cannot run from memory: the message names the weights-file route of the Keras library."""
-    keras_model = type("Functional", (), {"__module__": "keras.src.models.functional"})()
-    with pytest.raises(InputError, match=r"a Keras model object cannot be run from memory.*"
-                                         r"Fix: .*save_weights\('m.weights.h5'\) and "
-                                         r"predict\('keras:ARCH'"):
-        ib.predict(keras_model, str(tmp_path), recipe=object(), name="mine", cache_dir=str(tmp_path / "o"))
-
-
 def test_every_column_of_the_other_tables_is_declared_once_with_its_meaning(folders):
     """compare, per-class, errors and robustness take their columns from one declaration per
     table (compare and robustness: the metric registry's, read by report.columns.declared;

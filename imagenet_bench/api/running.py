@@ -30,9 +30,10 @@ def predict(model, data: str, *, dataset: str = "imagenet-val",
     ``"timm:resnet18.a1_in1k+random"``; with ``checkpoint`` a local weights file of that
     architecture), or a ``torch.nn.Module`` with ``recipe`` (a
     :class:`imagenet_bench.models.recipe.Recipe`, the preprocessing it expects) and ``name``
-    (its name in the cache: ``custom:NAME``). A Keras model object is refused: Keras runs in a
-    child process that only loads a weights file into a catalog architecture
-    (``predict("keras:ARCH", data, weights="m.weights.h5")``). ``weights="none"``: random weights.
+    (its name in the cache: ``custom:NAME``), or a Keras 3 model object with ``recipe`` and
+    ``name``: saved as ``<cache_dir>/keras-models/<hash>.keras`` and loaded by a child process
+    (``custom:NAME+keras-<sha8>``, the start of the saved model's content hash; its outputs must
+    be softmax probabilities). ``weights="none"``: random weights.
     ``save_logits``: also store the logits (temperature scaling in ``score(calibration=True)``;
     torch, timm and open_clip models). ``progress``: the tqdm bar (``tqdm.auto``: a widget in
     notebooks).
@@ -42,7 +43,7 @@ def predict(model, data: str, *, dataset: str = "imagenet-val",
 
     datasets.get(dataset)
     runner.check_writable(cache_dir)
-    backend = _backend(model, save_logits=save_logits, framework=framework, weights=weights,
+    backend = _backend(model, cache_dir, save_logits=save_logits, framework=framework, weights=weights,
                        checkpoint=checkpoint,
                        recipe=recipe, name=name, preprocess=preprocess, img_size=img_size,
                        crop_pct=crop_pct, resize=resize, crop=crop, interpolation=interpolation,
@@ -57,34 +58,56 @@ def predict(model, data: str, *, dataset: str = "imagenet-val",
     return cache.load(result.cache_path)
 
 
-def _backend(model, *, save_logits, framework, recipe, name, **kw):
-    """The backend of a model name (the library's adapter) or of a torch module with its recipe."""
+#: predict's options that a model object's recipe and own weights replace
+_NAMED_ONLY = ("framework", "weights", "checkpoint", "preprocess", "img_size", "crop_pct",
+               "resize", "crop", "interpolation", "mean", "std", "amp")
+
+
+def _backend(model, cache_dir, *, save_logits, framework, recipe, name, **kw):
+    """The backend of a model name (the library's adapter), of a Keras model object (saved,
+    then the keras library's adapter) or of a torch module, each object with its recipe."""
+    from imagenet_bench.backends.keras import saved
+    from imagenet_bench.models import libraries
+    from imagenet_bench.run import backend, config
     if isinstance(model, str):
         if recipe is not None or name is not None:
             raise InputError(f"predict({model!r}, recipe=..., name=...): recipe and name go with "
-                             f"a torch.nn.Module. Fix: leave them out for a named model (its "
-                             f"recipe is the registry's; change it with img_size, crop_pct, ...)")
-        from imagenet_bench.models import libraries
-        from imagenet_bench.run import backend, config
+                             f"a model object (torch.nn.Module or Keras model). Fix: leave them "
+                             f"out for a named model (its recipe is the registry's; change it "
+                             f"with img_size, crop_pct, ...)")
         cfg = config.build(model, framework, **kw)
-        if save_logits:
-            check_logits([cfg])
-        return backend.build(libraries.get(cfg.framework), cfg)
-    if recipe is None or not name:
+    else:
+        _check_object(model, framework, recipe, name, kw)
+        if not saved.is_keras_model(model):
+            from imagenet_bench.backends import torch as torch_backend
+            return torch_backend.from_module(model, name, recipe, device=kw["device"],
+                                             batch_size=kw["batch_size"], workers=kw["workers"],
+                                             threads=kw["threads"])
+        cfg = saved.config(model, name, recipe, cache_dir, threads=kw["threads"])
+    if save_logits:
+        check_logits([cfg])
+    return backend.build(libraries.get(cfg.framework), cfg)
+
+
+def _check_object(model, framework, recipe, name, kw) -> None:
+    """Refuse a model object without a recipe and a name, or with options that set up a named
+    model (or batches, for a Keras model, which runs one image at a time)."""
+    from imagenet_bench.backends.keras import saved
+    from imagenet_bench.models.recipe import Recipe
+    if not isinstance(recipe, Recipe) or not name:
         raise InputError(f"predict(<{type(model).__name__}>): an in-memory model needs its "
                          f"preprocessing and a name. Fix: pass recipe=Recipe(...) (see "
                          f"imagenet_bench.models.recipe) and name='my-model'")
-    if type(model).__module__.split(".")[0] in ("keras", "tf_keras", "tensorflow"):
-        raise InputError(f"predict(<{type(model).__name__}>): a Keras model object cannot be run "
-                         f"from memory: Keras models run in a child process that builds a "
-                         f"catalog architecture and loads a weights file into it. Fix: if it is a "
-                         f"keras.applications architecture, model.save_weights('m.weights.h5') "
-                         f"and predict('keras:ARCH', data, weights='m.weights.h5'); else pass a "
-                         f"torch.nn.Module")
-    from imagenet_bench.backends import torch as torch_backend
-    return torch_backend.from_module(model, name, recipe, device=kw["device"],
-                                     batch_size=kw["batch_size"], workers=kw["workers"],
-                                     threads=kw["threads"])
+    keras_model = saved.is_keras_model(model)
+    ignored = _NAMED_ONLY + (("batch_size", "workers") if keras_model else ())
+    given = [k for k in ignored if (framework if k == "framework" else kw[k]) is not None]
+    if keras_model and kw["device"] != "auto":
+        given.append("device")
+    if given:
+        raise InputError(f"predict(<{type(model).__name__}>, {'=..., '.join(given)}=...): these "
+                         f"options do not apply to this model object, which runs with its own "
+                         f"weights and its recipe{', one image at a time' if keras_model else ''}. "
+                         f"Fix: leave them out and put the preprocessing in recipe=Recipe(...)")
 
 
 def check_logits(runs) -> None:

@@ -167,7 +167,7 @@ def _refuse_unhonoured(lib, mid, *, preprocess, overrides, weights, checkpoint, 
                          f"{', '.join(caps.devices)} (cuda:N picks one GPU)")
 
 
-def _custom_id(name: Optional[str]) -> ModelId:
+def custom_id(name: Optional[str]) -> ModelId:
     """The id ``custom:NAME`` of ``--name NAME``; an error showing the form ``--name`` takes."""
     form = ("Fix: give a plain name of letters, digits, '_' and '-', optionally with a .TAG "
             "(e.g. --name my_resnet or --name my_resnet.epoch10); the model's id is custom:NAME")
@@ -224,7 +224,7 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
             lib = libraries.for_factory(framework)
         except BenchError as e:
             raise InputError(str(e)) from None
-        mid, settings = _custom_id(name), ()
+        mid, settings = custom_id(name), ()
     else:
         mid, entry = registry.resolve(name, framework)
         lib = libraries.get(mid.framework)

@@ -1,8 +1,10 @@
 """Keras Applications backend: one image at a time through a compiled call.
 
 The only module of the package that imports TensorFlow/Keras. It builds the
-``keras.applications`` model of a catalog entry (models/data/keras.json), applies its
-module's own ``preprocess_input`` and runs each image through the network
+``keras.applications`` model of a catalog entry (models/data/keras.json) -- or loads a
+user's model saved by the Python API (:mod:`imagenet_bench.backends.keras.saved`,
+:func:`load_saved`) --, normalises as the recipe says (:func:`normalizer`: the module's own
+``preprocess_input``, or mean/std) and runs each image through the network
 alone (batch of 1) with ``model(x, training=False)`` compiled once by
 ``tf.function`` -- several times faster than ``model.predict`` per image,
 with the same outputs (``benchmarks/keras_single_bench.py``, docs/keras.md).
@@ -91,7 +93,42 @@ def _builder(spec: ModelSpec) -> Callable:
 
 
 def _preprocess_input(spec: ModelSpec) -> Callable:
-    return importlib.import_module(spec.recipe().normalization).preprocess_input
+    return normalizer(spec.recipe())
+
+
+def normalizer(recipe) -> Callable:
+    """float32 RGB pixels (n, s, s, 3) on 0-255 -> network input, as ``recipe.normalization``
+    says: "torch" scales to [0, 1] and applies the recipe's mean/std; any other value is a
+    module whose ``preprocess_input`` does it (``keras.applications.mobilenet_v2``)."""
+    if recipe.normalization == "torch":
+        mean, std = np.float32(recipe.mean), np.float32(recipe.std)
+        return lambda x: (x / np.float32(255) - mean) / std
+    try:
+        return importlib.import_module(recipe.normalization).preprocess_input
+    except (ImportError, AttributeError):
+        raise BenchError(f"recipe normalization {recipe.normalization!r}: no module of that name "
+                         f"with a preprocess_input function. Fix: normalization='torch' with "
+                         f"mean/std, or a keras.applications module such as "
+                         f"'keras.applications.mobilenet_v2'") from None
+
+
+def load_saved(path: str):
+    """The Keras model saved at ``path`` (``keras.models.load_model``, compile=False) and its
+    provenance facts: the file's content digest, class, name and parameter count."""
+    from imagenet_bench.backends.keras.saved import content_digest
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as e:  # Keras raises TypeError/ValueError for classes it cannot rebuild
+        first = " ".join(str(e).split())[:300]
+        raise BenchError(f"{path}: keras.models.load_model cannot load the saved model in the "
+                         f"process that runs it ({type(e).__name__}: {first}). Fix: build the "
+                         f"model from built-in Keras layers (Sequential or functional API): "
+                         f"custom classes and Lambda layers of the calling process are not "
+                         f"rebuilt in a fresh one") from None
+    kind = f"{type(model).__module__}.{type(model).__qualname__}"
+    return model, {"weights": f"saved keras model sha256:{content_digest(path)}",
+                   "builder": f"keras.models.load_model: {kind} {model.name!r}",
+                   "parameters": int(model.count_params())}
 
 
 
@@ -222,9 +259,13 @@ class KerasBackend(Backend):
         self.seed = int(config.seed)
         self.batch_size = int(config.batch_size or 1)
         self.recipe = config.recipe
-        self.keras_model = build_model(self.spec, weights, seed=self.seed)
-        self._weights = weights_provenance(self.spec, weights)
-        self._pre = _preprocess_input(self.spec)
+        if self.spec is None:  # a user's model object, saved by the Python API's predict
+            self.keras_model, self._facts = load_saved(config.checkpoint)
+        else:
+            self.keras_model = build_model(self.spec, weights, seed=self.seed)
+            self._facts = {"weights": weights_provenance(self.spec, weights),
+                           "builder": self.spec.entry.builder}
+        self._pre = normalizer(self.recipe)
         # Compiled once: a graph for exactly (1, s, s, 3), and one for any batch size
         # (used only by `verify determinism`).
         if keras.backend.backend() == "tensorflow":
@@ -236,11 +277,10 @@ class KerasBackend(Backend):
     # -- runner protocol ---------------------------------------------------------------
     def provenance(self) -> dict:
         """Weights, recipe, versions and inference mode: everything that changes outputs."""
-        return {"weights": self._weights,
-                "preprocessing": self.recipe.as_dict(), "builder": self.spec.entry.builder,
+        return {**self._facts, "preprocessing": self.recipe.as_dict(),
                 "library_versions": library_versions(),
                 "inference": self._inference(),
-                "seed": self.seed if self._weights == "random" else None,
+                "seed": self.seed if self._facts["weights"] == "random" else None,
                 "op_determinism": True}
 
     def _inference(self) -> str:
@@ -259,8 +299,13 @@ class KerasBackend(Backend):
         (the whole batch in one call when ``batch_size`` > 1)."""
         inputs = np.asarray(inputs)
         if self.batch_size > 1:
-            return self.predict_batch(self.to_input(inputs))
-        return np.stack([self.predict_one(self.to_input(px)) for px in inputs])
+            probs = self.predict_batch(self.to_input(inputs))
+        else:
+            probs = np.stack([self.predict_one(self.to_input(px)) for px in inputs])
+        if self.spec is None:  # a user's saved model: its last layer may lack the softmax
+            from imagenet_bench.backends.keras.saved import check_probabilities
+            check_probabilities(probs, self.config.model)
+        return probs
 
     # -- building blocks (benchmarks, verify) ------------------------------------------
     def to_input(self, px: np.ndarray) -> np.ndarray:
