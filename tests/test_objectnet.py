@@ -137,6 +137,36 @@ def test_masked_and_unmasked_protocols_on_a_synthetic_cache(tmp_path):
     assert "ObjectNet: the synthetic accounting sentence" in table.notes
 
 
+def _with_model(preds, model: str):
+    """``preds`` as the cache of ``model`` (its provenance's model id)."""
+    prov = dict(preds.provenance, model=model, framework=model.split(":")[0], weights="pretrained")
+    return cache.Predictions.build(preds.top5_idx, preds.top5_prob, preds.labels, preds.image_ids,
+                                   prov, subset_top5=(preds.subset_top5_idx, preds.subset_top5_prob))
+
+
+def test_published_objectnet_figure_is_open_clips_with_its_difference_named():
+    from imagenet_bench.analysis.metrics.base import Options
+    from imagenet_bench.models import openclip_results
+    clip = "openclip:ViT-B-32.laion2b_s34b_b79k"
+    want = openclip_results.rows(clip)[0].top["objectnet"][0]
+    preds, _ = _objectnet_cache(np.random.default_rng(5))
+    timm = "timm:resnet50.a1_in1k"
+    rows = results.build([_with_model(preds, clip), _with_model(preds, timm)],
+                         Options(published=True), ranked=False)
+    assert want is not None and rows[0]["published_acc1"] == want
+    assert rows[0]["measured_acc1"] == rows[0]["masked_acc1"]  # compared masked, as published
+    assert rows[0]["delta_acc1"] == pytest.approx(rows[0]["masked_acc1"] - want)
+    assert "column 'ObjectNet'" in rows[0]["published_source"]
+    assert "zero-shot over ObjectNet's 113 class names" in rows[0]["published_source"]
+    assert rows[0]["below_published"]  # a random cache is far below: the difference is a reason
+    assert "zero-shot over ObjectNet's 113 class names" in rows[0]["likely_reason"]
+    assert rows[1]["published_acc1"] is None
+    assert "open_clip's results table is the only library table" in rows[1]["published_note"]
+    unmasked = results.build([_with_model(preds, clip)], Options(protocol="unmasked"))
+    assert unmasked[0]["published_acc1"] is None
+    assert "objectnet's published figure is masked to its 113 classes" in unmasked[0]["published_note"]
+
+
 def test_per_image_figures_merge_each_group():
     rng = np.random.default_rng(3)
     z = rng.normal(0, 3, (6, 1000))

@@ -52,9 +52,11 @@ def test_published_figures_feed_score_on_each_test_set():
         entry = next(e for e in catalog.entries("openclip") if e.model == model)
         assert published.figure(model).top1 == entry.published_top1 == figs["imagenet"]
         for dataset, table in (("imagenet-v2-matched-frequency", "v2"), ("imagenet-a", "a"),
-                               ("imagenet-r", "r"), ("imagenet-sketch", "sketch")):
+                               ("imagenet-r", "r"), ("imagenet-sketch", "sketch"),
+                               ("objectnet", "objectnet")):
             fig = published.figure(model + "+templates-simple", dataset)
             assert (fig.top1, fig.top5) == (figs[table], None), (model, dataset)
+            assert ("113 class names" in fig.differs) == (dataset == "objectnet"), fig.differs
             assert data["commit"][:12] in fig.source and "openclip_results.csv" in fig.source
     assert libraries.get("openclip").results_tables == "imagenet_bench.models.openclip_results"
     fig = published.figure(B32, "imagenet-v2-threshold0.7")

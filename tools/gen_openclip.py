@@ -13,8 +13,8 @@ Face hub at run time (a ``hf_tokenizer_name`` in the model config) carry
 that condition in ``not_runnable_reason`` (they stay runnable; the adapter runs
 them only when the tokenizer is in the local hub cache).
 
-``openclip_published.json``: the zero-shot top-1 of ImageNet-1k, -V2, -A, -R and
--Sketch from ``docs/openclip_results.csv`` of mlfoundations/open_clip (not in
+``openclip_published.json``: the zero-shot top-1 of ImageNet-1k, -V2, -A, -R,
+-Sketch and ObjectNet from ``docs/openclip_results.csv`` of mlfoundations/open_clip (not in
 the wheel; take it with ``git show COMMIT:docs/openclip_results.csv``), keyed by
 the catalog's model id and the package's published-table names. The CSV writes
 fractions with four decimals; they are stored as percent with two.
@@ -38,7 +38,7 @@ REPO = "mlfoundations/open_clip"
 CSV_PATH = "docs/openclip_results.csv"
 #: published-table name (DatasetSpec.published_table) -> column of openclip_results.csv
 COLUMNS = {"imagenet": "ImageNet 1k", "v2": "ImageNet v2", "a": "ImageNet-A", "r": "ImageNet-R",
-           "sketch": "ImageNet Sketch"}
+           "sketch": "ImageNet Sketch", "objectnet": "ObjectNet"}
 CROP_MODES = {"shortest": "center", "squash": "squash", "longest": "border"}
 
 

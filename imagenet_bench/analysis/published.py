@@ -39,9 +39,9 @@ REAL = "real"  # ReaL labels of the val images (``score --labels real``)
 TABLES = {**{s.name: s.published_table for s in datasets.DATASETS.values() if s.published_table},
                REAL: "real"}
 #: sets whose published figures restrict the output to the set's class subset (timm's validate.py
-#: --valid-labels with the imagenet_{a,r}_indices.txt beside its results, the papers' protocol):
-#: compared with masked@1/@5
-MASKED = tuple(s.name for s in datasets.DATASETS.values() if s.subset_file and s.published_table)
+#: --valid-labels with the imagenet_{a,r}_indices.txt beside its results, the papers' protocol;
+#: ObjectNet's zero-shot figures over its 113 classes): compared with masked@1/@5
+MASKED = tuple(s.name for s in datasets.DATASETS.values() if s.masked and s.published_table)
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class Figure:
     top5: Optional[float]  # percent; None when not published
     source: str  # where top1/top5 come from ('' when there is no figure)
     note: str  # why there is no figure ('' when there is one)
+    differs: str = ""  # how the published setup differs from what is scored ('' when it does not)
 
 
 def _none(note: str) -> Figure:
@@ -94,6 +95,10 @@ def figure(model, dataset: str = VAL) -> Figure:
         return _none(f"no published figure on {dataset}: {_publisher(lib)} publishes ImageNet-val "
                      f"figures only")
     tables = lib.import_adapter(lib.results_tables)
+    if table not in tables.DATASETS:
+        return _none(datasets.get(dataset).published_note or
+                     f"no published figure on {dataset}: {_publisher(lib)}'s results tables "
+                     f"have no {dataset} table")
     row = _row_of_val_figure(tables, spec)
     if row is None:
         return _none(f"no published figure on {dataset}: {_publisher(lib)}'s tables have no row "
@@ -102,7 +107,7 @@ def figure(model, dataset: str = VAL) -> Figure:
     if top1 is None:
         return _none(f"no published figure on {dataset}: {_publisher(lib)}'s "
                      f"{tables.DATASETS[table]} has no row of {spec.id}")
-    return Figure(top1, top5, tables.describe(row, table), "")
+    return Figure(top1, top5, tables.describe(row, table), "", tables.CAVEATS.get(table, ""))
 
 
 def _library_reasons(framework: str) -> Dict[str, str]:
@@ -249,7 +254,7 @@ def compare_to_published(row: Dict, preds, margin: float = DEFAULT_MARGIN,
         return {"published_acc5": None, "delta_acc5": None, "below_published": None,
                 "likely_reason": fig.note}
     flagged = bool(measured(row, dataset) < fig.top1 - margin)
-    reasons = likely_reasons(row, preds, spec, full_images)
+    reasons = [fig.differs] * bool(fig.differs) + likely_reasons(row, preds, spec, full_images)
     if flagged and not reasons:
         libs = preds.provenance.get("library_versions") or {}
         made = ", ".join(f"{k} {v}" for k, v in sorted(libs.items())) or "unrecorded libraries"

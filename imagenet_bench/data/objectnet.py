@@ -59,9 +59,10 @@ SPEC = DatasetSpec(
     paper='Barbu et al., "ObjectNet: A large-scale bias-controlled dataset for pushing the limits '
           'of object recognition models", NeurIPS 2019', short="objectnet", border=BORDER,
     mapped_subset=True, class_count=RELEASE_CLASSES,
-    published_note="no published figure on objectnet: imagenet-testbed's ObjectNet results are "
-                   "of ObjectNet 1.0-beta (another image set), and no library's results tables "
-                   "hold ObjectNet 1.0")
+    published_table="objectnet",
+    published_note="no published figure on objectnet: open_clip's results table is the only "
+                   "library table of ObjectNet 1.0 (imagenet-testbed's ObjectNet results are of "
+                   "ObjectNet 1.0-beta, another image set)")
 SPECS = (SPEC,)
 MAPPING_FILES = ("folder_to_objectnet_label.json", "objectnet_to_imagenet_1k.json",
                  "imagenet_to_label_2012_v2", "pytorch_to_imagenet_2012_id.json")

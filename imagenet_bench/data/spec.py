@@ -40,7 +40,7 @@ class DatasetSpec:
     border: int = 0  # pixels removed from each side of every image before the recipe (ObjectNet: 2)
     mapped_subset: bool = False  # a class subset read from the user's mapping files (ObjectNet)
     class_count: int = 0  # classes of the complete set when they are not ImageNet's (ObjectNet: 113)
-    published_note: str = ""  # why no published figure is shown when there is no published_table
+    published_note: str = ""  # why there is no published figure: no table, or not the library's
 
     @property
     def classes(self) -> Optional[Tuple[int, ...]]:

@@ -98,8 +98,9 @@ class Library:
     color: str = ""  # CSS colour of its models in the HTML report's plots; "" = the report's other
     publisher: str = ""  # who publishes its catalog's figures, in messages ("torchvision"); "" = name
     #: "module" of its published results tables beyond ImageNet-val (standard library only; read by
-    #: analysis/published): rows(model) -> rows with img_size, top[table] = (top1, top5), and
-    #: describe(row, table); tables named as the datasets' published_table. None: val figures only
+    #: analysis/published): rows(model) -> rows with img_size, top[table] = (top1, top5),
+    #: describe(row, table), DATASETS (its tables) and CAVEATS (table -> how its figures differ
+    #: from what is scored here); tables named as the datasets' published_table. None: val only
     results_tables: Optional[str] = None
     #: the Hugging Face hub organisation whose repositories are this library's own tags:
     #: ``hf-hub:ORG/NAME`` means ``<name>:NAME`` (timm's "timm"); "" = none

@@ -33,6 +33,8 @@ DATASETS = {
     "r": "results/results-imagenet-r.csv",
     "sketch": "results/results-sketch.csv",
 }
+#: table -> how its figures differ from what imagenet-bench scores: none (same protocol)
+CAVEATS: Dict[str, str] = {}
 #: leading columns of every row, then ``<dataset>_top1``, ``<dataset>_top5`` per dataset
 KEY_COLUMNS = ("img_size", "crop_pct", "interpolation", "param_count_m")
 COLUMNS = KEY_COLUMNS + tuple(f"{d}_{k}" for d in DATASETS for k in ("top1", "top5"))

@@ -40,7 +40,7 @@ def of_model(model, test_set: str) -> dict:
     published_acc1, published_acc5, published_note, published_source."""
     fig = published.figure(model, test_set)
     return {"published_acc1": fig.top1, "published_acc5": fig.top5, "published_note": fig.note,
-            "published_source": fig.source or fig.note}
+            "published_source": "; ".join(t for t in (fig.source, fig.differs) if t) or fig.note}
 
 
 def add(rows, preds, context) -> None:
@@ -50,7 +50,8 @@ def add(rows, preds, context) -> None:
         name = row["test_set"]
         row.update(of_model(p.model_id, name))
         if row.get("protocol") == "unmasked" and datasets.get(name).published_table:
-            row["published_note"] = (f"{name}'s published figure is masked to its 200 classes; "
+            row["published_note"] = (f"{name}'s published figure is masked to its "
+                                     f"{datasets.get(name).num_classes} classes; "
                                      f"pass --protocol masked to compare with it")
             row["published_acc1"] = row["published_acc5"] = None
         row["measured_acc1"] = published.measured(row, name)
