@@ -216,3 +216,30 @@ def test_a_recipe_normalization_that_names_no_preprocess_input_is_refused(keras)
                                          r"module of that name with a preprocess_input function\. "
                                          r"Fix: normalization='torch'"):
         child.normalizer(bad)
+
+
+@pytest.mark.slow
+def test_a_script_without_a_main_guard_is_told_to_add_one(keras, tmp_path):
+    import subprocess
+    import sys
+    from keras_helpers import REPO
+    val = tmp_path / "val"
+    val.mkdir()
+    for f in sorted(VAL_SUBSET.glob("*.JPEG"))[:2]:
+        shutil.copy(f, val)
+    script = tmp_path / "run.py"  # module-level code: the spawned worker runs it again
+    script.write_text(
+        "import keras\nimport imagenet_bench as ib\nfrom imagenet_bench.models.recipe import Recipe\n"
+        "inputs = keras.Input((32, 32, 3))\n"
+        "x = keras.layers.GlobalAveragePooling2D()(inputs)\n"
+        "model = keras.Model(inputs, keras.layers.Dense(1000, activation='softmax')(x))\n"
+        "recipe = Recipe(resize=36, crop=32, squash=False, interpolation='bilinear', "
+        "normalization='keras.applications.mobilenet_v2')\n"
+        f"ib.predict(model, {str(val)!r}, recipe=recipe, name='tiny', "
+        f"cache_dir={str(tmp_path / 'out')!r}, progress=False)\n")
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3")
+    done = subprocess.run([sys.executable, str(script)], cwd=str(tmp_path), env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode != 0
+    assert "died while starting" in done.stderr
+    assert 'from a Python script, call predict under `if __name__ == "__main__":`' in done.stderr

@@ -25,8 +25,8 @@ The test set (:data:`SPEC`, ``--dataset objectnet``, ``--data objectnet=DIR``) i
 the images of those folders only: the denominator of every accuracy is their
 count (18,574 in ``objectnet-1.0.zip``), never the 50,273 images of the 313
 folders. Every image carries a 1-pixel red border; :data:`BORDER` pixels are
-removed from each side before the model's recipe, the crop of CLIP_benchmark
-(``objectnet.py``) and imagenet-testbed (``objectnet-1.0-beta`` loader):
+removed from each side before the model's recipe, the crop of imagenet-testbed
+(``eval_settings/objectnet.py``) and wise-ft/model-soups (CLIP_benchmark's loader crops none):
 :class:`Bordered` carries the border to :func:`imagenet_bench.data.pixels.load_rgb`,
 the one decoder of every backend. :func:`facts` is what a cache's provenance
 records (the many-to-one groups that decide correctness, the border, the
@@ -46,7 +46,7 @@ from imagenet_bench.errors import InputError
 NUM_CLASSES = 1000
 NAME = "objectnet"
 LAYOUT = "objectnet-images-mappings"  # images/<folder>/<file> + mappings/*.json
-BORDER = 2  # pixels removed from each side (CLIP_benchmark and imagenet-testbed crop 2)
+BORDER = 2  # pixels removed from each side (imagenet-testbed and wise-ft crop 2)
 #: the release's numbers (the paper; mappings/ of objectnet-1.0.zip): folders, overlapping classes
 RELEASE_FOLDERS, RELEASE_CLASSES = 313, 113
 SPEC = DatasetSpec(
@@ -235,4 +235,4 @@ def accounting(acc: Dict) -> str:
             f"ImageNet (the denominator); {acc['images_left_out']:,} images of the other classes "
             f"left out ({acc['folders_present']} of {acc['folders']} folders present); right = any "
             f"ImageNet class mapped to the image's class (many-to-one); {BORDER}-px border removed "
-            f"from each side (as CLIP_benchmark and imagenet-testbed)")
+            f"from each side (as imagenet-testbed and wise-ft)")

@@ -129,8 +129,10 @@ class KerasProcessBackend(Backend):
         if starting:
             return BenchError(f"the Keras worker process for {self.config.model} died while "
                               f"starting (exit code {code}), before building the model. Fix: check "
-                              f"that Keras and TensorFlow import (python -c 'import keras'), that "
-                              f"memory is sufficient, then run the command again")
+                              f"that Keras and TensorFlow import (python -c 'import keras') and that "
+                              f"memory is sufficient; from a Python script, call predict under "
+                              f"`if __name__ == \"__main__\":` (the worker is a spawned process, "
+                              f"which imports the script again); then run it again")
         return BenchError(f"the Keras worker process for {self.config.model} died (exit code "
                           f"{code}); finished images are checkpointed. Fix: run the same command "
                           f"again to resume")
