@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -82,6 +82,24 @@ def _top1_pred(p, protocol: str = DEFAULT_PROTOCOL) -> np.ndarray:
     return p.top1_pred()
 
 
+def _wrong_and_predicted(preds: Sequence, top1: Optional[Sequence[np.ndarray]],
+                         protocol: str) -> Tuple[np.ndarray, np.ndarray]:
+    """``wrong`` (models, N) bool, missing images aside, and the top-1 ``predicted``
+    (models, N) int16 of ``preds``, one model at a time (each released after)."""
+    m, n = len(preds), preds[0].num_images
+    wrong = np.empty((m, n), dtype=bool)
+    predicted = np.empty((m, n), dtype=np.int16)
+    for j, p in enumerate(preds):
+        right = (protocol_correct(p, protocol)[0] if top1 is None
+                 else np.asarray(top1[j], dtype=bool))
+        np.logical_not(right, out=wrong[j])
+        if p.missing is not None:  # an unreadable image is not a vote for any class
+            wrong[j] &= ~p.missing
+        predicted[j] = _top1_pred(p, protocol)
+        release(p)
+    return wrong, predicted
+
+
 def hard_example_rows(preds: Sequence, top1: Optional[Sequence[np.ndarray]] = None, limit: int = 100,
                       min_wrong: int = 1, with_real: bool = False,
                       protocol: str = DEFAULT_PROTOCOL) -> List[Dict]:
@@ -103,17 +121,7 @@ def hard_example_rows(preds: Sequence, top1: Optional[Sequence[np.ndarray]] = No
         return []
     for p in preds[1:]:
         check_same_images(preds[0], p)
-    m, n = len(preds), preds[0].num_images
-    wrong = np.empty((m, n), dtype=bool)
-    predicted = np.empty((m, n), dtype=np.int16)
-    for j, p in enumerate(preds):
-        right = (protocol_correct(p, protocol)[0] if top1 is None
-                 else np.asarray(top1[j], dtype=bool))
-        np.logical_not(right, out=wrong[j])
-        if p.missing is not None:  # an unreadable image is not a vote for any class
-            wrong[j] &= ~p.missing
-        predicted[j] = _top1_pred(p, protocol)
-        release(p)
+    wrong, predicted = _wrong_and_predicted(preds, top1, protocol)
     n_wrong = wrong.sum(axis=0)
     agree = wrong_agreement(predicted, wrong)
     order = np.lexsort((np.arange(n_wrong.size), -agree, -n_wrong))

@@ -169,6 +169,49 @@ def _nbytes(shape: Sequence[int], dtype: np.dtype) -> int:
     return n * dtype.itemsize
 
 
+def _read_headers(path: str, fail: Callable[[str], None]):
+    """The zip entries of the ``.npy`` members of ``path`` and each one's npy header (shape,
+    Fortran order, dtype, header length); a zip bomb or an unreadable archive ``fail``."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = {i.filename[:-4]: i for i in z.infolist() if i.filename.endswith(".npy")}
+            headers: Dict[str, Tuple[Tuple[int, ...], bool, np.dtype, int]] = {}
+            for name, info in infos.items():
+                if info.file_size > MIN_BOMB_BYTES and \
+                        info.file_size > MAX_COMPRESSION_RATIO * max(1, info.compress_size):
+                    fail(f"member {name} inflates from {_gib(info.compress_size)} to "
+                         f"{_gib(info.file_size)}: a zip bomb")
+                with z.open(info) as fp:
+                    headers[name] = read_header_order(fp)
+    except BenchError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
+            zlib.error) as e:  # zlib: a damaged deflated member (cache format 2)
+        fail(f"{type(e).__name__}: {e}")
+    return infos, headers
+
+
+def _check_member(name: str, shape: Tuple[int, ...], dtype: np.dtype, data_bytes: int,
+                  rows: int, trailing: Dict[str, Tuple[int, ...]], blobs: Sequence[str],
+                  fail: Callable[[str], None]) -> None:
+    """Check one member's header (see :func:`inspect_npz`); ``data_bytes``: the bytes its
+    entry holds after the header."""
+    cap = BLOB_BYTES_PER_ROW * rows + BLOB_SLACK
+    if dtype.hasobject:
+        fail(f"member {name} holds Python objects (pickled data), which are never loaded")
+    size = _nbytes(shape, dtype)
+    if name in trailing and shape != (rows, *trailing[name]):
+        fail(f"{name} has shape {shape}, expected {(rows, *trailing[name])} (from its header)")
+    elif name in blobs and (len(shape) != 1 or size > cap):
+        fail(f"member {name} declares shape {shape} ({_gib(size)}), expected a 1-D blob "
+             f"of at most {_gib(cap)}")
+    elif name not in trailing and size > cap:
+        fail(f"member {name} declares {_gib(size)}, more than {_gib(cap)}")
+    if data_bytes < size:
+        fail(f"member {name} declares {_gib(size)} of data but holds "
+             f"{_gib(max(0, data_bytes))}: truncated or forged")
+
+
 def inspect_npz(path: str, error: Type[BenchError], rows_member: str,
                 trailing: Dict[str, Tuple[int, ...]], blobs: Sequence[str] = (),
                 max_rows: int = MAX_ROWS, what: str = "cache",
@@ -194,43 +237,16 @@ def inspect_npz(path: str, error: Type[BenchError], rows_member: str,
     def fail(msg: str) -> None:
         raise error(f"{path}: cannot be read as a {what} ({msg}). Fix: {fix}")
 
-    try:
-        with zipfile.ZipFile(path) as z:
-            infos = {i.filename[:-4]: i for i in z.infolist() if i.filename.endswith(".npy")}
-            headers: Dict[str, Tuple[Tuple[int, ...], bool, np.dtype, int]] = {}
-            for name, info in infos.items():
-                if info.file_size > MIN_BOMB_BYTES and \
-                        info.file_size > MAX_COMPRESSION_RATIO * max(1, info.compress_size):
-                    fail(f"member {name} inflates from {_gib(info.compress_size)} to "
-                         f"{_gib(info.file_size)}: a zip bomb")
-                with z.open(info) as fp:
-                    headers[name] = read_header_order(fp)
-    except BenchError:
-        raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError,
-            zlib.error) as e:  # zlib: a damaged deflated member (cache format 2)
-        fail(f"{type(e).__name__}: {e}")
+    infos, headers = _read_headers(path, fail)
     rows = headers[rows_member][0][0] if rows_member in headers and headers[rows_member][0] else 0
     if members is not None:
         members.update({name: npz.Member.of(infos[name], *h) for name, h in headers.items()})
     if rows > max_rows:
         fail(f"{rows_member} declares {rows:,} rows, more than the {max_rows:,} this reader accepts")
-    cap = BLOB_BYTES_PER_ROW * rows + BLOB_SLACK
     out = {}
     for name, (shape, _, dtype, header_len) in headers.items():
-        if dtype.hasobject:
-            fail(f"member {name} holds Python objects (pickled data), which are never loaded")
-        size = _nbytes(shape, dtype)
-        if name in trailing and shape != (rows, *trailing[name]):
-            fail(f"{name} has shape {shape}, expected {(rows, *trailing[name])} (from its header)")
-        elif name in blobs and (len(shape) != 1 or size > cap):
-            fail(f"member {name} declares shape {shape} ({_gib(size)}), expected a 1-D blob "
-                 f"of at most {_gib(cap)}")
-        elif name not in trailing and size > cap:
-            fail(f"member {name} declares {_gib(size)}, more than {_gib(cap)}")
-        if infos[name].file_size < header_len + size:
-            fail(f"member {name} declares {_gib(size)} of data but holds "
-                 f"{_gib(max(0, infos[name].file_size - header_len))}: truncated or forged")
+        _check_member(name, shape, dtype, infos[name].file_size - header_len, rows, trailing,
+                      blobs, fail)
         out[name] = (shape, dtype)
     return out
 

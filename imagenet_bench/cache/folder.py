@@ -98,13 +98,8 @@ def _open_index(directory: str) -> Optional[folder_index.Index]:
         return None
 
 
-def load_folder(directory: str, use_index: bool = True, verify: bool = False,
-                skip_bad: bool = False, allow_incomplete: bool = False) -> Folder:
-    """The caches of ``directory`` (see the module docstring), sorted by file name.
-
-    Raises :class:`store.CacheError` listing every bad file unless ``skip_bad``.
-    """
-    paths = store.find_caches(directory)
+def _index_rows(directory: str, paths: List[str], use_index: bool):
+    """The folder index (None when off, absent or failing) and its rows by file name."""
     idx = _open_index(directory) if use_index and paths else None
     rows: Dict[str, folder_index.Row] = {}
     if idx is not None:
@@ -117,10 +112,15 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
                 idx._recreate()
             except (sqlite3.Error, OSError):
                 idx = None
-    source = Source(idx) if idx is not None else None
-    found: Dict[str, store.Predictions] = {}
+    return idx, rows
+
+
+def _trust_indexed(paths: List[str], rows: Dict[str, folder_index.Row], source: Optional[Source],
+                   verify: bool, allow_incomplete: bool, found: Dict[str, store.Predictions]):
+    """Put in ``found`` every file whose identity matches its row; the others to read (with
+    their ``stat``), and whether a trusted row is of a class subset (ImageNet-A/R)."""
     todo: List[Tuple[str, Optional[os.stat_result]]] = []
-    masked_sets = False  # does the folder hold caches of ImageNet-A/R (a class subset)?
+    masked_sets = False
     for path in paths:
         name = os.path.basename(path)
         try:
@@ -136,9 +136,15 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
                 found[path] = IndexedPredictions(path, row, source)
                 continue
         todo.append((path, st))
-    bad: List[Tuple[str, str]] = []
+    return todo, masked_sets
+
+
+def _cheap_pass(todo, bad: List[Tuple[str, str]], masked_sets: bool):
+    """Every file's zip directory and npy headers, before any full read: the files that pass
+    (with their members), and ``masked_sets`` or whether one of them is of a class subset
+    (its provenance is read only while none is known yet); the others go to ``bad``."""
     checked = []
-    for path, st in todo:  # the cheap pass: every file's directory and headers first
+    for path, st in todo:
         members: Dict[str, npz.Member] = {}
         try:
             checks.inspect_npz(path, store.CacheError, "top5_idx", store.MEMBER_SHAPES,
@@ -148,6 +154,16 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
             bad.append((path, str(e)))
             continue
         masked_sets = masked_sets or _has_subset(_provenance(path, members))
+    return checked, masked_sets
+
+
+def _full_reads(checked, found: Dict[str, store.Predictions], bad: List[Tuple[str, str]],
+                source: Optional[Source], masked_sets: bool,
+                allow_incomplete: bool) -> Optional[Source]:
+    """Read and validate the ``checked`` files in full (in threads from
+    :data:`THREADED_FROM` files), a batch at a time, writing each batch's rows to the index;
+    the usable ones go to ``found``, the others to ``bad``. Returns the index source (None
+    once writing to it failed)."""
     pending: List[Tuple[folder_index.Row, Dict[str, bytes], store.Predictions]] = []
     def full_read(job):  # in a thread: inflating, CRCs and numpy checks release the GIL
         path, st, members = job
@@ -185,8 +201,25 @@ def load_folder(directory: str, use_index: bool = True, verify: bool = False,
     finally:
         if pool is not None:
             pool.shutdown()
+    return _flush(pending, found, source) if source is not None else None
+
+
+def load_folder(directory: str, use_index: bool = True, verify: bool = False,
+                skip_bad: bool = False, allow_incomplete: bool = False) -> Folder:
+    """The caches of ``directory`` (see the module docstring), sorted by file name.
+
+    Raises :class:`store.CacheError` listing every bad file unless ``skip_bad``.
+    """
+    paths = store.find_caches(directory)
+    idx, rows = _index_rows(directory, paths, use_index)
+    source = Source(idx) if idx is not None else None
+    found: Dict[str, store.Predictions] = {}
+    # masked_sets: does the folder hold caches of ImageNet-A/R (a class subset)?
+    todo, masked_sets = _trust_indexed(paths, rows, source, verify, allow_incomplete, found)
+    bad: List[Tuple[str, str]] = []
+    checked, masked_sets = _cheap_pass(todo, bad, masked_sets)
+    source = _full_reads(checked, found, bad, source, masked_sets, allow_incomplete)
     if source is not None:
-        source = _flush(pending, found, source)
         try:
             source.idx.forget(set(rows) - {os.path.basename(p) for p in paths})
         except sqlite3.Error:

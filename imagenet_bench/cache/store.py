@@ -55,7 +55,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from imagenet_bench.cache import checks, derived, image_ids, npz, per_image
+from imagenet_bench.cache import array_checks, checks, derived, image_ids, npz, per_image
 from imagenet_bench.cache.interface import Cache
 from imagenet_bench.cache.image_ids import (  # noqa: F401 (re-exported: part of the cache API)
     FULL_VAL_LIST, full_val_blob, ids_summary)
@@ -93,16 +93,6 @@ REQUIRED_PROVENANCE = {
 
 class CacheError(BenchError, ValueError):
     """A cache file is invalid; the message names the file, the problem and the fix."""
-
-
-def _any_nonfinite(prob: np.ndarray) -> bool:
-    """True when ``prob`` holds a NaN or infinity (float16: from the exponent bits, 30x faster)."""
-    if prob.dtype == np.float16:
-        bits = prob.view(np.uint16)
-        if bits.size == 0 or bits.max() < 0x7C00:  # all finite and >= 0: no temporary array
-            return False
-        return bool(((bits & 0x7C00) == 0x7C00).any())
-    return not np.isfinite(prob).all()
 
 
 @dataclass
@@ -212,37 +202,8 @@ class Predictions(Cache):
             fail(f"cache format version {self.provenance['format_version']!r}, this "
                  f"imagenet_bench reads {', '.join(map(str, READABLE_VERSIONS))}",
                  "upgrade imagenet_bench, or re-create the cache with this version")
-        idx, prob, labels = self.top5_idx, self.top5_prob, self.labels
-        if idx.ndim != 2 or idx.shape[1] != TOPK:
-            fail(f"top5_idx has shape {idx.shape}, expected (N, {TOPK})")
-        if not np.issubdtype(idx.dtype, np.integer):
-            fail(f"top5_idx has dtype {idx.dtype}, expected an integer type")
-        n = idx.shape[0]
-        if prob.shape != idx.shape:
-            fail(f"top5_prob has shape {prob.shape}, top5_idx has {idx.shape}")
-        if not np.issubdtype(prob.dtype, np.floating):
-            fail(f"top5_prob has dtype {prob.dtype}, expected a float type")
-        if labels.shape != (n,):
-            fail(f"labels has shape {labels.shape}, expected ({n},) to match top5_idx")
-        if not np.issubdtype(labels.dtype, np.integer):
-            fail(f"labels has dtype {labels.dtype}, expected an integer type")
-        missing = self.missing if self.missing is not None else np.zeros(n, bool)
-        if missing.dtype != np.bool_:
-            fail(f"missing has dtype {missing.dtype}, expected bool (True = image unreadable)")
-        if missing.shape != (n,):
-            fail(f"missing has shape {missing.shape}, expected ({n},)")
-        if idx.size and (idx.min() < 0 or idx.max() >= NUM_CLASSES):  # else nothing to look for
-            bad = ~missing[:, None] & ((idx < 0) | (idx >= NUM_CLASSES))
-            if bad.any():
-                r = int(np.argwhere(bad)[0][0])
-                fail(f"class index out of range 0-{NUM_CLASSES - 1} at row {r}: "
-                     f"{idx[r].tolist()}")
-        if n and (labels.min() < 0 or labels.max() >= NUM_CLASSES):
-            r = int(np.flatnonzero((labels < 0) | (labels >= NUM_CLASSES))[0])
-            fail(f"label out of range 0-{NUM_CLASSES - 1} at row {r}: {int(labels[r])}")
-        if _any_nonfinite(prob):
-            r = int(np.argwhere(~np.isfinite(prob))[0][0])
-            fail(f"non-finite probability at row {r}: {prob[r].tolist()}")
+        labels, n = self.labels, self.top5_idx.shape[0]
+        missing = array_checks.check_top5(self.top5_idx, self.top5_prob, labels, self.missing, fail)
         implicit = self._ids_implicit()  # checked against constants, not built
         count = image_ids.FULL_VAL_IMAGES if implicit else ids_summary(self.image_ids_blob)[0]
         if count != n:
@@ -254,23 +215,10 @@ class Predictions(Cache):
             fail("image-id fingerprint does not match the stored ids (file edited or corrupted)")
         if not (implicit and image_ids.full_val_labels_agree(labels)):
             image_ids.check_ids(self.image_ids_blob, labels, image_ids.wnids_or_none(), fail)
-        if self.all_probs is not None and self.all_probs.shape != (n, NUM_CLASSES):
-            fail(f"all_probs has shape {self.all_probs.shape}, expected ({n}, {NUM_CLASSES})")
-        for name, arr in list((self.per_image or {}).items()) + [("logits", self.logits)]:
-            want = (n, NUM_CLASSES) if name == "logits" else (n,)
-            if arr is not None and (arr.shape != want or not np.issubdtype(arr.dtype, np.floating)):
-                fail(f"{name} is {arr.dtype} {arr.shape}, expected float {want}")
+        array_checks.check_extras(n, self.all_probs, self.per_image, self.logits, fail)
         if self.subset_top5_idx is not None:
-            subset = (self.provenance.get("dataset") or {}).get("class_subset") or []
-            sub_idx = self.subset_top5_idx
-            if sub_idx.shape != (n, TOPK) or getattr(self.subset_top5_prob, "shape", None) != (n, TOPK):
-                fail(f"subset_top5_idx/subset_top5_prob have shapes {sub_idx.shape}/"
-                     f"{getattr(self.subset_top5_prob, 'shape', None)}, expected ({n}, {TOPK})")
-            outside = ~missing[:, None] & ~np.isin(sub_idx, subset)
-            if outside.any():
-                r = int(np.argwhere(outside)[0][0])
-                fail(f"subset_top5_idx row {r} ({sub_idx[r].tolist()}) holds classes outside the "
-                     f"provenance's dataset.class_subset")
+            array_checks.check_subset(self.provenance, self.subset_top5_idx,
+                                      self.subset_top5_prob, missing, fail)
         if not allow_incomplete and not self.provenance["complete"]:
             fail("the run that wrote it did not finish (complete=False)",
                  "resume it with the same `imagenet-bench predict` command")

@@ -54,7 +54,7 @@ class Capabilities:
 
     recipe_overrides: bool = True  # --resize/--crop/--interpolation/--mean/--std change its pixels
     #: --preprocess legacy2019: the 2019 study's pipeline of its models (None: not offered); only
-    #: the study's libraries (torch, keras) have one, its 34 models are models/registry.STUDY_2019
+    #: the study's libraries (torch, keras) have one, its 34 models are models/study2019.STUDY_2019
     legacy2019: Optional[Legacy2019] = None
     fixed_input_size: bool = False  # the crop must equal the entry's input size (a fixed graph)
     amp: Tuple[str, ...] = ()  # autocast dtypes of --amp ("bf16", "fp16"); () = float32 only

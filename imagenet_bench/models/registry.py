@@ -4,9 +4,9 @@ Every pretrained weight of the supported libraries is a catalog entry
 (:mod:`imagenet_bench.models.catalog`, generated data read with ``json``).
 This module turns what a user types into a canonical
 :class:`~imagenet_bench.models.identity.ModelId` and its entry
-(:func:`resolve`), and keeps what the 2019 Keras-vs-PyTorch study needs: its
-34 model names, their weights, the ``legacy2019`` recipes and the
-keras/torch family pairs used by ``compare``.
+(:func:`resolve`), and keeps what the 2019 Keras-vs-PyTorch study needs: the
+lookup of its 34 models (:mod:`imagenet_bench.models.study2019`), their weights,
+the ``legacy2019`` recipes and the keras/torch family pairs used by ``compare``.
 
 Accepted spellings, case-insensitively: ``torch:resnet50``,
 ``torch:resnet50.IMAGENET1K_V2``, ``ResNet50_Weights.IMAGENET1K_V2``,
@@ -30,6 +30,7 @@ from imagenet_bench.models import catalog, libraries
 from imagenet_bench.models import recipe as recipes
 from imagenet_bench.models.identity import CUSTOM, IdentityError, ModelId, from_string, parse
 from imagenet_bench.models.recipe import Recipe
+from imagenet_bench.models.study2019 import STUDY_2019, Study2019
 
 PREPROCESS_MODES = ("reference", "legacy2019")
 LEGACY = "legacy2019"
@@ -37,38 +38,6 @@ LEGACY = "legacy2019"
 
 class AmbiguousNameError(InputError):
     """A bare name that several frameworks have; the message lists every full name."""
-
-
-@dataclass(frozen=True)
-class Study2019:
-    """One of the 34 models of the 2019 study."""
-
-    framework: str  # "torch" | "keras"
-    name: str  # the 2019 name ("resnet50", "mobilenetV2")
-    arch: str  # architecture as the library spells it ("resnet50", "MobileNetV2")
-    tag: str  # the weights the study used: "IMAGENET1K_V1" (pretrained=True) or "imagenet"
-    legacy_resize: int  # torch: Resize() side before the centre crop; keras: squash side
-    family: str  # architecture family shared across frameworks, for paired comparisons
-
-
-def _t(name, family=None, resize=256):
-    return Study2019("torch", name, name, "IMAGENET1K_V1", resize, family or name)
-
-
-def _k(name, arch, size=224, family=None):
-    return Study2019("keras", name, arch, "imagenet", size, family or name)
-
-
-STUDY_2019: Tuple[Study2019, ...] = tuple(
-    [_t(n) for n in ("alexnet densenet121 densenet161 densenet169 densenet201 inception_v3 "
-                     "resnet18 resnet34 resnet50 resnet101 resnet152 squeezenet1_0 squeezenet1_1 "
-                     "vgg11 vgg11_bn vgg13 vgg13_bn vgg16 vgg16_bn vgg19 vgg19_bn").split()]
-    + [_k("densenet121", "DenseNet121"), _k("densenet169", "DenseNet169"),
-       _k("densenet201", "DenseNet201"), _k("inceptionresnetv2", "InceptionResNetV2", 299),
-       _k("inceptionv3", "InceptionV3", 299, "inception_v3"), _k("mobilenet", "MobileNet"),
-       _k("mobilenetV2", "MobileNetV2"), _k("nasnetlarge", "NASNetLarge", 331),
-       _k("nasnetmobile", "NASNetMobile"), _k("resnet50", "ResNet50"), _k("vgg16", "VGG16"),
-       _k("vgg19", "VGG19"), _k("xception", "Xception", 299)])
 
 
 @dataclass(frozen=True)
@@ -221,6 +190,74 @@ def _own_names(text: str, framework: Optional[str]) -> Optional[Tuple[ModelId, A
     return lib.import_adapter(lib.names)(text if sep else f"{lib.name}:{text.strip()}")
 
 
+def _parse_catalog_name(text: str, framework: Optional[str], known: List[str]):
+    """``(framework or None, arch, tag, settings)`` of a catalog spelling; refused, naming the
+    fix, when it does not parse, names a --model-factory model or an unknown framework."""
+    try:
+        fw, arch, tag, settings = parse(text, framework)
+    except IdentityError as e:
+        raise InputError(f"{e}. Fix: write the model as framework:architecture.tag (e.g. "
+                         f"torch:resnet50.IMAGENET1K_V1); `imagenet-bench models` lists "
+                         f"them") from None
+    if fw == CUSTOM:
+        name = f"{arch}.{tag}" if tag else arch
+        raise InputError(f"{text.strip()!r} is the id of a --model-factory model, not a catalog "
+                         f"entry. Fix: `imagenet-bench predict --model-factory MODULE:CALLABLE "
+                         f"--name {name} VAL_DIR` (the callable that builds it), with the options "
+                         f"of its settings")
+    if fw is not None and fw not in known:
+        raise InputError(f"{text.strip()!r}: unknown framework {fw!r}; expected one of "
+                         f"{', '.join(known)}. Fix: prefix the name with one of them (e.g. "
+                         f"torch:resnet50)")
+    return fw, arch, tag, settings
+
+
+def _candidates(fw: Optional[str], arch: str, tag: Optional[str], known: List[str]):
+    """``(alias entry, {})`` when ``arch.tag`` is an alias, else ``(None, framework ->
+    entries of the architecture)`` over ``fw`` or, for a bare name, the primary libraries
+    (a fallback library's only when none has it)."""
+    head = (f"{arch}.{tag}" if tag else arch).lower()
+    fws = [fw] if fw else sorted(known, key=lambda n: libraries.get(n).fallback)  # fallbacks last
+    found: Dict[str, List[Any]] = {}
+    for f in fws:
+        if fw is None and found and libraries.get(f).fallback:
+            # a bare name means a primary library's weights when one has it; a fallback library's
+            # weights of the same architecture (a re-hosted copy) are spelled with its prefix
+            break
+        idx = _fw_index(f)
+        alias = idx["aliases"].get(head)
+        if alias is not None:
+            return alias, {}
+        study = _study_index().get((f, arch.lower()))
+        entries = idx["by_arch"].get(arch.lower()) or (
+            idx["by_arch"].get(study.arch.lower()) if study else None)
+        if entries:
+            found[f] = entries
+    return None, found
+
+
+def _pick(text: str, tag: Optional[str], found: Dict[str, List[Any]]) -> Tuple[str, Any]:
+    """The framework and entry of ``tag`` (the default weights without one) among the architecture's
+    entries found in one framework; several frameworks or an unknown tag are refused."""
+    if tag and len(found) > 1:  # a tag only one framework has settles it
+        found = {f: es for f, es in found.items()
+                 if any(e.weights.lower() == tag.lower() for e in es)} or found
+    if len(found) > 1:
+        names = [_default_entry(f, es).model for f, es in found.items()]
+        raise AmbiguousNameError(f"{text!r} exists in several frameworks: {' and '.join(names)}. "
+                                 f"Fix: write the full name, e.g. {names[0]}")
+    f, entries = next(iter(found.items()))
+    if not tag or tag.upper() == "DEFAULT":
+        return f, _default_entry(f, entries)
+    hits = [e for e in entries if e.weights.lower() == tag.lower()]
+    if not hits:
+        tags = ", ".join(sorted(e.weights for e in entries))
+        raise InputError(f"{f}:{entries[0].architecture} has no weights {tag!r}; the registry "
+                         f"has {tags}. Fix: name one of those (`imagenet-bench models "
+                         f"'{f}:{entries[0].architecture}*'`)")
+    return f, hits[0]
+
+
 def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
     """``(ModelId with settings, catalog entry)`` for a user's spelling of a model.
 
@@ -238,59 +275,13 @@ def resolve(text: str, framework: Optional[str] = None) -> Tuple[ModelId, Any]:
     own = _own_names(text, framework)
     if own is not None:
         return own
-    try:
-        fw, arch, tag, settings = parse(text, framework)
-    except IdentityError as e:
-        raise InputError(f"{e}. Fix: write the model as framework:architecture.tag (e.g. "
-                         f"torch:resnet50.IMAGENET1K_V1); `imagenet-bench models` lists "
-                         f"them") from None
-    if fw == CUSTOM:
-        name = f"{arch}.{tag}" if tag else arch
-        raise InputError(f"{text.strip()!r} is the id of a --model-factory model, not a catalog "
-                         f"entry. Fix: `imagenet-bench predict --model-factory MODULE:CALLABLE "
-                         f"--name {name} VAL_DIR` (the callable that builds it), with the options "
-                         f"of its settings")
-    if fw is not None and fw not in known:
-        raise InputError(f"{text.strip()!r}: unknown framework {fw!r}; expected one of "
-                         f"{', '.join(known)}. Fix: prefix the name with one of them (e.g. "
-                         f"torch:resnet50)")
-    head = (f"{arch}.{tag}" if tag else arch).lower()
-    fws = [fw] if fw else sorted(known, key=lambda n: libraries.get(n).fallback)  # fallbacks last
-    found = {}
-    for f in fws:
-        if fw is None and found and libraries.get(f).fallback:
-            # a bare name means a primary library's weights when one has it; a fallback library's
-            # weights of the same architecture (a re-hosted copy) are spelled with its prefix
-            break
-        idx = _fw_index(f)
-        alias = idx["aliases"].get(head)
-        if alias is not None:
-            return ModelId(alias.framework, alias.architecture, alias.weights, settings), alias
-        study = _study_index().get((f, arch.lower()))
-        entries = idx["by_arch"].get(arch.lower()) or (
-            idx["by_arch"].get(study.arch.lower()) if study else None)
-        if entries:
-            found[f] = entries
+    fw, arch, tag, settings = _parse_catalog_name(text, framework, known)
+    alias, found = _candidates(fw, arch, tag, known)
+    if alias is not None:
+        return ModelId(alias.framework, alias.architecture, alias.weights, settings), alias
     if not found:
         raise InputError(_suggest(text, fw))
-    if tag and len(found) > 1:  # a tag only one framework has settles it
-        found = {f: es for f, es in found.items()
-                 if any(e.weights.lower() == tag.lower() for e in es)} or found
-    if len(found) > 1:
-        names = [_default_entry(f, es).model for f, es in found.items()]
-        raise AmbiguousNameError(f"{text!r} exists in several frameworks: {' and '.join(names)}. "
-                                 f"Fix: write the full name, e.g. {names[0]}")
-    f, entries = next(iter(found.items()))
-    if not tag or tag.upper() == "DEFAULT":
-        entry = _default_entry(f, entries)
-    else:
-        hits = [e for e in entries if e.weights.lower() == tag.lower()]
-        if not hits:
-            tags = ", ".join(sorted(e.weights for e in entries))
-            raise InputError(f"{f}:{entries[0].architecture} has no weights {tag!r}; the registry "
-                             f"has {tags}. Fix: name one of those (`imagenet-bench models "
-                             f"'{f}:{entries[0].architecture}*'`)")
-        entry = hits[0]
+    f, entry = _pick(text, tag, found)
     return ModelId(f, entry.architecture, entry.weights, settings), entry
 
 

@@ -200,58 +200,34 @@ def _unnamable(name: str, setting: str) -> str:
     return f"{name}: setting +{setting} cannot be requested by name: {how}"
 
 
-def build(name: Optional[str], framework: Optional[str] = None, *, weights: Optional[str] = None,
-          checkpoint: Optional[str] = None, preprocess: Optional[str] = None,
-          resize: Optional[int] = None, crop: Optional[int] = None,
-          interpolation: Optional[str] = None, mean: Optional[Sequence[float]] = None,
-          std: Optional[Sequence[float]] = None, img_size: Optional[int] = None,
-          crop_pct: Optional[float] = None, amp: Optional[str] = None,
-          factory: Optional[str] = None, device: Optional[str] = None,
-          batch_size: Optional[int] = None, workers: Optional[int] = None,
-          threads: Optional[int] = None, seed: int = 0) -> RunConfig:
-    """The :class:`RunConfig` of one model from command-line values (None = not given).
-
-    ``name`` is a registry spelling, or with ``factory`` the custom model's name;
-    ``framework`` (``--framework``) restricts the lookup, else the name decides.
-    What the model's library honours is read from its declared
-    :class:`~imagenet_bench.models.libraries.Capabilities`. Raises
-    :class:`InputError` for an entry that cannot run, an option the library does
-    not honour, or a bad value, naming the option.
-    """
-    spec = None
+def _lookup(name: Optional[str], framework: Optional[str], factory: Optional[str],
+            weights: Optional[str]):
+    """The model's id, the settings written in its name, its library and its registry spec
+    (None for a ``--model-factory`` model); an entry that cannot run is refused."""
     if factory:
         try:
             lib = libraries.for_factory(framework)
         except BenchError as e:
             raise InputError(str(e)) from None
-        mid, settings = custom_id(name), ()
-    else:
-        mid, entry = registry.resolve(name, framework)
-        lib = libraries.get(mid.framework)
-        settings = mid.settings
-        if (weights and lib.capabilities.weights_tags and weights.lower() not in NO_WEIGHTS
-                and weights != entry.weights):  # --weights TAG: the same architecture's other weights
-            mid, entry = registry.resolve(f"{mid.framework}:{mid.arch}.{weights}")
-        spec = registry.spec_of_entry(entry)
-        if not entry.runnable:
-            raise InputError(f"{mid.base} cannot be run by predict: {entry.not_runnable_reason}. "
-                             f"Fix: pick another weights of {entry.architecture} "
-                             f"(`imagenet-bench models {entry.architecture}`)")
-    framework, caps = lib.name, lib.capabilities
-    own = tuple(s for s, _ in caps.name_settings)
-    preprocess, weights, amp, test_size = _settings_from_name(name, settings, preprocess, weights,
-                                                              amp, checkpoint, own)
-    mid = mid.base.with_settings(*(s for s in settings if s in own))
-    preprocess = preprocess or "reference"
-    overrides = {k: v for k, v in dict(resize=resize, crop=crop, interpolation=interpolation,
-                                       mean=list(mean) if mean is not None else None,
-                                       std=list(std) if std is not None else None,
-                                       img_size=img_size, crop_pct=crop_pct).items()
-                 if v is not None}
-    _refuse_unhonoured(lib, mid, preprocess=preprocess, overrides=overrides, weights=weights,
-                       checkpoint=checkpoint, amp=amp, device=device, batch_size=batch_size,
-                       workers=workers)
-    # --- recipe ---------------------------------------------------------------------------
+        return custom_id(name), (), lib, None
+    mid, entry = registry.resolve(name, framework)
+    lib = libraries.get(mid.framework)
+    settings = mid.settings
+    if (weights and lib.capabilities.weights_tags and weights.lower() not in NO_WEIGHTS
+            and weights != entry.weights):  # --weights TAG: the same architecture's other weights
+        mid, entry = registry.resolve(f"{mid.framework}:{mid.arch}.{weights}")
+    spec = registry.spec_of_entry(entry)
+    if not entry.runnable:
+        raise InputError(f"{mid.base} cannot be run by predict: {entry.not_runnable_reason}. "
+                         f"Fix: pick another weights of {entry.architecture} "
+                         f"(`imagenet-bench models {entry.architecture}`)")
+    return mid, settings, lib, spec
+
+
+def _recipe(lib, mid: ModelId, spec, preprocess: str, test_size: bool,
+            options: Dict[str, Any]):
+    """The recipe used (the entry's, ``+legacy2019``'s or ``+test-size``'s, with the recipe
+    ``options`` applied) and the id naming it."""
     if spec is None:
         if preprocess != "reference":
             raise InputError("--preprocess legacy2019 is the 2019 study's recipe of its 34 models. "
@@ -261,22 +237,28 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
         base = spec.recipe(preprocess)
         if preprocess == LEGACY:
             mid = mid.with_settings(LEGACY)
-    if test_size:  # (a --model-factory name carries no settings: refused above)
+    if test_size:  # (a --model-factory name carries no settings: custom_id refuses them)
         base = _test_size_recipe(lib, mid, spec)
         mid = mid.with_settings(TEST_SIZE)
     try:
-        used = recipes.from_options(base, resize=resize, crop=crop, img_size=img_size,
-                                    crop_pct=crop_pct, interpolation=interpolation, mean=mean, std=std)
+        used = recipes.from_options(base, **options)
     except ValueError as e:
         raise InputError(f"{mid}: {e}" + ("" if "Fix:" in str(e) else
                                           ". Fix: correct that option's value, or leave it out")) from None
-    if caps.fixed_input_size and spec is not None and used.crop != spec.entry.input_size:
+    if lib.capabilities.fixed_input_size and spec is not None and used.crop != spec.entry.input_size:
         raise InputError(f"--crop/--img-size/--preprocess: {mid} takes {spec.entry.input_size}x{spec.entry.input_size} "
-                         f"inputs (its {framework} graph is built for that size); the recipe gives "
+                         f"inputs (its {lib.name} graph is built for that size); the recipe gives "
                          f"{used.crop}. Fix: leave --crop and --img-size out")
     if used != base:
         mid = mid.with_settings(f"recipe-{recipes.digest(used)}")
-    # --- weights --------------------------------------------------------------------------
+    return used, mid
+
+
+def _weights(lib, mid: ModelId, spec, factory: Optional[str], weights: Optional[str],
+             checkpoint: Optional[str]):
+    """Whether the weights are pretrained, the absolute checkpoint path (or None) and the id
+    naming them (``+ckpt-<sha8>``, ``+random``)."""
+    caps = lib.capabilities
     if factory and weights is not None:
         raise InputError(f"--weights {weights}: a --model-factory model comes with the weights its "
                          f"callable gives. Fix: leave --weights out; pass --checkpoint FILE to "
@@ -297,7 +279,14 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
         mid = mid.with_settings(f"ckpt-{file_sha256(path)[:8]}")
     elif not pretrained:
         mid = mid.with_settings("random")
-    # --- numerics and resources ---------------------------------------------------------------
+    return pretrained, checkpoint, mid
+
+
+def _numerics(lib, mid: ModelId, amp: Optional[str], device: Optional[str],
+              batch_size: Optional[int]):
+    """The autocast dtype (``--amp auto`` settled by the library for the device) and the id
+    naming it; a batch size under 1 is refused."""
+    caps = lib.capabilities
     if amp == "auto":  # --amp alone: the library picks the dtype for the device, named in the id
         amp = lib.import_adapter(lib.auto_amp)(device or "auto") if lib.auto_amp else caps.amp[0]
     if amp in caps.amp:
@@ -305,6 +294,47 @@ def build(name: Optional[str], framework: Optional[str] = None, *, weights: Opti
     if batch_size is not None and batch_size < 1:
         raise InputError(f"--batch-size {batch_size}: must be at least 1. Fix: pass --batch-size 1 "
                          f"or more, or leave it out for the library's default")
+    return amp, mid
+
+
+def build(name: Optional[str], framework: Optional[str] = None, *, weights: Optional[str] = None,
+          checkpoint: Optional[str] = None, preprocess: Optional[str] = None,
+          resize: Optional[int] = None, crop: Optional[int] = None,
+          interpolation: Optional[str] = None, mean: Optional[Sequence[float]] = None,
+          std: Optional[Sequence[float]] = None, img_size: Optional[int] = None,
+          crop_pct: Optional[float] = None, amp: Optional[str] = None,
+          factory: Optional[str] = None, device: Optional[str] = None,
+          batch_size: Optional[int] = None, workers: Optional[int] = None,
+          threads: Optional[int] = None, seed: int = 0) -> RunConfig:
+    """The :class:`RunConfig` of one model from command-line values (None = not given).
+
+    ``name`` is a registry spelling, or with ``factory`` the custom model's name;
+    ``framework`` (``--framework``) restricts the lookup, else the name decides.
+    What the model's library honours is read from its declared
+    :class:`~imagenet_bench.models.libraries.Capabilities`. Raises
+    :class:`InputError` for an entry that cannot run, an option the library does
+    not honour, or a bad value, naming the option.
+    """
+    mid, settings, lib, spec = _lookup(name, framework, factory, weights)
+    framework, caps = lib.name, lib.capabilities
+    own = tuple(s for s, _ in caps.name_settings)
+    preprocess, weights, amp, test_size = _settings_from_name(name, settings, preprocess, weights,
+                                                              amp, checkpoint, own)
+    mid = mid.base.with_settings(*(s for s in settings if s in own))
+    preprocess = preprocess or "reference"
+    overrides = {k: v for k, v in dict(resize=resize, crop=crop, interpolation=interpolation,
+                                       mean=list(mean) if mean is not None else None,
+                                       std=list(std) if std is not None else None,
+                                       img_size=img_size, crop_pct=crop_pct).items()
+                 if v is not None}
+    _refuse_unhonoured(lib, mid, preprocess=preprocess, overrides=overrides, weights=weights,
+                       checkpoint=checkpoint, amp=amp, device=device, batch_size=batch_size,
+                       workers=workers)
+    used, mid = _recipe(lib, mid, spec, preprocess, test_size,
+                        dict(resize=resize, crop=crop, img_size=img_size, crop_pct=crop_pct,
+                             interpolation=interpolation, mean=mean, std=std))
+    pretrained, checkpoint, mid = _weights(lib, mid, spec, factory, weights, checkpoint)
+    amp, mid = _numerics(lib, mid, amp, device, batch_size)
     return RunConfig(model_id=mid, framework=framework, spec=spec, recipe=used, preprocess=preprocess,
                      overrides=overrides, pretrained=pretrained, checkpoint=checkpoint,
                      factory=factory, amp=amp, device=device or "auto",

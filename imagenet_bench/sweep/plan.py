@@ -15,7 +15,8 @@ records the paths inside the sweep folder (its caches, a test set kept there) re
 it, so a moved or copied folder keeps working; :func:`read` makes them absolute again.
 
 Standard library only (the catalog, ``run.config.build`` and dataset discovery are), but
-the cost estimate, which reads the cache folder through its index (numpy).
+the cost estimate (:mod:`imagenet_bench.sweep.cost`), which reads the cache folder through
+its index (numpy).
 """
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from imagenet_bench.cache.atomic import write_text
 from imagenet_bench.cache.naming import cache_filename
 from imagenet_bench.errors import BenchError, InputError, count
 from imagenet_bench.models import catalog, registry
-from imagenet_bench.sweep import plan_shape, state
+from imagenet_bench.sweep import cost, plan_shape, state
 
 PLAN_VERSION = 1
 PLAN_FILE = "plan.json"
@@ -344,32 +345,6 @@ def job_index(plan: Dict) -> Dict[str, Dict]:
     return {j["job"]: j for j in plan["jobs"]}
 
 
-# --- cost ---------------------------------------------------------------------------------
-
-def measured_rates(caches: str) -> Dict[Tuple[str, str], float]:
-    """(framework, architecture) -> end-to-end images/s recorded in the ``timing`` of caches
-    there (median), read through the folder index (``cache/folder.load_folder``)."""
-    from imagenet_bench.cache.folder import load_folder
-    rates: Dict[Tuple[str, str], List[float]] = {}
-    if not os.path.isdir(caches):
-        return {}
-    for preds in load_folder(caches, skip_bad=True).preds:
-        prov = preds.provenance or {}
-        timing = prov.get("timing") or {}
-        rate = timing.get("images_per_s")
-        if isinstance(rate, (int, float)) and rate > 0 and timing.get("images", 0) >= 1:
-            key = (str(prov.get("framework")), str(prov.get("architecture")))
-            rates.setdefault(key, []).append(float(rate))
-    return {k: sorted(v)[len(v) // 2] for k, v in rates.items()}
-
-
-def _duration(seconds: float) -> str:
-    """``42 s``, ``12.5 min``, ``3.20 h``."""
-    if seconds < 60:
-        return f"{seconds:.0f} s"
-    return f"{seconds / 60:.1f} min" if seconds < 3600 else f"{seconds / 3600:.2f} h"
-
-
 def summary(plan: Dict) -> str:
     """Counts and the estimated cost, as ``sweep plan`` prints them."""
     jobs = plan["jobs"]
@@ -387,17 +362,5 @@ def summary(plan: Dict) -> str:
         if len(plan["skipped"]) > SHOW_SKIPPED:
             lines.append(f"  ... {len(plan['skipped']) - SHOW_SKIPPED} more (all with their reason "
                          f"under \"skipped\" in the plan file)")
-    images = sum(j["images"] for j in todo)
-    rates = measured_rates(plan["caches"])
-    known = [j for j in todo if (j["framework"], j["architecture"]) in rates]
-    unknown_images = images - sum(j["images"] for j in known)
-    secs = sum(j["images"] / rates[(j["framework"], j["architecture"])] for j in known)
-    est = (f"cost: {count(images, 'image')} to predict ({count(len(todo), 'job')})")
-    if known:
-        est += (f"; {count(len(known), 'job')} {'has' if len(known) == 1 else 'have'} a measured rate in {plan['caches']}: about "
-                f"{_duration(secs)} of device time for them")
-    if len(known) < len(todo):
-        est += (f"; {count(len(todo) - len(known), 'job')} without a measurement (at 1,000 img/s: "
-                f"{_duration(unknown_images / 1000)})")
-    lines.append(est)
+    lines.append(cost.estimate(todo, plan["caches"]))
     return "\n".join(lines) + "\n"
