@@ -13,6 +13,17 @@ class InputError(BenchError, ValueError):
     """Bad user input: a file, an option or a combination of them."""
 
 
+class BadImageError(BenchError, OSError):
+    """An image file cannot be decoded (truncated, empty, not an image). Defined here, not in
+    ``data.pixels``, so that the modules that only catch it need no PIL."""
+
+    def __init__(self, path, reason: str):
+        super().__init__(f"{path}: cannot read image ({reason}). Fix: replace the file with the "
+                         f"original, or pass --skip-bad-images to record it as missing (counted wrong)")
+        self.path = str(path)
+        self.reason = reason
+
+
 class CheckpointError(InputError):
     """A weights file (``--checkpoint``) that cannot be loaded into the model: not a state
     dict, damaged, or of another architecture. A checkpoint series skips such files."""

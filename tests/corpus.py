@@ -1172,7 +1172,7 @@ def predict_without_torch(root: Path) -> Setup:
     val = small_valset(root)
     return Setup(argv=predict_argv(val, root / "out"),
                  patches=_hide("torch", "imagenet_bench.backends.torch"),
-                 messages=[r"needs torch|no imagenet_bench.backends.torch", r"pip install 'imagenet_bench\[torch\]'"])
+                 messages=[r"models need torch|no imagenet_bench.backends.torch", r"pip install 'imagenet_bench\[torch\]'"])
 
 
 @case("backend", "refused")
@@ -1443,7 +1443,7 @@ for _command, _masked, _unmasked in (
 @case("option", "refused")
 def robustness_without_its_folder(root: Path) -> Setup:
     return Setup(argv=["robustness", "--precomputed", str(root / "nowhere")],
-                 messages=[r"nowhere: no such directory. Fix: pass --precomputed DIR"])
+                 messages=[r"nowhere: no such directory. Fix: pass the folder holding the .npz caches \(--precomputed DIR"])
 
 
 @case("option", "refused")

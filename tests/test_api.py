@@ -4,6 +4,7 @@ give the same numbers under the same keys."""
 import contextlib
 import io
 import json
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -242,7 +243,6 @@ def test_every_column_of_the_other_tables_is_declared_once_with_its_meaning(fold
     """compare, per-class, errors and robustness take their columns from one declaration per
     table (compare and robustness: the metric registry's, read by report.columns.declared;
     the others: report.columns.TABLES): no key twice in a table, every column described."""
-    from imagenet_bench import api  # ib.errors is the errors module, imported with the package
     from imagenet_bench.report import columns
     for name in (*columns.TABLES, *columns.FROM_METRICS):
         declared = columns.declared(name)
@@ -252,7 +252,7 @@ def test_every_column_of_the_other_tables_is_declared_once_with_its_meaning(fold
     models = [r["model"] for r in ib.score(folders["val"])]
     for table in (ib.compare(models[0], models[1], folders["val"], ci=True),
                   ib.per_class(models[0], folders["val"], ci=True),
-                  api.errors(folders["val"], limit=3, show_real=True),
+                  ib.errors(folders["val"], limit=3, show_real=True),
                   ib.robustness(folders["mixed"])):
         described = table.describe()
         assert [d["key"] for d in described] == table.columns
@@ -261,3 +261,25 @@ def test_every_column_of_the_other_tables_is_declared_once_with_its_meaning(fold
                if d["key"] == "diff_low")
     assert low == {"key": "diff_low", "header": "A-B 95% low", "unit": "points",
                    "meaning": "lower bound of the Newcombe paired interval"}
+
+
+def test_models_report_and_errors_are_the_functions_and_their_modules(folders, tmp_path, monkeypatch):
+    """The three API names that are also modules of the package stay callable after their
+    modules are imported (the import system binds a submodule on its package), and reach the
+    modules' attributes, also through dotted strings (monkeypatch, mock.patch)."""
+    import imagenet_bench.errors
+    import imagenet_bench.models.registry
+    import imagenet_bench.report.columns
+    from imagenet_bench import api
+    assert [r["model"] for r in ib.models("torch:resnet50*")] == \
+        [r["model"] for r in api.models("torch:resnet50*")]
+    assert ib.errors(folders["val"], limit=2).rows == api.errors(folders["val"], limit=2).rows
+    ib.report(str(tmp_path / "r.html"), [folders["val"]])
+    assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
+    assert ib.models.registry is sys.modules["imagenet_bench.models.registry"]
+    assert ib.report.columns is sys.modules["imagenet_bench.report.columns"]
+    assert ib.errors.BenchError is imagenet_bench.errors.BenchError is sys.modules[
+        "imagenet_bench.errors"].BenchError
+    monkeypatch.setattr("imagenet_bench.models.registry.get_model", lambda *a, **k: "patched")
+    assert sys.modules["imagenet_bench.models.registry"].get_model("x") == "patched"
+    assert "pattern" in str(inspect.signature(ib.models)) and "fnmatch" in ib.models.__doc__

@@ -111,7 +111,32 @@ def test_a_bug_and_the_signals_exit_with_the_tables_status(monkeypatch, capsys, 
     monkeypatch.setattr(score_cmd, "run", run)
     assert cli.main(["score"]) == code and code in _common.EXIT_CODES
     err = capsys.readouterr().err
-    assert ("internal error" in err and "--debug" in err) if code == INTERNAL else "kept" in err
+    assert ("internal error" in err and "rerun as `imagenet-bench --debug score ...`" in err) \
+        if code == INTERNAL else "kept" in err
+
+
+@pytest.mark.parametrize("argv, option, command", [
+    (["sweep", "plan", "SW", "-m", "torch:resnet18", "--data", "imagenet-val=V", "--checkpoint",
+      "x.pth"], "--checkpoint", "sweep plan"),
+    (["verify", "drift", "-m", "torch:resnet18", "V", "--workers", "2"], "--workers", "verify drift"),
+    (["verify", "determinism", "-m", "torch:resnet18", "V", "--device", "cpu"], "--device",
+     "verify determinism")])
+def test_a_run_setting_a_command_leaves_out_is_refused_with_the_reason(capsys, argv, option,
+                                                                        command):
+    from imagenet_bench.commands import run_settings
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    reason = run_settings.DIFFERENCES[command][option.lstrip("-")]
+    assert e.value.code == INPUT_ERROR
+    assert f"{option} is not taken by {command}: {reason}. Fix: leave {option} out" in \
+        capsys.readouterr().err
+
+
+def test_an_abbreviated_option_is_refused_not_read_as_another(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["score", "--pub"])  # argparse alone would read it as --published
+    assert e.value.code == INPUT_ERROR
+    assert "unrecognized arguments: --pub" in capsys.readouterr().err
 
 
 def test_the_table_is_in_the_help_and_in_docs_cli(capsys):
@@ -188,3 +213,14 @@ def test_hidden_old_spellings_are_not_in_the_help(capsys):
         with pytest.raises(SystemExit):
             cli.main(words + ["--help"])
         assert old not in capsys.readouterr().out
+
+
+def test_collecting_corruptions_of_a_sweep_that_has_not_run_says_to_run_it(tmp_path, valset,
+                                                                           capsys):
+    sw = str(tmp_path / "sw")
+    assert cli.main(["sweep", "plan", sw, "-m", "torch:resnet18", "--data",
+                     f"imagenet-val={valset}"]) == 0
+    capsys.readouterr()
+    assert cli.main(["sweep", "collect", sw, "--corruptions", "summary"]) == INPUT_ERROR
+    assert (f"no job of this sweep has run yet ({sw}/caches does not exist). Fix: imagenet-bench "
+            f"sweep run {sw}") in capsys.readouterr().err

@@ -96,7 +96,7 @@ def _a_caches(folder):
 def test_robustness_without_a_folder_names_precomputed_and_it_works(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     rc, text = _cli(capsys, ["robustness"])
-    assert rc == 2 and "no such directory. Fix: pass --precomputed DIR" in text
+    assert rc == 2 and "no such directory. Fix: pass the folder holding the .npz caches (--precomputed DIR" in text
     rc, text = _cli(capsys, ["robustness", "--precomputed", _a_caches(tmp_path / "mine")])
     assert rc == 0, text
 

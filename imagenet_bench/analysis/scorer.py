@@ -60,8 +60,8 @@ def load_predictions(directory: str, allow_mixed: bool = False,
             raise InputError(f"{directory}: the shipped 2019 outputs are not here (this "
                              f"imagenet_bench is not installed from a checkout of the repository). "
                              f"Fix: pip install -e . in a clone, or pass --precomputed DIR")
-        raise InputError(f"{directory}: no such directory. Fix: pass --precomputed DIR, the "
-                         f"folder holding the .npz caches (`imagenet-bench predict` writes them "
+        raise InputError(f"{directory}: no such directory. Fix: pass the folder holding the "
+                         f".npz caches (--precomputed DIR; in Python, the folder itself) (`imagenet-bench predict` writes them "
                          f"to {locations.RUNS_DIR}/ unless given --cache-dir DIR)")
     found = folder.load_folder(directory, use_index=use_index, verify=verify, skip_bad=skip_bad)
     preds = Loaded((upgrade_identity(p) for p in found.preds), where=directory)

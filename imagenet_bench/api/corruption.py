@@ -7,7 +7,7 @@ from typing import Sequence
 from imagenet_bench.api.scoring import Caches, load
 from imagenet_bench.api.table import Results
 from imagenet_bench.cache import locations
-from imagenet_bench.errors import InputError
+from imagenet_bench.errors import InputError, count
 from imagenet_bench.report import columns as report_columns
 
 TABLES = ("summary", "grid")
@@ -35,7 +35,7 @@ def corruption(caches: Caches = None, table: str = "summary", models: Sequence[s
         found.summary = [r for r in found.summary if r["model"] in wanted]
         found.grid = [r for r in found.grid if r["model"] in wanted]
     ref = corr.alexnet()
-    title = (f"ImageNet-C of {len(found.summary)} models ({preds.where}): top-1 error (%); "
+    title = (f"ImageNet-C of {count(len(found.summary), 'model')} ({preds.where}): top-1 error (%); "
              f"CE_c = sum_s E_s,c / sum_s E_s,c(AlexNet); mCE = mean CE over the 15 benchmark "
              f"corruptions; relative: clean errors subtracted (clean: the model's imagenet-val "
              f"cache under its own recipe; AlexNet {100 * ref['clean_error']:.3f}%); mean err: "

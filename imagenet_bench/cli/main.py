@@ -99,8 +99,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         if debug:
             raise
         print(f"imagenet-bench {args.command}: internal error ({type(e).__name__}: {e}). This is a "
-              f"bug in imagenet-bench, not in your input; rerun with --debug for the traceback "
-              f"and report it", file=sys.stderr)
+              f"bug in imagenet-bench, not in your input; rerun as `imagenet-bench --debug "
+              f"{args.command} ...` for the traceback and report it", file=sys.stderr)
         return 3
     finally:
         if before is None:

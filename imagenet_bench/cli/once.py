@@ -1,10 +1,12 @@
-"""Options given twice: refused, never the last one silently winning (standard library only).
+"""Options given twice or abbreviated: refused, never silently read (standard library only).
 
 argparse keeps the last value of an option given twice (``score --precomputed A
 --precomputed B`` scored B alone). :func:`refuse_repeats` turns every single-value
 option of a parser and its subcommands into one that refuses a second value with a
 usage error (exit 2) naming both values and the fix; options meant to repeat are
-``action="append"`` and untouched.
+``action="append"`` and untouched. It also turns off argparse's prefix matching, which
+read an option a command does not take as another one that starts the same way
+(``sweep plan --checkpoint FILE`` as ``--checkpoint-every FILE``).
 """
 from __future__ import annotations
 
@@ -31,7 +33,9 @@ class StoreOnce(argparse._StoreAction):
 
 
 def refuse_repeats(parser: argparse.ArgumentParser) -> None:
-    """Make every single-value option of ``parser`` and its subparsers a :class:`StoreOnce`."""
+    """Make every single-value option of ``parser`` and its subparsers a :class:`StoreOnce`,
+    and take every option by its whole name only."""
+    parser.allow_abbrev = False
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for sub in {id(p): p for p in action.choices.values()}.values():

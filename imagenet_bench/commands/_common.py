@@ -14,7 +14,8 @@ EXIT_CODES = {
     1: "a check found a difference (verify)",
     2: "usage or input error, the message ends with how to fix it; predict/sweep: a model or "
        "job failed",
-    3: "internal error: a bug in imagenet-bench (rerun with --debug for the traceback)",
+    3: "internal error: a bug in imagenet-bench (rerun as imagenet-bench --debug COMMAND ... for "
+       "the traceback)",
     4: "inconclusive: the outputs or the model could not show a difference, e.g. the uniform "
        "outputs of random weights (verify)",
     130: "interrupted (Ctrl-C); finished work is kept",

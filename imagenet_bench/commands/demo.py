@@ -100,7 +100,8 @@ def run(args) -> int:
     with tempfile.TemporaryDirectory(prefix="imagenet-bench-demo-") as work:
         rc = _run_in(work, args.device)
     print(f"note: the cache and images above were in {work}, a temporary folder removed as the "
-          f"demo exits. Fix: `imagenet-bench demo --dir DIR` keeps them in DIR", file=sys.stderr)
+          f"demo exits. Fix: `imagenet-bench demo --cache-dir DIR` keeps them in a new subfolder "
+          f"of DIR", file=sys.stderr)
     return rc
 
 

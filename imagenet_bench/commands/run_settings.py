@@ -145,6 +145,20 @@ DIFFERENCES: Dict[str, Dict[str, str]] = {
 }
 
 
+class LeftOut(argparse.Action):
+    """A run setting ``command`` does not take: given, a usage error with the reason (hidden
+    from ``--help``; without it, a prefix of another option could have read it)."""
+
+    def __init__(self, option_strings, dest, command: str = "", reason: str = "", **kwargs):
+        super().__init__(option_strings, f"left_out_{dest}", nargs=0, default=argparse.SUPPRESS,
+                         help=argparse.SUPPRESS)
+        self.command, self.reason = command, reason
+
+    def __call__(self, parser, namespace, values, option_string=None):  # noqa: D102
+        parser.error(f"{option_string} is not taken by {self.command}: {self.reason}. "
+                     f"Fix: leave {option_string} out")
+
+
 def add(parser: argparse.ArgumentParser, command: str,
         run_options: Iterable[str] = ()) -> None:
     """Add every run setting but those ``command``'s :data:`DIFFERENCES` leave out, and the
@@ -157,6 +171,9 @@ def add(parser: argparse.ArgumentParser, command: str,
     groups: Dict[str, Any] = {}
     chosen = [s for s in SETTINGS.values() if s.dest not in differences]
     chosen += [RUN_OPTIONS[name] for name in run_options]
+    for s in SETTINGS.values():
+        if s.dest in differences:
+            parser.add_argument(*s.flags, action=LeftOut, command=command, reason=differences[s.dest])
     for s in chosen:
         if s.group not in groups:
             groups[s.group] = parser.add_argument_group(titles[s.group])

@@ -307,8 +307,12 @@ def run_collect(args) -> int:
             raise InputError("--corruptions with --format timm: timm has no ImageNet-C results "
                              "file. Fix: --format csv, json or text")
         from imagenet_bench.sweep import plan as plans
-        render(api.corruption(plans.read(args.folder)["caches"], args.corruptions), args.format,
-               args.output)
+        caches = plans.read(args.folder)["caches"]
+        if not os.path.isdir(caches):
+            raise InputError(f"sweep collect {args.folder} --corruptions: no job of this sweep has "
+                             f"run yet ({caches} does not exist). Fix: imagenet-bench sweep run "
+                             f"{args.folder}")
+        render(api.corruption(caches, args.corruptions), args.format, args.output)
         return 0
     if args.format != "timm":
         render(api.sweep_collect(args.folder, calibration=args.calibration), args.format, args.output)

@@ -42,7 +42,7 @@ import warnings
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from imagenet_bench.errors import BenchError
+from imagenet_bench.errors import BadImageError, BenchError
 from imagenet_bench.models.recipe import Recipe
 
 INTERPOLATIONS = {
@@ -55,16 +55,6 @@ INTERPOLATIONS = {
 
 #: most pixels an image may have, before or after the recipe's resize (PIL's bomb limit)
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
-
-
-class BadImageError(BenchError, OSError):
-    """An image file cannot be decoded (truncated, empty, not an image)."""
-
-    def __init__(self, path, reason: str):
-        super().__init__(f"{path}: cannot read image ({reason}). Fix: replace the file with the "
-                         f"original, or pass --skip-bad-images to record it as missing (counted wrong)")
-        self.path = str(path)
-        self.reason = reason
 
 
 def check_size(width: int, height: int, recipe: Optional[Recipe] = None) -> Optional[str]:

@@ -125,7 +125,7 @@ class Library:
                 raise BenchError(f"--framework {self.name}: this installation has no {e.name} "
                                  f"module. Fix: reinstall the package that registers the "
                                  f"{self.name} library, or pick another --framework") from None
-            raise BenchError(f"--framework {self.name} needs {e.name}, which is not installed. "
+            raise BenchError(f"the {self.name} library's models need {e.name}, which is not installed. "
                              f"Fix: pip install '{self.extra}'") from None
         return getattr(mod, attr) if attr else mod
 

@@ -14,7 +14,7 @@ from typing import Any, Iterator, List, NamedTuple, Sequence, Tuple
 
 import numpy as np
 
-from imagenet_bench.data.pixels import BadImageError
+from imagenet_bench.errors import BadImageError
 
 
 class Batch(NamedTuple):

@@ -62,7 +62,7 @@ from imagenet_bench.cache import locations, per_image
 from imagenet_bench.cache import store as cache
 from imagenet_bench.data.datasets import ValSet
 from imagenet_bench.errors import BenchError, count
-from imagenet_bench.data.pixels import BadImageError
+from imagenet_bench.errors import BadImageError
 from imagenet_bench.run import checkpoint, locks, provenance, timing
 from imagenet_bench.run.shards import Shard, plan_batches, shard_from_env, shard_rows  # noqa: F401 (re-exported)
 
