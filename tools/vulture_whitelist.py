@@ -38,6 +38,7 @@ _.efficientnet_lite0  # demo/tests: --model-factory imagenet_bench.backends.torc
 # -- hooks Python and notebooks call ----------------------------------------------------------
 __getattr__  # imagenet_bench/__init__.py: the API's names loaded on first use (PEP 562)
 __dir__  # imagenet_bench/__init__.py: dir(imagenet_bench) lists the API's names
+_.allow_abbrev  # cli/once.py: argparse reads it while parsing (no option taken by a prefix)
 _._repr_html_  # api.Results: Jupyter shows the table as HTML
 _.to_pandas  # api.Results: the user's DataFrame (docs/python-api.md)
 
