@@ -43,6 +43,19 @@ def corruption(caches: Caches = None, table: str = "summary", models: Sequence[s
              f"{'; '.join(f'{k}: {v}' for k, v in imagenet_c.PROTOCOLS.items())}")
     rows, cols = ((found.summary, report_columns.CORRUPTION_SUMMARY) if table == "summary"
                   else (found.grid, report_columns.CORRUPTION_GRID))
-    out = Results(rows, cols, title=title, notes=[f"note: {n}" for n in found.notes])
+    out = Results(rows, cols, title=title,
+                  notes=[f"note: {n}" for n in found.notes + _subset_notes(preds)])
     out.table = found
     return out
+
+
+def _subset_notes(preds) -> list:
+    """One note when an ImageNet-C cache covers fewer images than its set (50,000 each)."""
+    from imagenet_bench.data import datasets
+    partial = sorted({p.num_images for p in preds if datasets.name_of(p).startswith("imagenet-c-")
+                      and p.num_images != datasets.get(datasets.name_of(p)).num_images})
+    if not partial:
+        return []
+    return [f"ImageNet-C caches of {', '.join(f'{n:,}' for n in partial)} images, not the 50,000 "
+            f"of each set: CE and mCE are not comparable to published full-set figures"]
+
