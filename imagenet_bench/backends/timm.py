@@ -82,7 +82,8 @@ def _missing_weights_error(cfg, reason: str) -> BenchError:
         how = (f"timm reads {cfg.hf_hub_id} ({SAFE_FILE}, else {TORCH_FILE}) from the Hugging Face hub "
                f"cache {where} (set by HF_HUB_CACHE / HF_HOME). Fix: on a machine with internet access "
                f"run `hf download {cfg.hf_hub_id}` and copy its {os.path.basename(where)} folder into "
-               f"the cache, or download {url} and give it to `predict` with --checkpoint FILE")
+               f"the cache, or download {url} and give it to `predict` with --checkpoint FILE "
+               f"(without a network, HF_HUB_OFFLINE=1 skips the hub's retries)")
     else:
         how = f"Expected file: {where}. Fix: fetch {url} and copy it there, or pass --checkpoint FILE"
     return BenchError(f"the pretrained weights of {name} are not cached and could not be downloaded "
