@@ -1,10 +1,16 @@
 """Shared helpers for the Keras tests."""
+import importlib
+import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
+#: the Keras backend, the one module of the package that imports TensorFlow
+CHILD_MODULE = "imagenet_bench.backends.keras.child"
 
 #: a `predict` run in a child process; KERAS_TEST_SLEEP slows each image down (for SIGKILL tests)
 CHILD = r"""
@@ -32,18 +38,33 @@ def predict_child(args, env=None, **kw):
 
 
 def skip_without_keras():
-    """Skip the module without keras/tensorflow; otherwise load imagenet_bench.backends.keras.child first.
+    """Skip the module unless keras and tensorflow are installed: finds them, imports neither.
 
-    The backend imports triton before TensorFlow: the other order crashes the
-    process (SIGSEGV) as soon as a torch test imports torchvision.
+    Collecting a Keras test module thus costs no TensorFlow import (~9 s in each process,
+    each xdist worker included, even for deselected tests); its tests reach the backend and
+    keras through :func:`backend` and :func:`keras`, which import them when a test calls them.
     """
-    import importlib.util
-    import pytest
     for mod in ("keras", "tensorflow"):
         if importlib.util.find_spec(mod) is None:
             pytest.skip(f"{mod} is not installed (pip install 'imagenet_bench[keras]')",
                         allow_module_level=True)
-    import imagenet_bench.backends.keras.child  # noqa: F401
+
+
+def backend():
+    """The Keras backend (imagenet_bench.backends.keras.child), imported at the first call.
+
+    It imports triton before TensorFlow: the other order crashes the process (SIGSEGV) as
+    soon as a torch test imports torchvision. A test therefore reaches keras only through
+    :func:`keras`, which imports this module first.
+    """
+    return importlib.import_module(CHILD_MODULE)
+
+
+def keras(name: str = "keras"):
+    """Module ``name`` of Keras (``keras``, ``keras.applications.vgg16``...), imported at the
+    first call, after :func:`backend`."""
+    backend()
+    return importlib.import_module(name)
 
 
 def informative_mobilenet_weights(folder, images, evaluated, n_calib: int) -> str:

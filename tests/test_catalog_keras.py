@@ -1,13 +1,11 @@
 """The Keras half of the model catalog: counts, preprocessing modes, weights files, staleness."""
-import importlib
 
 import numpy as np
 import pytest
 
-from keras_helpers import skip_without_keras
+from keras_helpers import keras, skip_without_keras
 
-skip_without_keras()  # before any TensorFlow import, see keras_helpers
-keras = pytest.importorskip("keras")
+skip_without_keras()  # finds keras and tensorflow, imports neither (see keras_helpers)
 
 from imagenet_bench.models import catalog, keras_weights, registry  # noqa: E402
 from test_catalog import committed, load_generator, skip_unless_versions  # noqa: E402
@@ -15,9 +13,9 @@ from test_catalog import committed, load_generator, skip_unless_versions  # noqa
 
 def test_keras_counts_come_from_the_library():
     import inspect
-    builders = {n for n in dir(keras.applications)
-                if inspect.isfunction(getattr(keras.applications, n))
-                and "include_top" in inspect.signature(getattr(keras.applications, n)).parameters}
+    builders = {n for n in dir(keras().applications)
+                if inspect.isfunction(getattr(keras().applications, n))
+                and "include_top" in inspect.signature(getattr(keras().applications, n)).parameters}
     entries = catalog.load("keras")
     assert builders and {e.architecture for e in entries} == builders
     assert len(entries) == len(builders) and all(e.weights == "imagenet" for e in entries)
@@ -38,7 +36,7 @@ def test_keras_preprocessing_mode_is_what_the_modules_preprocess_input_does():
     x = np.random.default_rng(0).uniform(0, 255, (2, 4, 4, 3)).astype(np.float32)
     modes = set()
     for e in catalog.load("keras"):
-        module = importlib.import_module(e.preprocess_module)
+        module = keras(e.preprocess_module)  # imported after the Keras backend, as all of keras
         got = np.asarray(module.preprocess_input(x.copy()))
         np.testing.assert_allclose(got, _expected(e.preprocessing, x, e.mean, e.std),
                                    rtol=1e-5, atol=1e-4, err_msg=e.model)
@@ -67,11 +65,11 @@ def test_keras_json_is_what_the_generator_writes_today():
 def test_every_keras_architecture_builds_with_random_weights_and_gives_1000_classes(entry):
     import gc
     module, name = entry.builder.split(":")
-    model = getattr(importlib.import_module(module), name)(weights=None)
+    model = getattr(keras(module), name)(weights=None)
     assert model.input_shape[1:3] in ((entry.input_size,) * 2, (None, None)), entry.model
     x = np.random.default_rng(0).uniform(0, 255, (1, entry.input_size, entry.input_size, 3))
     out = np.asarray(model(x.astype(np.float32), training=False))
     assert out.shape == (1, 1000), entry.model
     del model
-    keras.backend.clear_session()
+    keras().backend.clear_session()
     gc.collect()

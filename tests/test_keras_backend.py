@@ -2,12 +2,10 @@
 import numpy as np
 import pytest
 
-from keras_helpers import skip_without_keras
+from keras_helpers import backend as kb, keras, skip_without_keras
 
-skip_without_keras()  # before any TensorFlow import, see keras_helpers
-keras = pytest.importorskip("keras")
+skip_without_keras()  # finds keras and tensorflow, imports neither (see keras_helpers)
 
-from imagenet_bench.backends.keras import child as kb  # noqa: E402
 from imagenet_bench.models.registry import get_model  # noqa: E402
 
 from conftest import synthetic_image  # noqa: E402
@@ -27,7 +25,7 @@ def synthetic_images(folder, n):
 
 def _check_architecture(name, images):
     spec = get_model(f"keras:{name}")
-    with kb.KerasBackend(spec, weights=None, preprocess="reference") as clf:
+    with kb().KerasBackend(spec, weights=None, preprocess="reference") as clf:
         assert clf.input_size == spec.entry.input_size
         xs = [clf.to_input(clf.preprocess(p)) for p in images]
         assert all(x.shape == (1, spec.entry.input_size, spec.entry.input_size, 3) for x in xs)
@@ -56,11 +54,11 @@ def test_299_and_331_architectures_random_weights(name, tmp_path):
 
 def test_preprocess_is_the_modules_own_preprocess_input():
     pix = np.random.RandomState(1).randint(0, 256, (224, 224, 3)).astype(np.float32)
-    for name, module in [("vgg16", keras.applications.vgg16),
-                         ("mobilenetV2", keras.applications.mobilenet_v2),
-                         ("densenet121", keras.applications.densenet)]:
+    for name, module in [("vgg16", keras().applications.vgg16),
+                         ("mobilenetV2", keras().applications.mobilenet_v2),
+                         ("densenet121", keras().applications.densenet)]:
         spec = get_model(f"keras:{name}")
-        pre = kb._preprocess_input(spec)
+        pre = kb()._preprocess_input(spec)
         assert pre is module.preprocess_input
         got = np.asarray(pre(pix[None].copy()))
         assert not np.array_equal(got, pix[None])  # caffe / tf / torch modes all change pixels
@@ -72,7 +70,7 @@ def test_weights_saved_to_h5_load_back_with_identical_outputs(tmp_path):
     images = synthetic_images(tmp_path / "img", 3)
     wfile = tmp_path / "dn121.weights.h5"
     legacy = tmp_path / "dn121_legacy.h5"  # the layout of the files Keras Applications download
-    with kb.KerasBackend(spec, weights=None, seed=123) as clf:
+    with kb().KerasBackend(spec, weights=None, seed=123) as clf:
         clf.keras_model.save_weights(str(wfile))
         import h5py
         from keras.src.legacy.saving import legacy_h5_format
@@ -83,7 +81,7 @@ def test_weights_saved_to_h5_load_back_with_identical_outputs(tmp_path):
     assert (ref.max(1) - ref.min(1) > 0).all()  # informative outputs, so equality means something
     for path in (wfile, legacy):
         # a different seed: any weight not loaded from the file would show
-        with kb.KerasBackend(spec, weights=str(path), seed=7) as clf:
+        with kb().KerasBackend(spec, weights=str(path), seed=7) as clf:
             got = np.stack([clf.predict_one(x) for x in xs])
             assert clf.provenance()["weights"].startswith(f"file:{path} sha256:")
         assert np.array_equal(got, ref), path.name
@@ -93,16 +91,16 @@ def test_weights_saved_to_h5_load_back_with_identical_outputs(tmp_path):
 def test_calibrate_batchnorm_makes_random_mobilenet_informative_and_files_agree(tmp_path):
     spec = get_model("keras:mobilenet")
     images = synthetic_images(tmp_path / "img", 6)
-    with kb.KerasBackend(spec, weights=None, preprocess="legacy2019") as clf:
+    with kb().KerasBackend(spec, weights=None, preprocess="legacy2019") as clf:
         xs = np.concatenate([clf.to_input(clf.preprocess(p)) for p in images])
         before = clf.keras_model.predict(xs[3:], verbose=0)
         assert (before.max(1) == before.min(1)).all()  # the problem: exactly uniform
-        assert kb.calibrate_batchnorm(clf.keras_model, xs[:3]) == 27
+        assert kb().calibrate_batchnorm(clf.keras_model, xs[:3]) == 27
         wfile = str(tmp_path / "mobilenet.informative.weights.h5")
         clf.keras_model.save_weights(wfile)
     # the two paths of the benchmark, both from the file: model.predict and the compiled call
-    ref = kb.build_model(spec, wfile, seed=5).predict(xs[3:], verbose=0)
-    with kb.KerasBackend(spec, weights=wfile, preprocess="legacy2019", seed=7) as clf:
+    ref = kb().build_model(spec, wfile, seed=5).predict(xs[3:], verbose=0)
+    with kb().KerasBackend(spec, weights=wfile, preprocess="legacy2019", seed=7) as clf:
         got = np.stack([clf.predict_one(x[None]) for x in xs[3:]])
     assert (ref.max(1) > 1.5 / ref.shape[1]).all()  # no longer uniform
     assert len({tuple(np.argsort(-p)[:5]) for p in ref}) == len(ref)  # a top-5 of its own per image
@@ -111,5 +109,5 @@ def test_calibrate_batchnorm_makes_random_mobilenet_informative_and_files_agree(
 
 
 def test_library_versions_name_keras_and_tensorflow():
-    v = kb.library_versions()
-    assert v["keras"] == keras.__version__ and v["tensorflow"] and v["keras_backend"] == "tensorflow"
+    v = kb().library_versions()
+    assert v["keras"] == keras().__version__ and v["tensorflow"] and v["keras_backend"] == "tensorflow"

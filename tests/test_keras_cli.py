@@ -5,8 +5,7 @@ import pytest
 
 from keras_helpers import skip_without_keras
 
-skip_without_keras()  # before any TensorFlow import, see keras_helpers
-keras = pytest.importorskip("keras")
+skip_without_keras()  # finds keras and tensorflow, imports neither (see keras_helpers)
 
 from conftest import make_valset  # noqa: E402
 from imagenet_bench.cache import store as cache  # noqa: E402

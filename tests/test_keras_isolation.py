@@ -6,14 +6,12 @@ import os
 import numpy as np
 import pytest
 
-from keras_helpers import skip_without_keras
+from keras_helpers import backend as kb, keras, skip_without_keras
 
-skip_without_keras()  # before any TensorFlow import, see keras_helpers
-keras = pytest.importorskip("keras")
+skip_without_keras()  # finds keras and tensorflow, imports neither (see keras_helpers)
 
 from conftest import make_valset  # noqa: E402
 from imagenet_bench.data import datasets  # noqa: E402
-from imagenet_bench.backends.keras import child as kb  # noqa: E402
 from imagenet_bench.backends.keras import parent  # noqa: E402
 from imagenet_bench.run import config as run_config  # noqa: E402
 from imagenet_bench.run import memory  # noqa: E402
@@ -32,7 +30,7 @@ def rss_mb() -> float:
 
 
 def _run(name, paths):
-    with kb.KerasBackend(get_model(f"keras:{name}"), weights=None, seed=0) as b:
+    with kb().KerasBackend(get_model(f"keras:{name}"), weights=None, seed=0) as b:
         return b.predict(np.stack([b.preprocess(p) for p in paths]))
 
 
@@ -49,15 +47,15 @@ def test_in_process_a_b_a_b_identical_and_memory_does_not_accumulate(tmp_path):
     assert np.array_equal(out[0], out[2]) and np.array_equal(out[1], out[3])
     assert not np.array_equal(out[0], out[1])
     assert mem[3] - mem[1] < MARGIN_MB, f"RSS after each model (MB): {mem}"
-    assert not [o for o in gc.get_objects() if isinstance(o, keras.Model)]
+    assert not [o for o in gc.get_objects() if isinstance(o, keras().Model)]
 
 
 @pytest.mark.slow
 def test_in_process_close_releases_the_model():
-    b = kb.KerasBackend(get_model("keras:mobilenet"), weights=None)
+    b = kb().KerasBackend(get_model("keras:mobilenet"), weights=None)
     b.close()
     gc.collect()
-    assert b.keras_model is None and not [o for o in gc.get_objects() if isinstance(o, keras.Model)]
+    assert b.keras_model is None and not [o for o in gc.get_objects() if isinstance(o, keras().Model)]
 
 
 def _alive(pid):

@@ -2,10 +2,9 @@
 import numpy as np
 import pytest
 
-from keras_helpers import skip_without_keras
+from keras_helpers import keras, skip_without_keras
 
-skip_without_keras()  # before any TensorFlow import, see keras_helpers
-keras = pytest.importorskip("keras")
+skip_without_keras()  # finds keras and tensorflow, imports neither (see keras_helpers)
 
 from conftest import SUBSET, synthetic_image  # noqa: E402
 from imagenet_bench.data import pixels  # noqa: E402
@@ -13,7 +12,7 @@ from imagenet_bench.models.registry import get_model  # noqa: E402
 
 
 def _load_img_2019(path, s):
-    return keras.utils.img_to_array(keras.utils.load_img(path, target_size=(s, s)))
+    return keras().utils.img_to_array(keras().utils.load_img(path, target_size=(s, s)))
 
 
 @pytest.mark.parametrize("mode", ["RGB", "L", "CMYK", "P", "RGBA"])

@@ -6,15 +6,13 @@ import time
 import numpy as np
 import pytest
 
-from keras_helpers import skip_without_keras
+from keras_helpers import backend as kb, keras, skip_without_keras
 
-skip_without_keras()  # before any TensorFlow import, see keras_helpers
-keras = pytest.importorskip("keras")
+skip_without_keras()  # finds keras and tensorflow, imports neither (see keras_helpers)
 
 from conftest import make_valset, same_provenance  # noqa: E402
 from imagenet_bench.cache import store as cache  # noqa: E402
 from imagenet_bench.data import datasets  # noqa: E402
-from imagenet_bench.backends.keras import child as kb  # noqa: E402
 from imagenet_bench.data import pixels  # noqa: E402
 from imagenet_bench.run import runner  # noqa: E402
 from imagenet_bench.errors import BenchError  # noqa: E402
@@ -35,7 +33,7 @@ def opts(out, **kw):
 
 @pytest.fixture(scope="module")
 def net():
-    with kb.KerasBackend(get_model(f"keras:{MODEL}"), weights=None, preprocess="legacy2019") as b:
+    with kb().KerasBackend(get_model(f"keras:{MODEL}"), weights=None, preprocess="legacy2019") as b:
         yield b
 
 
@@ -48,7 +46,7 @@ def test_runner_cache_holds_the_compiled_single_image_outputs(tmp_path, net):
     prov = got.provenance
     assert prov["framework"] == "keras" and prov["weights"] == "random"
     assert prov["preprocessing"] == get_model(f"keras:{MODEL}").recipe("legacy2019").as_dict()
-    assert prov["library_versions"]["keras"] == keras.__version__
+    assert prov["library_versions"]["keras"] == keras().__version__
     direct = np.stack([net.predict_one(net.to_input(pixels.load(p, net.recipe)))
                        for p in vs.paths])
     assert (direct.max(1) - direct.min(1) > 0).all()  # informative outputs, not uniform
@@ -75,7 +73,7 @@ def test_bad_image_is_named_or_recorded_missing(tmp_path, net):
 
 def _reference(tmp_path, vs):
     # a single uninterrupted run of the same settings, in this process
-    with kb.KerasBackend(get_model(f"keras:{MODEL}"), weights=None) as b:
+    with kb().KerasBackend(get_model(f"keras:{MODEL}"), weights=None) as b:
         return cache.load(runner.run(vs, b, opts(tmp_path / "ref")).cache_path)
 
 

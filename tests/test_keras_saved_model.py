@@ -64,10 +64,9 @@ def test_outputs_that_are_not_probabilities_are_refused():
 # ----------------------------------------------------------------------------- slow
 @pytest.fixture(scope="module")
 def keras():
-    from keras_helpers import skip_without_keras
+    from keras_helpers import keras as keras_module, skip_without_keras
     skip_without_keras()
-    import keras
-    return keras
+    return keras_module()  # after the Keras backend: triton before TensorFlow
 
 
 def _tiny(keras, side=32, classes=1000, seed=0):

@@ -2,33 +2,34 @@
 import numpy as np
 import pytest
 
-from keras_helpers import skip_without_keras
+from keras_helpers import backend as kb, keras, skip_without_keras
 
-skip_without_keras()  # before any TensorFlow import, see keras_helpers
-keras = pytest.importorskip("keras")
+skip_without_keras()  # finds keras and tensorflow, imports neither (see keras_helpers)
 
 from conftest import make_valset  # noqa: E402
 from imagenet_bench.cli import main as cli  # noqa: E402
 from imagenet_bench.data import datasets  # noqa: E402
-from imagenet_bench.backends.keras import child as kb  # noqa: E402
 from imagenet_bench.backends import determinism as det  # noqa: E402
 from imagenet_bench.backends.keras import verify as kv  # noqa: E402
 from imagenet_bench.models.registry import get_model  # noqa: E402
 
 
-class AlwaysTrainingBN(keras.layers.BatchNormalization):
-    """A batch-norm layer that ignores training=False: it updates its moving statistics."""
+def _always_training_bn():
+    """A batch-norm layer class that ignores training=False: it updates its moving statistics."""
 
-    def call(self, inputs, training=None):
-        return super().call(inputs, training=True)
+    class AlwaysTrainingBN(keras().layers.BatchNormalization):
+        def call(self, inputs, training=None):
+            return super().call(inputs, training=True)
+
+    return AlwaysTrainingBN
 
 
 def _toy_model(bn_cls):
-    inp = keras.Input((8, 8, 3))
-    x = keras.layers.Conv2D(4, 3, name="conv")(inp)
+    inp = keras().Input((8, 8, 3))
+    x = keras().layers.Conv2D(4, 3, name="conv")(inp)
     x = bn_cls(name="leaky_bn")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inp, keras.layers.Dense(1000, activation="softmax", name="fc")(x))
+    x = keras().layers.GlobalAveragePooling2D()(x)
+    return keras().Model(inp, keras().layers.Dense(1000, activation="softmax", name="fc")(x))
 
 
 def _examples(n=3):
@@ -37,8 +38,8 @@ def _examples(n=3):
 
 
 def test_drift_catches_and_names_a_batchnorm_running_in_training_mode():
-    net = _toy_model(AlwaysTrainingBN)
-    report = kv.drift(net, kb.compiled_call(net, 8), _examples())
+    net = _toy_model(_always_training_bn())
+    report = kv.drift(net, kb().compiled_call(net, 8), _examples())
     assert report.moved
     assert report.changed_variables == ["leaky_bn/moving_mean", "leaky_bn/moving_variance"]
     assert report.layer_change["leaky_bn"] > 0 and report.layer_change["conv"] == 0
@@ -47,8 +48,8 @@ def test_drift_catches_and_names_a_batchnorm_running_in_training_mode():
 
 
 def test_plain_batchnorm_in_the_production_call_does_not_drift():
-    net = _toy_model(keras.layers.BatchNormalization)
-    report = kv.drift(net, kb.compiled_call(net, 8), _examples())
+    net = _toy_model(keras().layers.BatchNormalization)
+    report = kv.drift(net, kb().compiled_call(net, 8), _examples())
     assert not report.moved and report.before == report.after
     assert set(report.layer_change.values()) == {0.0} and report.num_variables == 8
 
@@ -61,14 +62,14 @@ def test_drift_command_exits_1_on_drift_and_0_on_a_real_architecture(tmp_path, c
     out = capsys.readouterr().out
     assert "no drift" in out and "3 examples run" in out and out.rstrip().endswith("OK")
     # the same command on a model whose batch norm updates itself fails and names the layer
-    orig = kb.build_model
+    orig = kb().build_model
 
     def leaky(spec, weights, seed=0):
         net = orig(spec, weights, seed)
-        x = AlwaysTrainingBN(name="injected_bn")(net.output)
-        return keras.Model(net.input, x)
+        x = _always_training_bn()(name="injected_bn")(net.output)
+        return keras().Model(net.input, x)
 
-    monkeypatch.setattr(kb, "build_model", leaky)
+    monkeypatch.setattr(kb(), "build_model", leaky)
     assert cli.main(["verify", "drift", "--model", "mobilenetV2", "--weights", "none",
                      str(root), "--n", "2"]) == 1
     out = capsys.readouterr().out
@@ -79,7 +80,7 @@ def test_drift_command_exits_1_on_drift_and_0_on_a_real_architecture(tmp_path, c
 @pytest.mark.parametrize("name", ["densenet121", "inceptionv3", "nasnetmobile"])
 def test_real_architectures_show_zero_drift(name, tmp_path):
     vs = datasets.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=2)))
-    with kb.KerasBackend(get_model(f"keras:{name}"), weights=None) as b:
+    with kb().KerasBackend(get_model(f"keras:{name}"), weights=None) as b:
         report = kv.drift(b.keras_model, b.predict, (b.preprocess(p)[None] for p in vs.paths))
         stats = [v.path for v in b.keras_model.non_trainable_variables if "moving_" in v.path]
         assert stats and report.num_variables == len(b.keras_model.variables)  # BN stats included
@@ -89,7 +90,7 @@ def test_real_architectures_show_zero_drift(name, tmp_path):
 @pytest.mark.slow
 def test_determinism_report_on_a_real_architecture(tmp_path):
     vs = datasets.discover(str(make_valset(tmp_path / "val", num_classes=2, per_class=3)))
-    with kb.KerasBackend(get_model("keras:resnet50"), weights=None) as b:  # informative outputs
+    with kb().KerasBackend(get_model("keras:resnet50"), weights=None) as b:  # informative outputs
         rep = det.check(b, ((i, b.preprocess(p)) for i, p in zip(vs.image_ids, vs.paths)),
                         batch_size=4)
     assert rep.image_ids == vs.image_ids and rep.batch_size == 4

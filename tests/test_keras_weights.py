@@ -3,12 +3,10 @@ import time
 
 import pytest
 
-from keras_helpers import skip_without_keras
+from keras_helpers import backend as kb, keras, skip_without_keras
 
-skip_without_keras()  # before any TensorFlow import, see keras_helpers
-keras = pytest.importorskip("keras")
+skip_without_keras()  # finds keras and tensorflow, imports neither (see keras_helpers)
 
-from imagenet_bench.backends.keras import child as kb  # noqa: E402
 from imagenet_bench.models import keras_weights  # noqa: E402
 from imagenet_bench.errors import BenchError  # noqa: E402
 from imagenet_bench.models.registry import get_model, list_models  # noqa: E402
@@ -35,13 +33,13 @@ def _requested_download(monkeypatch, builder):
     monkeypatch.setattr(file_utils, "get_file", fake_get_file)
     with pytest.raises(_Stop):
         builder(weights="imagenet")
-    keras.backend.clear_session()
+    keras().backend.clear_session()
     return seen["fname"], seen["origin"], seen["subdir"]
 
 
 @pytest.mark.slow
 def test_mobilenetv2_download_target_is_what_keras_requests(monkeypatch):
-    got = _requested_download(monkeypatch, keras.applications.MobileNetV2)
+    got = _requested_download(monkeypatch, keras().applications.MobileNetV2)
     assert got == keras_weights.IMAGENET_WEIGHTS["mobilenetV2"] + ("models",)
 
 
@@ -49,7 +47,7 @@ def test_mobilenetv2_download_target_is_what_keras_requests(monkeypatch):
 def test_every_download_target_is_what_keras_requests(monkeypatch):
     # Builds all 13 architectures (get_file runs after the graph is built): ~40 s.
     for spec in list_models(framework="keras", study2019=True):
-        got = _requested_download(monkeypatch, kb._builder(spec))
+        got = _requested_download(monkeypatch, kb()._builder(spec))
         assert got == keras_weights.IMAGENET_WEIGHTS[spec.study.name] + ("models",), spec.study.name
 
 
@@ -58,7 +56,7 @@ def test_missing_imagenet_weights_fail_fast_naming_path_url_and_flag(monkeypatch
     spec = get_model("keras:xception")
     t = time.monotonic()
     with pytest.raises(BenchError) as e:
-        kb.build_model(spec, "imagenet")
+        kb().build_model(spec, "imagenet")
     assert time.monotonic() - t < 5  # no download attempt, no hang
     msg = str(e.value)
     expected = tmp_path / "models" / "xception_weights_tf_dim_ordering_tf_kernels.h5"
@@ -69,14 +67,14 @@ def test_missing_imagenet_weights_fail_fast_naming_path_url_and_flag(monkeypatch
 
 def test_weights_file_that_does_not_exist(tmp_path):
     with pytest.raises(BenchError, match=r"--weights .*nope\.h5: no such file"):
-        kb.build_model(get_model("keras:mobilenet"), str(tmp_path / "nope.h5"))
+        kb().build_model(get_model("keras:mobilenet"), str(tmp_path / "nope.h5"))
 
 
 @pytest.mark.slow
 def test_weights_file_of_another_architecture_is_refused(tmp_path):
     path = tmp_path / "mnv2.weights.h5"
-    kb.build_model(get_model("keras:mobilenetV2"), None).save_weights(str(path))
+    kb().build_model(get_model("keras:mobilenetV2"), None).save_weights(str(path))
     with pytest.raises(BenchError) as e:
-        kb.build_model(get_model("keras:mobilenet"), str(path))
+        kb().build_model(get_model("keras:mobilenet"), str(path))
     assert "cannot be loaded into keras:MobileNet.imagenet" in str(e.value)
     assert str(path) in str(e.value)
