@@ -17,7 +17,7 @@ def test_demo_says_its_temporary_folder_is_removed_and_how_to_keep_it(monkeypatc
     assert cli.main(["demo"]) == 0
     err = capsys.readouterr().err
     assert f"the cache and images above were in {seen[0]}, a temporary folder removed" in err
-    assert "Fix: `imagenet-bench demo --dir DIR` keeps them" in err and not Path(seen[0]).exists()
+    assert "Fix: `imagenet-bench demo --cache-dir DIR` keeps them" in err and not Path(seen[0]).exists()
 
 
 def test_demo_with_dir_keeps_its_files_and_adds_no_note(monkeypatch, capsys, tmp_path):
