@@ -100,7 +100,8 @@ def _mapped_set_notes(plan: Dict) -> List[str]:
     from imagenet_bench.data import datasets
     from imagenet_bench.sweep import collect
     mapped = [p for p in collect.folder_caches(plan["caches"]).values()
-              if getattr(datasets.DATASETS.get(datasets.name_of(p)), "mapped_subset", False)]
+              if datasets.name_of(p) in datasets.DATASETS
+              and datasets.get(datasets.name_of(p)).mapped_subset]
     names = sorted({datasets.name_of(p) for p in mapped})
     lines = [f"{n}: predictions masked to the {scorer.subset_size(mapped, n)} ImageNet classes its "
              f"mappings map to (masked, as `score` by default; `score --protocol unmasked` gives "
