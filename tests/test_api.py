@@ -200,7 +200,7 @@ def test_the_extending_example_metric_plugs_in(folders, monkeypatch):
 
 
 @pytest.mark.slow  # a sweep task runs in a child process
-def test_sweep_plan_run_status_and_collect_from_python(tmp_path):
+def test_sweep_plan_run_status_and_collect_from_python(tmp_path, capsys):
     from conftest import make_valset
     from imagenet_bench.analysis.scorer import correct
     from imagenet_bench.cache import store as cache
@@ -212,6 +212,7 @@ def test_sweep_plan_run_status_and_collect_from_python(tmp_path):
     assert [r["state"] for r in ib.sweep_status(folder)] == ["pending"]
     status = ib.sweep_run(folder, parallel=1)
     assert [r["state"] for r in status] == ["done"]
+    assert f"{plan['jobs'][0]['job']}: done (1 of 1)" in capsys.readouterr().out
     (row,) = ib.sweep_collect(folder)
     preds = cache.load(row["cache"])
     assert row["acc1"] == round(100 * correct(preds)[0].mean(), 4) and row["images"] == 4

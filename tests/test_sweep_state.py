@@ -172,3 +172,19 @@ def test_a_plan_whose_request_has_unknown_keys_is_refused(tmp_path, val, capsys)
     err = capsys.readouterr().err
     assert "its request holds gpus_per_job, unknown to this imagenet_bench" in err
     assert "Fix: run `imagenet-bench sweep plan" in err and "TypeError" not in err
+
+
+def test_the_local_run_prints_a_line_as_each_job_ends(tmp_path):
+    from imagenet_bench.sweep import executors, state
+    folder = str(tmp_path)
+    state.write(folder, "old", "done")  # ended before this run: not reported
+    lines = []
+    watch = executors.JobLines(folder, ["a", "b", "old"], lines.append)
+    state.write(folder, "a", "running")
+    watch.poll()
+    assert lines == []
+    state.write(folder, "a", "done")
+    state.write(folder, "b", "failed", error="BenchError: no weights. Fix: fetch them")
+    watch.polled = 0.0
+    watch.poll()
+    assert lines == ["a: done (1 of 3)", "b: failed (2 of 3): BenchError: no weights. Fix: fetch them"]

@@ -63,7 +63,8 @@ def sweep_run(folder: str, *, parallel: int = 1, jobs: bool = True,
     log(plans.summary(plan))
     tasks = [t["task"] for t in plan["tasks"]]
     if tasks:
-        executors.run_local(folder, planfile, tasks, parallel)
+        executors.run_local(folder, planfile, tasks, parallel,
+                            jobs=[j["job"] for j in plan["jobs"] if not j["done"]])
     else:
         log("nothing to run: every job is done\n")
     return sweep_status(folder, jobs=jobs)

@@ -30,10 +30,11 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, Iterator, List, Optional
+from typing import Callable, Dict, Iterator, List, Optional, Sequence
 
 from imagenet_bench.errors import BenchError
 from imagenet_bench.run.signals import Terminated, terminate_as_interrupt
+from imagenet_bench.sweep import state
 
 LOGS_DIR = "logs"
 
@@ -44,12 +45,37 @@ def task_command(folder: str, planfile: str, index) -> List[str]:
             "--plan", planfile]
 
 
+class JobLines:
+    """One line per job of ``jobs`` as it ends ("done" or "failed" with its error, "k of n"),
+    read from the jobs' status records that differ from the ones found when it was made."""
+
+    def __init__(self, folder: str, jobs: Sequence[str], log: Callable[[str], None]):
+        self.folder, self.pending, self.log = folder, list(jobs), log
+        self.total, self.polled = len(self.pending), 0.0
+        self.before = {job: state.read(folder, job) for job in self.pending}
+
+    def poll(self) -> None:
+        """Report the jobs that ended since the last call (at most once a second)."""
+        if not self.pending or time.time() - self.polled < 1.0:
+            return
+        self.polled = time.time()
+        for job in list(self.pending):
+            rec = state.read(self.folder, job) or {}
+            if rec.get("state") in ("done", "failed") and rec != self.before[job]:
+                self.pending.remove(job)
+                error = f": {rec.get('error')}" if rec["state"] == "failed" else ""
+                self.log(f"{job}: {rec['state']} ({self.total - len(self.pending)} of "
+                         f"{self.total}){error}")
+
+
 def run_local(folder: str, planfile: str, tasks: List[int], parallel: int = 1,
-              log: Callable[[str], None] = print) -> Dict[int, int]:
-    """Run ``tasks`` as local processes, ``parallel`` at once; {task: exit status}."""
+              log: Callable[[str], None] = print, jobs: Sequence[str] = ()) -> Dict[int, int]:
+    """Run ``tasks`` as local processes, ``parallel`` at once, with a line for each of ``jobs``
+    as it ends; {task: exit status}."""
     os.makedirs(os.path.join(folder, LOGS_DIR), exist_ok=True)
     waiting, running, status = list(tasks), {}, {}
     parallel = max(1, int(parallel))
+    lines = JobLines(folder, jobs, log)
     try:
         with terminate_as_interrupt():
             while waiting or running:
@@ -68,7 +94,10 @@ def run_local(folder: str, planfile: str, tasks: List[int], parallel: int = 1,
                         status[i] = proc.returncode
                         del running[i]
                         log(f"task {i}: exit {proc.returncode}")
+                lines.poll()
                 time.sleep(0.2)
+            lines.polled = 0.0
+            lines.poll()
     except KeyboardInterrupt:
         for proc, _, out in running.values():
             proc.send_signal(signal.SIGTERM)  # each task checkpoints its running job
