@@ -32,7 +32,7 @@ class DatasetSpec:
     source: str = ""  # where the set is published
     licence: str = ""  # licence of the published data / code
     paper: str = ""  # the paper that introduced it
-    published_table: Optional[str] = None  # table of models/timm_results with figures on it
+    published_table: Optional[str] = None  # its table in the libraries' results tables (timm, open_clip)
     shifted: bool = True  # a distribution-shifted set (a `robustness` column); val: False
     short: str = ""  # column header in the robustness table ("v2-mf", "A"); "": the name
     family: str = ""  # the download it is one folder of ("imagenet-c"); "": a set of its own
