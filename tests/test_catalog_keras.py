@@ -11,6 +11,7 @@ from imagenet_bench.models import catalog, keras_weights, registry  # noqa: E402
 from test_catalog import committed, load_generator, skip_unless_versions  # noqa: E402
 
 
+@pytest.mark.slow  # imports TensorFlow (~9 s in each process that runs it)
 def test_keras_counts_come_from_the_library():
     import inspect
     builders = {n for n in dir(keras().applications)
@@ -32,6 +33,7 @@ def _expected(mode, x, mean, std):
     return x
 
 
+@pytest.mark.slow  # imports TensorFlow (~9 s in each process that runs it)
 def test_keras_preprocessing_mode_is_what_the_modules_preprocess_input_does():
     x = np.random.default_rng(0).uniform(0, 255, (2, 4, 4, 3)).astype(np.float32)
     modes = set()

@@ -52,6 +52,7 @@ def test_299_and_331_architectures_random_weights(name, tmp_path):
     _check_architecture(name, synthetic_images(tmp_path, 2))
 
 
+@pytest.mark.slow  # imports TensorFlow (~9 s in each process that runs it)
 def test_preprocess_is_the_modules_own_preprocess_input():
     pix = np.random.RandomState(1).randint(0, 256, (224, 224, 3)).astype(np.float32)
     for name, module in [("vgg16", keras().applications.vgg16),
@@ -108,6 +109,7 @@ def test_calibrate_batchnorm_makes_random_mobilenet_informative_and_files_agree(
     assert (np.argsort(-got, 1)[:, :5] == np.argsort(-ref, 1)[:, :5]).all()
 
 
+@pytest.mark.slow  # imports TensorFlow (~9 s in each process that runs it)
 def test_library_versions_name_keras_and_tensorflow():
     v = kb().library_versions()
     assert v["keras"] == keras().__version__ and v["tensorflow"] and v["keras_backend"] == "tensorflow"

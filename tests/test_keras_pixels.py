@@ -15,6 +15,7 @@ def _load_img_2019(path, s):
     return keras().utils.img_to_array(keras().utils.load_img(path, target_size=(s, s)))
 
 
+@pytest.mark.slow  # imports TensorFlow (~9 s in each process that runs it)
 @pytest.mark.parametrize("mode", ["RGB", "L", "CMYK", "P", "RGBA"])
 @pytest.mark.parametrize("name", ["mobilenet", "xception", "nasnetlarge"])
 def test_legacy2019_pixels_equal_keras_load_img(tmp_path, mode, name):
@@ -27,6 +28,7 @@ def test_legacy2019_pixels_equal_keras_load_img(tmp_path, mode, name):
     assert np.array_equal(got.astype(np.float32), _load_img_2019(str(path), s))
 
 
+@pytest.mark.slow  # imports TensorFlow (~9 s in each process that runs it)
 def test_legacy2019_pixels_equal_keras_load_img_on_real_photos():
     if not SUBSET.is_dir():
         pytest.skip(f"real val subset not found at {SUBSET} (../shared beside the repository)")

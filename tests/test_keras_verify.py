@@ -37,6 +37,7 @@ def _examples(n=3):
     return [rng.normal(size=(1, 8, 8, 3)).astype(np.float32) for _ in range(n)]
 
 
+@pytest.mark.slow  # imports TensorFlow (~9 s in each process that runs it)
 def test_drift_catches_and_names_a_batchnorm_running_in_training_mode():
     net = _toy_model(_always_training_bn())
     report = kv.drift(net, kb().compiled_call(net, 8), _examples())
@@ -47,6 +48,7 @@ def test_drift_catches_and_names_a_batchnorm_running_in_training_mode():
     assert "DRIFT in 1 of 3 layers" in text and "leaky_bn: max |change| =" in text
 
 
+@pytest.mark.slow  # imports TensorFlow (~9 s in each process that runs it)
 def test_plain_batchnorm_in_the_production_call_does_not_drift():
     net = _toy_model(keras().layers.BatchNormalization)
     report = kv.drift(net, kb().compiled_call(net, 8), _examples())

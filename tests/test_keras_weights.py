@@ -51,6 +51,7 @@ def test_every_download_target_is_what_keras_requests(monkeypatch):
         assert got == keras_weights.IMAGENET_WEIGHTS[spec.study.name] + ("models",), spec.study.name
 
 
+@pytest.mark.slow  # imports TensorFlow (~9 s in each process that runs it)
 def test_missing_imagenet_weights_fail_fast_naming_path_url_and_flag(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     spec = get_model("keras:xception")
@@ -65,6 +66,7 @@ def test_missing_imagenet_weights_fail_fast_naming_path_url_and_flag(monkeypatch
     assert "--weights FILE" in msg and "KERAS_HOME" in msg
 
 
+@pytest.mark.slow  # imports TensorFlow (~9 s in each process that runs it)
 def test_weights_file_that_does_not_exist(tmp_path):
     with pytest.raises(BenchError, match=r"--weights .*nope\.h5: no such file"):
         kb().build_model(get_model("keras:mobilenet"), str(tmp_path / "nope.h5"))
